@@ -1,0 +1,151 @@
+"""Decisions: what the engine tells the service to carry out, each with a trace of why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.core.model import Channel, Presence, StepKind
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """Why a decision was made: the contact's step, the rule used, and how many
+    candidates (agents or queue heads) were weighed."""
+
+    step: StepKind | None
+    rule: str
+    candidates: int = 0
+
+    def __str__(self) -> str:
+        step = self.step.value if self.step else "-"
+        return f"step={step} rule={self.rule} candidates={self.candidates}"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    contact_id: str
+    service: str
+    step: StepKind
+    due_at: float
+    trace: Trace
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """Capacity is reserved for the contact until the agent answers or ``expires_at``."""
+
+    contact_id: str
+    agent_id: str
+    channel: Channel
+    expires_at: float
+    trace: Trace
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """The contact is back in the queue with its original due time and arrival order.
+    ``reason``: declined, timeout, agent_logged_out."""
+
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferWithdrawn:
+    """A pending offer was taken back (the caller left, the agent logged out)."""
+
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Widened:
+    contact_id: str
+    step: StepKind
+    skipped: tuple[StepKind, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True, slots=True)
+class Overflowed:
+    contact_id: str
+    from_service: str
+    to_service: str
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationWarning:
+    contact_id: str
+    service: str
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineMissed:
+    contact_id: str
+    service: str
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Redirected:
+    """Never queued: the contact is sent elsewhere (112 for the most urgent class)."""
+
+    contact_id: str
+    target: str
+    urgency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The contact has left the engine with an outcome (resolved, cancelled, abandoned…)."""
+
+    contact_id: str
+    outcome: str
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresenceSet:
+    """The engine changed an agent's presence (not ready after a missed offer)."""
+
+    agent_id: str
+    presence: Presence
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpStarted:
+    agent_id: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded:
+    agent_id: str
+
+
+Decision = (
+    Queued
+    | Offered
+    | Assigned
+    | Requeued
+    | OfferWithdrawn
+    | Widened
+    | Overflowed
+    | EscalationWarning
+    | DeadlineMissed
+    | Redirected
+    | Closed
+    | AgentPresenceSet
+    | WrapUpStarted
+    | WrapUpEnded
+)

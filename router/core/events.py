@@ -1,0 +1,112 @@
+"""Events: everything that changes routing state. The engine applies them in order,
+each with the time it happened (``Engine.apply(now, event)``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.core.model import AgentSpec, ContactSpec, Presence, ServiceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ContactArrived:
+    contact: ContactSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCancelled:
+    """The person withdrew the request (a web form, a callback no longer needed)."""
+
+    contact_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactAbandoned:
+    """The caller hung up or left the chat before being answered."""
+
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn:
+    agent_id: str
+    presence: Presence = Presence.AVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut:
+    """Pending offers are withdrawn. With assigned work in hand the logout is refused
+    unless ``force``, which returns that work to the queue in its original place."""
+
+    agent_id: str
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    agent_id: str
+    presence: Presence
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAccepted:
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferDeclined:
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCompleted:
+    contact_id: str
+    agent_id: str
+    outcome: str = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpDone:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdated:
+    """A supervisor's live change to an agent (skills, languages, authorisations,
+    capacity, site or team), or a new agent added to the roster."""
+
+    agent: AgentSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUpdated:
+    """A supervisor's live change to a service (targets, steps, agent choice, timeouts)."""
+
+    service: ServiceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDue:
+    """Nothing but the passing of time: fires offer expiries, widening steps, warnings,
+    deadlines, cool-downs and wrap-ups due by ``now``."""
+
+
+Event = (
+    ContactArrived
+    | ContactCancelled
+    | ContactAbandoned
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | PresenceChanged
+    | OfferAccepted
+    | OfferDeclined
+    | ContactCompleted
+    | WrapUpDone
+    | AgentUpdated
+    | ServiceUpdated
+    | TimerDue
+)

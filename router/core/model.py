@@ -1,0 +1,145 @@
+"""The routing domain: channels, presence, services with urgency classes and widening
+steps, agents and contacts as the core sees them. Pure data, no behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from skills import AgentAbilities, Requirement
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    WEB = "web"
+    CALLBACK = "callback"
+    WORKITEM = "workitem"
+
+
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+
+# While an agent holds a contact of the key channel, no new contact of the listed
+# channels is offered: a call blocks new chats, and nobody is asked to do two calls.
+DEFAULT_BLOCKS: Mapping[Channel, frozenset[Channel]] = {
+    Channel.VOICE: frozenset(CHANNELS),
+    Channel.CALLBACK: frozenset(CHANNELS),
+}
+
+
+class Presence(StrEnum):
+    """What the agent has chosen (or the engine has set)."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    NOT_READY = "not_ready"
+
+
+class AgentStatus(StrEnum):
+    """What a supervisor sees: presence combined with the work in hand."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    NOT_READY = "not_ready"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+
+
+class AgentChoice(StrEnum):
+    """How a service picks among several eligible available agents."""
+
+    LONGEST_IDLE = "longest_idle"
+    HIGHEST_PROFICIENCY = "highest_proficiency"
+    LEAST_OCCUPIED = "least_occupied"
+
+
+class StepKind(StrEnum):
+    OWN_AGENT = "own_agent"
+    OWN_TEAM = "own_team"
+    OWN_SITE = "own_site"
+    REGION = "region"
+    RELAXED = "relaxed"
+    OVERFLOW = "overflow"
+
+
+class ContactState(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class UrgencyClass:
+    """A target answer time; ``redirect`` (e.g. "112") means never queue, send there."""
+
+    name: str
+    target_s: float
+    redirect: str | None = None
+    warn_before_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One ring of the widening reach. ``duration_s`` None means "wait here for good";
+    ``relax_levels`` lowers skill levels (RELAXED); ``overflow_to`` names a service
+    (OVERFLOW)."""
+
+    kind: StepKind
+    duration_s: float | None = None
+    relax_levels: int = 0
+    overflow_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    requirement: Requirement
+    urgencies: Mapping[str, UrgencyClass]
+    default_urgency: str
+    steps: tuple[Step, ...] = (Step(StepKind.REGION),)
+    agent_choice: AgentChoice = AgentChoice.LONGEST_IDLE
+    wrapup_s: float = 0.0
+    offer_timeout_s: float = 30.0
+    decline_cooldown_s: float = 120.0
+    not_ready_on_decline: bool = False
+    not_ready_on_timeout: bool = True
+    # Warn this share of the target before the deadline unless the class says otherwise.
+    warn_fraction: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    id: str
+    name: str
+    site: str
+    team: str
+    abilities: AgentAbilities = field(default_factory=AgentAbilities)
+    capacity: Mapping[Channel, int] = field(default_factory=lambda: {Channel.VOICE: 1})
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSpec:
+    """A contact as a channel hands it to the engine.
+
+    ``requirement`` None takes the service's default. ``language`` and ``authorisation``
+    are always added to the requirement. ``arrived_at``/``due_at`` are given only when a
+    contact keeps an earlier place (a caller turning into a callback).
+    """
+
+    id: str
+    channel: Channel
+    service: str
+    urgency: str | None = None
+    requirement: Requirement | None = None
+    language: str | None = None
+    authorisation: str | None = None
+    preferred_agent: str | None = None
+    preferred_team: str | None = None
+    preferred_site: str | None = None
+    external_ref: str | None = None
+    link: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    arrived_at: float | None = None
+    due_at: float | None = None
