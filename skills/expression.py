@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from skills.catalogue import MAX_LEVEL, MIN_LEVEL, SkillCatalogue
-from skills.requirement import Requirement, RequirementError, Term
+from skills.requirement import Requirement, RequirementError, Term, TermKind
 
 _TOKEN = re.compile(
     r"(?P<op>>=|>|&|\||\(|\)|\*)|(?P<prefix>lang:|auth:)|(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)"
@@ -117,7 +117,7 @@ class _Parser:
             name = self.take()
             if name.kind not in ("name", "number"):
                 raise self.fail(name, f"a name after {tok.value!r}")
-            kind = "lang" if tok.value == "lang:" else "auth"
+            kind: TermKind = "lang" if tok.value == "lang:" else "auth"
             self._check(name, kind)
             return Requirement.term(Term(kind, name.value))
         if tok.kind == "name":
@@ -132,7 +132,8 @@ class _Parser:
                     raise ExpressionError(
                         self.text,
                         number.position,
-                        f"proficiency must be {MIN_LEVEL}..{MAX_LEVEL}, got {op.value}{number.value}",
+                        f"proficiency must be {MIN_LEVEL}..{MAX_LEVEL}, "
+                        f"got {op.value}{number.value}",
                     )
             self._check(tok, "skill")
             return Requirement.term(Term("skill", tok.value, level))

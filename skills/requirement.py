@@ -54,7 +54,7 @@ def _minimal(clauses: set[Clause]) -> tuple[Clause, ...]:
         for c in tightened
         if not any(other < c or (other != c and _implies(c, other)) for other in tightened)
     ]
-    return tuple(sorted(kept, key=lambda c: sorted(c)))
+    return tuple(sorted(kept, key=sorted))
 
 
 def _implies(stronger: Clause, weaker: Clause) -> bool:
@@ -154,7 +154,7 @@ class CompiledRequirement:
     def matches(self, agent_mask: int) -> bool:
         if not self.masks:
             return True
-        for m in self.masks:
+        for m in self.masks:  # noqa: SIM110 - a plain loop is faster than any() on the hot path
             if agent_mask & m == m:
                 return True
         return False
@@ -165,6 +165,8 @@ class CompiledRequirement:
         best = 0
         for clause, m in zip(self.requirement.clauses, self.masks, strict=True):
             if agent_mask & m == m:
-                score = sum(catalogue.level_in(agent_mask, t.name) for t in clause if t.kind == "skill")
+                score = sum(
+                    catalogue.level_in(agent_mask, t.name) for t in clause if t.kind == "skill"
+                )
                 best = max(best, score)
         return best

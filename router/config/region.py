@@ -1,0 +1,53 @@
+"""The loaded region: sites, teams, the skill catalogue, services and agents, ready to
+hand to the engine as a :class:`~router.core.policy.RoutingPolicy`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from router.core.model import AgentSpec, Channel, ServiceSpec
+from router.core.policy import RoutingPolicy
+from skills import SkillCatalogue
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A health station or office; agents and teams belong to one."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A group of agents at one site (the "own team" ring of the widening reach)."""
+
+    id: str
+    site: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One wellbeing services county as configured. Mappings keep the file's order."""
+
+    name: str
+    timezone: str
+    languages: tuple[str, ...]
+    catalogue: SkillCatalogue
+    sites: Mapping[str, Site]
+    teams: Mapping[str, Team]
+    services: Mapping[str, ServiceSpec]
+    agents: Mapping[str, AgentSpec]
+    blocks: Mapping[Channel, frozenset[Channel]]
+    source: str = ""
+
+    def policy(self) -> RoutingPolicy:
+        """The engine's configuration for this region (fresh mappings on each call)."""
+        return RoutingPolicy(
+            catalogue=self.catalogue,
+            services=dict(self.services),
+            agents=dict(self.agents),
+            blocks=dict(self.blocks),
+        )

@@ -1,0 +1,680 @@
+"""The routing engine: applies events in order and returns decisions.
+
+Pure and deterministic: no I/O and no clock — ``now`` comes with each event — so the same
+engine runs the live service, the benchmarks and virtual-time simulations, and replaying
+the same ``(now, event)`` sequence gives the same decisions.
+
+Where each decision is made:
+
+- a contact entering a step (arrival, widening, requeue) is offered to the best available
+  eligible agent (``AgentPool.choose``) or queued in its bucket (``WaitingQueue``);
+- an agent gaining capacity (login, available, offer answered, completion, wrap-up over,
+  skills changed) drains the queue: it is offered the earliest-due contact it is eligible
+  for (``WaitingQueue.best_for``), repeatedly while it has free capacity;
+- timers (``TimerQueue``) fire offer expiries, step widening, escalation warnings,
+  missed deadlines, cool-down ends and wrap-up ends before each event is applied.
+
+After every event the invariant holds: no waiting contact has an eligible agent with free
+capacity, other than agents in that contact's cool-down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from router.core import decisions as d
+from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentUpdated,
+    ContactAbandoned,
+    ContactArrived,
+    ContactCancelled,
+    ContactCompleted,
+    Event,
+    OfferAccepted,
+    OfferDeclined,
+    PresenceChanged,
+    ServiceUpdated,
+    TimerDue,
+    WrapUpDone,
+)
+from router.core.model import (
+    CHANNELS,
+    AgentSpec,
+    Channel,
+    ContactSpec,
+    ContactState,
+    Presence,
+    ServiceSpec,
+    Step,
+    StepKind,
+)
+from router.core.policy import RoutingPolicy
+from router.core.pool import AgentPool
+from router.core.queue import REGION, ScopeKey, WaitingQueue
+from router.core.requirements import RequirementTable
+from router.core.state import (
+    AgentRecord,
+    AgentView,
+    ContactRecord,
+    ContactView,
+    agent_view,
+    contact_view,
+)
+from router.core.timers import TimerKind, TimerQueue
+
+Decisions = list[d.Decision]
+_FALLBACK_STEP = Step(StepKind.REGION)
+
+
+class Engine:
+    def __init__(self, policy: RoutingPolicy) -> None:
+        self.policy = policy
+        self.catalogue = policy.catalogue
+        self.now = float("-inf")
+        self._services: dict[str, ServiceSpec] = dict(policy.services)
+        self._blocks = policy.blocks
+        self._reqs = RequirementTable(policy.catalogue)
+        self._pool = AgentPool(self._reqs)
+        self._queue = WaitingQueue()
+        self._timers = TimerQueue()
+        self._contacts: dict[str, ContactRecord] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._seq = 0
+        self._agent_seq = 0
+        for spec in policy.agents.values():
+            self._add_agent(spec)
+
+    # ----------------------------------------------------------------- public API
+
+    def apply(self, now: float, event: Event) -> Decisions:
+        """Applies ``event`` at time ``now`` (timers due by then fire first) and returns
+        the decisions. Time never runs backwards: an earlier ``now`` is taken as the
+        latest time seen. A refused event raises a ``RoutingError`` and changes nothing
+        (timers due by ``now`` have still fired; their decisions are in ``exc.fired``)."""
+        now = max(now, self.now)
+        self.now = now
+        out: Decisions = []
+        self._fire_timers(now, out)
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise InvalidEvent(f"unknown event type {type(event).__name__}")
+        try:
+            handler(self, event, now, out)
+        except Exception as exc:
+            exc.fired = out  # type: ignore[attr-defined]
+            raise
+        return out
+
+    def next_timer_at(self) -> float | None:
+        """When the engine next wants ``TimerDue`` (possibly early, never late)."""
+        return self._timers.next_at()
+
+    def contact(self, contact_id: str) -> ContactView:
+        c = self._contacts.get(contact_id)
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
+        return contact_view(c, str(self._reqs.compiled[c.rid].requirement))
+
+    def contacts(self) -> Iterator[ContactView]:
+        for c in self._contacts.values():
+            yield contact_view(c, str(self._reqs.compiled[c.rid].requirement))
+
+    def waiting(self) -> list[ContactView]:
+        """Waiting contacts in the one priority order."""
+        return [
+            contact_view(c, str(self._reqs.compiled[c.rid].requirement))
+            for c in self._queue.in_order()
+        ]
+
+    def agent(self, agent_id: str) -> AgentView:
+        return agent_view(self._agent(agent_id), self.now)
+
+    def agents(self) -> Iterator[AgentView]:
+        for a in self._agents.values():
+            yield agent_view(a, self.now)
+
+    def service(self, name: str) -> ServiceSpec:
+        svc = self._services.get(name)
+        if svc is None:
+            raise InvalidEvent(f"unknown service {name!r}")
+        return svc
+
+    def can_serve(self, agent_id: str, contact_id: str) -> bool:
+        """Whether the agent's skills, languages and authorisations meet the contact's
+        requirement at its current step, and the agent is within the step's reach."""
+        a = self._agent(agent_id)
+        c = self._contacts.get(contact_id)
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
+        return self._reqs.matches(c.rid, self.catalogue.agent_mask(a.spec.abilities)) and (
+            c.scope in a.scopes
+        )
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._queue)
+
+    # ------------------------------------------------------------------ contacts
+
+    def _on_arrived(self, ev: ContactArrived, now: float, out: Decisions) -> None:
+        spec = ev.contact
+        if spec.id in self._contacts:
+            raise InvalidEvent(f"contact {spec.id!r} is already open")
+        service = self._services.get(spec.service)
+        if service is None:
+            raise InvalidEvent(
+                f"unknown service {spec.service!r}; known: {', '.join(self._services)}"
+            )
+        urgency_name = spec.urgency or service.default_urgency
+        urgency = service.urgencies.get(urgency_name)
+        if urgency is None:
+            raise InvalidEvent(
+                f"unknown urgency {urgency_name!r} for service {service.name!r}; "
+                f"known: {', '.join(service.urgencies)}"
+            )
+        if spec.language is not None and not self.catalogue.has_language(spec.language):
+            raise InvalidEvent(
+                f"unknown language {spec.language!r}; known: {', '.join(self.catalogue.languages)}"
+            )
+        if spec.authorisation is not None and not self.catalogue.has_authorisation(
+            spec.authorisation
+        ):
+            raise InvalidEvent(f"unknown authorisation {spec.authorisation!r}")
+        if urgency.redirect is not None:
+            out.append(d.Redirected(spec.id, urgency.redirect, urgency_name))
+            out.append(d.Closed(spec.id, "redirected"))
+            return
+        base = self._base_rid(spec, service)
+        arrived = spec.arrived_at if spec.arrived_at is not None else now
+        due = spec.due_at if spec.due_at is not None else arrived + urgency.target_s
+        self._seq += 1
+        c = ContactRecord(spec, service, urgency_name, self._seq, arrived, due, base)
+        self._contacts[c.id] = c
+        self._push_deadline_timers(c, now)
+        self._enter_step(c, 0, now, out, arriving=True)
+
+    def _base_rid(self, spec: ContactSpec, service: ServiceSpec) -> int:
+        return self._reqs.contact_base(
+            spec.requirement if spec.requirement is not None else service.requirement,
+            spec.language,
+            spec.authorisation,
+        )
+
+    def _push_deadline_timers(self, c: ContactRecord, now: float) -> None:
+        urgency = c.service.urgencies.get(c.urgency)
+        target = urgency.target_s if urgency else 0.0
+        before = (
+            urgency.warn_before_s
+            if urgency is not None and urgency.warn_before_s is not None
+            else target * c.service.warn_fraction
+        )
+        c.warn_at = c.due_at - before
+        if before > 0 and c.warn_at > now:
+            self._timers.push(c.warn_at, TimerKind.WARN, c.id, c.warn_at)
+        self._timers.push(c.due_at, TimerKind.DEADLINE, c.id, c.due_at)
+
+    def _on_cancelled(self, ev: ContactCancelled, now: float, out: Decisions) -> None:
+        self._leave_unanswered(ev.contact_id, "cancelled", now, out)
+
+    def _on_abandoned(self, ev: ContactAbandoned, now: float, out: Decisions) -> None:
+        self._leave_unanswered(ev.contact_id, "abandoned", now, out)
+
+    def _leave_unanswered(self, contact_id: str, outcome: str, now: float, out: Decisions) -> None:
+        c = self._open_contact(contact_id)
+        if c.state is ContactState.ASSIGNED:
+            raise Conflict(
+                f"contact {contact_id!r} is assigned to {c.agent_id!r}; complete it instead"
+            )
+        agent = None
+        if c.state is ContactState.OFFERED:
+            agent = self._agents[c.agent_id or ""]
+            out.append(d.OfferWithdrawn(c.id, agent.id, outcome))
+            self._pool.unindex(agent)
+            self._release(agent, c, now)
+        else:
+            self._queue.remove(c)
+        self._close(c, outcome, out)
+        if agent is not None:
+            self._drain(agent, now, out)
+
+    def _on_accepted(self, ev: OfferAccepted, now: float, out: Decisions) -> None:
+        c = self._offered_to(ev.contact_id, ev.agent_id)
+        c.state = ContactState.ASSIGNED
+        out.append(d.Assigned(c.id, ev.agent_id))
+
+    def _on_declined(self, ev: OfferDeclined, now: float, out: Decisions) -> None:
+        c = self._offered_to(ev.contact_id, ev.agent_id)
+        self._return_offer(c, "declined", c.service.not_ready_on_decline, now, out)
+
+    def _on_completed(self, ev: ContactCompleted, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+            raise Conflict(
+                f"contact {c.id!r} is {c.state.value}"
+                + (f" with {c.agent_id!r}" if c.agent_id else "")
+                + f", not assigned to {ev.agent_id!r}"
+            )
+        a = self._agents[ev.agent_id]
+        self._pool.unindex(a)
+        self._release(a, c, now)
+        self._close(c, ev.outcome or "resolved", out)
+        wrapup = c.service.wrapup_s
+        if wrapup > 0:
+            until = max(a.wrapup_until, now + wrapup)
+            a.wrapup_until = until
+            self._timers.push(until, TimerKind.WRAP_UP, a.id, until)
+            out.append(d.WrapUpStarted(a.id, until))
+        self._drain(a, now, out)
+
+    # -------------------------------------------------------------------- agents
+
+    def _on_logged_in(self, ev: AgentLoggedIn, now: float, out: Decisions) -> None:
+        a = self._agent(ev.agent_id)
+        if ev.presence is Presence.OFFLINE:
+            raise InvalidEvent("log in as available or not_ready, not offline")
+        if a.logged_in:
+            # Logging in again (a second device, a reconnect) only sets the presence.
+            self._set_presence(a, ev.presence, "", now, out)
+            return
+        a.logged_in = True
+        a.presence = ev.presence
+        a.reason = ""
+        a.since = now
+        self._pool.groups[a.group].logged_in += 1
+        self._pool.roster_changed()
+        self._drain(a, now, out)
+
+    def _on_logged_out(self, ev: AgentLoggedOut, now: float, out: Decisions) -> None:
+        a = self._agent(ev.agent_id)
+        if not a.logged_in:
+            return
+        assigned = [cid for cid in a.in_hand if self._contacts[cid].state is ContactState.ASSIGNED]
+        if assigned and not ev.force:
+            raise Conflict(
+                f"agent {a.id!r} has {len(assigned)} assigned contact(s) in hand "
+                f"({', '.join(assigned)}); complete them first or log out with force"
+            )
+        self._pool.unindex(a)
+        returned = []
+        for cid in list(a.in_hand):
+            c = self._contacts[cid]
+            if c.state is ContactState.OFFERED:
+                out.append(d.OfferWithdrawn(c.id, a.id, "agent_logged_out"))
+            else:
+                out.append(d.Requeued(c.id, a.id, "agent_logged_out"))
+            self._release(a, c, now)
+            returned.append(c)
+        a.logged_in = False
+        a.presence = Presence.OFFLINE
+        a.wrapup_until = 0.0
+        self._pool.groups[a.group].logged_in -= 1
+        self._pool.roster_changed()
+        for c in returned:
+            self._requeue(c, now, out)
+        self._widen_stranded(a.scopes, now, out)
+
+    def _on_presence(self, ev: PresenceChanged, now: float, out: Decisions) -> None:
+        a = self._agent(ev.agent_id)
+        if not a.logged_in:
+            raise Conflict(f"agent {a.id!r} is not logged in")
+        if ev.presence is Presence.OFFLINE:
+            raise InvalidEvent("to go offline, log out (AgentLoggedOut)")
+        self._set_presence(a, ev.presence, ev.reason, now, out)
+
+    def _set_presence(
+        self, a: AgentRecord, presence: Presence, reason: str, now: float, out: Decisions
+    ) -> None:
+        if a.presence is presence and a.reason == reason:
+            return
+        self._pool.unindex(a)
+        a.presence = presence
+        a.reason = reason if presence is Presence.NOT_READY else ""
+        a.since = now
+        self._drain(a, now, out)
+
+    def _on_wrapup_done(self, ev: WrapUpDone, now: float, out: Decisions) -> None:
+        a = self._agent(ev.agent_id)
+        if a.wrapup_until > now:
+            self._end_wrapup(a, now, out)
+
+    def _end_wrapup(self, a: AgentRecord, now: float, out: Decisions) -> None:
+        self._pool.unindex(a)
+        a.wrapup_until = 0.0
+        a.since = now
+        out.append(d.WrapUpEnded(a.id))
+        self._drain(a, now, out)
+
+    def _on_agent_updated(self, ev: AgentUpdated, now: float, out: Decisions) -> None:
+        spec = ev.agent
+        for ch, n in spec.capacity.items():
+            if ch not in CHANNELS or n < 0:
+                raise InvalidEvent(f"capacity for {ch!r} must be a channel and >= 0, got {n}")
+        mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
+        a = self._agents.get(spec.id)
+        if a is None:
+            self._add_agent(spec)
+            return
+        self._pool.unindex(a)
+        old_scopes = a.scopes
+        old_group = a.group
+        a.spec = spec
+        a.scopes = (("agent", spec.id), ("team", spec.team), ("site", spec.site), REGION)
+        a.group = self._pool.group_for(spec, mask)
+        if a.logged_in:
+            self._pool.groups[old_group].logged_in -= 1
+            self._pool.groups[a.group].logged_in += 1
+            self._pool.roster_changed()
+            self._drain(a, now, out)
+            self._widen_stranded(old_scopes, now, out)
+
+    def _add_agent(self, spec: AgentSpec) -> None:
+        self._agent_seq += 1
+        a = AgentRecord(spec, self._agent_seq)
+        a.group = self._pool.group_for(spec, self.catalogue.agent_mask(spec.abilities))
+        self._agents[spec.id] = a
+
+    # ------------------------------------------------------------------ services
+
+    def _on_service_updated(self, ev: ServiceUpdated, now: float, out: Decisions) -> None:
+        svc = ev.service
+        if svc.name not in self._services:
+            raise InvalidEvent(f"unknown service {svc.name!r}; services are added in config")
+        if svc.default_urgency not in svc.urgencies:
+            raise InvalidEvent(f"default urgency {svc.default_urgency!r} is not a class")
+        if not svc.steps:
+            raise InvalidEvent("a service needs at least one step")
+        self._reqs.intern(svc.requirement)  # compiles now: unknown names raise here
+        affected = [c for c in self._contacts.values() if c.service.name == svc.name]
+        missing = {c.urgency for c in affected} - set(svc.urgencies)
+        if missing:
+            raise InvalidEvent(
+                f"contacts are waiting in urgency class(es) {', '.join(sorted(missing))}, "
+                "which the new settings drop"
+            )
+        self._services[svc.name] = svc
+        for c in affected:
+            c.service = svc
+            c.base_rid = self._base_rid(c.spec, svc)
+            if c.spec.due_at is None:
+                c.due_at = c.arrived_at + svc.urgencies[c.urgency].target_s
+            self._push_deadline_timers(c, now)
+            if c.state is ContactState.WAITING:
+                self._queue.remove(c)
+                self._enter_step(c, min(c.step_index, len(svc.steps) - 1), now, out)
+
+    # -------------------------------------------------------------------- steps
+
+    def _enter_step(
+        self,
+        c: ContactRecord,
+        index: int,
+        now: float,
+        out: Decisions,
+        arriving: bool = False,
+    ) -> None:
+        """Puts a waiting contact at step ``index`` of its service (or the first later
+        step that applies), then offers it or queues it."""
+        skipped: list[StepKind] = []
+        fallback: tuple[int, Step, ScopeKey] | None = None
+        chosen: tuple[int, Step, ScopeKey] | None = None
+        while chosen is None:
+            steps = c.service.steps
+            if index >= len(steps):
+                chosen = fallback or (len(steps) - 1, _FALLBACK_STEP, REGION)
+                break
+            step = steps[index]
+            if step.kind is StepKind.OVERFLOW:
+                target = self._services.get(step.overflow_to or "")
+                if target is None or target.name in c.visited:
+                    skipped.append(step.kind)
+                    index += 1
+                    continue
+                out.append(d.Overflowed(c.id, c.service.name, target.name))
+                c.service = target
+                c.visited = (*c.visited, target.name)
+                c.base_rid = self._base_rid(c.spec, target)
+                index = 0
+                continue
+            scope = self._scope_of(step.kind, c)
+            if scope is None:
+                skipped.append(step.kind)
+                index += 1
+                continue
+            candidate = (index, step, scope)
+            fallback = candidate
+            rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
+            if index < len(steps) - 1 and not self._pool.servable(
+                rid, scope, c.channel, self._agents
+            ):
+                skipped.append(step.kind)
+                index += 1
+                continue
+            chosen = candidate
+        index, step, scope = chosen
+        c.step_index = index
+        c.step_kind = step.kind
+        c.scope = scope
+        c.rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
+        c.epoch += 1
+        c.widen_pending = False
+        if step.duration_s is not None and index < len(c.service.steps) - 1:
+            self._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
+        if not arriving:
+            out.append(d.Widened(c.id, step.kind, tuple(skipped), d.Trace(step.kind, "widening")))
+        self._route(c, now, out, arriving)
+
+    def _scope_of(self, kind: StepKind, c: ContactRecord) -> ScopeKey | None:
+        spec = c.spec
+        if kind is StepKind.OWN_AGENT:
+            return ("agent", spec.preferred_agent) if spec.preferred_agent else None
+        if kind is StepKind.OWN_TEAM:
+            return ("team", spec.preferred_team) if spec.preferred_team else None
+        if kind is StepKind.OWN_SITE:
+            return ("site", spec.preferred_site) if spec.preferred_site else None
+        return REGION
+
+    def _route(self, c: ContactRecord, now: float, out: Decisions, arriving: bool) -> None:
+        """Offers a waiting contact to the best available agent, or queues it."""
+        agent, weighed = self._pool.choose(c, c.service.agent_choice, self._agents, now)
+        if agent is not None:
+            self._offer(
+                c, agent, now, out, d.Trace(c.step_kind, c.service.agent_choice.value, weighed)
+            )
+            return
+        self._queue.add(c)
+        if arriving:
+            out.append(
+                d.Queued(
+                    c.id,
+                    c.service.name,
+                    c.step_kind,
+                    c.due_at,
+                    d.Trace(c.step_kind, "no_agent_free"),
+                )
+            )
+
+    def _widen_stranded(self, scopes: tuple[ScopeKey, ...], now: float, out: Decisions) -> None:
+        """After an agent left (or lost skills), moves on contacts waiting in a step that
+        no logged-in agent can serve any more."""
+        for scope in scopes:
+            for channel, rid, contacts in self._queue.buckets_in(scope):
+                if self._pool.servable(rid, scope, channel, self._agents):
+                    continue
+                for c in contacts:
+                    if c.step_index < len(c.service.steps) - 1:
+                        self._queue.remove(c)
+                        self._enter_step(c, c.step_index + 1, now, out)
+
+    # -------------------------------------------------------------------- offers
+
+    def _offer(
+        self, c: ContactRecord, a: AgentRecord, now: float, out: Decisions, trace: d.Trace
+    ) -> None:
+        """Reserves capacity on ``a`` for ``c`` (``a`` must be unindexed or is re-indexed)."""
+        reindex = a.avail_entry is not None
+        if reindex:
+            self._pool.unindex(a)
+        c.state = ContactState.OFFERED
+        c.agent_id = a.id
+        c.offer_no += 1
+        c.offer_expires_at = now + c.service.offer_timeout_s
+        a.load[c.channel] = a.load.get(c.channel, 0) + 1
+        a.in_hand[c.id] = c.channel
+        a.since = now
+        self._timers.push(c.offer_expires_at, TimerKind.OFFER_EXPIRY, c.id, c.offer_no)
+        out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
+        if reindex:
+            self._pool.index(a, self._free_channels(a, now))
+
+    def _return_offer(
+        self, c: ContactRecord, reason: str, not_ready: bool, now: float, out: Decisions
+    ) -> None:
+        a = self._agents[c.agent_id or ""]
+        self._pool.unindex(a)
+        self._release(a, c, now)
+        cooldown = c.service.decline_cooldown_s
+        if cooldown > 0:
+            if c.cooldowns is None:
+                c.cooldowns = {}
+            c.cooldowns[a.id] = now + cooldown
+            self._timers.push(now + cooldown, TimerKind.COOLDOWN, c.id, now + cooldown)
+        out.append(d.Requeued(c.id, a.id, reason))
+        if not_ready and a.presence is Presence.AVAILABLE:
+            a.presence = Presence.NOT_READY
+            a.reason = f"offer_{reason}"
+            out.append(d.AgentPresenceSet(a.id, Presence.NOT_READY, a.reason))
+        self._requeue(c, now, out)
+        self._drain(a, now, out)
+
+    def _requeue(self, c: ContactRecord, now: float, out: Decisions) -> None:
+        """Back to waiting with the same due time and arrival order, at its step."""
+        c.state = ContactState.WAITING
+        c.agent_id = None
+        if c.widen_pending and c.step_index < len(c.service.steps) - 1:
+            self._enter_step(c, c.step_index + 1, now, out)
+        else:
+            self._route(c, now, out, arriving=False)
+
+    def _release(self, a: AgentRecord, c: ContactRecord, now: float) -> None:
+        """Frees the capacity ``c`` held on ``a`` (``a`` must be unindexed)."""
+        ch = a.in_hand.pop(c.id)
+        a.load[ch] -= 1
+        a.since = now
+
+    def _free_channels(self, a: AgentRecord, now: float) -> tuple[Channel, ...]:
+        if not a.logged_in or a.presence is not Presence.AVAILABLE or a.wrapup_until > now:
+            return ()
+        caps = self._pool.groups[a.group].caps
+        blocked: frozenset[Channel] = frozenset()
+        for ch, n in a.load.items():
+            if n > 0 and ch in self._blocks:
+                blocked = blocked | self._blocks[ch]
+        return tuple(
+            ch for ch in CHANNELS if caps.get(ch, 0) > a.load.get(ch, 0) and ch not in blocked
+        )
+
+    def _drain(self, a: AgentRecord, now: float, out: Decisions) -> None:
+        """Offers ``a`` (unindexed) the earliest-due contacts it can take, then indexes it."""
+        queue = self._queue
+        while True:
+            channels = self._free_channels(a, now)
+            if not channels or not len(queue):
+                break
+            reqs = self._pool.reqs_of(a.group)
+            c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now)
+            if c is None:
+                break
+            queue.remove(c)
+            self._offer(c, a, now, out, d.Trace(c.step_kind, "earliest_due", weighed))
+        self._pool.index(a, self._free_channels(a, now))
+
+    def _close(self, c: ContactRecord, outcome: str, out: Decisions) -> None:
+        c.state = ContactState.CLOSED
+        del self._contacts[c.id]
+        out.append(d.Closed(c.id, outcome, c.agent_id))
+        c.agent_id = None
+
+    # -------------------------------------------------------------------- timers
+
+    def _on_timer(self, ev: TimerDue, now: float, out: Decisions) -> None:
+        """Timers already fired in ``apply``; nothing else to do."""
+
+    def _fire_timers(self, now: float, out: Decisions) -> None:
+        timers = self._timers
+        while (timer := timers.pop_due(now)) is not None:
+            at, _, kind, ref, token = timer
+            if kind is TimerKind.WRAP_UP:
+                a = self._agents.get(ref)
+                if a is not None and a.wrapup_until == token:
+                    self._end_wrapup(a, at, out)
+                continue
+            c = self._contacts.get(ref)
+            if c is None:
+                continue
+            if kind is TimerKind.OFFER_EXPIRY:
+                if c.state is ContactState.OFFERED and c.offer_no == token:
+                    self._return_offer(c, "timeout", c.service.not_ready_on_timeout, at, out)
+            elif kind is TimerKind.STEP:
+                if c.epoch == token:
+                    if c.state is ContactState.WAITING:
+                        self._queue.remove(c)
+                        self._enter_step(c, c.step_index + 1, at, out)
+                    elif c.state is ContactState.OFFERED:
+                        c.widen_pending = True
+            elif kind is TimerKind.WARN:
+                if c.state is not ContactState.ASSIGNED and c.warn_at == token:
+                    out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
+            elif kind is TimerKind.DEADLINE:
+                if c.state is not ContactState.ASSIGNED and c.due_at == token:
+                    out.append(d.DeadlineMissed(c.id, c.service.name, c.due_at))
+            elif (
+                kind is TimerKind.COOLDOWN
+                and c.state is ContactState.WAITING
+                and c.entry is not None
+            ):
+                self._queue.remove(c)
+                self._route(c, at, out, arriving=False)
+
+    # ------------------------------------------------------------------- helpers
+
+    def _agent(self, agent_id: str) -> AgentRecord:
+        a = self._agents.get(agent_id)
+        if a is None:
+            raise UnknownAgent(f"no agent {agent_id!r} in the roster")
+        return a
+
+    def _open_contact(self, contact_id: str) -> ContactRecord:
+        c = self._contacts.get(contact_id)
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
+        return c
+
+    def _offered_to(self, contact_id: str, agent_id: str) -> ContactRecord:
+        self._agent(agent_id)
+        c = self._open_contact(contact_id)
+        if c.state is not ContactState.OFFERED or c.agent_id != agent_id:
+            raise Conflict(
+                f"contact {contact_id!r} has no pending offer to {agent_id!r} "
+                f"(it is {c.state.value}; the offer may have expired)"
+            )
+        return c
+
+    _handlers: ClassVar[dict[type, Callable[[Engine, Any, float, Decisions], None]]] = {
+        ContactArrived: _on_arrived,
+        ContactCancelled: _on_cancelled,
+        ContactAbandoned: _on_abandoned,
+        AgentLoggedIn: _on_logged_in,
+        AgentLoggedOut: _on_logged_out,
+        PresenceChanged: _on_presence,
+        OfferAccepted: _on_accepted,
+        OfferDeclined: _on_declined,
+        ContactCompleted: _on_completed,
+        WrapUpDone: _on_wrapup_done,
+        AgentUpdated: _on_agent_updated,
+        ServiceUpdated: _on_service_updated,
+        TimerDue: _on_timer,
+    }

@@ -1,0 +1,218 @@
+"""The region-wide agent pool: agents grouped by routing signature, and the index of
+agents with free capacity used to pick an agent for a contact.
+
+Agents with the same skill mask, site, team and capacities are interchangeable for
+routing, so matching works on *groups*: the number of distinct skill sets, not the number
+of agents, sets the cost. Within a group, available agents are kept in a ``SortedList``
+per channel ordered by ``(contacts in hand, idle since, login order)``.
+
+Agent choice among eligible available agents (per service):
+
+- ``longest_idle`` (default): an agent with nothing in hand before one with work in hand;
+  then fewest contacts in hand; then the longest time since the agent's load last
+  changed; then login order.
+- ``least_occupied``: the lowest share of the agent's total capacity in use; then as
+  ``longest_idle``.
+- ``highest_proficiency``: the highest sum of the agent's levels in the skills of the
+  requirement clause it meets; then as ``longest_idle``.
+"""
+
+from __future__ import annotations
+
+from sortedcontainers import SortedList
+
+from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel
+from router.core.queue import ScopeKey
+from router.core.requirements import RequirementTable
+from router.core.state import AgentRecord, ContactRecord
+
+AvailEntry = tuple[int, float, int, AgentRecord]
+
+
+class AgentGroup:
+    __slots__ = ("cap_total", "caps", "checked", "id", "logged_in", "mask", "reqs", "site", "team")
+
+    def __init__(self, gid: int, mask: int, site: str, team: str, caps: dict[Channel, int]) -> None:
+        self.id = gid
+        self.mask = mask
+        self.site = site
+        self.team = team
+        self.caps = caps
+        self.cap_total = max(1, sum(caps.values()))
+        self.logged_in = 0
+        self.checked = 0
+        self.reqs: set[int] = set()
+
+    def in_scope(self, scope: ScopeKey) -> bool:
+        kind, value = scope
+        if kind == "region":
+            return True
+        if kind == "site":
+            return self.site == value
+        if kind == "team":
+            return self.team == value
+        return False
+
+
+class AgentPool:
+    __slots__ = ("_avail", "_eligible", "_group_ids", "_reqs", "_scores", "_servable", "groups")
+
+    def __init__(self, reqs: RequirementTable) -> None:
+        self._reqs = reqs
+        self.groups: list[AgentGroup] = []
+        self._group_ids: dict[tuple[object, ...], int] = {}
+        self._eligible: dict[tuple[int, ScopeKey], dict[int, AgentGroup]] = {}
+        self._servable: dict[tuple[int, ScopeKey, Channel], bool] = {}
+        self._avail: dict[Channel, dict[int, SortedList]] = {ch: {} for ch in CHANNELS}
+        self._scores: dict[tuple[int, int], int] = {}
+
+    def group_for(self, spec: AgentSpec, mask: int) -> int:
+        caps = {ch: n for ch in CHANNELS if (n := spec.capacity.get(ch, 0)) > 0}
+        key = (mask, spec.site, spec.team, tuple(caps.get(ch, 0) for ch in CHANNELS))
+        gid = self._group_ids.get(key)
+        if gid is None:
+            gid = len(self.groups)
+            self.groups.append(AgentGroup(gid, mask, spec.site, spec.team, caps))
+            self._group_ids[key] = gid
+            self._eligible.clear()
+        return gid
+
+    def reqs_of(self, gid: int) -> set[int]:
+        """Requirement ids the group satisfies; catches up on ids interned since last asked."""
+        group = self.groups[gid]
+        table = self._reqs
+        if group.checked < len(table):
+            compiled = table.compiled
+            for rid in range(group.checked, len(compiled)):
+                if compiled[rid].matches(group.mask):
+                    group.reqs.add(rid)
+            group.checked = len(compiled)
+        return group.reqs
+
+    def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
+        key = (rid, scope)
+        found = self._eligible.get(key)
+        if found is None:
+            compiled = self._reqs.compiled[rid]
+            found = {g.id: g for g in self.groups if g.in_scope(scope) and compiled.matches(g.mask)}
+            self._eligible[key] = found
+        return found
+
+    def roster_changed(self) -> None:
+        """Someone logged in or out or was edited: forget which steps could be served."""
+        self._servable.clear()
+
+    def servable(
+        self, rid: int, scope: ScopeKey, channel: Channel, agents: dict[str, AgentRecord]
+    ) -> bool:
+        """Could any logged-in agent ever serve this step (whatever their presence now)?"""
+        key = (rid, scope, channel)
+        known = self._servable.get(key)
+        if known is None:
+            if scope[0] == "agent":
+                a = agents.get(scope[1])
+                known = (
+                    a is not None
+                    and a.logged_in
+                    and self.groups[a.group].caps.get(channel, 0) > 0
+                    and self._reqs.matches(rid, self.groups[a.group].mask)
+                )
+            else:
+                known = any(
+                    g.logged_in > 0 and g.caps.get(channel, 0) > 0
+                    for g in self.eligible(rid, scope).values()
+                )
+            self._servable[key] = known
+        return known
+
+    def index(self, agent: AgentRecord, channels: tuple[Channel, ...]) -> None:
+        """Records ``agent`` as available in ``channels`` (after ``unindex``)."""
+        if not channels:
+            return
+        entry: AvailEntry = (agent.load_total, agent.since, agent.seq, agent)
+        for ch in channels:
+            by_group = self._avail[ch]
+            lst = by_group.get(agent.group)
+            if lst is None:
+                lst = by_group[agent.group] = SortedList()
+            lst.add(entry)
+        agent.avail_entry = entry
+        agent.avail_channels = channels
+
+    def unindex(self, agent: AgentRecord) -> None:
+        entry = agent.avail_entry
+        if entry is None:
+            return
+        for ch in agent.avail_channels:
+            by_group = self._avail[ch]
+            lst = by_group[agent.group]
+            lst.remove(entry)
+            if not lst:
+                del by_group[agent.group]
+        agent.avail_entry = None
+        agent.avail_channels = ()
+
+    def choose(
+        self,
+        contact: ContactRecord,
+        rule: AgentChoice,
+        agents: dict[str, AgentRecord],
+        now: float,
+    ) -> tuple[AgentRecord | None, int]:
+        """The available agent the contact should be offered to at its current step, and
+        how many candidates were weighed."""
+        channel = contact.channel
+        scope = contact.scope
+        rid = contact.rid
+        if scope[0] == "agent":
+            a = agents.get(scope[1])
+            if (
+                a is not None
+                and channel in a.avail_channels
+                and self._reqs.matches(rid, self.groups[a.group].mask)
+                and not contact.cooled_for(a.id, now)
+            ):
+                return a, 1
+            return None, 0
+        by_group = self._avail[channel]
+        if not by_group:
+            return None, 0
+        eligible = self.eligible(rid, scope)
+        best: AgentRecord | None = None
+        best_key: tuple[float, ...] | None = None
+        weighed = 0
+        if len(by_group) <= len(eligible):
+            pairs = [(gid, lst) for gid, lst in by_group.items() if gid in eligible]
+        else:
+            pairs = [(gid, lst) for gid in eligible if (lst := by_group.get(gid)) is not None]
+        for gid, lst in pairs:
+            entry = _first_not_cooled(lst, contact, now)
+            if entry is None:
+                continue
+            weighed += 1
+            key = self._rank(rule, gid, rid, entry)
+            if best_key is None or key < best_key:
+                best_key = key
+                best = entry[3]
+        return best, weighed
+
+    def _rank(self, rule: AgentChoice, gid: int, rid: int, entry: AvailEntry) -> tuple[float, ...]:
+        load, since, seq, _ = entry
+        if rule is AgentChoice.LONGEST_IDLE:
+            return (load, since, seq)
+        if rule is AgentChoice.LEAST_OCCUPIED:
+            return (load / self.groups[gid].cap_total, load, since, seq)
+        score = self._scores.get((gid, rid))
+        if score is None:
+            score = self._scores[(gid, rid)] = self._reqs.proficiency(rid, self.groups[gid].mask)
+        return (-score, load, since, seq)
+
+
+def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
+    if contact.cooldowns is None:
+        entry: AvailEntry = lst[0]
+        return entry
+    for entry in lst:
+        if not contact.cooled_for(entry[3].id, now):
+            return entry
+    return None

@@ -1,0 +1,210 @@
+"""The engine's mutable records of open contacts and roster agents, and the read-only
+views it hands out. Records are slotted: there may be 100,000 contacts waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from router.core.model import (
+    AgentSpec,
+    AgentStatus,
+    Channel,
+    ContactSpec,
+    ContactState,
+    Presence,
+    ServiceSpec,
+    StepKind,
+)
+from router.core.queue import REGION, ScopeKey
+
+QueueEntry = tuple[float, int, "ContactRecord"]
+
+
+class ContactRecord:
+    __slots__ = (
+        "agent_id",
+        "arrived_at",
+        "base_rid",
+        "channel",
+        "cooldowns",
+        "due_at",
+        "entry",
+        "epoch",
+        "id",
+        "offer_expires_at",
+        "offer_no",
+        "rid",
+        "scope",
+        "seq",
+        "service",
+        "spec",
+        "state",
+        "step_index",
+        "step_kind",
+        "urgency",
+        "visited",
+        "warn_at",
+        "widen_pending",
+    )
+
+    def __init__(
+        self,
+        spec: ContactSpec,
+        service: ServiceSpec,
+        urgency: str,
+        seq: int,
+        arrived_at: float,
+        due_at: float,
+        base_rid: int,
+    ) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.channel = spec.channel
+        self.service = service
+        self.urgency = urgency
+        self.seq = seq
+        self.arrived_at = arrived_at
+        self.due_at = due_at
+        self.warn_at = due_at
+        self.base_rid = base_rid
+        self.state = ContactState.WAITING
+        self.step_index = 0
+        self.step_kind = StepKind.REGION
+        self.scope: ScopeKey = REGION
+        self.rid = base_rid
+        self.entry: QueueEntry | None = None
+        self.epoch = 0
+        self.widen_pending = False
+        self.agent_id: str | None = None
+        self.offer_no = 0
+        self.offer_expires_at = 0.0
+        self.cooldowns: dict[str, float] | None = None
+        self.visited: tuple[str, ...] = (service.name,)
+
+    def cooled_for(self, agent_id: str, now: float) -> bool:
+        """True while ``agent_id`` declined or missed this contact within the cool-down."""
+        cds = self.cooldowns
+        return cds is not None and cds.get(agent_id, -1.0) > now
+
+
+class AgentRecord:
+    __slots__ = (
+        "avail_channels",
+        "avail_entry",
+        "group",
+        "id",
+        "in_hand",
+        "load",
+        "logged_in",
+        "presence",
+        "reason",
+        "scopes",
+        "seq",
+        "since",
+        "spec",
+        "wrapup_until",
+    )
+
+    def __init__(self, spec: AgentSpec, seq: int) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.seq = seq
+        self.logged_in = False
+        self.presence = Presence.OFFLINE
+        self.reason = ""
+        self.group = -1
+        self.load: dict[Channel, int] = {}
+        self.in_hand: dict[str, Channel] = {}
+        self.wrapup_until = 0.0
+        self.since = 0.0
+        self.avail_channels: tuple[Channel, ...] = ()
+        self.avail_entry: tuple[int, float, int, AgentRecord] | None = None
+        self.scopes: tuple[ScopeKey, ...] = scopes_of(spec)
+
+    @property
+    def load_total(self) -> int:
+        return sum(self.load.values())
+
+    def status(self, now: float) -> AgentStatus:
+        if not self.logged_in:
+            return AgentStatus.OFFLINE
+        if self.wrapup_until > now:
+            return AgentStatus.WRAP_UP
+        if self.presence is Presence.NOT_READY:
+            return AgentStatus.NOT_READY
+        if self.in_hand and not self.avail_channels:
+            return AgentStatus.BUSY
+        return AgentStatus.AVAILABLE
+
+
+def scopes_of(spec: AgentSpec) -> tuple[ScopeKey, ...]:
+    """The queue scopes an agent draws from, narrowest first."""
+    return (("agent", spec.id), ("team", spec.team), ("site", spec.site), REGION)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    id: str
+    channel: Channel
+    service: str
+    urgency: str
+    state: ContactState
+    arrived_at: float
+    due_at: float
+    seq: int
+    step: StepKind
+    scope: ScopeKey
+    requirement: str
+    agent_id: str | None
+    spec: ContactSpec
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    id: str
+    status: AgentStatus
+    presence: Presence
+    reason: str
+    site: str
+    team: str
+    load: Mapping[Channel, int]
+    contacts: tuple[str, ...]
+    free_channels: tuple[Channel, ...]
+    wrapup_until: float
+    spec: AgentSpec
+
+
+def contact_view(c: ContactRecord, requirement: str) -> ContactView:
+    return ContactView(
+        id=c.id,
+        channel=c.channel,
+        service=c.service.name,
+        urgency=c.urgency,
+        state=c.state,
+        arrived_at=c.arrived_at,
+        due_at=c.due_at,
+        seq=c.seq,
+        step=c.step_kind,
+        scope=c.scope,
+        requirement=requirement,
+        agent_id=c.agent_id,
+        spec=c.spec,
+    )
+
+
+def agent_view(a: AgentRecord, now: float) -> AgentView:
+    return AgentView(
+        id=a.id,
+        status=a.status(now),
+        presence=a.presence,
+        reason=a.reason,
+        site=a.spec.site,
+        team=a.spec.team,
+        load=MappingProxyType({ch: n for ch, n in a.load.items() if n}),
+        contacts=tuple(a.in_hand),
+        free_channels=a.avail_channels,
+        wrapup_until=a.wrapup_until,
+        spec=a.spec,
+    )
