@@ -98,6 +98,9 @@ class SkillCatalogue:
         """The mask of everything an agent with ``abilities`` satisfies."""
         mask = 0
         for name, level in abilities.skills.items():
+            if level == 0 and name in self._skill_base:
+                continue  # listed but not held
+            self.skill_bit(name, level)  # validates the name and the level
             for held in range(MIN_LEVEL, level + 1):
                 mask |= self.skill_bit(name, held)
         for code in abilities.languages:
@@ -108,6 +111,8 @@ class SkillCatalogue:
 
     def level_in(self, mask: int, skill: str) -> int:
         """The proficiency level an agent mask holds in ``skill`` (0 when not held)."""
-        base = self._skill_base[skill]
+        base = self._skill_base.get(skill)
+        if base is None:
+            raise CatalogueError(f"unknown skill {skill!r}; known skills: {', '.join(self.skills)}")
         window = (mask >> base) & ((1 << LEVELS) - 1)
         return window.bit_count()

@@ -21,7 +21,7 @@ from skills.requirement import Requirement, RequirementError, Term, TermKind
 
 _TOKEN = re.compile(
     r"(?P<op>>=|>|&|\||\(|\)|\*)|(?P<prefix>lang:|auth:)|(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)"
-    r"|(?P<number>\d+)"
+    r"|(?P<number>[0-9]{1,3})"
 )
 
 

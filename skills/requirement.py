@@ -79,12 +79,13 @@ class Requirement:
 
     @classmethod
     def of(cls, clauses: set[Clause]) -> Requirement:
-        if len(clauses) > MAX_CLAUSES:
+        minimal = _minimal(clauses)
+        if len(minimal) > MAX_CLAUSES:
             raise RequirementError(
-                f"requirement expands to {len(clauses)} alternatives; at most {MAX_CLAUSES} "
+                f"requirement expands to {len(minimal)} alternatives; at most {MAX_CLAUSES} "
                 "are allowed (factor out common terms)"
             )
-        return cls(_minimal(clauses))
+        return cls(minimal)
 
     @classmethod
     def term(cls, term: Term) -> Requirement:

@@ -17,7 +17,6 @@ from typing import TypeVar, overload
 from router.config.errors import Problems, index_path, key_path
 
 E = TypeVar("E", bound=StrEnum)
-T = TypeVar("T")
 
 # Names that a requirement expression (skills.expression) can refer to.
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -95,14 +94,17 @@ def as_pattern(
     return text
 
 
-def as_int(problems: Problems, path: str, value: object, low: int, high: int | None) -> int | None:
-    """An integer (not a boolean) in ``low..high`` (``high`` None: no upper bound)."""
+def as_int(
+    problems: Problems, path: str, value: object, low: int, high: int | None, what: str = ""
+) -> int | None:
+    """An integer (not a boolean) in ``low..high`` (``high`` None: no upper bound); ``what``
+    names the quantity in the range message ("proficiency must be 1..5, got 7")."""
     if isinstance(value, bool) or not isinstance(value, int):
         problems.add(path, expected("an integer", value))
         return None
     if value < low or (high is not None and value > high):
         bounds = f"{low}..{high}" if high is not None else f">= {low}"
-        problems.add(path, f"must be {bounds}, got {value}")
+        problems.add(path, f"{what + ' ' if what else ''}must be {bounds}, got {value}")
         return None
     return value
 
@@ -283,14 +285,3 @@ class Fields:
         if not present:
             return []
         return items(self.problems, self.at(key), value)
-
-
-def duplicates(values: Sequence[tuple[str, T]]) -> list[tuple[str, T]]:
-    """The (path, value) entries whose value already appeared earlier in ``values``."""
-    seen: set[T] = set()
-    repeated: list[tuple[str, T]] = []
-    for path, value in values:
-        if value in seen:
-            repeated.append((path, value))
-        seen.add(value)
-    return repeated

@@ -50,11 +50,13 @@ class Assigned:
 @dataclass(frozen=True, slots=True)
 class Requeued:
     """The contact is back in the queue with its original due time and arrival order.
-    ``reason``: declined, timeout, agent_logged_out."""
+    ``reason``: declined, timeout, agent_logged_out. Until ``cooldown_until`` the same
+    agent is not offered this contact again."""
 
     contact_id: str
     agent_id: str
     reason: str
+    cooldown_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -402,9 +402,12 @@ class Engine:
             if c.spec.due_at is None:
                 c.due_at = c.arrived_at + svc.urgencies[c.urgency].target_s
             self._push_deadline_timers(c, now)
+            index = min(c.step_index, len(svc.steps) - 1)
             if c.state is ContactState.WAITING:
                 self._queue.remove(c)
-                self._enter_step(c, min(c.step_index, len(svc.steps) - 1), now, out)
+                self._enter_step(c, index, now, out)
+            else:
+                c.restep = index
 
     # -------------------------------------------------------------------- steps
 
@@ -460,7 +463,7 @@ class Engine:
         c.scope = scope
         c.rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
         c.epoch += 1
-        c.widen_pending = False
+        c.restep = None
         if step.duration_s is not None and index < len(c.service.steps) - 1:
             self._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
         if not arriving:
@@ -537,12 +540,14 @@ class Engine:
         self._pool.unindex(a)
         self._release(a, c, now)
         cooldown = c.service.decline_cooldown_s
+        until = None
         if cooldown > 0:
+            until = now + cooldown
             if c.cooldowns is None:
                 c.cooldowns = {}
-            c.cooldowns[a.id] = now + cooldown
-            self._timers.push(now + cooldown, TimerKind.COOLDOWN, c.id, now + cooldown)
-        out.append(d.Requeued(c.id, a.id, reason))
+            c.cooldowns[a.id] = until
+            self._timers.push(until, TimerKind.COOLDOWN, c.id, until)
+        out.append(d.Requeued(c.id, a.id, reason, until))
         if not_ready and a.presence is Presence.AVAILABLE:
             a.presence = Presence.NOT_READY
             a.reason = f"offer_{reason}"
@@ -554,8 +559,8 @@ class Engine:
         """Back to waiting with the same due time and arrival order, at its step."""
         c.state = ContactState.WAITING
         c.agent_id = None
-        if c.widen_pending and c.step_index < len(c.service.steps) - 1:
-            self._enter_step(c, c.step_index + 1, now, out)
+        if c.restep is not None:
+            self._enter_step(c, c.restep, now, out)
         else:
             self._route(c, now, out, arriving=False)
 
@@ -624,7 +629,7 @@ class Engine:
                         self._queue.remove(c)
                         self._enter_step(c, c.step_index + 1, at, out)
                     elif c.state is ContactState.OFFERED:
-                        c.widen_pending = True
+                        c.restep = c.step_index + 1
             elif kind is TimerKind.WARN:
                 if c.state is not ContactState.ASSIGNED and c.warn_at == token:
                     out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))

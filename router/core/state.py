@@ -35,6 +35,7 @@ class ContactRecord:
         "id",
         "offer_expires_at",
         "offer_no",
+        "restep",
         "rid",
         "scope",
         "seq",
@@ -46,7 +47,6 @@ class ContactRecord:
         "urgency",
         "visited",
         "warn_at",
-        "widen_pending",
     )
 
     def __init__(
@@ -76,7 +76,9 @@ class ContactRecord:
         self.rid = base_rid
         self.entry: QueueEntry | None = None
         self.epoch = 0
-        self.widen_pending = False
+        # Step to re-enter when an offer returns: set when a widening timer or a service
+        # change came while the contact was offered or assigned.
+        self.restep: int | None = None
         self.agent_id: str | None = None
         self.offer_no = 0
         self.offer_expires_at = 0.0

@@ -1,0 +1,152 @@
+"""Independent checks of the engine's promises, used by the property tests.
+
+Eligibility is recomputed here from the specs by direct evaluation of requirement terms
+(no bitmasks, no agent groups), so a bug in the engine's indexes cannot hide itself.
+"""
+
+from __future__ import annotations
+
+from router.core import decisions as d
+from router.core.engine import Engine
+from router.core.model import (
+    CHANNELS,
+    AgentSpec,
+    AgentStatus,
+    Channel,
+    ContactState,
+    Presence,
+    StepKind,
+)
+from router.core.state import AgentView, ContactView
+from skills import Requirement, Term, parse_requirement
+
+
+def expected_requirement(engine: Engine, view: ContactView) -> Requirement:
+    """The requirement a contact should have at its current step, from its specs."""
+    spec = view.spec
+    service = engine.service(view.service)
+    req = spec.requirement if spec.requirement is not None else service.requirement
+    if spec.language is not None:
+        req = req.all_of(Requirement.term(Term("lang", spec.language)))
+    if spec.authorisation is not None:
+        req = req.all_of(Requirement.term(Term("auth", spec.authorisation)))
+    if view.step is StepKind.RELAXED:
+        levels = next(s.relax_levels for s in service.steps if s.kind is StepKind.RELAXED)
+        req = req.relaxed(levels)
+    return req
+
+
+def meets(agent: AgentSpec, requirement: Requirement) -> bool:
+    if not requirement.clauses:
+        return True
+    ab = agent.abilities
+    for clause in requirement.clauses:
+        if all(
+            (t.kind == "skill" and ab.skills.get(t.name, 0) >= t.level)
+            or (t.kind == "lang" and t.name in ab.languages)
+            or (t.kind == "auth" and t.name in ab.authorisations)
+            for t in clause
+        ):
+            return True
+    return False
+
+
+def in_reach(agent: AgentSpec, scope: tuple[str, str]) -> bool:
+    kind, value = scope
+    return (
+        kind == "region"
+        or (kind == "site" and agent.site == value)
+        or (kind == "team" and agent.team == value)
+        or (kind == "agent" and agent.id == value)
+    )
+
+
+def eligible(engine: Engine, agent: AgentSpec, view: ContactView) -> bool:
+    req = parse_requirement(view.requirement) if view.requirement != "*" else Requirement.anyone()
+    return meets(agent, req) and in_reach(agent, view.scope)
+
+
+def free_channels(engine: Engine, view: AgentView, now: float) -> set[Channel]:
+    """Channels in which the agent could take a new contact, from first principles."""
+    if view.status is AgentStatus.OFFLINE or view.presence is not Presence.AVAILABLE:
+        return set()
+    if view.wrapup_until > now:
+        return set()
+    blocks = engine.policy.blocks
+    blocked: set[Channel] = set()
+    for ch, n in view.load.items():
+        if n > 0:
+            blocked |= blocks.get(ch, frozenset())
+    return {
+        ch
+        for ch in CHANNELS
+        if view.spec.capacity.get(ch, 0) > view.load.get(ch, 0) and ch not in blocked
+    }
+
+
+def check_consistency(engine: Engine, open_ids: set[str]) -> None:
+    """No contact lost or duplicated: each open contact is in exactly one place."""
+    contacts = {v.id: v for v in engine.contacts()}
+    assert set(contacts) == open_ids, set(contacts) ^ open_ids
+    waiting = [v.id for v in engine.waiting()]
+    assert len(waiting) == len(set(waiting)), "a contact is queued twice"
+    held: dict[str, str] = {}
+    for a in engine.agents():
+        for cid in a.contacts:
+            assert cid not in held, f"{cid} held by {held[cid]} and {a.id}"
+            held[cid] = a.id
+    for cid, v in contacts.items():
+        if v.state is ContactState.WAITING:
+            assert cid in waiting and cid not in held, v
+        else:
+            assert v.state in (ContactState.OFFERED, ContactState.ASSIGNED), v
+            assert cid not in waiting and held.get(cid) == v.agent_id, v
+    assert set(waiting) <= set(contacts)
+    assert engine.waiting_count == len(waiting)
+    for a in engine.agents():
+        if a.status is AgentStatus.OFFLINE:
+            assert not a.contacts
+
+
+def check_no_idle_pair(engine: Engine, now: float, cooled: dict[tuple[str, str], float]) -> None:
+    """Nobody able to serve a waiting contact sits idle in that contact's channel."""
+    agents = [(a, free_channels(engine, a, now)) for a in engine.agents()]
+    for w in engine.waiting():
+        for a, channels in agents:
+            if w.channel in channels and eligible(engine, a.spec, w):
+                assert cooled.get((w.id, a.id), -1.0) > now, (
+                    f"{w.id} waits while {a.id} could take it at t={now}"
+                )
+
+
+def check_decisions(
+    engine: Engine,
+    decisions: list[object],
+    held_before: dict[str, dict[str, Channel]],
+) -> None:
+    """Replays one apply's decisions over the agents' work in hand before it: every offer
+    goes to an eligible agent, within its capacity and the channel blocking rules."""
+    held = {aid: dict(h) for aid, h in held_before.items()}
+    for dec in decisions:
+        if isinstance(dec, d.Offered):
+            hand = held.setdefault(dec.agent_id, {})
+            a = engine.agent(dec.agent_id)
+            in_channel = sum(1 for ch in hand.values() if ch is dec.channel)
+            assert in_channel < a.spec.capacity.get(dec.channel, 0), (
+                f"{dec.agent_id} over capacity in {dec.channel}: {hand}"
+            )
+            for ch in hand.values():
+                assert dec.channel not in engine.policy.blocks.get(ch, frozenset()), (
+                    f"{dec.channel} offered to {dec.agent_id} while holding {ch}"
+                )
+            hand[dec.contact_id] = dec.channel
+            try:
+                c = engine.contact(dec.contact_id)
+            except KeyError:
+                continue
+            if c.agent_id == dec.agent_id:
+                assert eligible(engine, a.spec, c), f"{c.id} offered to ineligible {a.id}"
+        elif isinstance(dec, (d.Requeued, d.OfferWithdrawn)) or (
+            isinstance(dec, d.Closed) and dec.agent_id is not None
+        ):
+            held.get(dec.agent_id, {}).pop(dec.contact_id, None)
