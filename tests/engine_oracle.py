@@ -146,7 +146,7 @@ def check_decisions(
                 continue
             if c.agent_id == dec.agent_id:
                 assert eligible(engine, a.spec, c), f"{c.id} offered to ineligible {a.id}"
-        elif isinstance(dec, (d.Requeued, d.OfferWithdrawn)) or (
-            isinstance(dec, d.Closed) and dec.agent_id is not None
-        ):
-            held.get(dec.agent_id, {}).pop(dec.contact_id, None)
+        elif isinstance(dec, (d.Requeued, d.OfferWithdrawn, d.Closed)):
+            holder = dec.agent_id
+            if holder is not None:
+                held.get(holder, {}).pop(dec.contact_id, None)
