@@ -20,7 +20,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.core import decisions as d
@@ -415,9 +415,12 @@ def test_timers_fired_together_or_one_by_one_decide_the_same(data: st.DataObject
 
 @pytest.mark.slow
 @given(st.data())
-@settings(max_examples=150)
+@settings(
+    max_examples=150,
+    suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow],
+)
 def test_long_random_sequences_keep_every_invariant(data: st.DataObject) -> None:
-    run = run_sequence(data, 300)
+    run = run_sequence(data, 250)
     assert run.replay() == run.outputs
 
 

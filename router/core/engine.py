@@ -281,6 +281,8 @@ class Engine:
             self._set_presence(a, ev.presence, "", now, out)
             return
         a.logged_in = True
+        self._agent_seq += 1
+        a.seq = self._agent_seq  # ties between equally idle agents go by login order
         a.presence = ev.presence
         a.reason = ""
         a.since = now

@@ -1,0 +1,368 @@
+"""Behaviour of the routing engine, one rule at a time, in virtual time."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentUpdated,
+    ContactAbandoned,
+    ContactArrived,
+    ContactCompleted,
+    OfferAccepted,
+    OfferDeclined,
+    PresenceChanged,
+    ServiceUpdated,
+    WrapUpDone,
+)
+from router.core.model import (
+    AgentChoice,
+    AgentStatus,
+    Channel,
+    ContactSpec,
+    Presence,
+    Step,
+    StepKind,
+)
+from tests.builders import CATALOGUE, Clock, agent, engine, service
+
+
+def arrive(cid: str, channel: str = "voice", svc: str = "nurse", **kw: object) -> ContactArrived:
+    return ContactArrived(ContactSpec(cid, Channel(channel), svc, **kw))  # type: ignore[arg-type]
+
+
+def test_most_urgent_class_is_redirected_to_112_and_never_queued() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1})]))
+    assert clock.at(0, arrive("c", urgency="P0")) == [
+        ("redirected", "c", "112"),
+        ("closed", "c", "redirected"),
+    ]
+    assert clock.engine.waiting() == []
+    with pytest.raises(UnknownContact):
+        clock.engine.contact("c")
+
+
+def test_longest_idle_prefers_the_agent_waiting_longest() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing")],
+            [agent(a, "x", {"nursing": 2}) for a in ("a", "b", "c")],
+        )
+    )
+    clock.at(0, AgentLoggedIn("c"), AgentLoggedIn("a"), AgentLoggedIn("b"))
+    offers = [clock.at(t, arrive(f"k{t}"))[0][2] for t in (1, 2, 3)]
+    assert offers == ["c", "a", "b"]
+
+
+def test_highest_proficiency_then_longest_idle() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing>=2", agent_choice=AgentChoice.HIGHEST_PROFICIENCY)],
+            [
+                agent("lo", "x", {"nursing": 2}),
+                agent("hi1", "x", {"nursing": 4}),
+                agent("hi2", "x", {"nursing": 4}),
+            ],
+        )
+    )
+    clock.at(0, AgentLoggedIn("lo"), AgentLoggedIn("hi2"), AgentLoggedIn("hi1"))
+    assert [clock.at(t, arrive(f"k{t}"))[0][2] for t in (1, 2, 3)] == ["hi2", "hi1", "lo"]
+
+
+def test_least_occupied_spreads_chats() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing", agent_choice=AgentChoice.LEAST_OCCUPIED)],
+            [agent("a", "x", {"nursing": 1}, chat=3), agent("b", "x", {"nursing": 1}, chat=3)],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a"), AgentLoggedIn("b"))
+    got = [clock.at(t, arrive(f"k{t}", "chat"))[0][2] for t in range(1, 7)]
+    assert got == ["a", "b", "a", "b", "a", "b"]
+    assert clock.at(7, arrive("k7", "chat")) == [("queued", "k7", "region")]
+
+
+def test_chat_capacity_and_a_call_blocks_new_chats() -> None:
+    clock = Clock(
+        engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1}, voice=1, chat=2)])
+    )
+    clock.at(0, AgentLoggedIn("a"))
+    assert clock.at(1, arrive("ch1", "chat"), arrive("ch2", "chat"), arrive("ch3", "chat")) == [
+        ("offer", "ch1", "a"),
+        ("offer", "ch2", "a"),
+        ("queued", "ch3", "region"),
+    ]
+    # Chats in hand do not block a call...
+    assert clock.at(2, arrive("call", "voice")) == [("offer", "call", "a")]
+    # ...but a call in hand blocks new chats, even when a chat slot frees up.
+    clock.at(3, OfferAccepted("ch1", "a"), OfferAccepted("call", "a"))
+    assert clock.at(4, ContactCompleted("ch1", "a")) == [("closed", "ch1", "resolved")]
+    assert clock.engine.agent("a").status is AgentStatus.BUSY
+    clock.at(5, OfferAccepted("ch2", "a"))
+    assert clock.at(6, ContactCompleted("call", "a")) == [
+        ("closed", "call", "resolved"),
+        ("offer", "ch3", "a"),
+    ]
+
+
+def test_wrap_up_holds_new_offers_until_done_or_timer() -> None:
+    clock = Clock(
+        engine([service("nurse", "nursing", wrapup_s=30)], [agent("a", "x", {"nursing": 1})])
+    )
+    clock.at(0, AgentLoggedIn("a"), arrive("c1"), arrive("c2"))
+    clock.at(1, OfferAccepted("c1", "a"))
+    assert clock.at(10, ContactCompleted("c1", "a")) == [
+        ("closed", "c1", "resolved"),
+        ("wrapup", "a", 40.0),
+    ]
+    assert clock.engine.agent("a").status is AgentStatus.WRAP_UP
+    clock.advance_to(39)
+    assert clock.log[-1] == (10.0, ("wrapup", "a", 40.0))
+    clock.advance_to(40)
+    assert clock.log[-2:] == [(40.0, ("wrapup_end", "a")), (40.0, ("offer", "c2", "a"))]
+    # Ending wrap-up early by hand.
+    clock.at(41, OfferAccepted("c2", "a"), arrive("c3"))
+    clock.at(42, ContactCompleted("c2", "a"))
+    assert clock.at(43, WrapUpDone("a")) == [("wrapup_end", "a"), ("offer", "c3", "a")]
+
+
+def test_offer_timeout_requeues_in_place_sets_not_ready_and_cools_down() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing", offer_timeout_s=20, decline_cooldown_s=60)],
+            [agent("a", "x", {"nursing": 1}), agent("b", "x", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a"))
+    assert clock.at(1, arrive("c1")) == [("offer", "c1", "a")]
+    clock.at(2, arrive("c2"))
+    clock.advance_to(21)
+    assert clock.log[-2:] == [
+        (21.0, ("requeued", "c1", "a", "timeout")),
+        (21.0, ("presence", "a", "not_ready", "offer_timeout")),
+    ]
+    # c1 kept its place ahead of c2.
+    assert [v.id for v in clock.engine.waiting()] == ["c1", "c2"]
+    with pytest.raises(Conflict, match="no pending offer"):
+        clock.at(22, OfferAccepted("c1", "a"))
+    # Back from not-ready within the cool-down, a is offered c2, not c1 again.
+    assert clock.at(30, PresenceChanged("a", Presence.AVAILABLE)) == [("offer", "c2", "a")]
+    assert clock.at(31, OfferDeclined("c2", "a")) == [("requeued", "c2", "a", "declined")]
+    # When the cool-down for c1 ends (t=81) a gets c1 again.
+    clock.advance_to(81)
+    assert clock.log[-1] == (81.0, ("offer", "c1", "a"))
+
+
+def test_declined_offer_goes_to_the_next_agent_and_keeps_its_place() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing")],
+            [agent("a", "x", {"nursing": 1}), agent("b", "x", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a"), AgentLoggedIn("b"))
+    clock.at(1, arrive("c1"), arrive("c2"))
+    # b holds c2, so c1 waits. During its cool-down a is not offered c1 again, but does
+    # get other work.
+    assert clock.at(2, OfferDeclined("c1", "a")) == [("requeued", "c1", "a", "declined")]
+    assert clock.at(2, arrive("c3")) == [("offer", "c3", "a")]
+    assert [v.id for v in clock.engine.waiting()] == ["c1"]
+    clock.at(3, OfferAccepted("c2", "b"))
+    assert clock.at(4, ContactCompleted("c2", "b")) == [
+        ("closed", "c2", "resolved"),
+        ("offer", "c1", "b"),
+    ]
+
+
+def test_own_agent_then_team_then_site_then_region() -> None:
+    steps = (
+        Step(StepKind.OWN_AGENT, 30),
+        Step(StepKind.OWN_TEAM, 30),
+        Step(StepKind.OWN_SITE, 30),
+        Step(StepKind.REGION),
+    )
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing", steps)],
+            [
+                agent("mine", "s1", {"nursing": 1}, team="t1"),
+                agent("mate", "s1", {"nursing": 1}, team="t1"),
+                agent("site", "s1", {"nursing": 1}, team="t2"),
+                agent("far", "s2", {"nursing": 1}, team="t3"),
+            ],
+        )
+    )
+    clock.at(0, *(AgentLoggedIn(a, Presence.NOT_READY) for a in ("mine", "mate", "site", "far")))
+    clock.at(1, arrive("c", preferred_agent="mine", preferred_team="t1", preferred_site="s1"))
+    # Agents outside the current ring are not offered the contact.
+    assert clock.at(2, PresenceChanged("far", Presence.AVAILABLE)) == []
+    assert clock.at(3, PresenceChanged("site", Presence.AVAILABLE)) == []
+    assert clock.at(4, PresenceChanged("mate", Presence.AVAILABLE)) == []
+    clock.advance_to(31)
+    # At t=31 the team ring opens: mate (the team) takes it.
+    assert clock.log[-2:] == [(31.0, ("widened", "c", "own_team")), (31.0, ("offer", "c", "mate"))]
+
+
+def test_a_ring_nobody_logged_in_could_serve_is_skipped_at_once() -> None:
+    steps = (Step(StepKind.OWN_AGENT, 300), Step(StepKind.OWN_SITE, 300), Step(StepKind.REGION))
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing", steps)],
+            [agent("mine", "s1", {"nursing": 1}), agent("far", "s2", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("far", Presence.NOT_READY))
+    # "mine" is offline and nobody at s1 is logged in: straight to the region.
+    assert clock.at(1, arrive("c", preferred_agent="mine", preferred_site="s1")) == [
+        ("queued", "c", "region")
+    ]
+    assert clock.engine.contact("c").step is StepKind.REGION
+
+
+def test_contacts_waiting_for_an_agent_who_logs_out_widen_at_once() -> None:
+    steps = (Step(StepKind.OWN_AGENT, 600), Step(StepKind.REGION))
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing", steps)],
+            [agent("mine", "s1", {"nursing": 1}), agent("far", "s2", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("mine", Presence.NOT_READY), AgentLoggedIn("far", Presence.NOT_READY))
+    assert clock.at(1, arrive("c", preferred_agent="mine")) == [("queued", "c", "own_agent")]
+    assert clock.at(2, AgentLoggedOut("mine")) == [("widened", "c", "region")]
+
+
+def test_relaxed_step_lowers_skill_but_never_language() -> None:
+    steps = (Step(StepKind.REGION, 60), Step(StepKind.RELAXED, relax_levels=2))
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing>=4", steps)],
+            [
+                agent("fi2", "x", {"nursing": 2}, "fi"),
+                agent("sv2", "x", {"nursing": 2}, "sv"),
+                agent("sv5", "x", {"nursing": 5}, "sv"),
+            ],
+        )
+    )
+    # sv5 is logged in (on a break), so the region step can be served and is not skipped.
+    clock.at(0, AgentLoggedIn("fi2"), AgentLoggedIn("sv5", Presence.NOT_READY))
+    assert clock.at(1, arrive("c", language="sv")) == [("queued", "c", "region")]
+    clock.advance_to(61)
+    assert clock.log[-1] == (61.0, ("widened", "c", "relaxed"))
+    assert clock.engine.contact("c").requirement == "lang:sv & nursing>=2"
+    # fi2 now meets the skill level but not the language; sv2 does.
+    assert clock.at(62, AgentLoggedIn("sv2")) == [("offer", "c", "sv2")]
+
+
+def test_overflow_to_another_service_keeps_the_due_time() -> None:
+    steps = (Step(StepKind.REGION, 120), Step(StepKind.OVERFLOW, overflow_to="nurse"))
+    clock = Clock(
+        engine(
+            [service("mental", "social>=3", steps), service("nurse", "nursing")],
+            [agent("n", "x", {"nursing": 2}), agent("m", "x", {"social": 4})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("n", Presence.NOT_READY), AgentLoggedIn("m", Presence.NOT_READY))
+    clock.at(1, arrive("c", svc="mental", urgency="P1"))
+    due = clock.engine.contact("c").due_at
+    clock.advance_to(121)
+    assert clock.log[-2:] == [
+        (121.0, ("overflowed", "c", "nurse")),
+        (121.0, ("widened", "c", "region")),
+    ]
+    view = clock.engine.contact("c")
+    assert (view.service, view.due_at) == ("nurse", due)
+    assert clock.at(122, PresenceChanged("n", Presence.AVAILABLE)) == [("offer", "c", "n")]
+
+
+def test_escalation_warning_then_deadline_missed() -> None:
+    clock = Clock(
+        engine([service("nurse", "nursing", warn_fraction=0.25)], [agent("a", "x", {"nursing": 1})])
+    )
+    clock.at(0, arrive("c", urgency="P1"))  # due 600, warn at 450
+    clock.advance_to(601)
+    assert clock.log[-2:] == [(450.0, ("warning", "c")), (600.0, ("missed", "c"))]
+    # Answered contacts raise neither.
+    clock.at(601, ContactAbandoned("c"))
+    clock.at(602, AgentLoggedIn("a"), arrive("d", urgency="P1"))
+    clock.at(603, OfferAccepted("d", "a"))
+    clock.advance_to(2000)
+    assert ("warning", "d") not in [e for _, e in clock.log]
+    assert ("missed", "d") not in [e for _, e in clock.log]
+
+
+def test_logout_with_assigned_work_is_refused_and_changes_nothing() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1})]))
+    clock.at(0, AgentLoggedIn("a"), arrive("c"))
+    clock.at(1, OfferAccepted("c", "a"))
+    with pytest.raises(Conflict, match="assigned contact"):
+        clock.at(2, AgentLoggedOut("a"))
+    assert clock.engine.agent("a").contacts == ("c",)
+    assert clock.engine.contact("c").agent_id == "a"
+    # Forced: the contact goes back to the queue with its place.
+    assert clock.at(3, AgentLoggedOut("a", force=True)) == [
+        ("requeued", "c", "a", "agent_logged_out")
+    ]
+    assert [v.id for v in clock.engine.waiting()] == ["c"]
+
+
+def test_pending_offer_is_withdrawn_when_the_caller_hangs_up() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1})]))
+    clock.at(0, AgentLoggedIn("a"), arrive("c1"), arrive("c2"))
+    assert clock.at(1, ContactAbandoned("c1")) == [
+        ("withdrawn", "c1", "a", "abandoned"),
+        ("closed", "c1", "abandoned"),
+        ("offer", "c2", "a"),
+    ]
+
+
+def test_supervisor_gives_an_agent_swedish_and_it_takes_the_waiting_swedish_call() -> None:
+    fi_only = agent("a", "x", {"nursing": 2}, "fi")
+    clock = Clock(engine([service("nurse", "nursing")], [fi_only]))
+    clock.at(0, AgentLoggedIn("a"))
+    assert clock.at(1, arrive("c", language="sv")) == [("queued", "c", "region")]
+    bilingual = agent("a", "x", {"nursing": 2}, "fi,sv")
+    assert clock.at(2, AgentUpdated(bilingual)) == [("offer", "c", "a")]
+
+
+def test_supervisor_changes_targets_and_waiting_contacts_reorder() -> None:
+    nurse = service("nurse", "nursing")
+    clock = Clock(engine([nurse, service("dental", "dental")], [agent("a", "x", {"nursing": 1})]))
+    clock.at(0, AgentLoggedIn("a", Presence.NOT_READY))
+    clock.at(1, arrive("p3", urgency="P3"), arrive("p1", urgency="P1"))
+    assert [v.id for v in clock.engine.waiting()] == ["p1", "p3"]
+    from router.core.model import UrgencyClass
+
+    flipped = service(
+        "nurse",
+        "nursing",
+        urgencies={
+            "P1": UrgencyClass("P1", 7200),
+            "P3": UrgencyClass("P3", 60),
+            "P5": UrgencyClass("P5", 9e4),
+        },
+    )
+    clock.at(2, ServiceUpdated(flipped))
+    assert [v.id for v in clock.engine.waiting()] == ["p3", "p1"]
+
+
+def test_refused_events_name_the_problem() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1})]))
+    with pytest.raises(InvalidEvent, match="unknown service 'nope'; known: nurse"):
+        clock.at(0, arrive("c", svc="nope"))
+    with pytest.raises(InvalidEvent, match="unknown urgency 'P9'"):
+        clock.at(0, arrive("c", urgency="P9"))
+    with pytest.raises(InvalidEvent, match="unknown language 'de'"):
+        clock.at(0, arrive("c", language="de"))
+    with pytest.raises(UnknownAgent, match="ghost"):
+        clock.at(0, AgentLoggedIn("ghost"))
+    clock.at(0, arrive("c"))
+    with pytest.raises(InvalidEvent, match="already open"):
+        clock.at(0, arrive("c"))
+    with pytest.raises(Conflict, match="not assigned"):
+        clock.at(0, ContactCompleted("c", "a"))
+    assert [v.id for v in clock.engine.waiting()] == ["c"]
+    assert CATALOGUE.has_language("sv")
