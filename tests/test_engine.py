@@ -26,6 +26,7 @@ from router.core.model import (
     Presence,
     Step,
     StepKind,
+    UrgencyClass,
 )
 from tests.builders import CATALOGUE, Clock, agent, engine, service
 
@@ -334,8 +335,6 @@ def test_supervisor_changes_targets_and_waiting_contacts_reorder() -> None:
     clock.at(0, AgentLoggedIn("a", Presence.NOT_READY))
     clock.at(1, arrive("p3", urgency="P3"), arrive("p1", urgency="P1"))
     assert [v.id for v in clock.engine.waiting()] == ["p1", "p3"]
-    from router.core.model import UrgencyClass
-
     flipped = service(
         "nurse",
         "nursing",
