@@ -1,0 +1,147 @@
+"""The ``yhteys`` command line: ``yhteys demo`` runs the engine on a region in virtual
+time and prints what it decided and why."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from statistics import mean
+
+from router.config import ConfigError, load_region
+from router.config.region import Region
+from router.core import decisions as d
+from router.core.engine import Engine
+from router.core.model import Channel, ContactSpec
+from router.sim import Simulation
+
+DEFAULT_CONFIG = "config/region.yaml"
+
+# Which channel a demo contact of a service arrives on, and how often each is used.
+_LANGUAGE_MIX = (("fi", 0.75), ("sv", 0.2), ("en", 0.05))
+
+
+def _clock(t: float) -> str:
+    t = int(t)
+    return f"{8 + t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+
+
+def _describe(decision: d.Decision) -> str:
+    match decision:
+        case d.Queued(contact_id=c, service=s, step=step, due_at=due):
+            return f"queued     {c:<6} {s} at step {step.value}, due {_clock(due)}"
+        case d.Offered(contact_id=c, agent_id=a, channel=ch, trace=tr):
+            return f"offered    {c:<6} to {a} ({ch.value}; {tr})"
+        case d.Assigned(contact_id=c, agent_id=a):
+            return f"assigned   {c:<6} to {a}"
+        case d.Requeued(contact_id=c, agent_id=a, reason=r):
+            return f"requeued   {c:<6} from {a}: {r}, keeps its place"
+        case d.Widened(contact_id=c, step=step, skipped=sk):
+            skipped = f" (skipped {', '.join(s.value for s in sk)})" if sk else ""
+            return f"widened    {c:<6} to {step.value}{skipped}"
+        case d.Overflowed(contact_id=c, from_service=f, to_service=t):
+            return f"overflowed {c:<6} from {f} to {t}"
+        case d.Redirected(contact_id=c, target=t, urgency=u):
+            return f"redirected {c:<6} to {t} (urgency {u})"
+        case d.EscalationWarning(contact_id=c, service=s, due_at=due):
+            return f"WARNING    {c:<6} {s} due {_clock(due)} and still waiting"
+        case d.DeadlineMissed(contact_id=c, service=s, due_at=due):
+            return f"MISSED     {c:<6} {s} was due {_clock(due)}"
+        case d.Closed(contact_id=c, outcome=o, agent_id=a):
+            return f"closed     {c:<6} {o}" + (f" by {a}" if a else "")
+        case d.AgentPresenceSet(agent_id=a, presence=p, reason=r):
+            return f"presence   {a} -> {p.value} ({r})"
+        case d.WrapUpStarted(agent_id=a, until=u):
+            return f"wrap-up    {a} until {_clock(u)}"
+        case d.WrapUpEnded(agent_id=a):
+            return f"wrap-up    {a} done"
+        case d.OfferWithdrawn(contact_id=c, agent_id=a, reason=r):
+            return f"withdrawn  {c:<6} from {a}: {r}"
+    return repr(decision)
+
+
+def _contact_factory(region: Region) -> object:
+    services = sorted(region.services)
+    sites = sorted(region.sites)
+    languages = [code for code, _ in _LANGUAGE_MIX if code in region.languages]
+    weights = [w for code, w in _LANGUAGE_MIX if code in region.languages]
+
+    def make(rnd: random.Random, n: int, t: float) -> ContactSpec:
+        name = rnd.choice(services)
+        svc = region.services[name]
+        classes = [u for u, cls in svc.urgencies.items() if cls.redirect is None]
+        urgency = rnd.choice(classes)
+        if rnd.random() < 0.01 and any(c.redirect for c in svc.urgencies.values()):
+            urgency = next(u for u, c in svc.urgencies.items() if c.redirect)
+        workitem = "omaolo" in str(svc.requirement) or "symptom" in name
+        channel = Channel.WORKITEM if workitem else rnd.choice(
+            [Channel.VOICE, Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.WEB]
+        )
+        return ContactSpec(
+            id=f"c{n}",
+            channel=channel,
+            service=name,
+            urgency=urgency,
+            language=rnd.choices(languages, weights)[0] if languages else None,
+            preferred_site=rnd.choice(sites) if sites else None,
+        )
+
+    return make
+
+
+def demo(args: argparse.Namespace) -> int:
+    try:
+        region = load_region(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = Engine(region.policy())
+    sim = Simulation(engine, seed=args.seed)
+    sim.log_in_everyone()
+    minutes = args.minutes
+    sim.arrivals(_contact_factory(region), per_hour=args.per_hour, until=minutes * 60)  # type: ignore[arg-type]
+    print(
+        f"Yhteys demo: {region.name} — {len(region.agents)} agents, "
+        f"{len(region.services)} services, {args.per_hour:g} contacts/hour for {minutes} "
+        f"minutes of virtual time (seed {args.seed}).",
+        flush=True,
+    )
+    counts: Counter[str] = Counter()
+    shown = 0
+    for t, decision in sim.run(until=minutes * 60 + 3600):
+        counts[type(decision).__name__] += 1
+        if shown < args.show:
+            print(f"{_clock(t)}  {_describe(decision)}")
+            shown += 1
+    waits = list(sim.answered_wait_s.values())
+    print()
+    print("Summary:")
+    for kind, n in sorted(counts.items()):
+        print(f"  {kind:<18} {n}")
+    if waits:
+        waits.sort()
+        p90 = waits[int(0.9 * (len(waits) - 1))]
+        print(f"  answered: {len(waits)}, mean wait {mean(waits):.0f} s, 90th pct {p90:.0f} s")
+    print(f"  still waiting: {engine.waiting_count}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="yhteys", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="run the engine on a region in virtual time")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")
+    p.add_argument("--per-hour", type=float, default=240.0, help="contacts arriving per hour")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--show", type=int, default=60, help="decisions to print in full")
+    p.set_defaults(func=demo)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
