@@ -76,8 +76,12 @@ def _contact_factory(region: Region) -> object:
         if rnd.random() < 0.01 and any(c.redirect for c in svc.urgencies.values()):
             urgency = next(u for u, c in svc.urgencies.items() if c.redirect)
         workitem = "omaolo" in str(svc.requirement) or "symptom" in name
-        channel = Channel.WORKITEM if workitem else rnd.choice(
-            [Channel.VOICE, Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.WEB]
+        channel = (
+            Channel.WORKITEM
+            if workitem
+            else rnd.choice(
+                [Channel.VOICE, Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.WEB]
+            )
         )
         return ContactSpec(
             id=f"c{n}",
