@@ -85,6 +85,8 @@ def brief(dec: d.Decision) -> tuple[object, ...]:
         return ("closed", dec.contact_id, dec.outcome)
     if isinstance(dec, d.Redirected):
         return ("redirected", dec.contact_id, dec.target)
+    if isinstance(dec, d.Moved):
+        return ("moved", dec.contact_id, dec.to_service)
     if isinstance(dec, d.Overflowed):
         return ("overflowed", dec.contact_id, dec.to_service)
     if isinstance(dec, d.EscalationWarning):

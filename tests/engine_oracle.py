@@ -145,7 +145,16 @@ def check_decisions(
             except KeyError:
                 continue
             if c.agent_id == dec.agent_id:
-                assert eligible(engine, a.spec, c), f"{c.id} offered to ineligible {a.id}"
+                if dec.trace.rule == "supervisor":
+                    # A supervisor overrides reach, never skills, language or authorisation.
+                    assert meets(
+                        a.spec,
+                        parse_requirement(c.requirement)
+                        if c.requirement != "*"
+                        else Requirement.anyone(),
+                    )
+                else:
+                    assert eligible(engine, a.spec, c), f"{c.id} offered to ineligible {a.id}"
         elif isinstance(dec, (d.Requeued, d.OfferWithdrawn, d.Closed)):
             holder = dec.agent_id
             if holder is not None:

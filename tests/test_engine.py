@@ -12,6 +12,8 @@ from router.core.events import (
     ContactAbandoned,
     ContactArrived,
     ContactCompleted,
+    ContactMoved,
+    ManualOffer,
     OfferAccepted,
     OfferDeclined,
     PresenceChanged,
@@ -365,3 +367,77 @@ def test_refused_events_name_the_problem() -> None:
         clock.at(0, ContactCompleted("c", "a"))
     assert [v.id for v in clock.engine.waiting()] == ["c"]
     assert CATALOGUE.has_language("sv")
+
+
+def test_supervisor_moves_a_waiting_contact_and_it_keeps_its_place() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing"), service("dental", "dental")],
+            [agent("n", "x", {"nursing": 1}), agent("dn", "x", {"dental": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("dn", Presence.NOT_READY))
+    clock.at(1, arrive("c", svc="nurse", urgency="P1"), arrive("d", svc="dental", urgency="P3"))
+    due = clock.engine.contact("c").due_at
+    assert clock.at(2, ContactMoved("c", "dental")) == [
+        ("moved", "c", "dental"),
+        ("widened", "c", "region"),  # the first step of the new service
+    ]
+    view = clock.engine.contact("c")
+    assert (view.service, view.due_at) == ("dental", due)
+    assert clock.at(3, PresenceChanged("dn", Presence.AVAILABLE)) == [("offer", "c", "dn")]
+    with pytest.raises(InvalidEvent, match="unknown service 'eye'"):
+        clock.at(4, ContactMoved("d", "eye"))
+    with pytest.raises(Conflict, match="only waiting contacts move"):
+        clock.at(4, ContactMoved("c", "nurse"))
+
+
+def test_supervisor_offers_a_contact_to_a_named_agent_out_of_order() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing")],
+            [
+                agent("a", "x", {"nursing": 1}),
+                agent("fi", "x", {"nursing": 1}, "fi"),
+                agent("dn", "x", {"dental": 2}),
+            ],
+        )
+    )
+    clock.at(
+        0,
+        AgentLoggedIn("a", Presence.NOT_READY),
+        AgentLoggedIn("dn"),
+        AgentLoggedIn("fi", Presence.NOT_READY),
+    )
+    clock.at(1, arrive("first", urgency="P1"), arrive("second", urgency="P3", language="fi"))
+    # Out of order and despite not-ready: the supervisor's choice stands...
+    assert clock.at(2, ManualOffer("second", "a")) == [("offer", "second", "a")]
+    # ...but never to an agent who does not meet the requirement, nor beyond capacity.
+    with pytest.raises(Conflict, match="does not meet"):
+        clock.at(3, ManualOffer("first", "dn"))
+    with pytest.raises(Conflict, match="no free voice capacity"):
+        clock.at(3, ManualOffer("first", "a"))
+    assert [v.id for v in clock.engine.waiting()] == ["first"]
+
+
+def test_waiting_tallies_per_service_and_site() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing"), service("dental", "dental")],
+            [agent("a", "x", {"nursing": 1})],
+        )
+    )
+    clock.at(0, arrive("c1", preferred_site="vaasa"))
+    clock.at(
+        5,
+        arrive("c2", preferred_site="kokkola"),
+        arrive("c3", svc="dental", preferred_site="vaasa"),
+    )
+    e = clock.engine
+    assert e.waiting_in("service", "nurse") == (2, 0.0)
+    assert e.waiting_in("service", "dental") == (1, 5.0)
+    assert e.waiting_in("site", "vaasa") == (2, 0.0)
+    assert clock.at(6, AgentLoggedIn("a")) == [("offer", "c1", "a")]
+    assert e.waiting_in("service", "nurse") == (1, 5.0)
+    assert e.waiting_in("site", "vaasa") == (1, 5.0)
+    assert e.waiting_in("site", "oulu") == (0, None)

@@ -20,7 +20,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from router.core import decisions as d
@@ -34,7 +34,9 @@ from router.core.events import (
     ContactArrived,
     ContactCancelled,
     ContactCompleted,
+    ContactMoved,
     Event,
+    ManualOffer,
     OfferAccepted,
     OfferDeclined,
     PresenceChanged,
@@ -163,6 +165,8 @@ OPS = (
     "wrapup",
     "update_agent",
     "update_service",
+    "move",
+    "manual",
     "tick",
     "bogus",
 )
@@ -231,6 +235,8 @@ class Run:
 
     def track(self, out: list[d.Decision]) -> None:
         for dec in out:
+            if isinstance(dec, d.Offered) and dec.trace.rule == "supervisor":
+                event(f"manual offer ({self.engine.contact(dec.contact_id).scope[0]} step)")
             if isinstance(dec, d.Closed):
                 self.open.discard(dec.contact_id)
             elif isinstance(dec, (d.Queued, d.Offered)):
@@ -331,6 +337,12 @@ class Run:
         elif op == "update_service":
             name = draw(st.sampled_from(sorted(REQUIREMENTS)))
             self.apply(ServiceUpdated(make_service(name, draw)))
+        elif op in ("move", "manual") and contacts:
+            v = draw(st.sampled_from(contacts))
+            if op == "move":
+                self.apply(ContactMoved(v.id, draw(st.sampled_from(sorted(REQUIREMENTS)))))
+            else:
+                self.apply(ManualOffer(v.id, draw(st.sampled_from(agents))))
         elif op == "bogus":
             cid = contacts[0].id if contacts else "nope"
             self.apply(

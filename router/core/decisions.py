@@ -84,6 +84,15 @@ class Overflowed:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """A supervisor moved the contact to another service; it keeps its place."""
+
+    contact_id: str
+    from_service: str
+    to_service: str
+
+
+@dataclass(frozen=True, slots=True)
 class EscalationWarning:
     contact_id: str
     service: str
@@ -143,6 +152,7 @@ Decision = (
     | OfferWithdrawn
     | Widened
     | Overflowed
+    | Moved
     | EscalationWarning
     | DeadlineMissed
     | Redirected

@@ -33,7 +33,9 @@ from router.core.events import (
     ContactArrived,
     ContactCancelled,
     ContactCompleted,
+    ContactMoved,
     Event,
+    ManualOffer,
     OfferAccepted,
     OfferDeclined,
     PresenceChanged,
@@ -157,6 +159,13 @@ class Engine:
     @property
     def waiting_count(self) -> int:
         return len(self._queue)
+
+    def waiting_in(self, kind: str, name: str) -> tuple[int, float | None]:
+        """How many contacts wait for a service (``kind="service"``) or at a caller's
+        site (``kind="site"``), and the earliest arrival among them. O(1) amortised."""
+        tally = self._queue.tally
+        key = (kind, name)
+        return tally.count(key), tally.oldest_arrival(key)
 
     # ------------------------------------------------------------------ contacts
 
@@ -411,6 +420,47 @@ class Engine:
             else:
                 c.restep = index
 
+    def _on_moved(self, ev: ContactMoved, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        target = self._services.get(ev.service)
+        if target is None:
+            raise InvalidEvent(
+                f"unknown service {ev.service!r}; known: {', '.join(self._services)}"
+            )
+        if c.state is not ContactState.WAITING:
+            raise Conflict(f"contact {c.id!r} is {c.state.value}; only waiting contacts move")
+        if target.name == c.service.name:
+            return
+        self._queue.remove(c)
+        out.append(d.Moved(c.id, c.service.name, target.name))
+        c.service = target
+        c.visited = (target.name,)
+        if c.urgency not in target.urgencies:
+            c.urgency = target.default_urgency
+        c.base_rid = self._base_rid(c.spec, target)
+        self._enter_step(c, 0, now, out)
+
+    def _on_manual_offer(self, ev: ManualOffer, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        a = self._agent(ev.agent_id)
+        if c.state is not ContactState.WAITING:
+            raise Conflict(
+                f"contact {c.id!r} is {c.state.value}; only waiting contacts can be offered"
+            )
+        if not a.logged_in:
+            raise Conflict(f"agent {a.id!r} is not logged in")
+        mask = self._pool.groups[a.group].mask
+        if not self._reqs.matches(c.rid, mask):
+            raise Conflict(
+                f"agent {a.id!r} does not meet {c.id!r}'s requirement "
+                f"{self._reqs.compiled[c.rid].requirement}"
+            )
+        # A supervisor overrides not-ready and wrap-up, never capacity or channel blocks.
+        if c.channel not in self._free_channels(a, now, supervisor=True):
+            raise Conflict(f"agent {a.id!r} has no free {c.channel.value} capacity")
+        self._queue.remove(c)
+        self._offer(c, a, now, out, d.Trace(c.step_kind, "supervisor", 1))
+
     # -------------------------------------------------------------------- steps
 
     def _enter_step(
@@ -572,8 +622,12 @@ class Engine:
         a.load[ch] -= 1
         a.since = now
 
-    def _free_channels(self, a: AgentRecord, now: float) -> tuple[Channel, ...]:
-        if not a.logged_in or a.presence is not Presence.AVAILABLE or a.wrapup_until > now:
+    def _free_channels(
+        self, a: AgentRecord, now: float, supervisor: bool = False
+    ) -> tuple[Channel, ...]:
+        if not a.logged_in:
+            return ()
+        if not supervisor and (a.presence is not Presence.AVAILABLE or a.wrapup_until > now):
             return ()
         caps = self._pool.groups[a.group].caps
         blocked: frozenset[Channel] = frozenset()
@@ -683,5 +737,7 @@ class Engine:
         WrapUpDone: _on_wrapup_done,
         AgentUpdated: _on_agent_updated,
         ServiceUpdated: _on_service_updated,
+        ContactMoved: _on_moved,
+        ManualOffer: _on_manual_offer,
         TimerDue: _on_timer,
     }

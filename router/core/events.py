@@ -90,6 +90,24 @@ class ServiceUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactMoved:
+    """A supervisor moves a waiting contact to another service. It keeps its due time
+    and arrival order (its place) and starts that service's steps."""
+
+    contact_id: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class ManualOffer:
+    """A supervisor offers a waiting contact to a named agent, out of order. The agent
+    must still meet the contact's requirement and have capacity in its channel."""
+
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimerDue:
     """Nothing but the passing of time: fires offer expiries, widening steps, warnings,
     deadlines, cool-downs and wrap-ups due by ``now``."""
@@ -108,5 +126,7 @@ Event = (
     | WrapUpDone
     | AgentUpdated
     | ServiceUpdated
+    | ContactMoved
+    | ManualOffer
     | TimerDue
 )

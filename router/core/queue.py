@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from sortedcontainers import SortedList
 
 from router.core.model import Channel
+from router.core.tally import WaitingTally
 
 if TYPE_CHECKING:
     from router.core.state import ContactRecord, QueueEntry
@@ -49,11 +50,12 @@ REGION: ScopeKey = ("region", "")
 class WaitingQueue:
     """Buckets of waiting contacts, by scope, channel and requirement id."""
 
-    __slots__ = ("_buckets", "_size")
+    __slots__ = ("_buckets", "_size", "tally")
 
     def __init__(self) -> None:
         self._buckets: dict[ScopeKey, dict[Channel, dict[int, SortedList]]] = {}
         self._size = 0
+        self.tally = WaitingTally()
 
     def __len__(self) -> int:
         return self._size
@@ -72,6 +74,7 @@ class WaitingQueue:
         bucket.add(entry)
         contact.entry = entry
         self._size += 1
+        self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
         entry = contact.entry
@@ -84,6 +87,7 @@ class WaitingQueue:
             del by_req[contact.rid]
         contact.entry = None
         self._size -= 1
+        self.tally.left(contact)
 
     def best_for(
         self,
