@@ -20,7 +20,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from router.core import decisions as d
@@ -236,7 +237,7 @@ class Run:
     def track(self, out: list[d.Decision]) -> None:
         for dec in out:
             if isinstance(dec, d.Offered) and dec.trace.rule == "supervisor":
-                event(f"manual offer ({self.engine.contact(dec.contact_id).scope[0]} step)")
+                note_event(f"manual offer ({self.engine.contact(dec.contact_id).scope[0]} step)")
             if isinstance(dec, d.Closed):
                 self.open.discard(dec.contact_id)
             elif isinstance(dec, (d.Queued, d.Offered)):
