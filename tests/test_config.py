@@ -54,7 +54,11 @@ def region() -> Region:
 
 @pytest.fixture
 def doc(sample_doc: Doc) -> Doc:
-    return copy.deepcopy(sample_doc)
+    """The sample without its tokens (they refer to agents that many cases edit away;
+    tokens have tests of their own)."""
+    edited = copy.deepcopy(sample_doc)
+    edited.pop("tokens", None)
+    return edited
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -246,7 +250,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("foo", 1)],
         [
             "foo: unknown key 'foo'; expected one of: region, languages, skills, services, "
-            "authorisations, sites, teams, channel_blocks, agents"
+            "authorisations, sites, teams, channel_blocks, agents, tokens"
         ],
     ),
     (
@@ -777,7 +781,8 @@ def test_the_error_is_a_value_error_listing_problems(doc: Doc) -> None:
         (
             None,
             "(top level): the document is empty; expected a mapping with keys: region, "
-            "languages, skills, services, authorisations, sites, teams, channel_blocks, agents",
+            "languages, skills, services, authorisations, sites, teams, channel_blocks, agents, "
+            "tokens",
         ),
         (["region"], "(top level): expected a mapping, got list"),
     ],
@@ -849,3 +854,49 @@ def test_invalid_utf8(tmp_path: Path) -> None:
 
 def test_load_region_accepts_str_paths() -> None:
     assert load_region(str(SAMPLE)).source == str(SAMPLE)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+HASH = "0" * 64
+
+
+def test_sample_ships_hashed_demo_tokens_for_every_role(region: Region) -> None:
+    from router.config.tokens import Role, hash_token
+
+    by_name = {t.name: t for t in region.tokens}
+    assert {t.role for t in region.tokens} == set(Role)
+    assert all(t.demo for t in region.tokens)
+    assert by_name["supervisor"].sha256 == hash_token("demo-supervisor")
+    assert by_name["agent-a001"].agent == "a001"
+    assert len([t for t in region.tokens if t.role is Role.AGENT]) == len(region.agents)
+
+
+def test_token_rules_are_reported_together(doc: Doc) -> None:
+    doc["tokens"] = [
+        {"name": "t1", "role": "agent", "sha256": HASH},
+        {"name": "t1", "role": "wizard", "sha256": "abc"},
+        {"name": "t3", "role": "integration", "sha256": "1" * 64},
+        {"name": "t4", "role": "agent", "agent": "nobody", "sha256": "2" * 64},
+        {
+            "name": "t5",
+            "role": "integration",
+            "channels": ["fax"],
+            "sources": ["x"],
+            "sha256": HASH,
+        },
+        {"name": "t6", "role": "public", "agent": "a001", "sha256": "3" * 64},
+    ]
+    assert problems(doc) == lines(
+        "tokens[0].agent: an agent token must name its agent",
+        "tokens[1].role: unknown role 'wizard'; expected one of: agent, supervisor, integration, public",
+        "tokens[1].sha256: must be 64 lowercase hex digits (a SHA-256 hash)",
+        "tokens[1].name: duplicate token name 't1' (first at tokens[0].name)",
+        "tokens[2].channels: an integration token must list its channels",
+        "tokens[3].agent: unknown agent 'nobody'",
+        "tokens[4].channels[0]: unknown channel 'fax'; expected one of: phone, chat, web, workitems, callback",
+        "tokens[4].sources[0]: unknown source 'x'; sources are the region's authorisations",
+        "tokens[4].channels: an integration token must list its channels",
+        "tokens[4].sha256: the same token is also used at tokens[0].sha256",
+        "tokens[5].agent: only agent tokens name an agent, not public tokens",
+    )

@@ -64,6 +64,7 @@ from router.config.reader import (
     items,
 )
 from router.config.region import Region, Site, Team
+from router.config.tokens import read_tokens
 from router.core.model import (
     CHANNELS,
     DEFAULT_BLOCKS,
@@ -86,7 +87,7 @@ from skills import (
 )
 
 TOP_LEVEL_REQUIRED = ("region", "languages", "skills", "services")
-TOP_LEVEL_OPTIONAL = ("authorisations", "sites", "teams", "channel_blocks", "agents")
+TOP_LEVEL_OPTIONAL = ("authorisations", "sites", "teams", "channel_blocks", "agents", "tokens")
 _REFERENCED = ("languages", "skills", "authorisations", "sites", "teams", "services")
 _NON_EMPTY = ("languages", "services")
 
@@ -258,6 +259,12 @@ def _build(data: object, problems: Problems) -> Region:
     blocks = _blocks(problems, top)
     services = _services(problems, top, known)
     agents = _agents(problems, top, known)
+    tokens = read_tokens(
+        problems,
+        top,
+        None if "agents" in broken else set(agents),
+        None if "authorisations" in broken else set(catalogue.authorisations),
+    )
     problems.raise_if_any()
     return Region(
         name=name,
@@ -269,6 +276,7 @@ def _build(data: object, problems: Problems) -> Region:
         services=services,
         agents=agents,
         blocks=blocks,
+        tokens=tokens,
         source=problems.source,
     )
 

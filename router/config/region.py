@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from router.config.tokens import TokenSpec
 from router.core.model import AgentSpec, Channel, ServiceSpec
 from router.core.policy import RoutingPolicy
 from skills import SkillCatalogue
@@ -41,6 +42,7 @@ class Region:
     services: Mapping[str, ServiceSpec]
     agents: Mapping[str, AgentSpec]
     blocks: Mapping[Channel, frozenset[Channel]]
+    tokens: tuple[TokenSpec, ...] = ()
     source: str = ""
 
     def policy(self) -> RoutingPolicy:
