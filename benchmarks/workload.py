@@ -14,8 +14,13 @@ the number of agents or contacts. So both are drawn from bounded pools:
   there are at least as many agents as profiles) and over ``sites`` sites with
   ``teams_per_site`` teams each;
 - ``requirements`` contact requirements of 1–3 skills, each built from one profile's
-  skills at levels at or below the profile's, so every contact is servable by the agents
-  of its source profile; a contact's language is one of its source profile's languages;
+  skills at levels at or below the profile's (every profile is the source of at least
+  one), so every contact is servable by the agents of its source profile;
+- a fresh contact is drawn for an agent picked in proportion to capacity: a requirement
+  built from that agent's profile, in the agent's channel and one of its languages. So
+  demand for every profile and channel matches its supply (arrivals roughly match
+  capacity skill by skill, not only in total), while contacts are still served by any
+  agent whose skills cover them;
 - urgency classes with different answer targets (so due order is not arrival order).
 
 One service routes region-wide (a single ``REGION`` step), wrap-up is 0 and offers never
@@ -27,6 +32,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from router.core.model import (
     AgentSpec,
@@ -86,8 +92,9 @@ class Shape:
             f"{self.skills} skills, 3 languages (fi, sv, en); {self.profiles} agent skill "
             f"profiles (3-6 skills at levels 1-5, 1-2 languages); {self.sites} sites x "
             f"{self.teams_per_site} teams; {self.requirements} contact requirements "
-            f"(1-3 skills, built from a profile at or below its levels, so every contact is "
-            f"servable); urgency targets "
+            f"(1-3 skills, built from a profile at or below its levels); each contact is "
+            f"drawn for a random agent's profile (demand matches supply per profile) in one "
+            f"of its languages; urgency targets "
             + ", ".join(f"{k} {v[0] / 60:.0f} min ({v[1]:.0%})" for k, v in URGENCY_MIX.items())
             + f"; one service, region step only, wrap-up 0, offers never time out{chat}"
         )
@@ -119,7 +126,6 @@ class Region:
     service: ServiceSpec
     profiles: tuple[Profile, ...]
     requirements: tuple[RequirementDraw, ...]
-    requirement_weights: tuple[float, ...]
     agents: tuple[AgentSpec, ...]
     agent_profile: tuple[int, ...]
     # requirement pool indexes built from each profile (for targeted contacts)
@@ -197,11 +203,8 @@ def build_region(agents: int, seed: int, shape: Shape | None = None) -> Region:
         draws.append(
             RequirementDraw(req, langs, tuple(_LANG_PREFERENCE[lang] for lang in langs), p)
         )
-    requirement_weights = tuple(_zipf_weights(len(draws), 0.6, rng))
 
-    urgencies = {
-        name: UrgencyClass(name, target) for name, (target, _share) in URGENCY_MIX.items()
-    }
+    urgencies = {name: UrgencyClass(name, target) for name, (target, _share) in URGENCY_MIX.items()}
     service = ServiceSpec(
         name=SERVICE,
         requirement=Requirement.anyone(),
@@ -246,7 +249,6 @@ def build_region(agents: int, seed: int, shape: Shape | None = None) -> Region:
         service=service,
         profiles=tuple(profiles),
         requirements=tuple(draws),
-        requirement_weights=requirement_weights,
         agents=tuple(specs),
         agent_profile=tuple(agent_profile),
         by_profile=tuple(tuple(ix) for ix in by_profile),
@@ -254,11 +256,19 @@ def build_region(agents: int, seed: int, shape: Shape | None = None) -> Region:
 
 
 class ContactStream:
-    """Fresh contacts: requirement, language and urgency drawn from the region's pools.
+    """Fresh contacts: requirement, language and urgency drawn from the region's pools."""
 
-    ``channel_for`` decides the channel; by default every contact is a call."""
-
-    __slots__ = ("_chat_share", "_next", "_prefix", "_region", "_rng", "_urg_names", "_urg_w")
+    __slots__ = (
+        "_agent_ix",
+        "_channels",
+        "_cum_caps",
+        "_next",
+        "_prefix",
+        "_region",
+        "_rng",
+        "_urg_names",
+        "_urg_w",
+    )
 
     def __init__(self, region: Region, rng: random.Random, prefix: str = "c") -> None:
         self._region = region
@@ -267,7 +277,9 @@ class ContactStream:
         self._prefix = prefix
         self._urg_names = list(URGENCY_MIX)
         self._urg_w = [share for _t, share in URGENCY_MIX.values()]
-        self._chat_share = region.shape.chat_share
+        self._agent_ix = range(len(region.agents))
+        self._channels = [next(iter(a.capacity)) for a in region.agents]
+        self._cum_caps = list(accumulate(sum(a.capacity.values()) for a in region.agents))
 
     def _spec(self, draw: RequirementDraw, channel: Channel) -> ContactSpec:
         rng = self._rng
@@ -281,19 +293,16 @@ class ContactStream:
             language=rng.choices(draw.languages, draw.language_weights)[0],
         )
 
-    def _channel(self) -> Channel:
-        if self._chat_share > 0 and self._rng.random() < self._chat_share:
-            return Channel.CHAT
-        return Channel.VOICE
-
     def random(self) -> ContactSpec:
-        region = self._region
-        draw = self._rng.choices(region.requirements, region.requirement_weights)[0]
-        return self._spec(draw, self._channel())
+        """A contact meant for the profile of an agent drawn in proportion to capacity,
+        so demand for each skill profile and channel matches its supply."""
+        i = self._rng.choices(self._agent_ix, cum_weights=self._cum_caps)[0]
+        return self.for_agent(i)
 
-    def for_agent(self, index: int, channel: Channel) -> ContactSpec:
-        """A contact the ``index``-th agent can serve (built from its profile)."""
+    def for_agent(self, index: int) -> ContactSpec:
+        """A contact the ``index``-th agent can serve (built from its profile, in its
+        channel, in one of its languages)."""
         region = self._region
         pool = region.by_profile[region.agent_profile[index]]
         draw = region.requirements[self._rng.choice(pool)]
-        return self._spec(draw, channel)
+        return self._spec(draw, self._channels[index])

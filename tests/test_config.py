@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from router.config import ConfigError, Region, Site, Team, load_region, parse_region
+from router.config.tokens import Role, hash_token
 from router.core.model import (
     DEFAULT_BLOCKS,
     AgentChoice,
@@ -862,8 +863,6 @@ HASH = "0" * 64
 
 
 def test_sample_ships_hashed_demo_tokens_for_every_role(region: Region) -> None:
-    from router.config.tokens import Role, hash_token
-
     by_name = {t.name: t for t in region.tokens}
     assert {t.role for t in region.tokens} == set(Role)
     assert all(t.demo for t in region.tokens)
@@ -889,12 +888,14 @@ def test_token_rules_are_reported_together(doc: Doc) -> None:
     ]
     assert problems(doc) == lines(
         "tokens[0].agent: an agent token must name its agent",
-        "tokens[1].role: unknown role 'wizard'; expected one of: agent, supervisor, integration, public",
+        "tokens[1].role: unknown role 'wizard'; "
+        "expected one of: agent, supervisor, integration, public",
         "tokens[1].sha256: must be 64 lowercase hex digits (a SHA-256 hash)",
         "tokens[1].name: duplicate token name 't1' (first at tokens[0].name)",
         "tokens[2].channels: an integration token must list its channels",
         "tokens[3].agent: unknown agent 'nobody'",
-        "tokens[4].channels[0]: unknown channel 'fax'; expected one of: phone, chat, web, workitems, callback",
+        "tokens[4].channels[0]: unknown channel 'fax'; "
+        "expected one of: phone, chat, web, workitems, callback",
         "tokens[4].sources[0]: unknown source 'x'; sources are the region's authorisations",
         "tokens[4].channels: an integration token must list its channels",
         "tokens[4].sha256: the same token is also used at tokens[0].sha256",
