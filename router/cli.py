@@ -1,5 +1,5 @@
-"""The ``yhteys`` command line: ``yhteys demo`` runs the engine on a region in virtual
-time and prints what it decided and why."""
+"""The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys demo``
+runs the engine on a region in virtual time and prints what it decided and why."""
 
 from __future__ import annotations
 
@@ -132,9 +132,34 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    from router.service.serve import ServeError, run
+
+    try:
+        run(args.config, host=args.host, port=args.port, demo=args.demo, log_format=args.log_format)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ServeError as exc:
+        print(f"yhteys serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="yhteys", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the routing service (HTTP + websockets)")
+    s.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
+    s.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    s.add_argument(
+        "--demo",
+        action="store_true",
+        help="allow the sample's published demo tokens on a non-loopback address",
+    )
+    s.add_argument("--log-format", choices=["json", "text"], default="json")
+    s.set_defaults(func=serve)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
     p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")

@@ -28,6 +28,11 @@ DEFAULT_BLOCKS: Mapping[Channel, frozenset[Channel]] = {
 }
 
 
+# Outcome codes an agent may close a contact with; the engine adds cancelled, abandoned
+# and redirected for contacts that leave without an agent.
+AGENT_OUTCOMES: tuple[str, ...] = ("resolved", "merged", "transferred", "unreachable", "redirected")
+
+
 class Presence(StrEnum):
     """What the agent has chosen (or the engine has set)."""
 

@@ -160,6 +160,7 @@ class ContactView:
     scope: ScopeKey
     requirement: str
     agent_id: str | None
+    offer_expires_at: float | None
     spec: ContactSpec
 
 
@@ -192,6 +193,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         scope=c.scope,
         requirement=requirement,
         agent_id=c.agent_id,
+        offer_expires_at=c.offer_expires_at if c.state is ContactState.OFFERED else None,
         spec=c.spec,
     )
 

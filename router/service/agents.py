@@ -1,0 +1,416 @@
+"""Agents: one login, one websocket carrying offers from every channel, and a REST
+equivalent for every action.
+
+Websocket protocol (JSON text frames). The agent sends ``{"type": ..., "id": optional}``:
+``login {presence?}``, ``presence {presence, reason?}``, ``accept {contact_id}``,
+``decline {contact_id}``, ``complete {contact_id, outcome}``, ``wrapup_done``,
+``logout {force?}``, ``heartbeat``, ``chat.message {contact_id, text}``. Each is answered
+with ``ack`` or ``error`` carrying the same ``id``. The service pushes ``state`` (on
+connect: the agent and its contacts, so a reconnect resumes), ``agent`` (status changes),
+``offer``, ``offer_withdrawn``, ``assigned``, ``closed``, ``wrapup``, ``wrapup_end``,
+``chat.message``.
+
+Liveness: an agent is alive while one of its websockets is open (aiohttp pings it) or it
+sent a REST heartbeat within ``heartbeat_timeout_s``. An agent who is neither is set
+not ready (``no_heartbeat``) so no new offers go to a closed browser; work already in hand
+is never dropped and the agent is never logged out by the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from router.config.tokens import Role
+from router.core import decisions as d
+from router.core.errors import RoutingError
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    ContactCompleted,
+    Event,
+    OfferAccepted,
+    OfferDeclined,
+    PresenceChanged,
+    WrapUpDone,
+)
+from router.core.model import AGENT_OUTCOMES, ContactState, Presence
+from router.service.auth import Principal
+from router.service.http import ApiError, BodyProblems, from_routing, read_json
+from router.service.outbox import Outbox
+from router.service.reader_bridge import fields_of
+from router.service.routes import Route
+from router.service.views import agent_json, contact_json
+
+if TYPE_CHECKING:
+    from router.service.service import Service
+
+log = logging.getLogger("yhteys.agents")
+
+ChatSender = Callable[[str, str, str], Awaitable[None]]
+
+
+class AgentHub:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.sessions: dict[str, set[Outbox]] = {}
+        self.last_seen: dict[str, float] = {}
+        self.chat_sender: ChatSender | None = None
+
+    # ------------------------------------------------------------ fan-out
+
+    def push(self, agent_id: str, message: dict[str, Any]) -> None:
+        for box in self.sessions.get(agent_id, ()):
+            box.send(message)
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        engine = self.service.engine
+        match decision:
+            case d.Offered(contact_id=cid, agent_id=aid, expires_at=exp, trace=trace):
+                if aid in self.sessions:
+                    view = engine.contact(cid)
+                    self.push(
+                        aid,
+                        {
+                            "type": "offer",
+                            "contact": contact_json(view),
+                            "expires_at": exp,
+                            "trace": str(trace),
+                        },
+                    )
+                    self._agent_changed(aid)
+            case d.Assigned(contact_id=cid, agent_id=aid):
+                if aid in self.sessions:
+                    self.push(
+                        aid, {"type": "assigned", "contact": contact_json(engine.contact(cid))}
+                    )
+            case d.Requeued(contact_id=cid, agent_id=aid, reason=reason):
+                self.push(aid, {"type": "offer_withdrawn", "contact_id": cid, "reason": reason})
+                self._agent_changed(aid)
+            case d.OfferWithdrawn(contact_id=cid, agent_id=aid, reason=reason):
+                self.push(aid, {"type": "offer_withdrawn", "contact_id": cid, "reason": reason})
+                self._agent_changed(aid)
+            case d.Closed(contact_id=cid, outcome=outcome, agent_id=aid) if aid is not None:
+                self.push(aid, {"type": "closed", "contact_id": cid, "outcome": outcome})
+                self._agent_changed(aid)
+            case d.AgentPresenceSet(agent_id=aid):
+                self._agent_changed(aid)
+            case d.WrapUpStarted(agent_id=aid, until=until):
+                self.push(aid, {"type": "wrapup", "until": until})
+            case d.WrapUpEnded(agent_id=aid):
+                self.push(aid, {"type": "wrapup_end"})
+                self._agent_changed(aid)
+            case _:
+                pass
+
+    def _agent_changed(self, agent_id: str) -> None:
+        if agent_id in self.sessions:
+            self.push(
+                agent_id,
+                {"type": "agent", "agent": agent_json(self.service.engine.agent(agent_id))},
+            )
+
+    def state_message(self, agent_id: str) -> dict[str, Any]:
+        engine = self.service.engine
+        view = engine.agent(agent_id)
+        return {
+            "type": "state",
+            "agent": agent_json(view),
+            "contacts": [contact_json(engine.contact(cid)) for cid in view.contacts],
+        }
+
+    # ------------------------------------------------------------ liveness
+
+    def seen(self, agent_id: str) -> None:
+        self.last_seen[agent_id] = self.service.runtime.clock()
+
+    def stale_agents(self, now: float, timeout_s: float) -> list[str]:
+        """Logged-in, available agents with no open websocket and no recent heartbeat."""
+        stale = []
+        for view in self.service.engine.agents():
+            if view.presence is not Presence.AVAILABLE or self.sessions.get(view.id):
+                continue
+            if now - self.last_seen.get(view.id, float("-inf")) > timeout_s:
+                stale.append(view.id)
+        return stale
+
+    async def sweep(self, interval_s: float, timeout_s: float) -> None:
+        """Runs for the life of the service, setting silent agents not ready."""
+        while True:
+            await asyncio.sleep(interval_s)
+            now = self.service.runtime.clock()
+            for agent_id in self.stale_agents(now, timeout_s):
+                log.info("agent %s silent for %.0f s: not ready", agent_id, timeout_s)
+                with contextlib.suppress(RoutingError):
+                    await self.service.runtime.submit(
+                        PresenceChanged(agent_id, Presence.NOT_READY, "no_heartbeat")
+                    )
+
+    # ------------------------------------------------------------ actions
+
+    async def act(self, agent_id: str, action: str, body: dict[str, object]) -> dict[str, Any]:
+        """Carries out one agent action (shared by REST and websocket)."""
+        problems = BodyProblems()
+        event = self._event(agent_id, action, body, problems)
+        problems.raise_if_any()
+        if event is None:
+            return {}
+        await self.service.runtime.submit(event)
+        self.seen(agent_id)
+        return {"agent": agent_json(self.service.engine.agent(agent_id))}
+
+    def _event(
+        self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems
+    ) -> Event | None:
+        schema: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+            "login": ((), ("presence",)),
+            "logout": ((), ("force",)),
+            "presence": (("presence",), ("reason",)),
+            "accept": (("contact_id",), ()),
+            "decline": (("contact_id",), ()),
+            "complete": (("contact_id",), ("outcome",)),
+            "wrapup_done": ((), ()),
+            "heartbeat": ((), ()),
+        }
+        if action not in schema:
+            raise ApiError(
+                400,
+                "invalid_input",
+                f"unknown action {action!r}; expected one of: {', '.join(schema)}",
+            )
+        required, optional = schema[action]
+        f = fields_of(problems, body, required, (*optional, "type", "id"))
+        if action == "heartbeat":
+            self.seen(agent_id)
+            return None
+        if action == "login":
+            presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
+            if presence is Presence.OFFLINE:
+                problems.add("presence", "log in as available or not_ready")
+            return AgentLoggedIn(agent_id, presence)
+        if action == "logout":
+            return AgentLoggedOut(agent_id, f.flag("force", False))
+        if action == "presence":
+            presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
+            if presence is Presence.OFFLINE:
+                problems.add("presence", "to go offline, log out")
+            return PresenceChanged(agent_id, presence, f.text("reason", ""))
+        if action == "wrapup_done":
+            return WrapUpDone(agent_id)
+        contact_id = f.text("contact_id") or ""
+        if action == "accept":
+            return OfferAccepted(contact_id, agent_id)
+        if action == "decline":
+            return OfferDeclined(contact_id, agent_id)
+        outcome = f.text("outcome", "resolved")
+        if outcome not in AGENT_OUTCOMES:
+            problems.add(
+                "outcome",
+                f"unknown outcome {outcome!r}; expected one of: {', '.join(AGENT_OUTCOMES)}",
+            )
+        return ContactCompleted(contact_id, agent_id, outcome)
+
+    # ------------------------------------------------------------ websocket
+
+    async def websocket(self, request: web.Request, agent_id: str) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            heartbeat=self.service.settings.ws_ping_s, max_msg_size=64 * 1024
+        )
+        await ws.prepare(request)
+        box = Outbox(ws, f"agent {agent_id}")
+        self.sessions.setdefault(agent_id, set()).add(box)
+        self.service.websockets.add(box)
+        self.seen(agent_id)
+        box.send(self.state_message(agent_id))
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                self.seen(agent_id)
+                await self._ws_message(agent_id, box, msg.data)
+        finally:
+            self.sessions.get(agent_id, set()).discard(box)
+            if not self.sessions.get(agent_id):
+                self.sessions.pop(agent_id, None)
+            self.service.websockets.discard(box)
+            self.seen(agent_id)
+            await box.finished()
+        return ws
+
+    async def _ws_message(self, agent_id: str, box: Outbox, text: str) -> None:
+        ref: object = None
+        try:
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+                raise ApiError(400, "invalid_input", "expected an object with a 'type'")
+            ref = body.get("id")
+            kind = body["type"]
+            if kind == "chat.message":
+                await self._chat(agent_id, body)
+                result: dict[str, Any] = {}
+            else:
+                result = await self.act(agent_id, kind, body)
+            box.send({"type": "ack", "id": ref, **result})
+        except ApiError as exc:
+            box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
+        except RoutingError as exc:
+            box.send({"type": "error", "id": ref, **from_routing(exc).body()["error"]})  # type: ignore[dict-item]
+
+    async def _chat(self, agent_id: str, body: dict[str, Any]) -> None:
+        problems = BodyProblems()
+        f = fields_of(problems, body, ("contact_id", "text"), ("type", "id"))
+        contact_id, text = f.text("contact_id"), f.text("text")
+        problems.raise_if_any()
+        if self.chat_sender is None:
+            raise ApiError(400, "invalid_input", "chat is not enabled")
+        view = self.service.engine.contact(contact_id or "")
+        if view.agent_id != agent_id or view.state is not ContactState.ASSIGNED:
+            raise ApiError(409, "conflict", f"contact {contact_id!r} is not assigned to you")
+        await self.chat_sender(contact_id or "", agent_id, text or "")
+
+
+# ---------------------------------------------------------------- routes
+
+
+def _me(principal: Principal | None) -> str:
+    if principal is None or principal.agent is None:
+        raise ApiError(403, "forbidden", "an agent token is required")
+    return principal.agent
+
+
+def routes(service: Service) -> list[Route]:
+    hub = service.agents
+
+    def action(
+        name: str,
+    ) -> Callable[[web.Request, Principal | None], Awaitable[web.StreamResponse]]:
+        async def handler(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+            agent_id = _me(principal)
+            body: dict[str, object] = {}
+            if request.can_read_body:
+                raw = await read_json(request)
+                if not isinstance(raw, dict):
+                    raise ApiError(400, "invalid_input", "expected a JSON object")
+                body = raw
+            if "contact_id" in request.match_info:
+                body["contact_id"] = request.match_info["contact_id"]
+            return web.json_response(await hub.act(agent_id, name, body))
+
+        handler.__name__ = f"agent_{name}"
+        return handler
+
+    async def state(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        return web.json_response(hub.state_message(_me(principal)))
+
+    async def ws(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        response: web.StreamResponse = await hub.websocket(request, _me(principal))
+        return response
+
+    agent = (Role.AGENT,)
+    presence_body = {
+        "type": "object",
+        "properties": {
+            "presence": {"enum": ["available", "not_ready"]},
+            "reason": {"type": "string"},
+        },
+    }
+    return [
+        Route(
+            "POST",
+            "/api/agent/login",
+            action("login"),
+            "Log in (once, for every channel)",
+            agent,
+            body=presence_body,
+            tag="agent",
+        ),
+        Route(
+            "POST",
+            "/api/agent/logout",
+            action("logout"),
+            "Log out (refused with work in hand unless force)",
+            agent,
+            body={"type": "object", "properties": {"force": {"type": "boolean"}}},
+            tag="agent",
+        ),
+        Route(
+            "POST",
+            "/api/agent/presence",
+            action("presence"),
+            "Set presence: available or not_ready with a reason",
+            agent,
+            body=presence_body,
+            tag="agent",
+        ),
+        Route(
+            "POST",
+            "/api/agent/offers/{contact_id}/accept",
+            action("accept"),
+            "Accept an offer",
+            agent,
+            tag="agent",
+            responses={200: "OK", 404: "no such contact", 409: "the offer expired or is not yours"},
+        ),
+        Route(
+            "POST",
+            "/api/agent/offers/{contact_id}/decline",
+            action("decline"),
+            "Decline an offer; the contact keeps its place",
+            agent,
+            tag="agent",
+            responses={200: "OK", 404: "no such contact", 409: "the offer expired or is not yours"},
+        ),
+        Route(
+            "POST",
+            "/api/agent/contacts/{contact_id}/complete",
+            action("complete"),
+            "Complete an assigned contact with an outcome",
+            agent,
+            body={"type": "object", "properties": {"outcome": {"enum": list(AGENT_OUTCOMES)}}},
+            tag="agent",
+            responses={200: "OK", 404: "no such contact", 409: "not assigned to you"},
+        ),
+        Route(
+            "POST",
+            "/api/agent/wrapup-done",
+            action("wrapup_done"),
+            "End wrap-up early",
+            agent,
+            tag="agent",
+        ),
+        Route(
+            "POST",
+            "/api/agent/heartbeat",
+            action("heartbeat"),
+            "Show liveness without a websocket",
+            agent,
+            tag="agent",
+        ),
+        Route(
+            "GET",
+            "/api/agent/state",
+            state,
+            "The agent's status and contacts in hand",
+            agent,
+            tag="agent",
+        ),
+        Route(
+            "GET",
+            "/api/agent/ws",
+            ws,
+            "The agent's websocket (offers, actions, chat)",
+            agent,
+            tag="agent",
+            websocket=True,
+            responses={101: "Switching Protocols"},
+        ),
+    ]

@@ -1,0 +1,75 @@
+"""The aiohttp application: routes from every module's table, the dispatch loop and the
+heartbeat sweeper as tasks owned by the app, and a clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import WSCloseCode, web
+
+from router.service import agents, ops
+from router.service.auth import TokenStore
+from router.service.http import MAX_BODY_BYTES, error_middleware
+from router.service.routes import Route, bind
+from router.service.service import Service
+
+log = logging.getLogger("yhteys.service")
+
+SERVICE = web.AppKey("service", Service)
+TOKENS = web.AppKey("tokens", TokenStore)
+ROUTES = web.AppKey("routes", list)
+
+
+def route_table(service: Service) -> list[Route]:
+    return [*ops.routes(service), *agents.routes(service)]
+
+
+def build_app(service: Service) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[SERVICE] = service
+    app[TOKENS] = service.tokens
+    table = route_table(service)
+    app[ROUTES] = table
+    for route in table:
+        app.router.add_route(route.method, route.path, bind(route, TOKENS), name=None)
+    app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE]
+    loop_task = asyncio.create_task(service.runtime.run(), name="dispatch-loop")
+    sweeper = asyncio.create_task(
+        service.agents.sweep(
+            service.settings.heartbeat_sweep_s, service.settings.heartbeat_timeout_s
+        ),
+        name="heartbeat-sweeper",
+    )
+    service.ready = True
+    log.info("dispatch loop started")
+    yield
+    service.ready = False
+    sweeper.cancel()
+    await service.runtime.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    try:
+        await asyncio.wait_for(loop_task, timeout=5)
+    except TimeoutError:
+        loop_task.cancel()
+    log.info("dispatch loop stopped; %d events applied", service.runtime.applied)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    service = app[SERVICE]
+    await asyncio.gather(
+        *(
+            box.close(WSCloseCode.GOING_AWAY, "service shutting down")
+            for box in list(service.websockets)
+        ),
+        return_exceptions=True,
+    )

@@ -1,0 +1,135 @@
+"""JSON errors and request-body reading for the HTTP API.
+
+Every error is a JSON body ``{"error": {"status", "code", "message", "problems"?}}``;
+``problems`` lists ``{"field", "reason"}`` for invalid input, every problem at once.
+Bodies are read with the same typed readers as the region file (``router.config.reader``),
+so an API field and a YAML key are checked by the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from router.config.errors import Problems
+from router.config.reader import Fields
+from router.core.errors import Conflict, InvalidEvent, RoutingError, UnknownAgent, UnknownContact
+
+log = logging.getLogger("yhteys.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.problems = list(problems)
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
+        if self.problems:
+            error["problems"] = [{"field": f, "reason": r} for f, r in self.problems]
+        return {"error": error}
+
+    def response(self) -> web.Response:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return web.json_response(self.body(), status=self.status, headers=headers)
+
+
+def invalid(problems: Sequence[tuple[str, str]]) -> ApiError:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ApiError(400, "invalid_input", f"{first[0]}: {first[1]}{more}", problems)
+
+
+def from_routing(exc: RoutingError) -> ApiError:
+    """Maps the engine's refusals: unknown ids are 404, state conflicts 409, bad values 400."""
+    if isinstance(exc, UnknownContact | UnknownAgent):
+        return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, Conflict):
+        return ApiError(409, "conflict", str(exc))
+    if isinstance(exc, InvalidEvent):
+        return ApiError(400, "invalid_input", str(exc))
+    return ApiError(400, "refused", str(exc))
+
+
+class BodyProblems(Problems):
+    """Collects body problems as (field, reason) pairs instead of file lines."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        super().__init__("body")
+        self.pairs: list[tuple[str, str]] = []
+
+    def add(self, path: str, reason: str) -> None:
+        super().add(path, reason)
+        self.pairs.append((path or "(body)", reason))
+
+    def raise_if_any(self) -> None:
+        if self.pairs:
+            raise invalid(self.pairs)
+
+
+async def read_json(request: web.Request) -> object:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes") from None
+    if not raw:
+        raise ApiError(400, "invalid_input", "a JSON body is required")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def read_fields(
+    request: web.Request, required: Sequence[str], optional: Sequence[str] = ()
+) -> tuple[Fields, BodyProblems]:
+    """The body as a checked mapping; call ``problems.raise_if_any()`` after reading."""
+    problems = BodyProblems()
+    fields = Fields(problems, "", await read_json(request), required, optional)
+    if not fields.valid:
+        problems.raise_if_any()
+    return fields, problems
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except RoutingError as exc:
+        return from_routing(exc).response()
+    except web.HTTPRequestEntityTooLarge:
+        return ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes").response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return ApiError(exc.status, code, exc.reason).response()
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return ApiError(500, "internal", "internal error; see the service log").response()

@@ -1,0 +1,64 @@
+"""One writer per websocket: listeners queue messages without awaiting, and a task sends
+them in order. A connection that falls too far behind is closed rather than let the
+service's memory grow without bound."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+log = logging.getLogger("yhteys.ws")
+
+MAX_BACKLOG = 1000
+
+
+class Outbox:
+    def __init__(self, ws: web.WebSocketResponse, label: str) -> None:
+        self.ws = ws
+        self.label = label
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        if self._queue.qsize() >= MAX_BACKLOG:
+            log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
+            self._queue.put_nowait(None)
+            return
+        self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+
+    async def _pump(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if text is None:
+                await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close(self, code: int = WSCloseCode.GOING_AWAY, message: str = "") -> None:
+        """Sends what is queued, then closes the websocket with ``message`` as reason."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._drain(), timeout=2.0)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=message.encode())
+
+    async def _drain(self) -> None:
+        while not self._queue.empty() and not self.ws.closed:
+            await asyncio.sleep(0.005)
+
+    async def finished(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task

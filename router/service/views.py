@@ -1,0 +1,48 @@
+"""JSON shapes of engine views for the API and websockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.core.state import AgentView, ContactView
+
+
+def contact_json(view: ContactView) -> dict[str, Any]:
+    spec = view.spec
+    body: dict[str, Any] = {
+        "id": view.id,
+        "channel": view.channel.value,
+        "service": view.service,
+        "urgency": view.urgency,
+        "state": view.state.value,
+        "arrived_at": view.arrived_at,
+        "due_at": view.due_at,
+        "step": view.step.value,
+        "language": spec.language,
+        "agent_id": view.agent_id,
+    }
+    if view.offer_expires_at is not None:
+        body["offer_expires_at"] = view.offer_expires_at
+    if spec.external_ref is not None:
+        body["external_ref"] = spec.external_ref
+    if spec.link is not None:
+        body["link"] = spec.link
+    if spec.attributes:
+        body["attributes"] = dict(spec.attributes)
+    return body
+
+
+def agent_json(view: AgentView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "name": view.spec.name,
+        "status": view.status.value,
+        "presence": view.presence.value,
+        "reason": view.reason,
+        "site": view.site,
+        "team": view.team,
+        "load": {ch.value: n for ch, n in view.load.items()},
+        "free_channels": [ch.value for ch in view.free_channels],
+        "contacts": list(view.contacts),
+        "wrapup_until": view.wrapup_until or None,
+    }
