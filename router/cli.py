@@ -133,7 +133,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from router.service.serve import ServeError, run
+    from router.service.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
 
     try:
         run(args.config, host=args.host, port=args.port, demo=args.demo, log_format=args.log_format)
