@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from router.core import decisions as d
 from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
+from router.core.estimate import Estimate, wait_range
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -87,6 +88,7 @@ class Engine:
         self._agents: dict[str, AgentRecord] = {}
         self._seq = 0
         self._agent_seq = 0
+        self._share: dict[int, float] | None = None
         for spec in policy.agents.values():
             self._add_agent(spec)
 
@@ -159,6 +161,34 @@ class Engine:
     @property
     def waiting_count(self) -> int:
         return len(self._queue)
+
+    def estimate(self, contact_id: str, handle_s: float) -> Estimate:
+        """The published wait estimate for a waiting contact (see ``router.core.estimate``)."""
+        c = self._open_contact(contact_id)
+        position = self._queue.rank(c) + 1
+        servers = self._pool.servers(c.rid, c.scope, self._service_share())
+        return wait_range(position, servers, handle_s)
+
+    def service_estimate(self, service: str, handle_s: float) -> Estimate:
+        """The wait estimate for a new contact of ``service`` (for public status)."""
+        svc = self.service(service)
+        waiting, _ = self.waiting_in("service", service)
+        rid = self._reqs.intern(svc.requirement)
+        servers = self._pool.servers(rid, REGION, self._service_share())
+        return wait_range(waiting + 1, servers, handle_s)
+
+    def _service_share(self) -> dict[int, float]:
+        """1 / the number of services each agent group can serve (cached until the
+        groups or services change)."""
+        groups = self._pool.groups
+        if self._share is None or len(self._share) != len(groups):
+            rids = [self._reqs.intern(s.requirement) for s in self._services.values()]
+            share: dict[int, float] = {}
+            for g in groups:
+                n = sum(1 for rid in rids if self._reqs.matches(rid, g.mask))
+                share[g.id] = 1.0 / n if n else 1.0
+            self._share = share
+        return self._share
 
     def waiting_in(self, kind: str, name: str) -> tuple[int, float | None]:
         """How many contacts wait for a service (``kind="service"``) or at a caller's
@@ -407,6 +437,7 @@ class Engine:
                 "which the new settings drop"
             )
         self._services[svc.name] = svc
+        self._share = None
         for c in affected:
             c.service = svc
             c.base_rid = self._base_rid(c.spec, svc)

@@ -98,6 +98,15 @@ class AgentPool:
             self._eligible[key] = found
         return found
 
+    def servers(self, rid: int, scope: ScopeKey, weight: dict[int, float]) -> float:
+        """Logged-in agents who meet ``rid`` within ``scope``, each weighted by
+        ``weight[group id]`` (1/number of services the group can serve)."""
+        return sum(
+            g.logged_in * weight.get(g.id, 1.0)
+            for g in self.eligible(rid, scope).values()
+            if g.logged_in > 0
+        )
+
     def roster_changed(self) -> None:
         """Someone logged in or out or was edited: forget which steps could be served."""
         self._servable.clear()

@@ -127,6 +127,15 @@ class WaitingQueue:
                                 best = entry
         return (best[2] if best is not None else None), weighed
 
+    def rank(self, contact: ContactRecord) -> int:
+        """How many contacts wait ahead of ``contact`` in its own bucket (O(log n))."""
+        entry = contact.entry
+        if entry is None:
+            return 0
+        bucket = self._buckets[contact.scope][contact.channel][contact.rid]
+        rank: int = bucket.index(entry)
+        return rank
+
     def buckets_in(self, scope: ScopeKey) -> Iterator[tuple[Channel, int, list[ContactRecord]]]:
         """Snapshot of the buckets in one scope, for rare whole-bucket moves."""
         by_channel = self._buckets.get(scope, {})

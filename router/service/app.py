@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
+from channels.phone import PhoneChannel
 from router.service import agents, ops
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
@@ -24,7 +25,8 @@ ROUTES = web.AppKey("routes", list)
 
 
 def route_table(service: Service) -> list[Route]:
-    return [*ops.routes(service), *agents.routes(service)]
+    phone = PhoneChannel(service)
+    return [*ops.routes(service), *agents.routes(service), *phone.routes()]
 
 
 def build_app(service: Service) -> web.Application:

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass
 
 from router.config.region import Region
+from router.core.decisions import Assigned, Decision
 from router.core.engine import Engine
+from router.core.estimate import Estimate, HandleTimes
 from router.service.agents import AgentHub
 from router.service.auth import TokenStore
 from router.service.outbox import Outbox
@@ -35,6 +37,18 @@ class Service:
         self.tokens = TokenStore(region.tokens)
         self.websockets: set[Outbox] = set()
         self.agents = AgentHub(self)
+        self.handle_times = HandleTimes()
+        self.runtime.listeners.append(self._observe)
         self.runtime.listeners.append(self.agents.on_decision)
         self.started_at = clock()
         self.ready = False
+
+    def _observe(self, decision: Decision, now: float) -> None:
+        service = None
+        if isinstance(decision, Assigned):
+            service = self.engine.contact(decision.contact_id).service
+        self.handle_times.observe(decision, now, service)
+
+    def estimate(self, contact_id: str) -> Estimate:
+        view = self.engine.contact(contact_id)
+        return self.engine.estimate(contact_id, self.handle_times.of(view.service))

@@ -1,0 +1,74 @@
+"""What every channel adapter shares: reading the contact fields common to all channels
+(service, urgency, language, preferred site) against the region, with every problem
+reported at once."""
+
+from __future__ import annotations
+
+import re
+
+from router.config.reader import Fields
+from router.service.http import BodyProblems
+from router.service.service import Service
+
+# E.164: a plus and 7 to 15 digits.
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+HIDDEN_NUMBERS = frozenset({"hidden", "anonymous", "unknown", "restricted"})
+REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def read_service(
+    f: Fields, problems: BodyProblems, service: Service, key: str = "service"
+) -> str | None:
+    name = f.text(key)
+    if name is not None and name not in service.region.services:
+        problems.add(
+            f.at(key),
+            f"unknown service {name!r}; expected one of: {', '.join(service.region.services)}",
+        )
+        return None
+    return name
+
+
+def read_urgency(
+    f: Fields, problems: BodyProblems, service: Service, service_name: str | None
+) -> str | None:
+    urgency = f.text("urgency")
+    if urgency is None or service_name is None:
+        return urgency
+    classes = service.region.services[service_name].urgencies
+    if urgency not in classes:
+        problems.add(
+            f.at("urgency"),
+            f"unknown urgency {urgency!r} for {service_name}; expected one of: {', '.join(classes)}",
+        )
+        return None
+    return urgency
+
+
+def read_language(f: Fields, problems: BodyProblems, service: Service) -> str | None:
+    language = f.text("language")
+    if language is not None and language not in service.region.languages:
+        problems.add(
+            f.at("language"),
+            f"unknown language {language!r}; expected one of: {', '.join(service.region.languages)}",
+        )
+        return None
+    return language
+
+
+def read_site(f: Fields, problems: BodyProblems, service: Service, key: str = "site") -> str | None:
+    site = f.text(key)
+    if site is not None and site not in service.region.sites:
+        problems.add(
+            f.at(key), f"unknown site {site!r}; expected one of: {', '.join(service.region.sites)}"
+        )
+        return None
+    return site
+
+
+def read_ref(f: Fields, problems: BodyProblems, key: str) -> str | None:
+    ref = f.text(key)
+    if ref is not None and not REF.fullmatch(ref):
+        problems.add(f.at(key), "expected 1-128 letters, digits, '_', '.', ':' or '-'")
+        return None
+    return ref

@@ -1,0 +1,249 @@
+"""Phone: webhooks from the telephony platform behind the one number.
+
+The platform posts a call when the caller has chosen language, service (and urgency) in
+the IVR, and asks again (``GET``) while the caller waits. Every answer is an instruction:
+
+- ``{"action": "connect", "agent_id", "agent_name"}`` — ring this agent now;
+- ``{"action": "queue", "announcement": {"position", "estimated_wait"}}`` — play the
+  queue announcement (``estimated_wait`` is ``{"min_s", "max_s"}`` or null when unknown);
+- ``{"action": "connected", "agent_id"}`` — the call is with an agent;
+- ``{"action": "redirect", "target": "112"}`` — never queued (the most urgent class);
+- ``{"action": "hangup", "outcome"}`` — the contact has closed.
+
+The contact id is ``phone-<call_id>``; posting the same call again returns its current
+instruction (a retried webhook has no second effect).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+
+from channels.common import (
+    E164,
+    HIDDEN_NUMBERS,
+    read_language,
+    read_ref,
+    read_service,
+    read_site,
+    read_urgency,
+)
+from router.config.reader import Fields
+from router.config.tokens import ApiChannel, Role
+from router.core import decisions as d
+from router.core.errors import Conflict, UnknownContact
+from router.core.events import ContactAbandoned, ContactArrived, OfferAccepted
+from router.core.model import Channel, ContactSpec, ContactState
+from router.service.auth import Principal
+from router.service.http import ApiError, read_fields
+from router.service.routes import Route
+from router.service.service import Service
+
+PREFIX = "phone-"
+REMEMBER_FINISHED = 10_000
+
+
+class PhoneChannel:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.finished: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        service.runtime.listeners.append(self.on_decision)
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        if isinstance(decision, d.Redirected) and decision.contact_id.startswith(PREFIX):
+            self._finish(decision.contact_id, {"action": "redirect", "target": decision.target})
+        elif isinstance(decision, d.Closed) and decision.contact_id.startswith(PREFIX):
+            if decision.contact_id not in self.finished:
+                self._finish(decision.contact_id, {"action": "hangup", "outcome": decision.outcome})
+
+    def _finish(self, contact_id: str, instruction: dict[str, Any]) -> None:
+        self.finished[contact_id] = instruction
+        while len(self.finished) > REMEMBER_FINISHED:
+            self.finished.popitem(last=False)
+
+    def instruction(self, call_id: str) -> dict[str, Any]:
+        cid = PREFIX + call_id
+        done = self.finished.get(cid)
+        if done is not None:
+            return {"call_id": call_id, **done}
+        try:
+            view = self.service.engine.contact(cid)
+        except UnknownContact:
+            raise ApiError(404, "not_found", f"no call {call_id!r}") from None
+        if view.state is ContactState.WAITING:
+            estimate = self.service.estimate(cid)
+            wait = (
+                None if not estimate.known else {"min_s": estimate.low_s, "max_s": estimate.high_s}
+            )
+            return {
+                "call_id": call_id,
+                "action": "queue",
+                "announcement": {
+                    "position": estimate.position,
+                    "estimated_wait": wait,
+                    "language": view.spec.language,
+                },
+            }
+        agent = view.agent_id or ""
+        name = (
+            self.service.region.agents[agent].name if agent in self.service.region.agents else agent
+        )
+        action = "connect" if view.state is ContactState.OFFERED else "connected"
+        return {"call_id": call_id, "action": action, "agent_id": agent, "agent_name": name}
+
+    async def arrived(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        f, problems = await read_fields(request, ("call_id", "caller", "ivr"), ("site",))
+        call_id = read_ref(f, problems, "call_id")
+        caller = f.text("caller")
+        if (
+            caller is not None
+            and caller.lower() not in HIDDEN_NUMBERS
+            and not E164.fullmatch(caller)
+        ):
+            problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
+        site = read_site(f, problems, self.service)
+        ivr = f.mapping("ivr")
+        ivr_f = Fields(
+            problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
+        )
+        service_name = read_service(ivr_f, problems, self.service)
+        urgency = read_urgency(ivr_f, problems, self.service, service_name)
+        language = read_language(ivr_f, problems, self.service)
+        problems.raise_if_any()
+        if call_id is None or service_name is None or caller is None:
+            raise ApiError(400, "invalid_input", "call_id, caller and ivr.service are required")
+        cid = PREFIX + call_id
+        if cid in self.finished or self._open(cid):
+            return web.json_response(self.instruction(call_id))
+        spec = ContactSpec(
+            id=cid,
+            channel=Channel.VOICE,
+            service=service_name,
+            urgency=urgency,
+            language=language,
+            preferred_site=site,
+            external_ref=call_id,
+            attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
+        )
+        await self.service.runtime.submit(ContactArrived(spec))
+        return web.json_response(self.instruction(call_id), status=201)
+
+    def _open(self, cid: str) -> bool:
+        try:
+            self.service.engine.contact(cid)
+        except UnknownContact:
+            return False
+        return True
+
+    async def current(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        return web.json_response(self.instruction(request.match_info["call_id"]))
+
+    async def answered(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        call_id = request.match_info["call_id"]
+        f, problems = await read_fields(request, ("agent_id",))
+        agent_id = f.text("agent_id")
+        problems.raise_if_any()
+        cid = PREFIX + call_id
+        try:
+            view = self.service.engine.contact(cid)
+        except UnknownContact:
+            raise ApiError(404, "not_found", f"no open call {call_id!r}") from None
+        if not (view.state is ContactState.ASSIGNED and view.agent_id == agent_id):
+            await self.service.runtime.submit(OfferAccepted(cid, agent_id or ""))
+        return web.json_response(self.instruction(call_id))
+
+    async def abandoned(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        call_id = request.match_info["call_id"]
+        cid = PREFIX + call_id
+        if cid not in self.finished:
+            try:
+                await self.service.runtime.submit(ContactAbandoned(cid))
+            except UnknownContact:
+                raise ApiError(404, "not_found", f"no call {call_id!r}") from None
+            except Conflict as exc:
+                raise ApiError(409, "conflict", f"the call is with an agent: {exc}") from None
+        return web.json_response(self.instruction(call_id))
+
+    def routes(self) -> list[Route]:
+        integ = (Role.INTEGRATION,)
+        ch = ApiChannel.PHONE
+        call_body = {
+            "type": "object",
+            "required": ["call_id", "caller", "ivr"],
+            "properties": {
+                "call_id": {"type": "string"},
+                "caller": {"type": "string", "description": "E.164 number or 'hidden'"},
+                "site": {"type": "string", "description": "the caller's own health station"},
+                "ivr": {
+                    "type": "object",
+                    "required": ["service"],
+                    "properties": {
+                        "service": {"type": "string"},
+                        "language": {"type": "string"},
+                        "urgency": {"type": "string"},
+                    },
+                },
+            },
+        }
+        return [
+            Route(
+                "POST",
+                "/api/channels/phone/calls",
+                self.arrived,
+                "A call arrived from the IVR; returns what to do",
+                integ,
+                ch,
+                call_body,
+                {200: "the call was already known", 201: "instruction", 400: "invalid input"},
+                tag="phone",
+            ),
+            Route(
+                "GET",
+                "/api/channels/phone/calls/{call_id}",
+                self.current,
+                "What to do with a call now",
+                integ,
+                ch,
+                tag="phone",
+                responses={200: "instruction", 404: "unknown call"},
+            ),
+            Route(
+                "POST",
+                "/api/channels/phone/calls/{call_id}/answered",
+                self.answered,
+                "The offered agent picked up",
+                integ,
+                ch,
+                {
+                    "type": "object",
+                    "required": ["agent_id"],
+                    "properties": {"agent_id": {"type": "string"}},
+                },
+                {200: "instruction", 404: "unknown call", 409: "not offered to that agent"},
+                tag="phone",
+            ),
+            Route(
+                "POST",
+                "/api/channels/phone/calls/{call_id}/abandoned",
+                self.abandoned,
+                "The caller hung up before being answered",
+                integ,
+                ch,
+                tag="phone",
+                responses={
+                    200: "instruction",
+                    404: "unknown call",
+                    409: "the call is with an agent",
+                },
+            ),
+        ]
