@@ -39,7 +39,8 @@ def read_urgency(
     if urgency not in classes:
         problems.add(
             f.at("urgency"),
-            f"unknown urgency {urgency!r} for {service_name}; expected one of: {', '.join(classes)}",
+            f"unknown urgency {urgency!r} for {service_name}; "
+            f"expected one of: {', '.join(classes)}",
         )
         return None
     return urgency
@@ -50,7 +51,8 @@ def read_language(f: Fields, problems: BodyProblems, service: Service) -> str | 
     if language is not None and language not in service.region.languages:
         problems.add(
             f.at("language"),
-            f"unknown language {language!r}; expected one of: {', '.join(service.region.languages)}",
+            f"unknown language {language!r}; "
+            f"expected one of: {', '.join(service.region.languages)}",
         )
         return None
     return language

@@ -54,9 +54,12 @@ class PhoneChannel:
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.Redirected) and decision.contact_id.startswith(PREFIX):
             self._finish(decision.contact_id, {"action": "redirect", "target": decision.target})
-        elif isinstance(decision, d.Closed) and decision.contact_id.startswith(PREFIX):
-            if decision.contact_id not in self.finished:
-                self._finish(decision.contact_id, {"action": "hangup", "outcome": decision.outcome})
+        elif (
+            isinstance(decision, d.Closed)
+            and decision.contact_id.startswith(PREFIX)
+            and decision.contact_id not in self.finished
+        ):
+            self._finish(decision.contact_id, {"action": "hangup", "outcome": decision.outcome})
 
     def _finish(self, contact_id: str, instruction: dict[str, Any]) -> None:
         self.finished[contact_id] = instruction

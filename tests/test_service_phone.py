@@ -71,7 +71,7 @@ async def test_a_call_is_offered_to_the_logged_in_nurse_accepted_and_completed(
 async def test_a_waiting_caller_hears_position_and_estimate_then_is_connected(
     served: tuple[Client, Service],
 ) -> None:
-    client, service = served
+    client, _ = served
     # a005: nursing 2, Finnish only — logs in not ready so the call waits.
     ws = await client.ws_connect("/api/agent/ws?access_token=demo-agent-a005")
     await next_of(ws, "state")
