@@ -250,3 +250,7 @@ class PhoneChannel:
                 },
             ),
         ]
+
+
+def routes(service: Service) -> list[Route]:
+    return PhoneChannel(service).routes()

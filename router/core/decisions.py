@@ -113,6 +113,8 @@ class Redirected:
     contact_id: str
     target: str
     urgency: str
+    service: str = ""
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,8 @@ class Closed:
     contact_id: str
     outcome: str
     agent_id: str | None = None
+    service: str = ""
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,8 +224,10 @@ class Engine:
         ):
             raise InvalidEvent(f"unknown authorisation {spec.authorisation!r}")
         if urgency.redirect is not None:
-            out.append(d.Redirected(spec.id, urgency.redirect, urgency_name))
-            out.append(d.Closed(spec.id, "redirected"))
+            out.append(
+                d.Redirected(spec.id, urgency.redirect, urgency_name, service.name, spec.channel)
+            )
+            out.append(d.Closed(spec.id, "redirected", None, service.name, spec.channel))
             return
         base = self._base_rid(spec, service)
         arrived = spec.arrived_at if spec.arrived_at is not None else now
@@ -687,7 +689,7 @@ class Engine:
     def _close(self, c: ContactRecord, outcome: str, out: Decisions) -> None:
         c.state = ContactState.CLOSED
         del self._contacts[c.id]
-        out.append(d.Closed(c.id, outcome, c.agent_id))
+        out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel))
         c.agent_id = None
 
     # -------------------------------------------------------------------- timers

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import WSCloseCode, web
 
-from channels.phone import PhoneChannel
-from router.service import agents, ops
+from channels import callback, chat, phone, workitems
+from channels import web as web_channel
+from router.service import agents, ops, public, supervisor
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
 from router.service.routes import Route, bind
@@ -24,9 +25,22 @@ TOKENS = web.AppKey("tokens", TokenStore)
 ROUTES = web.AppKey("routes", list)
 
 
+# Each module contributes its routes (and attaches its decision listeners) here.
+PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
+    ops.routes,
+    agents.routes,
+    phone.routes,
+    chat.routes,
+    web_channel.routes,
+    workitems.routes,
+    callback.routes,
+    supervisor.routes,
+    public.routes,
+)
+
+
 def route_table(service: Service) -> list[Route]:
-    phone = PhoneChannel(service)
-    return [*ops.routes(service), *agents.routes(service), *phone.routes()]
+    return [route for provider in PROVIDERS for route in provider(service)]
 
 
 def build_app(service: Service) -> web.Application:

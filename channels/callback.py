@@ -1,0 +1,11 @@
+"""Callback requests: the endpoint and plumbing (policy in the callbacks issue)."""
+
+from __future__ import annotations
+
+from router.service.routes import Route
+from router.service.service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    """Routes of this module (being built)."""
+    return []

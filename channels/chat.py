@@ -1,0 +1,11 @@
+"""Chat: a customer websocket relayed to the agent once accepted."""
+
+from __future__ import annotations
+
+from router.service.routes import Route
+from router.service.service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    """Routes of this module (being built)."""
+    return []

@@ -1,0 +1,11 @@
+"""Public status per service: open or closed, waiting, estimated wait; no personal data."""
+
+from __future__ import annotations
+
+from router.service.routes import Route
+from router.service.service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    """Routes of this module (being built)."""
+    return []

@@ -1,0 +1,11 @@
+"""Supervisors: live edits of agents and services, moving and assigning contacts, statistics."""
+
+from __future__ import annotations
+
+from router.service.routes import Route
+from router.service.service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    """Routes of this module (being built)."""
+    return []
