@@ -68,9 +68,15 @@ from router.core.state import (
     contact_view,
 )
 from router.core.timers import TimerKind, TimerQueue
+from skills import CatalogueError, RequirementError
 
 Decisions = list[d.Decision]
 _FALLBACK_STEP = Step(StepKind.REGION)
+
+
+def _in_order(contacts: list[ContactRecord]) -> list[ContactRecord]:
+    """Contacts moved in bulk are re-routed earliest due first, as the one order says."""
+    return sorted(contacts, key=lambda c: (c.due_at, c.seq))
 
 
 class Engine:
@@ -87,6 +93,7 @@ class Engine:
         self._contacts: dict[str, ContactRecord] = {}
         self._agents: dict[str, AgentRecord] = {}
         self._seq = 0
+        self._tokens = 0
         self._agent_seq = 0
         self._share: dict[int, float] | None = None
         for spec in policy.agents.values():
@@ -103,11 +110,15 @@ class Engine:
         self.now = now
         out: Decisions = []
         self._fire_timers(now, out)
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            raise InvalidEvent(f"unknown event type {type(event).__name__}")
         try:
-            handler(self, event, now, out)
+            handler = self._handlers.get(type(event))
+            if handler is None:
+                raise InvalidEvent(f"unknown event type {type(event).__name__}")
+            try:
+                handler(self, event, now, out)
+            except (CatalogueError, RequirementError) as exc:
+                # Raised while compiling names, before anything was changed.
+                raise InvalidEvent(str(exc)) from exc
         except Exception as exc:
             exc.fired = out  # type: ignore[attr-defined]
             raise
@@ -166,7 +177,7 @@ class Engine:
         """The published wait estimate for a waiting contact (see ``router.core.estimate``)."""
         c = self._open_contact(contact_id)
         position = self._queue.rank(c) + 1
-        servers = self._pool.servers(c.rid, c.scope, self._service_share())
+        servers = self._pool.servers(c.rid, c.scope, self._service_share(), c.channel, self._agents)
         return wait_range(position, servers, handle_s)
 
     def service_estimate(self, service: str, handle_s: float) -> Estimate:
@@ -174,7 +185,7 @@ class Engine:
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
         rid = self._reqs.intern(svc.requirement)
-        servers = self._pool.servers(rid, REGION, self._service_share())
+        servers = self._pool.servers(rid, REGION, self._service_share(), None, self._agents)
         return wait_range(waiting + 1, servers, handle_s)
 
     def _service_share(self) -> dict[int, float]:
@@ -245,18 +256,28 @@ class Engine:
             spec.authorisation,
         )
 
+    def _token(self) -> int:
+        """A timer token never used before, so a timer can never match a later record
+        with the same contact id, nor a later offer, step or deadline of the same one."""
+        self._tokens += 1
+        return self._tokens
+
     def _push_deadline_timers(self, c: ContactRecord, now: float) -> None:
-        urgency = c.service.urgencies.get(c.urgency)
+        """(Re)arms the escalation warning and the deadline; each fires at most once."""
+        service = self._services.get(c.due_service or "", c.service)
+        urgency = service.urgencies.get(c.urgency)
         target = urgency.target_s if urgency else 0.0
         before = (
             urgency.warn_before_s
             if urgency is not None and urgency.warn_before_s is not None
-            else target * c.service.warn_fraction
+            else target * service.warn_fraction
         )
         c.warn_at = c.due_at - before
-        if before > 0 and c.warn_at > now:
-            self._timers.push(c.warn_at, TimerKind.WARN, c.id, c.warn_at)
-        self._timers.push(c.due_at, TimerKind.DEADLINE, c.id, c.due_at)
+        c.deadline_token = token = self._token()
+        if not c.warned and before > 0 and c.warn_at > now:
+            self._timers.push(c.warn_at, TimerKind.WARN, c.id, token)
+        if not c.missed:
+            self._timers.push(max(c.due_at, now), TimerKind.DEADLINE, c.id, token)
 
     def _on_cancelled(self, ev: ContactCancelled, now: float, out: Decisions) -> None:
         self._leave_unanswered(ev.contact_id, "cancelled", now, out)
@@ -356,7 +377,7 @@ class Engine:
         a.wrapup_until = 0.0
         self._pool.groups[a.group].logged_in -= 1
         self._pool.roster_changed()
-        for c in returned:
+        for c in _in_order(returned):
             self._requeue(c, now, out)
         self._widen_stranded(a.scopes, now, out)
 
@@ -423,35 +444,87 @@ class Engine:
     # ------------------------------------------------------------------ services
 
     def _on_service_updated(self, ev: ServiceUpdated, now: float, out: Decisions) -> None:
+        """A supervisor's change takes effect at once: contacts whose due times come from
+        this service's targets are re-keyed (and their warnings re-armed), and contacts in
+        this service whose requirement or steps changed are re-routed, earliest due first.
+        Contacts nothing changed for keep their step and its timer."""
         svc = ev.service
-        if svc.name not in self._services:
+        old = self._services.get(svc.name)
+        if old is None:
             raise InvalidEvent(f"unknown service {svc.name!r}; services are added in config")
-        if svc.default_urgency not in svc.urgencies:
-            raise InvalidEvent(f"default urgency {svc.default_urgency!r} is not a class")
-        if not svc.steps:
-            raise InvalidEvent("a service needs at least one step")
+        self._check_service(svc)
         self._reqs.intern(svc.requirement)  # compiles now: unknown names raise here
-        affected = [c for c in self._contacts.values() if c.service.name == svc.name]
-        missing = {c.urgency for c in affected} - set(svc.urgencies)
+        keyed = [c for c in self._contacts.values() if c.due_service == svc.name]
+        missing = {c.urgency for c in keyed} - set(svc.urgencies)
         if missing:
-            raise InvalidEvent(
-                f"contacts are waiting in urgency class(es) {', '.join(sorted(missing))}, "
+            raise Conflict(
+                f"open contacts are in urgency class(es) {', '.join(sorted(missing))}, "
                 "which the new settings drop"
             )
+        routed = [c for c in self._contacts.values() if c.service.name == svc.name]
         self._services[svc.name] = svc
         self._share = None
-        for c in affected:
-            c.service = svc
-            c.base_rid = self._base_rid(c.spec, svc)
-            if c.spec.due_at is None:
-                c.due_at = c.arrived_at + svc.urgencies[c.urgency].target_s
-            self._push_deadline_timers(c, now)
-            index = min(c.step_index, len(svc.steps) - 1)
-            if c.state is ContactState.WAITING:
+        for c in keyed:
+            due = c.arrived_at + svc.urgencies[c.urgency].target_s
+            if due == c.due_at:
+                continue
+            queued = c.entry is not None
+            if queued:
                 self._queue.remove(c)
+            c.due_at = due
+            self._push_deadline_timers(c, now)
+            if queued:
+                self._queue.add(c)
+        steps_changed = svc.steps != old.steps
+        for c in _in_order(routed):
+            c.service = svc
+            base = self._base_rid(c.spec, svc)
+            if base == c.base_rid and not steps_changed:
+                continue
+            c.base_rid = base
+            index = min(c.step_index, len(svc.steps) - 1)
+            if c.state is not ContactState.WAITING:
+                c.restep = index
+                continue
+            self._queue.remove(c)
+            if steps_changed:
                 self._enter_step(c, index, now, out)
             else:
-                c.restep = index
+                step = svc.steps[c.step_index]
+                relax = step.relax_levels if step.kind is c.step_kind else 0
+                c.rid = self._reqs.relaxed(base, relax)
+                self._route(c, now, out, arriving=False)
+
+    def _check_service(self, svc: ServiceSpec) -> None:
+        """The rules the region file enforces, for services changed live."""
+        problems = []
+        if svc.default_urgency not in svc.urgencies:
+            problems.append(f"default urgency {svc.default_urgency!r} is not one of its classes")
+        if not svc.steps:
+            problems.append("a service needs at least one step")
+        wide = {StepKind.REGION, StepKind.RELAXED, StepKind.OVERFLOW}
+        if svc.steps and not any(step.kind in wide for step in svc.steps):
+            problems.append("a service needs a region, relaxed or overflow step")
+        for i, step in enumerate(svc.steps):
+            last = i == len(svc.steps) - 1
+            if step.duration_s is None and not last and step.kind is not StepKind.OVERFLOW:
+                problems.append(f"step {i} ({step.kind.value}) needs a duration")
+            if step.duration_s is not None and step.duration_s < 0:
+                problems.append(f"step {i} has a negative duration")
+            if step.kind is StepKind.OVERFLOW and (
+                step.overflow_to not in self._services or step.overflow_to == svc.name
+            ):
+                problems.append(f"step {i} overflows to {step.overflow_to!r}, not another service")
+            if step.relax_levels < 0 or (step.relax_levels and step.kind is not StepKind.RELAXED):
+                problems.append(f"step {i}: relax_levels belong on a relaxed step")
+        if svc.offer_timeout_s <= 0:
+            problems.append(f"offer_timeout_s must be above 0, got {svc.offer_timeout_s}")
+        if min(svc.wrapup_s, svc.decline_cooldown_s) < 0:
+            problems.append("wrapup_s and decline_cooldown_s must be >= 0")
+        if not 0 <= svc.warn_fraction < 1:
+            problems.append(f"warn_fraction must be in [0, 1), got {svc.warn_fraction}")
+        if problems:
+            raise InvalidEvent(f"service {svc.name!r}: " + "; ".join(problems))
 
     def _on_moved(self, ev: ContactMoved, now: float, out: Decisions) -> None:
         c = self._open_contact(ev.contact_id)
@@ -464,13 +537,13 @@ class Engine:
             raise Conflict(f"contact {c.id!r} is {c.state.value}; only waiting contacts move")
         if target.name == c.service.name:
             return
+        base = self._base_rid(c.spec, target)
         self._queue.remove(c)
         out.append(d.Moved(c.id, c.service.name, target.name))
         c.service = target
         c.visited = (target.name,)
-        if c.urgency not in target.urgencies:
-            c.urgency = target.default_urgency
-        c.base_rid = self._base_rid(c.spec, target)
+        c.due_service = None  # it keeps its due time: its place in the one order
+        c.base_rid = base
         self._enter_step(c, 0, now, out)
 
     def _on_manual_offer(self, ev: ManualOffer, now: float, out: Decisions) -> None:
@@ -522,6 +595,8 @@ class Engine:
                     index += 1
                     continue
                 out.append(d.Overflowed(c.id, c.service.name, target.name))
+                fallback = None  # the old service's steps no longer apply
+                c.due_service = None  # the place was earned in the first service; keep it
                 c.service = target
                 c.visited = (*c.visited, target.name)
                 c.base_rid = self._base_rid(c.spec, target)
@@ -547,7 +622,7 @@ class Engine:
         c.step_kind = step.kind
         c.scope = scope
         c.rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
-        c.epoch += 1
+        c.epoch = self._token()
         c.restep = None
         if step.duration_s is not None and index < len(c.service.steps) - 1:
             self._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
@@ -587,15 +662,16 @@ class Engine:
 
     def _widen_stranded(self, scopes: tuple[ScopeKey, ...], now: float, out: Decisions) -> None:
         """After an agent left (or lost skills), moves on contacts waiting in a step that
-        no logged-in agent can serve any more."""
+        no logged-in agent can serve any more, earliest due first."""
+        stranded: list[ContactRecord] = []
         for scope in scopes:
-            for channel, rid, contacts in self._queue.buckets_in(scope):
-                if self._pool.servable(rid, scope, channel, self._agents):
-                    continue
-                for c in contacts:
-                    if c.step_index < len(c.service.steps) - 1:
-                        self._queue.remove(c)
-                        self._enter_step(c, c.step_index + 1, now, out)
+            for channel, rid in self._queue.signatures(scope):
+                if not self._pool.servable(rid, scope, channel, self._agents):
+                    stranded.extend(self._queue.contacts_in(scope, channel, rid))
+        for c in _in_order(stranded):
+            if c.step_index < len(c.service.steps) - 1:
+                self._queue.remove(c)
+                self._enter_step(c, c.step_index + 1, now, out)
 
     # -------------------------------------------------------------------- offers
 
@@ -608,7 +684,7 @@ class Engine:
             self._pool.unindex(a)
         c.state = ContactState.OFFERED
         c.agent_id = a.id
-        c.offer_no += 1
+        c.offer_no = self._token()
         c.offer_expires_at = now + c.service.offer_timeout_s
         a.load[c.channel] = a.load.get(c.channel, 0) + 1
         a.in_hand[c.id] = c.channel
@@ -717,13 +793,15 @@ class Engine:
                     if c.state is ContactState.WAITING:
                         self._queue.remove(c)
                         self._enter_step(c, c.step_index + 1, at, out)
-                    elif c.state is ContactState.OFFERED:
+                    else:  # on offer or with an agent: widen if it comes back
                         c.restep = c.step_index + 1
             elif kind is TimerKind.WARN:
-                if c.state is not ContactState.ASSIGNED and c.warn_at == token:
+                if c.deadline_token == token and c.state is not ContactState.ASSIGNED:
+                    c.warned = True
                     out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
             elif kind is TimerKind.DEADLINE:
-                if c.state is not ContactState.ASSIGNED and c.due_at == token:
+                if c.deadline_token == token and c.state is not ContactState.ASSIGNED:
+                    c.missed = True
                     out.append(d.DeadlineMissed(c.id, c.service.name, c.due_at))
             elif (
                 kind is TimerKind.COOLDOWN

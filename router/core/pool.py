@@ -98,13 +98,28 @@ class AgentPool:
             self._eligible[key] = found
         return found
 
-    def servers(self, rid: int, scope: ScopeKey, weight: dict[int, float]) -> float:
-        """Logged-in agents who meet ``rid`` within ``scope``, each weighted by
-        ``weight[group id]`` (1/number of services the group can serve)."""
+    def servers(
+        self,
+        rid: int,
+        scope: ScopeKey,
+        weight: dict[int, float],
+        channel: Channel | None,
+        agents: dict[str, AgentRecord],
+    ) -> float:
+        """Logged-in agents who meet ``rid`` within ``scope`` and have capacity in
+        ``channel`` (any channel when None), each weighted by ``weight[group id]``."""
+        if scope[0] == "agent":
+            a = agents.get(scope[1])
+            if a is None or not a.logged_in:
+                return 0.0
+            g = self.groups[a.group]
+            if not self._reqs.matches(rid, g.mask) or (channel and not g.caps.get(channel)):
+                return 0.0
+            return weight.get(g.id, 1.0)
         return sum(
             g.logged_in * weight.get(g.id, 1.0)
             for g in self.eligible(rid, scope).values()
-            if g.logged_in > 0
+            if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0)
         )
 
     def roster_changed(self) -> None:

@@ -32,7 +32,6 @@ for that agent only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedList
@@ -136,12 +135,14 @@ class WaitingQueue:
         rank: int = bucket.index(entry)
         return rank
 
-    def buckets_in(self, scope: ScopeKey) -> Iterator[tuple[Channel, int, list[ContactRecord]]]:
-        """Snapshot of the buckets in one scope, for rare whole-bucket moves."""
+    def signatures(self, scope: ScopeKey) -> list[tuple[Channel, int]]:
+        """The (channel, requirement id) of every non-empty bucket in ``scope``."""
         by_channel = self._buckets.get(scope, {})
-        for channel, by_req in list(by_channel.items()):
-            for rid, bucket in list(by_req.items()):
-                yield channel, rid, [e[2] for e in bucket]
+        return [(channel, rid) for channel, by_req in by_channel.items() for rid in by_req]
+
+    def contacts_in(self, scope: ScopeKey, channel: Channel, rid: int) -> list[ContactRecord]:
+        bucket = self._buckets.get(scope, {}).get(channel, {}).get(rid)
+        return [e[2] for e in bucket] if bucket else []
 
     def scopes(self) -> list[ScopeKey]:
         return list(self._buckets)

@@ -29,10 +29,13 @@ class ContactRecord:
         "base_rid",
         "channel",
         "cooldowns",
+        "deadline_token",
         "due_at",
+        "due_service",
         "entry",
         "epoch",
         "id",
+        "missed",
         "offer_expires_at",
         "offer_no",
         "restep",
@@ -47,6 +50,7 @@ class ContactRecord:
         "urgency",
         "visited",
         "warn_at",
+        "warned",
     )
 
     def __init__(
@@ -68,6 +72,12 @@ class ContactRecord:
         self.arrived_at = arrived_at
         self.due_at = due_at
         self.warn_at = due_at
+        # The service whose urgency targets set due_at; None once the contact keeps a
+        # place it earned elsewhere (overflowed, moved by a supervisor, given due_at).
+        self.due_service: str | None = service.name if spec.due_at is None else None
+        self.deadline_token = 0
+        self.warned = False
+        self.missed = False
         self.base_rid = base_rid
         self.state = ContactState.WAITING
         self.step_index = 0
