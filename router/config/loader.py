@@ -143,6 +143,82 @@ def parse_region(data: object, source: str) -> Region:
     return _build(data, Problems(source))
 
 
+# --- one entry against a loaded region (live edits) ---------------------------------------
+
+
+def read_agent(problems: Problems, path: str, value: object, region: Region) -> AgentSpec | None:
+    """One agent in the shape of an entry of the ``agents:`` list, checked against
+    ``region``'s catalogue, sites and teams by the same rules as the file (for a
+    supervisor's live edit). Every problem goes to ``problems``, with paths under ``path``;
+    the result is None when the value is unusable and must not be used when any problem
+    was reported."""
+    return _agent(problems, path, value, _known_of(region, region.services))
+
+
+def read_service(
+    problems: Problems,
+    path: str,
+    value: object,
+    region: Region,
+    services: Mapping[str, ServiceSpec] | None = None,
+) -> ServiceSpec | None:
+    """One service in the shape of an entry of the ``services:`` list, checked by the same
+    rules as the file against ``region``'s catalogue. ``services`` are the services as they
+    are now (default: the region's), for overflow targets and loops; the entry replaces
+    the one of the same name among them. Every problem goes to ``problems``, with paths
+    under ``path``; the result is None when the value is unusable and must not be used
+    when any problem was reported."""
+    current = region.services if services is None else services
+    if isinstance(value, dict) and "name" in value:
+        as_pattern(problems, key_path(path, "name"), value["name"], IDENT, _ID_FORM)
+    spec, targets = _service(problems, path, value, _known_of(region, current))
+    if spec is not None:
+        _loops_through(problems, spec.name, targets, current)
+    return spec
+
+
+def _known_of(region: Region, services: Iterable[str]) -> _Known:
+    return _Known(
+        region.catalogue,
+        frozenset(),
+        dict(region.sites),
+        dict(region.teams),
+        list(services),
+    )
+
+
+def _loops_through(
+    problems: Problems,
+    name: str,
+    targets: list[tuple[str, str]],
+    services: Mapping[str, ServiceSpec],
+) -> None:
+    """Reports overflow loops that the new steps of service ``name`` would close (the
+    other services, already checked, have none among themselves)."""
+    graph = {
+        other: [s.overflow_to for s in spec.steps if s.overflow_to is not None]
+        for other, spec in services.items()
+        if other != name
+    }
+
+    def route(start: str, seen: set[str]) -> list[str] | None:
+        if start == name:
+            return [name]
+        if start in seen:
+            return None
+        seen.add(start)
+        for nxt in graph.get(start, []):
+            rest = route(nxt, seen)
+            if rest is not None:
+                return [start, *rest]
+        return None
+
+    for target_path, target in targets:
+        loop = route(target, set())
+        if loop is not None:
+            problems.add(target_path, f"overflow loop: {' -> '.join((name, *loop))}")
+
+
 # --- YAML ------------------------------------------------------------------------------
 
 

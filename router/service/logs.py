@@ -1,58 +1,117 @@
-"""Structured JSON logs, with phone numbers and personal identity codes masked.
+"""Structured JSON logs, with phone numbers, personal identity codes and tokens masked.
 
-Every record is one JSON object per line (``time``, ``level``, ``logger``, ``message`` and
-any ``extra`` fields). Masking runs on the rendered message and on string extras, so a
-caller's number or a Finnish personal identity code (henkilötunnus) never reaches a log
-file in full: ``+358401234567`` becomes ``+35840*****67``.
+Every record is one JSON object per line: ``time`` (UTC, ISO 8601 with milliseconds),
+``level``, ``logger``, ``message``, any ``extra`` fields, and ``exception`` / ``stack``
+when present. Masking runs on the rendered message, on extras (strings inside dicts and
+lists too, and the text of any other object) and on tracebacks, so a caller's number or
+a Finnish personal identity code (henkilötunnus) never reaches a log file in full:
+
+- ``+358401234567`` and ``+358 40 123 4567`` become ``+35840*****67``;
+  ``040 123 4567`` becomes ``040*****67`` (operator prefix and the last two digits kept);
+- ``131052-308T`` becomes ``******-****``;
+- ``access_token=...`` and ``Bearer ...`` secrets become ``***``.
+
+Dates (``2024-05-06``, ``06.05.2024``, ``06-05-2024``), times and plain ids are left alone.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
-# Phone numbers: international (+358...) or national (0...) with 7+ digits and optional
-# spaces or dashes. Dates and plain ids do not start with + or 0 and are left alone.
-_PHONE = re.compile(r"(?<![\w+-])(\+\d[\d \-]{5,}\d|0\d[\d \-]{5,}\d)(?![\w])")
-# Finnish personal identity code: DDMMYY, century sign, 3 digits, check character.
-_HETU = re.compile(r"\b(\d{6})[-+A-FU-Y](\d{3})[0-9A-Y]\b")
+# Finnish personal identity code: DDMMYY, century sign, 3 digits, check character. The
+# century signs are + (1800s), - U V W X Y (1900s) and A B C D E F (2000s). Masked even
+# when glued to letters (``hetu:131052-308T``, ``id131052-308Tx``): over-masking a hash is
+# harmless, a leaked code is not.
+_HETU = re.compile(
+    r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d\d[-+A-FU-Y]\d{3}"
+    r"[0-9A-FHJ-NPR-Y](?!\d)",
+    re.IGNORECASE,
+)
+# Phone numbers: international (+358..., 00358...) or national (0 + area or operator code),
+# 7-15 digits with single spaces or dashes between them. Not inside a word or a longer
+# number; a date such as 06-05-2024 is excluded explicitly.
+_PHONE = re.compile(
+    r"(?<![\w+.\-])"
+    r"(?!\d{1,2}[-.]\d{1,2}[-.]\d{2,4}(?![\d]))"
+    r"(\+\d(?:[ \-]?\d){6,14}|0\d(?:[ \-]?\d){5,13})"
+    r"(?![\w])"
+)
+_SECRETS = re.compile(r"(?i)(access_token=|bearer\s+)[^\s&\"',;]+")
 
-_STANDARD = set(vars(logging.makeLogRecord({})))
+_HEAD_INTERNATIONAL = 5  # +358 40: country and operator code
+_HEAD_NATIONAL = 3  # 040
+_MIN_MASKED = 4
+
+# Attributes every LogRecord has (and ``message``/``asctime``, which Formatter.format adds
+# when another handler formatted the record first): everything else is an ``extra``.
+_STANDARD = {*vars(logging.makeLogRecord({})), "message", "asctime", "taskName"}
+_RESERVED = ("time", "level", "logger", "message", "exception", "stack")
+
+
+def _phone(m: re.Match[str]) -> str:
+    raw = m.group(1)
+    digits = [c for c in raw if c.isdigit()]
+    plus = raw.startswith("+")
+    head = _HEAD_INTERNATIONAL if plus else _HEAD_NATIONAL
+    head = max(0, min(head, len(digits) - 2 - _MIN_MASKED))
+    hidden = len(digits) - head - 2
+    return ("+" if plus else "") + "".join(digits[:head]) + "*" * hidden + "".join(digits[-2:])
 
 
 def mask(text: str) -> str:
-    text = _HETU.sub(lambda m: m.group(1)[:2] + "****-****", text)
+    """``text`` with personal identity codes, phone numbers and tokens masked."""
+    text = _SECRETS.sub(lambda m: m.group(1) + "***", text)
+    text = _HETU.sub("******-****", text)
+    return _PHONE.sub(_phone, text)
 
-    def phone(m: re.Match[str]) -> str:
-        raw = m.group(1)
-        digits = [c for c in raw if c.isdigit()]
-        if len(digits) < 7:
-            return raw
-        keep_head = 5 if raw.startswith("+") else 3
-        head = raw[:keep_head]
-        return head + "*" * (len(digits) - (len(head.replace("+", "")) + 2)) + "".join(digits[-2:])
 
-    return _PHONE.sub(phone, text)
+def mask_value(value: object) -> object:
+    """A JSON-ready copy of ``value`` with every string in it masked."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # JSON has no NaN
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {mask(str(k)): mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_value(v) for v in value]
+    return mask(str(value))
+
+
+def _timestamp(created: float) -> str:
+    seconds = int(created)
+    millis = int((created - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": mask(record.getMessage()),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = mask(value) if isinstance(value, str) else value
+            if key in _STANDARD or key.startswith("_"):
+                continue
+            name = f"extra_{key}" if key in _RESERVED else key
+            entry[name] = mask_value(value)
         if record.exc_info:
             entry["exception"] = mask(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = mask(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = mask(self.formatStack(record.stack_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -62,6 +121,7 @@ class MaskingFormatter(logging.Formatter):
 
 
 def configure_logging(fmt: str = "json", level: int = logging.INFO) -> None:
+    """Sends every log record (and Python warnings) to stderr, one masked line each."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
@@ -71,3 +131,4 @@ def configure_logging(fmt: str = "json", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)

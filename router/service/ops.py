@@ -1,12 +1,20 @@
-"""Operations endpoints: liveness, readiness (and later metrics and the OpenAPI document)."""
+"""Operations endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
+
+None of them needs a token. ``/metrics`` carries no personal data (counts per service,
+channel, outcome and agent status), but it is meant for an internal scrape: expose it only
+to the monitoring network, not through the public load balancer.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from router.service import openapi
 from router.service.auth import Principal
+from router.service.metrics import metrics_for
 from router.service.routes import Route
 
 if TYPE_CHECKING:
@@ -14,6 +22,9 @@ if TYPE_CHECKING:
 
 
 def routes(service: Service) -> list[Route]:
+    metrics = metrics_for(service)
+    document: bytes | None = None
+
     async def healthz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
 
@@ -25,8 +36,22 @@ def routes(service: Service) -> list[Route]:
                 "status": "ready",
                 "waiting": service.engine.waiting_count,
                 "events": service.runtime.applied,
+                "websockets": len(service.websockets),
             }
         )
+
+    async def prometheus(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        body, content_type = metrics.render(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def openapi_json(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        nonlocal document
+        if document is None:
+            from router.service.app import ROUTES  # noqa: PLC0415 - app imports this module
+
+            table: list[Route] = request.app[ROUTES]
+            document = json.dumps(openapi.build(table), indent=1).encode()
+        return web.Response(body=document, content_type="application/json")
 
     return [
         Route("GET", "/healthz", healthz, "Liveness: the process answers", tag="ops"),
@@ -37,5 +62,21 @@ def routes(service: Service) -> list[Route]:
             "Readiness: the dispatch loop runs",
             tag="ops",
             responses={200: "ready", 503: "not ready"},
+        ),
+        Route(
+            "GET",
+            "/metrics",
+            prometheus,
+            "Prometheus metrics (no token: expose to the internal scrape network only)",
+            tag="ops",
+            responses={200: "Prometheus text exposition"},
+        ),
+        Route(
+            "GET",
+            "/openapi.json",
+            openapi_json,
+            "This API as an OpenAPI 3.1 document",
+            tag="ops",
+            responses={200: "the OpenAPI document"},
         ),
     ]

@@ -1,19 +1,31 @@
-"""``yhteys serve``: load the region, refuse unsafe settings, run the app on uvloop."""
+"""``yhteys serve``: load the region, refuse unsafe settings, run the app on uvloop.
+
+Everything that can refuse (the region file, published demo tokens off loopback) is
+checked before any global state changes — logging, the event loop — and before binding.
+SIGTERM and SIGINT shut down gracefully: stop accepting, close every websocket with 1001
+"service shutting down", let the dispatch loop apply what is queued, exit 0.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 
+import prometheus_client
 from aiohttp import web
 
 from router.config import load_region
+from router.config.tokens import Role, TokenSpec
 from router.service.app import build_app
 from router.service.logs import configure_logging
 from router.service.service import Service, Settings
 
 log = logging.getLogger("yhteys.serve")
+
+SHUTDOWN_TIMEOUT_S = 10.0
+_NAMES_SHOWN = 5
 
 
 class ServeError(RuntimeError):
@@ -21,54 +33,96 @@ class ServeError(RuntimeError):
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host.lower() in {"localhost", "localhost."}:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return False
+        return False  # a name that may resolve to anything, or every address ("")
 
 
 def check_safe(service: Service) -> None:
-    demo = service.tokens.demo_tokens()
-    if demo and not is_loopback(service.settings.host) and not service.settings.demo:
-        raise ServeError(
-            f"refusing to listen on {service.settings.host} with {len(demo)} published demo "
-            "token(s) configured (e.g. "
-            f"{demo[0]!r}); replace them with your own hashed tokens, bind to 127.0.0.1, or "
-            "pass --demo if this really is a demo"
-        )
+    """Refuses published demo tokens on anything but loopback, unless told it is a demo."""
+    demo = [t for t in service.region.tokens if t.demo]
+    if not demo or is_loopback(service.settings.host) or service.settings.demo:
+        return
+    raise ServeError(
+        f"refusing to listen on {service.settings.host}: the region configures "
+        f"{len(demo)} published demo token(s) ({describe_tokens(demo)}), whose secrets "
+        "anyone can read. Replace them in the region file's 'tokens:' with your own (store "
+        "only the SHA-256 hash: printf %s TOKEN | sha256sum) and drop 'demo: true', or "
+        "listen on 127.0.0.1, or pass --demo if this really is a demo."
+    )
 
 
-def use_uvloop() -> bool:
+def describe_tokens(tokens: list[TokenSpec]) -> str:
+    """Names the tokens, agent tokens as a range when there are many."""
+    names = [t.name for t in tokens if t.role is not Role.AGENT]
+    agents = [t.name for t in tokens if t.role is Role.AGENT]
+    if len(agents) > _NAMES_SHOWN:
+        names.append(f"{len(agents)} agent tokens {agents[0]} … {agents[-1]}")
+    else:
+        names.extend(agents)
+    return ", ".join(names)
+
+
+def new_event_loop() -> tuple[asyncio.AbstractEventLoop, bool]:
+    """A uvloop loop when uvloop is installed (not set as the global policy)."""
     try:
         import uvloop  # noqa: PLC0415 - optional speed-up, absent on some platforms
     except ImportError:
-        return False
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return True
+        return asyncio.new_event_loop(), False
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop, True
 
 
-def run(config: str, host: str, port: int, demo: bool = False, log_format: str = "json") -> None:
-    configure_logging(log_format)
+def run(
+    config: str,
+    host: str,
+    port: int,
+    demo: bool = False,
+    log_format: str = "json",
+    access_log: bool = False,
+) -> None:
     region = load_region(config)
-    service = Service(region, Settings(host=host, port=port, demo=demo))
+    service = Service(region, Settings(host=host, port=port, demo=demo, access_log=access_log))
     check_safe(service)
-    fast = use_uvloop()
+    configure_logging(log_format)
+    # Counters' ``_created`` series double what is scraped and nothing here reads them.
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    app = build_app(service)
+    if service.tokens.demo_tokens():
+        log.warning(
+            "published demo tokens are configured (%d); fine on loopback or for a demo only",
+            len(service.tokens.demo_tokens()),
+        )
+    loop, fast = new_event_loop()
+    # The region, policy and roster live as long as the process: keep them out of the
+    # collector's full passes (shorter GC pauses in the dispatch loop).
+    gc.collect()
+    gc.freeze()
     log.info(
         "serving %s on http://%s:%d (%d agents, %d services, uvloop %s)",
         region.name,
-        host,
+        f"[{host}]" if ":" in host else host,
         port,
         len(region.agents),
         len(region.services),
         "on" if fast else "off",
     )
-    web.run_app(
-        build_app(service),
-        host=host,
-        port=port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=10.0,
-    )
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            access_log=logging.getLogger("aiohttp.access") if access_log else None,
+            print=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            loop=loop,
+        )
+    except OSError as exc:  # the address is taken or not ours
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    log.info("stopped")

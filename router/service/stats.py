@@ -1,0 +1,306 @@
+"""Real-time statistics for supervisors, per service and per site, and the supervisors'
+websocket.
+
+Per service and per site:
+
+- ``waiting`` and ``oldest_wait_s``: from the engine's waiting tallies
+  (``engine.waiting_in``; a site counts the contacts whose preferred site it is), O(1);
+- ``agents``: logged-in agents by status (``available``, ``busy``, ``not_ready``,
+  ``wrap_up``). An agent counts for a service when its skills, languages and
+  authorisations meet the service's requirement (the service's own requirement, as now
+  configured; a contact's language is not part of it), and for a site when it works there
+  (``agent.site``). Agents are grouped by skill mask in one pass, so the cost is one pass
+  over the logged-in roster plus (distinct masks × services) matches, and it is
+  recomputed only after the engine has changed;
+- ``answered_today`` and ``answered_within_target_today``: contacts assigned to an agent
+  today, and those assigned by their due time (``now <= due_at``), keyed by the contact's
+  service and preferred site. "Today" is the calendar day in the region's time zone; the
+  counters start again at zero when the day changes. They count from the service's start
+  (they are not persisted).
+
+The websocket (``GET /api/supervisor/ws``) pushes ``{"type": "stats", ...}`` on connect
+and every :attr:`Stats.interval` seconds, and ``{"type": "alert", "kind":
+"escalation_warning" | "deadline_missed", "contact_id", "service", "due_at"}`` as soon as
+the engine raises one. A supervisor may send ``{"type": "stats"}`` for an immediate push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import WSMsgType, web
+
+from router.core import decisions as d
+from router.core.errors import UnknownContact
+from router.core.model import AgentSpec, AgentStatus
+from router.service.outbox import Outbox
+from skills import CompiledRequirement, Requirement
+
+if TYPE_CHECKING:
+    from router.service.service import Service
+
+log = logging.getLogger("yhteys.stats")
+
+STATUSES: tuple[AgentStatus, ...] = (
+    AgentStatus.AVAILABLE,
+    AgentStatus.BUSY,
+    AgentStatus.NOT_READY,
+    AgentStatus.WRAP_UP,
+)
+DEFAULT_INTERVAL_S = 2.0
+PUSHER_TASK = "supervisor-stats-push"
+
+Key = tuple[str, str]  # ("service", name) or ("site", id)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("time zone %r unknown here; counting days in UTC", name)
+        return ZoneInfo("UTC")
+
+
+def _counts(counter: Counter[AgentStatus] | None) -> dict[str, int]:
+    if counter is None:
+        return {s.value: 0 for s in STATUSES}
+    return {s.value: counter[s] for s in STATUSES}
+
+
+class Stats:
+    """The statistics of one service; feed it every decision (it registers itself as a
+    listener of the dispatch loop)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.interval = DEFAULT_INTERVAL_S
+        self.sockets: set[Outbox] = set()
+        self.zone = _zone(service.region.timezone)
+        self.day: date | None = None
+        self._day_starts = self._day_ends = 0.0
+        self.answered: Counter[Key] = Counter()
+        self.within: Counter[Key] = Counter()
+        self.answered_total = 0
+        self.within_total = 0
+        self._seen = 0
+        self._masks: dict[str, tuple[AgentSpec, int]] = {}
+        self._compiled: dict[Requirement, CompiledRequirement] = {}
+        self._agents_key: tuple[int, int] | None = None
+        self._agents: tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]
+        self._agents = ({}, {})
+        service.runtime.listeners.append(self.on_decision)
+
+    # ------------------------------------------------------------ decisions
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        self._seen += 1
+        if isinstance(decision, d.Assigned):
+            self._answered(decision.contact_id, now)
+        elif isinstance(decision, (d.EscalationWarning, d.DeadlineMissed)):
+            kind = (
+                "escalation_warning"
+                if isinstance(decision, d.EscalationWarning)
+                else "deadline_missed"
+            )
+            self.broadcast(
+                {
+                    "type": "alert",
+                    "kind": kind,
+                    "contact_id": decision.contact_id,
+                    "service": decision.service,
+                    "due_at": decision.due_at,
+                }
+            )
+
+    def _answered(self, contact_id: str, now: float) -> None:
+        try:
+            view = self.service.engine.contact(contact_id)
+        except UnknownContact:
+            return
+        self._roll(now)
+        keys: list[Key] = [("service", view.service)]
+        if view.spec.preferred_site is not None:
+            keys.append(("site", view.spec.preferred_site))
+        in_time = now <= view.due_at
+        self.answered_total += 1
+        self.within_total += in_time
+        for key in keys:
+            self.answered[key] += 1
+            if in_time:
+                self.within[key] += 1
+
+    def _roll(self, now: float) -> date:
+        """Starts the counters again when the calendar day (in the region) has changed."""
+        if self.day is not None and self._day_starts <= now < self._day_ends:
+            return self.day
+        today = datetime.fromtimestamp(now, self.zone).date()
+        if today != self.day:
+            self.answered.clear()
+            self.within.clear()
+            self.answered_total = 0
+            self.within_total = 0
+        self.day = today
+        self._day_starts = datetime.combine(today, time.min, self.zone).timestamp()
+        self._day_ends = datetime.combine(
+            today + timedelta(days=1), time.min, self.zone
+        ).timestamp()
+        return today
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for box in list(self.sockets):
+            box.send(message)
+
+    # ------------------------------------------------------------ snapshot
+
+    def snapshot(self) -> dict[str, Any]:
+        """The statistics now (the body of ``GET /api/supervisor/stats``)."""
+        engine = self.service.engine
+        now = self.service.runtime.clock()
+        today = self._roll(now)
+        by_mask, by_site = self._agent_counts()
+        services = []
+        for name in self.service.region.services:
+            compiled = self._compile(engine.service(name).requirement)
+            counter: Counter[AgentStatus] = Counter()
+            for mask, statuses in by_mask.items():
+                if compiled.matches(mask):
+                    counter.update(statuses)
+            services.append({"service": name, **self._block(("service", name), now, counter)})
+        sites = [
+            {"site": site, **self._block(("site", site), now, by_site.get(site))}
+            for site in self.service.region.sites
+        ]
+        totals: Counter[AgentStatus] = Counter()
+        for statuses in by_site.values():
+            totals.update(statuses)
+        return {
+            "at": now,
+            "day": today.isoformat(),
+            "timezone": self.zone.key,
+            "services": services,
+            "sites": sites,
+            "totals": {
+                "waiting": engine.waiting_count,
+                "agents": _counts(totals),
+                "answered_today": self.answered_total,
+                "answered_within_target_today": self.within_total,
+            },
+        }
+
+    def _block(self, key: Key, now: float, agents: Counter[AgentStatus] | None) -> dict[str, Any]:
+        waiting, oldest = self.service.engine.waiting_in(*key)
+        answered = self.answered.get(key, 0)
+        within = self.within.get(key, 0)
+        return {
+            "waiting": waiting,
+            "oldest_wait_s": None if oldest is None else max(0.0, now - oldest),
+            "agents": _counts(agents),
+            "answered_today": answered,
+            "answered_within_target_today": within,
+            "service_level": within / answered if answered else None,
+        }
+
+    def _compile(self, requirement: Requirement) -> CompiledRequirement:
+        compiled = self._compiled.get(requirement)
+        if compiled is None:
+            compiled = requirement.compile(self.service.region.catalogue)
+            self._compiled[requirement] = compiled
+        return compiled
+
+    def _mask(self, spec: AgentSpec) -> int:
+        cached = self._masks.get(spec.id)
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        mask = self.service.region.catalogue.agent_mask(spec.abilities)
+        self._masks[spec.id] = (spec, mask)
+        return mask
+
+    def _agent_counts(
+        self,
+    ) -> tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]:
+        """Logged-in agents by status, per skill mask and per site; recomputed only when
+        an event was applied or a decision made since."""
+        key = (self.service.runtime.applied, self._seen)
+        if key == self._agents_key:
+            return self._agents
+        by_mask: dict[int, Counter[AgentStatus]] = {}
+        by_site: dict[str, Counter[AgentStatus]] = {}
+        for view in self.service.engine.agents():
+            if view.status is AgentStatus.OFFLINE:
+                continue
+            mask = self._mask(view.spec)
+            by_mask.setdefault(mask, Counter())[view.status] += 1
+            by_site.setdefault(view.site, Counter())[view.status] += 1
+        self._agents_key = key
+        self._agents = (by_mask, by_site)
+        return self._agents
+
+    # ------------------------------------------------------------ websocket
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=self.service.settings.ws_ping_s, max_msg_size=4096)
+        await ws.prepare(request)
+        box = Outbox(ws, "supervisor")
+        self.sockets.add(box)
+        self.service.websockets.add(box)
+        box.send({"type": "stats", **self.snapshot()})
+        pusher = asyncio.get_running_loop().create_task(self._push(box), name=PUSHER_TASK)
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                self._request(box, msg.data)
+        finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
+            self.sockets.discard(box)
+            self.service.websockets.discard(box)
+            await box.finished()
+        return ws
+
+    async def _push(self, box: Outbox) -> None:
+        while not box.ws.closed:
+            await asyncio.sleep(self.interval)
+            if box.ws.closed:
+                return
+            try:
+                box.send({"type": "stats", **self.snapshot()})
+            except Exception:  # a bug must not leave a silent socket behind
+                log.exception("statistics failed")
+
+    def _request(self, box: Outbox, text: str) -> None:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError:
+            body = None
+        if isinstance(body, dict) and body.get("type") == "stats":
+            box.send({"type": "stats", **self.snapshot()})
+            return
+        box.send(
+            {
+                "type": "error",
+                "status": 400,
+                "code": "invalid_input",
+                "message": 'supervisors may send {"type": "stats"}; everything else is pushed',
+            }
+        )
+
+
+_STATS: weakref.WeakKeyDictionary[Service, Stats] = weakref.WeakKeyDictionary()
+
+
+def stats_for(service: Service) -> Stats:
+    """The statistics of ``service`` (created, and registered as a listener, once)."""
+    stats = _STATS.get(service)
+    if stats is None:
+        stats = _STATS[service] = Stats(service)
+    return stats

@@ -1,0 +1,98 @@
+"""End to end over loopback: public status per service (open, waiting, estimated wait),
+without personal data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from router.service.app import build_app
+from router.service.service import Service
+from tests.service_support import agent_ws, bearer, make_service, next_of
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+
+PUBLIC = bearer("public")
+CALLER = "+358401234567"
+
+
+@pytest.fixture
+async def served(aiohttp_client: MakeClient) -> tuple[Client, Service]:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    return client, service
+
+
+async def status(client: Client, path: str = "/api/public/services") -> Any:
+    r = await client.get(path, headers=PUBLIC)
+    assert r.status == 200, await r.text()
+    return await r.json()
+
+
+async def test_with_nobody_logged_in_every_service_is_closed_with_no_estimate(
+    served: tuple[Client, Service],
+) -> None:
+    client, service = served
+    listed = await status(client)
+    assert [s["service"] for s in listed] == list(service.region.services)
+    assert all(
+        s == {"service": s["service"], "open": False, "waiting": 0, "estimated_wait": None}
+        for s in listed
+    )
+
+
+async def test_public_status_shows_waiting_counts_and_a_wait_range_without_personal_data(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    # a005 (nursing 2, Finnish) is logged in but not ready, so calls wait.
+    ws = await agent_ws(client, "a005", login=False)
+    await ws.send_json({"type": "login", "presence": "not_ready"})
+    await next_of(ws, "ack")
+    for call_id in ("secret-call-1", "secret-call-2"):
+        body = {
+            "call_id": call_id,
+            "caller": CALLER,
+            "ivr": {"service": "nursing_advice", "language": "fi"},
+            "site": "vaasa",
+        }
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        assert (await r.json())["action"] == "queue"
+
+    nursing = await status(client, "/api/public/services/nursing_advice")
+    assert nursing["open"] is True and nursing["waiting"] == 2
+    wait = nursing["estimated_wait"]
+    assert 0 <= wait["min_s"] < wait["max_s"]
+    assert wait["min_s"] % 60 == 0 and wait["max_s"] % 60 == 0
+    listed = await status(client)
+    assert next(s for s in listed if s["service"] == "nursing_advice") == nursing
+    oral = next(s for s in listed if s["service"] == "oral_health")
+    assert oral == {"service": "oral_health", "open": False, "waiting": 0, "estimated_wait": None}
+
+    text = json.dumps(listed)
+    for personal in ("secret-call", "phone-", CALLER, "a005", "Pekka", "Laine", "vaasa"):
+        assert personal not in text
+    assert all(set(s) == {"service", "open", "waiting", "estimated_wait"} for s in listed)
+
+    r = await client.get("/api/public/services/astrology", headers=PUBLIC)
+    assert r.status == 404
+    await ws.close()
+
+
+async def test_public_status_needs_a_public_or_supervisor_token(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    for path in ("/api/public/services", "/api/public/services/nursing_advice"):
+        assert (await client.get(path)).status == 401
+        r = await client.get(path, headers={"Authorization": "Bearer wrong"})
+        assert r.status == 401
+        for token in ("agent-a001", "telephony", "website", "omaolo"):
+            assert (await client.get(path, headers=bearer(token))).status == 403, token
+        for token in ("public", "supervisor"):
+            assert (await client.get(path, headers=bearer(token))).status == 200, token

@@ -1,0 +1,210 @@
+"""``yhteys serve``: refusing unsafe settings before binding, and a graceful SIGTERM in a
+real process (loopback only, bounded timeouts everywhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import prometheus_client
+import pytest
+from aiohttp import web
+
+from router import cli
+from router.service.serve import is_loopback
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def no_binding(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Records ``web.run_app`` calls instead of serving; restores what ``run`` changes."""
+    calls: list[dict[str, Any]] = []
+
+    def fake_run_app(app: object, **kwargs: Any) -> None:
+        loop = kwargs.get("loop")
+        if isinstance(loop, asyncio.AbstractEventLoop):
+            loop.close()
+        calls.append(kwargs)
+
+    monkeypatch.setattr(web, "run_app", fake_run_app)
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setattr(prometheus_client, "disable_created_metrics", lambda: None)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield calls
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_demo_tokens_off_loopback_are_refused_before_binding(
+    no_binding: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    handlers = logging.getLogger().handlers[:]
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert no_binding == []  # never got as far as listening
+    assert logging.getLogger().handlers == handlers  # nor touched logging
+    assert err.startswith("yhteys serve: refusing to listen on 0.0.0.0")
+    assert "published demo token" in err
+    for name in ("supervisor", "telephony", "website", "omaolo", "public"):
+        assert name in err
+    assert "43 agent tokens agent-a001 … agent-a043" in err
+    assert "tokens:" in err and "sha256" in err  # replace them with your own hashes
+    assert "127.0.0.1" in err and "--demo" in err  # or stay on loopback, or say it's a demo
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_demo_tokens_on_loopback_are_served(no_binding: list[dict[str, Any]], host: str) -> None:
+    assert cli.main(["serve", "--host", host, "--port", "1"]) == 0
+    (call,) = no_binding
+    assert call["host"] == host and call["port"] == 1
+    assert call["access_log"] is None  # the access log halves throughput: off by default
+
+
+def test_demo_flag_allows_demo_tokens_on_any_address(no_binding: list[dict[str, Any]]) -> None:
+    assert cli.main(["serve", "--host", "0.0.0.0", "--demo", "--port", "1"]) == 0
+    assert [c["host"] for c in no_binding] == ["0.0.0.0"]
+
+
+def test_a_broken_region_file_exits_2(
+    no_binding: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "region.yaml"
+    bad.write_text("name: x\nagents: 3\n")
+    assert cli.main(["serve", "--config", str(bad)]) == 2
+    assert no_binding == []
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_loopback_addresses() -> None:
+    for host in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "", "10.0.0.1", "example.org", "localhost.example.org"):
+        assert not is_loopback(host), host
+
+
+# ------------------------------------------------------------------ a real process
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def start(*args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "router.cli",
+        "serve",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def wait_healthy(session: aiohttp.ClientSession, url: str, proc: Any) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            _, err = await proc.communicate()
+            pytest.fail(f"the service exited with {proc.returncode}: {err.decode()}")
+        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+            async with session.get(f"{url}/healthz") as r:
+                if r.status == 200:
+                    return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the service did not answer /healthz within {START_TIMEOUT_S} s")
+
+
+@contextlib.asynccontextmanager
+async def running(proc: asyncio.subprocess.Process) -> Any:
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def json_lines(err: bytes) -> list[dict[str, Any]]:
+    entries = []
+    for line in err.decode().splitlines():
+        if line.strip():
+            entry = json.loads(line)  # every line on stderr is one JSON object
+            assert {"time", "level", "logger", "message"} <= set(entry), entry
+            entries.append(entry)
+    return entries
+
+
+async def test_sigterm_closes_websockets_with_1001_and_exits_0() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = await start("--port", str(port))
+    async with running(proc):
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            await wait_healthy(session, url, proc)
+            ready = await (await session.get(f"{url}/readyz")).json()
+            assert ready["status"] == "ready"
+            ws = await session.ws_connect(f"{url}/api/agent/ws?access_token=demo-agent-a001")
+            state = await asyncio.wait_for(ws.receive_json(), 5)
+            assert state["type"] == "state" and state["agent"]["id"] == "a001"
+            await ws.send_json({"type": "login", "id": 1})
+            ack = await asyncio.wait_for(ws.receive_json(), 5)
+            while ack["type"] != "ack":
+                ack = await asyncio.wait_for(ws.receive_json(), 5)
+            stopping = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            while msg.type is aiohttp.WSMsgType.TEXT:  # anything queued is sent first
+                msg = await asyncio.wait_for(ws.receive(), 5)
+            assert msg.type is aiohttp.WSMsgType.CLOSE, msg
+            assert msg.data == 1001
+            assert msg.extra == "service shutting down"
+            assert ws.close_code == 1001
+        out, err = await asyncio.wait_for(proc.communicate(), STOP_TIMEOUT_S)
+        assert proc.returncode == 0, err.decode()
+        assert time.monotonic() - stopping < 5
+    entries = json_lines(err)
+    messages = [e["message"] for e in entries]
+    assert any(m.startswith("serving ") for m in messages), messages
+    assert any(m.startswith("dispatch loop stopped") for m in messages), messages
+    assert messages[-1] == "stopped"
+    assert "demo-agent-a001" not in err.decode()
+    assert out == b""
+
+
+async def test_a_taken_port_is_a_clear_error_not_a_traceback() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = await start("--port", str(taken.getsockname()[1]))
+        async with running(proc):
+            _, err = await asyncio.wait_for(proc.communicate(), START_TIMEOUT_S)
+    assert proc.returncode == 2
+    text = err.decode()
+    assert "yhteys serve: cannot listen on 127.0.0.1:" in text
+    assert "Traceback" not in text
