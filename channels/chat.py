@@ -1,11 +1,546 @@
-"""Chat: a customer websocket relayed to the agent once accepted."""
+"""Chat: a customer's websocket, queued like any other contact and relayed to the agent
+who accepts it, with a transcript that survives reconnects until the chat closes.
+
+Customer websocket ``GET /api/channels/chat/ws?access_token=...`` (public token, or an
+integration token with the ``chat`` channel). JSON text frames; the customer sends:
+
+- ``{"type": "start", "service", "language"?, "topic"?, "site"?}`` → ``session
+  {session_id, resume_token, contact_id}``, then ``queued {position, estimated_wait}``
+  (``{"min_s", "max_s"}`` or null when unknown) or ``connecting`` (offered at once);
+- ``{"type": "message", "text"}`` (1..4000 characters) → kept in the transcript and, once
+  an agent has the chat, relayed to the agent;
+- ``{"type": "leave"}`` → before an agent has it the chat is abandoned at once; after,
+  the agent is told and the chat stays open for a resume until the agent completes it.
+
+The service sends ``connecting`` (offered to an agent), ``queued`` (waiting again, e.g.
+the offer was declined), ``joined {agent_name}``, ``message {from: "agent", text, at}``,
+``redirect {target}``, ``closed {outcome}`` (then the socket closes) and ``error {code,
+message, problems?}`` for a bad frame, which changes nothing.
+
+Resume: ``GET /api/channels/chat/ws?session=<id>&resume=<token>`` (plus the token) →
+``resumed {session_id, contact_id, state, transcript, agent_name?}``; a wrong or unknown
+session gets ``error {code: "resume_refused"}`` and the socket closes (1008). A newer
+connection replaces an older one. A customer whose socket closes before an agent has the
+chat is abandoned after ``grace_s`` (60 s) unless they resume; after that it simply waits.
+
+The agent (over the agent websocket, see ``router.service.agents``) gets
+``chat.transcript {contact_id, messages}`` when the chat is assigned, ``chat.message
+{contact_id, from: "customer", text, at}``, ``chat.customer_left`` and
+``chat.customer_back``; it sends ``chat.message {contact_id, text}``. REST equivalents
+for agents: ``GET /api/channels/chat/{contact_id}/transcript`` (e.g. after the agent's
+browser reconnected) and ``POST /api/channels/chat/{contact_id}/messages {text}``.
+The transcript lives in memory while the chat is open and is dropped when it closes.
+"""
 
 from __future__ import annotations
 
-from router.service.routes import Route
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from channels.common import read_language, read_service, read_site
+from channels.web import bounded_text, wait_json
+from router.config.tokens import ApiChannel, Role
+from router.core import decisions as d
+from router.core.errors import RoutingError, UnknownAgent, UnknownContact
+from router.core.events import ContactAbandoned, ContactArrived
+from router.core.model import Channel, ContactSpec, ContactState
+from router.service.auth import Principal
+from router.service.http import ApiError, BodyProblems, from_routing, read_fields
+from router.service.outbox import Outbox
+from router.service.reader_bridge import fields_of
+from router.service.routes import Route, Schema
+from router.service.runtime import Stopped
 from router.service.service import Service
+
+log = logging.getLogger("yhteys.chat")
+
+PREFIX = "chat-"
+MAX_TEXT = 4000
+MAX_TOPIC = 200
+MAX_MESSAGES = 1000
+MAX_SESSIONS = 10_000
+MAX_FRAME = 64 * 1024
+DEFAULT_GRACE_S = 60.0
+
+
+def channel_of(service: Service) -> ChatChannel:
+    """The chat channel serving ``service`` (to tune ``grace_s``, or inspect sessions)."""
+    for listener in service.runtime.listeners:
+        owner = getattr(listener, "__self__", None)
+        if isinstance(owner, ChatChannel):
+            return owner
+    raise LookupError("no chat channel is attached to this service")
+
+
+@dataclass(eq=False, slots=True)
+class ChatSession:
+    id: str
+    resume_token: str
+    contact_id: str
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    box: Outbox | None = None  # the customer's current connection
+    agent_id: str | None = None  # the agent who accepted the chat
+    ready: bool = False  # the customer has been told the session
+    grace: asyncio.TimerHandle | None = None
+    outcome: str | None = None
+    redirect: str | None = None
+
+
+def _error(exc: ApiError) -> dict[str, Any]:
+    return {"type": "error", **exc.body()["error"]}  # type: ignore[dict-item]
+
+
+class ChatChannel:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.grace_s = DEFAULT_GRACE_S
+        self.max_sessions = MAX_SESSIONS
+        self.sessions: dict[str, ChatSession] = {}
+        self.by_contact: dict[str, ChatSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        service.runtime.listeners.append(self.on_decision)
+        service.agents.chat_sender = self.agent_says
+
+    # ------------------------------------------------------------ decisions
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        if isinstance(decision, d.AgentPresenceSet | d.WrapUpStarted | d.WrapUpEnded):
+            return
+        s = self.by_contact.get(decision.contact_id)
+        if s is None:
+            return
+        match decision:
+            case d.Offered():
+                self._tell(s, {"type": "connecting"})
+            case d.Assigned(agent_id=aid):
+                self._assigned(s, aid)
+            case d.Requeued(agent_id=aid) | d.OfferWithdrawn(agent_id=aid):
+                self._offer_back(s, aid)
+            case d.Redirected(target=target):
+                s.redirect = target
+                self._tell(s, {"type": "redirect", "target": target})
+            case d.Closed(outcome=outcome):
+                self._closed(s, outcome)
+            case _:
+                pass
+
+    def _tell(self, s: ChatSession, message: dict[str, Any]) -> None:
+        if s.box is not None and s.ready:
+            s.box.send(message)
+
+    def _agent_name(self, agent_id: str) -> str:
+        try:
+            return self.service.engine.agent(agent_id).spec.name
+        except UnknownAgent:
+            return agent_id
+
+    def _assigned(self, s: ChatSession, agent_id: str) -> None:
+        s.agent_id = agent_id
+        self._cancel_grace(s)
+        agents = self.service.agents
+        agents.push(
+            agent_id,
+            {
+                "type": "chat.transcript",
+                "contact_id": s.contact_id,
+                "messages": list(s.transcript),
+            },
+        )
+        if s.box is not None:
+            self._tell(s, {"type": "joined", "agent_name": self._agent_name(agent_id)})
+        elif s.ready:
+            agents.push(agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id})
+
+    def _offer_back(self, s: ChatSession, agent_id: str) -> None:
+        """An offer came back, or the agent who had the chat logged out: waiting again
+        (unless another offer was made in the same step, or the chat closed)."""
+        if s.agent_id == agent_id:
+            s.agent_id = None
+        try:
+            view = self.service.engine.contact(s.contact_id)
+        except UnknownContact:
+            return
+        if view.state is ContactState.WAITING:
+            self._tell(s, self._queued(s.contact_id))
+        if s.box is None and s.agent_id is None and s.ready and s.grace is None:
+            self._start_grace(s)
+
+    def _closed(self, s: ChatSession, outcome: str) -> None:
+        s.outcome = outcome
+        self._forget(s)
+        box = s.box
+        if box is not None and s.ready:
+            s.box = None
+            box.send({"type": "closed", "outcome": outcome})
+            self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
+
+    def _forget(self, s: ChatSession) -> None:
+        self._cancel_grace(s)
+        self.sessions.pop(s.id, None)
+        self.by_contact.pop(s.contact_id, None)
+
+    def _queued(self, contact_id: str) -> dict[str, Any]:
+        position, wait = wait_json(self.service, contact_id)
+        return {"type": "queued", "position": position, "estimated_wait": wait}
+
+    def _now_message(self, s: ChatSession) -> dict[str, Any] | None:
+        """Where the chat stands now, as the customer is told it."""
+        try:
+            view = self.service.engine.contact(s.contact_id)
+        except UnknownContact:
+            return None
+        if view.state is ContactState.WAITING:
+            return self._queued(s.contact_id)
+        if view.state is ContactState.OFFERED:
+            return {"type": "connecting"}
+        return {"type": "joined", "agent_name": self._agent_name(view.agent_id or "")}
+
+    # ------------------------------------------------------------ tasks and timers
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _close_box(self, box: Outbox, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await box.close(code, reason)
+
+    def _start_grace(self, s: ChatSession) -> None:
+        self._cancel_grace(s)
+        s.grace = asyncio.get_running_loop().call_later(self.grace_s, self._grace_over, s)
+
+    def _cancel_grace(self, s: ChatSession) -> None:
+        if s.grace is not None:
+            s.grace.cancel()
+            s.grace = None
+
+    def _grace_over(self, s: ChatSession) -> None:
+        s.grace = None
+        if s.box is None and s.agent_id is None and s.id in self.sessions:
+            self._spawn(self._abandon(s))
+
+    async def _abandon(self, s: ChatSession) -> None:
+        try:
+            await self.service.runtime.submit(ContactAbandoned(s.contact_id))
+        except (RoutingError, Stopped) as exc:
+            log.info("chat %s not abandoned: %s", s.contact_id, exc)
+
+    # ------------------------------------------------------------ the customer
+
+    async def websocket(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            heartbeat=self.service.settings.ws_ping_s, max_msg_size=MAX_FRAME
+        )
+        await ws.prepare(request)
+        box = Outbox(ws, "chat customer")
+        self.service.websockets.add(box)
+        session: ChatSession | None = None
+        try:
+            if "session" in request.query or "resume" in request.query:
+                session = self._resume(
+                    box, request.query.get("session", ""), request.query.get("resume", "")
+                )
+                if session is None:
+                    await box.close(WSCloseCode.POLICY_VIOLATION, "resume refused")
+                    return ws
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    session = await self._frame(box, session, msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    box.send(_error(ApiError(400, "invalid_input", "expected JSON text frames")))
+                else:
+                    break
+        finally:
+            self.service.websockets.discard(box)
+            if session is not None:
+                self._detach(session, box)
+            await box.finished()
+        return ws
+
+    def _detach(self, s: ChatSession, box: Outbox) -> None:
+        """The customer's connection ``box`` ended."""
+        if s.box is not box:
+            return  # replaced by a newer connection, or the chat closed
+        s.box = None
+        if s.id not in self.sessions:
+            return
+        if s.agent_id is not None:
+            self.service.agents.push(
+                s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+            )
+        else:
+            self._start_grace(s)
+
+    async def _frame(self, box: Outbox, s: ChatSession | None, text: str) -> ChatSession | None:
+        """Handles one customer frame; returns the connection's session afterwards."""
+        try:
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+                raise ApiError(400, "invalid_input", "expected an object with a 'type'")
+            kind = body["type"]
+            if kind == "start":
+                if s is not None:
+                    raise ApiError(409, "already_started", "this connection has a chat already")
+                return await self._start(box, body)
+            if kind not in ("message", "leave"):
+                raise ApiError(
+                    400,
+                    "invalid_input",
+                    f"unknown type {kind!r}; expected one of: start, message, leave",
+                )
+            if s is None or s.box is not box:
+                raise ApiError(409, "no_session", "send 'start' first (or resume)")
+            if kind == "message":
+                self._customer_says(s, body)
+            else:
+                await self._leave(s, box)
+        except ApiError as exc:
+            box.send(_error(exc))
+        except RoutingError as exc:
+            box.send(_error(from_routing(exc)))
+        except Stopped:
+            box.send(_error(ApiError(503, "unavailable", "the service is shutting down")))
+        return s
+
+    async def _start(self, box: Outbox, body: dict[str, Any]) -> ChatSession | None:
+        problems = BodyProblems()
+        f = fields_of(problems, body, ("type", "service"), ("language", "topic", "site"))
+        service_name = read_service(f, problems, self.service)
+        language = read_language(f, problems, self.service)
+        site = read_site(f, problems, self.service)
+        topic = bounded_text(f, problems, "topic", MAX_TOPIC)
+        problems.raise_if_any()
+        if service_name is None:
+            raise ApiError(400, "invalid_input", "service is required")
+        if len(self.sessions) >= self.max_sessions:
+            raise ApiError(503, "busy", "too many open chats; try again later")
+        s = ChatSession(uuid.uuid4().hex, secrets.token_urlsafe(24), PREFIX + uuid.uuid4().hex)
+        spec = ContactSpec(
+            id=s.contact_id,
+            channel=Channel.CHAT,
+            service=service_name,
+            language=language,
+            preferred_site=site,
+            attributes={"topic": topic} if topic is not None else {},
+        )
+        # Known before it arrives, so the listener sees its decisions; the customer is
+        # told only once the session is sent (``ready``), from the engine's state then.
+        self.sessions[s.id] = s
+        self.by_contact[s.contact_id] = s
+        try:
+            await self.service.runtime.submit(ContactArrived(spec))
+        except asyncio.CancelledError:
+            s.ready = True  # it may still arrive: abandon it unless the customer resumes
+            self._start_grace(s)
+            raise
+        except BaseException:
+            self._forget(s)
+            raise
+        s.box = box
+        s.ready = True
+        if s.outcome is not None:  # never queued (redirected)
+            if s.redirect is not None:
+                box.send({"type": "redirect", "target": s.redirect})
+            box.send({"type": "closed", "outcome": s.outcome})
+            s.box = None
+            self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
+            return None
+        box.send(
+            {
+                "type": "session",
+                "session_id": s.id,
+                "resume_token": s.resume_token,
+                "contact_id": s.contact_id,
+            }
+        )
+        now = self._now_message(s)
+        if now is not None:
+            box.send(now)
+        return s
+
+    def _customer_says(self, s: ChatSession, body: dict[str, Any]) -> None:
+        problems = BodyProblems()
+        f = fields_of(problems, body, ("type", "text"))
+        text = bounded_text(f, problems, "text", MAX_TEXT)
+        problems.raise_if_any()
+        entry = self._append(s, "customer", text or "")
+        if s.agent_id is not None:
+            self.service.agents.push(
+                s.agent_id, {"type": "chat.message", "contact_id": s.contact_id, **entry}
+            )
+
+    def _append(self, s: ChatSession, who: str, text: str) -> dict[str, Any]:
+        if len(s.transcript) >= MAX_MESSAGES:
+            raise ApiError(409, "transcript_full", f"a chat holds at most {MAX_MESSAGES} messages")
+        entry = {"from": who, "text": text, "at": self.service.runtime.clock()}
+        s.transcript.append(entry)
+        return entry
+
+    async def _leave(self, s: ChatSession, box: Outbox) -> None:
+        if s.agent_id is None:
+            # The Closed decision tells the customer and closes the socket.
+            await self.service.runtime.submit(ContactAbandoned(s.contact_id))
+            return
+        s.box = None
+        self.service.agents.push(
+            s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+        )
+        box.send({"type": "left"})
+        self._spawn(self._close_box(box, WSCloseCode.OK, "you left the chat"))
+
+    def _resume(self, box: Outbox, session_id: str, token: str) -> ChatSession | None:
+        s = self.sessions.get(session_id)
+        view = None
+        if (
+            s is not None
+            and s.ready
+            and token
+            and hmac.compare_digest(s.resume_token.encode(), token.encode())
+        ):
+            with contextlib.suppress(UnknownContact):
+                view = self.service.engine.contact(s.contact_id)
+        if s is None or view is None:
+            box.send(
+                _error(
+                    ApiError(
+                        403,
+                        "resume_refused",
+                        "unknown or closed chat session, or a wrong resume token",
+                    )
+                )
+            )
+            return None
+        old, s.box = s.box, box
+        self._cancel_grace(s)
+        if old is not None:
+            old.send({"type": "replaced"})
+            self._spawn(
+                self._close_box(old, WSCloseCode.POLICY_VIOLATION, "resumed on another connection")
+            )
+        resumed: dict[str, Any] = {
+            "type": "resumed",
+            "session_id": s.id,
+            "contact_id": s.contact_id,
+            "state": view.state.value,
+            "transcript": list(s.transcript),
+        }
+        if s.agent_id is not None:
+            resumed["agent_name"] = self._agent_name(s.agent_id)
+        box.send(resumed)
+        if view.state is ContactState.WAITING:
+            box.send(self._queued(s.contact_id))
+        if s.agent_id is not None and old is None:
+            self.service.agents.push(
+                s.agent_id, {"type": "chat.customer_back", "contact_id": s.contact_id}
+            )
+        return s
+
+    # ------------------------------------------------------------ the agent
+
+    async def agent_says(self, contact_id: str, agent_id: str, text: str) -> None:
+        """The agent's message to the customer (``AgentHub`` checked the assignment)."""
+        await self._agent_message(contact_id, agent_id, text)
+
+    async def _agent_message(self, contact_id: str, agent_id: str, text: str) -> dict[str, Any]:
+        s = self._agents_chat(contact_id, agent_id)
+        if len(text) > MAX_TEXT:
+            problems = BodyProblems()
+            problems.add("text", f"must be at most {MAX_TEXT} characters, got {len(text)}")
+            problems.raise_if_any()
+        entry = self._append(s, "agent", text)
+        self._tell(s, {"type": "message", **entry})
+        return entry
+
+    def _agents_chat(self, contact_id: str, agent_id: str | None) -> ChatSession:
+        s = self.by_contact.get(contact_id)
+        if s is None:
+            raise ApiError(404, "not_found", f"no open chat {contact_id!r}")
+        if agent_id is None or s.agent_id != agent_id:
+            raise ApiError(409, "conflict", f"chat {contact_id!r} is not assigned to you")
+        return s
+
+    async def transcript(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        cid = request.match_info["contact_id"]
+        s = self._agents_chat(cid, principal.agent if principal is not None else None)
+        return web.json_response({"contact_id": cid, "messages": s.transcript})
+
+    async def post_message(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        cid = request.match_info["contact_id"]
+        agent_id = principal.agent if principal is not None else None
+        f, problems = await read_fields(request, ("text",))
+        text = bounded_text(f, problems, "text", MAX_TEXT)
+        problems.raise_if_any()
+        entry = await self._agent_message(cid, agent_id or "", text or "")
+        return web.json_response({"contact_id": cid, "message": entry})
+
+    def routes(self) -> list[Route]:
+        text_body: Schema = {
+            "type": "object",
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}},
+        }
+        return [
+            Route(
+                "GET",
+                "/api/channels/chat/ws",
+                self.websocket,
+                "The customer's chat websocket (start or resume a chat; see the chat module)",
+                (Role.PUBLIC, Role.INTEGRATION),
+                ApiChannel.CHAT,
+                responses={
+                    101: "Switching Protocols",
+                    401: "no valid token",
+                    403: "the token may not use the chat channel",
+                },
+                tag="chat",
+                websocket=True,
+            ),
+            Route(
+                "GET",
+                "/api/channels/chat/{contact_id}/transcript",
+                self.transcript,
+                "The transcript of a chat assigned to the calling agent",
+                (Role.AGENT,),
+                responses={200: "the messages so far", 404: "no open chat", 409: "not yours"},
+                tag="chat",
+            ),
+            Route(
+                "POST",
+                "/api/channels/chat/{contact_id}/messages",
+                self.post_message,
+                "The agent writes to the customer of a chat assigned to them",
+                (Role.AGENT,),
+                body=text_body,
+                responses={
+                    200: "the message as kept in the transcript",
+                    400: "invalid input",
+                    404: "no open chat",
+                    409: "not yours",
+                },
+                tag="chat",
+            ),
+        ]
 
 
 def routes(service: Service) -> list[Route]:
-    """Routes of this module (being built)."""
-    return []
+    return ChatChannel(service).routes()

@@ -1,11 +1,253 @@
-"""Work items from external work queues (e.g. Omaolo symptom assessments)."""
+"""Work items: items from external work queues (e.g. Omaolo symptom assessments) routed
+to agents allowed to open them, in the same priority order as every other contact.
+
+Protocol (integration token with the ``workitems`` channel; ``source`` must be one of
+the token's sources, else 403):
+
+- ``POST /api/channels/workitems`` ``{source, item_id, service, topic, urgency, link,
+  person_ref?, language?, site?}`` → ``201 {contact_id, source, item_id, state,
+  position, estimated_wait}``. The contact is ``wi-<source>-<item_id>`` in the
+  ``workitem`` channel; ``source`` is its authorisation, so only agents holding
+  ``auth:<source>`` are offered it (the engine enforces this); the agent opens ``link``.
+  Posting the same ``(source, item_id)`` again answers ``200`` with the same contact, also
+  after it closed (``state: "closed"`` and its ``outcome``). An urgency class with a
+  redirect (P0) is never queued: ``{"action": "redirect", "target": "112", ...}``.
+- ``GET /api/channels/workitems/{source}/{item_id}`` → the same status.
+- ``DELETE /api/channels/workitems/{source}/{item_id}`` → the source withdrew the item
+  (outcome ``cancelled``); ``409`` once an agent has it.
+"""
 
 from __future__ import annotations
 
-from router.service.routes import Route
+import asyncio
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from channels.common import read_language, read_ref, read_service, read_site, read_urgency
+from channels.web import StatusBook, bounded_text
+from router.config.reader import Fields
+from router.config.tokens import ApiChannel, Role
+from router.core.events import ContactArrived
+from router.core.model import Channel, ContactSpec
+from router.service.auth import Principal
+from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.routes import Route, Schema
 from router.service.service import Service
+
+PREFIX = "wi-"
+MAX_TOPIC = 200
+MAX_LINK = 2048
+
+
+def contact_id(source: str, item_id: str) -> str:
+    return f"{PREFIX}{source}-{item_id}"
+
+
+def read_link(f: Fields, problems: BodyProblems, key: str = "link") -> str | None:
+    """An absolute https:// URL with a host, no whitespace, at most 2048 characters."""
+    link = f.text(key)
+    if link is None:
+        return None
+    try:
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (
+        len(link) > MAX_LINK
+        or any(ch.isspace() for ch in link)
+        or not link.startswith("https://")
+        or not host
+    ):
+        problems.add(f.at(key), f"expected an https:// URL of at most {MAX_LINK} characters")
+        return None
+    return link
+
+
+def _sources(principal: Principal | None) -> frozenset[str]:
+    return principal.sources if principal is not None else frozenset()
+
+
+class WorkItemChannel:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.book = StatusBook(service, PREFIX)
+        # Items being registered right now: a retried post waits for the first one.
+        self._arriving: dict[str, asyncio.Event] = {}
+
+    def _allowed(self, principal: Principal | None, source: str) -> None:
+        if source not in _sources(principal):
+            name = principal.name if principal is not None else "anonymous"
+            raise ApiError(
+                403, "forbidden", f"token {name!r} may not submit items of source {source!r}"
+            )
+
+    def status(self, source: str, item_id: str) -> dict[str, Any] | None:
+        """The item's status; None when unknown. An id that another (source, item)
+        pair happens to map to is a conflict, never somebody else's status."""
+        status = self.book.status(contact_id(source, item_id))
+        if status is None:
+            return None
+        if (status.get("source"), status.get("item_id")) != (source, item_id):
+            raise ApiError(
+                409,
+                "conflict",
+                f"item {item_id!r} of {source!r} collides with another source's item id",
+            )
+        return status
+
+    def _require(self, source: str, item_id: str) -> dict[str, Any]:
+        status = self.status(source, item_id)
+        if status is None:
+            raise ApiError(404, "not_found", f"no work item {item_id!r} from {source!r}")
+        return status
+
+    async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        f, problems = await read_fields(
+            request,
+            ("source", "item_id", "service", "topic", "urgency", "link"),
+            ("person_ref", "language", "site"),
+        )
+        source = read_ref(f, problems, "source")
+        if source is not None:
+            self._allowed(principal, source)
+        item_id = read_ref(f, problems, "item_id")
+        service_name = read_service(f, problems, self.service)
+        urgency = read_urgency(f, problems, self.service, service_name)
+        topic = bounded_text(f, problems, "topic", MAX_TOPIC)
+        link = read_link(f, problems)
+        person_ref = read_ref(f, problems, "person_ref")
+        language = read_language(f, problems, self.service)
+        site = read_site(f, problems, self.service)
+        problems.raise_if_any()
+        if (
+            source is None
+            or item_id is None
+            or service_name is None
+            or urgency is None
+            or topic is None
+            or link is None
+        ):
+            raise ApiError(400, "invalid_input", "source, item_id, service, topic, urgency, link")
+        cid = contact_id(source, item_id)
+        arriving = self._arriving.get(cid)
+        if arriving is not None:
+            await arriving.wait()
+        existing = self.status(source, item_id)
+        if existing is not None:
+            return web.json_response(existing)
+        attributes = {"topic": topic, "source": source}
+        if person_ref is not None:
+            attributes["person_ref"] = person_ref
+        spec = ContactSpec(
+            id=cid,
+            channel=Channel.WORKITEM,
+            service=service_name,
+            urgency=urgency,
+            language=language,
+            authorisation=source,
+            preferred_site=site,
+            external_ref=item_id,
+            link=link,
+            attributes=attributes,
+        )
+        done = self._arriving[cid] = asyncio.Event()
+        self.book.label(cid, {"source": source, "item_id": item_id})
+        try:
+            await self.service.runtime.submit(ContactArrived(spec))
+        except BaseException:
+            if not self.book.known(cid):
+                self.book.unlabel(cid)
+            raise
+        finally:
+            del self._arriving[cid]
+            done.set()
+        return web.json_response(self._require(source, item_id), status=201)
+
+    def _path(self, request: web.Request, principal: Principal | None) -> tuple[str, str]:
+        source, item_id = request.match_info["source"], request.match_info["item_id"]
+        self._allowed(principal, source)
+        return source, item_id
+
+    async def current(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        return web.json_response(self._require(*self._path(request, principal)))
+
+    async def withdraw(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        source, item_id = self._path(request, principal)
+        self._require(source, item_id)
+        await self.book.cancel(contact_id(source, item_id), f"withdrawn by {source}", "work item")
+        return web.json_response(self._require(source, item_id))
+
+    def routes(self) -> list[Route]:
+        integ = (Role.INTEGRATION,)
+        ch = ApiChannel.WORKITEMS
+        body: Schema = {
+            "type": "object",
+            "required": ["source", "item_id", "service", "topic", "urgency", "link"],
+            "properties": {
+                "source": {"type": "string", "description": "one of the token's sources"},
+                "item_id": {"type": "string", "description": "the item's id in the source"},
+                "service": {"type": "string"},
+                "topic": {"type": "string", "maxLength": MAX_TOPIC},
+                "urgency": {"type": "string", "description": "the service's urgency class"},
+                "link": {"type": "string", "format": "uri", "pattern": "^https://"},
+                "person_ref": {"type": "string"},
+                "language": {"type": "string"},
+                "site": {"type": "string", "description": "the person's own health station"},
+            },
+        }
+        return [
+            Route(
+                "POST",
+                "/api/channels/workitems",
+                self.create,
+                "An item from an external work queue; idempotent per (source, item_id)",
+                integ,
+                ch,
+                body,
+                {
+                    200: "the item was already known: its status",
+                    201: "status of the new item (or a redirect for the most urgent class)",
+                    400: "invalid input",
+                    403: "the token may not submit this source",
+                    409: "the item id collides with another source's",
+                    413: "body too large",
+                },
+                tag="workitems",
+            ),
+            Route(
+                "GET",
+                "/api/channels/workitems/{source}/{item_id}",
+                self.current,
+                "Status of a work item: position and estimated wait, or its outcome",
+                integ,
+                ch,
+                responses={200: "status", 403: "not the token's source", 404: "unknown"},
+                tag="workitems",
+            ),
+            Route(
+                "DELETE",
+                "/api/channels/workitems/{source}/{item_id}",
+                self.withdraw,
+                "The source withdrew the item (outcome cancelled)",
+                integ,
+                ch,
+                responses={
+                    200: "status",
+                    403: "not the token's source",
+                    404: "unknown",
+                    409: "an agent has it",
+                },
+                tag="workitems",
+            ),
+        ]
 
 
 def routes(service: Service) -> list[Route]:
-    """Routes of this module (being built)."""
-    return []
+    return WorkItemChannel(service).routes()

@@ -136,7 +136,14 @@ def serve(args: argparse.Namespace) -> int:
     from router.service.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
 
     try:
-        run(args.config, host=args.host, port=args.port, demo=args.demo, log_format=args.log_format)
+        run(
+            args.config,
+            host=args.host,
+            port=args.port,
+            demo=args.demo,
+            log_format=args.log_format,
+            access_log=args.access_log,
+        )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -159,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="allow the sample's published demo tokens on a non-loopback address",
     )
     s.add_argument("--log-format", choices=["json", "text"], default="json")
+    s.add_argument("--access-log", action="store_true", help="log every HTTP request")
     s.set_defaults(func=serve)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")

@@ -40,7 +40,11 @@ PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
 
 
 def route_table(service: Service) -> list[Route]:
-    return [route for provider in PROVIDERS for route in provider(service)]
+    """The service's routes, built once: providers attach decision listeners as they
+    build their routes, so building twice would deliver every decision twice."""
+    if service.routes is None:
+        service.routes = [route for provider in PROVIDERS for route in provider(service)]
+    return service.routes
 
 
 def build_app(service: Service) -> web.Application:
@@ -65,6 +69,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         ),
         name="heartbeat-sweeper",
     )
+    await service.runtime.started.wait()
     service.ready = True
     log.info("dispatch loop started")
     yield

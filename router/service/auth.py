@@ -48,18 +48,19 @@ class TokenStore:
         return Principal(spec.name, spec.role, spec.agent, spec.channels, spec.sources)
 
 
-def presented_token(request: web.Request) -> str | None:
+def presented_token(request: web.Request, allow_query: bool = False) -> str | None:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <token>'")
         return value.strip()
-    return request.query.get("access_token") or None
+    # Only websockets may pass the token in the URL: URLs end up in proxy logs.
+    return (request.query.get("access_token") or None) if allow_query else None
 
 
-def authenticate(request: web.Request, tokens: TokenStore) -> Principal:
-    token = presented_token(request)
+def authenticate(request: web.Request, tokens: TokenStore, allow_query: bool = False) -> Principal:
+    token = presented_token(request, allow_query)
     if token is None:
         raise ApiError(401, "unauthorized", "a bearer token is required")
     principal = tokens.identify(token)

@@ -94,8 +94,8 @@ class _StateCollector:
             oldest.add_metric([name], max(0.0, now - first) if count and first is not None else 0)
         agents = GaugeMetricFamily("yhteys_agents", "Roster agents by status", labels=["status"])
         by_status = dict.fromkeys(AgentStatus, 0)
-        for view in engine.agents():
-            by_status[view.status] += 1
+        for status, _site, _mask in engine.agent_statuses():
+            by_status[status] += 1
         for status, n in by_status.items():
             agents.add_metric([status.value], n)
         yield depth

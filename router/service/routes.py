@@ -38,7 +38,7 @@ def bind(
     async def handle(request: web.Request) -> web.StreamResponse:
         principal: Principal | None = None
         if route.roles:
-            principal = authenticate(request, request.app[tokens_key])
+            principal = authenticate(request, request.app[tokens_key], route.websocket)
             require(principal, route.roles, route.channel)
         return await route.handler(request, principal)
 

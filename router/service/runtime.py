@@ -47,6 +47,7 @@ class Runtime:
         self._timer_at: float | None = None
         self._running = False
         self._stopping = False
+        self.started = asyncio.Event()
         self.latency_observers: list[Callable[[float], None]] = []
 
     # -------------------------------------------------------------- submitting
@@ -70,8 +71,13 @@ class Runtime:
 
     # -------------------------------------------------------------- the loop
 
+    @property
+    def running(self) -> bool:
+        return self._running
+
     async def run(self) -> None:
         self._running = True
+        self.started.set()
         loop = asyncio.get_running_loop()
         try:
             while True:

@@ -12,6 +12,7 @@ from router.core.estimate import Estimate, HandleTimes
 from router.service.agents import AgentHub
 from router.service.auth import TokenStore
 from router.service.outbox import Outbox
+from router.service.routes import Route
 from router.service.runtime import Clock, Runtime
 
 
@@ -42,6 +43,7 @@ class Service:
         self.runtime.listeners.append(self.agents.on_decision)
         self.started_at = clock()
         self.ready = False
+        self.routes: list[Route] | None = None
 
     def _observe(self, decision: Decision, now: float) -> None:
         service = None

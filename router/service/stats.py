@@ -233,12 +233,11 @@ class Stats:
             return self._agents
         by_mask: dict[int, Counter[AgentStatus]] = {}
         by_site: dict[str, Counter[AgentStatus]] = {}
-        for view in self.service.engine.agents():
-            if view.status is AgentStatus.OFFLINE:
+        for status, site, mask in self.service.engine.agent_statuses():
+            if status is AgentStatus.OFFLINE:
                 continue
-            mask = self._mask(view.spec)
-            by_mask.setdefault(mask, Counter())[view.status] += 1
-            by_site.setdefault(view.site, Counter())[view.status] += 1
+            by_mask.setdefault(mask, Counter())[status] += 1
+            by_site.setdefault(site, Counter())[status] += 1
         self._agents_key = key
         self._agents = (by_mask, by_site)
         return self._agents
