@@ -32,7 +32,7 @@ from channels.common import (
     read_site,
     read_urgency,
 )
-from channels.web import StatusBook
+from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.events import ContactArrived

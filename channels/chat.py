@@ -47,8 +47,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from channels.common import read_language, read_service, read_site
-from channels.web import bounded_text, wait_json
+from channels.common import bounded_text, read_language, read_service, read_site
+from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
 from router.core.errors import RoutingError, UnknownAgent, UnknownContact
@@ -110,6 +110,7 @@ class ChatChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         service.runtime.listeners.append(self.on_decision)
         service.agents.chat_sender = self.agent_says
+        service.agents.on_connect.append(self.agent_connected)
 
     # ------------------------------------------------------------ decisions
 
@@ -144,18 +145,23 @@ class ChatChannel:
         except UnknownAgent:
             return agent_id
 
+    def _send_transcript(self, s: ChatSession, agent_id: str) -> None:
+        self.service.agents.push(
+            agent_id,
+            {"type": "chat.transcript", "contact_id": s.contact_id, "messages": list(s.transcript)},
+        )
+
+    def agent_connected(self, agent_id: str) -> None:
+        """A reconnecting agent gets the transcript of every chat it has."""
+        for s in self.by_contact.values():
+            if s.agent_id == agent_id:
+                self._send_transcript(s, agent_id)
+
     def _assigned(self, s: ChatSession, agent_id: str) -> None:
         s.agent_id = agent_id
         self._cancel_grace(s)
         agents = self.service.agents
-        agents.push(
-            agent_id,
-            {
-                "type": "chat.transcript",
-                "contact_id": s.contact_id,
-                "messages": list(s.transcript),
-            },
-        )
+        self._send_transcript(s, agent_id)
         if s.box is not None:
             self._tell(s, {"type": "joined", "agent_name": self._agent_name(agent_id)})
         elif s.ready:

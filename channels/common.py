@@ -20,10 +20,10 @@ def read_service(
     f: Fields, problems: BodyProblems, service: Service, key: str = "service"
 ) -> str | None:
     name = f.text(key)
-    if name is not None and name not in service.region.services:
+    if name is not None and name not in service.engine.services():
         problems.add(
             f.at(key),
-            f"unknown service {name!r}; expected one of: {', '.join(service.region.services)}",
+            f"unknown service {name!r}; expected one of: {', '.join(service.engine.services())}",
         )
         return None
     return name
@@ -35,7 +35,7 @@ def read_urgency(
     urgency = f.text("urgency")
     if urgency is None or service_name is None:
         return urgency
-    classes = service.region.services[service_name].urgencies
+    classes = service.engine.service(service_name).urgencies
     if urgency not in classes:
         problems.add(
             f.at("urgency"),
@@ -74,3 +74,12 @@ def read_ref(f: Fields, problems: BodyProblems, key: str) -> str | None:
         problems.add(f.at(key), "expected 1-128 letters, digits, '_', '.', ':' or '-'")
         return None
     return ref
+
+
+def bounded_text(f: Fields, problems: BodyProblems, key: str, max_len: int) -> str | None:
+    """A non-empty string of at most ``max_len`` characters (None when absent or bad)."""
+    text = f.text(key)
+    if text is not None and len(text) > max_len:
+        problems.add(f.at(key), f"must be at most {max_len} characters, got {len(text)}")
+        return None
+    return text

@@ -16,7 +16,6 @@ instruction (a retried webhook has no second effect).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
@@ -30,9 +29,9 @@ from channels.common import (
     read_site,
     read_urgency,
 )
+from channels.status import StatusBook, wait_json
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
-from router.core import decisions as d
 from router.core.errors import Conflict, UnknownContact
 from router.core.events import ContactAbandoned, ContactArrived, OfferAccepted
 from router.core.model import Channel, ContactSpec, ContactState
@@ -42,59 +41,43 @@ from router.service.routes import Route
 from router.service.service import Service
 
 PREFIX = "phone-"
-REMEMBER_FINISHED = 10_000
 
 
 class PhoneChannel:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.finished: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        service.runtime.listeners.append(self.on_decision)
-
-    def on_decision(self, decision: d.Decision, now: float) -> None:
-        if isinstance(decision, d.Redirected) and decision.contact_id.startswith(PREFIX):
-            self._finish(decision.contact_id, {"action": "redirect", "target": decision.target})
-        elif (
-            isinstance(decision, d.Closed)
-            and decision.contact_id.startswith(PREFIX)
-            and decision.contact_id not in self.finished
-        ):
-            self._finish(decision.contact_id, {"action": "hangup", "outcome": decision.outcome})
-
-    def _finish(self, contact_id: str, instruction: dict[str, Any]) -> None:
-        self.finished[contact_id] = instruction
-        while len(self.finished) > REMEMBER_FINISHED:
-            self.finished.popitem(last=False)
+        self.book = StatusBook(service, PREFIX)
 
     def instruction(self, call_id: str) -> dict[str, Any]:
         cid = PREFIX + call_id
-        done = self.finished.get(cid)
+        done = self.book.finished.get(cid)
         if done is not None:
-            return {"call_id": call_id, **done}
+            if done.get("action") == "redirect":
+                return {"call_id": call_id, "action": "redirect", "target": done["target"]}
+            return {"call_id": call_id, "action": "hangup", "outcome": done["outcome"]}
         try:
             view = self.service.engine.contact(cid)
         except UnknownContact:
             raise ApiError(404, "not_found", f"no call {call_id!r}") from None
         if view.state is ContactState.WAITING:
-            estimate = self.service.estimate(cid)
-            wait = (
-                None if not estimate.known else {"min_s": estimate.low_s, "max_s": estimate.high_s}
-            )
+            position, wait = wait_json(self.service, cid)
             return {
                 "call_id": call_id,
                 "action": "queue",
                 "announcement": {
-                    "position": estimate.position,
+                    "position": position,
                     "estimated_wait": wait,
                     "language": view.spec.language,
                 },
             }
-        agent = view.agent_id or ""
-        name = (
-            self.service.region.agents[agent].name if agent in self.service.region.agents else agent
-        )
+        agent = self.service.engine.agent(view.agent_id or "")
         action = "connect" if view.state is ContactState.OFFERED else "connected"
-        return {"call_id": call_id, "action": action, "agent_id": agent, "agent_name": name}
+        return {
+            "call_id": call_id,
+            "action": action,
+            "agent_id": agent.id,
+            "agent_name": agent.spec.name,
+        }
 
     async def arrived(
         self, request: web.Request, principal: Principal | None
@@ -120,7 +103,7 @@ class PhoneChannel:
         if call_id is None or service_name is None or caller is None:
             raise ApiError(400, "invalid_input", "call_id, caller and ivr.service are required")
         cid = PREFIX + call_id
-        if cid in self.finished or self._open(cid):
+        if self.book.known(cid):
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(
             id=cid,
@@ -134,13 +117,6 @@ class PhoneChannel:
         )
         await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self.instruction(call_id), status=201)
-
-    def _open(self, cid: str) -> bool:
-        try:
-            self.service.engine.contact(cid)
-        except UnknownContact:
-            return False
-        return True
 
     async def current(
         self, request: web.Request, principal: Principal | None
@@ -168,7 +144,7 @@ class PhoneChannel:
     ) -> web.StreamResponse:
         call_id = request.match_info["call_id"]
         cid = PREFIX + call_id
-        if cid not in self.finished:
+        if cid not in self.book.finished:
             try:
                 await self.service.runtime.submit(ContactAbandoned(cid))
             except UnknownContact:

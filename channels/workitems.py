@@ -25,8 +25,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from channels.common import read_language, read_ref, read_service, read_site, read_urgency
-from channels.web import StatusBook, bounded_text
+from channels.common import (
+    bounded_text,
+    read_language,
+    read_ref,
+    read_service,
+    read_site,
+    read_urgency,
+)
+from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.events import ContactArrived

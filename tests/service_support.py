@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse
+from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from router.config import load_region
@@ -13,6 +14,8 @@ from router.config.region import Region
 from router.service.service import Service, Settings
 
 REGION_FILE = "config/region.yaml"
+CHAT_WS = "/api/channels/chat/ws"
+Client = TestClient[Any, Any]
 _REGION: Region | None = None
 
 
@@ -55,3 +58,82 @@ async def agent_ws(
         ack = await next_of(ws, "ack")
         assert ack["id"] == "login", ack
     return ws
+
+
+class Socket:
+    """A test websocket that keeps messages it was not asked for yet, by type."""
+
+    def __init__(self, ws: ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.pending: list[dict[str, Any]] = []
+
+    async def next(self, kind: str, timeout: float = 3.0) -> dict[str, Any]:
+        for i, msg in enumerate(self.pending):
+            if msg.get("type") == kind:
+                return self.pending.pop(i)
+
+        async def wait() -> dict[str, Any]:
+            while True:
+                msg: dict[str, Any] = await self.ws.receive_json()
+                if msg.get("type") == kind:
+                    return msg
+                self.pending.append(msg)
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def send(self, body: dict[str, Any]) -> None:
+        await self.ws.send_json(body)
+
+    async def quiet(self, seconds: float = 0.1) -> list[dict[str, Any]]:
+        """Every message not yet taken, waiting ``seconds`` for more."""
+        while True:
+            try:
+                msg = await self.ws.receive(timeout=seconds)
+            except TimeoutError:
+                break
+            if msg.type is not WSMsgType.TEXT:
+                break
+            self.pending.append(msg.json())
+        taken, self.pending = self.pending, []
+        return taken
+
+    async def closed(self, timeout: float = 3.0) -> tuple[int | None, str]:
+        """Waits for the server to close the socket: (close code, reason)."""
+
+        async def wait() -> tuple[int | None, str]:
+            while True:
+                msg = await self.ws.receive()
+                if msg.type is WSMsgType.CLOSE:
+                    return int(msg.data), str(msg.extra or "")
+                if msg.type in (WSMsgType.CLOSED, WSMsgType.CLOSING):
+                    return self.ws.close_code, ""
+                if msg.type is WSMsgType.TEXT:
+                    self.pending.append(msg.json())
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def login(client: Client, agent: str, presence: str = "available") -> Socket:
+    """An agent's websocket, logged in (messages during the login are kept)."""
+    ws = Socket(await client.ws_connect(f"/api/agent/ws?access_token=demo-agent-{agent}"))
+    state = await ws.next("state")
+    assert state["agent"]["id"] == agent
+    await ws.send({"type": "login", "presence": presence, "id": "login"})
+    ack = await ws.next("ack")
+    assert ack["id"] == "login", ack
+    return ws
+
+
+async def customer(client: Client, query: str = "", token: str = "public") -> Socket:
+    return Socket(await client.ws_connect(f"{CHAT_WS}?access_token=demo-{token}{query}"))
+
+
+async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    async def wait() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(wait(), timeout)

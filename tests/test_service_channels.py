@@ -12,8 +12,7 @@ from aiohttp.test_utils import TestClient
 from channels.callback import HIDDEN_REASON
 from router.service.app import build_app
 from router.service.service import Service
-from tests.service_support import bearer, make_service
-from tests.test_service_chat import login
+from tests.service_support import bearer, login, make_service
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]

@@ -3,105 +3,23 @@ transcript, resume, abandonment and refusals."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from channels.chat import channel_of
 from router.core import decisions as d
 from router.service.app import build_app
 from router.service.service import Service
-from tests.service_support import bearer, make_service
+from tests.service_support import CHAT_WS, Socket, bearer, customer, login, make_service, until
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
 
-CHAT_WS = "/api/channels/chat/ws"
 START = {"type": "start", "service": "nursing_advice", "language": "sv", "site": "vaasa"}
-
-
-class Socket:
-    """A test websocket that keeps messages it was not asked for yet, by type."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.pending: list[dict[str, Any]] = []
-
-    async def next(self, kind: str, timeout: float = 3.0) -> dict[str, Any]:
-        for i, msg in enumerate(self.pending):
-            if msg.get("type") == kind:
-                return self.pending.pop(i)
-
-        async def wait() -> dict[str, Any]:
-            while True:
-                msg: dict[str, Any] = await self.ws.receive_json()
-                if msg.get("type") == kind:
-                    return msg
-                self.pending.append(msg)
-
-        return await asyncio.wait_for(wait(), timeout)
-
-    async def send(self, body: dict[str, Any]) -> None:
-        await self.ws.send_json(body)
-
-    async def quiet(self, seconds: float = 0.1) -> list[dict[str, Any]]:
-        """Every message not yet taken, waiting ``seconds`` for more."""
-        while True:
-            try:
-                msg = await self.ws.receive(timeout=seconds)
-            except TimeoutError:
-                break
-            if msg.type is not WSMsgType.TEXT:
-                break
-            self.pending.append(msg.json())
-        taken, self.pending = self.pending, []
-        return taken
-
-    async def closed(self, timeout: float = 3.0) -> tuple[int | None, str]:
-        """Waits for the server to close the socket: (close code, reason)."""
-
-        async def wait() -> tuple[int | None, str]:
-            while True:
-                msg = await self.ws.receive()
-                if msg.type is WSMsgType.CLOSE:
-                    return int(msg.data), str(msg.extra or "")
-                if msg.type in (WSMsgType.CLOSED, WSMsgType.CLOSING):
-                    return self.ws.close_code, ""
-                if msg.type is WSMsgType.TEXT:
-                    self.pending.append(msg.json())
-
-        return await asyncio.wait_for(wait(), timeout)
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-
-async def login(client: Client, agent: str, presence: str = "available") -> Socket:
-    """An agent's websocket, logged in (messages during the login are kept)."""
-    ws = Socket(await client.ws_connect(f"/api/agent/ws?access_token=demo-agent-{agent}"))
-    state = await ws.next("state")
-    assert state["agent"]["id"] == agent
-    await ws.send({"type": "login", "presence": presence, "id": "login"})
-    ack = await ws.next("ack")
-    assert ack["id"] == "login", ack
-    return ws
-
-
-async def customer(client: Client, query: str = "", token: str = "public") -> Socket:
-    return Socket(await client.ws_connect(f"{CHAT_WS}?access_token=demo-{token}{query}"))
-
-
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait(), timeout)
 
 
 @pytest.fixture
@@ -393,3 +311,27 @@ async def test_when_the_agent_leaves_the_chat_requeues_and_the_next_agent_gets_t
     assert (await first.next("error"))["id"] == 9
     for ws in (cust, first, second):
         await ws.close()
+
+
+async def test_a_reconnecting_agent_gets_the_transcript_of_its_chats_again(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    cust = await customer(client)
+    await cust.send(START)
+    cid = (await cust.next("session"))["contact_id"]
+    await cust.send({"type": "message", "text": "Hej"})
+    agent = await login(client, "a004")
+    await agent.next("offer")
+    await agent.send({"type": "accept", "contact_id": cid})
+    await agent.next("chat.transcript")
+    await agent.close()
+    # The browser reloads: a new websocket gets the state and the transcript again.
+    again = Socket(await client.ws_connect("/api/agent/ws?access_token=demo-agent-a004"))
+    state = await again.next("state")
+    assert state["contacts"][0]["id"] == cid and state["contacts"][0]["state"] == "assigned"
+    transcript = await again.next("chat.transcript")
+    assert transcript["contact_id"] == cid
+    assert [m["text"] for m in transcript["messages"]] == ["Hej"]
+    await again.close()
+    await cust.close()

@@ -10,8 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from router.service.app import build_app
-from tests.service_support import bearer, make_service
-from tests.test_service_chat import Socket, customer, login
+from tests.service_support import Socket, bearer, customer, login, make_service
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]

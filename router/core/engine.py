@@ -160,6 +160,10 @@ class Engine:
         groups = self._pool.groups
         return [(a.status(now), a.spec.site, groups[a.group].mask) for a in self._agents.values()]
 
+    def services(self) -> list[str]:
+        """The names of the services, in configuration order."""
+        return list(self._services)
+
     def service(self, name: str) -> ServiceSpec:
         svc = self._services.get(name)
         if svc is None:

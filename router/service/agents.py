@@ -62,6 +62,9 @@ class AgentHub:
         self.sessions: dict[str, set[Outbox]] = {}
         self.last_seen: dict[str, float] = {}
         self.chat_sender: ChatSender | None = None
+        # Called with the agent id when one of its websockets connects, after ``state``:
+        # channels resend what a reconnecting agent needs (chat transcripts).
+        self.on_connect: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------ fan-out
 
@@ -228,6 +231,8 @@ class AgentHub:
         self.service.websockets.add(box)
         self.seen(agent_id)
         box.send(self.state_message(agent_id))
+        for hook in self.on_connect:
+            hook(agent_id)
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
