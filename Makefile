@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: install
-	$(BIN)/yhteys demo --config config/region.yaml
+	$(BIN)/yhteys serve --config config/region.yaml --log-format text
 
-demo: run
+demo: install
+	$(BIN)/yhteys demo --config config/region.yaml
 
 lint: install
 	$(BIN)/ruff check .
