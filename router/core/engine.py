@@ -746,17 +746,23 @@ class Engine:
     def _free_channels(
         self, a: AgentRecord, now: float, supervisor: bool = False
     ) -> tuple[Channel, ...]:
+        """Channels in which ``a`` may be offered a new contact now (in channel order)."""
         if not a.logged_in:
             return ()
         if not supervisor and (a.presence is not Presence.AVAILABLE or a.wrapup_until > now):
             return ()
-        caps = self._pool.groups[a.group].caps
-        blocked: frozenset[Channel] = frozenset()
-        for ch, n in a.load.items():
-            if n > 0 and ch in self._blocks:
-                blocked = blocked | self._blocks[ch]
+        blocked: frozenset[Channel] | None = None
+        if a.in_hand:
+            blocks = self._blocks
+            for ch in a.in_hand.values():
+                b = blocks.get(ch)
+                if b:
+                    blocked = b if blocked is None else blocked | b
+        load = a.load
         return tuple(
-            ch for ch in CHANNELS if caps.get(ch, 0) > a.load.get(ch, 0) and ch not in blocked
+            ch
+            for ch, cap in self._pool.groups[a.group].cap_items
+            if load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
         )
 
     def _drain(self, a: AgentRecord, now: float, out: Decisions) -> None:
@@ -772,7 +778,8 @@ class Engine:
                 break
             queue.remove(c)
             self._offer(c, a, now, out, d.Trace(c.step_kind, "earliest_due", weighed))
-        self._pool.index(a, self._free_channels(a, now))
+        # ``channels`` is still current: nothing changed since it was computed.
+        self._pool.index(a, channels)
 
     def _close(self, c: ContactRecord, outcome: str, out: Decisions) -> None:
         c.state = ContactState.CLOSED

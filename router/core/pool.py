@@ -30,7 +30,18 @@ AvailEntry = tuple[int, float, int, AgentRecord]
 
 
 class AgentGroup:
-    __slots__ = ("cap_total", "caps", "checked", "id", "logged_in", "mask", "reqs", "site", "team")
+    __slots__ = (
+        "cap_items",
+        "cap_total",
+        "caps",
+        "checked",
+        "id",
+        "logged_in",
+        "mask",
+        "reqs",
+        "site",
+        "team",
+    )
 
     def __init__(self, gid: int, mask: int, site: str, team: str, caps: dict[Channel, int]) -> None:
         self.id = gid
@@ -38,6 +49,7 @@ class AgentGroup:
         self.site = site
         self.team = team
         self.caps = caps
+        self.cap_items = tuple((ch, caps[ch]) for ch in CHANNELS if ch in caps)
         self.cap_total = max(1, sum(caps.values()))
         self.logged_in = 0
         self.checked = 0
@@ -234,7 +246,7 @@ class AgentPool:
 
 def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
     if contact.cooldowns is None:
-        entry: AvailEntry = lst[0]
+        entry: AvailEntry = lst._lists[0][0]  # the head; see queue.first
         return entry
     for entry in lst:
         if not contact.cooled_for(entry[3].id, now):
