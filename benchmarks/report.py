@@ -1,0 +1,371 @@
+"""Formatting of the dispatch benchmark: tables, the targets and ``RESULTS.md``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.dispatch import DT, ROUNDS, AgentsRun, Cell, Sample, Settings
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+DETAIL_LEGEND = (
+    "By event kind; heads = queue bucket heads weighed per completion; gc = collector "
+    "pauses while measuring; preempted = involuntary context switches while measuring "
+    "(other work took the core: each costs a few ms of some event's latency):"
+)
+
+TARGET_AGENTS = 20_000
+TARGET_WAITING = 100_000
+TARGET_SMALL_WAITING = 1_000
+TARGET_DECISIONS_PER_S = 100_000
+TARGET_P99_US = 50.0
+TARGET_GROWTH = 1.5
+TARGET_SPEEDUP = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    name: str
+    passed: bool | None  # None: the cell was not run
+    detail: str
+
+    def line(self) -> str:
+        mark = {True: "PASS", False: "MISS", None: "n/a "}[self.passed]
+        return f"{mark}  {self.name}: {self.detail}"
+
+
+def _us(ns: float) -> str:
+    return f"{ns / 1000:.1f}"
+
+
+def _cells(runs: list[AgentsRun]) -> list[Cell]:
+    return [c for r in runs for c in r.cells]
+
+
+def _find(runs: list[AgentsRun], agents: int, waiting: int) -> Cell | None:
+    return next((c for c in _cells(runs) if c.agents == agents and c.waiting == waiting), None)
+
+
+def code_version() -> str:
+    """The git commit measured, and whether the core had uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "router/core", "skills"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "code: unknown (not a git checkout)"
+    return f"code: git {head}" + (
+        " + uncommitted changes in router/core or skills" if dirty else " (core clean)"
+    )
+
+
+def machine(s: Settings) -> list[str]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return [
+        f"machine: {cores} cores (nproc), CPU {cpu}, {platform.system()} {platform.release()}; "
+        f"load average {s.load_before:.2f} before the run (other work on the machine skews "
+        "the figures)",
+        f"python: {platform.python_implementation()} {platform.python_version()}",
+        f"date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        code_version(),
+    ]
+
+
+def workload(s: Settings, runs: list[AgentsRun]) -> list[str]:
+    sizes = ", ".join(
+        f"{r.agents:,} agents = {r.groups:,} agent groups ({r.skill_sets} skill sets)" for r in runs
+    )
+    return [
+        "workload: " + s.shape.describe() + ".",
+        f"sizes: {sizes}; waiting {', '.join(f'{w:,}' for w in sorted(set(s.waiting)))}; "
+        f"seed {s.seed}.",
+        "loop: all agents busy; each cycle completes a random busy agent's contact (the "
+        "engine offers that agent the earliest-due eligible waiting contact), accepts the "
+        "offer, and a fresh contact arrives, so arrivals match capacity and the queue stays "
+        f"at its length. Virtual time {DT * 1000:g} ms per event; no timer fires. Before the "
+        "first cell of each agent count a warm-up completes every busy agent's contact once "
+        f"and runs {s.warmup:,} more events (the engine builds per-group caches lazily); "
+        "idle agents = agents with nothing in hand at the start -> end of the measured phase.",
+        f"measured: up to {s.events:,} events per cell (<= {s.cell_seconds:g} s); every "
+        "engine.apply timed with perf_counter_ns (timer overhead included); decisions = "
+        "decisions returned (per cycle: Closed+Offered, Assigned, Queued). decisions/s, "
+        f"ns/decision and the speed-up use the median of {ROUNDS} rounds of the cell (the "
+        "rounds' range is shown); percentiles pool every event.",
+        "gc: collected and frozen (gc.freeze) after building each queue, as the service does "
+        "after loading; enabled while measuring, so its pauses are in p99.9/max."
+        if s.freeze
+        else "gc: NOT frozen (--no-freeze); enabled while measuring.",
+        f"naive: linear scans over the waiting list and the agent list, same driver and "
+        f"random streams from a snapshot of the same state, <= {s.naive_events:,} events or "
+        f"{s.naive_seconds:g} s per cell; speed-up = naive mean per event / engine mean per "
+        "event.",
+        "memory: tracemalloc bytes allocated (and kept) while the queue grows to its length, "
+        "per contact added (engine records, specs, queue entries, timers).",
+    ]
+
+
+def main_table(runs: list[AgentsRun]) -> list[str]:
+    head = (
+        f"{'agents':>7} {'waiting':>8} {'events':>7} {'decisions/s':>12} {'(rounds)':>11} "
+        f"{'p50 us':>7} "
+        f"{'p99 us':>7} {'p99.9 us':>8} {'max us':>8} {'ns/dec':>7} {'B/contact':>9} "
+        f"{'naive us/ev':>11} {'(events)':>8} {'speed-up':>9} {'same offers':>11}"
+    )
+    lines = [head, "-" * len(head)]
+    for c in _cells(runs):
+        r = c.real
+        if c.naive is not None:
+            n = c.naive
+            ratio = n.ns_per_event / r.ns_per_event
+            naive = f"{n.ns_per_event / 1000:>11,.1f} {n.events:>8,} {ratio:>8,.0f}x"
+            same = (
+                f"yes ({c.compared})" if c.first_difference is None else f"NO @{c.first_difference}"
+            )
+        else:
+            naive, same = f"{'-':>11} {'-':>8} {'-':>9}", "-"
+        lo, hi = r.round_spread()
+        spread = f"{lo / 1000:.0f}k-{hi / 1000:.0f}k"
+        lines.append(
+            f"{c.agents:>7,} {c.waiting:>8,} {r.events:>7,} {r.decisions_per_s:>12,.0f} "
+            f"{spread:>11} {_us(r.pct(0.5)):>7} {_us(r.pct(0.99)):>7} {_us(r.pct(0.999)):>8} "
+            f"{_us(r.pct(1.0)):>8} {r.ns_per_decision:>7,.0f} {c.mem_bytes_per_contact:>9,.0f} "
+            f"{naive} {same:>11}"
+        )
+    return lines
+
+
+def detail_table(runs: list[AgentsRun]) -> list[str]:
+    head = (
+        f"{'agents':>7} {'waiting':>8} {'complete mean/p99 us':>21} "
+        f"{'accept mean/p99 us':>19} {'arrive mean/p99 us':>19} {'heads':>6} "
+        f"{'idle agents':>11} {'gc gen0/1/2: n x mean (max) us':>38} {'preempted':>9} "
+        f"{'wall s':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for c in _cells(runs):
+        r = c.real
+        parts = []
+        for kind, width in (("complete", 21), ("accept", 19), ("arrive", 19)):
+            count, total, p99 = r.by_kind[kind]
+            mean = total / count if count else 0.0
+            parts.append(f"{_us(mean) + ' / ' + _us(p99):>{width}}")
+        gcs = " ".join(
+            f"{n}x{total / n / 1000:.0f}({mx / 1000:.0f})" if n else "0"
+            for n, total, mx in r.gc_pauses
+        )
+        lines.append(
+            f"{c.agents:>7,} {c.waiting:>8,} {' '.join(parts)} {r.heads_mean:>6.1f} "
+            f"{f'{c.idle_start}->{c.idle_end}':>11} {gcs:>38} {r.preempted:>9} "
+            f"{r.wall_s:>7.2f}"
+        )
+    return lines
+
+
+def fill_table(runs: list[AgentsRun]) -> list[str]:
+    head = (
+        f"{'agents':>7} {'groups':>7} {'phase':>8} {'events':>7} {'mean us':>8} {'p50 us':>7} "
+        f"{'p99 us':>8} {'max us':>8} {'wall s':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in runs:
+        phases: list[tuple[str, Sample, str]] = [("fill", r.fill, "arrive")]
+        if r.warm is not None:
+            phases.append(("warm-up", r.warm, ""))
+        for name, f, kind in phases:
+            if kind:
+                count, total, _ = f.by_kind[kind]
+            else:
+                count, total = f.events, f.total_ns
+            lines.append(
+                f"{r.agents:>7,} {r.groups:>7,} {name:>8} {count:>7,} "
+                f"{_us(total / max(1, count)):>8} {_us(f.pct(0.5)):>7} {_us(f.pct(0.99)):>8} "
+                f"{_us(f.pct(1.0)):>8} {f.wall_s:>7.1f}"
+            )
+    return lines
+
+
+def verdicts(runs: list[AgentsRun]) -> list[Verdict]:
+    out: list[Verdict] = []
+    big = _find(runs, TARGET_AGENTS, TARGET_WAITING)
+    where = f"{TARGET_AGENTS:,} agents / {TARGET_WAITING:,} waiting"
+    if big is None:
+        out.append(Verdict(f">= {TARGET_DECISIONS_PER_S:,} decisions/s", None, f"{where} not run"))
+        out.append(Verdict(f"p99 < {TARGET_P99_US:g} us per event", None, f"{where} not run"))
+    else:
+        r = big.real
+        out.append(
+            Verdict(
+                f">= {TARGET_DECISIONS_PER_S:,} decisions/s at {where}",
+                r.decisions_per_s >= TARGET_DECISIONS_PER_S,
+                f"{r.decisions_per_s:,.0f} decisions/s ({r.events / (r.total_ns / 1e9):,.0f} "
+                "events/s, one core)",
+            )
+        )
+        out.append(
+            Verdict(
+                f"p99 < {TARGET_P99_US:g} us per event at {where}",
+                r.pct(0.99) / 1000 < TARGET_P99_US,
+                f"p99 {_us(r.pct(0.99))} us (p50 {_us(r.pct(0.5))}, "
+                f"p99.9 {_us(r.pct(0.999))}, max {_us(r.pct(1.0))})",
+            )
+        )
+    for run in runs:
+        small = _find(runs, run.agents, TARGET_SMALL_WAITING)
+        large = _find(runs, run.agents, TARGET_WAITING)
+        name = (
+            f"cost per decision at {TARGET_WAITING:,} waiting <= {TARGET_GROWTH:g}x "
+            f"the cost at {TARGET_SMALL_WAITING:,} ({run.agents:,} agents)"
+        )
+        if small is None or large is None:
+            out.append(Verdict(name, None, "cells not run"))
+            continue
+        growth = large.real.ns_per_decision / small.real.ns_per_decision
+        out.append(
+            Verdict(
+                name,
+                growth <= TARGET_GROWTH,
+                f"{large.real.ns_per_decision:,.0f} ns vs {small.real.ns_per_decision:,.0f} ns "
+                f"= {growth:.2f}x",
+            )
+        )
+    for run in runs:
+        large = _find(runs, run.agents, TARGET_WAITING)
+        name = (
+            f">= {TARGET_SPEEDUP:g}x faster than the naive matcher at "
+            f"{TARGET_WAITING:,} waiting ({run.agents:,} agents)"
+        )
+        if large is None or large.naive is None:
+            out.append(Verdict(name, None, "cell not run"))
+            continue
+        ratio = large.naive.ns_per_event / large.real.ns_per_event
+        out.append(
+            Verdict(
+                name,
+                ratio >= TARGET_SPEEDUP,
+                f"{ratio:,.0f}x ({large.naive.ns_per_event / 1000:,.0f} us vs "
+                f"{large.real.ns_per_event / 1000:.1f} us per event)",
+            )
+        )
+    same = [c for c in _cells(runs) if c.naive is not None]
+    differing = [c for c in same if c.first_difference is not None]
+    out.append(
+        Verdict(
+            "the naive matcher makes the engine's choices",
+            not differing,
+            f"{sum(c.compared for c in same):,} offers compared in {len(same)} cells"
+            + (
+                "; differ in "
+                + ", ".join(f"{c.agents}/{c.waiting} @{c.first_difference}" for c in differing)
+                if differing
+                else ", all the same"
+            ),
+        )
+    )
+    return out
+
+
+def render(s: Settings, runs: list[AgentsRun]) -> str:
+    lines = ["Yhteys dispatch-loop benchmark (router.core.engine.Engine, pure, one process)"]
+    lines += machine(s)
+    lines.append("")
+    lines += workload(s, runs)
+    lines += ["", "Per event (engine.apply), measured phase:", ""]
+    lines += main_table(runs)
+    lines += ["", DETAIL_LEGEND, ""]
+    lines += detail_table(runs)
+    lines += [
+        "",
+        "Not in the figures above: fill = arrivals that find free agents while every agent is "
+        "made busy (arrival events only); warm-up = every busy agent completes once, with the "
+        "engine's lazy per-group caches still cold (all events):",
+        "",
+    ]
+    lines += fill_table(runs)
+    lines += ["", "Targets:"]
+    lines += [v.line() for v in verdicts(runs)]
+    profiles = [c for c in _cells(runs) if c.profile]
+    for c in profiles:
+        lines += [
+            "",
+            f"cProfile of the engine's measured phase at {c.agents:,} agents / "
+            f"{c.waiting:,} waiting (latencies above are inflated by the profiler):",
+            c.profile.rstrip(),
+        ]
+    return "\n".join(lines)
+
+
+def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
+    cmd = " ".join(["python -m benchmarks", *argv])
+    body = [
+        "# Dispatch-loop benchmark results",
+        "",
+        "Written by `" + cmd + "` (`make bench` runs the full matrix without writing).",
+        "",
+        *[f"- {line}" for line in machine(s)],
+        "",
+        "## Workload",
+        "",
+        *[f"- {line}" for line in workload(s, runs)],
+        "",
+        "## Per event (engine.apply), measured phase",
+        "",
+        "```",
+        *main_table(runs),
+        "```",
+        "",
+        DETAIL_LEGEND,
+        "",
+        "```",
+        *detail_table(runs),
+        "```",
+        "",
+        "Not in the figures above: fill = arrivals that find free agents while every agent is "
+        "made busy (arrival events only); warm-up = every busy agent completes once, with the "
+        "engine's lazy per-group caches still cold (all events):",
+        "",
+        "```",
+        *fill_table(runs),
+        "```",
+        "",
+        "## Targets",
+        "",
+        *[f"- {v.line()}" for v in verdicts(runs)],
+        "",
+    ]
+    RESULTS.write_text("\n".join(body), encoding="utf-8")
+    return RESULTS
+
+
+def print_report(s: Settings, runs: list[AgentsRun]) -> None:
+    print(render(s, runs))
+    sys.stdout.flush()
