@@ -103,6 +103,21 @@ def check_consistency(engine: Engine, open_ids: set[str]) -> None:
             assert cid not in waiting and held.get(cid) == v.agent_id, v
     assert set(waiting) <= set(contacts)
     assert engine.waiting_count == len(waiting)
+    # The O(1) tallies agree with a count of the queue, per service and per site.
+    views = engine.waiting()
+    keys = {("service", v.service) for v in views} | {
+        ("site", v.spec.preferred_site) for v in views if v.spec.preferred_site
+    }
+    for kind, name in keys | {("service", s) for s in engine.services()}:
+        mine = [
+            v.arrived_at
+            for v in views
+            if (v.service if kind == "service" else v.spec.preferred_site) == name
+        ]
+        assert engine.waiting_in(kind, name) == (len(mine), min(mine) if mine else None), (
+            kind,
+            name,
+        )
     for a in engine.agents():
         if a.status is AgentStatus.OFFLINE:
             assert not a.contacts

@@ -97,6 +97,7 @@ class Engine:
         self._tokens = 0
         self._agent_seq = 0
         self._share: dict[int, float] | None = None
+        self._service_base: dict[tuple[str, str | None, str | None], int] = {}
         for spec in policy.agents.values():
             self._add_agent(spec)
 
@@ -262,11 +263,16 @@ class Engine:
         self._enter_step(c, 0, now, out, arriving=True)
 
     def _base_rid(self, spec: ContactSpec, service: ServiceSpec) -> int:
-        return self._reqs.contact_base(
-            spec.requirement if spec.requirement is not None else service.requirement,
-            spec.language,
-            spec.authorisation,
-        )
+        if spec.requirement is not None:
+            return self._reqs.contact_base(spec.requirement, spec.language, spec.authorisation)
+        # Most contacts take their service's requirement: a cheap key, no hashing of the
+        # requirement itself on every arrival.
+        key = (service.name, spec.language, spec.authorisation)
+        rid = self._service_base.get(key)
+        if rid is None:
+            rid = self._reqs.contact_base(service.requirement, spec.language, spec.authorisation)
+            self._service_base[key] = rid
+        return rid
 
     def _token(self) -> int:
         """A timer token never used before, so a timer can never match a later record
@@ -286,9 +292,10 @@ class Engine:
         )
         c.warn_at = c.due_at - before
         c.deadline_token = token = self._token()
+        # One timer at a time per contact: the warning, whose firing arms the deadline.
         if not c.warned and before > 0 and c.warn_at > now:
             self._timers.push(c.warn_at, TimerKind.WARN, c.id, token)
-        if not c.missed:
+        elif not c.missed:
             self._timers.push(max(c.due_at, now), TimerKind.DEADLINE, c.id, token)
 
     def _on_cancelled(self, ev: ContactCancelled, now: float, out: Decisions) -> None:
@@ -476,6 +483,7 @@ class Engine:
         routed = [c for c in self._contacts.values() if c.service.name == svc.name]
         self._services[svc.name] = svc
         self._share = None
+        self._service_base = {k: v for k, v in self._service_base.items() if k[0] != svc.name}
         for c in keyed:
             due = c.arrived_at + svc.urgencies[c.urgency].target_s
             if due == c.due_at:
@@ -815,9 +823,11 @@ class Engine:
                     else:  # on offer or with an agent: widen if it comes back
                         c.restep = c.step_index + 1
             elif kind is TimerKind.WARN:
-                if c.deadline_token == token and c.state is not ContactState.ASSIGNED:
+                if c.deadline_token == token:
                     c.warned = True
-                    out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
+                    if c.state is not ContactState.ASSIGNED:
+                        out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
+                    self._timers.push(max(c.due_at, at), TimerKind.DEADLINE, c.id, token)
             elif kind is TimerKind.DEADLINE:
                 if c.deadline_token == token and c.state is not ContactState.ASSIGNED:
                     c.missed = True
