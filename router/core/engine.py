@@ -111,7 +111,9 @@ class Engine:
         now = max(now, self.now)
         self.now = now
         out: Decisions = []
-        self._fire_timers(now, out)
+        heap = self._timers.heap
+        if heap and heap[0][0] <= now:
+            self._fire_timers(now, out)
         try:
             handler = self._handlers.get(type(event))
             if handler is None:

@@ -109,21 +109,21 @@ class WaitingQueue:
                 by_req = by_channel.get(channel)
                 if not by_req:
                     continue
+                # Walk whichever side is smaller: the buckets here, or the agent's reqs.
                 if len(by_req) <= len(reqs):
-                    for rid, bucket in by_req.items():
-                        if rid in reqs:
-                            weighed += 1
-                            entry = _head(bucket, agent_id, now)
-                            if entry is not None and (best is None or entry < best):
-                                best = entry
+                    eligible = [b for rid, b in by_req.items() if rid in reqs]
                 else:
-                    for rid in reqs:
-                        bucket = by_req.get(rid)
-                        if bucket is not None:
-                            weighed += 1
-                            entry = _head(bucket, agent_id, now)
-                            if entry is not None and (best is None or entry < best):
-                                best = entry
+                    eligible = [b for rid in reqs if (b := by_req.get(rid)) is not None]
+                weighed += len(eligible)
+                for bucket in eligible:
+                    head: QueueEntry = bucket._lists[0][0]  # the head: see first()
+                    if head[2].cooldowns is not None:
+                        found = _head(bucket, agent_id, now)
+                        if found is None:
+                            continue
+                        head = found
+                    if best is None or head < best:
+                        best = head
         return (best[2] if best is not None else None), weighed
 
     def rank(self, contact: ContactRecord) -> int:

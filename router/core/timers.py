@@ -20,26 +20,27 @@ Timer = tuple[float, int, TimerKind, str, float]
 
 
 class TimerQueue:
-    __slots__ = ("_heap", "_seq")
+    __slots__ = ("_seq", "heap")
 
     def __init__(self) -> None:
-        self._heap: list[Timer] = []
+        # Read directly by the engine for its "anything due?" check on every event.
+        self.heap: list[Timer] = []
         self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.heap)
 
     def push(self, at: float, kind: TimerKind, ref: str, token: float) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, kind, ref, token))
+        heapq.heappush(self.heap, (at, self._seq, kind, ref, token))
 
     def next_at(self) -> float | None:
         """When the earliest timer is due. It may turn out stale (cancelled), which only
         costs the caller an early wake-up."""
-        return self._heap[0][0] if self._heap else None
+        return self.heap[0][0] if self.heap else None
 
     def pop_due(self, now: float) -> Timer | None:
-        heap = self._heap
+        heap = self.heap
         if heap and heap[0][0] <= now:
             return heapq.heappop(heap)
         return None
