@@ -769,9 +769,14 @@ class Engine:
                 if b:
                     blocked = b if blocked is None else blocked | b
         load = a.load
+        items = self._pool.groups[a.group].cap_items
+        if len(items) == 1:  # most agents take one channel: no generator needed
+            ch, cap = items[0]
+            ok = load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
+            return (ch,) if ok else ()
         return tuple(
             ch
-            for ch, cap in self._pool.groups[a.group].cap_items
+            for ch, cap in items
             if load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
         )
 

@@ -92,9 +92,8 @@ class AgentPool:
     def reqs_of(self, gid: int) -> set[int]:
         """Requirement ids the group satisfies; catches up on ids interned since last asked."""
         group = self.groups[gid]
-        table = self._reqs
-        if group.checked < len(table):
-            compiled = table.compiled
+        compiled = self._reqs.compiled
+        if group.checked < len(compiled):
             for rid in range(group.checked, len(compiled)):
                 if compiled[rid].matches(group.mask):
                     group.reqs.add(rid)
