@@ -1,0 +1,129 @@
+"""Agents over real loopback HTTP and websockets: liveness, reconnects, and refusals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from router.service.app import build_app
+from tests.service_support import Socket, bearer, login, make_service, until
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+CALL = {
+    "call_id": "k1",
+    "caller": "+358401234567",
+    "ivr": {"service": "nursing_advice", "language": "fi"},
+}
+
+
+async def post(client: Client, path: str, agent: str, body: object = None) -> tuple[int, Any]:
+    r = await client.post(path, json=body, headers=bearer(f"agent-{agent}"))
+    return r.status, await r.json()
+
+
+async def test_a_silent_agent_is_set_not_ready_but_keeps_its_work(
+    aiohttp_client: MakeClient,
+) -> None:
+    service = make_service(heartbeat_timeout_s=0.3, heartbeat_sweep_s=0.05)
+    client = await aiohttp_client(build_app(service))
+    # a001 logs in over REST only and takes a call; a002 stays on a websocket.
+    assert (await post(client, "/api/agent/login", "a001", {}))[0] == 200
+    ws = await login(client, "a002")
+    r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    agent = (await r.json())["agent_id"]
+    assert agent == "a001"  # idle longest: logged in first
+    await client.post(
+        "/api/channels/phone/calls/k1/answered",
+        json={"agent_id": agent},
+        headers=bearer("telephony"),
+    )
+    # Keep a001 alive with REST heartbeats for a while...
+    for _ in range(4):
+        await asyncio.sleep(0.1)
+        assert (await post(client, "/api/agent/heartbeat", "a001"))[0] == 200
+    assert service.engine.agent("a001").presence.value == "available"
+    # ...then fall silent: not ready, work kept, still logged in.
+    await until(lambda: service.engine.agent("a001").presence.value == "not_ready", timeout=3)
+    view = service.engine.agent("a001")
+    assert view.reason == "no_heartbeat"
+    assert view.status.value != "offline"
+    assert view.contacts == ("phone-k1",)
+    assert service.engine.contact("phone-k1").state.value == "assigned"
+    # The agent with an open websocket was never touched.
+    await asyncio.sleep(0.4)
+    assert service.engine.agent("a002").presence.value == "available"
+    await ws.close()
+
+
+async def test_a_reconnect_resumes_a_pending_offer(aiohttp_client: MakeClient) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    ws = await login(client, "a001")
+    await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    offer = await ws.next("offer")
+    await ws.close()
+    again = Socket(await client.ws_connect("/api/agent/ws?access_token=demo-agent-a001"))
+    state = await again.next("state")
+    [held] = state["contacts"]
+    assert held["id"] == "phone-k1" and held["state"] == "offered"
+    assert held["offer_expires_at"] == offer["expires_at"]
+    await again.send({"type": "accept", "contact_id": "phone-k1", "id": 1})
+    assert (await again.next("ack"))["id"] == 1
+    await again.close()
+
+
+async def test_agent_actions_refuse_bad_input_with_every_problem_and_change_nothing(
+    aiohttp_client: MakeClient,
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    assert (await post(client, "/api/agent/login", "a001", {"presence": "offline"}))[0] == 400
+    assert service.engine.agent("a001").status.value == "offline"
+    status, body = await post(
+        client, "/api/agent/login", "a001", {"presence": "asleep", "colour": 1}
+    )
+    assert status == 400
+    assert {p["field"] for p in body["error"]["problems"]} == {"presence", "colour"}
+    assert (await post(client, "/api/agent/login", "a001", {}))[0] == 200
+    status, body = await post(client, "/api/agent/presence", "a001", {"presence": "offline"})
+    assert status == 400 and "log out" in body["error"]["message"]
+    assert (await post(client, "/api/agent/offers/nope/accept", "a001"))[0] == 404
+    await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    # Someone else's offer, an unknown outcome, completing before accepting.
+    assert (await post(client, "/api/agent/offers/phone-k1/accept", "a002"))[0] == 409
+    status, body = await post(
+        client, "/api/agent/contacts/phone-k1/complete", "a001", {"outcome": "vanished"}
+    )
+    assert status == 400 and body["error"]["problems"][0]["field"] == "outcome"
+    assert (await post(client, "/api/agent/contacts/phone-k1/complete", "a001", {}))[0] == 409
+    assert service.engine.contact("phone-k1").state.value == "offered"
+    assert (await post(client, "/api/agent/offers/phone-k1/accept", "a001"))[0] == 200
+    # Logging out with a call in hand is refused; the call stays.
+    status, body = await post(client, "/api/agent/logout", "a001", {})
+    assert status == 409 and "assigned" in body["error"]["message"]
+    assert service.engine.contact("phone-k1").agent_id == "a001"
+    r = await client.post("/api/agent/presence", data=b"{", headers=bearer("agent-a001"))
+    assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_json"
+
+
+async def test_bad_websocket_frames_are_answered_with_errors(aiohttp_client: MakeClient) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    ws = await login(client, "a001")
+    await ws.ws.send_str("{not json")
+    assert (await ws.next("error"))["code"] == "invalid_json"
+    await ws.send({"no": "type"})
+    assert (await ws.next("error"))["code"] == "invalid_input"
+    await ws.send({"type": "teleport", "id": 9})
+    error = await ws.next("error")
+    assert error["id"] == 9 and "unknown action" in error["message"]
+    await ws.send({"type": "accept", "contact_id": "ghost", "id": 10})
+    error = await ws.next("error")
+    assert (error["id"], error["status"]) == (10, 404)
+    await ws.send({"type": "chat.message", "contact_id": "ghost", "text": "hi", "id": 11})
+    assert (await ws.next("error"))["id"] == 11
+    assert service.engine.agent("a001").presence.value == "available"
+    await ws.close()
