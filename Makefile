@@ -34,8 +34,10 @@ unit: install
 test: lint types
 	$(BIN)/python -m pytest -q --run-slow
 
+# the dispatch core (engine alone), then the real service under load from another process
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.service_load
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

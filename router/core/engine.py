@@ -136,18 +136,15 @@ class Engine:
         c = self._contacts.get(contact_id)
         if c is None:
             raise UnknownContact(f"no open contact {contact_id!r}")
-        return contact_view(c, str(self._reqs.compiled[c.rid].requirement))
+        return contact_view(c, self._reqs.text(c.rid))
 
     def contacts(self) -> Iterator[ContactView]:
         for c in self._contacts.values():
-            yield contact_view(c, str(self._reqs.compiled[c.rid].requirement))
+            yield contact_view(c, self._reqs.text(c.rid))
 
     def waiting(self) -> list[ContactView]:
         """Waiting contacts in the one priority order."""
-        return [
-            contact_view(c, str(self._reqs.compiled[c.rid].requirement))
-            for c in self._queue.in_order()
-        ]
+        return [contact_view(c, self._reqs.text(c.rid)) for c in self._queue.in_order()]
 
     def agent(self, agent_id: str) -> AgentView:
         return agent_view(self._agent(agent_id), self.now)

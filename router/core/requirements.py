@@ -10,13 +10,14 @@ class RequirementTable:
     """Append-only table of compiled requirements. Ids are dense and never reused, which
     lets agent groups remember how far down the table they have already matched."""
 
-    __slots__ = ("_by_req", "_catalogue", "_derived", "compiled")
+    __slots__ = ("_by_req", "_catalogue", "_derived", "_text", "compiled")
 
     def __init__(self, catalogue: SkillCatalogue) -> None:
         self._catalogue = catalogue
         self.compiled: list[CompiledRequirement] = []
         self._by_req: dict[Requirement, int] = {}
         self._derived: dict[tuple[object, ...], int] = {}
+        self._text: list[str] = []
 
     def __len__(self) -> int:
         return len(self.compiled)
@@ -26,6 +27,7 @@ class RequirementTable:
         if rid is None:
             rid = len(self.compiled)
             self.compiled.append(requirement.compile(self._catalogue))
+            self._text.append(str(requirement))
             self._by_req[requirement] = rid
         return rid
 
@@ -58,6 +60,10 @@ class RequirementTable:
             derived = self.intern(self.compiled[rid].requirement.relaxed(levels))
             self._derived[key] = derived
         return derived
+
+    def text(self, rid: int) -> str:
+        """The requirement as an expression, rendered once when interned."""
+        return self._text[rid]
 
     def matches(self, rid: int, agent_mask: int) -> bool:
         return self.compiled[rid].matches(agent_mask)
