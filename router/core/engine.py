@@ -68,7 +68,7 @@ from router.core.state import (
     agent_view,
     contact_view,
 )
-from router.core.timers import TimerKind, TimerQueue
+from router.core.timers import SLOT_S, TimerKind, TimerQueue
 from skills import CatalogueError, RequirementError
 
 Decisions = list[d.Decision]
@@ -111,8 +111,8 @@ class Engine:
         now = max(now, self.now)
         self.now = now
         out: Decisions = []
-        heap = self._timers.heap
-        if heap and heap[0][0] <= now:
+        keys = self._timers.keys
+        if keys and keys[0] * SLOT_S <= now:
             self._fire_timers(now, out)
         try:
             handler = self._handlers.get(type(event))

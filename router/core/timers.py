@@ -1,8 +1,16 @@
-"""A heap of timers with lazy cancellation: each timer carries a token, and its owner
-checks the token when the timer fires, so cancelling is free and nothing is scanned."""
+"""Timers with lazy cancellation, kept in one-second slots (a timing wheel).
+
+Each timer carries a token and its owner checks the token when it fires, so cancelling
+is free and nothing is scanned. Timers live in slots of ``SLOT_S`` seconds: pushing one is
+a dictionary lookup and a list append, where a single heap of every pending timer (one or
+two per open contact, 100,000s in a surge) would touch ~17 scattered entries per push. A
+small heap orders the slot keys; a slot is sorted once, when it comes due, and consumed
+in ``(time, sequence)`` order, so timers fire exactly as a heap would fire them.
+"""
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from enum import IntEnum
 
@@ -18,29 +26,75 @@ class TimerKind(IntEnum):
 
 Timer = tuple[float, int, TimerKind, str, float]
 
+SLOT_S = 1.0
+
 
 class TimerQueue:
-    __slots__ = ("_seq", "heap")
+    __slots__ = ("_count", "_pos", "_seq", "_slots", "_sorted", "keys")
 
     def __init__(self) -> None:
-        # Read directly by the engine for its "anything due?" check on every event.
-        self.heap: list[Timer] = []
+        self._slots: dict[int, list[Timer]] = {}
+        # Slot keys in order; read directly by the engine for its "anything due?" check.
+        self.keys: list[int] = []
+        self._sorted: int | None = None  # the head slot, once sorted
+        self._pos = 0  # how much of the sorted head slot has fired
         self._seq = 0
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self.heap)
+        return self._count
 
     def push(self, at: float, kind: TimerKind, ref: str, token: float) -> None:
         self._seq += 1
-        heapq.heappush(self.heap, (at, self._seq, kind, ref, token))
+        self._count += 1
+        timer = (at, self._seq, kind, ref, token)
+        key = int(at // SLOT_S)
+        slot = self._slots.get(key)
+        if slot is None:
+            self._slots[key] = [timer]
+            heapq.heappush(self.keys, key)
+            if self._sorted is not None and key < self._sorted:
+                self._release_head()  # an earlier slot now comes first
+        elif key == self._sorted:
+            # Keep the slot being consumed in order (after what has already fired).
+            bisect.insort(slot, timer, lo=self._pos)
+        else:
+            slot.append(timer)
+
+    def _release_head(self) -> None:
+        """Forgets which slot is being consumed, dropping what of it already fired."""
+        if self._sorted is not None and self._pos:
+            del self._slots[self._sorted][: self._pos]
+        self._sorted = None
+        self._pos = 0
+
+    def _head(self) -> list[Timer] | None:
+        if not self.keys:
+            return None
+        key = self.keys[0]
+        slot = self._slots[key]
+        if self._sorted != key:
+            self._release_head()
+            slot.sort()  # cheap when already sorted (a slot that was partly consumed)
+            self._sorted = key
+        return slot
 
     def next_at(self) -> float | None:
         """When the earliest timer is due. It may turn out stale (cancelled), which only
         costs the caller an early wake-up."""
-        return self.heap[0][0] if self.heap else None
+        slot = self._head()
+        return slot[self._pos][0] if slot is not None else None
 
     def pop_due(self, now: float) -> Timer | None:
-        heap = self.heap
-        if heap and heap[0][0] <= now:
-            return heapq.heappop(heap)
-        return None
+        slot = self._head()
+        if slot is None or slot[self._pos][0] > now:
+            return None
+        timer = slot[self._pos]
+        self._pos += 1
+        self._count -= 1
+        if self._pos == len(slot):
+            key = heapq.heappop(self.keys)
+            del self._slots[key]
+            self._sorted = None
+            self._pos = 0
+        return timer
