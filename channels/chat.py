@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import secrets
 import uuid
@@ -55,7 +54,7 @@ from router.core.errors import RoutingError, UnknownAgent, UnknownContact
 from router.core.events import ContactAbandoned, ContactArrived
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, from_routing, read_fields
+from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_fields
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Route, Schema
@@ -293,12 +292,7 @@ class ChatChannel:
     async def _frame(self, box: Outbox, s: ChatSession | None, text: str) -> ChatSession | None:
         """Handles one customer frame; returns the connection's session afterwards."""
         try:
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
-            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-                raise ApiError(400, "invalid_input", "expected an object with a 'type'")
+            body = parse_frame(text)
             kind = body["type"]
             if kind == "start":
                 if s is not None:

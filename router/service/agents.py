@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ from router.core.events import (
 )
 from router.core.model import AGENT_OUTCOMES, ContactState, Presence
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, from_routing, read_json
+from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_json
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Route
@@ -251,12 +250,7 @@ class AgentHub:
     async def _ws_message(self, agent_id: str, box: Outbox, text: str) -> None:
         ref: object = None
         try:
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
-            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-                raise ApiError(400, "invalid_input", "expected an object with a 'type'")
+            body = parse_frame(text)
             ref = body.get("id")
             kind = body["type"]
             if kind == "chat.message":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -102,6 +103,17 @@ async def read_json(request: web.Request) -> object:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    """A websocket text frame: a JSON object with a string ``type``."""
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise ApiError(400, "invalid_input", "expected an object with a 'type'")
+    return body
 
 
 async def read_fields(
