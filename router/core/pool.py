@@ -245,7 +245,8 @@ class AgentPool:
 
 def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
     if contact.cooldowns is None:
-        entry: AvailEntry = lst._lists[0][0]  # the head; see queue.first
+        # The head, read from SortedList's sorted sublists without __getitem__'s overhead.
+        entry: AvailEntry = lst._lists[0][0]
         return entry
     for entry in lst:
         if not contact.cooled_for(entry[3].id, now):

@@ -46,14 +46,44 @@ ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
 
 
+class Bucket:
+    """One routing signature's waiting contacts in order, with the head at hand. An
+    agent weighs about ten bucket heads per decision; keeping the head on a slotted
+    object saves the chain of lookups into the ``SortedList`` each time, which is what
+    costs when 100,000 waiting contacts no longer fit in the CPU's caches."""
+
+    __slots__ = ("head", "items")
+
+    def __init__(self) -> None:
+        self.items = SortedList()
+        self.head: QueueEntry | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, entry: QueueEntry) -> None:
+        self.items.add(entry)
+        head = self.head
+        if head is None or entry < head:
+            self.head = entry
+
+    def remove(self, entry: QueueEntry) -> None:
+        self.items.remove(entry)
+        if entry is self.head:
+            self.head = self.items._lists[0][0] if self.items else None
+
+
 class WaitingQueue:
     """Buckets of waiting contacts, by scope, channel and requirement id."""
 
-    __slots__ = ("_buckets", "_size", "tally")
+    __slots__ = ("_buckets", "_cooling", "_size", "tally")
 
     def __init__(self) -> None:
-        self._buckets: dict[ScopeKey, dict[Channel, dict[int, SortedList]]] = {}
+        self._buckets: dict[ScopeKey, dict[Channel, dict[int, Bucket]]] = {}
         self._size = 0
+        # How many queued contacts have ever been in someone's cool-down: while none
+        # are, agents need not look past bucket heads at contacts at all.
+        self._cooling = 0
         self.tally = WaitingTally()
 
     def __len__(self) -> int:
@@ -68,11 +98,13 @@ class WaitingQueue:
             by_req = by_channel[contact.channel] = {}
         bucket = by_req.get(contact.rid)
         if bucket is None:
-            bucket = by_req[contact.rid] = SortedList()
+            bucket = by_req[contact.rid] = Bucket()
         entry: QueueEntry = (contact.due_at, contact.seq, contact)
         bucket.add(entry)
         contact.entry = entry
         self._size += 1
+        if contact.cooldowns is not None:
+            self._cooling += 1
         self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
@@ -86,6 +118,8 @@ class WaitingQueue:
             del by_req[contact.rid]
         contact.entry = None
         self._size -= 1
+        if contact.cooldowns is not None:
+            self._cooling -= 1
         self.tally.left(contact)
 
     def best_for(
@@ -115,15 +149,16 @@ class WaitingQueue:
                 else:
                     eligible = [b for rid in reqs if (b := by_req.get(rid)) is not None]
                 weighed += len(eligible)
+                if not self._cooling:
+                    for bucket in eligible:
+                        head = bucket.head
+                        if head is not None and (best is None or head < best):
+                            best = head
+                    continue
                 for bucket in eligible:
-                    head: QueueEntry = bucket._lists[0][0]  # the head: see first()
-                    if head[2].cooldowns is not None:
-                        found = _head(bucket, agent_id, now)
-                        if found is None:
-                            continue
-                        head = found
-                    if best is None or head < best:
-                        best = head
+                    found = _head(bucket, agent_id, now)
+                    if found is not None and (best is None or found < best):
+                        best = found
         return (best[2] if best is not None else None), weighed
 
     def rank(self, contact: ContactRecord) -> int:
@@ -132,7 +167,7 @@ class WaitingQueue:
         if entry is None:
             return 0
         bucket = self._buckets[contact.scope][contact.channel][contact.rid]
-        rank: int = bucket.index(entry)
+        rank: int = bucket.items.index(entry)
         return rank
 
     def signatures(self, scope: ScopeKey) -> list[tuple[Channel, int]]:
@@ -142,7 +177,7 @@ class WaitingQueue:
 
     def contacts_in(self, scope: ScopeKey, channel: Channel, rid: int) -> list[ContactRecord]:
         bucket = self._buckets.get(scope, {}).get(channel, {}).get(rid)
-        return [e[2] for e in bucket] if bucket else []
+        return [e[2] for e in bucket.items] if bucket else []
 
     def scopes(self) -> list[ScopeKey]:
         return list(self._buckets)
@@ -154,26 +189,19 @@ class WaitingQueue:
             for by_ch in self._buckets.values()
             for by_req in by_ch.values()
             for bucket in by_req.values()
-            for e in bucket
+            for e in bucket.items
         ]
         entries.sort(key=lambda e: (e[0], e[1]))
         return [e[2] for e in entries]
 
 
-def first(bucket: SortedList) -> QueueEntry:
-    """The smallest entry of a non-empty bucket. ``SortedList`` keeps its items in
-    ``_lists`` (a list of sorted sublists); reading it directly is four times faster than
-    ``bucket[0]``, and this is read for every bucket an agent weighs."""
-    entry: QueueEntry = bucket._lists[0][0]
-    return entry
-
-
-def _head(bucket: SortedList, agent_id: str, now: float) -> QueueEntry | None:
-    entry = first(bucket)
-    if entry[2].cooldowns is None or not entry[2].cooled_for(agent_id, now):
+def _head(bucket: Bucket, agent_id: str, now: float) -> QueueEntry | None:
+    """The bucket's first entry not in ``agent_id``'s cool-down."""
+    entry = bucket.head
+    if entry is None or entry[2].cooldowns is None or not entry[2].cooled_for(agent_id, now):
         return entry
     later: QueueEntry
-    for later in bucket.islice(1):
+    for later in bucket.items.islice(1):
         if not later[2].cooled_for(agent_id, now):
             return later
     return None
