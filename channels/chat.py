@@ -50,7 +50,7 @@ from channels.common import bounded_text, read_language, read_service, read_site
 from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
-from router.core.errors import RoutingError, UnknownAgent, UnknownContact
+from router.core.errors import Conflict, RoutingError, UnknownAgent, UnknownContact
 from router.core.events import ContactAbandoned, ContactArrived
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
@@ -394,9 +394,14 @@ class ChatChannel:
 
     async def _leave(self, s: ChatSession, box: Outbox) -> None:
         if s.agent_id is None:
-            # The Closed decision tells the customer and closes the socket.
-            await self.service.runtime.submit(ContactAbandoned(s.contact_id))
-            return
+            try:
+                # The Closed decision tells the customer and closes the socket.
+                await self.service.runtime.submit(ContactAbandoned(s.contact_id))
+                return
+            except (Conflict, UnknownContact):
+                if s.agent_id is None:  # closed meanwhile: nothing more to do
+                    return
+            # An agent accepted the chat meanwhile: leave it as an assigned chat.
         s.box = None
         self.service.agents.push(
             s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}

@@ -4,7 +4,10 @@ reported at once."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 
 from router.config.reader import Fields
 from router.service.http import BodyProblems
@@ -83,3 +86,27 @@ def bounded_text(f: Fields, problems: BodyProblems, key: str, max_len: int) -> s
         problems.add(f.at(key), f"must be at most {max_len} characters, got {len(text)}")
         return None
     return text
+
+
+class InFlight:
+    """Contacts being registered right now, so that a retried webhook arriving while the
+    first is still on its way waits for it and then answers with the same contact."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    async def wait(self, contact_id: str) -> None:
+        event = self._events.get(contact_id)
+        if event is not None:
+            await event.wait()
+
+    @contextlib.asynccontextmanager
+    async def registering(self, contact_id: str) -> AsyncIterator[None]:
+        """Marks ``contact_id`` in flight; call with no ``await`` since ``wait``."""
+        event = self._events[contact_id] = asyncio.Event()
+        try:
+            yield
+        finally:
+            if self._events.get(contact_id) is event:
+                del self._events[contact_id]
+            event.set()

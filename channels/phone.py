@@ -23,6 +23,7 @@ from aiohttp import web
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    InFlight,
     read_language,
     read_ref,
     read_service,
@@ -47,6 +48,7 @@ class PhoneChannel:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.book = StatusBook(service, PREFIX)
+        self.arriving = InFlight()
 
     def instruction(self, call_id: str) -> dict[str, Any]:
         cid = PREFIX + call_id
@@ -103,6 +105,7 @@ class PhoneChannel:
         if call_id is None or service_name is None or caller is None:
             raise ApiError(400, "invalid_input", "call_id, caller and ivr.service are required")
         cid = PREFIX + call_id
+        await self.arriving.wait(cid)
         if self.book.known(cid):
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(
@@ -115,7 +118,8 @@ class PhoneChannel:
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
         )
-        await self.service.runtime.submit(ContactArrived(spec))
+        async with self.arriving.registering(cid):
+            await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self.instruction(call_id), status=201)
 
     async def current(

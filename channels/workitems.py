@@ -19,13 +19,13 @@ the token's sources, else 403):
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from channels.common import (
+    InFlight,
     bounded_text,
     read_language,
     read_ref,
@@ -82,7 +82,7 @@ class WorkItemChannel:
         self.service = service
         self.book = StatusBook(service, PREFIX)
         # Items being registered right now: a retried post waits for the first one.
-        self._arriving: dict[str, asyncio.Event] = {}
+        self._arriving = InFlight()
 
     def _allowed(self, principal: Principal | None, source: str) -> None:
         if source not in _sources(principal):
@@ -139,9 +139,7 @@ class WorkItemChannel:
         ):
             raise ApiError(400, "invalid_input", "source, item_id, service, topic, urgency, link")
         cid = contact_id(source, item_id)
-        arriving = self._arriving.get(cid)
-        if arriving is not None:
-            await arriving.wait()
+        await self._arriving.wait(cid)
         existing = self.status(source, item_id)
         if existing is not None:
             return web.json_response(existing)
@@ -160,17 +158,14 @@ class WorkItemChannel:
             link=link,
             attributes=attributes,
         )
-        done = self._arriving[cid] = asyncio.Event()
         self.book.label(cid, {"source": source, "item_id": item_id})
-        try:
-            await self.service.runtime.submit(ContactArrived(spec))
-        except BaseException:
-            if not self.book.known(cid):
-                self.book.unlabel(cid)
-            raise
-        finally:
-            del self._arriving[cid]
-            done.set()
+        async with self._arriving.registering(cid):
+            try:
+                await self.service.runtime.submit(ContactArrived(spec))
+            except BaseException:
+                if not self.book.known(cid):
+                    self.book.unlabel(cid)
+                raise
         return web.json_response(self._require(source, item_id), status=201)
 
     def _path(self, request: web.Request, principal: Principal | None) -> tuple[str, str]:

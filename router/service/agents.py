@@ -189,6 +189,7 @@ class AgentHub:
         required, optional = schema[action]
         f = fields_of(problems, body, required, (*optional, "type", "id"))
         if action == "heartbeat":
+            problems.raise_if_any()
             self.seen(agent_id)
             return None
         if action == "login":

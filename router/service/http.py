@@ -18,6 +18,7 @@ from aiohttp import web
 from router.config.errors import Problems
 from router.config.reader import Fields
 from router.core.errors import Conflict, InvalidEvent, RoutingError, UnknownAgent, UnknownContact
+from router.service.runtime import Stopped
 
 log = logging.getLogger("yhteys.http")
 
@@ -135,6 +136,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return exc.response()
     except RoutingError as exc:
         return from_routing(exc).response()
+    except Stopped:
+        return ApiError(503, "unavailable", "the service is shutting down").response()
     except web.HTTPRequestEntityTooLarge:
         return ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes").response()
     except web.HTTPException as exc:

@@ -43,7 +43,8 @@ _PHONE = re.compile(
     r"(\+\d(?:[ \-]?\d){6,14}|0\d(?:[ \-]?\d){5,13})"
     r"(?![\w])"
 )
-_SECRETS = re.compile(r"(?i)(access_token=|bearer\s+)[^\s&\"',;]+")
+# Bearer tokens, and the chat resume secret (which hands over a live chat), in URLs too.
+_SECRETS = re.compile(r"(?i)(access_token=|resume=|bearer\s+)[^\s&\"',;]+")
 
 _HEAD_INTERNATIONAL = 5  # +358 40: country and operator code
 _HEAD_NATIONAL = 3  # 040

@@ -29,7 +29,7 @@ def routes(service: Service) -> list[Route]:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
-        if not service.ready:
+        if not service.ready or not service.runtime.running:
             return web.json_response({"status": "starting"}, status=503)
         return web.json_response(
             {

@@ -22,12 +22,16 @@ class Outbox:
         self.ws = ws
         self.label = label
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._overflowed = False
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.ws.closed:
+        if self.ws.closed or self._overflowed:
             return
         if self._queue.qsize() >= MAX_BACKLOG:
+            # Stop queueing at once: the writer closes the socket when it gets there, and
+            # a peer that reads nothing at all fails the websocket pings and is closed.
+            self._overflowed = True
             log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
             self._queue.put_nowait(None)
             return

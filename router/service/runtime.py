@@ -121,6 +121,8 @@ class Runtime:
                 continue
             except Exception as exc:  # a bug: keep serving, tell the submitter
                 log.exception("engine failed on %s", type(event).__name__)
+                # Timers that fired before the failure stand; their decisions go out.
+                self._publish(getattr(exc, "fired", []), now)
                 if future is not None and not future.done():
                     future.set_exception(exc)
                 continue
@@ -138,8 +140,14 @@ class Runtime:
     def _fire_due_timers(self) -> None:
         due = self.engine.next_timer_at()
         now = self.clock()
-        if due is not None and due <= now:
-            self._publish(self.engine.apply(now, TimerDue()), now)
+        if due is None or due > now:
+            return
+        try:
+            decisions = self.engine.apply(now, TimerDue())
+        except Exception as exc:  # a bug must not stop the loop: log it, keep serving
+            log.exception("engine failed firing timers")
+            decisions = getattr(exc, "fired", [])
+        self._publish(decisions, now)
 
     def _arm_timer(self, loop: asyncio.AbstractEventLoop) -> None:
         due = self.engine.next_timer_at()

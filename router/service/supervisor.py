@@ -22,6 +22,7 @@ the current state does not allow are 409. A refused request changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -163,6 +164,9 @@ class SupervisorApi:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.stats = stats_for(service)
+        # One change per service at a time: a patch is merged onto the settings in force
+        # when it is applied, never onto settings another patch is replacing meanwhile.
+        self._service_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def _languages(self) -> tuple[str, ...]:
@@ -296,6 +300,12 @@ class SupervisorApi:
         if "name" in patch and patch["name"] != name:
             problems.add("name", f"the service is {name!r} (from the path); names do not change")
             patch = {k: v for k, v in patch.items() if k != "name"}
+        async with self._service_locks.setdefault(name, asyncio.Lock()):
+            return await self._apply_patch(name, patch, problems)
+
+    async def _apply_patch(
+        self, name: str, patch: dict[str, object], problems: BodyProblems
+    ) -> web.StreamResponse:
         services = self._services_now()
         merged = merge_patch(service_mapping(services[name]), patch)
         spec = read_service(problems, "", merged, self.service.region, services)
