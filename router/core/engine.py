@@ -170,17 +170,6 @@ class Engine:
             raise InvalidEvent(f"unknown service {name!r}")
         return svc
 
-    def can_serve(self, agent_id: str, contact_id: str) -> bool:
-        """Whether the agent's skills, languages and authorisations meet the contact's
-        requirement at its current step, and the agent is within the step's reach."""
-        a = self._agent(agent_id)
-        c = self._contacts.get(contact_id)
-        if c is None:
-            raise UnknownContact(f"no open contact {contact_id!r}")
-        return self._reqs.matches(c.rid, self.catalogue.agent_mask(a.spec.abilities)) and (
-            c.scope in a.scopes
-        )
-
     @property
     def waiting_count(self) -> int:
         return len(self._queue)

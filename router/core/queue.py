@@ -179,9 +179,6 @@ class WaitingQueue:
         bucket = self._buckets.get(scope, {}).get(channel, {}).get(rid)
         return [e[2] for e in bucket.items] if bucket else []
 
-    def scopes(self) -> list[ScopeKey]:
-        return list(self._buckets)
-
     def in_order(self) -> list[ContactRecord]:
         """Every waiting contact in the one priority order (O(n log n); for views)."""
         entries = [

@@ -86,9 +86,6 @@ class WaitingTally:
         firsts = [q[0] for q in (ordered, heap) if q]
         return min(firsts)[0] if firsts else None
 
-    def keys(self) -> list[TallyKey]:
-        return [k for k, n in self._count.items() if n]
-
     def _compact(self, key: TallyKey) -> None:
         old = self._oldest[key]
         live: dict[int, Entry] = {}

@@ -40,7 +40,6 @@ class Runtime:
         self.batch_max = batch_max
         self.listeners: list[Listener] = []
         self.applied = 0
-        self.last_latency_s = 0.0
         self._inbox: deque[tuple[Event, asyncio.Future[list[Decision]] | None]] = deque()
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
@@ -61,13 +60,6 @@ class Runtime:
         self._inbox.append((event, future))
         self._wake.set()
         return await future
-
-    def post(self, event: Event) -> None:
-        """Queues ``event`` without waiting for its outcome (refusals are logged)."""
-        if self._stopping:
-            raise Stopped("the service is shutting down")
-        self._inbox.append((event, None))
-        self._wake.set()
 
     # -------------------------------------------------------------- the loop
 
@@ -131,7 +123,6 @@ class Runtime:
             if future is not None and not future.done():
                 future.set_result(decisions)
             elapsed = time.perf_counter() - started
-            self.last_latency_s = elapsed
             for observe in self.latency_observers:
                 observe(elapsed)
         if inbox:
