@@ -40,7 +40,7 @@ class Runtime:
         self.batch_max = batch_max
         self.listeners: list[Listener] = []
         self.applied = 0
-        self._inbox: deque[tuple[Event, asyncio.Future[list[Decision]] | None]] = deque()
+        self._inbox: deque[tuple[Event, asyncio.Future[list[Decision]]]] = deque()
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -85,7 +85,7 @@ class Runtime:
             if self._timer is not None:
                 self._timer.cancel()
             for _, future in self._inbox:
-                if future is not None and not future.done():
+                if not future.done():
                     future.set_exception(Stopped("the service is shutting down"))
             self._inbox.clear()
 
@@ -106,21 +106,19 @@ class Runtime:
                 decisions = self.engine.apply(now, event)
             except RoutingError as exc:
                 self._publish(getattr(exc, "fired", []), now)
-                if future is not None and not future.done():
+                if not future.done():
                     future.set_exception(exc)
-                else:
-                    log.warning("refused %s: %s", type(event).__name__, exc)
                 continue
             except Exception as exc:  # a bug: keep serving, tell the submitter
                 log.exception("engine failed on %s", type(event).__name__)
                 # Timers that fired before the failure stand; their decisions go out.
                 self._publish(getattr(exc, "fired", []), now)
-                if future is not None and not future.done():
+                if not future.done():
                     future.set_exception(exc)
                 continue
             self.applied += 1
             self._publish(decisions, now)
-            if future is not None and not future.done():
+            if not future.done():
                 future.set_result(decisions)
             elapsed = time.perf_counter() - started
             for observe in self.latency_observers:
