@@ -76,6 +76,7 @@ from router.core.model import (
     StepKind,
     UrgencyClass,
 )
+from router.core.service_rules import WIDE_STEPS
 from skills import (
     MAX_LEVEL,
     MIN_LEVEL,
@@ -99,7 +100,6 @@ _SERVICE_DEFAULTS = ServiceSpec(
 )
 _AGENT_DEFAULTS = AgentSpec(id="", name="", site="", team="")
 MAX_RELAX = MAX_LEVEL - MIN_LEVEL
-WIDE_STEPS = frozenset({StepKind.REGION, StepKind.RELAXED, StepKind.OVERFLOW})
 
 _SERVICE_REQUIRED = ("name", "requirement", "urgencies")
 _SERVICE_OPTIONAL = (

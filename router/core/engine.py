@@ -60,6 +60,7 @@ from router.core.policy import RoutingPolicy
 from router.core.pool import AgentPool
 from router.core.queue import REGION, ScopeKey, WaitingQueue
 from router.core.requirements import RequirementTable
+from router.core.service_rules import service_problems
 from router.core.state import (
     AgentRecord,
     AgentView,
@@ -459,7 +460,9 @@ class Engine:
         old = self._services.get(svc.name)
         if old is None:
             raise InvalidEvent(f"unknown service {svc.name!r}; services are added in config")
-        self._check_service(svc)
+        problems = service_problems(svc, self._services)
+        if problems:
+            raise InvalidEvent(f"service {svc.name!r}: " + "; ".join(problems))
         self._reqs.intern(svc.requirement)  # compiles now: unknown names raise here
         keyed = [c for c in self._contacts.values() if c.due_service == svc.name]
         missing = {c.urgency for c in keyed} - set(svc.urgencies)
@@ -502,37 +505,6 @@ class Engine:
                 relax = step.relax_levels if step.kind is c.step_kind else 0
                 c.rid = self._reqs.relaxed(base, relax)
                 self._route(c, now, out, arriving=False)
-
-    def _check_service(self, svc: ServiceSpec) -> None:
-        """The rules the region file enforces, for services changed live."""
-        problems = []
-        if svc.default_urgency not in svc.urgencies:
-            problems.append(f"default urgency {svc.default_urgency!r} is not one of its classes")
-        if not svc.steps:
-            problems.append("a service needs at least one step")
-        wide = {StepKind.REGION, StepKind.RELAXED, StepKind.OVERFLOW}
-        if svc.steps and not any(step.kind in wide for step in svc.steps):
-            problems.append("a service needs a region, relaxed or overflow step")
-        for i, step in enumerate(svc.steps):
-            last = i == len(svc.steps) - 1
-            if step.duration_s is None and not last and step.kind is not StepKind.OVERFLOW:
-                problems.append(f"step {i} ({step.kind.value}) needs a duration")
-            if step.duration_s is not None and step.duration_s < 0:
-                problems.append(f"step {i} has a negative duration")
-            if step.kind is StepKind.OVERFLOW and (
-                step.overflow_to not in self._services or step.overflow_to == svc.name
-            ):
-                problems.append(f"step {i} overflows to {step.overflow_to!r}, not another service")
-            if step.relax_levels < 0 or (step.relax_levels and step.kind is not StepKind.RELAXED):
-                problems.append(f"step {i}: relax_levels belong on a relaxed step")
-        if svc.offer_timeout_s <= 0:
-            problems.append(f"offer_timeout_s must be above 0, got {svc.offer_timeout_s}")
-        if min(svc.wrapup_s, svc.decline_cooldown_s) < 0:
-            problems.append("wrapup_s and decline_cooldown_s must be >= 0")
-        if not 0 <= svc.warn_fraction < 1:
-            problems.append(f"warn_fraction must be in [0, 1), got {svc.warn_fraction}")
-        if problems:
-            raise InvalidEvent(f"service {svc.name!r}: " + "; ".join(problems))
 
     def _on_moved(self, ev: ContactMoved, now: float, out: Decisions) -> None:
         c = self._open_contact(ev.contact_id)
