@@ -48,8 +48,15 @@ class Offered:
 
 @dataclass(slots=True)
 class Assigned:
+    """The agent accepted. Carries what listeners record about the answer (the wait, and
+    whether it met the due time) so none has to look the contact up again."""
+
     contact_id: str
     agent_id: str
+    service: str = ""
+    site: str | None = None
+    arrived_at: float = 0.0
+    due_at: float = 0.0
 
 
 @dataclass(slots=True)

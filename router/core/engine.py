@@ -314,7 +314,11 @@ class Engine:
     def _on_accepted(self, ev: OfferAccepted, now: float, out: Decisions) -> None:
         c = self._offered_to(ev.contact_id, ev.agent_id)
         c.state = ContactState.ASSIGNED
-        out.append(d.Assigned(c.id, ev.agent_id))
+        out.append(
+            d.Assigned(
+                c.id, ev.agent_id, c.service.name, c.spec.preferred_site, c.arrived_at, c.due_at
+            )
+        )
 
     def _on_declined(self, ev: OfferDeclined, now: float, out: Decisions) -> None:
         c = self._offered_to(ev.contact_id, ev.agent_id)

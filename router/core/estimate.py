@@ -61,11 +61,10 @@ class HandleTimes:
         self.mean_s: dict[str, float] = {}
         self._started: dict[str, tuple[str, float]] = {}
 
-    def observe(self, decision: d.Decision, now: float, service: str | None = None) -> None:
-        """Feed every decision; ``service`` is the contact's service for ``Assigned``."""
+    def observe(self, decision: d.Decision, now: float) -> None:
+        """Feed every decision."""
         if isinstance(decision, d.Assigned):
-            if service is not None:
-                self._started[decision.contact_id] = (service, now)
+            self._started[decision.contact_id] = (decision.service, now)
         elif isinstance(decision, d.Closed):
             started = self._started.pop(decision.contact_id, None)
             if started is not None and decision.outcome != "redirected":

@@ -32,7 +32,6 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from router.core import decisions as d
-from router.core.errors import UnknownContact
 from router.core.model import AgentStatus
 
 if TYPE_CHECKING:
@@ -162,14 +161,10 @@ class Metrics:
                 )
             child.inc()
         elif type(decision) is d.Assigned:
-            try:
-                view = self.service.engine.contact(decision.contact_id)
-            except UnknownContact:
-                return
-            wait = self._waits.get(view.service)
+            wait = self._waits.get(decision.service)
             if wait is None:
-                wait = self._waits[view.service] = self.wait.labels(view.service)
-            wait.observe(max(0.0, now - view.arrived_at))
+                wait = self._waits[decision.service] = self.wait.labels(decision.service)
+            wait.observe(max(0.0, now - decision.arrived_at))
 
     # ------------------------------------------------------------ exposition
 

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 
 from router.config.region import Region
-from router.core.decisions import Assigned, Decision
 from router.core.engine import Engine
 from router.core.estimate import Estimate, HandleTimes
 from router.service.agents import AgentHub
@@ -39,17 +38,11 @@ class Service:
         self.websockets: set[Outbox] = set()
         self.agents = AgentHub(self)
         self.handle_times = HandleTimes()
-        self.runtime.listeners.append(self._observe)
+        self.runtime.listeners.append(self.handle_times.observe)
         self.runtime.listeners.append(self.agents.on_decision)
         self.started_at = clock()
         self.ready = False
         self.routes: list[Route] | None = None
-
-    def _observe(self, decision: Decision, now: float) -> None:
-        service = None
-        if isinstance(decision, Assigned):
-            service = self.engine.contact(decision.contact_id).service
-        self.handle_times.observe(decision, now, service)
 
     def estimate(self, contact_id: str) -> Estimate:
         view = self.engine.contact(contact_id)

@@ -39,7 +39,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import WSMsgType, web
 
 from router.core import decisions as d
-from router.core.errors import UnknownContact
 from router.core.model import AgentSpec, AgentStatus
 from router.service.outbox import Outbox
 from skills import CompiledRequirement, Requirement
@@ -103,7 +102,7 @@ class Stats:
     def on_decision(self, decision: d.Decision, now: float) -> None:
         self._seen += 1
         if isinstance(decision, d.Assigned):
-            self._answered(decision.contact_id, now)
+            self._answered(decision, now)
         elif isinstance(decision, (d.EscalationWarning, d.DeadlineMissed)):
             kind = (
                 "escalation_warning"
@@ -120,16 +119,12 @@ class Stats:
                 }
             )
 
-    def _answered(self, contact_id: str, now: float) -> None:
-        try:
-            view = self.service.engine.contact(contact_id)
-        except UnknownContact:
-            return
+    def _answered(self, decision: d.Assigned, now: float) -> None:
         self._roll(now)
-        keys: list[Key] = [("service", view.service)]
-        if view.spec.preferred_site is not None:
-            keys.append(("site", view.spec.preferred_site))
-        in_time = now <= view.due_at
+        keys: list[Key] = [("service", decision.service)]
+        if decision.site is not None:
+            keys.append(("site", decision.site))
+        in_time = now <= decision.due_at
         self.answered_total += 1
         self.within_total += in_time
         for key in keys:
