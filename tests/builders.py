@@ -101,6 +101,12 @@ def brief(dec: d.Decision) -> tuple[object, ...]:
         return ("wrapup_end", dec.agent_id)
     if isinstance(dec, d.OfferWithdrawn):
         return ("withdrawn", dec.contact_id, dec.agent_id, dec.reason)
+    if isinstance(dec, d.Switched):
+        return ("switched", dec.contact_id, dec.new.value)
+    if isinstance(dec, d.Scheduled):
+        return ("scheduled", dec.contact_id, dec.until)
+    if isinstance(dec, d.CallbackAttempt):
+        return ("attempt", dec.contact_id, dec.attempt, dec.result, dec.retry_at)
     raise AssertionError(dec)
 
 

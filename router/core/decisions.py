@@ -105,6 +105,35 @@ class Moved:
 
 
 @dataclass(slots=True)
+class Switched:
+    """The contact goes on in another channel, in the same place."""
+
+    contact_id: str
+    old: Channel
+    new: Channel
+
+
+@dataclass(slots=True)
+class Scheduled:
+    """Not offered before ``until`` (a callback window, or the next attempt)."""
+
+    contact_id: str
+    until: float
+
+
+@dataclass(slots=True)
+class CallbackAttempt:
+    """One attempt to call back: its number, the result and, after a failure with
+    attempts left, when the next one may start (None: no further attempt)."""
+
+    contact_id: str
+    agent_id: str
+    attempt: int
+    result: str
+    retry_at: float | None
+
+
+@dataclass(slots=True)
 class EscalationWarning:
     contact_id: str
     service: str
@@ -169,6 +198,9 @@ Decision = (
     | Widened
     | Overflowed
     | Moved
+    | Switched
+    | Scheduled
+    | CallbackAttempt
     | EscalationWarning
     | DeadlineMissed
     | Redirected

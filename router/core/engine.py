@@ -21,19 +21,29 @@ capacity, other than agents in that contact's cool-down.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from router.core import decisions as d
-from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
+from router.core.errors import (
+    Conflict,
+    InvalidEvent,
+    StaleUpdate,
+    UnknownAgent,
+    UnknownContact,
+)
 from router.core.estimate import Estimate, wait_range
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentUpdated,
+    CallbackAttempted,
+    ChannelSwitched,
     ContactAbandoned,
     ContactArrived,
     ContactCancelled,
     ContactCompleted,
+    ContactMerged,
     ContactMoved,
     Event,
     ManualOffer,
@@ -45,6 +55,7 @@ from router.core.events import (
     WrapUpDone,
 )
 from router.core.model import (
+    CALLBACK_RESULTS,
     CHANNELS,
     AgentSpec,
     AgentStatus,
@@ -175,20 +186,24 @@ class Engine:
     def waiting_count(self) -> int:
         return len(self._queue)
 
-    def estimate(self, contact_id: str, handle_s: float) -> Estimate:
+    def estimate(self, contact_id: str, handle_s: float, abandon_share: float = 0.0) -> Estimate:
         """The published wait estimate for a waiting contact (see ``router.core.estimate``)."""
         c = self._open_contact(contact_id)
         position = self._queue.rank(c) + 1
-        servers = self._pool.servers(c.rid, c.scope, self._service_share(), c.channel, self._agents)
-        return wait_range(position, servers, handle_s)
+        # Agents across the region: most waits end after the contact has widened, and
+        # counting only its current reach (its own station first) overstated them.
+        servers = self._pool.servers(c.rid, REGION, self._service_share(), c.channel, self._agents)
+        return wait_range(position, servers, handle_s, abandon_share)
 
-    def service_estimate(self, service: str, handle_s: float) -> Estimate:
+    def service_estimate(
+        self, service: str, handle_s: float, abandon_share: float = 0.0
+    ) -> Estimate:
         """The wait estimate for a new contact of ``service`` (for public status)."""
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
         rid = self._reqs.intern(svc.requirement)
         servers = self._pool.servers(rid, REGION, self._service_share(), None, self._agents)
-        return wait_range(waiting + 1, servers, handle_s)
+        return wait_range(waiting + 1, servers, handle_s, abandon_share)
 
     def _service_share(self) -> dict[int, float]:
         """1 / the number of services each agent group can serve (cached until the
@@ -236,10 +251,9 @@ class Engine:
             spec.authorisation
         ):
             raise InvalidEvent(f"unknown authorisation {spec.authorisation!r}")
-        if urgency.redirect is not None:
-            out.append(
-                d.Redirected(spec.id, urgency.redirect, urgency_name, service.name, spec.channel)
-            )
+        redirect = urgency.redirect or spec.redirect_to
+        if redirect is not None:
+            out.append(d.Redirected(spec.id, redirect, urgency_name, service.name, spec.channel))
             out.append(d.Closed(spec.id, "redirected", None, service.name, spec.channel))
             return
         base = self._base_rid(spec, service)
@@ -248,6 +262,10 @@ class Engine:
         self._seq += 1
         c = ContactRecord(spec, service, urgency_name, self._seq, arrived, due, base)
         self._contacts[c.id] = c
+        if spec.not_before is not None and spec.not_before > now:
+            c.entered = False
+            self._hold(c, spec.not_before, out)
+            return
         self._push_deadline_timers(c, now)
         self._enter_step(c, 0, now, out, arriving=True)
 
@@ -305,11 +323,97 @@ class Engine:
             out.append(d.OfferWithdrawn(c.id, agent.id, outcome))
             self._pool.unindex(agent)
             self._release(agent, c, now)
-        else:
+        elif c.state is ContactState.WAITING:
             self._queue.remove(c)
         self._close(c, outcome, out)
         if agent is not None:
             self._drain(agent, now, out)
+
+    def _on_merged(self, ev: ContactMerged, now: float, out: Decisions) -> None:
+        if ev.contact_id == ev.into:
+            raise InvalidEvent("a contact cannot be merged into itself")
+        self._leave_unanswered(ev.contact_id, "merged", now, out)
+
+    # ----------------------------------------------------------------- callbacks
+
+    def _on_switched(self, ev: ChannelSwitched, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        if c.state is ContactState.ASSIGNED:
+            raise Conflict(f"contact {c.id!r} is with {c.agent_id!r}; it cannot switch channel")
+        if ev.channel is c.channel and not ev.attributes:
+            return
+        agent = None
+        if c.state is ContactState.OFFERED:
+            agent = self._agents[c.agent_id or ""]
+            out.append(d.OfferWithdrawn(c.id, agent.id, "channel_switched"))
+            self._pool.unindex(agent)
+            self._release(agent, c, now)
+            c.state = ContactState.WAITING
+            c.agent_id = None
+        elif c.state is ContactState.WAITING:
+            self._queue.remove(c)
+        old = c.channel
+        c.channel = ev.channel
+        c.spec = replace(
+            c.spec, channel=ev.channel, attributes={**c.spec.attributes, **ev.attributes}
+        )
+        out.append(d.Switched(c.id, old, ev.channel))
+        # Same seq and due time: the same place in the one order, now in the new channel.
+        if c.state is ContactState.WAITING:
+            if c.restep is not None:
+                self._enter_step(c, c.restep, now, out)
+            else:
+                self._route(c, now, out, arriving=False)
+        if agent is not None:
+            self._drain(agent, now, out)
+
+    def _on_attempted(self, ev: CallbackAttempted, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+            raise Conflict(f"contact {c.id!r} is not assigned to {ev.agent_id!r}")
+        if c.channel is not Channel.CALLBACK:
+            raise Conflict(f"contact {c.id!r} is a {c.channel.value} contact, not a callback")
+        if ev.result not in CALLBACK_RESULTS:
+            raise InvalidEvent(
+                f"unknown result {ev.result!r}; expected one of: {', '.join(CALLBACK_RESULTS)}"
+            )
+        c.attempts += 1
+        if ev.result == "reached":
+            out.append(d.CallbackAttempt(c.id, ev.agent_id, c.attempts, ev.result, None))
+            return
+        a = self._agents[ev.agent_id]
+        self._pool.unindex(a)
+        self._release(a, c, now)
+        last = ev.result == "invalid_number" or c.attempts >= c.service.callback_attempts
+        retry_at = None if last else now + c.service.callback_retry_s
+        out.append(d.CallbackAttempt(c.id, ev.agent_id, c.attempts, ev.result, retry_at))
+        if retry_at is None:
+            self._close(c, "unreachable", out)
+        else:
+            c.agent_id = None
+            self._hold(c, retry_at, out)
+        self._drain(a, now, out)
+
+    def _hold(self, c: ContactRecord, until: float, out: Decisions) -> None:
+        """Keeps ``c`` (not in the queue, not with an agent) out of offers until ``until``;
+        its place (due time, arrival order) is kept for when it comes back."""
+        c.state = ContactState.SCHEDULED
+        c.hold_until = until
+        c.hold_token = token = self._token()
+        self._timers.push(until, TimerKind.HOLD, c.id, token)
+        out.append(d.Scheduled(c.id, until))
+
+    def _end_hold(self, c: ContactRecord, now: float, out: Decisions) -> None:
+        c.hold_until = None
+        c.state = ContactState.WAITING
+        if c.entered:  # a callback back for its next attempt, in its old place
+            self._requeue(c, now, out)
+            return
+        c.entered = True
+        # A scheduled window is due when it opens: at the front, no deadline to warn of.
+        if c.due_at > now:
+            self._push_deadline_timers(c, now)
+        self._enter_step(c, 0, now, out, arriving=True)
 
     def _on_accepted(self, ev: OfferAccepted, now: float, out: Decisions) -> None:
         c = self._offered_to(ev.contact_id, ev.agent_id)
@@ -464,6 +568,8 @@ class Engine:
         old = self._services.get(svc.name)
         if old is None:
             raise InvalidEvent(f"unknown service {svc.name!r}; services are added in config")
+        if ev.expected is not None and ev.expected != old:
+            raise StaleUpdate(f"service {svc.name!r} changed since the edit was made")
         problems = service_problems(svc, self._services)
         if problems:
             raise InvalidEvent(f"service {svc.name!r}: " + "; ".join(problems))
@@ -797,6 +903,9 @@ class Engine:
                     if c.state is not ContactState.ASSIGNED:
                         out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
                     self._timers.push(max(c.due_at, at), TimerKind.DEADLINE, c.id, token)
+            elif kind is TimerKind.HOLD:
+                if c.state is ContactState.SCHEDULED and c.hold_token == token:
+                    self._end_hold(c, at, out)
             elif kind is TimerKind.DEADLINE:
                 if c.deadline_token == token and c.state is not ContactState.ASSIGNED:
                     c.missed = True
@@ -848,5 +957,8 @@ class Engine:
         ServiceUpdated: _on_service_updated,
         ContactMoved: _on_moved,
         ManualOffer: _on_manual_offer,
+        ChannelSwitched: _on_switched,
+        CallbackAttempted: _on_attempted,
+        ContactMerged: _on_merged,
         TimerDue: _on_timer,
     }

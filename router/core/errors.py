@@ -30,3 +30,8 @@ class InvalidEvent(RoutingError, ValueError):
 class Conflict(RoutingError):
     """The event does not fit the current state (accepting an offer that expired,
     completing a contact that is not assigned, logging out with work in hand)."""
+
+
+class StaleUpdate(Conflict):
+    """A change was made against settings that have changed since (another instance's
+    supervisor got there first): read them again and redo it."""

@@ -2,15 +2,26 @@
 
 For a waiting contact::
 
-    estimate = ceil(position / servers) × handle_time
+    estimate = (1 + (position - 1) × (1 - abandonment)) × handle_time / servers
 
 - ``position``: 1 + the waiting contacts ahead of it in the one priority order that
   compete for exactly the same agents (same reach, channel and requirement).
+- ``abandonment``: the share of the service's contacts that leave unanswered (hang up or
+  leave the chat) rather than being answered, exponentially weighted (weight 0.05 for the
+  newest outcome, starting from 0, so about the last forty contacts count). Each contact
+  ahead is taken to be still there with probability ``1 - abandonment``, so the contacts
+  ahead count ``(position - 1) × (1 - abandonment)``; the contact itself counts whole.
 - ``servers``: the logged-in agents who could serve it within its current reach, each
   counted as 1/n when it can serve n services (an agent shared by three services is a
   third of an agent for each).
 - ``handle_time``: an exponentially weighted mean (weight 0.2 for the newest) of the
   service's recent handle times, from offer accepted to completed; 300 s until measured.
+
+Why: every contact waits for those still ahead of it and then for its own turn, and
+``servers`` agents finish a contact every ``handle_time / servers`` seconds between them
+on average. (The formula used to round ``position / servers`` up to whole rounds of handle
+time, as if all agents finished at once; measured in virtual time that announced about
+twice the actual wait, so it no longer does.)
 
 For a service as a whole (public status) ``position`` is the number waiting plus one and
 ``servers`` counts every logged-in agent who meets the service's requirement.
@@ -18,6 +29,10 @@ For a service as a whole (public status) ``position`` is the number waiting plus
 The answer is a range, ``[0.75, 1.25] × estimate`` rounded out to whole minutes, because
 false precision is a promise nobody can keep. With no server at all the estimate is
 ``None`` ("unknown"), never a made-up number.
+
+How well this predicts real waits is measured in virtual time by
+``python -m benchmarks.estimate_accuracy``; the formula and the figures are published in
+``docs/waiting-times.md``.
 """
 
 from __future__ import annotations
@@ -29,7 +44,12 @@ from router.core import decisions as d
 
 DEFAULT_HANDLE_S = 300.0
 EWMA_WEIGHT = 0.2
+ABANDON_WEIGHT = 0.05
 LOW, HIGH = 0.75, 1.25
+
+# Outcomes that mean "left before being answered". Cancellations are excluded: they are a
+# supervisor's or a channel's act (a callback withdrawn), not a waiting customer giving up.
+ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,33 +59,70 @@ class Estimate:
     handle_s: float
     low_s: float | None
     high_s: float | None
+    abandon_share: float = 0.0
+    expected_s: float | None = None  # before rounding to a range
 
     @property
     def known(self) -> bool:
         return self.low_s is not None
 
+    @property
+    def mid_s(self) -> float | None:
+        """The middle of the announced range (None when unknown)."""
+        if self.low_s is None or self.high_s is None:
+            return None
+        return (self.low_s + self.high_s) / 2
 
-def wait_range(position: int, servers: float, handle_s: float) -> Estimate:
+
+def expected_ahead(position: int, abandon_share: float) -> float:
+    """The contacts expected to be served until this one is, itself included:
+    ``1 + (position - 1) × (1 - abandonment)``."""
+    share = min(max(abandon_share, 0.0), 1.0)
+    return 1 + max(position - 1, 0) * (1.0 - share)
+
+
+def wait_range(
+    position: int, servers: float, handle_s: float, abandon_share: float = 0.0
+) -> Estimate:
+    """The published estimate as a whole-minute range (``low_s``/``high_s`` None when
+    nobody could serve the contact)."""
+    share = min(max(abandon_share, 0.0), 1.0)
     if servers <= 0:
-        return Estimate(position, servers, handle_s, None, None)
-    expected = math.ceil(position / servers) * handle_s
-    low = math.floor(expected * LOW / 60) * 60
-    high = math.ceil(expected * HIGH / 60) * 60
-    return Estimate(position, servers, handle_s, float(low), float(max(high, 60)))
+        return Estimate(position, servers, handle_s, None, None, share)
+    expected = expected_ahead(position, share) * handle_s / servers
+    low, high = minutes_range(expected)
+    return Estimate(position, servers, handle_s, low, high, share, expected)
+
+
+def minutes_range(expected_s: float) -> tuple[float, float]:
+    """``[0.75, 1.25] × expected_s`` rounded out to whole minutes, at least a minute wide
+    at the top."""
+    low = math.floor(expected_s * LOW / 60) * 60
+    high = math.ceil(expected_s * HIGH / 60) * 60
+    return float(low), float(max(high, 60))
+
+
+HandleState = tuple[dict[str, float], dict[str, tuple[str, float]]]
+OutcomeState = tuple[dict[str, float], dict[str, tuple[str, float]], dict[str, float]]
 
 
 class HandleTimes:
-    """Per-service exponentially weighted handle times, fed with decisions."""
+    """Per-service exponentially weighted handle times and abandonment shares, fed with
+    every decision (the live service's listener, the simulator's loop)."""
 
     def __init__(self) -> None:
         self.mean_s: dict[str, float] = {}
+        self.abandon: dict[str, float] = {}
         self._started: dict[str, tuple[str, float]] = {}
 
     def observe(self, decision: d.Decision, now: float) -> None:
         """Feed every decision."""
         if isinstance(decision, d.Assigned):
             self._started[decision.contact_id] = (decision.service, now)
+            self._outcome(decision.service, 0.0)
         elif isinstance(decision, d.Closed):
+            if decision.outcome == ABANDONED:
+                self._outcome(decision.service, 1.0)
             started = self._started.pop(decision.contact_id, None)
             if started is not None and decision.outcome != "redirected":
                 service, at = started
@@ -73,5 +130,23 @@ class HandleTimes:
                 old = self.mean_s.get(service)
                 self.mean_s[service] = took if old is None else old + EWMA_WEIGHT * (took - old)
 
+    def _outcome(self, service: str, left: float) -> None:
+        # Starts from 0, so that one early hang-up is not read as "everybody leaves".
+        old = self.abandon.get(service, 0.0)
+        self.abandon[service] = old + ABANDON_WEIGHT * (left - old)
+
+    def capture(self) -> OutcomeState:
+        return dict(self.mean_s), dict(self._started), dict(self.abandon)
+
+    def restore(self, data: OutcomeState | HandleState) -> None:
+        # Snapshots written before abandonment was measured hold two parts.
+        self.mean_s, self._started = dict(data[0]), dict(data[1])
+        self.abandon = dict(data[2]) if len(data) > 2 else {}
+
     def of(self, service: str) -> float:
         return self.mean_s.get(service, DEFAULT_HANDLE_S)
+
+    def abandon_share(self, service: str) -> float:
+        """The service's measured share of contacts that leave unanswered (0 until
+        measured)."""
+        return self.abandon.get(service, 0.0)

@@ -3,9 +3,10 @@ each with the time it happened (``Engine.apply(now, event)``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from router.core.model import AgentSpec, ContactSpec, Presence, ServiceSpec
+from router.core.model import AgentSpec, Channel, ContactSpec, Presence, ServiceSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,12 @@ class AgentUpdated:
 
 @dataclass(frozen=True, slots=True)
 class ServiceUpdated:
-    """A supervisor's live change to a service (targets, steps, agent choice, timeouts)."""
+    """A supervisor's live change to a service (targets, steps, agent choice, timeouts).
+    ``expected``: the settings the change was made against; refused (``StaleUpdate``)
+    when they are no longer the service's, so concurrent edits never overwrite each other."""
 
     service: ServiceSpec
+    expected: ServiceSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,36 @@ class ManualOffer:
 
     contact_id: str
     agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSwitched:
+    """The contact goes on in another channel (a waiting caller asks to be called back,
+    a web request becomes a callback). It keeps its place: due time and arrival order.
+    ``attributes`` are added to the contact's (e.g. the number to call)."""
+
+    contact_id: str
+    channel: Channel
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttempted:
+    """The agent who has a callback reports one attempt: ``reached`` (the call goes on),
+    or ``no_answer``, ``busy``, ``invalid_number``."""
+
+    contact_id: str
+    agent_id: str
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMerged:
+    """A contact not yet with an agent is closed as ``merged`` into another contact of
+    the same person (``into``, which may have closed already)."""
+
+    contact_id: str
+    into: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,5 +162,8 @@ Event = (
     | ServiceUpdated
     | ContactMoved
     | ManualOffer
+    | ChannelSwitched
+    | CallbackAttempted
+    | ContactMerged
     | TimerDue
 )

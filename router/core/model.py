@@ -32,6 +32,10 @@ DEFAULT_BLOCKS: Mapping[Channel, frozenset[Channel]] = {
 # and redirected for contacts that leave without an agent.
 AGENT_OUTCOMES: tuple[str, ...] = ("resolved", "merged", "transferred", "unreachable", "redirected")
 
+# What an agent reports of one attempt to call a callback contact back. Any but
+# ``reached`` ends the attempt; ``invalid_number`` ends the contact (``unreachable``).
+CALLBACK_RESULTS: tuple[str, ...] = ("reached", "no_answer", "busy", "invalid_number")
+
 
 class Presence(StrEnum):
     """What the agent has chosen (or the engine has set)."""
@@ -69,6 +73,7 @@ class StepKind(StrEnum):
 
 
 class ContactState(StrEnum):
+    SCHEDULED = "scheduled"  # not offered before its time: a callback window, a retry
     WAITING = "waiting"
     OFFERED = "offered"
     ASSIGNED = "assigned"
@@ -112,6 +117,12 @@ class ServiceSpec:
     not_ready_on_timeout: bool = True
     # Warn this share of the target before the deadline unless the class says otherwise.
     warn_fraction: float = 0.2
+    # Callbacks: how many attempts before the contact closes as unreachable, how long
+    # between them.
+    callback_attempts: int = 3
+    callback_retry_s: float = 900.0
+    # Length of the windows a caller may pick for a scheduled callback.
+    callback_window_s: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +141,8 @@ class ContactSpec:
 
     ``requirement`` None takes the service's default. ``language`` and ``authorisation``
     are always added to the requirement. ``arrived_at``/``due_at`` are given only when a
-    contact keeps an earlier place (a caller turning into a callback).
+    contact keeps an earlier place, or its due time comes from opening hours or a chosen
+    callback window.
     """
 
     id: str
@@ -148,3 +160,9 @@ class ContactSpec:
     attributes: Mapping[str, str] = field(default_factory=dict)
     arrived_at: float | None = None
     due_at: float | None = None
+    # Not offered before this time (a scheduled callback's window, the next opening):
+    # until then the contact is ``scheduled``, outside the queue.
+    not_before: float | None = None
+    # Sent elsewhere at once, never queued (after hours: e.g. 116117), like an urgency
+    # class with a redirect.
+    redirect_to: str | None = None

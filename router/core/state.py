@@ -26,14 +26,18 @@ class ContactRecord:
     __slots__ = (
         "agent_id",
         "arrived_at",
+        "attempts",
         "base_rid",
         "channel",
         "cooldowns",
         "deadline_token",
         "due_at",
         "due_service",
+        "entered",
         "entry",
         "epoch",
+        "hold_token",
+        "hold_until",
         "id",
         "missed",
         "offer_expires_at",
@@ -94,6 +98,10 @@ class ContactRecord:
         self.offer_expires_at = 0.0
         self.cooldowns: dict[str, float] | None = None
         self.visited: tuple[str, ...] = (service.name,)
+        self.attempts = 0  # callback attempts made
+        self.hold_until: float | None = None  # while scheduled
+        self.hold_token = 0
+        self.entered = True  # False while a scheduled arrival has not yet entered a step
 
     def cooled_for(self, agent_id: str, now: float) -> bool:
         """True while ``agent_id`` declined or missed this contact within the cool-down."""
@@ -172,6 +180,8 @@ class ContactView:
     agent_id: str | None
     offer_expires_at: float | None
     spec: ContactSpec
+    hold_until: float | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +215,8 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         agent_id=c.agent_id,
         offer_expires_at=c.offer_expires_at if c.state is ContactState.OFFERED else None,
         spec=c.spec,
+        hold_until=c.hold_until,
+        attempts=c.attempts,
     )
 
 

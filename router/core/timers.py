@@ -22,6 +22,7 @@ class TimerKind(IntEnum):
     DEADLINE = 3
     COOLDOWN = 4
     WRAP_UP = 5
+    HOLD = 6  # a scheduled contact's time has come
 
 
 Timer = tuple[float, int, TimerKind, str, float]

@@ -1,0 +1,282 @@
+"""The published wait estimate: the formula, the measurements fed into it (handle times,
+abandonment), where the service uses it, and the accuracy harness in virtual time."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from benchmarks.estimate_accuracy import (
+    VARIANTS,
+    Workload,
+    contact_factory,
+    day_profile,
+    markdown,
+    run,
+)
+from router.config import load_region
+from router.core import decisions as d
+from router.core.engine import Engine
+from router.core.estimate import (
+    ABANDON_WEIGHT,
+    DEFAULT_HANDLE_S,
+    EWMA_WEIGHT,
+    HandleTimes,
+    wait_range,
+)
+from router.core.events import AgentLoggedIn, ContactArrived
+from router.core.model import Channel, ContactSpec, Presence
+from router.service.public import service_status
+from router.service.service import Service
+from router.sim import Behaviour, Simulation
+from tests.builders import Clock, agent, engine, service
+
+REGION = "config/region.yaml"
+
+# ------------------------------------------------------------------------- formula
+
+
+def test_the_formula_in_numbers() -> None:
+    # 3 in line, 2 servers, 240 s each: 3 × 240 / 2 = 360 s, told as 4-8 minutes.
+    e = wait_range(3, 2.0, 240.0)
+    assert e.expected_s == 360.0
+    assert (e.low_s, e.high_s) == (240.0, 480.0)
+    # Half of those ahead give up: 1 + 2 × 0.5 = 2 in line, 2 × 240 / 2 = 240 s.
+    assert wait_range(3, 2.0, 240.0, abandon_share=0.5).expected_s == 240.0
+
+
+def test_abandonment_lowers_the_estimate_of_a_contact_with_others_ahead() -> None:
+    without = wait_range(8, 2.0, 300.0)
+    with_ = wait_range(8, 2.0, 300.0, abandon_share=0.3)
+    assert with_.expected_s is not None and without.expected_s is not None
+    assert with_.expected_s < without.expected_s
+    assert with_.high_s is not None and without.high_s is not None
+    assert with_.high_s < without.high_s
+    assert with_.abandon_share == 0.3
+    # Everyone ahead leaves: only the contact's own turn remains.
+    assert wait_range(8, 2.0, 300.0, abandon_share=1.0).expected_s == 150.0
+
+
+def test_the_first_in_line_counts_whole_whatever_the_abandonment() -> None:
+    assert wait_range(1, 2.0, 300.0, 0.9).expected_s == wait_range(1, 2.0, 300.0).expected_s
+
+
+def test_a_share_outside_zero_to_one_is_clamped() -> None:
+    assert wait_range(5, 1.0, 60.0, -0.5) == wait_range(5, 1.0, 60.0, 0.0)
+    assert wait_range(5, 1.0, 60.0, 1.7) == wait_range(5, 1.0, 60.0, 1.0)
+
+
+@pytest.mark.parametrize("servers", [0.0, -1.0])
+def test_nobody_to_serve_means_unknown_not_a_number(servers: float) -> None:
+    e = wait_range(4, servers, 300.0, 0.2)
+    assert not e.known
+    assert (e.low_s, e.high_s, e.mid_s, e.expected_s) == (None, None, None, None)
+
+
+def test_shared_agents_count_as_a_fraction() -> None:
+    # One agent shared by three services is a third of a server: three times the wait.
+    whole, third = wait_range(1, 1.0, 300.0), wait_range(1, 1 / 3, 300.0)
+    assert third.expected_s == pytest.approx(3 * (whole.expected_s or 0))
+
+
+@given(
+    position=st.integers(1, 500),
+    servers=st.floats(0.05, 200.0),
+    handle_s=st.floats(0.0, 3600.0),
+    share=st.floats(0.0, 1.0),
+)
+def test_ranges_are_whole_minutes_around_the_estimate(
+    position: int, servers: float, handle_s: float, share: float
+) -> None:
+    e = wait_range(position, servers, handle_s, share)
+    assert e.low_s is not None and e.high_s is not None and e.expected_s is not None
+    assert e.low_s % 60 == 0 and e.high_s % 60 == 0
+    assert 0 <= e.low_s <= e.expected_s * 0.75 + 1e-6
+    assert e.high_s >= max(e.expected_s * 1.25 - 1e-6, 60)
+    assert e.low_s < e.high_s
+
+
+@given(
+    position=st.integers(1, 200),
+    servers=st.floats(0.1, 50.0),
+    handle_s=st.floats(1.0, 3600.0),
+    low=st.floats(0.0, 1.0),
+    high=st.floats(0.0, 1.0),
+)
+def test_more_abandonment_never_lengthens_the_estimate(
+    position: int, servers: float, handle_s: float, low: float, high: float
+) -> None:
+    low, high = sorted((low, high))
+    a = wait_range(position, servers, handle_s, high)
+    b = wait_range(position, servers, handle_s, low)
+    assert a.expected_s is not None and b.expected_s is not None
+    assert a.expected_s <= b.expected_s + 1e-9
+
+
+# -------------------------------------------------------------------- measurements
+
+
+def assigned(cid: str, service: str = "nurse") -> d.Assigned:
+    return d.Assigned(cid, "a1", service, None, 0.0, 0.0)
+
+
+def test_handle_times_move_as_contacts_complete() -> None:
+    times = HandleTimes()
+    assert times.of("nurse") == DEFAULT_HANDLE_S
+    times.observe(assigned("c1"), 0.0)
+    times.observe(d.Closed("c1", "resolved", "a1", "nurse"), 100.0)
+    assert times.of("nurse") == 100.0  # the first measurement replaces the default
+    times.observe(assigned("c2"), 200.0)
+    times.observe(d.Closed("c2", "resolved", "a1", "nurse"), 400.0)
+    assert times.of("nurse") == pytest.approx(100.0 + EWMA_WEIGHT * (200.0 - 100.0))
+    assert times.of("dentist") == DEFAULT_HANDLE_S  # per service
+
+
+def test_abandonment_share_moves_with_each_outcome() -> None:
+    times = HandleTimes()
+    assert times.abandon_share("nurse") == 0.0  # 0 until measured
+    times.observe(d.Closed("c1", "abandoned", None, "nurse"), 10.0)
+    assert times.abandon_share("nurse") == pytest.approx(ABANDON_WEIGHT)
+    times.observe(d.Closed("c2", "abandoned", None, "nurse"), 20.0)
+    second = ABANDON_WEIGHT + ABANDON_WEIGHT * (1 - ABANDON_WEIGHT)
+    assert times.abandon_share("nurse") == pytest.approx(second)
+    times.observe(assigned("c3"), 30.0)  # answered
+    assert times.abandon_share("nurse") == pytest.approx(second * (1 - ABANDON_WEIGHT))
+    # Many answered in a row bring it back towards 0; many leaving, towards 1.
+    for n in range(200):
+        times.observe(assigned(f"x{n}"), 40.0)
+    assert times.abandon_share("nurse") < 0.001
+    for n in range(200):
+        times.observe(d.Closed(f"y{n}", "abandoned", None, "nurse"), 50.0)
+    assert times.abandon_share("nurse") > 0.999
+    assert times.abandon_share("dentist") == 0.0
+
+
+def test_only_callers_who_give_up_count_as_abandoned() -> None:
+    times = HandleTimes()
+    for n, outcome in enumerate(("cancelled", "redirected", "unreachable", "merged")):
+        times.observe(d.Closed(f"c{n}", outcome, None, "nurse"), 1.0)
+    assert times.abandon_share("nurse") == 0.0
+    # Completing an answered contact is not a second "answered" outcome.
+    times.observe(assigned("c9"), 1.0)
+    share = times.abandon_share("nurse")
+    times.observe(d.Closed("c9", "resolved", "a1", "nurse"), 2.0)
+    assert times.abandon_share("nurse") == share
+
+
+def test_capture_and_restore_keep_both_measurements() -> None:
+    times = HandleTimes()
+    times.observe(assigned("c1"), 0.0)
+    times.observe(d.Closed("c1", "resolved", "a1", "nurse"), 120.0)
+    times.observe(d.Closed("c2", "abandoned", None, "nurse"), 130.0)
+    times.observe(assigned("c3"), 140.0)  # still in hand at the snapshot
+    copy = HandleTimes()
+    copy.restore(times.capture())
+    assert copy.mean_s == times.mean_s and copy.abandon == times.abandon
+    copy.observe(d.Closed("c3", "resolved", "a1", "nurse"), 200.0)
+    assert copy.of("nurse") == pytest.approx(120.0 + EWMA_WEIGHT * (60.0 - 120.0))
+
+
+def test_a_snapshot_from_before_abandonment_still_loads() -> None:
+    times = HandleTimes()
+    times.restore(({"nurse": 200.0}, {"c1": ("nurse", 5.0)}))
+    assert times.of("nurse") == 200.0 and times.abandon_share("nurse") == 0.0
+
+
+# ------------------------------------------------------------------- where it is used
+
+
+def test_the_engine_estimate_takes_the_abandonment_share() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a1", "s1", {"nursing": 1})]))
+    clock.at(0, AgentLoggedIn("a1", Presence.NOT_READY))
+    for n in range(1, 6):
+        clock.at(n, ContactArrived(ContactSpec(f"c{n}", Channel.VOICE, "nurse")))
+    plain = clock.engine.estimate("c5", 300.0)
+    fewer = clock.engine.estimate("c5", 300.0, abandon_share=0.5)
+    assert (plain.position, plain.servers) == (5, 1.0)
+    assert plain.expected_s == 5 * 300.0 and fewer.expected_s == 3 * 300.0
+    public = clock.engine.service_estimate("nurse", 300.0, abandon_share=0.5)
+    assert public.position == 6 and public.expected_s == (1 + 5 * 0.5) * 300.0
+
+
+def test_the_service_passes_its_measured_abandonment() -> None:
+    region = load_region(REGION)
+    svc = Service(region)
+    eng = svc.engine
+    eng.apply(0.0, AgentLoggedIn("a005", Presence.NOT_READY))  # nursing 2, Finnish only
+    for n in range(1, 4):
+        spec = ContactSpec(f"c{n}", Channel.VOICE, "nursing_advice", language="fi")
+        eng.apply(float(n), ContactArrived(spec))
+    svc.handle_times.restore(({"nursing_advice": 240.0}, {}, {"nursing_advice": 0.5}))
+    told = svc.estimate("c3")
+    assert told == eng.estimate("c3", 240.0, 0.5)
+    assert told.abandon_share == 0.5 and told.position == 3
+    status = service_status(svc, "nursing_advice")
+    public = eng.service_estimate("nursing_advice", 240.0, 0.5)
+    assert status["estimated_wait"] == {"min_s": public.low_s, "max_s": public.high_s}
+    assert status["waiting"] == 3 and status["open"] is True
+
+
+# ---------------------------------------------------------------- simulation, accuracy
+
+
+def _sim(behaviour: Behaviour | None, seed: int = 5) -> Simulation:
+    region = load_region(REGION)
+    sim = Simulation(Engine(region.policy()), seed=seed, behaviour=behaviour)
+    sim.log_in_everyone()
+    sim.arrivals(contact_factory(region), 900.0, until=1800.0, profile=day_profile())
+    return sim
+
+
+def test_simulated_callers_give_up_only_when_given_patience() -> None:
+    patient = _sim(None)
+    log_patient = list(patient.run(until=3 * 3600))
+    assert not patient.abandoned_wait_s
+    assert not any(isinstance(x, d.Closed) and x.outcome == "abandoned" for _, x in log_patient)
+
+    impatient = _sim(Behaviour(patience_s={Channel.VOICE: 60.0, Channel.CHAT: 120.0}))
+    log = list(impatient.run(until=3 * 3600))
+    gave_up = {x.contact_id for _, x in log if isinstance(x, d.Closed) and x.outcome == "abandoned"}
+    assert gave_up and gave_up == set(impatient.abandoned_wait_s)
+    assert not gave_up & set(impatient.answered_wait_s), "nobody answered gives up later"
+    # The measured share follows, and the estimates recorded on queueing carry it.
+    assert max(impatient.handle_times.abandon.values()) > 0
+    assert any(e.abandon_share > 0 for e in impatient.estimates.values())
+    assert all(e.abandon_share == 0 for e in patient.estimates.values())
+
+
+def test_patience_has_its_own_random_stream() -> None:
+    # Patience so long that nobody gives up: drawing it changes no other draw, so the
+    # day is decided exactly as with patient callers.
+    patient = list(_sim(None).run(until=3 * 3600))
+    endless = list(_sim(Behaviour(patience_s={Channel.VOICE: 1e9})).run(until=3 * 3600))
+    assert endless == patient
+
+
+def test_the_simulator_records_the_estimate_each_queued_contact_was_told() -> None:
+    sim = _sim(None)
+    queued = [x.contact_id for _, x in sim.run(until=3 * 3600) if isinstance(x, d.Queued)]
+    assert queued and set(queued) == set(sim.estimates)
+    assert all(e.known for e in sim.estimates.values())
+    assert set(queued) <= set(sim.answered_wait_s)  # everyone patient is answered
+
+
+def test_the_accuracy_harness_gives_finite_figures_on_a_short_period() -> None:
+    result = run(Workload(hours=0.5, drain_hours=1.0, peak_per_hour=900.0, seed=2))
+    g = result.overall
+    assert g.arrived > 200 and g.queued > 20 and g.answered > 10
+    assert g.answered + g.abandoned <= g.queued <= g.arrived
+    for variant in VARIANTS:
+        f = g.figures[variant]
+        assert f.n > 0
+        assert math.isfinite(f.mae_s) and f.mae_s >= 0
+        assert math.isfinite(f.bias_s)
+        assert 0 <= f.inside_share <= 1
+    assert sum(s.queued for s in result.by_service.values()) == g.queued
+    text = markdown(result, ["--hours", "0.5"])
+    assert text.startswith("## Wait-estimate accuracy")
+    assert "| per contact |" in text and "| naive baseline |" in text
+    assert "nan" not in text
