@@ -1,8 +1,17 @@
 """The service under load: the real server on loopback, driven from this process.
 
-``python -m benchmarks.service_load [--quick] [--calls N] [--rate R] [--seconds S]
-[--agents A] [--json]``, or ``run(quick)`` (a dict of figures; ``report(figures)`` is
-the text) from ``make bench``.
+``python -m benchmarks.service_load [--quick] [--modes memory,redis] [--calls N]
+[--rate R] [--seconds S] [--agents A] [--json]``, or ``run(quick)`` (a dict of figures;
+``report(figures)`` is the text) from ``make bench``.
+
+The same workload runs once per mode, each against a fresh server: ``memory`` (the
+embedded default: one instance, the in-memory store) and ``redis`` (Redis mode: this
+process starts its own ``redis-server`` on a free loopback port, without persistence,
+and the server with ``--redis redis://127.0.0.1:P/0``; every input goes through the
+region's log in Redis and back before it is applied, and the one instance holds the
+lease). The report puts the modes side by side; redis-server's CPU is counted apart.
+Without ``redis-server`` on the PATH the Redis mode is skipped with a note, unless it was
+asked for explicitly (``--modes redis``).
 
 A region is generated in a temporary directory (one service reaching the whole region, no
 wrap-up, ``A`` agents taking one call each, tokens made up for the run: see
@@ -29,11 +38,12 @@ decision (``connect`` an agent or ``queue``).
 Phases 2 and 3 use the lean keep-alive client in ``benchmarks/load_client.py``: the
 aiohttp client costs this process several times its CPU per request, and on a small
 machine the client shares the CPUs with the server (``--surge-client aiohttp`` to compare).
-Server CPU (``utime``, ``stime`` from ``/proc/<pid>/stat``), this process's CPU and all
-other CPU use on the machine (``/proc/stat``) are recorded per phase, so the reader can
-tell which side was saturated and whether something else was running. Everything is
-bounded: connection counts, calls, and a deadline on every wait; the server is always
-stopped (SIGTERM, then SIGKILL after a few seconds).
+Server CPU (``utime``, ``stime`` from ``/proc/<pid>/stat``), redis-server's CPU in Redis mode,
+this process's CPU and all other CPU use on the machine (``/proc/stat``) are recorded per
+phase, so the reader can tell which side was saturated and whether something else was
+running. Everything is bounded: connection counts, calls, and a deadline on every wait;
+the server and redis-server are always stopped (SIGTERM, then SIGKILL after a few
+seconds).
 
 Set ``YHTEYS_BENCH_PROFILE=/path/server.prof`` to run the server under cProfile (the
 profile is written when it stops; figures are then not comparable). The server's pid is
@@ -52,6 +62,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,11 +72,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from benchmarks.load_client import Connection, open_pool, request_bytes, run_closed_loop
@@ -74,13 +87,15 @@ from benchmarks.load_region import LANGUAGE, SERVICE, SITE, LoadRegion, write_re
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 CALLS_PATH = "/api/channels/phone/calls"
-CALLER = "+358401234567"
+CALLER_PREFIX = "+3584"  # + 8 digits: every call has its own caller, one width
 PROFILE_ENV = "YHTEYS_BENCH_PROFILE"
 
-TARGET_RATE = 5_000.0  # contacts/s ingested and routed, sustained
+MODES = ("memory", "redis")
+TARGET_RATE = 5_000.0  # contacts/s ingested and routed, sustained (either mode)
 TARGET_P99_MS = 10.0  # ingest -> offer at 1,000 contacts/s
 
 STARTUP_TIMEOUT_S = 20.0
+REDIS_STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 LOGIN_TIMEOUT_S = 30.0
 LOGIN_CONCURRENCY = 25
@@ -114,6 +129,7 @@ class Settings:
     lifecycle_calls: int = 10_000
     concurrency: int = 64
     surge_client: str = "lean"  # lean | aiohttp
+    modes: tuple[str, ...] = MODES
 
     @classmethod
     def of(cls, quick: bool, **given: Any) -> Settings:
@@ -173,20 +189,146 @@ def free_port() -> int:
         return port
 
 
+def proc_cpu_s(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks  # utime, stime
+
+
+def stop_process(proc: subprocess.Popen[bytes], what: str, timeout_s: float) -> int | None:
+    """SIGTERM, then SIGKILL after ``timeout_s``; returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log(f"{what} did not stop on SIGTERM: killing it")
+            proc.kill()
+            proc.wait(STOP_TIMEOUT_S)
+    return proc.returncode
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class RedisProcess:
+    """Our own ``redis-server`` on a free loopback port, no persistence, always stopped."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.log_path = directory / "redis.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("redis-server is not started")
+        return self.proc.pid
+
+    def start(self) -> None:
+        """Starts redis-server and waits (bounded) until it answers PING."""
+        args = ["redis-server", "--port", str(self.port), "--bind", HOST]
+        args += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                args, cwd=self.directory, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+            )
+        deadline = time.monotonic() + REDIS_STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited while starting: {self.log_tail()}")
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        log(f"redis-server pid {self.proc.pid} on {self.url}")
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer in {REDIS_STARTUP_TIMEOUT_S:.0f} s")
+
+    def cpu_s(self) -> tuple[float, float]:
+        return proc_cpu_s(self.pid)
+
+    def version(self) -> str:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                ["redis-server", "--version"], capture_output=True, timeout=5, check=False
+            ).stdout.decode(errors="replace")
+            for word in out.split():
+                if word.startswith("v="):
+                    return word[2:]
+        return "unknown"
+
+    def stats(self) -> dict[str, Any]:
+        """Commands served (calls, µs per call) and memory, from ``INFO``."""
+        client = redis.Redis(host=HOST, port=self.port, socket_timeout=5.0)
+        try:
+            commands: dict[str, Any] = client.info("commandstats")
+            memory: dict[str, Any] = client.info("memory")
+            keys: dict[str, Any] = client.info("keyspace")
+        except redis.RedisError as exc:
+            return {"error": str(exc)}
+        finally:
+            client.close()
+        out: dict[str, Any] = {
+            name.removeprefix("cmdstat_"): {
+                "calls": v["calls"],
+                "usec_per_call": v["usec_per_call"],
+            }
+            for name, v in commands.items()
+            if isinstance(v, dict) and v.get("calls", 0) >= 10
+        }
+        return {
+            "commands": out,
+            "used_memory_mib": round(memory.get("used_memory", 0) / 2**20, 1),
+            "keyspace": {k: v for k, v in keys.items() if isinstance(v, dict)},
+        }
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        return stop_process(self.proc, "redis-server", STOP_TIMEOUT_S)
+
+    def log_tail(self, n: int = 10) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        return ""
+
+
 class ServerProcess:
     """``yhteys serve`` as a subprocess, its log in a file, always stopped."""
 
-    def __init__(self, config: Path, port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        config: Path,
+        port: int,
+        log_path: Path,
+        redis_server: RedisProcess | None = None,
+        profile: str | None = None,
+    ) -> None:
         self.config = config
         self.port = port
         self.log_path = log_path
-        self.profile = os.environ.get(PROFILE_ENV) or None
+        self.redis = redis_server
+        self.profile = profile if profile is not None else os.environ.get(PROFILE_ENV) or None
         self.proc: subprocess.Popen[bytes] | None = None
-        self._ticks = os.sysconf("SC_CLK_TCK")
 
     def start(self) -> None:
         serve = ["-m", "router.cli", "serve", "--config", str(self.config)]
         serve += ["--host", HOST, "--port", str(self.port), "--log-format", "json"]
+        if self.redis is not None:
+            serve += ["--redis", self.redis.url]
         prefix = ["-m", "cProfile", "-o", self.profile] if self.profile else []
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -207,11 +349,13 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def wait_ready(self, session: aiohttp.ClientSession) -> float:
+    async def wait_ready(
+        self, session: aiohttp.ClientSession, timeout_s: float = STARTUP_TIMEOUT_S
+    ) -> float:
         """Polls ``/readyz`` until the dispatch loop runs; returns seconds waited."""
         started = time.perf_counter()
         url = f"http://{HOST}:{self.port}/readyz"
-        for _ in range(int(STARTUP_TIMEOUT_S / 0.05)):
+        for _ in range(int(timeout_s / 0.05)):
             if not self.alive():
                 raise RuntimeError(f"the server exited while starting:\n{self.log_tail()}")
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
@@ -219,13 +363,15 @@ class ServerProcess:
                     if r.status == 200:
                         return time.perf_counter() - started
             await asyncio.sleep(0.05)
-        raise RuntimeError(f"the server was not ready in {STARTUP_TIMEOUT_S:.0f} s")
+        raise RuntimeError(f"the server was not ready in {timeout_s:.0f} s")
 
     def cpu_s(self) -> tuple[float, float]:
         """(user, system) CPU seconds of the server so far."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return int(fields[11]) / self._ticks, int(fields[12]) / self._ticks  # utime, stime
+        return proc_cpu_s(self.pid)
+
+    def redis_cpu_s(self) -> float:
+        """redis-server's CPU seconds so far (0 in memory mode)."""
+        return sum(self.redis.cpu_s()) if self.redis is not None else 0.0
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -235,18 +381,15 @@ class ServerProcess:
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``; returns the exit code."""
-        proc = self.proc
-        if proc is None:
+        if self.proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S * (4 if self.profile else 1))
-            except subprocess.TimeoutExpired:
-                log("the server did not stop on SIGTERM: killing it")
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
-        return proc.returncode
+        return stop_process(self.proc, "the server", STOP_TIMEOUT_S * (4 if self.profile else 1))
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no snapshot, no hand-over of the lease."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(STOP_TIMEOUT_S)
 
     def log_lines(self) -> list[str]:
         with contextlib.suppress(OSError):
@@ -255,6 +398,21 @@ class ServerProcess:
 
     def log_tail(self, n: int = 20) -> str:
         return "\n".join(self.log_lines()[-n:])
+
+    def log_messages(self, containing: str) -> list[str]:
+        return [message for _, message in self.timed_log_messages(containing)]
+
+    def timed_log_messages(self, containing: str) -> list[tuple[float, str]]:
+        """(wall clock, message) of the server's JSON log lines containing ``containing``."""
+        found: list[tuple[float, str]] = []
+        for line in self.log_lines():
+            with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
+                record = json.loads(line)
+                message = str(record.get("message", ""))
+                if containing in message:
+                    stamp = str(record["time"]).replace("Z", "+00:00")
+                    found.append((datetime.fromisoformat(stamp).timestamp(), message))
+        return found
 
     def log_levels(self) -> dict[str, int]:
         levels: Counter[str] = Counter()
@@ -392,11 +550,25 @@ class Agents:
 # ---------------------------------------------------------------- the calls
 
 
+_callers: dict[str, str] = {}
+
+
+def caller_of(call_id: str) -> str:
+    """A caller number of its own for each call (the same one when a call is posted
+    again). One number for every call would make every call the same person's, and the
+    service links a person's open contacts (each assignment would list the thousands of
+    others), which no real caller does."""
+    caller = _callers.get(call_id)
+    if caller is None:
+        caller = _callers[call_id] = f"{CALLER_PREFIX}{len(_callers) % 10**8:08d}"
+    return caller
+
+
 def call_body(call_id: str) -> bytes:
     return json.dumps(
         {
             "call_id": call_id,
-            "caller": CALLER,
+            "caller": caller_of(call_id),
             "site": SITE,
             "ivr": {"service": SERVICE, "language": LANGUAGE},
         },
@@ -423,6 +595,8 @@ class Phase:
     client_cpu: float
     machine_cpu: float  # every process on the machine, the two above included
     wall: float
+    redis_cpu: float = 0.0  # redis-server (Redis mode), also in machine_cpu
+    started_at: float = 0.0  # wall clock (time.time()), to place the server's log lines
 
 
 def machine_busy_s() -> float:
@@ -438,7 +612,8 @@ def machine_busy_s() -> float:
 @contextlib.contextmanager
 def measured(server: ServerProcess, into: dict[str, Phase], name: str) -> Iterator[None]:
     (user0, sys0), own0, all0 = server.cpu_s(), time.process_time(), machine_busy_s()
-    wall0 = time.perf_counter()
+    redis0 = server.redis_cpu_s()
+    wall0, started_at = time.perf_counter(), time.time()
     try:
         yield
     finally:
@@ -449,6 +624,8 @@ def measured(server: ServerProcess, into: dict[str, Phase], name: str) -> Iterat
             time.process_time() - own0,
             machine_busy_s() - all0,
             time.perf_counter() - wall0,
+            server.redis_cpu_s() - redis0,
+            started_at,
         )
 
 
@@ -547,12 +724,11 @@ async def surge_lean(
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     sample = call_body(call_id(tag, 0))
     head = request_bytes("POST", CALLS_PATH, host, headers, sample)[: -len(sample)]
-    marker = call_id(tag, 0).encode()
-    before, after = sample.split(marker)
     actions: Counter[str] = Counter()
 
     def make(i: int) -> bytes:
-        return b"".join((head, before, call_id(tag, i).encode(), after))
+        body = call_body(call_id(tag, i))  # one length: fixed-width call id and caller
+        return head + body
 
     def on_answer(i: int, status: int, body: bytes) -> None:
         actions[action_of(status, body)] += 1
@@ -628,6 +804,7 @@ async def surge_aiohttp(
 
 def _phase_cpu(phase: Phase, contacts: int) -> dict[str, float]:
     return {
+        "started_at": phase.started_at,
         "wall_s": round(phase.wall, 3),
         "server_cpu_s": round(phase.server_cpu, 3),
         "server_sys_share": round(phase.server_sys / phase.server_cpu, 3)
@@ -639,10 +816,14 @@ def _phase_cpu(phase: Phase, contacts: int) -> dict[str, float]:
         else 0.0,
         "client_cpu_s": round(phase.client_cpu, 3),
         "client_core_share": round(phase.client_cpu / phase.wall, 3) if phase.wall else 0.0,
-        # CPU used by neither (other processes, kernel work not charged to either): a
+        "redis_cpu_s": round(phase.redis_cpu, 3),
+        "redis_core_share": round(phase.redis_cpu / phase.wall, 3) if phase.wall else 0.0,
+        # CPU used by none of them (other processes, kernel work not charged to any): a
         # figure above a few percent of a core means the run shared the machine.
         "other_core_share": round(
-            max(0.0, phase.machine_cpu - phase.server_cpu - phase.client_cpu) / phase.wall, 3
+            max(0.0, phase.machine_cpu - phase.server_cpu - phase.client_cpu - phase.redis_cpu)
+            / phase.wall,
+            3,
         )
         if phase.wall
         else 0.0,
@@ -777,29 +958,59 @@ def _run_bounded(coro: Coroutine[Any, Any, dict[str, Any]], limit_s: float) -> d
         return runner.run(bounded())
 
 
-def run_settings(settings: Settings) -> dict[str, Any]:
-    """Runs the three phases against a fresh server and returns every figure."""
+def run_mode(settings: Settings, mode: str) -> dict[str, Any]:
+    """Runs the three phases against a fresh server in ``mode`` (memory or redis)."""
     if settings.surge_client not in ("lean", "aiohttp"):
         raise ValueError(f"unknown surge client {settings.surge_client!r}")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    log(f"--- {mode} mode")
     started = time.perf_counter()
     limit_s = 60.0 + settings.seconds * 2 + WARMUP_S + 2 * SURGE_DEADLINE_S
     with tempfile.TemporaryDirectory(prefix="yhteys-bench-") as tmp:
         region = write_region(Path(tmp), settings.agents)
-        server = ServerProcess(region.path, free_port(), Path(tmp) / "server.log")
-        server.start()
+        redis_server = RedisProcess(Path(tmp)) if mode == "redis" else None
+        redis_stats: dict[str, Any] = {}
+        redis_version = ""
         exit_code: int | None = None
         try:
-            figures = _run_bounded(drive(settings, server, region), limit_s)
-        except BaseException:
-            log(f"server log (last lines):\n{server.log_tail()}")
-            raise
+            if redis_server is not None:
+                redis_version = redis_server.version()
+                redis_server.start()
+            server = ServerProcess(region.path, free_port(), Path(tmp) / "server.log", redis_server)
+            server.start()
+            try:
+                figures = _run_bounded(drive(settings, server, region), limit_s)
+            except BaseException:
+                log(f"server log (last lines):\n{server.log_tail()}")
+                raise
+            finally:
+                exit_code = server.stop()
+            levels = server.log_levels()
+            snapshots = server.timed_log_messages("snapshot saved")
         finally:
-            exit_code = server.stop()
-        levels = server.log_levels()
+            if redis_server is not None:
+                if redis_server.proc is not None and redis_server.proc.poll() is None:
+                    redis_stats = redis_server.stats()
+                redis_server.stop()
     latency, surge = figures["latency"], figures["surge"]
+    for phase in (latency, figures["lifecycle"], surge):
+        start, end = phase["started_at"], phase["started_at"] + phase["wall_s"]
+        phase["snapshots"] = [
+            {"at_s": round(at - start, 2), "bytes": _snapshot_bytes(message)}
+            for at, message in snapshots
+            if start <= at <= end
+        ]
     p99 = latency["ingest_to_offer_ms"]["p99"]
+    store = (
+        f"Redis store (redis-server {redis_version} on loopback, no persistence; "
+        "one instance, which holds the lease)"
+        if mode == "redis"
+        else "memory store"
+    )
     return {
         "benchmark": "service_load",
+        "mode": mode,
         "quick": settings.quick,
         "settings": asdict(settings),
         "machine": machine(),
@@ -807,13 +1018,16 @@ def run_settings(settings: Settings) -> dict[str, Any]:
             "region": f"1 service ({SERVICE}: region step, wrap-up 0 s, offer timeout 600 s), "
             f"{settings.agents} agents (voice 1, {LANGUAGE}) on websockets",
             "channel": f"phone webhook POST {CALLS_PATH}",
-            "server": "yhteys serve, JSON logs, no access log, memory store",
+            "server": f"yhteys serve, JSON logs, no access log, {store}",
         },
         "server": {
             "ready_s": round(figures["ready_s"], 3),
             "exit_code": exit_code,
             "log_levels": levels,
+            "snapshots": len(snapshots),
+            "last_snapshot": snapshots[-1][1] if snapshots else None,
         },
+        "redis": redis_stats or None,
         "agents": figures["agents"],
         "latency": latency,
         "lifecycle": figures["lifecycle"],
@@ -837,8 +1051,31 @@ def run_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _snapshot_bytes(message: str) -> int:
+    """The size in ``snapshot saved up to <id> (<n> bytes)`` (0 when it has none)."""
+    with contextlib.suppress(ValueError, IndexError):
+        return int(message.rsplit("(", 1)[1].split(maxsplit=1)[0])
+    return 0
+
+
+def run_settings(settings: Settings, explicit_modes: bool = False) -> dict[str, Any]:
+    """Runs every mode of ``settings`` in turn; Redis mode is skipped (with a note) when
+    redis-server is not installed, unless the modes were asked for explicitly."""
+    runs: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for mode in settings.modes:
+        if mode == "redis" and not redis_available():
+            if explicit_modes:
+                raise SystemExit("--modes redis: redis-server is not on the PATH")
+            skipped[mode] = "redis-server is not on the PATH"
+            log("redis-server is not on the PATH: Redis mode skipped")
+            continue
+        runs.append(run_mode(settings, mode))
+    return {"benchmark": "service_load", "quick": settings.quick, "runs": runs, "skipped": skipped}
+
+
 def run(quick: bool) -> dict[str, Any]:
-    """Entry point for ``make bench``: the default workload, quick or full."""
+    """Entry point for ``make bench``: the default workload, quick or full, every mode."""
     return run_settings(Settings.of(quick))
 
 
@@ -854,9 +1091,43 @@ def _cpu(f: dict[str, Any], per: str = "contact") -> str:
         f"server {f['server_cpu_s']:.2f} s ({f['server_core_share']:.0%} of a core, "
         f"{f['server_cpu_us_per_contact']:.0f} µs/{per}, {f['server_sys_share']:.0%} in "
         "the kernel); "
-        f"client {f['client_cpu_s']:.2f} s ({f['client_core_share']:.0%} of a core); "
+        + (
+            f"redis-server {f['redis_cpu_s']:.2f} s ({f['redis_core_share']:.0%} of a core); "
+            if f.get("redis_cpu_s")
+            else ""
+        )
+        + f"client {f['client_cpu_s']:.2f} s ({f['client_core_share']:.0%} of a core); "
         f"other processes {f['other_core_share']:.0%} of a core"
     )
+
+
+def _snapshot_lines(f: dict[str, Any]) -> list[str]:
+    taken = f.get("snapshots") or []
+    if not taken:
+        return []
+    each = ", ".join(f"{s['bytes'] / 1e6:.1f} MB at {s['at_s']:.1f} s" for s in taken)
+    return [
+        f"   snapshots       {len(taken)} taken by the leader during the phase ({each}): the "
+        "event loop stops while it pickles the engine"
+    ]
+
+
+def _redis_lines(r: dict[str, Any]) -> list[str]:
+    stats = r.get("redis")
+    if not stats:
+        return []
+    if "error" in stats:
+        return [f"redis: statistics unavailable ({stats['error']})"]
+    commands = ", ".join(
+        f"{name} {c['calls']:,} x {c['usec_per_call']:.1f} µs"
+        for name, c in sorted(stats["commands"].items(), key=lambda kv: -kv[1]["calls"])
+    )
+    server = r["server"]
+    return [
+        f"redis: commands over the run {commands}; memory {stats['used_memory_mib']:.1f} MiB",
+        f"       snapshots saved by the server: {server['snapshots']}"
+        + (f" (last: {server['last_snapshot']})" if server["last_snapshot"] else ""),
+    ]
 
 
 def _closed_loop_lines(f: dict[str, Any]) -> list[str]:
@@ -871,6 +1142,7 @@ def _closed_loop_lines(f: dict[str, Any]) -> list[str]:
         + (f" ({f['completed_per_s']:,.0f} calls/s end to end)" if f["agents_completed"] else "")
         + f"; server RSS after {f['server_rss_mib_after']:.0f} MiB",
         f"   CPU             {_cpu(f)}",
+        *_snapshot_lines(f),
     ]
     other = {k: v for k, v in acts.items() if k not in ("connect", "queue")}
     if other or f["broken_connections"]:
@@ -892,16 +1164,18 @@ def _contention(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def report(r: dict[str, Any]) -> str:
+def report_mode(r: dict[str, Any]) -> str:
     m, lat, ag = r["machine"], r["latency"], r["agents"]
     life, sur = r["lifecycle"], r["surge"]
     acts = lat["actions"]
     lines = [
         "Yhteys service under load — real server on loopback, load from a separate process"
+        + f", {r['mode']} mode"
         + (" (quick)" if r["quick"] else ""),
         f"machine:  {m['cpus']} CPUs, {m['cpu_model']}, {m['implementation']} {m['python']}, "
         f"aiohttp {m['aiohttp']}, uvloop {m['uvloop']} (server and client share the CPUs)",
         f"workload: {r['workload']['region']}; {r['workload']['channel']}",
+        f"server:   {r['workload']['server']}",
         f"          server ready in {r['server']['ready_s']:.2f} s, agents logged in in "
         f"{ag['login_s']:.2f} s",
         "",
@@ -916,6 +1190,7 @@ def report(r: dict[str, Any]) -> str:
         f"{acts.get('queue', 0):,} queued first; offered {lat['offered']:,}/{lat['sent']:,}"
         + (f"; {lat['failures']} failed ({lat['first_failure']})" if lat["failures"] else ""),
         f"   CPU             {_cpu(lat, 'call, accept + complete included')}",
+        *_snapshot_lines(lat),
         "",
         f"2. whole lifecycle as fast as it goes: {life['calls']:,} calls, "
         f"{life['concurrency']} in flight ({life['client']} HTTP/1.1 keep-alive client); "
@@ -930,6 +1205,7 @@ def report(r: dict[str, Any]) -> str:
         f"server: log lines by level {r['server']['log_levels']}, exit code "
         f"{r['server']['exit_code']}; agent errors {ag['errors']}"
         + (f" ({ag['last_error']})" if ag["errors"] else ""),
+        *_redis_lines(r),
         "targets:",
     ]
     t = r["targets"]
@@ -946,12 +1222,88 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _side_by_side(runs: list[dict[str, Any]]) -> list[str]:
+    def cpu(f: dict[str, Any]) -> str:
+        text = f"{f['server_core_share']:.0%}"
+        if f.get("redis_cpu_s"):
+            text += f" + redis {f['redis_core_share']:.0%}"
+        return text
+
+    rows: list[tuple[str, ...]] = [
+        (
+            "mode",
+            "surge contacts/s",
+            "server µs/contact",
+            "CPU (cores)",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "lifecycle calls/s",
+            "CPU (cores)",
+        )
+    ]
+    for r in runs:
+        lat, life, sur = r["latency"], r["lifecycle"], r["surge"]
+        rows.append(
+            (
+                r["mode"],
+                f"{sur['routed_per_s']:,.0f}" + (" (deadline)" if sur["timed_out"] else ""),
+                f"{sur['server_cpu_us_per_contact']:.0f}",
+                cpu(sur),
+                f"{lat['ingest_to_offer_ms']['p50']:.2f}",
+                f"{lat['ingest_to_offer_ms']['p99']:.2f}",
+                f"{lat['ingest_to_offer_ms']['p99.9']:.2f}",
+                f"{life['completed_per_s']:,.0f}",
+                cpu(life),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    rate = runs[0]["latency"]["rate"]
+    return [
+        "Side by side (surge: ingest + route with every agent busy; p50/p99: ingest → agent "
+        f"offer at {rate:,.0f} calls/s; lifecycle: ingest, offer, accept, complete end to "
+        "end; CPU: share of one core during the phase):",
+        *lines,
+    ]
+
+
+def report(result: dict[str, Any]) -> str:
+    """The text of ``run_settings``: each mode in full, then the modes side by side."""
+    runs: list[dict[str, Any]] = result["runs"]
+    parts = [report_mode(r) for r in runs]
+    if result.get("skipped"):
+        parts.append(
+            "skipped: " + "; ".join(f"{m} ({why})" for m, why in result["skipped"].items())
+        )
+    if runs:
+        parts.append("\n".join(_side_by_side(runs)))
+    return "\n\n".join(parts)
+
+
+def parse_modes(text: str) -> tuple[str, ...]:
+    modes = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes or len(set(modes)) != len(modes):
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(MODES)} (each once), got {text!r}"
+        )
+    return modes
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.service_load",
         description="The routing service under load on loopback (see the module docstring).",
     )
-    p.add_argument("--quick", action="store_true", help="small smoke run (< 20 s)")
+    p.add_argument("--quick", action="store_true", help="small smoke run (< 20 s a mode)")
+    p.add_argument(
+        "--modes",
+        type=parse_modes,
+        metavar="M[,M]",
+        help="store modes to run, in order: memory, redis (default memory,redis)",
+    )
     p.add_argument("--calls", type=int, metavar="N", help="surge calls (default 20000; 3000)")
     p.add_argument("--lifecycle-calls", type=int, metavar="N", help="lifecycle calls (10000; 2000)")
     p.add_argument("--rate", type=float, metavar="R", help="fixed rate, calls/s (default 1000)")
@@ -989,9 +1341,10 @@ def main(argv: list[str] | None = None) -> int:
         agents=args.agents,
         concurrency=args.concurrency,
         surge_client=args.surge_client,
+        modes=args.modes,
     )
     _check(settings)
-    result = run_settings(settings)
+    result = run_settings(settings, explicit_modes=args.modes is not None)
     print(json.dumps(result, indent=2) if args.json else report(result))
     return 0
 

@@ -4,6 +4,7 @@ runs the engine on a region in virtual time and prints what it decided and why."
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from collections import Counter
@@ -143,6 +144,8 @@ def serve(args: argparse.Namespace) -> int:
             demo=args.demo,
             log_format=args.log_format,
             access_log=args.access_log,
+            redis_url=args.redis or os.environ.get("YHTEYS_REDIS_URL") or None,
+            notify_url=args.notify_url or os.environ.get("YHTEYS_NOTIFY_URL") or None,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -167,6 +170,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     s.add_argument("--log-format", choices=["json", "text"], default="json")
     s.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    s.add_argument(
+        "--redis",
+        metavar="URL",
+        help="Redis mode: share the region with other instances through this Redis "
+        "(redis://HOST:PORT/DB, redis+sentinel://S1,S2/MASTER/DB or redis+cluster://N1,N2; "
+        "see docs/redis.md; default $YHTEYS_REDIS_URL; none: in memory, alone)",
+    )
+    s.add_argument(
+        "--notify-url",
+        metavar="URL",
+        help="notification hook (e.g. the SMS gateway) told when a callback ends "
+        "unreachable (default $YHTEYS_NOTIFY_URL; bearer token from $YHTEYS_NOTIFY_TOKEN)",
+    )
     s.set_defaults(func=serve)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")

@@ -46,3 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# Real redis-server fixtures for the Redis mode tests (see tests/redis_support.py).
+from tests.redis_support import redis_server, redis_url  # noqa: E402, F401

@@ -17,6 +17,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
@@ -29,18 +31,113 @@ Listener = Callable[[Decision, float], None]
 Clock = Callable[[], float]
 
 
+@dataclass
+class Part:
+    """State outside the engine that is derived from decisions (status books, handle
+    times) and so must travel with an engine snapshot: ``capture`` returns plain data,
+    ``restore`` takes it back."""
+
+    capture: Callable[[], Any]
+    restore: Callable[[Any], None]
+
+
+class Note:
+    """An input for the service rather than the engine (a chat message, a customer's
+    connection moving): it goes through the same ordered log as engine events, so in
+    Redis mode every instance applies it too, with its handler in ``runtime.notes``.
+    Subclasses are frozen dataclasses registered with ``router.store.codec.allow``."""
+
+    __slots__ = ()
+
+
+NoteHandler = Callable[[Any, float], None]
+
+
 class Stopped(RuntimeError):
     """The dispatch loop has stopped; the service is shutting down."""
 
 
-class Runtime:
+class Applier:
+    """Applying one input and handing its decisions out: shared by the memory dispatch
+    loop and the Redis-mode replica, so both treat refusals, engine faults, notes and
+    listeners the same way."""
+
+    engine: Engine
+    listeners: list[Listener]
+    applied_listeners: list[Callable[[Event, float], None]]
+    notes: dict[type, NoteHandler]
+    latency_observers: list[Callable[[float], None]]
+    applied: int
+
+    def _apply_event(
+        self, event: Event | Note, now: float, future: asyncio.Future[list[Decision]] | None
+    ) -> None:
+        """Applies ``event`` at ``now`` and settles ``future`` (the submitter's, if it is
+        waiting here) with its decisions or the refusal."""
+        started = time.perf_counter()
+        if isinstance(event, Note):
+            self._note(event, now)
+            if future is not None and not future.done():
+                future.set_result([])
+            return
+        try:
+            decisions = self.engine.apply(now, event)
+        except RoutingError as exc:
+            self._publish(getattr(exc, "fired", []), now)
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        except Exception as exc:  # a bug: keep serving, tell the submitter
+            log.exception("engine failed on %s", type(event).__name__)
+            # Timers that fired before the failure stand; their decisions go out.
+            self._publish(getattr(exc, "fired", []), now)
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        self.applied += 1
+        for listener in self.applied_listeners:
+            try:
+                listener(event, now)
+            except Exception:
+                log.exception("listener failed on %s", type(event).__name__)
+        self._publish(decisions, now)
+        if future is not None and not future.done():
+            future.set_result(decisions)
+            elapsed = time.perf_counter() - started
+            for observe in self.latency_observers:
+                observe(elapsed)
+
+    def _note(self, note: Note, now: float) -> None:
+        handler = self.notes.get(type(note))
+        if handler is None:
+            log.error("no handler for %s", type(note).__name__)
+            return
+        try:
+            handler(note, max(now, self.engine.now))
+        except Exception:
+            log.exception("note handler failed on %s", type(note).__name__)
+
+    def _publish(self, decisions: list[Decision], now: float) -> None:
+        for decision in decisions:
+            for listener in self.listeners:
+                try:
+                    listener(decision, now)
+                except Exception:
+                    log.exception("listener failed on %s", type(decision).__name__)
+
+
+class Runtime(Applier):
     def __init__(self, engine: Engine, clock: Clock = time.time, batch_max: int = 512) -> None:
         self.engine = engine
         self.clock = clock
         self.batch_max = batch_max
         self.listeners: list[Listener] = []
+        # Called with each event the engine accepted, before its decisions go out.
+        self.applied_listeners: list[Callable[[Event, float], None]] = []
+        self.parts: dict[str, Part] = {}  # snapshots are for Redis mode; kept for symmetry
+        self.notes: dict[type, NoteHandler] = {}
         self.applied = 0
-        self._inbox: deque[tuple[Event, asyncio.Future[list[Decision]]]] = deque()
+        self._inbox: deque[tuple[Event | Note, asyncio.Future[list[Decision]]]] = deque()
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -51,7 +148,7 @@ class Runtime:
 
     # -------------------------------------------------------------- submitting
 
-    async def submit(self, event: Event) -> list[Decision]:
+    async def submit(self, event: Event | Note) -> list[Decision]:
         """Applies ``event`` in order with everything else; returns its decisions or raises
         the engine's ``RoutingError`` (nothing changed)."""
         if self._stopping:
@@ -66,6 +163,18 @@ class Runtime:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def healthy(self) -> bool:
+        return self._running and not self._stopping
+
+    @property
+    def is_leader(self) -> bool:
+        """Alone, this instance always keeps time (see ``ReplicatedRuntime``)."""
+        return True
+
+    async def exchange_seen(self, local: dict[str, float]) -> dict[str, float]:
+        return local
 
     async def run(self) -> None:
         self._running = True
@@ -100,29 +209,7 @@ class Runtime:
         while inbox and n < self.batch_max:
             event, future = inbox.popleft()
             n += 1
-            started = time.perf_counter()
-            now = self.clock()
-            try:
-                decisions = self.engine.apply(now, event)
-            except RoutingError as exc:
-                self._publish(getattr(exc, "fired", []), now)
-                if not future.done():
-                    future.set_exception(exc)
-                continue
-            except Exception as exc:  # a bug: keep serving, tell the submitter
-                log.exception("engine failed on %s", type(event).__name__)
-                # Timers that fired before the failure stand; their decisions go out.
-                self._publish(getattr(exc, "fired", []), now)
-                if not future.done():
-                    future.set_exception(exc)
-                continue
-            self.applied += 1
-            self._publish(decisions, now)
-            if not future.done():
-                future.set_result(decisions)
-            elapsed = time.perf_counter() - started
-            for observe in self.latency_observers:
-                observe(elapsed)
+            self._apply_event(event, self.clock(), future)
         if inbox:
             self._wake.set()  # yield to other tasks between batches, then go on
 
@@ -154,11 +241,3 @@ class Runtime:
         self._timer = None
         self._timer_at = None
         self._wake.set()
-
-    def _publish(self, decisions: list[Decision], now: float) -> None:
-        for decision in decisions:
-            for listener in self.listeners:
-                try:
-                    listener(decision, now)
-                except Exception:
-                    log.exception("listener failed on %s", type(decision).__name__)

@@ -86,11 +86,34 @@ def run(
     demo: bool = False,
     log_format: str = "json",
     access_log: bool = False,
+    redis_url: str | None = None,
+    notify_url: str | None = None,
 ) -> None:
     region = load_region(config)
-    service = Service(region, Settings(host=host, port=port, demo=demo, access_log=access_log))
+    store = None
+    if redis_url:
+        from router.store.keys import region_key  # noqa: PLC0415 - redis only in Redis mode
+        from router.store.redis import BadRedisUrl, RedisStore  # noqa: PLC0415
+
+        try:
+            store = RedisStore(redis_url, region_key(region.name))
+        except BadRedisUrl as exc:
+            raise ServeError(f"--redis: {exc}") from None
+    if notify_url and not notify_url.startswith(("http://", "https://")):
+        raise ServeError(f"--notify-url {notify_url!r}: expected an http:// or https:// URL")
+    settings = Settings(
+        host=host, port=port, demo=demo, access_log=access_log, notify_url=notify_url or None
+    )
+    service = Service(region, settings, store=store)
     check_safe(service)
     configure_logging(log_format)
+    if store is not None:
+        log.info(
+            "Redis mode: %s, keys %s*, instance %s",
+            store.url,
+            store.keys.prefix,
+            getattr(service.runtime, "instance", "?"),
+        )
     # Counters' ``_created`` series double what is scraped and nothing here reads them.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     app = build_app(service)

@@ -1,0 +1,517 @@
+"""The dispatch loop in Redis mode: every instance is a replica of one engine, fed by the
+region's log.
+
+Handlers call ``await runtime.submit(event)`` exactly as in memory mode. The event goes
+into the store's log (batched: whatever is submitted while one append is on its way goes
+in the next, one round trip for many events), and every instance applies the log in
+order to its own engine. Decisions are a function of the log, so each instance computes
+the same ones and delivers those that concern its own connections: nobody forwards
+offers between instances, and a contact arriving at one instance is offered to an agent
+connected to another as fast as both read the log.
+
+Time is the one input that has no sender. The instance holding the lease (``SET NX PX``
+with a fencing token, renewed well before it lapses) appends ``TimerDue`` when the
+engine's next timer is due, takes snapshots and trims the log, and sweeps silent agents.
+Its writes are fenced: a leader that lost its lease cannot write after its successor.
+Each log item carries the time its instance stamped on it; the engine never lets time
+run backwards, so replay is exact.
+
+A new instance loads the newest snapshot, replays the log after it and only then says
+it is ready. When the store cannot be reached the instance reports not ready and
+refuses with 503 what it cannot persist, and carries on when the store is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from router.core.decisions import Decision
+from router.core.engine import Engine
+from router.core.events import Event, TimerDue
+from router.service.runtime import Applier, Clock, Listener, Note, NoteHandler, Part, Stopped
+from router.store import NotLeader, Snapshot, Store, StoreUnavailable
+from router.store.base import LogEntry, id_after
+from router.store.codec import decode, encode
+
+log = logging.getLogger("yhteys.replica")
+
+# A snapshot waits for this long without new log entries (up to 4 intervals).
+QUIET_S = 0.2
+
+# (request id, time stamped by the submitting instance, event)
+Item = tuple[str, float, Event | Note]
+AppliedListener = Callable[[Event, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaSettings:
+    lease_ttl_s: float = 2.0
+    renew_every_s: float = 0.5
+    acquire_every_s: float = 0.25
+    snapshot_every_s: float = 30.0
+    read_count: int = 256
+    read_block_ms: int = 250  # also how soon a stop is noticed
+    batch_items: int = 2000
+    max_pending: int = 50_000
+    confirm_timeout_s: float = 10.0
+    remember_requests: int = 200_000
+    retry_s: float = 0.5
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class ReplicatedRuntime(Applier):
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        clock: Clock = time.time,
+        settings: ReplicaSettings | None = None,
+        instance: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self.settings = settings or ReplicaSettings()
+        self.instance = instance or instance_name()
+        self.listeners: list[Listener] = []
+        self.applied_listeners: list[AppliedListener] = []
+        self.latency_observers: list[Callable[[float], None]] = []
+        self.parts: dict[str, Part] = {}
+        self.notes: dict[type, NoteHandler] = {}
+        # Called after the state was replaced by a newer snapshot (this instance had
+        # fallen behind a trim): connections are told their state afresh.
+        self.resynced: list[Callable[[], None]] = []
+        self.resyncs = 0
+        self.applied = 0
+        self.started = asyncio.Event()
+        self.last_id = "0"
+        self.fence: int | None = None
+        self.store_ok = False
+        self.leader_changes = 0
+        self._seq = itertools.count(1)
+        self._outgoing: deque[Item] = deque()
+        self._waiting: dict[str, asyncio.Future[list[Decision]]] = {}
+        self._deadlines: deque[tuple[float, str]] = deque()
+        self._last_applied_at = 0.0
+        self._outgoing_ready = asyncio.Event()
+        self._done_rids: deque[str] = deque()
+        self._done_set: set[str] = set()
+        self._running = False
+        self._stopping = False
+        self._halted = False
+        self._tick_pending: str | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._lease_deadline = 0.0
+        self._since_snapshot = 0
+        self._wake_leader = asyncio.Event()
+
+    # -------------------------------------------------------------- status
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def is_leader(self) -> bool:
+        return self.fence is not None and time.monotonic() < self._lease_deadline
+
+    @property
+    def healthy(self) -> bool:
+        """Caught up with the log and able to reach the store."""
+        return self.started.is_set() and self.store_ok and not self._stopping
+
+    # -------------------------------------------------------------- submitting
+
+    async def submit(self, event: Event | Note) -> list[Decision]:
+        """Appends ``event`` to the log and waits until this instance has applied it;
+        returns its decisions or raises the engine's ``RoutingError``. Raises
+        ``StoreUnavailable`` when the store cannot take it (or did not confirm it)."""
+        if self._stopping:
+            raise Stopped("the service is shutting down")
+        if not self.store_ok:
+            raise StoreUnavailable("the region's store cannot be reached")
+        if len(self._outgoing) >= self.settings.max_pending:
+            raise StoreUnavailable("too many events waiting for the store")
+        rid = f"{self.instance}:{next(self._seq)}"
+        future: asyncio.Future[list[Decision]] = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = future
+        self._outgoing.append((rid, self.clock(), event))
+        self._outgoing_ready.set()
+        # One deadline queue swept by the consume loop, rather than a timer per event:
+        # a wait_for per submission cost a third of Redis mode's overhead per contact.
+        self._deadlines.append((time.monotonic() + self.settings.confirm_timeout_s, rid))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(rid, None)
+
+    def _expire_unconfirmed(self) -> None:
+        """Submitters whose event was not applied within ``confirm_timeout_s`` get 503."""
+        deadlines = self._deadlines
+        now = time.monotonic()
+        while deadlines and deadlines[0][0] <= now:
+            _, rid = deadlines.popleft()
+            future = self._waiting.get(rid)
+            if future is not None and not future.done():
+                future.set_exception(
+                    StoreUnavailable(
+                        "the store did not confirm the event in time; it may still be applied"
+                    )
+                )
+
+    async def _append_loop(self) -> None:
+        s = self.settings
+        while not self._halted:
+            await self._outgoing_ready.wait()
+            # One more pass of the event loop first: handlers whose requests arrived in
+            # the same pass submit too, and share this round trip.
+            await asyncio.sleep(0)
+            self._outgoing_ready.clear()
+            while self._outgoing and not self._halted:
+                batches: list[bytes] = []
+                taken: list[Item] = []
+                while self._outgoing and len(batches) < 16:
+                    chunk = [
+                        self._outgoing.popleft()
+                        for _ in range(min(s.batch_items, len(self._outgoing)))
+                    ]
+                    taken += chunk
+                    batches.append(encode(chunk))
+                try:
+                    try:
+                        await self.store.append(batches)
+                    except StoreUnavailable:
+                        # Once more on a fresh connection (after Redis restarted, the
+                        # pooled one is dead). Safe: replicas skip request ids they have
+                        # applied, so an append that did land has no second effect.
+                        await asyncio.sleep(s.retry_s / 5)
+                        await self.store.append(batches)
+                except Exception as exc:  # unreachable, or refused: tell every submitter
+                    if isinstance(exc, StoreUnavailable):
+                        self._store_down(exc)
+                    else:
+                        log.exception("appending to the log failed")
+                    for rid, _, _ in taken:
+                        future = self._waiting.get(rid)
+                        if future is not None and not future.done():
+                            future.set_exception(
+                                StoreUnavailable(f"the event could not be stored: {exc}")
+                            )
+
+    # -------------------------------------------------------------- the loop
+
+    async def run(self) -> None:
+        self._running = True
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self._start()
+            tasks = [
+                asyncio.create_task(self._append_loop(), name="log-append"),
+                asyncio.create_task(self._lease_loop(), name="lease"),
+                asyncio.create_task(self._leader_duties(), name="leader-duties"),
+            ]
+            self.started.set()
+            log.info("replica %s caught up at %s", self.instance, self.last_id)
+            await self._consume()
+        finally:
+            self._running = False
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self._timer is not None:
+                self._timer.cancel()
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(Stopped("the service is shutting down"))
+            await self._hand_over()
+
+    async def stop(self) -> None:
+        """Stops taking events; what was already submitted is appended and applied."""
+        self._stopping = True
+
+    def halt(self) -> None:
+        """Stops at once with no snapshot and no hand-over, as a killed process would
+        (for failover tests in one process). Flags rather than task cancellation, which
+        a client library may swallow mid-read."""
+        self._halted = self._stopping = True
+        self.fence = None
+        self._outgoing_ready.set()
+        self._wake_leader.set()
+
+    async def _start(self) -> None:
+        while True:
+            try:
+                snapshot = await self.store.load_snapshot()
+                if snapshot is not None:
+                    self._restore(snapshot)
+                while True:  # catch up before saying ready
+                    entries = await self._read(None)
+                    if entries is None:
+                        continue  # fell behind a trim: resynced from the snapshot
+                    if not entries:
+                        break
+                    self._apply_entries(entries)
+                self.store_ok = True
+                return
+            except StoreUnavailable as exc:
+                self._store_down(exc)
+                if self._stopping:
+                    raise Stopped("stopped before the store could be reached") from None
+                await asyncio.sleep(self.settings.retry_s)
+
+    async def _consume(self) -> None:
+        s = self.settings
+        while not self._halted:
+            if self._stopping and not self._outgoing and not self._waiting:
+                return
+            try:
+                entries = await self._read(s.read_block_ms)
+            except StoreUnavailable as exc:
+                self._store_down(exc)
+                self._expire_unconfirmed()
+                if self._stopping:
+                    return
+                await asyncio.sleep(s.retry_s)
+                continue
+            self._expire_unconfirmed()
+            if not self.store_ok:
+                log.info("store reachable again; carrying on from %s", self.last_id)
+                self.store_ok = True
+            if entries and not self._halted:  # None: resynced, read on from the snapshot
+                self._apply_entries(entries)
+                self._last_applied_at = time.monotonic()
+                await asyncio.sleep(0)  # let handlers answer between batches
+            self._wake_leader.set()
+
+    def _store_down(self, exc: Exception) -> None:
+        if self.store_ok:
+            log.error("store unreachable: %s", exc)
+        self.store_ok = False
+
+    def _apply_entries(self, entries: list[Any]) -> None:
+        for entry in entries:
+            if not id_after(entry.id, self.last_id):
+                continue
+            items: list[Item] = decode(entry.data)
+            for rid, stamped, event in items:
+                self._apply(rid, stamped, event)
+            self.last_id = entry.id
+            self._since_snapshot += 1
+
+    def _apply(self, rid: str, stamped: float, event: Event | Note) -> None:
+        if rid in self._done_set:
+            return  # a retried append: applied once already
+        self._remember(rid)
+        if rid == self._tick_pending:
+            self._tick_pending = None
+        self._apply_event(event, max(stamped, self.engine.now), self._waiting.get(rid))
+
+    def _remember(self, rid: str) -> None:
+        self._done_rids.append(rid)
+        self._done_set.add(rid)
+        if len(self._done_rids) > self.settings.remember_requests:
+            self._done_set.discard(self._done_rids.popleft())
+
+    # -------------------------------------------------------------- snapshots
+
+    def capture(self) -> bytes:
+        state = {
+            "engine": self.engine,
+            "requests": list(self._done_rids),
+            "parts": {name: part.capture() for name, part in self.parts.items()},
+        }
+        return encode(state)
+
+    async def _read(self, block_ms: int | None) -> list[LogEntry] | None:
+        """The next entries, or None when this instance had fallen behind a trim and has
+        loaded the newest snapshot instead.
+
+        The log is trimmed only below the previous snapshot, so an instance misses
+        entries only when it is more than a snapshot interval behind (paused,
+        partitioned, slow). After each read that returns entries it asks where the log
+        was last trimmed — after the read, so a trim that came before it is seen — and if
+        that is past what it has applied, the entries it has not read may be gone: it
+        loads the snapshot rather than go on with a hole in its history."""
+        entries, trimmed = await self.store.read_and_trim(
+            self.last_id, self.settings.read_count, block_ms
+        )
+        if not entries:
+            return entries
+        if trimmed is None or not id_after(trimmed, self.last_id):
+            return entries
+        snapshot = await self.store.load_snapshot()
+        if snapshot is None or not id_after(snapshot.upto, self.last_id):
+            return entries  # pragma: no cover - a trim always follows a newer snapshot
+        log.warning(
+            "%s fell behind the trimmed log (at %s, trimmed below %s): loading the snapshot",
+            self.instance,
+            self.last_id,
+            trimmed,
+        )
+        self._restore(snapshot)
+        self.resyncs += 1
+        for hook in self.resynced:
+            try:
+                hook()
+            except Exception:
+                log.exception("resync hook failed")
+        return None
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        state = decode(snapshot.blob)
+        self.engine = state["engine"]
+        self._done_rids = deque(state["requests"])
+        self._done_set = set(self._done_rids)
+        for name, data in state["parts"].items():
+            part = self.parts.get(name)
+            if part is not None:
+                part.restore(data)
+        self.last_id = snapshot.upto
+        log.info("loaded the snapshot up to %s (fence %d)", snapshot.upto, snapshot.fence)
+
+    async def snapshot(self) -> bool:
+        """Saves a snapshot now if this instance leads; True when saved."""
+        fence = self.fence
+        if fence is None:
+            return False
+        blob = self.capture()
+        snap = Snapshot(upto=self.last_id, fence=fence, at=self.clock(), blob=blob)
+        try:
+            await self.store.save_snapshot(self.instance, fence, snap)
+        except NotLeader:
+            self._step_down("lease lost while saving a snapshot")
+            return False
+        self._since_snapshot = 0
+        log.info("snapshot saved up to %s (%d bytes)", snap.upto, len(blob))
+        return True
+
+    # -------------------------------------------------------------- leadership
+
+    async def _lease_loop(self) -> None:
+        s = self.settings
+        ttl_ms = int(s.lease_ttl_s * 1000)
+        while not self._halted:
+            asked_at = time.monotonic()
+            try:
+                if self.fence is None:
+                    fence = await self.store.acquire(self.instance, ttl_ms)
+                    if self._halted:
+                        return
+                    if fence is not None:
+                        self.fence = fence
+                        self._lease_deadline = asked_at + s.lease_ttl_s * 0.9
+                        self.leader_changes += 1
+                        log.info("%s leads (fence %d)", self.instance, fence)
+                        self._wake_leader.set()
+                elif await self.store.renew(self.instance, self.fence, ttl_ms):
+                    self._lease_deadline = asked_at + s.lease_ttl_s * 0.9
+                else:
+                    self._step_down("the lease was taken over")
+            except StoreUnavailable as exc:
+                self._store_down(exc)
+                if self.fence is not None and time.monotonic() >= self._lease_deadline:
+                    self._step_down("the lease lapsed while the store was unreachable")
+            await asyncio.sleep(s.renew_every_s if self.fence is not None else s.acquire_every_s)
+
+    def _step_down(self, why: str) -> None:
+        if self.fence is not None:
+            log.warning("%s stops leading: %s", self.instance, why)
+        self.fence = None
+        self._tick_pending = None
+
+    async def _leader_duties(self) -> None:
+        """While leading: time (``TimerDue`` when a timer is due) and snapshots."""
+        last_snapshot = time.monotonic()
+        while not self._halted:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wake_leader.wait()
+            self._wake_leader.clear()
+            if self._halted or not self.is_leader or not self.store_ok:
+                continue
+            await self._tick_if_due()
+            # Pickling the engine stops the event loop (0.2 s at 20,000 waiting): wait for
+            # a lull in the log, unless the snapshot is long overdue.
+            every = self.settings.snapshot_every_s
+            since = time.monotonic() - last_snapshot
+            quiet = time.monotonic() - self._last_applied_at >= QUIET_S
+            if self._since_snapshot and since >= every and (quiet or since >= 4 * every):
+                last_snapshot = time.monotonic()
+                with contextlib.suppress(StoreUnavailable):
+                    await self.snapshot()
+
+    async def _tick_if_due(self) -> None:
+        due = self.engine.next_timer_at()
+        if due is None or self._tick_pending is not None:
+            return
+        now = self.clock()
+        if due > now:
+            self._arm(due)
+            return
+        fence = self.fence
+        if fence is None:
+            return
+        rid = f"{self.instance}:{next(self._seq)}"
+        self._tick_pending = rid
+        try:
+            await self.store.append_fenced(self.instance, fence, encode([(rid, now, TimerDue())]))
+        except NotLeader:
+            self._step_down("a fenced write was refused")
+        except StoreUnavailable as exc:
+            self._tick_pending = None
+            self._store_down(exc)
+
+    def _arm(self, due: float) -> None:
+        if self._timer_at == due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = due
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + max(0.0, due - self.clock()), self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._wake_leader.set()
+
+    async def _hand_over(self) -> None:
+        """A clean stop: the leader saves a snapshot and gives the lease up at once, so
+        another instance need not wait for it to lapse."""
+        if self.fence is None or self._halted:
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self.snapshot()
+            if self.fence is not None:
+                await self.store.release(self.instance, self.fence)
+                log.info("%s handed the lease over", self.instance)
+        self.fence = None
+
+    # -------------------------------------------------------------- liveness
+
+    async def exchange_seen(self, local: dict[str, float]) -> dict[str, float]:
+        """Shares when this instance last saw its agents; returns what every instance saw."""
+        await self.store.mark_seen(local)
+        merged = await self.store.seen()
+        for agent, at in local.items():
+            if at > merged.get(agent, float("-inf")):
+                merged[agent] = at
+        return merged

@@ -1,0 +1,22 @@
+"""Where the region's ordered input log, the leader lease and engine snapshots live:
+in process (``MemoryStore``) or in Redis (``RedisStore``), behind one contract."""
+
+from router.store.base import (
+    LogEntry,
+    NotLeader,
+    Snapshot,
+    Store,
+    StoreUnavailable,
+    id_after,
+    parse_id,
+)
+
+__all__ = [
+    "LogEntry",
+    "NotLeader",
+    "Snapshot",
+    "Store",
+    "StoreUnavailable",
+    "id_after",
+    "parse_id",
+]

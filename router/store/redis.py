@@ -1,0 +1,458 @@
+"""The store in Redis: the log is a stream, the lease a key with a TTL, the snapshot a
+hash. Writes that only the leader may make run as Lua scripts that check the lease in the
+same step, so a leader that lost its lease (paused, partitioned) cannot write after its
+successor has begun. Every connection error surfaces as ``StoreUnavailable``.
+
+Three deployments, chosen by the URL (``URL_FORMS``): one Redis (``redis://``,
+``rediss://``, ``unix://``), a Redis master found through Sentinel (``redis+sentinel://``,
+followed across failovers), and Redis Cluster (``redis+cluster://``). Every key of a
+region carries one hash tag (``router.store.keys``), so on a cluster the scripts, the
+pipelined appends and the stream reads of a region all go to the one node owning its slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from router.store.base import LogEntry, NotLeader, Snapshot, StoreUnavailable
+from router.store.keys import Keys
+
+T = TypeVar("T")
+
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', ARGV[2])
+return fence
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+_APPEND_FENCED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
+return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
+"""
+
+_SNAPSHOT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
+local previous = redis.call('HGET', KEYS[2], 'upto')
+redis.call('HSET', KEYS[2], 'upto', ARGV[2], 'fence', ARGV[3], 'at', ARGV[4], 'blob', ARGV[5])
+if previous then
+  redis.call('XTRIM', KEYS[3], 'MINID', previous)
+  redis.call('HSET', KEYS[2], 'trimmed', previous)
+end
+return 1
+"""
+
+_MARK_SEEN = """
+for i = 1, #ARGV, 2 do
+  local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+"""
+
+
+URL_FORMS = (
+    "redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://… (TLS), unix:///PATH[?db=DB]; "
+    "redis+sentinel://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]/MASTER-NAME[/DB] "
+    "(Sentinels, port 26379 by default; rediss+sentinel:// for TLS); "
+    "redis+cluster://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]…] "
+    "(cluster nodes, port 6379 by default; rediss+cluster:// for TLS)"
+)
+_PLAIN_SCHEMES = ("redis", "rediss", "unix")
+_MULTI_SCHEMES: dict[str, tuple[Literal["sentinel", "cluster"], bool]] = {
+    "redis+sentinel": ("sentinel", False),
+    "rediss+sentinel": ("sentinel", True),
+    "redis+cluster": ("cluster", False),
+    "rediss+cluster": ("cluster", True),
+}
+_DEFAULT_PORT = {"sentinel": 26379, "cluster": 6379}
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+# Query options of the Sentinel and Cluster forms (every client type takes these), and
+# the Sentinels' own credentials when they require a password.
+_OPTIONS: dict[str, Any] = {
+    "socket_timeout": float,
+    "socket_connect_timeout": float,
+    "health_check_interval": int,
+    "max_connections": int,
+    "client_name": str,
+    "ssl_ca_certs": str,
+    "ssl_certfile": str,
+    "ssl_keyfile": str,
+    "ssl_cert_reqs": str,
+    "ssl_check_hostname": _flag,
+}
+_SENTINEL_AUTH = frozenset({"sentinel_username", "sentinel_password"})
+_SECRET_OPTIONS = frozenset({"password", "sentinel_password"})
+# Errors that mean "Redis cannot be used right now" rather than "this command is wrong".
+# ClusterError covers CLUSTERDOWN/MASTERDOWN during a cluster failover and exhausted
+# redirections; RedisClusterException an unreachable or not fully covered cluster;
+# ReadOnlyError a write that reached a replica (a demoted master).
+_UNAVAILABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    ClusterError,
+    RedisClusterException,
+    ReadOnlyError,
+    OutOfMemoryError,
+    BusyLoadingError,
+    MasterDownError,
+    TryAgainError,
+)
+
+
+class BadRedisUrl(ValueError):
+    """The URL names no deployment this store can use; the message lists the forms."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisTarget:
+    """What a URL names: one Redis (``url`` as given), Sentinels watching ``master``, or
+    the startup nodes of a cluster, with the connection options they share."""
+
+    kind: Literal["single", "sentinel", "cluster"]
+    url: str
+    nodes: tuple[tuple[str, int], ...] = ()
+    master: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    sentinel_options: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_url(url: str) -> RedisTarget:
+    """Reads ``--redis``; raises ``BadRedisUrl`` naming the expected forms."""
+    scheme, sep, _ = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or (scheme not in _PLAIN_SCHEMES and scheme not in _MULTI_SCHEMES):
+        raise BadRedisUrl(f"{redact(url)!r} is not a Redis URL; expected {URL_FORMS}")
+    if scheme in _PLAIN_SCHEMES:
+        return RedisTarget("single", url)
+    kind, tls = _MULTI_SCHEMES[scheme]
+
+    def bad(why: str) -> BadRedisUrl:
+        return BadRedisUrl(f"{redact(url)!r}: {why}; expected {URL_FORMS}")
+
+    parts = urlsplit(url)
+    userinfo, at, hostlist = parts.netloc.rpartition("@")
+    if not at:
+        hostlist = parts.netloc
+    nodes: list[tuple[str, int]] = []
+    for item in hostlist.split(","):
+        try:
+            one = urlsplit("//" + item.strip())
+            host, port = one.hostname, one.port
+        except ValueError as exc:
+            raise bad(f"{item!r} is not HOST:PORT ({exc})") from None
+        if not host:
+            raise bad(f"{item!r} is not HOST:PORT")
+        nodes.append((host, port or _DEFAULT_PORT[kind]))
+
+    options: dict[str, Any] = {}
+    user, _, password = userinfo.partition(":")  # as redis-py reads redis://USER:PASSWORD@
+    if user:
+        options["username"] = unquote(user)
+    if password:
+        options["password"] = unquote(password)
+    if tls:
+        options["ssl"] = True
+    sentinel_options: dict[str, Any] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in _SENTINEL_AUTH and kind == "sentinel":
+            sentinel_options[name.removeprefix("sentinel_")] = value
+            continue
+        if name not in _OPTIONS:
+            raise bad(f"unknown option {name!r}")
+        if name.startswith("ssl_") and not tls:
+            raise bad(f"option {name!r} needs TLS (rediss+{kind}://)")
+        try:
+            options[name] = _OPTIONS[name](value)
+        except ValueError:
+            raise bad(f"option {name}={value!r} is not valid") from None
+
+    segments = (
+        [unquote(s) for s in parts.path.strip("/").split("/")] if parts.path.strip("/") else []
+    )
+    master: str | None = None
+    if kind == "sentinel":
+        if not segments or not segments[0] or len(segments) > 2:
+            raise bad("the path must be /MASTER-NAME or /MASTER-NAME/DB")
+        master = segments[0]
+        if len(segments) == 2:
+            if not segments[1].isdigit():
+                raise bad(f"database {segments[1]!r} is not a number")
+            options["db"] = int(segments[1])
+    elif segments not in ([], ["0"]):
+        raise bad("a cluster has only database 0; give no path")
+    return RedisTarget(kind, url, tuple(nodes), master, options, sentinel_options)
+
+
+def redact(url: str) -> str:
+    """The URL without its secrets: the password of the user part and of the query."""
+    if "://" not in url:
+        return "***@" + url.rpartition("@")[2] if "@" in url else url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.partition("://")[0] + "://…"
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = parts.netloc
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{hosts}" if colon else f"***@{hosts}"
+    query = "&".join(
+        f"{name}=***" if name in _SECRET_OPTIONS else f"{name}={quote(value, safe='/:')}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+RedisClient = aioredis.Redis | RedisCluster
+
+
+def connect(
+    target: RedisTarget, *, socket_timeout_s: float = 5.0
+) -> tuple[RedisClient, Sentinel | None]:
+    """A client for the deployment (not yet connected: redis-py connects on first use),
+    and the ``Sentinel`` it asks for the master, to be closed with it."""
+    common: dict[str, Any] = {
+        "decode_responses": False,
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": socket_timeout_s,
+        "health_check_interval": 10,
+    }
+    if target.kind == "single":
+        return aioredis.Redis.from_url(target.url, **common), None
+    if target.kind == "cluster":
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+            **{**common, **target.options},
+        ), None
+    assert target.master is not None
+    options = {**common, **target.options}
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(target.nodes),
+        sentinel_kwargs={
+            **{k: v for k, v in options.items() if k.startswith(("socket_", "ssl"))},
+            # Asking is already a loop over the Sentinels: retrying one that is down
+            # would hold up every new connection to the master for seconds.
+            "retry": Retry(NoBackoff(), 0),
+            **target.sentinel_options,
+        },
+    )
+    master = sentinel.master_for(target.master, redis_class=aioredis.Redis, **options)
+    return master, sentinel
+
+
+_REFUSED_WRITES = ("NOREPLICAS", "BUSY")
+
+
+class RedisStore:
+    def __init__(self, url: str, region: str, *, socket_timeout_s: float = 5.0) -> None:
+        target = parse_url(url)
+        self.url = redact(url)  # for messages: never the password
+        self.kind = target.kind
+        self.keys = Keys(region)
+        self.r, self._sentinel = connect(target, socket_timeout_s=socket_timeout_s)
+        self._acquire = self.r.register_script(_ACQUIRE)
+        self._renew = self.r.register_script(_RENEW)
+        self._release = self.r.register_script(_RELEASE)
+        self._append_fenced = self.r.register_script(_APPEND_FENCED)
+        self._snapshot = self.r.register_script(_SNAPSHOT)
+        self._mark_seen = self.r.register_script(_MARK_SEEN)
+
+    async def _call(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"redis at {self.url}: {exc}") from exc
+        except ResponseError as exc:
+            text = str(exc)
+            if "NOTLEADER" in text:
+                raise NotLeader(text) from None
+            if text.startswith(_REFUSED_WRITES):
+                # Redis is up but will not take writes now (no replica to confirm them,
+                # out of memory, a script running): as good as unreachable for us.
+                raise StoreUnavailable(f"redis at {self.url} refuses writes: {text}") from exc
+            raise
+
+    async def append(self, batches: list[bytes]) -> list[str]:
+        if len(batches) == 1:
+            entry_id = await self._call(self.r.xadd(self.keys.log, {b"b": batches[0]}))
+            return [_text(entry_id)]
+        pipe = self.r.pipeline(transaction=False)
+        for batch in batches:
+            pipe.xadd(self.keys.log, {b"b": batch})
+        ids = await self._call(pipe.execute())
+        return [_text(i) for i in ids]
+
+    async def read(self, after: str, count: int, block_ms: int | None) -> list[LogEntry]:
+        reply: Any = await self._call(
+            self.r.xread({self.keys.log: after}, count=count, block=block_ms or None)
+        )
+        return _entries(reply)
+
+    async def read_and_trim(
+        self, after: str, count: int, block_ms: int | None
+    ) -> tuple[list[LogEntry], str | None]:
+        # One round trip: the server runs HGET after XREAD returns, so a trim made
+        # before the read is seen.
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xread({self.keys.log: after}, count=count, block=block_ms or None)
+        pipe.hget(self.keys.snapshot, "trimmed")
+        reply, trimmed = await self._call(pipe.execute())
+        return _entries(reply), (_text(trimmed) if trimmed is not None else None)
+
+    async def first_id(self) -> str | None:
+        entries: Any = await self._call(self.r.xrange(self.keys.log, count=1))
+        return _text(entries[0][0]) if entries else None
+
+    async def trimmed_below(self) -> str | None:
+        value: Any = await self._call(
+            cast(Awaitable[Any], self.r.hget(self.keys.snapshot, "trimmed"))
+        )
+        return _text(value) if value is not None else None
+
+    async def acquire(self, owner: str, ttl_ms: int) -> int | None:
+        fence = await self._call(
+            cast(
+                Awaitable[Any],
+                self._acquire(keys=[self.keys.lease, self.keys.fence], args=[owner, ttl_ms]),
+            )
+        )
+        return int(fence) if fence else None
+
+    async def renew(self, owner: str, fence: int, ttl_ms: int) -> bool:
+        ok = await self._call(
+            cast(
+                Awaitable[Any],
+                self._renew(keys=[self.keys.lease], args=[f"{owner}:{fence}", ttl_ms]),
+            )
+        )
+        return bool(ok)
+
+    async def release(self, owner: str, fence: int) -> None:
+        await self._call(
+            cast(Awaitable[Any], self._release(keys=[self.keys.lease], args=[f"{owner}:{fence}"]))
+        )
+
+    async def holder(self) -> str | None:
+        value = await self._call(self.r.get(self.keys.lease))
+        return _text(value) if value is not None else None
+
+    async def append_fenced(self, owner: str, fence: int, batch: bytes) -> str:
+        entry_id = await self._call(
+            cast(
+                Awaitable[Any],
+                self._append_fenced(
+                    keys=[self.keys.lease, self.keys.log], args=[f"{owner}:{fence}", batch]
+                ),
+            )
+        )
+        return _text(entry_id)
+
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> None:
+        await self._call(
+            cast(
+                Awaitable[Any],
+                self._snapshot(
+                    keys=[self.keys.lease, self.keys.snapshot, self.keys.log],
+                    args=[
+                        f"{owner}:{fence}",
+                        snapshot.upto,
+                        snapshot.fence,
+                        repr(snapshot.at),
+                        snapshot.blob,
+                    ],
+                ),
+            )
+        )
+
+    async def load_snapshot(self) -> Snapshot | None:
+        h = await self._call(
+            cast(Awaitable[dict[bytes, bytes]], self.r.hgetall(self.keys.snapshot))
+        )
+        if not h:
+            return None
+        return Snapshot(
+            upto=_text(h[b"upto"]),
+            fence=int(h[b"fence"]),
+            at=float(h[b"at"]),
+            blob=h[b"blob"],
+        )
+
+    async def mark_seen(self, seen: dict[str, float]) -> None:
+        if not seen:
+            return
+        args: list[str] = []
+        for agent, at in seen.items():
+            args += [agent, repr(at)]
+        await self._call(cast(Awaitable[Any], self._mark_seen(keys=[self.keys.seen], args=args)))
+
+    async def seen(self) -> dict[str, float]:
+        h = await self._call(cast(Awaitable[dict[bytes, bytes]], self.r.hgetall(self.keys.seen)))
+        return {_text(k): float(v) for k, v in h.items()}
+
+    async def ping(self) -> None:
+        await self._call(cast(Awaitable[Any], self.r.ping()))
+
+    async def close(self) -> None:
+        await self.r.aclose()
+        if self._sentinel is not None:  # the master's client does not own the Sentinels'
+            for client in self._sentinel.sentinels:
+                await client.aclose()
+
+
+def _entries(reply: Any) -> list[LogEntry]:
+    if not reply:
+        return []
+    # RESP2 gives [[stream, entries]]; RESP3 gives {stream: [entries]}.
+    streams = reply.values() if isinstance(reply, dict) else (s[1] for s in reply)
+    return [
+        LogEntry(_text(entry_id), dict(fields)[b"b"])
+        for entries in streams
+        for entry_id, fields in entries
+    ]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
