@@ -12,15 +12,19 @@ Protocol (integration token with the ``callback`` channel):
 - ``GET /api/channels/callbacks/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome``.
 
-Not here yet (the callback policy comes in its own issue): turning a waiting caller into
-a callback that keeps the caller's place (``ContactSpec.arrived_at``/``due_at``), more
-than one attempt with each attempt recorded, foreign numbers, and closing only with an
-outcome (no deletion endpoint, on purpose).
+- ``GET /api/channels/callbacks/windows?service=S`` → ``{service, windows: [{start,
+  end}]}``: the next windows (the callback channel's opening hours cut into the
+  service's ``callback.window_s``); a request with ``window_start`` set to one of them is
+  ``scheduled`` until then, due at its start (the front of the queue) and offered then.
+
+Only Finnish numbers (+358) are called back; foreign and hidden ones are refused with the
+reason. Attempts, retries and the ``unreachable`` outcome: see ``docs/service.md``.
 """
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import replace
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -32,10 +36,11 @@ from channels.common import (
     read_site,
     read_urgency,
 )
+from channels.hours import admitted
 from channels.status import StatusBook
+from router.calendar.hours import Schedule
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
-from router.core.events import ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
@@ -44,20 +49,62 @@ from router.service.service import Service
 
 PREFIX = "cb-"
 HIDDEN_REASON = "a hidden number cannot be called back; the caller stays in the live queue"
+# Numbers the service calls back: Finnish ones (Åland's +35818 included). A foreign
+# number costs the region an international call and may not reach anyone it can help.
+CALLABLE_PREFIXES = ("+358",)
+FOREIGN_REASON = "only Finnish numbers (+358) are called back; the caller stays in the live queue"
+
+
+def callback_refusal(number: str) -> str | None:
+    """Why ``number`` cannot become a callback, or None when it can."""
+    if number.strip().lower() in HIDDEN_NUMBERS or not number:
+        return HIDDEN_REASON
+    if not E164.fullmatch(number):
+        return "expected an E.164 number such as +358401234567"
+    if not number.startswith(CALLABLE_PREFIXES):
+        return FOREIGN_REASON
+    return None
 
 
 def read_number(f: Fields, problems: BodyProblems, key: str = "number") -> str | None:
-    """A number that can be called back: E.164, never hidden."""
+    """A number that can be called back: E.164, Finnish, never hidden."""
     number = f.text(key)
     if number is None:
         return None
-    if number.strip().lower() in HIDDEN_NUMBERS:
-        problems.add(f.at(key), HIDDEN_REASON)
-        return None
-    if not E164.fullmatch(number):
-        problems.add(f.at(key), "expected an E.164 number such as +358401234567")
+    reason = callback_refusal(number)
+    if reason is not None:
+        problems.add(f.at(key), reason)
         return None
     return number
+
+
+MAX_WINDOWS = 12
+WINDOW_DAYS = 14
+
+
+def windows(schedule: Schedule, now: float, length_s: float) -> list[tuple[float, float]]:
+    """The next windows a caller may pick: the callback channel's opening hours cut
+    into ``length_s`` slices (the last of a span may be shorter), starting after ``now``.
+    An always-open service offers whole hours over the next day."""
+    out: list[tuple[float, float]] = []
+    if schedule.always_open:
+        start = (now // 3600 + 1) * 3600
+        while len(out) < MAX_WINDOWS and start < now + 86400:
+            out.append((start, start + length_s))
+            start += length_s
+        return out
+    day = schedule.day_of(now)
+    for offset in range(WINDOW_DAYS):
+        for span_start, span_end in schedule.spans(day + timedelta(days=offset)):
+            start = span_start
+            while start < span_end:
+                end = min(start + length_s, span_end)
+                if start > now:
+                    out.append((start, end))
+                    if len(out) >= MAX_WINDOWS:
+                        return out
+                start = end
+    return out
 
 
 class CallbackChannel:
@@ -67,8 +114,9 @@ class CallbackChannel:
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
         f, problems = await read_fields(
-            request, ("number", "service"), ("language", "site", "urgency")
+            request, ("number", "service"), ("language", "site", "urgency", "window_start")
         )
+        window_start = f.number("window_start")
         number = read_number(f, problems)
         service_name = read_service(f, problems, self.service)
         urgency = read_urgency(f, problems, self.service, service_name)
@@ -77,18 +125,53 @@ class CallbackChannel:
         problems.raise_if_any()
         if number is None or service_name is None:
             raise ApiError(400, "invalid_input", "number and service are required")
-        cid = PREFIX + uuid.uuid4().hex
-        spec = ContactSpec(
-            id=cid,
-            channel=Channel.CALLBACK,
-            service=service_name,
-            urgency=urgency,
-            language=language,
-            preferred_site=site,
-            attributes={"number": number},
+
+        def build(cid: str) -> ContactSpec:
+            spec = ContactSpec(
+                id=cid,
+                channel=Channel.CALLBACK,
+                service=service_name,
+                urgency=urgency,
+                language=language,
+                preferred_site=site,
+                attributes={"number": number},
+            )
+            if window_start is None:
+                return admitted(self.service, spec)
+            # A window the service offers now: due when it opens, offered from then on.
+            if window_start not in {start for start, _ in self._windows(service_name)}:
+                raise ApiError(
+                    409,
+                    "no_such_window",
+                    "window_start must be the start of a window the service offers now "
+                    "(GET /api/channels/callbacks/windows?service=...)",
+                )
+            return replace(spec, not_before=window_start, due_at=window_start)
+
+        return await self.book.create(request.headers, build, "callback request")
+
+    def _windows(self, service_name: str) -> list[tuple[float, float]]:
+        schedule = self.service.region.hours_of(service_name).schedule(Channel.CALLBACK)
+        length = self.service.engine.service(service_name).callback_window_s
+        return windows(schedule, self.service.runtime.clock(), length)
+
+    async def offered_windows(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        name = request.query.get("service", "")
+        if name not in self.service.region.services:
+            raise ApiError(
+                400,
+                "invalid_input",
+                f"service: unknown service {name!r}; expected one of: "
+                + ", ".join(self.service.region.services),
+            )
+        return web.json_response(
+            {
+                "service": name,
+                "windows": [{"start": s, "end": e} for s, e in self._windows(name)],
+            }
         )
-        await self.service.runtime.submit(ContactArrived(spec))
-        return web.json_response(self.book.require(cid, "callback request"), status=201)
 
     async def current(
         self, request: web.Request, principal: Principal | None
@@ -111,9 +194,23 @@ class CallbackChannel:
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the caller's own health station"},
                 "urgency": {"type": "string", "description": "the service's urgency class"},
+                "window_start": {
+                    "type": "number",
+                    "description": "a scheduled callback: the start of an offered window",
+                },
             },
         }
         return [
+            Route(
+                "GET",
+                "/api/channels/callbacks/windows",
+                self.offered_windows,
+                "The windows a caller may pick for a scheduled callback (?service=)",
+                integ,
+                ch,
+                responses={200: "the next windows (epoch seconds)", 400: "unknown service"},
+                tag="callback",
+            ),
             Route(
                 "POST",
                 "/api/channels/callbacks",

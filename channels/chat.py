@@ -29,13 +29,15 @@ The agent (over the agent websocket, see ``router.service.agents``) gets
 ``chat.customer_back``; it sends ``chat.message {contact_id, text}``. REST equivalents
 for agents: ``GET /api/channels/chat/{contact_id}/transcript`` (e.g. after the agent's
 browser reconnected) and ``POST /api/channels/chat/{contact_id}/messages {text}``.
-The transcript lives in memory while the chat is open and is dropped when it closes.
+The transcript lives while the chat is open and is dropped when it closes (in Redis mode
+it goes through the region's log and snapshots, so every instance has it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import logging
 import secrets
@@ -47,6 +49,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from channels.common import bounded_text, read_language, read_service, read_site
+from channels.hours import admitted
 from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
@@ -58,8 +61,10 @@ from router.service.http import ApiError, BodyProblems, from_routing, parse_fram
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Route, Schema
-from router.service.runtime import Stopped
+from router.service.runtime import Note, Part, Stopped
 from router.service.service import Service
+from router.store import StoreUnavailable
+from router.store.codec import allow
 
 log = logging.getLogger("yhteys.chat")
 
@@ -83,16 +88,75 @@ def channel_of(service: Service) -> ChatChannel:
 
 @dataclass(eq=False, slots=True)
 class ChatSession:
+    # Replicated: every instance keeps these, changed only by notes and decisions.
     id: str
-    resume_token: str
+    token_digest: str  # SHA-256 of the resume token: the token itself is never stored
     contact_id: str
     transcript: list[dict[str, Any]] = field(default_factory=list)
-    box: Outbox | None = None  # the customer's current connection
+    conn: str | None = None  # the customer's current connection, on whichever instance
     agent_id: str | None = None  # the agent who accepted the chat
     ready: bool = False  # the customer has been told the session
-    grace: asyncio.TimerHandle | None = None
     outcome: str | None = None
     redirect: str | None = None
+    # Since when nobody is on the customer's side of a chat no agent has yet (log time):
+    # the lease holder abandons it ``grace_s`` later unless the customer comes back.
+    away_since: float | None = None
+    # This instance's own: the customer's socket when it is connected here.
+    box: Outbox | None = None
+    box_conn: str | None = None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Notes: what changes a chat besides the engine's decisions. They go through the same
+# log as engine events, so in Redis mode every instance's sessions stay the same and the
+# instance holding a socket (customer's or agent's) delivers to it.
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class ChatOpened(Note):
+    session_id: str
+    token_digest: str
+    contact_id: str
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class ChatDropped(Note):
+    """The chat's contact never arrived (refused, or the service stopping)."""
+
+    session_id: str
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class ChatAttached(Note):
+    """The customer's connection ``conn`` holds the chat now (``resumed``: it came back)."""
+
+    session_id: str
+    conn: str
+    resumed: bool
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class ChatDetached(Note):
+    """The customer's connection ``conn`` ended or left."""
+
+    session_id: str
+    conn: str
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class ChatSaid(Note):
+    contact_id: str
+    who: str  # "customer" or "agent"
+    text: str
+    at: float
 
 
 def _error(exc: ApiError) -> dict[str, Any]:
@@ -107,9 +171,112 @@ class ChatChannel:
         self.sessions: dict[str, ChatSession] = {}
         self.by_contact: dict[str, ChatSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        service.runtime.listeners.append(self.on_decision)
+        runtime = service.runtime
+        runtime.listeners.append(self.on_decision)
+        runtime.notes[ChatOpened] = self._on_opened
+        runtime.notes[ChatDropped] = self._on_dropped
+        runtime.notes[ChatAttached] = self._on_attached
+        runtime.notes[ChatDetached] = self._on_detached
+        runtime.notes[ChatSaid] = self._on_said
+        runtime.parts["chat"] = Part(self._capture, self._restore)
         service.agents.chat_sender = self.agent_says
         service.agents.on_connect.append(self.agent_connected)
+        service.background.append(("chat-grace", self.sweep_grace))
+
+    # ------------------------------------------------------------ notes (every instance)
+
+    def _on_opened(self, n: ChatOpened, now: float) -> None:
+        s = ChatSession(n.session_id, n.token_digest, n.contact_id)
+        self.sessions[s.id] = s
+        self.by_contact[s.contact_id] = s
+
+    def _on_dropped(self, n: ChatDropped, now: float) -> None:
+        s = self.sessions.get(n.session_id)
+        if s is not None:
+            self._forget(s)
+
+    def _on_attached(self, n: ChatAttached, now: float) -> None:
+        s = self.sessions.get(n.session_id)
+        if s is None:
+            return
+        was_away = s.conn is None
+        s.conn = n.conn
+        s.ready = True
+        self._cancel_grace(s)
+        if s.box is not None and s.box_conn != n.conn:  # replaced by a newer connection
+            old = s.box
+            s.box = s.box_conn = None
+            old.send({"type": "replaced"})
+            self._spawn(
+                self._close_box(old, WSCloseCode.POLICY_VIOLATION, "resumed on another connection")
+            )
+        if n.resumed and was_away and s.agent_id is not None:
+            self.service.agents.push(
+                s.agent_id, {"type": "chat.customer_back", "contact_id": s.contact_id}
+            )
+
+    def _on_detached(self, n: ChatDetached, now: float) -> None:
+        s = self.sessions.get(n.session_id)
+        # conn "" : the customer went before the session was ever attached.
+        if s is None or (s.conn != n.conn and not (n.conn == "" and s.conn is None)):
+            return  # a newer connection holds it already
+        s.conn = None
+        s.ready = True
+        if s.agent_id is not None:
+            self.service.agents.push(
+                s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+            )
+        else:
+            self._start_grace(s, now)
+
+    def _on_said(self, n: ChatSaid, now: float) -> None:
+        s = self.by_contact.get(n.contact_id)
+        if s is None or len(s.transcript) >= MAX_MESSAGES:
+            return
+        entry = {"from": n.who, "text": n.text, "at": n.at}
+        s.transcript.append(entry)
+        if n.who == "customer":
+            if s.agent_id is not None:
+                self.service.agents.push(
+                    s.agent_id, {"type": "chat.message", "contact_id": s.contact_id, **entry}
+                )
+        else:
+            self._tell(s, {"type": "message", **entry})
+
+    def _capture(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                s.id,
+                s.token_digest,
+                s.contact_id,
+                list(s.transcript),
+                s.conn,
+                s.agent_id,
+                s.ready,
+                s.outcome,
+                s.redirect,
+                s.away_since,
+            )
+            for s in self.sessions.values()
+        ]
+
+    def _restore(self, data: list[tuple[Any, ...]]) -> None:
+        local = self.sessions
+        self.sessions, self.by_contact = {}, {}
+        for row in data:
+            sid, token_digest, cid, transcript, conn, agent_id, ready, outcome, redirect = row[:9]
+            s = ChatSession(sid, token_digest, cid, list(transcript), conn, agent_id, ready)
+            s.outcome, s.redirect = outcome, redirect
+            s.away_since = row[9] if len(row) > 9 else None
+            mine = local.pop(sid, None)
+            if mine is not None:  # this instance's socket, if the customer is here
+                s.box, s.box_conn = mine.box, mine.box_conn
+            self.sessions[sid] = s
+            self.by_contact[cid] = s
+        for gone in local.values():  # closed while this instance was behind
+            if gone.box is not None:
+                gone.box.send({"type": "closed", "outcome": "closed"})
+                self._spawn(self._close_box(gone.box, WSCloseCode.OK, "the chat has closed"))
 
     # ------------------------------------------------------------ decisions
 
@@ -120,12 +287,14 @@ class ChatChannel:
         if s is None:
             return
         match decision:
+            case d.Queued():  # e.g. a chat that waited for the opening is queued now
+                self._tell(s, self._queued(s.contact_id))
             case d.Offered():
                 self._tell(s, {"type": "connecting"})
             case d.Assigned(agent_id=aid):
                 self._assigned(s, aid)
             case d.Requeued(agent_id=aid) | d.OfferWithdrawn(agent_id=aid):
-                self._offer_back(s, aid)
+                self._offer_back(s, aid, now)
             case d.Redirected(target=target):
                 s.redirect = target
                 self._tell(s, {"type": "redirect", "target": target})
@@ -161,12 +330,12 @@ class ChatChannel:
         self._cancel_grace(s)
         agents = self.service.agents
         self._send_transcript(s, agent_id)
-        if s.box is not None:
+        if s.conn is not None:
             self._tell(s, {"type": "joined", "agent_name": self._agent_name(agent_id)})
         elif s.ready:
             agents.push(agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id})
 
-    def _offer_back(self, s: ChatSession, agent_id: str) -> None:
+    def _offer_back(self, s: ChatSession, agent_id: str, now: float) -> None:
         """An offer came back, or the agent who had the chat logged out: waiting again
         (unless another offer was made in the same step, or the chat closed)."""
         if s.agent_id == agent_id:
@@ -177,15 +346,15 @@ class ChatChannel:
             return
         if view.state is ContactState.WAITING:
             self._tell(s, self._queued(s.contact_id))
-        if s.box is None and s.agent_id is None and s.ready and s.grace is None:
-            self._start_grace(s)
+        if s.conn is None and s.agent_id is None and s.ready and s.away_since is None:
+            self._start_grace(s, now)
 
     def _closed(self, s: ChatSession, outcome: str) -> None:
         s.outcome = outcome
         self._forget(s)
         box = s.box
         if box is not None and s.ready:
-            s.box = None
+            s.box = s.box_conn = None
             box.send({"type": "closed", "outcome": outcome})
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
 
@@ -206,6 +375,8 @@ class ChatChannel:
             return None
         if view.state is ContactState.WAITING:
             return self._queued(s.contact_id)
+        if view.state is ContactState.SCHEDULED:  # after hours: waits for the opening
+            return {"type": "scheduled", "until": view.hold_until}
         if view.state is ContactState.OFFERED:
             return {"type": "connecting"}
         return {"type": "joined", "agent_name": self._agent_name(view.agent_id or "")}
@@ -221,25 +392,44 @@ class ChatChannel:
         with contextlib.suppress(Exception):
             await box.close(code, reason)
 
-    def _start_grace(self, s: ChatSession) -> None:
-        self._cancel_grace(s)
-        s.grace = asyncio.get_running_loop().call_later(self.grace_s, self._grace_over, s)
+    def _start_grace(self, s: ChatSession, now: float) -> None:
+        """The customer is away from a chat no agent has: abandoned ``grace_s`` from
+        ``now`` unless they come back. Replicated state, so whichever instance keeps time
+        then (``sweep_grace``) abandons it, also after a failover or a restart."""
+        if s.away_since is None:
+            s.away_since = now
 
     def _cancel_grace(self, s: ChatSession) -> None:
-        if s.grace is not None:
-            s.grace.cancel()
-            s.grace = None
+        s.away_since = None
 
-    def _grace_over(self, s: ChatSession) -> None:
-        s.grace = None
-        if s.box is None and s.agent_id is None and s.id in self.sessions:
-            self._spawn(self._abandon(s))
+    async def sweep_grace(self) -> None:
+        """For the service's life: the instance that keeps time abandons chats whose
+        customer has been away longer than the grace period."""
+        abandoning: set[str] = set()
+        while True:
+            await asyncio.sleep(min(1.0, self.grace_s / 2))
+            runtime = self.service.runtime
+            if not runtime.is_leader:
+                continue
+            now = runtime.clock()
+            for s in list(self.sessions.values()):
+                if (
+                    s.away_since is not None
+                    and s.conn is None
+                    and s.agent_id is None
+                    and now - s.away_since >= self.grace_s
+                    and s.id not in abandoning
+                ):
+                    abandoning.add(s.id)
+                    self._spawn(self._abandon(s, abandoning))
 
-    async def _abandon(self, s: ChatSession) -> None:
+    async def _abandon(self, s: ChatSession, abandoning: set[str]) -> None:
         try:
             await self.service.runtime.submit(ContactAbandoned(s.contact_id))
-        except (RoutingError, Stopped) as exc:
+        except (RoutingError, Stopped, StoreUnavailable) as exc:
             log.info("chat %s not abandoned: %s", s.contact_id, exc)
+        finally:
+            abandoning.discard(s.id)
 
     # ------------------------------------------------------------ the customer
 
@@ -255,7 +445,7 @@ class ChatChannel:
         session: ChatSession | None = None
         try:
             if "session" in request.query or "resume" in request.query:
-                session = self._resume(
+                session = await self._resume(
                     box, request.query.get("session", ""), request.query.get("resume", "")
                 )
                 if session is None:
@@ -279,15 +469,16 @@ class ChatChannel:
         """The customer's connection ``box`` ended."""
         if s.box is not box:
             return  # replaced by a newer connection, or the chat closed
-        s.box = None
-        if s.id not in self.sessions:
-            return
-        if s.agent_id is not None:
-            self.service.agents.push(
-                s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
-            )
-        else:
-            self._start_grace(s)
+        conn = s.box_conn or ""
+        s.box = s.box_conn = None
+        if s.id in self.sessions:
+            self._spawn(self._note_quietly(ChatDetached(s.id, conn)))
+
+    async def _note_quietly(self, note: Note) -> None:
+        try:
+            await self.service.runtime.submit(note)
+        except (Stopped, StoreUnavailable) as exc:
+            log.info("chat note %s not kept: %s", type(note).__name__, exc)
 
     async def _frame(self, box: Outbox, s: ChatSession | None, text: str) -> ChatSession | None:
         """Handles one customer frame; returns the connection's session afterwards."""
@@ -307,7 +498,7 @@ class ChatChannel:
             if s is None or s.box is not box:
                 raise ApiError(409, "no_session", "send 'start' first (or resume)")
             if kind == "message":
-                self._customer_says(s, body)
+                await self._customer_says(s, body)
             else:
                 await self._leave(s, box)
         except ApiError as exc:
@@ -316,6 +507,8 @@ class ChatChannel:
             box.send(_error(from_routing(exc)))
         except Stopped:
             box.send(_error(ApiError(503, "unavailable", "the service is shutting down")))
+        except StoreUnavailable as exc:
+            box.send(_error(ApiError(503, "store_unavailable", str(exc))))
         return s
 
     async def _start(self, box: Outbox, body: dict[str, Any]) -> ChatSession | None:
@@ -330,42 +523,50 @@ class ChatChannel:
             raise ApiError(400, "invalid_input", "service is required")
         if len(self.sessions) >= self.max_sessions:
             raise ApiError(503, "busy", "too many open chats; try again later")
-        s = ChatSession(uuid.uuid4().hex, secrets.token_urlsafe(24), PREFIX + uuid.uuid4().hex)
+        session_id, token = uuid.uuid4().hex, secrets.token_urlsafe(24)
+        contact_id = PREFIX + uuid.uuid4().hex
         spec = ContactSpec(
-            id=s.contact_id,
+            id=contact_id,
             channel=Channel.CHAT,
             service=service_name,
             language=language,
             preferred_site=site,
             attributes={"topic": topic} if topic is not None else {},
         )
+        spec = admitted(self.service, spec)  # closed: an error frame saying when it opens
         # Known before it arrives, so the listener sees its decisions; the customer is
         # told only once the session is sent (``ready``), from the engine's state then.
-        self.sessions[s.id] = s
-        self.by_contact[s.contact_id] = s
+        runtime = self.service.runtime
+        await runtime.submit(ChatOpened(session_id, digest(token), contact_id))
+        s = self.sessions[session_id]
         try:
-            await self.service.runtime.submit(ContactArrived(spec))
+            await runtime.submit(ContactArrived(spec))
         except asyncio.CancelledError:
-            s.ready = True  # it may still arrive: abandon it unless the customer resumes
-            self._start_grace(s)
+            # It may still arrive: abandoned unless the customer resumes.
+            self._spawn(self._note_quietly(ChatDetached(session_id, "")))
             raise
         except BaseException:
             self._forget(s)
+            self._spawn(self._note_quietly(ChatDropped(session_id)))
             raise
-        s.box = box
-        s.ready = True
         if s.outcome is not None:  # never queued (redirected)
             if s.redirect is not None:
                 box.send({"type": "redirect", "target": s.redirect})
             box.send({"type": "closed", "outcome": s.outcome})
-            s.box = None
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
             return None
+        conn = uuid.uuid4().hex
+        await runtime.submit(ChatAttached(s.id, conn, resumed=False))
+        if s.id not in self.sessions:  # closed meanwhile (the customer is told below)
+            box.send({"type": "closed", "outcome": s.outcome or "abandoned"})
+            self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
+            return None
+        s.box, s.box_conn = box, conn
         box.send(
             {
                 "type": "session",
                 "session_id": s.id,
-                "resume_token": s.resume_token,
+                "resume_token": token,
                 "contact_id": s.contact_id,
             }
         )
@@ -374,23 +575,21 @@ class ChatChannel:
             box.send(now)
         return s
 
-    def _customer_says(self, s: ChatSession, body: dict[str, Any]) -> None:
+    async def _customer_says(self, s: ChatSession, body: dict[str, Any]) -> None:
         problems = BodyProblems()
         f = fields_of(problems, body, ("type", "text"))
         text = bounded_text(f, problems, "text", MAX_TEXT)
         problems.raise_if_any()
-        entry = self._append(s, "customer", text or "")
-        if s.agent_id is not None:
-            self.service.agents.push(
-                s.agent_id, {"type": "chat.message", "contact_id": s.contact_id, **entry}
-            )
+        await self._say(s, "customer", text or "")
 
-    def _append(self, s: ChatSession, who: str, text: str) -> dict[str, Any]:
+    async def _say(self, s: ChatSession, who: str, text: str) -> dict[str, Any]:
+        """Adds a message to the transcript on every instance; the one holding the other
+        side's socket delivers it."""
         if len(s.transcript) >= MAX_MESSAGES:
             raise ApiError(409, "transcript_full", f"a chat holds at most {MAX_MESSAGES} messages")
-        entry = {"from": who, "text": text, "at": self.service.runtime.clock()}
-        s.transcript.append(entry)
-        return entry
+        note = ChatSaid(s.contact_id, who, text, self.service.runtime.clock())
+        await self.service.runtime.submit(note)
+        return {"from": who, "text": text, "at": note.at}
 
     async def _leave(self, s: ChatSession, box: Outbox) -> None:
         if s.agent_id is None:
@@ -402,21 +601,20 @@ class ChatChannel:
                 if s.agent_id is None:  # closed meanwhile: nothing more to do
                     return
             # An agent accepted the chat meanwhile: leave it as an assigned chat.
-        s.box = None
-        self.service.agents.push(
-            s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
-        )
+        conn = s.box_conn or ""
+        s.box = s.box_conn = None
+        await self.service.runtime.submit(ChatDetached(s.id, conn))  # tells the agent
         box.send({"type": "left"})
         self._spawn(self._close_box(box, WSCloseCode.OK, "you left the chat"))
 
-    def _resume(self, box: Outbox, session_id: str, token: str) -> ChatSession | None:
+    async def _resume(self, box: Outbox, session_id: str, token: str) -> ChatSession | None:
         s = self.sessions.get(session_id)
         view = None
         if (
             s is not None
             and s.ready
             and token
-            and hmac.compare_digest(s.resume_token.encode(), token.encode())
+            and hmac.compare_digest(s.token_digest.encode(), digest(token).encode())
         ):
             with contextlib.suppress(UnknownContact):
                 view = self.service.engine.contact(s.contact_id)
@@ -431,13 +629,15 @@ class ChatChannel:
                 )
             )
             return None
-        old, s.box = s.box, box
-        self._cancel_grace(s)
-        if old is not None:
-            old.send({"type": "replaced"})
-            self._spawn(
-                self._close_box(old, WSCloseCode.POLICY_VIOLATION, "resumed on another connection")
-            )
+        conn = uuid.uuid4().hex
+        # Every instance hears of it: an older connection, wherever it is, is replaced.
+        await self.service.runtime.submit(ChatAttached(s.id, conn, resumed=True))
+        try:
+            view = self.service.engine.contact(s.contact_id)
+        except UnknownContact:
+            box.send({"type": "closed", "outcome": s.outcome or "closed"})
+            return None
+        s.box, s.box_conn = box, conn
         resumed: dict[str, Any] = {
             "type": "resumed",
             "session_id": s.id,
@@ -450,10 +650,6 @@ class ChatChannel:
         box.send(resumed)
         if view.state is ContactState.WAITING:
             box.send(self._queued(s.contact_id))
-        if s.agent_id is not None and old is None:
-            self.service.agents.push(
-                s.agent_id, {"type": "chat.customer_back", "contact_id": s.contact_id}
-            )
         return s
 
     # ------------------------------------------------------------ the agent
@@ -468,9 +664,7 @@ class ChatChannel:
             problems = BodyProblems()
             problems.add("text", f"must be at most {MAX_TEXT} characters, got {len(text)}")
             problems.raise_if_any()
-        entry = self._append(s, "agent", text)
-        self._tell(s, {"type": "message", **entry})
-        return entry
+        return await self._say(s, "agent", text)
 
     def _agents_chat(self, contact_id: str, agent_id: str | None) -> ChatSession:
         s = self.by_contact.get(contact_id)

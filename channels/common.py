@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
 
 from router.config.reader import Fields
 from router.service.http import BodyProblems
@@ -86,6 +87,23 @@ def bounded_text(f: Fields, problems: BodyProblems, key: str, max_len: int) -> s
         problems.add(f.at(key), f"must be at most {max_len} characters, got {len(text)}")
         return None
     return text
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def contact_id_for(headers: Mapping[str, str], prefix: str) -> tuple[str, bool]:
+    """The new contact's id and whether the client named it: with an ``Idempotency-Key``
+    header (1-128 letters, digits, '_', '.', ':', '-') the id is ``prefix + key``, so a
+    retry of the same request finds the contact it made instead of making another."""
+    key = headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return prefix + uuid.uuid4().hex, False
+    if not REF.fullmatch(key):
+        problems = BodyProblems()
+        problems.add(IDEMPOTENCY_HEADER, "expected 1-128 letters, digits, '_', '.', ':' or '-'")
+        problems.raise_if_any()
+    return prefix + key, True
 
 
 class InFlight:

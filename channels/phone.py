@@ -10,8 +10,16 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
 - ``{"action": "redirect", "target": "112"}`` — never queued (the most urgent class);
 - ``{"action": "hangup", "outcome"}`` — the contact has closed.
 
+- ``{"action": "closed", "opens_at"}`` — after hours, and the service tells callers
+  when to call again (``opens_at``: epoch seconds, or null); no contact is made;
+- ``{"action": "scheduled", "until"}`` — after hours, the call waits for the opening;
+- ``{"action": "callback", "state", "position", "estimated_wait"}`` — the caller asked
+  to be called back (``POST .../callback``): thank them and hang up; the contact keeps
+  its place as a callback.
+
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
-instruction (a retried webhook has no second effect).
+instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
+turn into callbacks: the answer is 409 with the reason, and the caller stays in the queue.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.callback import callback_refusal
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
@@ -30,12 +39,14 @@ from channels.common import (
     read_site,
     read_urgency,
 )
+from channels.hours import CallAgainAt, admit
 from channels.status import StatusBook, wait_json
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.errors import Conflict, UnknownContact
-from router.core.events import ContactAbandoned, ContactArrived, OfferAccepted
+from router.core.events import ChannelSwitched, ContactAbandoned, ContactArrived, OfferAccepted
 from router.core.model import Channel, ContactSpec, ContactState
+from router.core.state import ContactView
 from router.service.auth import Principal
 from router.service.http import ApiError, read_fields
 from router.service.routes import Route
@@ -61,6 +72,19 @@ class PhoneChannel:
             view = self.service.engine.contact(cid)
         except UnknownContact:
             raise ApiError(404, "not_found", f"no call {call_id!r}") from None
+        if view.channel is Channel.CALLBACK:
+            position, wait = (
+                wait_json(self.service, cid) if view.state is ContactState.WAITING else (None, None)
+            )
+            return {
+                "call_id": call_id,
+                "action": "callback",
+                "state": view.state.value,
+                "position": position,
+                "estimated_wait": wait,
+            }
+        if view.state is ContactState.SCHEDULED:
+            return {"call_id": call_id, "action": "scheduled", "until": view.hold_until}
         if view.state is ContactState.WAITING:
             position, wait = wait_json(self.service, cid)
             return {
@@ -118,9 +142,48 @@ class PhoneChannel:
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
         )
+        admitted = admit(
+            self.service.region,
+            self.service.engine.service(service_name),
+            spec,
+            self.service.runtime.clock(),
+        )
+        if isinstance(admitted, CallAgainAt):
+            return web.json_response(
+                {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
+            )
         async with self.arriving.registering(cid):
-            await self.service.runtime.submit(ContactArrived(spec))
+            await self.service.runtime.submit(ContactArrived(admitted))
         return web.json_response(self.instruction(call_id), status=201)
+
+    def _open_call(self, call_id: str) -> ContactView:
+        try:
+            return self.service.engine.contact(PREFIX + call_id)
+        except UnknownContact:
+            raise ApiError(404, "not_found", f"no open call {call_id!r}") from None
+
+    async def callback(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        """The waiting caller chose to be called back: same place, callback channel."""
+        call_id = request.match_info["call_id"]
+        f, problems = await read_fields(request, (), ("number",))
+        given = f.text("number")
+        problems.raise_if_any()
+        cid = PREFIX + call_id
+        view = self._open_call(call_id)
+        if view.channel is not Channel.CALLBACK:
+            number = given or view.spec.attributes.get("caller", "")
+            reason = callback_refusal(number)
+            if reason is not None:
+                raise ApiError(409, "not_callable", reason)
+            try:
+                await self.service.runtime.submit(
+                    ChannelSwitched(cid, Channel.CALLBACK, {"number": number})
+                )
+            except Conflict as exc:
+                raise ApiError(409, "conflict", f"the call is with an agent: {exc}") from None
+        return web.json_response(self.instruction(call_id))
 
     async def current(
         self, request: web.Request, principal: Principal | None
@@ -135,10 +198,7 @@ class PhoneChannel:
         agent_id = f.text("agent_id")
         problems.raise_if_any()
         cid = PREFIX + call_id
-        try:
-            view = self.service.engine.contact(cid)
-        except UnknownContact:
-            raise ApiError(404, "not_found", f"no open call {call_id!r}") from None
+        view = self._open_call(call_id)
         if not (view.state is ContactState.ASSIGNED and view.agent_id == agent_id):
             await self.service.runtime.submit(OfferAccepted(cid, agent_id or ""))
         return web.json_response(self.instruction(call_id))
@@ -213,6 +273,30 @@ class PhoneChannel:
                     "properties": {"agent_id": {"type": "string"}},
                 },
                 {200: "instruction", 404: "unknown call", 409: "not offered to that agent"},
+                tag="phone",
+            ),
+            Route(
+                "POST",
+                "/api/channels/phone/calls/{call_id}/callback",
+                self.callback,
+                "The waiting caller asks to be called back: keeps the place as a callback",
+                integ,
+                ch,
+                {
+                    "type": "object",
+                    "properties": {
+                        "number": {
+                            "type": "string",
+                            "description": "E.164 number to call (default: the caller's)",
+                        }
+                    },
+                },
+                {
+                    200: "instruction (action: callback)",
+                    400: "invalid input",
+                    404: "unknown call",
+                    409: "hidden or foreign number, or the call is with an agent",
+                },
                 tag="phone",
             ),
             Route(

@@ -4,13 +4,18 @@ and the outcome of recently closed ones, so integrations can ask after a contact
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from aiohttp import web
+
+from channels.common import InFlight, contact_id_for
 from router.core import decisions as d
-from router.core.errors import Conflict, UnknownContact
-from router.core.events import ContactCancelled
-from router.core.model import ContactState
+from router.core.errors import Conflict, InvalidEvent, UnknownContact
+from router.core.events import ContactArrived, ContactCancelled, Event
+from router.core.model import ContactSpec, ContactState
 from router.service.http import ApiError
+from router.service.runtime import Part
 from router.service.service import Service
 
 REMEMBER_FINISHED = 10_000
@@ -31,24 +36,52 @@ class StatusBook:
     """The status of one channel's contacts (by id prefix): open ones from the engine,
     closed ones from a bounded memory of their outcomes (the newest ``remember``)."""
 
-    def __init__(self, service: Service, prefix: str, remember: int = REMEMBER_FINISHED) -> None:
+    def __init__(
+        self,
+        service: Service,
+        prefix: str,
+        remember: int = REMEMBER_FINISHED,
+        labeller: Callable[[ContactSpec], dict[str, Any]] | None = None,
+    ) -> None:
         self.service = service
         self.prefix = prefix
         self.remember = remember
         self.finished: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        # Fields a channel adds to an open contact's status (kept when it closes).
+        # Fields a channel adds to an open contact's status (kept when it closes), taken
+        # from the contact as the engine accepts it: so every replica has them too.
         self.labels: dict[str, dict[str, Any]] = {}
+        self.labeller = labeller
+        self.arriving = InFlight()
         service.runtime.listeners.append(self.on_decision)
+        if labeller is not None:
+            service.runtime.applied_listeners.append(self.on_applied)
+        service.runtime.parts["status:" + prefix] = Part(self.capture, self.restore)
 
-    def label(self, contact_id: str, fields: dict[str, Any]) -> None:
-        """Adds ``fields`` to the contact's status (set before it is submitted)."""
-        self.labels[contact_id] = fields
+    def on_applied(self, event: Event, now: float) -> None:
+        if (
+            self.labeller is not None
+            and isinstance(event, ContactArrived)
+            and event.contact.id.startswith(self.prefix)
+        ):
+            self.labels[event.contact.id] = self.labeller(event.contact)
 
-    def unlabel(self, contact_id: str) -> None:
-        self.labels.pop(contact_id, None)
+    def capture(self) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, dict[str, Any]]]:
+        return list(self.finished.items()), dict(self.labels)
+
+    def restore(
+        self, data: tuple[list[tuple[str, dict[str, Any]]], dict[str, dict[str, Any]]]
+    ) -> None:
+        self.finished = OrderedDict(data[0])
+        self.labels = dict(data[1])
 
     def on_decision(self, decision: d.Decision, now: float) -> None:
-        if isinstance(decision, d.Redirected) and decision.contact_id.startswith(self.prefix):
+        if isinstance(decision, d.CallbackAttempt) and decision.contact_id.startswith(self.prefix):
+            # Each attempt stays in the status, also after the contact closed.
+            label = self.labels.setdefault(decision.contact_id, {})
+            label.setdefault("attempts", []).append(
+                {"at": now, "agent_id": decision.agent_id, "result": decision.result}
+            )
+        elif isinstance(decision, d.Redirected) and decision.contact_id.startswith(self.prefix):
             self._finish(
                 decision.contact_id,
                 {
@@ -101,13 +134,40 @@ class StatusBook:
         wait: dict[str, float] | None = None
         if view.state is ContactState.WAITING:
             position, wait = wait_json(self.service, contact_id)
-        return {
+        status = {
             "contact_id": contact_id,
             **self.labels.get(contact_id, {}),
             "state": view.state.value,
             "position": position,
             "estimated_wait": wait,
         }
+        if view.state is ContactState.SCHEDULED:
+            status["scheduled_until"] = view.hold_until
+        return status
+
+    async def create(
+        self,
+        headers: Mapping[str, str],
+        build: Callable[[str], ContactSpec],
+        what: str,
+    ) -> web.Response:
+        """Opens the contact ``build`` makes for its id, answering 201 with its status —
+        or 200 with the contact a retry of the same request made (the client named the
+        contact with an ``Idempotency-Key``), also when the first one is still on its
+        way or went in through another instance."""
+        cid, named = contact_id_for(headers, self.prefix)
+        await self.arriving.wait(cid)
+        if named and self.known(cid):
+            return web.json_response(self.require(cid, what))
+        spec = build(cid)
+        try:
+            async with self.arriving.registering(cid):
+                await self.service.runtime.submit(ContactArrived(spec))
+        except InvalidEvent:
+            if named and self.known(cid):
+                return web.json_response(self.require(cid, what))
+            raise
+        return web.json_response(self.require(cid, what), status=201)
 
     def require(self, contact_id: str, what: str) -> dict[str, Any]:
         status = self.status(contact_id)

@@ -20,15 +20,20 @@ channels (web, callback, work items) share.
 from __future__ import annotations
 
 import re
-import uuid
 
 from aiohttp import web
 
-from channels.common import E164, bounded_text, read_language, read_service, read_site
+from channels.common import (
+    E164,
+    bounded_text,
+    read_language,
+    read_service,
+    read_site,
+)
+from channels.hours import admitted
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
-from router.core.events import ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
@@ -70,17 +75,19 @@ class WebChannel:
         attributes = {"message": message, "contact_method": method, "contact_value": value}
         if topic is not None:
             attributes["topic"] = topic
-        cid = PREFIX + uuid.uuid4().hex
-        spec = ContactSpec(
-            id=cid,
-            channel=Channel.WEB,
-            service=service_name,
-            language=language,
-            preferred_site=site,
-            attributes=attributes,
-        )
-        await self.service.runtime.submit(ContactArrived(spec))
-        return web.json_response(self.book.require(cid, "web request"), status=201)
+
+        def build(cid: str) -> ContactSpec:
+            spec = ContactSpec(
+                id=cid,
+                channel=Channel.WEB,
+                service=service_name,
+                language=language,
+                preferred_site=site,
+                attributes=attributes,
+            )
+            return admitted(self.service, spec)
+
+        return await self.book.create(request.headers, build, "web request")
 
     def _preference(self, f: Fields, problems: BodyProblems) -> tuple[str | None, str | None]:
         pref = f.mapping("contact_preference")

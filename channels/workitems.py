@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from channels.common import (
+    E164,
     InFlight,
     bounded_text,
     read_language,
@@ -33,6 +34,7 @@ from channels.common import (
     read_site,
     read_urgency,
 )
+from channels.hours import admitted
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -50,6 +52,11 @@ MAX_LINK = 2048
 
 def contact_id(source: str, item_id: str) -> str:
     return f"{PREFIX}{source}-{item_id}"
+
+
+def _labels(spec: ContactSpec) -> dict[str, Any]:
+    """What an item's status shows besides its state: where it came from."""
+    return {"source": spec.authorisation, "item_id": spec.external_ref}
 
 
 def read_link(f: Fields, problems: BodyProblems, key: str = "link") -> str | None:
@@ -80,7 +87,7 @@ def _sources(principal: Principal | None) -> frozenset[str]:
 class WorkItemChannel:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.book = StatusBook(service, PREFIX)
+        self.book = StatusBook(service, PREFIX, labeller=_labels)
         # Items being registered right now: a retried post waits for the first one.
         self._arriving = InFlight()
 
@@ -115,7 +122,7 @@ class WorkItemChannel:
         f, problems = await read_fields(
             request,
             ("source", "item_id", "service", "topic", "urgency", "link"),
-            ("person_ref", "language", "site"),
+            ("person_ref", "phone", "language", "site"),
         )
         source = read_ref(f, problems, "source")
         if source is not None:
@@ -126,6 +133,9 @@ class WorkItemChannel:
         topic = bounded_text(f, problems, "topic", MAX_TOPIC)
         link = read_link(f, problems)
         person_ref = read_ref(f, problems, "person_ref")
+        phone = f.text("phone")
+        if phone is not None and not E164.fullmatch(phone):
+            problems.add(f.at("phone"), "expected an E.164 number such as +358401234567")
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
         problems.raise_if_any()
@@ -146,6 +156,8 @@ class WorkItemChannel:
         attributes = {"topic": topic, "source": source}
         if person_ref is not None:
             attributes["person_ref"] = person_ref
+        if phone is not None:
+            attributes["phone"] = phone  # links it with the person's calls
         spec = ContactSpec(
             id=cid,
             channel=Channel.WORKITEM,
@@ -158,14 +170,9 @@ class WorkItemChannel:
             link=link,
             attributes=attributes,
         )
-        self.book.label(cid, {"source": source, "item_id": item_id})
+        spec = admitted(self.service, spec)
         async with self._arriving.registering(cid):
-            try:
-                await self.service.runtime.submit(ContactArrived(spec))
-            except BaseException:
-                if not self.book.known(cid):
-                    self.book.unlabel(cid)
-                raise
+            await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self._require(source, item_id), status=201)
 
     def _path(self, request: web.Request, principal: Principal | None) -> tuple[str, str]:
@@ -200,6 +207,10 @@ class WorkItemChannel:
                 "urgency": {"type": "string", "description": "the service's urgency class"},
                 "link": {"type": "string", "format": "uri", "pattern": "^https://"},
                 "person_ref": {"type": "string"},
+                "phone": {
+                    "type": "string",
+                    "description": "the person's E.164 number: links the item with their calls",
+                },
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the person's own health station"},
             },

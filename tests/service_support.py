@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
@@ -20,10 +23,16 @@ _REGION: Region | None = None
 
 
 def region() -> Region:
+    """The sample region without its opening hours, so that tests on the wall clock do
+    not depend on the time of day they run at (``sample_region()`` keeps them)."""
     global _REGION  # noqa: PLW0603 - loaded once for the whole run
     if _REGION is None:
-        _REGION = load_region(REGION_FILE)
+        _REGION = replace(sample_region(), hours={}, after_hours={})
     return _REGION
+
+
+def sample_region() -> Region:
+    return load_region(REGION_FILE)
 
 
 def make_service(**settings: Any) -> Service:
@@ -137,3 +146,24 @@ async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(wait(), timeout)
+
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def at(text: str) -> float:
+    """Epoch seconds of a local Helsinki time, e.g. '2026-11-27 17:30' (a Friday)."""
+    return datetime.fromisoformat(text).replace(tzinfo=HELSINKI).timestamp()
+
+
+class WallClock:
+    """A settable clock for a service under test (virtual time over real HTTP)."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def set(self, text: str) -> None:
+        self.t = at(text)

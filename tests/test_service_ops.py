@@ -83,7 +83,10 @@ async def test_readyz_is_503_until_the_dispatch_loop_runs() -> None:
     response = await readyz.handler(make_mocked_request("GET", "/readyz"), None)
     assert isinstance(response, web.Response)
     assert response.status == 503
-    assert response.text is not None and json.loads(response.text) == {"status": "starting"}
+    assert response.text is not None and json.loads(response.text) == {
+        "status": "starting",
+        "leader": True,  # alone, it keeps time itself
+    }
 
 
 # ------------------------------------------------------------------ metrics

@@ -41,7 +41,15 @@ async def test_with_nobody_logged_in_every_service_is_closed_with_no_estimate(
     listed = await status(client)
     assert [s["service"] for s in listed] == list(service.region.services)
     assert all(
-        s == {"service": s["service"], "open": False, "waiting": 0, "estimated_wait": None}
+        s
+        == {
+            "service": s["service"],
+            "open": False,
+            "in_hours": True,  # the test region has no opening hours: always in hours
+            "staffed": False,
+            "waiting": 0,
+            "estimated_wait": None,
+        }
         for s in listed
     )
 
@@ -72,12 +80,20 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
     listed = await status(client)
     assert next(s for s in listed if s["service"] == "nursing_advice") == nursing
     oral = next(s for s in listed if s["service"] == "oral_health")
-    assert oral == {"service": "oral_health", "open": False, "waiting": 0, "estimated_wait": None}
+    assert oral == {
+        "service": "oral_health",
+        "open": False,
+        "in_hours": True,
+        "staffed": False,
+        "waiting": 0,
+        "estimated_wait": None,
+    }
 
     text = json.dumps(listed)
     for personal in ("secret-call", "phone-", CALLER, "a005", "Pekka", "Laine", "vaasa"):
         assert personal not in text
-    assert all(set(s) == {"service", "open", "waiting", "estimated_wait"} for s in listed)
+    fields = {"service", "open", "in_hours", "staffed", "waiting", "estimated_wait"}
+    assert all(set(s) == fields for s in listed)
 
     r = await client.get("/api/public/services/astrology", headers=PUBLIC)
     assert r.status == 404

@@ -52,7 +52,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
+from router.calendar.hours import ServiceHours
+from router.calendar.rules import AfterHoursPolicy
 from router.config.errors import ConfigError, Problems, key_path
+from router.config.hours import read_after_hours, read_hours
 from router.config.reader import (
     IDENT,
     NAME,
@@ -112,7 +115,11 @@ _SERVICE_OPTIONAL = (
     "not_ready_on_decline",
     "not_ready_on_timeout",
     "warn_fraction",
+    "callback",
+    "hours",
+    "after_hours",
 )
+_LIVE_ONLY_IN_FILE = ("hours", "after_hours")
 _AGENT_REQUIRED = ("id", "name", "team", "languages")
 _AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity")
 
@@ -171,6 +178,9 @@ def read_service(
     current = region.services if services is None else services
     if isinstance(value, dict) and "name" in value:
         as_pattern(problems, key_path(path, "name"), value["name"], IDENT, _ID_FORM)
+    for key in _LIVE_ONLY_IN_FILE:
+        if isinstance(value, dict) and key in value:
+            problems.add(key_path(path, key), "opening hours are set in the region file")
     spec, targets = _service(problems, path, value, _known_of(region, current))
     if spec is not None:
         _loops_through(problems, spec.name, targets, current)
@@ -271,6 +281,10 @@ def _load_yaml(text: str, problems: Problems) -> object:
         raise ConfigError([f"{problems.source}: {where}: {reason}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{problems.source}: invalid YAML: {exc}"]) from None
+    except ValueError as exc:  # a date-like scalar that is no date, e.g. 2026-02-30
+        raise ConfigError(
+            [f'{problems.source}: invalid YAML value: {exc} (quote dates: "2026-12-24")']
+        ) from None
     finally:
         loader.dispose()
     for line, column, key in loader.duplicate_keys:
@@ -295,6 +309,9 @@ class _Known:
     sites: dict[str, Site] = field(default_factory=dict)
     teams: dict[str, Team] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)
+    timezone: str = DEFAULT_TIMEZONE
+    hours: dict[str, ServiceHours] = field(default_factory=dict)
+    after_hours: dict[str, AfterHoursPolicy] = field(default_factory=dict)
 
     def refs(self, section: str, names: Iterable[str]) -> Iterable[str] | None:
         """``names`` to check references against, or None when ``section`` is broken."""
@@ -329,7 +346,7 @@ def _build(data: object, problems: Problems) -> Region:
         if ((top.given(key) or key in TOP_LEVEL_REQUIRED) and not isinstance(top.raw(key), list))
         or (key in _NON_EMPTY and top.raw(key) == [])
     )
-    known = _Known(catalogue, broken)
+    known = _Known(catalogue, broken, timezone=timezone)
     known.sites = _sites(problems, top)
     known.teams = _teams(problems, top, known)
     blocks = _blocks(problems, top)
@@ -354,6 +371,8 @@ def _build(data: object, problems: Problems) -> Region:
         blocks=blocks,
         tokens=tokens,
         source=problems.source,
+        hours=known.hours,
+        after_hours=known.after_hours,
     )
 
 
@@ -529,6 +548,25 @@ def _service(
     warn_fraction = entry.number("warn_fraction", _SERVICE_DEFAULTS.warn_fraction)
     if warn_fraction >= 1:
         problems.add(entry.at("warn_fraction"), f"must be below 1, got {warn_fraction!r}")
+    callback = Fields(
+        problems,
+        entry.at("callback"),
+        entry.raw("callback") or {},
+        (),
+        ("attempts", "retry_s", "window_s"),
+    )
+    attempts = callback.integer("attempts", _SERVICE_DEFAULTS.callback_attempts, 1, 20)
+    if name is not None:
+        known.hours[name] = read_hours(
+            problems, entry.at("hours"), entry.raw("hours"), known.timezone
+        )
+        known.after_hours[name] = read_after_hours(
+            problems,
+            entry.at("after_hours"),
+            entry.raw("after_hours"),
+            # Not checked against a broken urgency list: one mistake, one report.
+            urgencies.keys() if urgencies else None,
+        )
     spec = ServiceSpec(
         name=name or "",
         requirement=requirement,
@@ -550,6 +588,13 @@ def _service(
             "not_ready_on_timeout", _SERVICE_DEFAULTS.not_ready_on_timeout
         ),
         warn_fraction=warn_fraction,
+        callback_attempts=attempts,
+        callback_retry_s=callback.number(
+            "retry_s", _SERVICE_DEFAULTS.callback_retry_s, positive=True
+        ),
+        callback_window_s=callback.number(
+            "window_s", _SERVICE_DEFAULTS.callback_window_s, positive=True
+        ),
     )
     return (spec if name is not None else None), targets
 

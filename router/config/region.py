@@ -4,8 +4,10 @@ hand to the engine as a :class:`~router.core.policy.RoutingPolicy`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from router.calendar.hours import ServiceHours
+from router.calendar.rules import AfterHoursPolicy
 from router.config.tokens import TokenSpec
 from router.core.model import AgentSpec, Channel, ServiceSpec
 from router.core.policy import RoutingPolicy
@@ -44,6 +46,15 @@ class Region:
     blocks: Mapping[Channel, frozenset[Channel]]
     tokens: tuple[TokenSpec, ...] = ()
     source: str = ""
+    # Opening hours and what happens after hours, per service (absent: always open).
+    hours: Mapping[str, ServiceHours] = field(default_factory=dict)
+    after_hours: Mapping[str, AfterHoursPolicy] = field(default_factory=dict)
+
+    def hours_of(self, service: str) -> ServiceHours:
+        return self.hours.get(service) or ServiceHours()
+
+    def after_hours_of(self, service: str) -> AfterHoursPolicy:
+        return self.after_hours.get(service) or AfterHoursPolicy()
 
     def policy(self) -> RoutingPolicy:
         """The engine's configuration for this region (fresh mappings on each call)."""

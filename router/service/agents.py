@@ -32,20 +32,24 @@ from router.core.errors import RoutingError
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    CallbackAttempted,
     ContactCompleted,
+    ContactMerged,
     Event,
     OfferAccepted,
     OfferDeclined,
     PresenceChanged,
     WrapUpDone,
 )
-from router.core.model import AGENT_OUTCOMES, ContactState, Presence
+from router.core.model import AGENT_OUTCOMES, CALLBACK_RESULTS, ContactState, Presence
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_json
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Route
+from router.service.runtime import Stopped
 from router.service.views import agent_json, contact_json
+from router.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -61,9 +65,22 @@ class AgentHub:
         self.sessions: dict[str, set[Outbox]] = {}
         self.last_seen: dict[str, float] = {}
         self.chat_sender: ChatSender | None = None
+        # Checks that an agent may merge a contact (raises ApiError); set by the linked
+        # contacts module.
+        self.merge_check: Callable[[str, str, str], None] | None = None
         # Called with the agent id when one of its websockets connects, after ``state``:
         # channels resend what a reconnecting agent needs (chat transcripts).
         self.on_connect: list[Callable[[str], None]] = []
+        resynced = getattr(service.runtime, "resynced", None)
+        if resynced is not None:
+            resynced.append(self.refresh_all)
+
+    def refresh_all(self) -> None:
+        """Every connected agent gets its state afresh (after a snapshot was loaded)."""
+        for agent_id in list(self.sessions):
+            self.push(agent_id, self.state_message(agent_id))
+            for hook in self.on_connect:
+                hook(agent_id)
 
     # ------------------------------------------------------------ fan-out
 
@@ -132,25 +149,41 @@ class AgentHub:
     def seen(self, agent_id: str) -> None:
         self.last_seen[agent_id] = self.service.runtime.clock()
 
-    def stale_agents(self, now: float, timeout_s: float) -> list[str]:
+    def stale_agents(
+        self, now: float, timeout_s: float, seen: dict[str, float] | None = None
+    ) -> list[str]:
         """Logged-in, available agents with no open websocket and no recent heartbeat."""
+        seen = self.last_seen if seen is None else seen
         stale = []
         for view in self.service.engine.agents():
             if view.presence is not Presence.AVAILABLE or self.sessions.get(view.id):
                 continue
-            if now - self.last_seen.get(view.id, float("-inf")) > timeout_s:
+            if now - seen.get(view.id, float("-inf")) > timeout_s:
                 stale.append(view.id)
         return stale
 
     async def sweep(self, interval_s: float, timeout_s: float) -> None:
-        """Runs for the life of the service, setting silent agents not ready."""
+        """Runs for the life of the service, setting silent agents not ready. With several
+        instances each shares when it last saw its agents (an open websocket counts as
+        seen now), and only the lease holder acts on the merged view."""
+        runtime = self.service.runtime
         while True:
             await asyncio.sleep(interval_s)
-            now = self.service.runtime.clock()
-            for agent_id in self.stale_agents(now, timeout_s):
+            now = runtime.clock()
+            local = dict(self.last_seen)
+            for agent_id, boxes in self.sessions.items():
+                if boxes:
+                    local[agent_id] = now
+            try:
+                seen = await runtime.exchange_seen(local)
+            except StoreUnavailable:
+                continue  # nobody can be judged silent while the instances cannot compare
+            if not runtime.is_leader:
+                continue
+            for agent_id in self.stale_agents(now, timeout_s, seen):
                 log.info("agent %s silent for %.0f s: not ready", agent_id, timeout_s)
-                with contextlib.suppress(RoutingError):
-                    await self.service.runtime.submit(
+                with contextlib.suppress(RoutingError, StoreUnavailable):
+                    await runtime.submit(
                         PresenceChanged(agent_id, Presence.NOT_READY, "no_heartbeat")
                     )
 
@@ -178,6 +211,8 @@ class AgentHub:
             "decline": (("contact_id",), ()),
             "complete": (("contact_id",), ("outcome",)),
             "wrapup_done": ((), ()),
+            "attempt": (("contact_id", "result"), ()),
+            "merge": (("contact_id", "into"), ()),
             "heartbeat": ((), ()),
         }
         if action not in schema:
@@ -207,6 +242,20 @@ class AgentHub:
         if action == "wrapup_done":
             return WrapUpDone(agent_id)
         contact_id = f.text("contact_id") or ""
+        if action == "attempt":
+            result = f.text("result") or ""
+            if result not in CALLBACK_RESULTS:
+                problems.add(
+                    "result",
+                    f"unknown result {result!r}; expected one of: {', '.join(CALLBACK_RESULTS)}",
+                )
+            return CallbackAttempted(contact_id, agent_id, result)
+        if action == "merge":
+            into = f.text("into") or ""
+            problems.raise_if_any()
+            if self.merge_check is not None:
+                self.merge_check(agent_id, contact_id, into)
+            return ContactMerged(contact_id, into)
         if action == "accept":
             return OfferAccepted(contact_id, agent_id)
         if action == "decline":
@@ -264,6 +313,12 @@ class AgentHub:
             box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
         except RoutingError as exc:
             box.send({"type": "error", "id": ref, **from_routing(exc).body()["error"]})  # type: ignore[dict-item]
+        except StoreUnavailable as exc:  # Redis away: an error frame, the socket stays
+            err = ApiError(503, "store_unavailable", str(exc))
+            box.send({"type": "error", "id": ref, **err.body()["error"]})  # type: ignore[dict-item]
+        except Stopped:
+            err = ApiError(503, "unavailable", "the service is shutting down")
+            box.send({"type": "error", "id": ref, **err.body()["error"]})  # type: ignore[dict-item]
 
     async def _chat(self, agent_id: str, body: dict[str, Any]) -> None:
         problems = BodyProblems()
@@ -378,6 +433,39 @@ def routes(service: Service) -> list[Route]:
             body={"type": "object", "properties": {"outcome": {"enum": list(AGENT_OUTCOMES)}}},
             tag="agent",
             responses={200: "OK", 404: "no such contact", 409: "not assigned to you"},
+        ),
+        Route(
+            "POST",
+            "/api/agent/contacts/{contact_id}/attempts",
+            action("attempt"),
+            "Report one attempt to call a callback back: reached, no_answer, busy or "
+            "invalid_number (after the service's last failed attempt it closes unreachable)",
+            agent,
+            body={
+                "type": "object",
+                "required": ["result"],
+                "properties": {"result": {"enum": list(CALLBACK_RESULTS)}},
+            },
+            tag="agent",
+            responses={200: "OK", 400: "unknown result", 404: "no such contact", 409: "not yours"},
+        ),
+        Route(
+            "POST",
+            "/api/agent/contacts/{contact_id}/merge",
+            action("merge"),
+            "Close a linked open contact of the same person as merged into one you handled",
+            agent,
+            body={
+                "type": "object",
+                "required": ["into"],
+                "properties": {"into": {"type": "string"}},
+            },
+            tag="agent",
+            responses={
+                200: "OK",
+                404: "no such contact",
+                409: "not linked to a contact you handled, or with an agent",
+            },
         ),
         Route(
             "POST",

@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, web
 
 from channels import callback, chat, phone, workitems
 from channels import web as web_channel
-from router.service import agents, ops, public, supervisor
+from router.service import agents, audit, linked, ops, public, reports, supervisor
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
 from router.service.routes import Route, bind
@@ -29,12 +29,15 @@ ROUTES = web.AppKey("routes", list)
 PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
     ops.routes,
     agents.routes,
+    linked.routes,
     phone.routes,
     chat.routes,
     web_channel.routes,
     workitems.routes,
     callback.routes,
     supervisor.routes,
+    audit.routes,
+    reports.routes,
     public.routes,
 )
 
@@ -69,15 +72,22 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         ),
         name="heartbeat-sweeper",
     )
-    await service.runtime.started.wait()
+    others = [asyncio.create_task(work(), name=name) for name, work in service.background]
+    if service.store is None:
+        await service.runtime.started.wait()
+        log.info("dispatch loop started")
+    # In Redis mode the replica catches up (or waits for the store) while the server
+    # already answers: /readyz says not ready until it has.
     service.ready = True
-    log.info("dispatch loop started")
     yield
     service.ready = False
-    sweeper.cancel()
+    tasks = (sweeper, *others)
+    for task in tasks:
+        task.cancel()
     await service.runtime.stop()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     try:
         await asyncio.wait_for(loop_task, timeout=5)
     except TimeoutError:

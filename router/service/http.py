@@ -19,6 +19,7 @@ from router.config.errors import Problems
 from router.config.reader import Fields
 from router.core.errors import Conflict, InvalidEvent, RoutingError, UnknownAgent, UnknownContact
 from router.service.runtime import Stopped
+from router.store import StoreUnavailable
 
 log = logging.getLogger("yhteys.http")
 
@@ -138,6 +139,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return from_routing(exc).response()
     except Stopped:
         return ApiError(503, "unavailable", "the service is shutting down").response()
+    except StoreUnavailable as exc:
+        # Nothing was (knowingly) stored. A retry is safe where the caller named the
+        # contact (call id, work item id, Idempotency-Key).
+        return ApiError(503, "store_unavailable", str(exc)).response()
     except web.HTTPRequestEntityTooLarge:
         return ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes").response()
     except web.HTTPException as exc:

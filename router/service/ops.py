@@ -29,13 +29,20 @@ def routes(service: Service) -> list[Route]:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
-        if not service.ready or not service.runtime.running:
-            return web.json_response({"status": "starting"}, status=503)
+        runtime = service.runtime
+        body: dict[str, object] = {"leader": runtime.is_leader}
+        if service.store is not None:
+            body["store"] = "reachable" if getattr(runtime, "store_ok", False) else "unreachable"
+        if not service.ready or not runtime.running or not runtime.started.is_set():
+            return web.json_response({"status": "starting", **body}, status=503)
+        if not runtime.healthy:  # the store cannot be reached, or shutting down
+            return web.json_response({"status": "not_ready", **body}, status=503)
         return web.json_response(
             {
                 "status": "ready",
+                **body,
                 "waiting": service.engine.waiting_count,
-                "events": service.runtime.applied,
+                "events": runtime.applied,
                 "websockets": len(service.websockets),
             }
         )
@@ -59,7 +66,7 @@ def routes(service: Service) -> list[Route]:
             "GET",
             "/readyz",
             readyz,
-            "Readiness: the dispatch loop runs",
+            "Readiness: the dispatch loop runs (and, in Redis mode, is caught up with the store)",
             tag="ops",
             responses={200: "ready", 503: "not ready"},
         ),

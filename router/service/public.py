@@ -4,13 +4,15 @@ For websites, IVR announcements and wallboards, with a public token (a superviso
 works too). No personal data: service names and counts only, never contact ids, phone
 numbers or agent names.
 
-- ``open``: at least one logged-in agent (available or not) can serve the service, i.e.
-  meets its skill requirement. Opening hours are not part of it yet (a later issue will
-  add them to the region file; then a service is open within its hours and staffed).
+- ``open``: within the service's opening hours (its phone line's; always, for a service
+  without hours) and at least one logged-in agent (available or not) can serve it, i.e.
+  meets its skill requirement. ``in_hours`` and ``staffed`` say which, and ``opens_at``
+  (epoch seconds) when the next opening is, while closed by the hours.
 - ``waiting``: contacts waiting for the service now.
 - ``estimated_wait``: ``{"min_s", "max_s"}`` for a contact arriving now, or ``null`` when
   nobody could serve it; the published formula of :mod:`router.core.estimate` (whole
-  minutes, recomputed per query, from the service's measured handle times).
+  minutes, recomputed per query, from the service's measured handle times and
+  abandonment).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from router.config.tokens import Role
+from router.core.model import Channel
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
@@ -28,18 +31,29 @@ from router.service.service import Service
 
 def service_status(service: Service, name: str) -> dict[str, Any]:
     engine = service.engine
-    estimate = engine.service_estimate(name, service.handle_times.of(name))
+    estimate = engine.service_estimate(
+        name, service.handle_times.of(name), service.handle_times.abandon_share(name)
+    )
     waiting, _ = engine.waiting_in("service", name)
-    return {
+    schedule = service.region.hours_of(name).schedule(Channel.VOICE)
+    now = service.runtime.clock()
+    in_hours = schedule.is_open(now)
+    # Servers are the logged-in agents who meet the requirement (weighted by how many
+    # services each can serve): above zero exactly when one is logged in.
+    staffed = estimate.servers > 0
+    status: dict[str, Any] = {
         "service": name,
-        # Servers are the logged-in agents who meet the requirement (weighted by how many
-        # services each can serve): above zero exactly when one is logged in.
-        "open": estimate.servers > 0,
+        "open": in_hours and staffed,
+        "in_hours": in_hours,
+        "staffed": staffed,
         "waiting": waiting,
         "estimated_wait": (
             {"min_s": estimate.low_s, "max_s": estimate.high_s} if estimate.known else None
         ),
     }
+    if not in_hours:
+        status["opens_at"] = schedule.next_opening(now)
+    return status
 
 
 def routes(service: Service) -> list[Route]:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from router.config.region import Region
 from router.core.engine import Engine
 from router.core.estimate import Estimate, HandleTimes
 from router.service.agents import AgentHub
 from router.service.auth import TokenStore
+from router.service.notify import NOTIFY_TOKEN, Notifier
 from router.service.outbox import Outbox
+from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.routes import Route
-from router.service.runtime import Clock, Runtime
+from router.service.runtime import Clock, Part, Runtime
+from router.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,26 +30,56 @@ class Settings:
     heartbeat_sweep_s: float = 5.0
     ws_ping_s: float = 10.0
     access_log: bool = False
+    notify_url: str | None = None  # the notification hook (SMS gateway), see notify.py
 
 
 class Service:
+    """One instance. Without a store it is alone and keeps everything in memory; with a
+    store (Redis mode) its engine is a replica of the region's log."""
+
     def __init__(
-        self, region: Region, settings: Settings | None = None, clock: Clock = time.time
+        self,
+        region: Region,
+        settings: Settings | None = None,
+        clock: Clock = time.time,
+        store: Store | None = None,
+        replica: ReplicaSettings | None = None,
     ) -> None:
         self.region = region
         self.settings = settings or Settings()
-        self.engine = Engine(region.policy())
-        self.runtime = Runtime(self.engine, clock)
+        self.store = store
+        engine = Engine(region.policy())
+        self.runtime: Runtime | ReplicatedRuntime = (
+            Runtime(engine, clock)
+            if store is None
+            else ReplicatedRuntime(engine, store, clock, replica)
+        )
         self.tokens = TokenStore(region.tokens)
         self.websockets: set[Outbox] = set()
         self.agents = AgentHub(self)
         self.handle_times = HandleTimes()
         self.runtime.listeners.append(self.handle_times.observe)
+        self.runtime.parts["handle_times"] = Part(
+            self.handle_times.capture, self.handle_times.restore
+        )
         self.runtime.listeners.append(self.agents.on_decision)
         self.started_at = clock()
         self.ready = False
         self.routes: list[Route] | None = None
+        # Work for the service's life that modules add (name, coroutine function); the
+        # app runs each as a task and cancels it at shutdown.
+        self.background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        self.notifier = Notifier(self, self.settings.notify_url, os.environ.get(NOTIFY_TOKEN))
+        self.background.append(("notification-hook", self.notifier.run))
+
+    @property
+    def engine(self) -> Engine:
+        # The runtime's: in Redis mode a snapshot loaded at start replaces it.
+        return self.runtime.engine
 
     def estimate(self, contact_id: str) -> Estimate:
-        view = self.engine.contact(contact_id)
-        return self.engine.estimate(contact_id, self.handle_times.of(view.service))
+        """The published wait estimate (``router.core.estimate``) for a waiting contact,
+        from its service's measured handle times and abandonment."""
+        service = self.engine.contact(contact_id).service
+        times = self.handle_times
+        return self.engine.estimate(contact_id, times.of(service), times.abandon_share(service))

@@ -18,10 +18,18 @@ Per service and per site:
   counters start again at zero when the day changes. They count from the service's start
   (they are not persisted).
 
+- ``today`` (services with office hours, while open): ``due_by_closing`` (waiting
+  contacts due by today's closing), ``can_answer_by_closing`` (effective logged-in
+  agents × time left ÷ handle time) and ``closes_at``. One walk over the waiting
+  contacts per push (while any service with hours is open): O(waiting).
+
 The websocket (``GET /api/supervisor/ws``) pushes ``{"type": "stats", ...}`` on connect
 and every :attr:`Stats.interval` seconds, and ``{"type": "alert", "kind":
 "escalation_warning" | "deadline_missed", "contact_id", "service", "due_at"}`` as soon as
-the engine raises one. A supervisor may send ``{"type": "stats"}`` for an immediate push.
+the engine raises one; ``{"type": "alert", "kind": "capacity_short", "service",
+"due_by_closing", "can_answer_by_closing", "closes_at"}`` once a day per service when
+today's remaining capacity will not reach the contacts due today. A supervisor may send
+``{"type": "stats"}`` for an immediate push.
 """
 
 from __future__ import annotations
@@ -39,8 +47,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import WSMsgType, web
 
 from router.core import decisions as d
-from router.core.model import AgentSpec, AgentStatus
+from router.core.model import AgentSpec, AgentStatus, Channel
 from router.service.outbox import Outbox
+from router.service.runtime import Part
 from skills import CompiledRequirement, Requirement
 
 if TYPE_CHECKING:
@@ -90,12 +99,36 @@ class Stats:
         self.answered_total = 0
         self.within_total = 0
         self._seen = 0
+        self._short_alerted: set[tuple[date, str]] = set()
         self._masks: dict[str, tuple[AgentSpec, int]] = {}
         self._compiled: dict[Requirement, CompiledRequirement] = {}
         self._agents_key: tuple[int, int] | None = None
         self._agents: tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]
         self._agents = ({}, {})
         service.runtime.listeners.append(self.on_decision)
+        service.runtime.parts["stats"] = Part(self._capture, self._restore)
+
+    def _capture(self) -> tuple[Any, ...]:
+        return (
+            self.day,
+            self._day_starts,
+            self._day_ends,
+            Counter(self.answered),
+            Counter(self.within),
+            self.answered_total,
+            self.within_total,
+        )
+
+    def _restore(self, data: tuple[Any, ...]) -> None:
+        (
+            self.day,
+            self._day_starts,
+            self._day_ends,
+            self.answered,
+            self.within,
+            self.answered_total,
+            self.within_total,
+        ) = data
 
     # ------------------------------------------------------------ decisions
 
@@ -161,6 +194,8 @@ class Stats:
         now = self.service.runtime.clock()
         today = self._roll(now)
         by_mask, by_site = self._agent_counts()
+        closing = self._closing(now)
+        due = self._due_by(closing) if closing else {}
         services = []
         for name in self.service.region.services:
             compiled = self._compile(engine.service(name).requirement)
@@ -168,7 +203,10 @@ class Stats:
             for mask, statuses in by_mask.items():
                 if compiled.matches(mask):
                     counter.update(statuses)
-            services.append({"service": name, **self._block(("service", name), now, counter)})
+            block = self._block(("service", name), now, counter)
+            if name in closing:
+                block["today"] = self._today(name, now, today, closing[name], due.get(name, 0))
+            services.append({"service": name, **block})
         sites = [
             {"site": site, **self._block(("site", site), now, by_site.get(site))}
             for site in self.service.region.sites
@@ -189,6 +227,40 @@ class Stats:
                 "answered_within_target_today": self.within_total,
             },
         }
+
+    def _closing(self, now: float) -> dict[str, float]:
+        """Today's closing time of each service with office hours that is open now."""
+        closing = {}
+        for name in self.service.region.services:
+            schedule = self.service.region.hours_of(name).schedule(Channel.VOICE)
+            if not schedule.always_open and schedule.is_open(now):
+                closes = schedule.closing_of_day(now)
+                if closes is not None:
+                    closing[name] = closes
+        return closing
+
+    def _due_by(self, closing: dict[str, float]) -> Counter[str]:
+        """Waiting contacts due by their service's closing: one pass over the queue."""
+        due: Counter[str] = Counter()
+        for c in self.service.engine.waiting():
+            closes = closing.get(c.service)
+            if closes is not None and c.due_at <= closes:
+                due[c.service] += 1
+        return due
+
+    def _today(self, name: str, now: float, today: date, closes: float, due: int) -> dict[str, Any]:
+        """For a service with office hours: the contacts due by today's closing against
+        what the agents logged in now can answer before it (effective agents × time left
+        ÷ handle time). Short of it, supervisors get one ``capacity_short`` alert a day."""
+        engine = self.service.engine
+        handle = self.service.handle_times.of(name)
+        servers = engine.service_estimate(name, handle).servers
+        can = int(servers * max(0.0, closes - now) / handle) if handle > 0 else 0
+        block = {"closes_at": closes, "due_by_closing": due, "can_answer_by_closing": can}
+        if due > can and (today, name) not in self._short_alerted:
+            self._short_alerted.add((today, name))
+            self.broadcast({"type": "alert", "kind": "capacity_short", "service": name, **block})
+        return block
 
     def _block(self, key: Key, now: float, agents: Counter[AgentStatus] | None) -> dict[str, Any]:
         waiting, oldest = self.service.engine.waiting_in(*key)

@@ -17,6 +17,9 @@ the current state does not allow are 409. A refused request changes nothing.
   While the agent holds assigned work, ``not_ready`` and ``offline`` need ``force: true``
   (409 otherwise): not ready keeps the work in hand, offline returns it to the queue in
   its original place.
+- No bulk deletion: ``remove`` takes one contact no agent has yet out of the queue, with
+  a reason (400 without one; 409 once an agent has it). It closes as ``cancelled`` and
+  the audit records who (the supervisor's token) and why (``router.service.audit``).
 - Live edits last until the service restarts; the region file is not rewritten.
 """
 
@@ -30,10 +33,12 @@ from aiohttp import web
 
 from router.config.loader import read_agent, read_service
 from router.config.tokens import Role
+from router.core.errors import Conflict, StaleUpdate, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentUpdated,
+    ContactCancelled,
     ContactMoved,
     Event,
     ManualOffer,
@@ -51,8 +56,10 @@ from router.core.model import (
     UrgencyClass,
 )
 from router.core.state import AgentView, ContactView
+from router.service.audit import Removal, audit_for
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
+from router.service.logs import mask
 from router.service.routes import Route, Schema
 from router.service.service import Service
 from router.service.stats import stats_for
@@ -61,8 +68,15 @@ from router.service.views import agent_json, contact_json
 SUPERVISOR = (Role.SUPERVISOR,)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-OPEN_STATES = (ContactState.WAITING, ContactState.OFFERED, ContactState.ASSIGNED)
+OPEN_STATES = (
+    ContactState.SCHEDULED,
+    ContactState.WAITING,
+    ContactState.OFFERED,
+    ContactState.ASSIGNED,
+)
 SUPERVISOR_REASON = "supervisor"
+MAX_REMOVAL_REASON = 500
+STALE_RETRIES = 3
 
 # --------------------------------------------------------------------- shapes
 
@@ -164,6 +178,7 @@ class SupervisorApi:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.stats = stats_for(service)
+        self.audit = audit_for(service)
         # One change per service at a time: a patch is merged onto the settings in force
         # when it is applied, never onto settings another patch is replacing meanwhile.
         self._service_locks: dict[str, asyncio.Lock] = {}
@@ -301,7 +316,14 @@ class SupervisorApi:
             problems.add("name", f"the service is {name!r} (from the path); names do not change")
             patch = {k: v for k, v in patch.items() if k != "name"}
         async with self._service_locks.setdefault(name, asyncio.Lock()):
-            return await self._apply_patch(name, patch, problems)
+            # In Redis mode another instance may change the service between our read and
+            # our write: the engine refuses a stale edit and it is redone on the new one.
+            for _attempt in range(STALE_RETRIES):
+                try:
+                    return await self._apply_patch(name, patch, problems)
+                except StaleUpdate:
+                    continue
+            raise ApiError(409, "conflict", f"service {name!r} keeps changing; try again")
 
     async def _apply_patch(
         self, name: str, patch: dict[str, object], problems: BodyProblems
@@ -321,7 +343,7 @@ class SupervisorApi:
                 f"open contacts are in urgency class(es) {', '.join(dropped)}, "
                 "which the change removes",
             )
-        await self.service.runtime.submit(ServiceUpdated(spec))
+        await self.service.runtime.submit(ServiceUpdated(spec, expected=services[name]))
         return web.json_response(service_mapping(self.service.engine.service(name)))
 
     # ------------------------------------------------------------ contacts
@@ -421,6 +443,41 @@ class SupervisorApi:
         problems.raise_if_any()
         await self.service.runtime.submit(ManualOffer(contact_id, agent_id or ""))
         return web.json_response(self._contact_now(contact_id))
+
+    async def remove_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        """One contact no agent has yet, out of the queue with a reason (outcome
+        ``cancelled``). The ``Removal`` note (who, why) goes through the log ahead of the
+        engine's ``ContactCancelled``, so every instance's audit records both."""
+        contact_id = request.match_info["contact_id"]
+        self.service.engine.contact(contact_id)  # 404 before reading the body
+        f, problems = await read_fields(request, ("reason",))
+        reason = f.text("reason")
+        if reason is not None and len(reason) > MAX_REMOVAL_REASON:
+            problems.add("reason", f"at most {MAX_REMOVAL_REASON} characters")
+        problems.raise_if_any()
+        view = self.service.engine.contact(contact_id)
+        if view.state is ContactState.ASSIGNED:
+            raise ApiError(
+                409,
+                "conflict",
+                f"contact {contact_id!r} is with agent {view.agent_id!r}; "
+                "only the agent can complete it",
+            )
+        # Masked as in the logs: a reason is free text and must not carry a number or a
+        # personal identity code into the log, the audit or its exports.
+        why = mask((reason or "").strip())
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(Removal(contact_id, by, why))
+        try:
+            await self.service.runtime.submit(ContactCancelled(contact_id, why))
+        except Conflict as exc:
+            raise ApiError(409, "conflict", f"an agent has it now: {exc}") from None
+        except UnknownContact:
+            raise ApiError(409, "conflict", f"contact {contact_id!r} closed meanwhile") from None
+        record = self.audit.get(contact_id)
+        return web.json_response(self.audit.contact_json(record) if record is not None else {})
 
     # ------------------------------------------------------------ statistics
 
@@ -589,6 +646,35 @@ class SupervisorApi:
                     404: "unknown contact or agent",
                     409: "not waiting, or the agent is offline, not eligible or has no "
                     "free capacity in the channel",
+                },
+            ),
+            Route(
+                "POST",
+                "/api/supervisor/contacts/{contact_id}/remove",
+                self.remove_contact,
+                "Remove one contact no agent has yet, with a reason (outcome cancelled; "
+                "audited with who and why). There is no bulk deletion",
+                s,
+                body={
+                    "type": "object",
+                    "required": ["reason"],
+                    "properties": {
+                        "reason": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_REMOVAL_REASON,
+                            "description": "why; masked like the logs (numbers, identity codes)",
+                        }
+                    },
+                    "additionalProperties": False,
+                },
+                tag=tag,
+                responses={
+                    200: "the contact's audit record, now closed as cancelled",
+                    400: "no reason, or one too long",
+                    **denied,
+                    404: "unknown contact",
+                    409: "an agent has it (or it closed meanwhile)",
                 },
             ),
             Route(
