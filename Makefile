@@ -35,9 +35,13 @@ test: lint types
 	$(BIN)/python -m pytest -q --run-slow
 
 # the dispatch core (engine alone), then the real service under load from another process
+# (memory and Redis mode side by side), then failover in Redis mode (the leader killed);
+# the Redis parts start their own redis-server and are skipped without one
 bench: install
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.service_load
+	$(BIN)/python -m benchmarks.failover
+	$(BIN)/python -m benchmarks.estimate_accuracy
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
