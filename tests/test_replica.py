@@ -66,7 +66,12 @@ class Instance:
     async def stop(self) -> None:
         await self.runtime.stop()
         if self.task is not None:
-            await self.task
+            try:
+                async with asyncio.timeout(15):
+                    await self.task
+            except TimeoutError:
+                stuck = [t.get_stack() for t in asyncio.all_tasks()]
+                raise AssertionError(f"the replica did not stop; tasks: {stuck}") from None
 
     async def crash(self) -> None:
         """Dies without a word: no snapshot, no hand-over (as kill -9 leaves things)."""

@@ -69,6 +69,10 @@ class ReplicaSettings:
     retry_s: float = 0.5
 
 
+# How long a stop waits for the helper loops to end.
+STOP_WAIT_S = 5.0
+
+
 def instance_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -113,6 +117,7 @@ class ReplicatedRuntime(Applier):
         self._running = False
         self._stopping = False
         self._halted = False
+        self._closed = False  # run() is finishing: the helper loops end too
         self._tick_pending: str | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -174,9 +179,13 @@ class ReplicatedRuntime(Applier):
                     )
                 )
 
+    @property
+    def _looping(self) -> bool:
+        return not self._halted and not self._closed
+
     async def _append_loop(self) -> None:
         s = self.settings
-        while not self._halted:
+        while self._looping:
             await self._outgoing_ready.wait()
             # One more pass of the event loop first: handlers whose requests arrived in
             # the same pass submit too, and share this round trip.
@@ -230,17 +239,31 @@ class ReplicatedRuntime(Applier):
             await self._consume()
         finally:
             self._running = False
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await self._end(tasks)
             if self._timer is not None:
                 self._timer.cancel()
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(Stopped("the service is shutting down"))
             await self._hand_over()
+
+    async def _end(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Ends the helper loops. Each loop also checks a flag, and the wait is bounded:
+        a cancellation swallowed inside a client library must not hang the stop (a
+        loop caught that way ends at its next turn, or is left behind with a log)."""
+        self._closed = True
+        self._outgoing_ready.set()
+        self._wake_leader.set()
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s ended with an error", task.get_name(), exc_info=task.exception())
+        for task in pending:
+            log.error("%s did not stop within %.0f s", task.get_name(), STOP_WAIT_S)
 
     async def stop(self) -> None:
         """Stops taking events; what was already submitted is appended and applied."""
@@ -407,7 +430,7 @@ class ReplicatedRuntime(Applier):
     async def _lease_loop(self) -> None:
         s = self.settings
         ttl_ms = int(s.lease_ttl_s * 1000)
-        while not self._halted:
+        while self._looping:
             asked_at = time.monotonic()
             try:
                 if self.fence is None:
@@ -439,13 +462,13 @@ class ReplicatedRuntime(Applier):
     async def _leader_duties(self) -> None:
         """While leading: time (``TimerDue`` when a timer is due) and snapshots."""
         last_snapshot = time.monotonic()
-        while not self._halted:
+        while self._looping:
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self._wake_leader.wait()
             self._wake_leader.clear()
-            if self._halted or not self.is_leader or not self.store_ok:
+            if not self._looping or not self.is_leader or not self.store_ok:
                 continue
             await self._tick_if_due()
             # Pickling the engine stops the event loop (0.2 s at 20,000 waiting): wait for
@@ -498,11 +521,15 @@ class ReplicatedRuntime(Applier):
         another instance need not wait for it to lapse."""
         if self.fence is None or self._halted:
             return
-        with contextlib.suppress(StoreUnavailable):
-            await self.snapshot()
-            if self.fence is not None:
-                await self.store.release(self.instance, self.fence)
-                log.info("%s handed the lease over", self.instance)
+        try:
+            # Bounded: past the lease's lifetime another instance takes over anyway.
+            async with asyncio.timeout(max(self.settings.lease_ttl_s, STOP_WAIT_S)):
+                await self.snapshot()
+                if self.fence is not None:
+                    await self.store.release(self.instance, self.fence)
+                    log.info("%s handed the lease over", self.instance)
+        except (StoreUnavailable, TimeoutError) as exc:
+            log.warning("%s could not hand the lease over: %r", self.instance, exc)
         self.fence = None
 
     # -------------------------------------------------------------- liveness
