@@ -327,7 +327,7 @@ def render(s: Settings, runs: list[AgentsRun]) -> str:
 def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
     cmd = " ".join(["python -m benchmarks", *argv])
     body = [
-        "# Dispatch-loop benchmark results",
+        "# Benchmark results",
         "",
         "Written by `" + cmd + "` (`make bench` runs the full matrix without writing).",
         "",
@@ -362,8 +362,22 @@ def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
         *[f"- {v.line()}" for v in verdicts(runs)],
         "",
     ]
-    RESULTS.write_text("\n".join(body), encoding="utf-8")
+    RESULTS.write_text("\n".join(body) + kept_sections(RESULTS), encoding="utf-8")
     return RESULTS
+
+
+def kept_sections(path: Path) -> str:
+    """What follows this benchmark's own sections in ``path`` (the variance notes, the
+    service, Redis-mode, failover and estimate results, written by hand or by other
+    benchmarks): everything from the first heading after "## Targets"."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    targets = text.find("\n## Targets\n")
+    if targets < 0:
+        return ""
+    after = text.find("\n#", targets + len("\n## Targets\n"))
+    return "" if after < 0 else "\n" + text[after + 1 :]
 
 
 def print_report(s: Settings, runs: list[AgentsRun]) -> None:
