@@ -35,12 +35,14 @@ test: lint types
 	$(BIN)/python -m pytest -q --run-slow
 
 # the dispatch core (engine alone), then the real service under load from another process
-# (memory and Redis mode side by side), then failover in Redis mode (the leader killed);
+# (memory and Redis mode side by side), then failover in Redis mode (the leader killed),
+# how long a snapshot stops the leader's loop;
 # the Redis parts start their own redis-server and are skipped without one
 bench: install
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.service_load
 	$(BIN)/python -m benchmarks.failover
+	$(BIN)/python -m benchmarks.snapshot_stall
 	$(BIN)/python -m benchmarks.estimate_accuracy
 
 clean:

@@ -1107,8 +1107,8 @@ def _snapshot_lines(f: dict[str, Any]) -> list[str]:
         return []
     each = ", ".join(f"{s['bytes'] / 1e6:.1f} MB at {s['at_s']:.1f} s" for s in taken)
     return [
-        f"   snapshots       {len(taken)} taken by the leader during the phase ({each}): the "
-        "event loop stops while it pickles the engine"
+        f"   snapshots       {len(taken)} taken by the leader during the phase ({each}), "
+        "pickled in a forked child (its CPU counts under other processes)"
     ]
 
 

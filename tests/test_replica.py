@@ -4,6 +4,8 @@ the region's log. Run against the memory store and a real Redis."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
@@ -21,9 +23,10 @@ from router.core.events import (
 )
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.runtime import Part
 from router.service.service import Service, Settings
 from router.store import LogEntry, Store, StoreUnavailable
-from router.store.codec import encode
+from router.store.codec import decode, encode
 from router.store.memory import MemoryStore
 from router.store.redis import RedisStore
 from tests.redis_support import RedisServer, unique_region
@@ -361,3 +364,76 @@ async def test_an_event_the_instance_cannot_confirm_in_time_is_answered_503_not_
     finally:
         await a.stop()
         await a.service.store.close()  # type: ignore[union-attr]
+
+
+def captured_pid(instance: Instance) -> None:
+    """Registers a part whose captured value is the pid of the process that captured it."""
+    instance.runtime.parts["pid"] = Part(capture=os.getpid, restore=lambda _: None)
+
+
+async def saved_parts(store: Store | None) -> dict[str, object]:
+    assert store is not None
+    snapshot = await store.load_snapshot()
+    assert snapshot is not None
+    parts: dict[str, object] = decode(snapshot.blob)["parts"]
+    return parts
+
+
+async def test_the_leader_pickles_a_snapshot_in_a_child_process_and_it_restores(
+    cluster: Callable[[], Instance],
+) -> None:
+    a = cluster()
+    captured_pid(a)
+    await a.start()
+    await until(lambda: a.runtime.is_leader)
+    await a.runtime.submit(AgentLoggedIn("a001"))
+    for n in range(1, 4):
+        await a.runtime.submit(call(n))
+    assert await a.runtime.snapshot()
+    pid = (await saved_parts(a.service.store))["pid"]
+    assert isinstance(pid, int) and pid != os.getpid()
+    before = sorted((c.id, c.state, c.agent_id) for c in a.service.engine.contacts())
+    await a.crash()
+    b = await cluster().start()  # from the snapshot alone: nothing was logged after it
+    assert b.runtime.last_id == a.runtime.last_id
+    assert sorted((c.id, c.state, c.agent_id) for c in b.service.engine.contacts()) == before
+
+
+async def test_when_fork_fails_the_snapshot_is_taken_on_the_event_loop(
+    cluster: Callable[[], Instance],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a = cluster()
+    captured_pid(a)
+    await a.start()
+    await until(lambda: a.runtime.is_leader)
+    await a.runtime.submit(call(1))
+
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert await a.runtime.snapshot()
+    assert (await saved_parts(a.service.store))["pid"] == os.getpid()
+    assert "fork failed" in caplog.text and "on the event loop instead" in caplog.text
+
+
+async def test_the_log_is_applied_while_the_child_pickles(
+    cluster: Callable[[], Instance],
+) -> None:
+    a = cluster()
+    # The child takes its time; the parent must not wait for it to apply the log.
+    a.runtime.parts["slow"] = Part(capture=lambda: time.sleep(1.0), restore=lambda _: None)
+    await a.start()
+    await until(lambda: a.runtime.is_leader)
+    await a.runtime.submit(call(1))
+    upto = a.runtime.last_id
+    snapshot = asyncio.create_task(a.runtime.snapshot())
+    await asyncio.sleep(0.05)  # the child has been forked
+    await a.runtime.submit(call(2))
+    assert not snapshot.done()
+    assert await snapshot
+    saved = await a.service.store.load_snapshot()  # type: ignore[union-attr]
+    assert saved is not None and saved.upto == upto  # the state as it was at the fork
+    assert a.runtime._since_snapshot == 1  # call 2 counts towards the next snapshot

@@ -39,6 +39,7 @@ from typing import Any
 from router.core.decisions import Decision
 from router.core.engine import Engine
 from router.core.events import Event, TimerDue
+from router.service.forked import ForkFailed, can_fork, capture_in_child
 from router.service.runtime import Applier, Clock, Listener, Note, NoteHandler, Part, Stopped
 from router.store import NotLeader, Snapshot, Store, StoreUnavailable
 from router.store.base import LogEntry, id_after
@@ -67,6 +68,9 @@ class ReplicaSettings:
     confirm_timeout_s: float = 10.0
     remember_requests: int = 200_000
     retry_s: float = 0.5
+    # Pickle snapshots in a forked child (where the platform can fork), so the leader's
+    # event loop does not stop for the length of the pickling.
+    fork_snapshots: bool = True
 
 
 # How long a stop waits for the helper loops to end.
@@ -100,6 +104,8 @@ class ReplicatedRuntime(Applier):
         # fallen behind a trim): connections are told their state afresh.
         self.resynced: list[Callable[[], None]] = []
         self.resyncs = 0
+        self.snapshots = 0
+        self._snapshot_task: asyncio.Task[None] | None = None
         self.applied = 0
         self.started = asyncio.Event()
         self.last_id = "0"
@@ -254,6 +260,8 @@ class ReplicatedRuntime(Applier):
         self._closed = True
         self._outgoing_ready.set()
         self._wake_leader.set()
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            tasks = [*tasks, self._snapshot_task]  # the hand-over takes a fresh one
         for task in tasks:
             task.cancel()
         if not tasks:
@@ -414,15 +422,37 @@ class ReplicatedRuntime(Applier):
         fence = self.fence
         if fence is None:
             return False
-        blob = self.capture()
-        snap = Snapshot(upto=self.last_id, fence=fence, at=self.clock(), blob=blob)
+        upto, at, counted = self.last_id, self.clock(), self._since_snapshot
+        started = time.monotonic()
+        how = "in a child process"
+        if self._forking():
+            try:
+                blob = await capture_in_child(self.capture)
+            except ForkFailed as exc:
+                log.warning("snapshot: %s; capturing on the event loop instead", exc)
+                if self.last_id != upto:  # the state moved on while the child ran
+                    return False
+                blob, how = self.capture(), "on the event loop"
+        else:
+            blob, how = self.capture(), "on the event loop"
+        if self.fence != fence:
+            return False  # the lease was lost while capturing
+        snap = Snapshot(upto=upto, fence=fence, at=at, blob=blob)
         try:
             await self.store.save_snapshot(self.instance, fence, snap)
         except NotLeader:
             self._step_down("lease lost while saving a snapshot")
             return False
-        self._since_snapshot = 0
-        log.info("snapshot saved up to %s (%d bytes)", snap.upto, len(blob))
+        # What was applied while the child pickled counts towards the next snapshot.
+        self._since_snapshot -= counted
+        self.snapshots += 1
+        log.info(
+            "snapshot saved up to %s (%d bytes, captured %s, %.0f ms in all)",
+            snap.upto,
+            len(blob),
+            how,
+            (time.monotonic() - started) * 1000,
+        )
         return True
 
     # -------------------------------------------------------------- leadership
@@ -471,15 +501,28 @@ class ReplicatedRuntime(Applier):
             if not self._looping or not self.is_leader or not self.store_ok:
                 continue
             await self._tick_if_due()
-            # Pickling the engine stops the event loop (0.2 s at 20,000 waiting): wait for
-            # a lull in the log, unless the snapshot is long overdue.
+            # Pickled on the event loop (no fork), a snapshot stops the loop (0.2 s at
+            # 20,000 waiting): then wait for a lull in the log, unless it is long overdue.
             every = self.settings.snapshot_every_s
             since = time.monotonic() - last_snapshot
-            quiet = time.monotonic() - self._last_applied_at >= QUIET_S
-            if self._since_snapshot and since >= every and (quiet or since >= 4 * every):
+            quiet = self._forking() or time.monotonic() - self._last_applied_at >= QUIET_S
+            idle = self._snapshot_task is None or self._snapshot_task.done()
+            due = self._since_snapshot and since >= every and (quiet or since >= 4 * every)
+            if due and idle:
                 last_snapshot = time.monotonic()
-                with contextlib.suppress(StoreUnavailable):
-                    await self.snapshot()
+                # A task of its own: time keeps being kept while the child pickles.
+                self._snapshot_task = asyncio.create_task(
+                    self._background_snapshot(), name="snapshot"
+                )
+
+    def _forking(self) -> bool:
+        return self.settings.fork_snapshots and can_fork()
+
+    async def _background_snapshot(self) -> None:
+        try:
+            await self.snapshot()
+        except StoreUnavailable as exc:
+            log.warning("snapshot not saved: %s", exc)
 
     async def _tick_if_due(self) -> None:
         due = self.engine.next_timer_at()
