@@ -11,9 +11,11 @@ For a waiting contact::
   newest outcome, starting from 0, so about the last forty contacts count). Each contact
   ahead is taken to be still there with probability ``1 - abandonment``, so the contacts
   ahead count ``(position - 1) × (1 - abandonment)``; the contact itself counts whole.
-- ``servers``: the logged-in agents who could serve it within its current reach, each
-  counted as 1/n when it can serve n services (an agent shared by three services is a
-  third of an agent for each).
+- ``servers``: the logged-in agents in the whole region who could serve it in its
+  channel, each counted as 1/n when it can serve n services (an agent shared by three
+  services is a third of an agent for each). The whole region rather than the current
+  reach: most waits end after the contact has widened, and counting only its own
+  station's agents overstated them in the accuracy benchmark.
 - ``handle_time``: an exponentially weighted mean (weight 0.2 for the newest) of the
   service's recent handle times, from offer accepted to completed; 300 s until measured.
 
