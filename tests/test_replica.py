@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -437,3 +438,86 @@ async def test_the_log_is_applied_while_the_child_pickles(
     saved = await a.service.store.load_snapshot()  # type: ignore[union-attr]
     assert saved is not None and saved.upto == upto  # the state as it was at the fork
     assert a.runtime._since_snapshot == 1  # call 2 counts towards the next snapshot
+
+
+def gone(pid: int) -> bool:
+    """True once process ``pid`` has exited and been reaped (no zombie left)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def slow_child_part(instance: Instance, pid_file: Path, seconds: float) -> None:
+    """A part whose first capture, in the child, writes the child's pid and then takes
+    its time (later ones, such as the hand-over's at a stop, are quick)."""
+
+    def capture() -> None:
+        if pid_file.exists():
+            return
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(seconds)
+
+    instance.runtime.parts["slow"] = Part(capture=capture, restore=lambda _: None)
+
+
+async def child_pid(pid_file: Path) -> int:
+    await until(lambda: pid_file.exists() and pid_file.read_text() != "")
+    return int(pid_file.read_text())
+
+
+async def test_the_leader_snapshots_on_its_own_in_a_child_and_keeps_time_meanwhile(
+    stores: StoreFactory,
+) -> None:
+    a = Instance(stores())
+    a.runtime.settings = replace(FAST, snapshot_every_s=0.2)
+    captured_pid(a)
+    a.runtime.parts["slow"] = Part(capture=lambda: time.sleep(0.5), restore=lambda _: None)
+    await a.start()
+    try:
+        await until(lambda: a.runtime.is_leader)
+        quick = replace(a.service.engine.service("nursing_advice"), offer_timeout_s=0.2)
+        await a.runtime.submit(ServiceUpdated(quick))
+        await a.runtime.submit(AgentLoggedIn("a001"))
+        await until(lambda: a.runtime._snapshot_task is not None)  # a child is pickling
+        await a.runtime.submit(call(1))
+        # The offer expires on time although a snapshot is being taken (TimerDue).
+        await until(lambda: any(isinstance(x, d.Requeued) for x in a.heard), timeout=2)
+        await until(lambda: a.runtime.snapshots >= 1)
+        pid = (await saved_parts(a.service.store))["pid"]
+        assert isinstance(pid, int) and pid != os.getpid()
+    finally:
+        await a.stop()
+        await a.service.store.close()  # type: ignore[union-attr]
+
+
+async def test_a_stop_during_a_capture_leaves_no_child_behind(
+    cluster: Callable[[], Instance], tmp_path: Path
+) -> None:
+    a = cluster()
+    slow_child_part(a, tmp_path / "pid", seconds=30)
+    await a.start()
+    await until(lambda: a.runtime.is_leader)
+    await a.runtime.submit(call(1))
+    a.runtime._since_snapshot = 1
+    a.runtime._snapshot_task = asyncio.create_task(a.runtime._background_snapshot())
+    pid = await child_pid(tmp_path / "pid")
+    await a.stop()  # the background capture is cancelled: the child is killed and reaped
+    assert gone(pid)
+
+
+async def test_a_child_that_does_not_deliver_in_time_is_killed_and_tried_again_later(
+    cluster: Callable[[], Instance], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = cluster()
+    a.runtime.settings = replace(FAST, snapshot_timeout_s=0.5)
+    slow_child_part(a, tmp_path / "pid", seconds=30)
+    await a.start()
+    await until(lambda: a.runtime.is_leader)
+    await a.runtime.submit(call(1))
+    assert not await a.runtime.snapshot()
+    assert gone(await child_pid(tmp_path / "pid"))
+    assert "did not finish within" in caplog.text
+    assert await a.service.store.load_snapshot() is None  # type: ignore[union-attr]
+    assert a.runtime._since_snapshot == 1  # still due

@@ -7,15 +7,19 @@ at the moment of the fork, so it can pickle at leisure on the other core while t
 goes on applying the log; the parent only reads the finished bytes from a pipe, through
 the event loop.
 
-The child touches nothing but the objects it pickles and the pipe: it never runs the event
-loop, never logs (a lock held by another thread at the fork would never be released in the
-child) and leaves with ``os._exit``, so no finaliser, atexit hook or buffered stream of the
-parent runs twice.
+The child touches nothing but the objects it pickles and the pipe: it closes every other
+descriptor it inherited, never runs the event loop, never logs (a lock held by another
+thread at the fork would never be released in the child), dies with the leader (Linux)
+and leaves with ``os._exit``, so no finaliser, atexit hook or buffered stream of the
+parent runs twice. Pickling touches every object's reference count, so the child ends up
+copying most of the engine's pages: size the host for twice the leader's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import os
 import signal
@@ -23,6 +27,7 @@ from collections.abc import Callable
 
 # How long the parent waits for the child to exit once the pipe has closed.
 REAP_TIMEOUT_S = 5.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ForkFailed(RuntimeError):
@@ -38,6 +43,7 @@ async def capture_in_child(capture: Callable[[], bytes]) -> bytes:
     """``capture()`` run in a forked child, its bytes read back without blocking the loop."""
     if not can_fork():
         raise ForkFailed("this platform cannot fork")
+    parent = os.getpid()
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
@@ -46,7 +52,7 @@ async def capture_in_child(capture: Callable[[], bytes]) -> bytes:
         os.close(write_fd)
         raise ForkFailed(f"fork failed: {exc}") from exc
     if pid == 0:  # pragma: no cover - the child's lines run in another process
-        _child(capture, read_fd, write_fd)
+        _child(capture, parent, write_fd)
     os.close(write_fd)
     try:
         blob = await _read_to_end(read_fd)
@@ -61,14 +67,20 @@ async def capture_in_child(capture: Callable[[], bytes]) -> bytes:
     return blob
 
 
-def _child(capture: Callable[[], bytes], read_fd: int, write_fd: int) -> None:  # pragma: no cover
+def _child(capture: Callable[[], bytes], parent: int, write_fd: int) -> None:  # pragma: no cover
     code = 1
     try:
-        os.close(read_fd)
+        _die_with(parent)
+        # Only the pipe: the leader's listening socket and connections must not stay
+        # open in the child (a restarted leader could not bind its port; a connection
+        # the leader closes would not see its end until the child exits).
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, _max_fd())
         # The parent's Ctrl-C or SIGTERM is for the parent; the child ends with the pipe.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        # A collection would touch every object and copy the whole heap page by page.
+        with contextlib.suppress(ValueError):  # not the main thread: keep the defaults
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # A collection would write to every object's header and copy the heap page by page.
         gc.disable()
         view = memoryview(capture())
         while view:
@@ -78,6 +90,22 @@ def _child(capture: Callable[[], bytes], read_fd: int, write_fd: int) -> None:  
         pass
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
+    """On Linux the kernel kills the child when the leader dies (kill -9) mid-capture,
+    rather than leave an orphan pickling for nobody."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
 
 
 async def _read_to_end(fd: int) -> bytes:

@@ -71,6 +71,8 @@ class ReplicaSettings:
     # Pickle snapshots in a forked child (where the platform can fork), so the leader's
     # event loop does not stop for the length of the pickling.
     fork_snapshots: bool = True
+    # A child that has not delivered by then is killed (and the snapshot tried later).
+    snapshot_timeout_s: float = 120.0
 
 
 # How long a stop waits for the helper loops to end.
@@ -106,6 +108,7 @@ class ReplicatedRuntime(Applier):
         self.resyncs = 0
         self.snapshots = 0
         self._snapshot_task: asyncio.Task[None] | None = None
+        self._snapshot_lock = asyncio.Lock()
         self.applied = 0
         self.started = asyncio.Event()
         self.last_id = "0"
@@ -418,30 +421,48 @@ class ReplicatedRuntime(Applier):
         log.info("loaded the snapshot up to %s (fence %d)", snapshot.upto, snapshot.fence)
 
     async def snapshot(self) -> bool:
-        """Saves a snapshot now if this instance leads; True when saved."""
+        """Saves a snapshot now if this instance leads; True when saved. One at a time:
+        two in flight could store an older one after a newer."""
+        async with self._snapshot_lock:
+            return await self._snapshot()
+
+    async def _snapshot(self) -> bool:
         fence = self.fence
         if fence is None:
             return False
-        upto, at, counted = self.last_id, self.clock(), self._since_snapshot
         started = time.monotonic()
+        # Read before the fork: the child's state is exactly the state at ``upto``.
+        upto, at, counted = self.last_id, self.clock(), self._since_snapshot
         how = "in a child process"
+        blob: bytes | None = None
         if self._forking():
             try:
-                blob = await capture_in_child(self.capture)
+                async with asyncio.timeout(self.settings.snapshot_timeout_s):
+                    blob = await capture_in_child(self.capture)
             except ForkFailed as exc:
                 log.warning("snapshot: %s; capturing on the event loop instead", exc)
-                if self.last_id != upto:  # the state moved on while the child ran
-                    return False
-                blob, how = self.capture(), "on the event loop"
-        else:
+            except TimeoutError:
+                # The child was killed; a stuck child must not stop snapshots (and the
+                # log's trimming) for good, nor may the loop stop for a capture here.
+                log.error(
+                    "snapshot: the child did not finish within %.0f s; trying again later",
+                    self.settings.snapshot_timeout_s,
+                )
+                return False
+        if blob is None:
+            # On the loop, synchronously: consistent with the state as it is now.
+            upto, at, counted = self.last_id, self.clock(), self._since_snapshot
             blob, how = self.capture(), "on the event loop"
         if self.fence != fence:
             return False  # the lease was lost while capturing
         snap = Snapshot(upto=upto, fence=fence, at=at, blob=blob)
         try:
-            await self.store.save_snapshot(self.instance, fence, snap)
+            stored = await self.store.save_snapshot(self.instance, fence, snap)
         except NotLeader:
             self._step_down("lease lost while saving a snapshot")
+            return False
+        if not stored:
+            log.info("snapshot up to %s not saved: the stored one is newer", upto)
             return False
         # What was applied while the child pickled counts towards the next snapshot.
         self._since_snapshot -= counted
@@ -466,6 +487,10 @@ class ReplicatedRuntime(Applier):
                 if self.fence is None:
                     fence = await self.store.acquire(self.instance, ttl_ms)
                     if self._halted:
+                        return
+                    if self._closed:  # stopped meanwhile: give it straight back
+                        if fence is not None:
+                            await self.store.release(self.instance, fence)
                         return
                     if fence is not None:
                         self.fence = fence
@@ -508,7 +533,7 @@ class ReplicatedRuntime(Applier):
             quiet = self._forking() or time.monotonic() - self._last_applied_at >= QUIET_S
             idle = self._snapshot_task is None or self._snapshot_task.done()
             due = self._since_snapshot and since >= every and (quiet or since >= 4 * every)
-            if due and idle:
+            if due and idle and self._looping:
                 last_snapshot = time.monotonic()
                 # A task of its own: time keeps being kept while the child pickles.
                 self._snapshot_task = asyncio.create_task(

@@ -88,10 +88,13 @@ class Store(Protocol):
         """Appends one entry only while the caller holds the lease; else ``NotLeader``."""
         ...
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> None:
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
         """Stores ``snapshot`` as the newest, only while the caller holds the lease, and
         trims the log below the previous snapshot (never below the newest, so a follower
-        a little behind still finds what it has not read)."""
+        a little behind still finds what it has not read). Returns False, storing and
+        trimming nothing, when the stored snapshot already reaches ``snapshot.upto`` (a
+        new leader still catching up): replacing it would trim entries that neither
+        snapshot holds."""
         ...
 
     async def load_snapshot(self) -> Snapshot | None: ...

@@ -8,7 +8,14 @@ import bisect
 import time
 from collections.abc import Callable
 
-from router.store.base import LogEntry, NotLeader, Snapshot, StoreUnavailable, parse_id
+from router.store.base import (
+    LogEntry,
+    NotLeader,
+    Snapshot,
+    StoreUnavailable,
+    id_after,
+    parse_id,
+)
 
 
 class MemoryStore:
@@ -117,17 +124,20 @@ class MemoryStore:
         self._wake()
         return entry_id
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> None:
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
         self._check()
         if self._holder() != f"{owner}:{fence}":
             raise NotLeader(f"{owner} no longer holds lease {fence}")
         previous = self._snapshot
+        if previous is not None and not id_after(snapshot.upto, previous.upto):
+            return False
         self._snapshot = snapshot
         if previous is not None:
             cut = bisect.bisect_left(self._ids, parse_id(previous.upto))
             del self._ids[:cut]
             del self._entries[:cut]
             self._trimmed = previous.upto
+        return True
 
     async def trimmed_below(self) -> str | None:
         self._check()

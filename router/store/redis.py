@@ -66,6 +66,17 @@ return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
 _SNAPSHOT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
 local previous = redis.call('HGET', KEYS[2], 'upto')
+if previous then
+  -- Never replace a snapshot with an older one (a new leader still catching up): the
+  -- trim below would then cut entries the stored snapshot does not hold.
+  local function parse(id)
+    local ms, seq = string.match(id, '^(%d+)-?(%d*)$')
+    return tonumber(ms), tonumber(seq) or 0
+  end
+  local pms, pseq = parse(previous)
+  local nms, nseq = parse(ARGV[2])
+  if nms < pms or (nms == pms and nseq <= pseq) then return 0 end
+end
 redis.call('HSET', KEYS[2], 'upto', ARGV[2], 'fence', ARGV[3], 'at', ARGV[4], 'blob', ARGV[5])
 if previous then
   redis.call('XTRIM', KEYS[3], 'MINID', previous)
@@ -390,8 +401,8 @@ class RedisStore:
         )
         return _text(entry_id)
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> None:
-        await self._call(
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
+        stored = await self._call(
             cast(
                 Awaitable[Any],
                 self._snapshot(
@@ -406,6 +417,7 @@ class RedisStore:
                 ),
             )
         )
+        return bool(stored)
 
     async def load_snapshot(self) -> Snapshot | None:
         h = await self._call(
