@@ -428,6 +428,46 @@ async def test_a_supervisor_removes_one_waiting_contact_with_a_reason_and_it_is_
     assert other["state"] == "open" and "removed" not in changes(other)
 
 
+async def test_a_supervisors_move_and_manual_offer_say_who_in_the_trail(served: Served) -> None:
+    client, _, clock = served
+    clock.set("2026-11-24 10:00")
+    await act(client, "a005", "login", {"presence": "not_ready"})  # a nurse, not taking calls
+    await call(client, "m1")
+    contact = "/api/supervisor/contacts/phone-m1"
+    clock.set("2026-11-24 10:01")
+    await request(client, "POST", f"{contact}/move", body={"service": "oral_health"})
+    # A move the engine refuses (to where it already is, then to nowhere) leaves no trace.
+    await request(client, "POST", f"{contact}/move", body={"service": "oral_health"})
+    await request(client, "POST", f"{contact}/move", body={"service": "astrology"}, status=400)
+    clock.set("2026-11-24 10:02")
+    await request(client, "POST", f"{contact}/move", body={"service": "nursing_advice"})
+    await request(client, "POST", f"{contact}/offer", body={"agent_id": "a007"}, status=409)
+    clock.set("2026-11-24 10:03")
+    await request(client, "POST", f"{contact}/offer", body={"agent_id": "a005"})
+
+    record = await trail(client, "phone-m1")
+    moves = [
+        (c["at"], c["from"], c["to"], c["by"]) for c in record["trail"] if c["change"] == "moved"
+    ]
+    assert moves == [
+        (at("2026-11-24 10:01"), "nursing_advice", "oral_health", "supervisor"),
+        (at("2026-11-24 10:02"), "oral_health", "nursing_advice", "supervisor"),
+    ]
+    offered = first(record, "offered")
+    assert (offered["agent_id"], offered["rule"], offered["by"]) == (
+        "a005",
+        "supervisor",
+        "supervisor",
+    )
+    assert offered["at"] == at("2026-11-24 10:03")
+
+    # An offer the engine makes on its own names no supervisor.
+    await act(client, "a001", "login")
+    await call(client, "m2")
+    automatic = first(await trail(client, "phone-m2"), "offered")
+    assert automatic["agent_id"] == "a001" and automatic["by"] is None
+
+
 async def test_a_caller_cancelling_is_not_taken_for_a_supervisors_removal(served: Served) -> None:
     client, service, _ = served
     await call(client, "w1")

@@ -100,6 +100,7 @@ class ContactMoved:
 
     contact_id: str
     service: str
+    by: str = ""  # who moved it (the supervisor's token name), for the audit trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class ManualOffer:
 
     contact_id: str
     agent_id: str
+    by: str = ""  # who offered it, for the audit trail
 
 
 @dataclass(frozen=True, slots=True)

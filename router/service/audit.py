@@ -61,7 +61,9 @@ from router.core.events import (
     ContactArrived,
     ContactCancelled,
     ContactMerged,
+    ContactMoved,
     Event,
+    ManualOffer,
 )
 from router.core.model import Channel
 from router.service.auth import Principal
@@ -120,13 +122,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "queued": ("service", "step", "due_at"),
     "scheduled": ("until",),
-    "offered": ("channel", "step", "rule", "expires_at"),
+    "offered": ("channel", "step", "rule", "expires_at", "by"),
     "accepted": ("service", "agent_site", "wait_s", "due_at", "within_target"),
     "requeued": ("reason", "cooldown_until"),
     "withdrawn": ("reason",),
     "widened": ("step", "skipped"),
     "overflowed": ("from", "to"),
-    "moved": ("from", "to"),
+    "moved": ("from", "to", "by"),
     "callback_registered": ("from", "to", "number"),
     "channel_switched": ("from", "to", "number"),
     "callback_attempt": ("attempt", "result", "retry_at"),
@@ -404,6 +406,7 @@ class Audit:
         self._warned_at = float("-inf")
         self._decoded: OrderedDict[int, dict[str, AuditRecord]] = OrderedDict()
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
+        self._acting: tuple[str, str] | None = None  # (contact, supervisor) being applied
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
             d.Queued: self._queued,
             d.Offered: self._offered,
@@ -481,6 +484,10 @@ class Audit:
         return self.now
 
     def on_applied(self, event: Event, now: float) -> None:
+        # A supervisor's move or offer: its decisions follow at once, and are attributed.
+        self._acting = (
+            (event.contact_id, event.by) if isinstance(event, ContactMoved | ManualOffer) else None
+        )
         if isinstance(event, ContactArrived):
             self._arrived(event, self._tick(now))
         elif isinstance(event, ContactCancelled):
@@ -719,9 +726,15 @@ class Audit:
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
         step = x.trace.step.value if x.trace.step is not None else None
+        by = self._acted_by(x.contact_id)
         self._add(
-            r, (now, "offered", x.agent_id, x.channel.value, step, x.trace.rule, x.expires_at)
+            r, (now, "offered", x.agent_id, x.channel.value, step, x.trace.rule, x.expires_at, by)
         )
+
+    def _acted_by(self, contact_id: str) -> str | None:
+        """The supervisor whose move or offer of ``contact_id`` is being applied."""
+        acting = self._acting
+        return acting[1] if acting is not None and acting[0] == contact_id else None
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
@@ -764,7 +777,7 @@ class Audit:
 
     def _moved(self, r: AuditRecord, x: d.Moved, now: float) -> None:
         r.service_now = x.to_service
-        self._add(r, (now, "moved", None, x.from_service, x.to_service))
+        self._add(r, (now, "moved", None, x.from_service, x.to_service, self._acted_by(r.id)))
 
     def _switched(self, r: AuditRecord, x: d.Switched, now: float) -> None:
         r.channel_now = x.new.value

@@ -421,7 +421,9 @@ class SupervisorApi:
             )
         return contact_detail(view, position)
 
-    async def move_contact(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
+    async def move_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
         contact_id = request.match_info["contact_id"]
         self.service.engine.contact(contact_id)  # 404 before reading the body
         f, problems = await read_fields(request, ("service",))
@@ -432,16 +434,20 @@ class SupervisorApi:
                 "service", f"unknown service {target!r}; expected one of: {', '.join(services)}"
             )
         problems.raise_if_any()
-        await self.service.runtime.submit(ContactMoved(contact_id, target or ""))
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(ContactMoved(contact_id, target or "", by))
         return web.json_response(self._contact_now(contact_id))
 
-    async def offer_contact(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
+    async def offer_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
         contact_id = request.match_info["contact_id"]
         self.service.engine.contact(contact_id)  # 404 before reading the body
         f, problems = await read_fields(request, ("agent_id",))
         agent_id = f.text("agent_id")
         problems.raise_if_any()
-        await self.service.runtime.submit(ManualOffer(contact_id, agent_id or ""))
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(ManualOffer(contact_id, agent_id or "", by))
         return web.json_response(self._contact_now(contact_id))
 
     async def remove_contact(
