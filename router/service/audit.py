@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -187,6 +187,10 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 CONTACT_TIME_COLUMNS = frozenset(
     {"arrived_at", "due_at", "due_at_final", "answered_at", "closed_at"}
 )
+
+
+# Events a supervisor makes, whose decisions the audit attributes to them.
+SUPERVISOR_ACTS: frozenset[type] = frozenset({ContactMoved, ManualOffer})
 
 
 @allow
@@ -485,9 +489,11 @@ class Audit:
 
     def on_applied(self, event: Event, now: float) -> None:
         # A supervisor's move or offer: its decisions follow at once, and are attributed.
-        self._acting = (
-            (event.contact_id, event.by) if isinstance(event, ContactMoved | ManualOffer) else None
-        )
+        if type(event) in SUPERVISOR_ACTS:
+            acted = cast(ContactMoved | ManualOffer, event)
+            self._acting = (acted.contact_id, acted.by)
+        else:
+            self._acting = None
         if isinstance(event, ContactArrived):
             self._arrived(event, self._tick(now))
         elif isinstance(event, ContactCancelled):
