@@ -22,7 +22,8 @@ Per agent count ``A`` (one engine, reused for every queue length, shortest first
 
 Virtual time moves ``DT`` seconds per event. Before each measured phase the collector
 runs and the long-lived state is frozen (``gc.freeze()``, as the service does after
-loading); the collector stays enabled while measuring, so its pauses are in the figures.
+loading); the collector stays enabled while measuring, with the service's thresholds
+(``router.service.collector.GC_THRESHOLDS``), so its pauses are in the figures.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from router.core.events import (
     OfferAccepted,
 )
 from router.core.model import AgentStatus, ContactSpec
+from router.service.collector import GC_THRESHOLDS
 from skills import Requirement
 
 DT = 0.001
@@ -362,6 +364,8 @@ def measure(
     gc.collect()
     if freeze:
         gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)  # the live service's
     gc.callbacks.append(on_gc)
     gc.enable()
     switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
@@ -384,6 +388,7 @@ def measure(
         wall = time.perf_counter() - start
         rec.preempted = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - switches
         gc.disable()
+        gc.set_threshold(*thresholds)
         gc.callbacks.remove(on_gc)
         driver.rec = None
     return _sample(rec, wall)

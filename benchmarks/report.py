@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.dispatch import DT, ROUNDS, AgentsRun, Cell, Sample, Settings
+from router.service.collector import GC_THRESHOLDS
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -122,7 +123,8 @@ def workload(s: Settings, runs: list[AgentsRun]) -> list[str]:
         f"ns/decision and the speed-up use the median of {ROUNDS} rounds of the cell (the "
         "rounds' range is shown); percentiles pool every event.",
         "gc: collected and frozen (gc.freeze) after building each queue, as the service does "
-        "after loading; enabled while measuring, so its pauses are in p99.9/max."
+        "after loading; enabled while measuring with the service's thresholds "
+        f"{', '.join(map(str, GC_THRESHOLDS))}, so its pauses are in p99.9/max."
         if s.freeze
         else "gc: NOT frozen (--no-freeze); enabled while measuring.",
         f"naive: linear scans over the waiting list and the agent list, same driver and "

@@ -9,7 +9,6 @@ SIGTERM and SIGINT shut down gracefully: stop accepting, close every websocket w
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import logging
 
@@ -19,6 +18,7 @@ from aiohttp import web
 from router.config import load_region
 from router.config.tokens import Role, TokenSpec
 from router.service.app import build_app
+from router.service.collector import settle_collector
 from router.service.logs import configure_logging
 from router.service.service import Service, Settings
 
@@ -30,19 +30,6 @@ _NAMES_SHOWN = 5
 
 class ServeError(RuntimeError):
     """The service refuses to start; the message says why and what to do."""
-
-
-# The collector's thresholds (CPython's default is 700, 10, 10). Every request allocates
-# a few hundred short-lived containers (parsed JSON, views, decisions, futures); with the
-# default, a young collection ran every few requests and walked whatever was alive then,
-# and waiting contacts were promoted and walked again and again by the older generations.
-# Measured with benchmarks.service_load (surge of 20,000 calls, 64 in flight), same
-# machine and hour: memory mode 6,833-7,679 -> 9,352-9,941 contacts/s, Redis mode
-# 5,424-6,263 -> 7,661-8,182, resident memory unchanged (167 MiB after the run), p99
-# ingest -> offer at 1,000 calls/s unchanged. Most objects are freed by reference
-# counting; cycles made and dropped within a request are still found by the next young
-# collection, and only the rare ones that get promoted wait longer for a full pass.
-GC_THRESHOLDS = (20_000, 50, 100)
 
 
 def is_loopback(host: str) -> bool:
@@ -136,11 +123,7 @@ def run(
             len(service.tokens.demo_tokens()),
         )
     loop, fast = new_event_loop()
-    # The region, policy and roster live as long as the process: keep them out of the
-    # collector's full passes (shorter GC pauses in the dispatch loop).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    settle_collector()
     log.info(
         "serving %s on http://%s:%d (%d agents, %d services, uvloop %s)",
         region.name,
