@@ -461,11 +461,21 @@ async def test_a_supervisors_move_and_manual_offer_say_who_in_the_trail(served: 
     )
     assert offered["at"] == at("2026-11-24 10:03")
 
-    # An offer the engine makes on its own names no supervisor.
+    # An offer the engine makes on its own names no supervisor, even when a move made
+    # the contact routable: the move is the supervisor's, the choice of agent is not.
     await act(client, "a001", "login")
     await call(client, "m2")
     automatic = first(await trail(client, "phone-m2"), "offered")
     assert automatic["agent_id"] == "a001" and automatic["by"] is None
+    await act(client, "a007", "login")  # dental, available
+    await call(client, "m3")  # no free nurse: waits
+    await request(
+        client, "POST", "/api/supervisor/contacts/phone-m3/move", body={"service": "oral_health"}
+    )
+    record = await trail(client, "phone-m3")
+    assert first(record, "moved")["by"] == "supervisor"
+    routed = first(record, "offered")
+    assert (routed["agent_id"], routed["rule"], routed["by"]) == ("a007", "longest_idle", None)
 
 
 async def test_a_caller_cancelling_is_not_taken_for_a_supervisors_removal(served: Served) -> None:

@@ -732,15 +732,19 @@ class Audit:
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
         step = x.trace.step.value if x.trace.step is not None else None
-        by = self._acted_by(x.contact_id)
+        # Only a manual offer is the supervisor's: a move routes the contact at once, and
+        # the offer that follows is the engine's own choice.
+        by = self._acted_by(x.contact_id) if x.trace.rule == "supervisor" else None
         self._add(
             r, (now, "offered", x.agent_id, x.channel.value, step, x.trace.rule, x.expires_at, by)
         )
 
     def _acted_by(self, contact_id: str) -> str | None:
-        """The supervisor whose move or offer of ``contact_id`` is being applied."""
+        """The supervisor whose move or offer of ``contact_id`` is being applied (a
+        ``Moved`` comes only from a ``ContactMoved``, a ``supervisor`` offer only from a
+        ``ManualOffer``, each right after ``on_applied`` saw that event)."""
         acting = self._acting
-        return acting[1] if acting is not None and acting[0] == contact_id else None
+        return (acting[1] or None) if acting is not None and acting[0] == contact_id else None
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
