@@ -521,3 +521,22 @@ async def test_a_child_that_does_not_deliver_in_time_is_killed_and_tried_again_l
     assert "did not finish within" in caplog.text
     assert await a.service.store.load_snapshot() is None  # type: ignore[union-attr]
     assert a.runtime._since_snapshot == 1  # still due
+
+
+async def test_a_new_leader_at_the_stored_snapshot_writes_nothing_and_is_done(
+    cluster: Callable[[], Instance],
+) -> None:
+    a = await cluster().start()
+    await until(lambda: a.runtime.is_leader)
+    b = await cluster().start()
+    await a.runtime.submit(call(1))
+    await until(lambda: b.runtime.last_id == a.runtime.last_id)
+    assert await a.runtime.snapshot()
+    stored = await b.service.store.load_snapshot()  # type: ignore[union-attr]
+    await a.crash()
+    await until(lambda: b.runtime.is_leader, timeout=5)
+    assert b.runtime._since_snapshot > 0  # it applied the log live, not from the snapshot
+    # Same position, same state: nothing is written, and it is not due again.
+    assert await b.runtime.snapshot()
+    assert b.runtime._since_snapshot == 0 and b.runtime.snapshots == 0
+    assert await b.service.store.load_snapshot() == stored  # type: ignore[union-attr]

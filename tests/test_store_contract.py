@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from router.store import NotLeader, Snapshot, Store
+from router.store import NotLeader, Saved, Snapshot, Store
 from router.store.codec import UnsafeData, decode, encode
 from router.store.memory import MemoryStore
 from router.store.redis import RedisStore
@@ -125,9 +125,9 @@ async def test_snapshots_keep_the_newest_and_trim_below_the_previous(store: Stor
     fence = await store.acquire("a", 60_000)
     assert fence is not None
     ids = [(await store.append([f"e{i}".encode()]))[0] for i in range(6)]
-    assert await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 10.0, b"s1"))
+    await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 10.0, b"s1"))
     assert len(await store.read("0", 10, None)) == 6  # no previous snapshot: no trim
-    assert await store.save_snapshot("a", fence, Snapshot(ids[4], fence, 20.0, b"s2" * 1000))
+    await store.save_snapshot("a", fence, Snapshot(ids[4], fence, 20.0, b"s2" * 1000))
     snap = await store.load_snapshot()
     assert snap == Snapshot(ids[4], fence, 20.0, b"s2" * 1000)
     # Trimmed below the previous snapshot (ids[1]): a follower that has read up to
@@ -140,17 +140,21 @@ async def test_snapshots_keep_the_newest_and_trim_below_the_previous(store: Stor
     assert [e.id for e in entries] == ids[1:3] and trimmed == ids[1]
 
 
+STORED = Saved.STORED
+
+
 async def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> None:
     """A new leader still catching up must not store what it has: the trim that goes
     with it would cut entries that neither snapshot holds."""
     fence = await store.acquire("a", 60_000)
     assert fence is not None
     ids = [(await store.append([f"e{i}".encode()]))[0] for i in range(6)]
-    assert await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 10.0, b"s1"))
-    assert await store.save_snapshot("a", fence, Snapshot(ids[4], fence, 20.0, b"s2"))
+    assert await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 10.0, b"s1")) is STORED
+    assert await store.save_snapshot("a", fence, Snapshot(ids[4], fence, 20.0, b"s2")) is STORED
     behind = Snapshot(ids[2], fence, 30.0, b"behind")
-    assert not await store.save_snapshot("a", fence, behind)
-    assert not await store.save_snapshot("a", fence, Snapshot(ids[4], fence, 40.0, b"same"))
+    assert await store.save_snapshot("a", fence, behind) is Saved.BEHIND
+    same = Snapshot(ids[4], fence, 40.0, b"same")
+    assert await store.save_snapshot("a", fence, same) is Saved.CURRENT
     assert await store.load_snapshot() == Snapshot(ids[4], fence, 20.0, b"s2")
     assert [e.id for e in await store.read("0", 10, None)] == ids[1:]  # trimmed no further
     assert await store.trimmed_below() == ids[1]

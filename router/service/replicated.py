@@ -41,7 +41,7 @@ from router.core.engine import Engine
 from router.core.events import Event, TimerDue
 from router.service.forked import ForkFailed, can_fork, capture_in_child
 from router.service.runtime import Applier, Clock, Listener, Note, NoteHandler, Part, Stopped
-from router.store import NotLeader, Snapshot, Store, StoreUnavailable
+from router.store import NotLeader, Saved, Snapshot, Store, StoreUnavailable
 from router.store.base import LogEntry, id_after
 from router.store.codec import decode, encode
 
@@ -461,11 +461,14 @@ class ReplicatedRuntime(Applier):
         except NotLeader:
             self._step_down("lease lost while saving a snapshot")
             return False
-        if not stored:
+        if stored is Saved.BEHIND:
             log.info("snapshot up to %s not saved: the stored one is newer", upto)
             return False
         # What was applied while the child pickled counts towards the next snapshot.
         self._since_snapshot -= counted
+        if stored is Saved.CURRENT:
+            log.info("snapshot up to %s: the stored one is the same; nothing to write", upto)
+            return True
         self.snapshots += 1
         log.info(
             "snapshot saved up to %s (%d bytes, captured %s, %.0f ms in all)",

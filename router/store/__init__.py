@@ -4,6 +4,7 @@ in process (``MemoryStore``) or in Redis (``RedisStore``), behind one contract."
 from router.store.base import (
     LogEntry,
     NotLeader,
+    Saved,
     Snapshot,
     Store,
     StoreUnavailable,
@@ -14,6 +15,7 @@ from router.store.base import (
 __all__ = [
     "LogEntry",
     "NotLeader",
+    "Saved",
     "Snapshot",
     "Store",
     "StoreUnavailable",

@@ -8,6 +8,7 @@ Log ids are Redis stream ids, ``"<ms>-<seq>"``, compared as pairs of integers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 
@@ -31,6 +32,14 @@ class Snapshot:
     fence: int
     at: float
     blob: bytes
+
+
+class Saved(Enum):
+    """What became of a snapshot handed to ``Store.save_snapshot``."""
+
+    STORED = "stored"
+    CURRENT = "current"  # the stored one is at the same position: nothing to write
+    BEHIND = "behind"  # the stored one is newer: nothing written
 
 
 def parse_id(entry_id: str) -> tuple[int, int]:
@@ -88,13 +97,13 @@ class Store(Protocol):
         """Appends one entry only while the caller holds the lease; else ``NotLeader``."""
         ...
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> Saved:
         """Stores ``snapshot`` as the newest, only while the caller holds the lease, and
         trims the log below the previous snapshot (never below the newest, so a follower
-        a little behind still finds what it has not read). Returns False, storing and
-        trimming nothing, when the stored snapshot already reaches ``snapshot.upto`` (a
-        new leader still catching up): replacing it would trim entries that neither
-        snapshot holds."""
+        a little behind still finds what it has not read). Stores and trims nothing when
+        the stored snapshot is at the same position (``Saved.CURRENT``: the same state)
+        or past it (``Saved.BEHIND``: a new leader still catching up; replacing it would
+        trim entries that neither snapshot holds)."""
         ...
 
     async def load_snapshot(self) -> Snapshot | None: ...

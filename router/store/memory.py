@@ -11,6 +11,7 @@ from collections.abc import Callable
 from router.store.base import (
     LogEntry,
     NotLeader,
+    Saved,
     Snapshot,
     StoreUnavailable,
     id_after,
@@ -124,20 +125,20 @@ class MemoryStore:
         self._wake()
         return entry_id
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> Saved:
         self._check()
         if self._holder() != f"{owner}:{fence}":
             raise NotLeader(f"{owner} no longer holds lease {fence}")
         previous = self._snapshot
         if previous is not None and not id_after(snapshot.upto, previous.upto):
-            return False
+            return Saved.CURRENT if snapshot.upto == previous.upto else Saved.BEHIND
         self._snapshot = snapshot
         if previous is not None:
             cut = bisect.bisect_left(self._ids, parse_id(previous.upto))
             del self._ids[:cut]
             del self._entries[:cut]
             self._trimmed = previous.upto
-        return True
+        return Saved.STORED
 
     async def trimmed_below(self) -> str | None:
         self._check()

@@ -35,7 +35,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.store.base import LogEntry, NotLeader, Snapshot, StoreUnavailable
+from router.store.base import LogEntry, NotLeader, Saved, Snapshot, StoreUnavailable
 from router.store.keys import Keys
 
 T = TypeVar("T")
@@ -75,7 +75,8 @@ if previous then
   end
   local pms, pseq = parse(previous)
   local nms, nseq = parse(ARGV[2])
-  if nms < pms or (nms == pms and nseq <= pseq) then return 0 end
+  if nms == pms and nseq == pseq then return 2 end
+  if nms < pms or (nms == pms and nseq < pseq) then return 0 end
 end
 redis.call('HSET', KEYS[2], 'upto', ARGV[2], 'fence', ARGV[3], 'at', ARGV[4], 'blob', ARGV[5])
 if previous then
@@ -84,6 +85,8 @@ if previous then
 end
 return 1
 """
+
+_SAVED = {0: Saved.BEHIND, 1: Saved.STORED, 2: Saved.CURRENT}
 
 _MARK_SEEN = """
 for i = 1, #ARGV, 2 do
@@ -401,7 +404,7 @@ class RedisStore:
         )
         return _text(entry_id)
 
-    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> bool:
+    async def save_snapshot(self, owner: str, fence: int, snapshot: Snapshot) -> Saved:
         stored = await self._call(
             cast(
                 Awaitable[Any],
@@ -417,7 +420,7 @@ class RedisStore:
                 ),
             )
         )
-        return bool(stored)
+        return _SAVED[int(stored)]
 
     async def load_snapshot(self) -> Snapshot | None:
         h = await self._call(
