@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -153,3 +154,23 @@ async def test_an_engine_fault_still_publishes_fired_timers_and_keeps_the_loop_a
     r = await client.get("/readyz")
     assert r.status == 200
     await runtime.submit(AgentLoggedIn("a002"))
+
+
+async def test_a_refused_request_leaves_no_garbage_cycle_behind(aiohttp_client: MakeClient) -> None:
+    """The service raises the collector's thresholds, so a full pass is rare: a refusal
+    must not leave a cycle (its traceback holding the frames that hold its future)."""
+    client = await aiohttp_client(build_app(make_service()))
+    await login(client, "a001")
+    accept = "/api/agent/offers/phone-nobody/accept"
+    for _ in range(5):  # warm up what is made once
+        assert (await client.post(accept, headers=bearer("agent-a001"), json={})).status == 404
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            r = await client.post(accept, headers=bearer("agent-a001"), json={})
+            assert r.status == 404
+            await r.read()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -173,6 +173,9 @@ class ReplicatedRuntime(Applier):
             return await future
         finally:
             self._waiting.pop(rid, None)
+            # A refusal's traceback holds this frame: without the future in it, the
+            # exception, its traceback and the future are not a cycle for the collector.
+            del future
 
     def _expire_unconfirmed(self) -> None:
         """Submitters whose event was not applied within ``confirm_timeout_s`` get 503."""

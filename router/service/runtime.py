@@ -85,7 +85,10 @@ class Applier:
         except RoutingError as exc:
             self._publish(getattr(exc, "fired", []), now)
             if future is not None and not future.done():
-                future.set_exception(exc)
+                # A refusal is an answer, not a fault: without the engine's frames in its
+                # traceback (which hold this frame and the future) it is no cycle for the
+                # collector to find.
+                future.set_exception(exc.with_traceback(None))
             return
         except Exception as exc:  # a bug: keep serving, tell the submitter
             log.exception("engine failed on %s", type(event).__name__)
@@ -156,7 +159,10 @@ class Runtime(Applier):
         future: asyncio.Future[list[Decision]] = asyncio.get_running_loop().create_future()
         self._inbox.append((event, future))
         self._wake.set()
-        return await future
+        try:
+            return await future
+        finally:
+            del future  # no cycle through a refusal's traceback (see ReplicatedRuntime)
 
     # -------------------------------------------------------------- the loop
 
