@@ -30,6 +30,19 @@ REAP_TIMEOUT_S = 5.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+def _find_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux), looked up here in the parent: a ``dlopen`` in the child
+    could wait forever for a loader lock another thread held at the fork."""
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _find_prctl()
+
+
 class ForkFailed(RuntimeError):
     """The child could not capture the state (no fork here, it failed or was killed);
     the caller captures on the event loop instead."""
@@ -95,8 +108,8 @@ def _child(capture: Callable[[], bytes], parent: int, write_fd: int) -> None:  #
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
     """On Linux the kernel kills the child when the leader dies (kill -9) mid-capture,
     rather than leave an orphan pickling for nobody."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the line above took effect
         os._exit(1)
 
