@@ -6,18 +6,28 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from router.core import decisions as d
 from router.core.engine import Engine
-from router.core.events import AgentLoggedIn, ContactArrived, TimerDue, WrapUpDone
+from router.core.errors import RoutingError
+from router.core.events import (
+    AgentLoggedIn,
+    AgentUpdated,
+    ContactArrived,
+    TimerDue,
+    WrapUpDone,
+)
 from router.core.model import Channel, ContactSpec
 from router.service.app import build_app
 from router.service.logs import mask
 from router.service.runtime import Runtime
 from router.service.service import Service, Settings
+from skills.catalogue import AgentAbilities
 from tests.service_support import bearer, customer, login, make_service, region
 
 Client = TestClient[Any, Any]
@@ -174,3 +184,26 @@ async def test_a_refused_request_leaves_no_garbage_cycle_behind(aiohttp_client: 
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+async def test_a_refusal_with_a_cause_leaves_no_garbage_cycle_either() -> None:
+    """An ``InvalidEvent`` raised from a catalogue error carries the engine's frames in
+    its cause too."""
+    service = make_service()
+    task = asyncio.create_task(service.runtime.run())
+    await service.runtime.started.wait()
+    spec = service.engine.agent("a001").spec
+    unknown = replace(spec, abilities=AgentAbilities(skills={"astrology": 3}))
+    try:
+        gc.collect()
+        gc.disable()
+        for _ in range(20):
+            with pytest.raises(RoutingError) as refused:
+                await service.runtime.submit(AgentUpdated(unknown))
+            assert refused.value.__cause__ is not None  # the chain and its message stay
+        del refused
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+        await service.runtime.stop()
+        await task

@@ -57,6 +57,19 @@ class Stopped(RuntimeError):
     """The dispatch loop has stopped; the service is shutting down."""
 
 
+def _without_tracebacks(exc: BaseException) -> BaseException:
+    """``exc`` with the tracebacks of it and of every exception in its chain dropped (an
+    ``InvalidEvent`` raised ``from`` a catalogue error carries the engine's frames in its
+    cause); the messages and the chain stay."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return exc
+
+
 class Applier:
     """Applying one input and handing its decisions out: shared by the memory dispatch
     loop and the Redis-mode replica, so both treat refusals, engine faults, notes and
@@ -86,9 +99,9 @@ class Applier:
             self._publish(getattr(exc, "fired", []), now)
             if future is not None and not future.done():
                 # A refusal is an answer, not a fault: without the engine's frames in its
-                # traceback (which hold this frame and the future) it is no cycle for the
+                # tracebacks (which hold this frame and the future) it is no cycle for the
                 # collector to find.
-                future.set_exception(exc.with_traceback(None))
+                future.set_exception(_without_tracebacks(exc))
             return
         except Exception as exc:  # a bug: keep serving, tell the submitter
             log.exception("engine failed on %s", type(event).__name__)
