@@ -23,6 +23,7 @@ import ctypes
 import gc
 import os
 import signal
+import warnings
 from collections.abc import Callable
 
 # How long the parent waits for the child to exit once the pipe has closed.
@@ -59,7 +60,12 @@ async def capture_in_child(capture: Callable[[], bytes]) -> bytes:
     parent = os.getpid()
     read_fd, write_fd = os.pipe()
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12 warns about fork in a process with threads: the child here takes
+            # no lock a thread could hold (no logging, no imports, no dlopen) and only
+            # pickles and writes to its pipe.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
     except OSError as exc:
         os.close(read_fd)
         os.close(write_fd)
@@ -87,8 +93,7 @@ def _child(capture: Callable[[], bytes], parent: int, write_fd: int) -> None:  #
         # Only the pipe: the leader's listening socket and connections must not stay
         # open in the child (a restarted leader could not bind its port; a connection
         # the leader closes would not see its end until the child exits).
-        os.closerange(3, write_fd)
-        os.closerange(write_fd + 1, _max_fd())
+        _close_all_but(write_fd)
         # The parent's Ctrl-C or SIGTERM is for the parent; the child ends with the pipe.
         with contextlib.suppress(ValueError):  # not the main thread: keep the defaults
             signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -112,6 +117,19 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
         _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the line above took effect
         os._exit(1)
+
+
+def _close_all_but(keep: int) -> None:  # pragma: no cover - runs in the child
+    try:  # the open ones only: the limit may be a billion where close_range is missing
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _max_fd())
+        return
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):  # listdir's own, already closed
+                os.close(fd)
 
 
 def _max_fd() -> int:
