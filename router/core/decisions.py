@@ -14,12 +14,13 @@ from router.core.model import Channel, Presence, StepKind
 
 @dataclass(slots=True)
 class Trace:
-    """Why a decision was made: the contact's step, the rule used, and how many
-    candidates (agents or queue heads) were weighed."""
+    """Why a decision was made: the contact's step, the rule used, how many candidates
+    (agents or queue heads) were weighed, and who asked for it when a supervisor did."""
 
     step: StepKind | None
     rule: str
     candidates: int = 0
+    by: str | None = None
 
     def __str__(self) -> str:
         step = self.step.value if self.step else "-"
@@ -102,6 +103,7 @@ class Moved:
     contact_id: str
     from_service: str
     to_service: str
+    by: str | None = None  # the supervisor, when the move named one
 
 
 @dataclass(slots=True)

@@ -629,7 +629,7 @@ class Engine:
             return
         base = self._base_rid(c.spec, target)
         self._queue.remove(c)
-        out.append(d.Moved(c.id, c.service.name, target.name))
+        out.append(d.Moved(c.id, c.service.name, target.name, ev.by or None))
         c.service = target
         c.visited = (target.name,)
         c.due_service = None  # it keeps its due time: its place in the one order
@@ -655,7 +655,7 @@ class Engine:
         if c.channel not in self._free_channels(a, now, supervisor=True):
             raise Conflict(f"agent {a.id!r} has no free {c.channel.value} capacity")
         self._queue.remove(c)
-        self._offer(c, a, now, out, d.Trace(c.step_kind, "supervisor", 1))
+        self._offer(c, a, now, out, d.Trace(c.step_kind, "supervisor", 1, ev.by or None))
 
     # -------------------------------------------------------------------- steps
 

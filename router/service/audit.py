@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -61,9 +61,7 @@ from router.core.events import (
     ContactArrived,
     ContactCancelled,
     ContactMerged,
-    ContactMoved,
     Event,
-    ManualOffer,
 )
 from router.core.model import Channel
 from router.service.auth import Principal
@@ -187,10 +185,6 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 CONTACT_TIME_COLUMNS = frozenset(
     {"arrived_at", "due_at", "due_at_final", "answered_at", "closed_at"}
 )
-
-
-# Events a supervisor makes, whose decisions the audit attributes to them.
-SUPERVISOR_ACTS: frozenset[type] = frozenset({ContactMoved, ManualOffer})
 
 
 @allow
@@ -410,7 +404,6 @@ class Audit:
         self._warned_at = float("-inf")
         self._decoded: OrderedDict[int, dict[str, AuditRecord]] = OrderedDict()
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
-        self._acting: tuple[str, str] | None = None  # (contact, supervisor) being applied
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
             d.Queued: self._queued,
             d.Offered: self._offered,
@@ -488,12 +481,6 @@ class Audit:
         return self.now
 
     def on_applied(self, event: Event, now: float) -> None:
-        # A supervisor's move or offer: its decisions follow at once, and are attributed.
-        if type(event) in SUPERVISOR_ACTS:
-            acted = cast(ContactMoved | ManualOffer, event)
-            self._acting = (acted.contact_id, acted.by)
-        else:
-            self._acting = None
         if isinstance(event, ContactArrived):
             self._arrived(event, self._tick(now))
         elif isinstance(event, ContactCancelled):
@@ -731,20 +718,10 @@ class Audit:
         self._add(r, (now, "queued", None, x.service, x.step.value, x.due_at))
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
-        step = x.trace.step.value if x.trace.step is not None else None
-        # Only a manual offer is the supervisor's: a move routes the contact at once, and
-        # the offer that follows is the engine's own choice.
-        by = self._acted_by(x.contact_id) if x.trace.rule == "supervisor" else None
-        self._add(
-            r, (now, "offered", x.agent_id, x.channel.value, step, x.trace.rule, x.expires_at, by)
-        )
-
-    def _acted_by(self, contact_id: str) -> str | None:
-        """The supervisor whose move or offer of ``contact_id`` is being applied (a
-        ``Moved`` comes only from a ``ContactMoved``, a ``supervisor`` offer only from a
-        ``ManualOffer``, each right after ``on_applied`` saw that event)."""
-        acting = self._acting
-        return (acting[1] or None) if acting is not None and acting[0] == contact_id else None
+        t = x.trace
+        step = t.step.value if t.step is not None else None
+        change = (now, "offered", x.agent_id, x.channel.value, step, t.rule, x.expires_at, t.by)
+        self._add(r, change)
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
@@ -787,7 +764,7 @@ class Audit:
 
     def _moved(self, r: AuditRecord, x: d.Moved, now: float) -> None:
         r.service_now = x.to_service
-        self._add(r, (now, "moved", None, x.from_service, x.to_service, self._acted_by(r.id)))
+        self._add(r, (now, "moved", None, x.from_service, x.to_service, x.by))
 
     def _switched(self, r: AuditRecord, x: d.Switched, now: float) -> None:
         r.channel_now = x.new.value
