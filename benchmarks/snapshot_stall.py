@@ -72,7 +72,6 @@ async def measure(plan: Floorplan, waiting: int) -> list[str]:
         runtime.settings = replace(runtime.settings, fork_snapshots=fork)
         walls, gaps = [], []
         for n in range(ROUNDS):
-            runtime._since_snapshot = 1
             wall, gap = await stalls(runtime)
             walls.append(wall)
             gaps.append(gap)

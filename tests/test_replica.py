@@ -500,7 +500,6 @@ async def test_a_stop_during_a_capture_leaves_no_child_behind(
     await a.start()
     await until(lambda: a.runtime.is_leader)
     await a.runtime.submit(call(1))
-    a.runtime._since_snapshot = 1
     a.runtime._snapshot_task = asyncio.create_task(a.runtime._background_snapshot())
     pid = await child_pid(tmp_path / "pid")
     await a.stop()  # the background capture is cancelled: the child is killed and reaped
