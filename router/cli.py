@@ -16,7 +16,7 @@ from router.config.region import Region
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
-from router.sim import Simulation
+from router.sim import ContactFactory, Simulation
 
 DEFAULT_CONFIG = "config/region.yaml"
 
@@ -63,7 +63,7 @@ def _describe(decision: d.Decision) -> str:
     return repr(decision)
 
 
-def _contact_factory(region: Region) -> object:
+def _contact_factory(region: Region) -> ContactFactory:
     services = sorted(region.services)
     sites = sorted(region.sites)
     languages = [code for code, _ in _LANGUAGE_MIX if code in region.languages]
@@ -106,7 +106,7 @@ def demo(args: argparse.Namespace) -> int:
     sim = Simulation(engine, seed=args.seed)
     sim.log_in_everyone()
     minutes = args.minutes
-    sim.arrivals(_contact_factory(region), per_hour=args.per_hour, until=minutes * 60)  # type: ignore[arg-type]
+    sim.arrivals(_contact_factory(region), per_hour=args.per_hour, until=minutes * 60)
     print(
         f"Yhteys demo: {region.name} — {len(region.agents)} agents, "
         f"{len(region.services)} services, {args.per_hour:g} contacts/hour for {minutes} "

@@ -23,7 +23,7 @@ def simulate(
     make = _contact_factory(region)
 
     def recording(rnd: random.Random, n: int, t: float) -> ContactSpec:
-        spec: ContactSpec = make(rnd, n, t)  # type: ignore[operator]
+        spec: ContactSpec = make(rnd, n, t)
         if specs is not None:
             specs[spec.id] = spec
         return spec

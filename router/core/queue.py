@@ -16,13 +16,15 @@ Structure
 ---------
 Contacts are grouped into *buckets* by routing signature: the scope they are currently
 offered to (one agent, a team, a site, or the whole region — the widening step), the
-channel, and the compiled requirement id. Each bucket is a ``SortedList`` keyed by
-``(due_at, seq)``. An agent who frees up looks only at the heads of the buckets it can
-serve: the buckets of its own agent/team/site scopes and of the region, in channels where
-it has free capacity, whose requirement its skill mask satisfies. The answer is the
-smallest head, so the agent gets exactly the earliest-due waiting contact it is eligible
-for at that contact's current step. The cost is O(number of eligible non-empty buckets +
-log n), independent of how many contacts wait.
+channel, and the compiled requirement id. Each bucket (``router.core.bucket``) keeps its
+contacts sorted by ``(due_at, seq)``. An agent who frees up looks only at the heads of the
+buckets it can serve: the buckets of its own agent/team/site scopes and of the region, in
+channels where it has free capacity, whose requirement its skill mask satisfies. The
+answer is the smallest head, so the agent gets exactly the earliest-due waiting contact it
+is eligible for at that contact's current step. The cost is O(number of requirements the
+agent meets + log n), independent of how many contacts wait; for shared scopes the heads'
+keys sit in flat arrays by requirement id (``Shelf``), so weighing them reads memory that
+stays in the CPU's caches however long the queue.
 
 Like SimPy's ``FilterStore``, a filtered get is not global FIFO: a contact at the head of
 the whole order may be passed over by an agent who cannot serve it (wrong skill, language,
@@ -32,54 +34,76 @@ for that agent only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from array import array
+from typing import TYPE_CHECKING, Any
 
-from sortedcontainers import SortedList
-
+from router.core.bucket import Bucket
 from router.core.model import Channel
 from router.core.tally import WaitingTally
 
 if TYPE_CHECKING:
-    from router.core.state import ContactRecord, QueueEntry
+    from router.core.state import ContactRecord
 
 ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
 
+_EMPTY = float("inf")
+# A head due at +inf (a contact given no deadline) is recorded just below the
+# empty-slot marker, so it still competes, after every finite due time.
+_LAST = sys.float_info.max
 
-class Bucket:
-    """One routing signature's waiting contacts in order, with the head at hand. An
-    agent weighs about ten bucket heads per decision; keeping the head on a slotted
-    object saves the chain of lookups into the ``SortedList`` each time, which is what
-    costs when 100,000 waiting contacts no longer fit in the CPU's caches."""
 
-    __slots__ = ("head", "items")
+class Shelf:
+    """The buckets of one scope and channel. For shared scopes (the region, a site, a
+    team) the heads' keys are also kept in two flat arrays indexed by requirement id, so
+    an agent weighing its ~10 eligible buckets reads one small, hot array instead of
+    following pointers into ten buckets whose heads, with 100,000 contacts waiting, are
+    no longer in the CPU's caches."""
 
-    def __init__(self) -> None:
-        self.items = SortedList()
-        self.head: QueueEntry | None = None
+    __slots__ = ("buckets", "dues", "seqs")
 
-    def __len__(self) -> int:
-        return len(self.items)
+    def __init__(self, dense: bool) -> None:
+        self.buckets: dict[int, Bucket] = {}
+        self.dues: array[float] | None = array("d") if dense else None
+        self.seqs: array[int] = array("q")
 
-    def add(self, entry: QueueEntry) -> None:
-        self.items.add(entry)
-        head = self.head
-        if head is None or entry < head:
-            self.head = entry
+    def __getstate__(self) -> tuple[dict[int, Bucket], bytes | None, bytes]:
+        dues = self.dues.tobytes() if self.dues is not None else None
+        return self.buckets, dues, self.seqs.tobytes()
 
-    def remove(self, entry: QueueEntry) -> None:
-        self.items.remove(entry)
-        if entry is self.head:
-            self.head = self.items._lists[0][0] if self.items else None
+    def __setstate__(self, state: tuple[dict[int, Bucket], bytes | None, bytes]) -> None:
+        self.buckets, dues, seqs = state
+        self.dues = None
+        if dues is not None:
+            self.dues = array("d")
+            self.dues.frombytes(dues)
+        self.seqs = array("q")
+        self.seqs.frombytes(seqs)
+
+    def set_head(self, rid: int, bucket: Bucket | None) -> None:
+        dues = self.dues
+        if dues is None:
+            return
+        if rid >= len(dues):
+            grow = max(rid + 1, 2 * len(dues)) - len(dues)
+            dues.extend([_EMPTY] * grow)
+            self.seqs.extend([0] * grow)
+        if bucket is None:
+            dues[rid] = _EMPTY
+        else:
+            due, seq = bucket.head_key()
+            dues[rid] = due if due < _EMPTY else _LAST
+            self.seqs[rid] = seq
 
 
 class WaitingQueue:
     """Buckets of waiting contacts, by scope, channel and requirement id."""
 
-    __slots__ = ("_buckets", "_cooling", "_size", "tally")
+    __slots__ = ("_cooling", "_shelves", "_size", "tally")
 
     def __init__(self) -> None:
-        self._buckets: dict[ScopeKey, dict[Channel, dict[int, Bucket]]] = {}
+        self._shelves: dict[ScopeKey, dict[Channel, Shelf]] = {}
         self._size = 0
         # How many queued contacts have ever been in someone's cool-down: while none
         # are, agents need not look past bucket heads at contacts at all.
@@ -89,33 +113,58 @@ class WaitingQueue:
     def __len__(self) -> int:
         return self._size
 
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        slots = state[1]
+        if "_buckets" not in slots:
+            for name, value in slots.items():
+                setattr(self, name, value)
+            return
+        # A snapshot of a version without shelves: the same buckets, regrouped, and each
+        # contact pointed at its bucket (it held a (due_at, seq, contact) tuple).
+        self._size = slots["_size"]
+        self._cooling = slots["_cooling"]
+        self.tally = slots["tally"]
+        self._shelves = {}
+        for scope, by_channel in slots["_buckets"].items():
+            for channel, by_req in by_channel.items():
+                shelf = Shelf(dense=scope[0] != "agent")
+                self._shelves.setdefault(scope, {})[channel] = shelf
+                for rid, bucket in by_req.items():
+                    shelf.buckets[rid] = bucket
+                    shelf.set_head(rid, bucket)
+                    for contact in bucket:
+                        contact.entry = bucket
+
     def add(self, contact: ContactRecord) -> None:
-        by_channel = self._buckets.get(contact.scope)
+        scope = contact.scope
+        by_channel = self._shelves.get(scope)
         if by_channel is None:
-            by_channel = self._buckets[contact.scope] = {}
-        by_req = by_channel.get(contact.channel)
-        if by_req is None:
-            by_req = by_channel[contact.channel] = {}
-        bucket = by_req.get(contact.rid)
+            by_channel = self._shelves[scope] = {}
+        shelf = by_channel.get(contact.channel)
+        if shelf is None:
+            shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
+        bucket = shelf.buckets.get(contact.rid)
         if bucket is None:
-            bucket = by_req[contact.rid] = Bucket()
-        entry: QueueEntry = (contact.due_at, contact.seq, contact)
-        bucket.add(entry)
-        contact.entry = entry
+            bucket = shelf.buckets[contact.rid] = Bucket()
+        if bucket.add(contact.due_at, contact.seq, contact):
+            shelf.set_head(contact.rid, bucket)
+        contact.entry = bucket
         self._size += 1
         if contact.cooldowns is not None:
             self._cooling += 1
         self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
-        entry = contact.entry
-        if entry is None:
+        bucket = contact.entry
+        if bucket is None:
             return
-        by_req = self._buckets[contact.scope][contact.channel]
-        bucket = by_req[contact.rid]
-        bucket.remove(entry)
-        if not bucket:
-            del by_req[contact.rid]
+        if bucket.remove(contact.due_at, contact.seq, contact):
+            shelf = self._shelves[contact.scope][contact.channel]
+            if bucket:
+                shelf.set_head(contact.rid, bucket)
+            else:
+                del shelf.buckets[contact.rid]
+                shelf.set_head(contact.rid, None)
         contact.entry = None
         self._size -= 1
         if contact.cooldowns is not None:
@@ -132,73 +181,91 @@ class WaitingQueue:
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
         weighed. ``reqs`` is the set of requirement ids the agent's mask satisfies."""
-        best: QueueEntry | None = None
+        best: ContactRecord | None = None
+        best_due = _EMPTY
+        best_seq = 0
         weighed = 0
-        buckets = self._buckets
+        shelves = self._shelves
+        cooling = self._cooling
         for scope in scopes:
-            by_channel = buckets.get(scope)
+            by_channel = shelves.get(scope)
             if not by_channel:
                 continue
             for channel in channels:
-                by_req = by_channel.get(channel)
-                if not by_req:
+                shelf = by_channel.get(channel)
+                if shelf is None:
                     continue
+                dues = shelf.dues
+                if dues is not None and not cooling:
+                    # Read the keys from the flat arrays; touch only the winner's bucket.
+                    seqs = shelf.seqs
+                    n = len(dues)
+                    won = -1
+                    for rid in reqs:
+                        if rid >= n:
+                            continue
+                        due = dues[rid]
+                        if due < best_due:
+                            won, best_due, best_seq = rid, due, seqs[rid]
+                            weighed += 1
+                        elif due < _EMPTY:
+                            weighed += 1
+                            if due == best_due and seqs[rid] < best_seq:
+                                won, best_seq = rid, seqs[rid]
+                    if won >= 0:
+                        best = shelf.buckets[won].head
+                    continue
+                buckets = shelf.buckets
                 # Walk whichever side is smaller: the buckets here, or the agent's reqs.
-                if len(by_req) <= len(reqs):
-                    eligible = [b for rid, b in by_req.items() if rid in reqs]
+                if len(buckets) <= len(reqs):
+                    eligible = [b for rid, b in buckets.items() if rid in reqs]
                 else:
-                    eligible = [b for rid in reqs if (b := by_req.get(rid)) is not None]
+                    eligible = [b for rid in reqs if (b := buckets.get(rid)) is not None]
                 weighed += len(eligible)
-                if not self._cooling:
-                    for bucket in eligible:
-                        head = bucket.head
-                        if head is not None and (best is None or head < best):
-                            best = head
-                    continue
                 for bucket in eligible:
-                    found = _head(bucket, agent_id, now)
-                    if found is not None and (best is None or found < best):
-                        best = found
-        return (best[2] if best is not None else None), weighed
+                    found = _head(bucket, agent_id, now) if cooling else bucket.head
+                    if found is None:
+                        continue
+                    due, seq = found.due_at, found.seq
+                    if due == _EMPTY:
+                        due = _LAST  # as the shelves record it, so ties go by arrival
+                    if due < best_due or (due == best_due and (best is None or seq < best_seq)):
+                        best, best_due, best_seq = found, due, seq
+        return best, weighed
 
     def rank(self, contact: ContactRecord) -> int:
-        """How many contacts wait ahead of ``contact`` in its own bucket (O(log n))."""
-        entry = contact.entry
-        if entry is None:
+        """How many contacts wait ahead of ``contact`` in its own bucket."""
+        bucket = contact.entry
+        if bucket is None:
             return 0
-        bucket = self._buckets[contact.scope][contact.channel][contact.rid]
-        rank: int = bucket.items.index(entry)
-        return rank
+        return bucket.rank(contact.due_at, contact.seq)
 
     def signatures(self, scope: ScopeKey) -> list[tuple[Channel, int]]:
         """The (channel, requirement id) of every non-empty bucket in ``scope``."""
-        by_channel = self._buckets.get(scope, {})
-        return [(channel, rid) for channel, by_req in by_channel.items() for rid in by_req]
+        by_channel = self._shelves.get(scope, {})
+        return [(channel, rid) for channel, shelf in by_channel.items() for rid in shelf.buckets]
 
     def contacts_in(self, scope: ScopeKey, channel: Channel, rid: int) -> list[ContactRecord]:
-        bucket = self._buckets.get(scope, {}).get(channel, {}).get(rid)
-        return [e[2] for e in bucket.items] if bucket else []
+        shelf = self._shelves.get(scope, {}).get(channel)
+        bucket = shelf.buckets.get(rid) if shelf is not None else None
+        return list(bucket) if bucket is not None else []
 
     def in_order(self) -> list[ContactRecord]:
         """Every waiting contact in the one priority order (O(n log n); for views)."""
-        entries = [
-            e
-            for by_ch in self._buckets.values()
-            for by_req in by_ch.values()
-            for bucket in by_req.values()
-            for e in bucket.items
+        found = [
+            c
+            for by_ch in self._shelves.values()
+            for shelf in by_ch.values()
+            for bucket in shelf.buckets.values()
+            for c in bucket
         ]
-        entries.sort(key=lambda e: (e[0], e[1]))
-        return [e[2] for e in entries]
+        found.sort(key=lambda c: (c.due_at, c.seq))
+        return found
 
 
-def _head(bucket: Bucket, agent_id: str, now: float) -> QueueEntry | None:
-    """The bucket's first entry not in ``agent_id``'s cool-down."""
-    entry = bucket.head
-    if entry is None or entry[2].cooldowns is None or not entry[2].cooled_for(agent_id, now):
-        return entry
-    later: QueueEntry
-    for later in bucket.items.islice(1):
-        if not later[2].cooled_for(agent_id, now):
-            return later
+def _head(bucket: Bucket, agent_id: str, now: float) -> ContactRecord | None:
+    """The bucket's first contact not in ``agent_id``'s cool-down."""
+    for c in bucket:
+        if c.cooldowns is None or not c.cooled_for(agent_id, now):
+            return c
     return None

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from router.core.bucket import Bucket
 from router.core.model import (
     AgentSpec,
     AgentStatus,
@@ -18,8 +19,6 @@ from router.core.model import (
     StepKind,
 )
 from router.core.queue import REGION, ScopeKey
-
-QueueEntry = tuple[float, int, "ContactRecord"]
 
 
 class ContactRecord:
@@ -88,7 +87,7 @@ class ContactRecord:
         self.step_kind = StepKind.REGION
         self.scope: ScopeKey = REGION
         self.rid = base_rid
-        self.entry: QueueEntry | None = None
+        self.entry: Bucket | None = None  # the queue bucket it waits in
         self.epoch = 0
         # Step to re-enter when an offer returns: set when a widening timer or a service
         # change came while the contact was offered or assigned.

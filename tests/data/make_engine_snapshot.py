@@ -1,0 +1,63 @@
+"""Writes ``tests/data/engine-snapshot-<rev>.pickle.xz``: an engine snapshot as a Redis-mode leader
+of git revision ``<rev>`` stores it, and every ``apply`` that revision made after it.
+
+``tests/test_snapshot_upgrade.py`` loads the snapshot with the current code and replays
+the same inputs, which must give the same decisions: an upgrade (stop every instance,
+upgrade, start again) must be able to go on from what the old version stored. Run it
+from a checkout of the old revision: ``python tests/data/make_engine_snapshot.py REV``.
+"""
+
+from __future__ import annotations
+
+import lzma
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+from router.cli import _contact_factory
+from router.config.loader import load_region
+from router.core.engine import Engine
+from router.core.model import Channel
+from router.sim import Behaviour, Simulation
+from router.store.codec import encode
+
+
+def main(rev: str) -> None:
+    region = load_region("config/region.yaml")
+    engine = Engine(region.policy())
+    # Overloaded, with declines (cool-downs) and impatient customers, so the queue holds
+    # contacts at every step, in every channel.
+    sim = Simulation(
+        engine,
+        seed=5,
+        behaviour=Behaviour(decline_share=0.2, patience_s={ch: 900.0 for ch in Channel}),
+    )
+    sim.log_in_everyone()
+    sim.arrivals(_contact_factory(region), per_hour=2400, until=2 * 3600)
+    for _ in sim.run(until=3600):
+        pass
+    blob = encode({"engine": engine})
+    waiting = len(engine.waiting())
+    steps: list[tuple[float, Any, Any]] = []
+    apply = engine.apply
+
+    def recording(now: float, event: Any) -> Any:
+        try:
+            out = apply(now, event)
+        except Exception as exc:
+            steps.append((now, event, ("refused", type(exc).__name__, exc.fired)))  # type: ignore[attr-defined]
+            raise
+        steps.append((now, event, out))
+        return out
+
+    engine.apply = recording  # type: ignore[method-assign]
+    for _ in sim.run(until=3600 + 600):
+        pass
+    path = Path(__file__).with_name(f"engine-snapshot-{rev}.pickle.xz")
+    path.write_bytes(lzma.compress(pickle.dumps({"blob": blob, "steps": steps}, protocol=5)))
+    print(f"{path}: {waiting} waiting at the snapshot, {len(steps)} inputs after it")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

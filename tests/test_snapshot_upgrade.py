@@ -1,0 +1,87 @@
+"""Redis-mode snapshots pickle the whole engine. An upgrade stops every instance and starts
+the new version on what the old one stored, so a snapshot written by an earlier version
+must load and go on deciding exactly as that version would have."""
+
+from __future__ import annotations
+
+import lzma
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router.cli import _contact_factory
+from router.config.loader import load_region
+from router.core.engine import Engine
+from router.core.model import Channel
+from router.sim import Behaviour, Simulation
+from router.store.codec import decode, encode
+
+DATA = Path(__file__).with_name("data")
+
+
+def replay(engine: Engine, steps: list[tuple[float, Any, Any]]) -> int:
+    """Applies each recorded input; returns how many decisions matched."""
+    matched = 0
+    for i, (now, event, expected) in enumerate(steps):
+        if isinstance(expected, tuple) and expected[0] == "refused":
+            with pytest.raises(Exception) as caught:
+                engine.apply(now, event)
+            assert type(caught.value).__name__ == expected[1], i
+            assert caught.value.fired == expected[2], i  # type: ignore[attr-defined]
+            continue
+        assert engine.apply(now, event) == expected, f"input {i}: {event}"
+        matched += len(expected)
+    return matched
+
+
+def test_a_snapshot_of_the_sorted_list_queue_loads_and_decides_as_its_version_did() -> None:
+    # Written by e835b10, whose buckets were SortedLists of (due_at, seq, contact).
+    recorded = pickle.loads(
+        lzma.decompress((DATA / "engine-snapshot-e835b10.pickle.xz").read_bytes())
+    )
+    engine: Engine = decode(recorded["blob"])["engine"]
+    assert len(engine.waiting()) == 449
+    assert [c.id for c in engine.waiting()] == sorted(
+        (c.id for c in engine.waiting()),
+        key=lambda cid: (engine.contact(cid).due_at, engine.contact(cid).seq),
+    )
+    matched = replay(engine, recorded["steps"])
+    assert matched > 1_000
+
+
+def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> None:
+    region = load_region("config/region.yaml")
+    engine = Engine(region.policy())
+    sim = Simulation(
+        engine,
+        seed=9,
+        behaviour=Behaviour(decline_share=0.2, patience_s={ch: 600.0 for ch in Channel}),
+    )
+    sim.log_in_everyone()
+    sim.arrivals(_contact_factory(region), per_hour=2400, until=2 * 3600)
+    for _ in sim.run(until=3600):
+        pass
+    copy: Engine = decode(encode({"engine": engine}))["engine"]
+    assert [c.id for c in copy.waiting()] == [c.id for c in engine.waiting()]
+    assert len(copy.waiting()) > 200
+    for cid in [c.id for c in engine.waiting()][::37]:
+        assert copy.estimate(cid, 300.0) == engine.estimate(cid, 300.0)
+
+    steps: list[tuple[float, Any, Any]] = []
+    apply = engine.apply
+
+    def recording(now: float, event: Any) -> Any:
+        try:
+            out = apply(now, event)
+        except Exception as exc:
+            steps.append((now, event, ("refused", type(exc).__name__, exc.fired)))  # type: ignore[attr-defined]
+            raise
+        steps.append((now, event, out))
+        return out
+
+    engine.apply = recording  # type: ignore[method-assign]
+    for _ in sim.run(until=3600 + 900):
+        pass
+    assert replay(copy, steps) > 1_000
