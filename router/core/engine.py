@@ -85,6 +85,9 @@ from skills import CatalogueError, RequirementError
 
 Decisions = list[d.Decision]
 _FALLBACK_STEP = Step(StepKind.REGION)
+# Decisions are values nobody mutates, so a trace that says nothing contact-specific is
+# shared rather than built on every arrival.
+_NO_AGENT_FREE = {kind: d.Trace(kind, "no_agent_free") for kind in StepKind}
 
 
 def _in_order(contacts: list[ContactRecord]) -> list[ContactRecord]:
@@ -437,7 +440,8 @@ class Engine:
                 + f", not assigned to {ev.agent_id!r}"
             )
         a = self._agents[ev.agent_id]
-        self._pool.unindex(a)
+        if a.avail_entry is not None:
+            self._pool.unindex(a)
         self._release(a, c, now)
         self._close(c, ev.outcome or "resolved", out)
         wrapup = c.service.wrapup_s
@@ -699,9 +703,8 @@ class Engine:
                 continue
             candidate = (index, step, scope)
             fallback = candidate
-            rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
             if index < len(steps) - 1 and not self._pool.servable(
-                rid, scope, c.channel, self._agents
+                self._reqs.relaxed(c.base_rid, step.relax_levels), scope, c.channel, self._agents
             ):
                 skipped.append(step.kind)
                 index += 1
@@ -741,13 +744,7 @@ class Engine:
         self._queue.add(c)
         if arriving:
             out.append(
-                d.Queued(
-                    c.id,
-                    c.service.name,
-                    c.step_kind,
-                    c.due_at,
-                    d.Trace(c.step_kind, "no_agent_free"),
-                )
+                d.Queued(c.id, c.service.name, c.step_kind, c.due_at, _NO_AGENT_FREE[c.step_kind])
             )
 
     def _widen_stranded(self, scopes: tuple[ScopeKey, ...], now: float, out: Decisions) -> None:
@@ -851,18 +848,16 @@ class Engine:
     def _drain(self, a: AgentRecord, now: float, out: Decisions) -> None:
         """Offers ``a`` (unindexed) the earliest-due contacts it can take, then indexes it."""
         queue = self._queue
-        while True:
-            channels = self._free_channels(a, now)
-            if not channels or not len(queue):
-                break
-            reqs = self._pool.reqs_of(a.group)
-            c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now)
+        channels = self._free_channels(a, now)
+        while channels and len(queue):
+            c, weighed = queue.best_for(a.scopes, channels, self._pool.reqs_of(a.group), a.id, now)
             if c is None:
                 break
             queue.remove(c)
             self._offer(c, a, now, out, d.Trace(c.step_kind, "earliest_due", weighed))
-        # ``channels`` is still current: nothing changed since it was computed.
-        self._pool.index(a, channels)
+            channels = self._free_channels(a, now)
+        if channels:  # still current: nothing changed since it was computed
+            self._pool.index(a, channels)
 
     def _close(self, c: ContactRecord, outcome: str, out: Decisions) -> None:
         c.state = ContactState.CLOSED
