@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from router.core.errors import Conflict, InvalidEvent
@@ -247,3 +250,20 @@ def test_estimates_count_only_agents_who_could_take_this_channel_and_step() -> N
     region = clock.engine.estimate("c2", 300)
     assert region.servers == 1.0  # the chat-only agent cannot take a call
     clock.at(2, ContactCancelled("c1"), TimerDue())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_times_that_are_not_finite_are_refused_and_change_nothing(bad: float) -> None:
+    # The queue orders by due time, so a NaN or infinite time would have no place in it.
+    e = engine([service("nurse", "nursing")], [agent("a1", "s1", {"nursing": 1})])
+    e.apply(5.0, call("c0"))
+    for field in ("due_at", "arrived_at", "not_before"):
+        with pytest.raises(InvalidEvent, match=f"{field} must be a finite time"):
+            times: dict[str, Any] = {field: bad}
+            e.apply(6.0, ContactArrived(replace(call("c1").contact, **times)))
+    with pytest.raises(InvalidEvent, match="must be a finite number"):
+        e.apply(bad, call("c2"))
+    assert [c.id for c in e.waiting()] == ["c0"]
+    assert e.now == 6.0
+    e.apply(7.0, AgentLoggedIn("a1"))
+    assert e.contact("c0").agent_id == "a1"

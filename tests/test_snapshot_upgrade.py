@@ -42,7 +42,7 @@ def test_a_snapshot_of_the_sorted_list_queue_loads_and_decides_as_its_version_di
         lzma.decompress((DATA / "engine-snapshot-e835b10.pickle.xz").read_bytes())
     )
     engine: Engine = decode(recorded["blob"])["engine"]
-    assert len(engine.waiting()) == 449
+    assert len(engine.waiting()) == 453
     assert [c.id for c in engine.waiting()] == sorted(
         (c.id for c in engine.waiting()),
         key=lambda cid: (engine.contact(cid).due_at, engine.contact(cid).seq),

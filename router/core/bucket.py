@@ -15,6 +15,7 @@ times, the arrival numbers, so the order is exactly that of ``(due_at, seq)`` tu
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
     from router.core.state import ContactRecord
 
 LOAD = 512
+
+
+def from_bytes(typecode: str, data: bytes, byteorder: str) -> array[Any]:
+    """An array from ``tobytes()`` output written on a machine of ``byteorder``."""
+    found = array(typecode)
+    found.frombytes(data)
+    if byteorder != sys.byteorder:
+        found.byteswap()
+    return found
 
 
 def lower(dues: array[float], seqs: array[int], due: float, seq: int) -> int:
@@ -129,9 +139,12 @@ class Bucket:
 
     # Pickled (for Redis-mode snapshots) as plain bytes and lists: the store's unpickler
     # builds no ``array`` objects.
-    def __getstate__(self) -> tuple[str, list[bytes], list[bytes], list[list[ContactRecord]]]:
+    def __getstate__(
+        self,
+    ) -> tuple[str, str, list[bytes], list[bytes], list[list[ContactRecord]]]:
         return (
             "chunks",
+            sys.byteorder,
             [d.tobytes() for d in self._dues],
             [q.tobytes() for q in self._seqs],
             self._recs,
@@ -140,11 +153,9 @@ class Bucket:
     def __setstate__(self, state: Any) -> None:
         self.__init__()  # type: ignore[misc]
         if state[0] == "chunks":
-            _, dues, seqs, recs = state
+            _, order, dues, seqs, recs = state
             for d, q, r in zip(dues, seqs, recs, strict=True):
-                chunk_dues, chunk_seqs = array("d"), array("q")
-                chunk_dues.frombytes(d)
-                chunk_seqs.frombytes(q)
+                chunk_dues, chunk_seqs = from_bytes("d", d, order), from_bytes("q", q, order)
                 self._dues.append(chunk_dues)
                 self._seqs.append(chunk_seqs)
                 self._recs.append(r)

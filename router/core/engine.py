@@ -20,6 +20,7 @@ capacity, other than agents in that contact's cool-down.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -84,6 +85,7 @@ from router.core.timers import SLOT_S, TimerKind, TimerQueue
 from skills import CatalogueError, RequirementError
 
 Decisions = list[d.Decision]
+_INF = float("inf")
 _FALLBACK_STEP = Step(StepKind.REGION)
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
@@ -123,6 +125,8 @@ class Engine:
         the decisions. Time never runs backwards: an earlier ``now`` is taken as the
         latest time seen. A refused event raises a ``RoutingError`` and changes nothing
         (timers due by ``now`` have still fired; their decisions are in ``exc.fired``)."""
+        if not -_INF < now < _INF:
+            raise InvalidEvent(f"the time of an event must be a finite number, got {now!r}")
         now = max(now, self.now)
         self.now = now
         out: Decisions = []
@@ -254,6 +258,12 @@ class Engine:
             spec.authorisation
         ):
             raise InvalidEvent(f"unknown authorisation {spec.authorisation!r}")
+        if spec.arrived_at is not None or spec.due_at is not None or spec.not_before is not None:
+            for name in ("arrived_at", "due_at", "not_before"):
+                value = getattr(spec, name)
+                if value is not None and not math.isfinite(value):
+                    # The queue orders by due time: NaN or infinity has no place in it.
+                    raise InvalidEvent(f"{name} must be a finite time, got {value!r}")
         redirect = urgency.redirect or spec.redirect_to
         if redirect is not None:
             out.append(d.Redirected(spec.id, redirect, urgency_name, service.name, spec.channel))

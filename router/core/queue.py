@@ -38,7 +38,7 @@ import sys
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from router.core.bucket import Bucket
+from router.core.bucket import Bucket, from_bytes
 from router.core.model import Channel
 from router.core.tally import WaitingTally
 
@@ -48,10 +48,11 @@ if TYPE_CHECKING:
 ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
 
-_EMPTY = float("inf")
-# A head due at +inf (a contact given no deadline) is recorded just below the
-# empty-slot marker, so it still competes, after every finite due time.
-_LAST = sys.float_info.max
+_INF = float("inf")
+# A shelf's slot for a requirement id without a bucket: NaN fails every comparison, so
+# it is never weighed nor chosen, while a real head due at +inf still is.
+_NONE = float("nan")
+_NO_SEQ = sys.maxsize  # above every arrival number
 
 
 class Shelf:
@@ -68,18 +69,16 @@ class Shelf:
         self.dues: array[float] | None = array("d") if dense else None
         self.seqs: array[int] = array("q")
 
-    def __getstate__(self) -> tuple[dict[int, Bucket], bytes | None, bytes]:
+    def __getstate__(self) -> tuple[dict[int, Bucket], str, bytes | None, bytes]:
         dues = self.dues.tobytes() if self.dues is not None else None
-        return self.buckets, dues, self.seqs.tobytes()
+        return self.buckets, sys.byteorder, dues, self.seqs.tobytes()
 
-    def __setstate__(self, state: tuple[dict[int, Bucket], bytes | None, bytes]) -> None:
-        self.buckets, dues, seqs = state
+    def __setstate__(self, state: tuple[dict[int, Bucket], str, bytes | None, bytes]) -> None:
+        self.buckets, order, dues, seqs = state
         self.dues = None
         if dues is not None:
-            self.dues = array("d")
-            self.dues.frombytes(dues)
-        self.seqs = array("q")
-        self.seqs.frombytes(seqs)
+            self.dues = from_bytes("d", dues, order)
+        self.seqs = from_bytes("q", seqs, order)
 
     def set_head(self, rid: int, bucket: Bucket | None) -> None:
         dues = self.dues
@@ -87,14 +86,12 @@ class Shelf:
             return
         if rid >= len(dues):
             grow = max(rid + 1, 2 * len(dues)) - len(dues)
-            dues.extend([_EMPTY] * grow)
-            self.seqs.extend([0] * grow)
+            dues.extend([_NONE] * grow)
+            self.seqs.extend([_NO_SEQ] * grow)
         if bucket is None:
-            dues[rid] = _EMPTY
+            dues[rid] = _NONE
         else:
-            due, seq = bucket.head_key()
-            dues[rid] = due if due < _EMPTY else _LAST
-            self.seqs[rid] = seq
+            dues[rid], self.seqs[rid] = bucket.head_key()
 
 
 class WaitingQueue:
@@ -130,6 +127,8 @@ class WaitingQueue:
                 shelf = Shelf(dense=scope[0] != "agent")
                 self._shelves.setdefault(scope, {})[channel] = shelf
                 for rid, bucket in by_req.items():
+                    if not bucket:
+                        continue
                     shelf.buckets[rid] = bucket
                     shelf.set_head(rid, bucket)
                     for contact in bucket:
@@ -155,6 +154,9 @@ class WaitingQueue:
         self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
+        """Takes ``contact`` out of the queue. Its due time and arrival number are how its
+        bucket finds it, so they must not change while it is queued (remove, change,
+        add)."""
         bucket = contact.entry
         if bucket is None:
             return
@@ -182,8 +184,8 @@ class WaitingQueue:
         """The earliest-due contact an agent may take, and how many bucket heads were
         weighed. ``reqs`` is the set of requirement ids the agent's mask satisfies."""
         best: ContactRecord | None = None
-        best_due = _EMPTY
-        best_seq = 0
+        best_due = _INF
+        best_seq = _NO_SEQ
         weighed = 0
         shelves = self._shelves
         cooling = self._cooling
@@ -193,28 +195,36 @@ class WaitingQueue:
                 continue
             for channel in channels:
                 shelf = by_channel.get(channel)
-                if shelf is None:
+                if shelf is None or not shelf.buckets:
                     continue
                 dues = shelf.dues
-                if dues is not None and not cooling:
-                    # Read the keys from the flat arrays; touch only the winner's bucket.
+                if dues is not None:
+                    # The smallest head key of the agent's buckets here, from the flat
+                    # arrays; only the winner's bucket is touched.
                     seqs = shelf.seqs
                     n = len(dues)
-                    won = -1
+                    won, low_due, low_seq, heads = -1, _INF, _NO_SEQ, 0
                     for rid in reqs:
                         if rid >= n:
                             continue
                         due = dues[rid]
-                        if due < best_due:
-                            won, best_due, best_seq = rid, due, seqs[rid]
-                            weighed += 1
-                        elif due < _EMPTY:
-                            weighed += 1
-                            if due == best_due and seqs[rid] < best_seq:
-                                won, best_seq = rid, seqs[rid]
-                    if won >= 0:
-                        best = shelf.buckets[won].head
-                    continue
+                        if due < low_due:
+                            won, low_due, low_seq = rid, due, seqs[rid]
+                            heads += 1
+                        elif due >= low_due:  # NaN, no bucket, fails both tests
+                            heads += 1
+                            if due == low_due and seqs[rid] < low_seq:
+                                won, low_seq = rid, seqs[rid]
+                    if won < 0:
+                        continue
+                    head = shelf.buckets[won].head
+                    # The smallest head is the answer unless this agent declined it; then
+                    # (rarely) walk the buckets for the first contact it may take.
+                    if not cooling or head is None or not head.cooled_for(agent_id, now):
+                        weighed += heads
+                        if low_due < best_due or (low_due == best_due and low_seq < best_seq):
+                            best, best_due, best_seq = head, low_due, low_seq
+                        continue
                 buckets = shelf.buckets
                 # Walk whichever side is smaller: the buckets here, or the agent's reqs.
                 if len(buckets) <= len(reqs):
@@ -227,9 +237,7 @@ class WaitingQueue:
                     if found is None:
                         continue
                     due, seq = found.due_at, found.seq
-                    if due == _EMPTY:
-                        due = _LAST  # as the shelves record it, so ties go by arrival
-                    if due < best_due or (due == best_due and (best is None or seq < best_seq)):
+                    if due < best_due or (due == best_due and seq < best_seq):
                         best, best_due, best_seq = found, due, seq
         return best, weighed
 
@@ -265,7 +273,10 @@ class WaitingQueue:
 
 def _head(bucket: Bucket, agent_id: str, now: float) -> ContactRecord | None:
     """The bucket's first contact not in ``agent_id``'s cool-down."""
+    head = bucket.head
+    if head is None or not head.cooled_for(agent_id, now):
+        return head
     for c in bucket:
-        if c.cooldowns is None or not c.cooled_for(agent_id, now):
+        if not c.cooled_for(agent_id, now):
             return c
     return None

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import lzma
 import pickle
+import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from router.cli import _contact_factory
 from router.config.loader import load_region
 from router.core.engine import Engine
-from router.core.model import Channel
+from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, Simulation
 from router.store.codec import encode
 
@@ -27,14 +29,22 @@ def main(rev: str) -> None:
     region = load_region("config/region.yaml")
     engine = Engine(region.policy())
     # Overloaded, with declines (cool-downs) and impatient customers, so the queue holds
-    # contacts at every step, in every channel.
+    # contacts at every step (own team, own station, region), in every channel.
     sim = Simulation(
         engine,
         seed=5,
         behaviour=Behaviour(decline_share=0.2, patience_s={ch: 900.0 for ch in Channel}),
     )
     sim.log_in_everyone()
-    sim.arrivals(_contact_factory(region), per_hour=2400, until=2 * 3600)
+    make = _contact_factory(region)
+    teams = sorted(region.teams)
+
+    def with_teams(rnd: random.Random, n: int, t: float) -> ContactSpec:
+        # Every fourth contact asks for a team (its service may start at the own team).
+        spec = make(rnd, n, t)
+        return replace(spec, preferred_team=teams[n % len(teams)]) if n % 4 == 0 else spec
+
+    sim.arrivals(with_teams, per_hour=2400, until=2 * 3600)
     for _ in sim.run(until=3600):
         pass
     blob = encode({"engine": engine})
