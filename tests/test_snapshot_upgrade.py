@@ -7,7 +7,6 @@ from __future__ import annotations
 import lzma
 import pickle
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,11 +16,12 @@ from router.core.engine import Engine
 from router.core.model import Channel
 from router.sim import Behaviour, Simulation
 from router.store.codec import decode, encode
+from tests.data.make_engine_snapshot import Step, record_inputs
 
 DATA = Path(__file__).with_name("data")
 
 
-def replay(engine: Engine, steps: list[tuple[float, Any, Any]]) -> int:
+def replay(engine: Engine, steps: list[Step]) -> int:
     """Applies each recorded input; returns how many decisions matched."""
     matched = 0
     for i, (now, event, expected) in enumerate(steps):
@@ -69,19 +69,7 @@ def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> N
     for cid in [c.id for c in engine.waiting()][::37]:
         assert copy.estimate(cid, 300.0) == engine.estimate(cid, 300.0)
 
-    steps: list[tuple[float, Any, Any]] = []
-    apply = engine.apply
-
-    def recording(now: float, event: Any) -> Any:
-        try:
-            out = apply(now, event)
-        except Exception as exc:
-            steps.append((now, event, ("refused", type(exc).__name__, exc.fired)))  # type: ignore[attr-defined]
-            raise
-        steps.append((now, event, out))
-        return out
-
-    engine.apply = recording  # type: ignore[method-assign]
+    steps = record_inputs(engine)
     for _ in sim.run(until=3600 + 900):
         pass
     assert replay(copy, steps) > 1_000

@@ -24,6 +24,27 @@ from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, Simulation
 from router.store.codec import encode
 
+Step = tuple[float, Any, Any]
+
+
+def record_inputs(engine: Engine) -> list[Step]:
+    """From now on, records every ``engine.apply``: (time, event, its decisions), or for
+    a refused event ("refused", the error's type name, the decisions its timers made)."""
+    steps: list[Step] = []
+    apply = engine.apply
+
+    def recording(now: float, event: Any) -> Any:
+        try:
+            out = apply(now, event)
+        except Exception as exc:
+            steps.append((now, event, ("refused", type(exc).__name__, exc.fired)))  # type: ignore[attr-defined]
+            raise
+        steps.append((now, event, out))
+        return out
+
+    engine.apply = recording  # type: ignore[method-assign]
+    return steps
+
 
 def main(rev: str) -> None:
     region = load_region("config/region.yaml")
@@ -49,19 +70,7 @@ def main(rev: str) -> None:
         pass
     blob = encode({"engine": engine})
     waiting = len(engine.waiting())
-    steps: list[tuple[float, Any, Any]] = []
-    apply = engine.apply
-
-    def recording(now: float, event: Any) -> Any:
-        try:
-            out = apply(now, event)
-        except Exception as exc:
-            steps.append((now, event, ("refused", type(exc).__name__, exc.fired)))  # type: ignore[attr-defined]
-            raise
-        steps.append((now, event, out))
-        return out
-
-    engine.apply = recording  # type: ignore[method-assign]
+    steps = record_inputs(engine)
     for _ in sim.run(until=3600 + 600):
         pass
     path = Path(__file__).with_name(f"engine-snapshot-{rev}.pickle.xz")
