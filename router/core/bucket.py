@@ -81,13 +81,20 @@ class Bucket:
             self._maxseq.append(seq)
             self._len = 1
             return True
-        ci = lower(self._maxdue, self._maxseq, due, seq)
         last = len(self._dues) - 1
-        ci = min(ci, last)
-        dues = self._dues[ci]
-        seqs = self._seqs[ci]
-        i = lower(dues, seqs, due, seq)
-        n = len(dues)
+        top = self._maxdue[last]
+        if due > top or (due == top and seq > self._maxseq[last]):
+            # After everything: what new arrivals of one urgency class always are.
+            ci = last
+            dues = self._dues[ci]
+            seqs = self._seqs[ci]
+            i = n = len(dues)
+        else:
+            ci = min(lower(self._maxdue, self._maxseq, due, seq), last)
+            dues = self._dues[ci]
+            seqs = self._seqs[ci]
+            i = lower(dues, seqs, due, seq)
+            n = len(dues)
         if i == n:
             dues.append(due)
             seqs.append(seq)
