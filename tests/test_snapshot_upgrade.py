@@ -11,12 +11,9 @@ from pathlib import Path
 import pytest
 
 from router.cli import _contact_factory
-from router.config.loader import load_region
 from router.core.engine import Engine
-from router.core.model import Channel
-from router.sim import Behaviour, Simulation
 from router.store.codec import decode, encode
-from tests.data.make_engine_snapshot import Step, record_inputs
+from tests.data.make_engine_snapshot import Step, busy_region, record_inputs
 
 DATA = Path(__file__).with_name("data")
 
@@ -52,14 +49,7 @@ def test_a_snapshot_of_the_sorted_list_queue_loads_and_decides_as_its_version_di
 
 
 def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> None:
-    region = load_region("config/region.yaml")
-    engine = Engine(region.policy())
-    sim = Simulation(
-        engine,
-        seed=9,
-        behaviour=Behaviour(decline_share=0.2, patience_s={ch: 600.0 for ch in Channel}),
-    )
-    sim.log_in_everyone()
+    region, engine, sim = busy_region(seed=9, patience_s=600.0)
     sim.arrivals(_contact_factory(region), per_hour=2400, until=2 * 3600)
     for _ in sim.run(until=3600):
         pass

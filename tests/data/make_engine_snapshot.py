@@ -19,6 +19,7 @@ from typing import Any
 
 from router.cli import _contact_factory
 from router.config.loader import load_region
+from router.config.region import Region
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, Simulation
@@ -46,17 +47,24 @@ def record_inputs(engine: Engine) -> list[Step]:
     return steps
 
 
-def main(rev: str) -> None:
+def busy_region(seed: int, patience_s: float) -> tuple[Region, Engine, Simulation]:
+    """The sample region's engine and a simulation of it with everyone logged in, where a
+    fifth of offers are declined (cool-downs) and customers give up after ``patience_s``
+    on average: fed 2,400 contacts an hour, the queue holds contacts at every step, in
+    every channel."""
     region = load_region("config/region.yaml")
     engine = Engine(region.policy())
-    # Overloaded, with declines (cool-downs) and impatient customers, so the queue holds
-    # contacts at every step (own team, own station, region), in every channel.
     sim = Simulation(
         engine,
-        seed=5,
-        behaviour=Behaviour(decline_share=0.2, patience_s={ch: 900.0 for ch in Channel}),
+        seed=seed,
+        behaviour=Behaviour(decline_share=0.2, patience_s={ch: patience_s for ch in Channel}),
     )
     sim.log_in_everyone()
+    return region, engine, sim
+
+
+def main(rev: str) -> None:
+    region, engine, sim = busy_region(seed=5, patience_s=900.0)
     make = _contact_factory(region)
     teams = sorted(region.teams)
 
