@@ -25,15 +25,6 @@ class _Oldest:
         self.ordered: deque[Entry] = deque()
         self.heap: list[Entry] = []
 
-    def __len__(self) -> int:
-        return len(self.ordered) + len(self.heap)
-
-    def add(self, entry: Entry) -> None:
-        if not self.ordered or self.ordered[-1][0] <= entry[0]:
-            self.ordered.append(entry)
-        else:
-            heapq.heappush(self.heap, entry)
-
 
 def _live(key: TallyKey, c: ContactRecord) -> bool:
     if c.entry is None:
@@ -61,8 +52,14 @@ class WaitingTally:
         oldest = self._oldest.get(key)
         if oldest is None:
             oldest = self._oldest[key] = _Oldest()
-        oldest.add(entry)
-        if len(oldest) > 2 * n + 1024:
+        # In arrival order to the deque, out of order to the heap (inline: this runs for
+        # every contact entering the queue).
+        ordered, heap = oldest.ordered, oldest.heap
+        if not ordered or ordered[-1][0] <= entry[0]:
+            ordered.append(entry)
+        else:
+            heapq.heappush(heap, entry)
+        if len(ordered) + len(heap) > 2 * n + 1024:
             self._compact(key)
 
     def left(self, c: ContactRecord) -> None:
