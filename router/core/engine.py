@@ -125,10 +125,12 @@ class Engine:
         the decisions. Time never runs backwards: an earlier ``now`` is taken as the
         latest time seen. A refused event raises a ``RoutingError`` and changes nothing
         (timers due by ``now`` have still fired; their decisions are in ``exc.fired``)."""
-        if not -_INF < now < _INF:
+        if self.now < now < _INF:  # the usual case: time moved on
+            self.now = now
+        elif -_INF < now < _INF:
+            now = self.now = max(now, self.now)
+        else:
             raise InvalidEvent(f"the time of an event must be a finite number, got {now!r}")
-        now = max(now, self.now)
-        self.now = now
         out: Decisions = []
         keys = self._timers.keys
         if keys and keys[0] * SLOT_S <= now:
@@ -724,8 +726,11 @@ class Engine:
         c.step_index = index
         c.step_kind = step.kind
         c.scope = scope
-        c.rid = self._reqs.relaxed(c.base_rid, step.relax_levels)
-        c.epoch = self._token()
+        c.rid = (
+            self._reqs.relaxed(c.base_rid, step.relax_levels) if step.relax_levels else c.base_rid
+        )
+        self._tokens += 1
+        c.epoch = self._tokens  # a fresh token (_token, inlined on the arrival path)
         c.restep = None
         if step.duration_s is not None and index < len(c.service.steps) - 1:
             self._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
@@ -836,19 +841,26 @@ class Engine:
             return ()
         if not supervisor and (a.presence is not Presence.AVAILABLE or a.wrapup_until > now):
             return ()
+        load = a.load
+        items = self._pool.groups[a.group].cap_items
+        if len(items) == 1:  # most agents take one channel: no generator, no set union
+            ch, cap = items[0]
+            if load.get(ch, 0) >= cap:
+                return ()
+            if a.in_hand:
+                blocks = self._blocks
+                for held in a.in_hand.values():
+                    b = blocks.get(held)
+                    if b and ch in b:
+                        return ()
+            return (ch,)
         blocked: frozenset[Channel] | None = None
         if a.in_hand:
             blocks = self._blocks
-            for ch in a.in_hand.values():
-                b = blocks.get(ch)
+            for held in a.in_hand.values():
+                b = blocks.get(held)
                 if b:
                     blocked = b if blocked is None else blocked | b
-        load = a.load
-        items = self._pool.groups[a.group].cap_items
-        if len(items) == 1:  # most agents take one channel: no generator needed
-            ch, cap = items[0]
-            ok = load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
-            return (ch,) if ok else ()
         return tuple(
             ch
             for ch, cap in items
