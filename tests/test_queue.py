@@ -136,7 +136,7 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
             waiting.remove(victim)
         assert len(queue) == len(waiting)
         for scopes, channels, reqs, now in agents:
-            found = queue.best_for(tuple(scopes), tuple(channels), reqs, "a1", now)
+            found = queue.best_for(tuple(scopes), tuple(channels), tuple(reqs), "a1", now)
             assert found == brute(waiting, scopes, channels, reqs, "a1", now)
     in_order = sorted(waiting, key=lambda c: (c.due_at, c.seq))
     assert queue.in_order() == in_order
@@ -146,7 +146,7 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
 
     copy: Any = pickle.loads(pickle.dumps((queue, waiting)))[0]
     for scopes, channels, reqs, now in agents:
-        got, weighed = copy.best_for(tuple(scopes), tuple(channels), reqs, "a1", now)
+        got, weighed = copy.best_for(tuple(scopes), tuple(channels), tuple(reqs), "a1", now)
         best, expected = brute(waiting, scopes, channels, reqs, "a1", now)
         assert weighed == expected
         assert (got.id if got else None) == (best.id if best else None)
@@ -158,6 +158,7 @@ def test_a_contact_due_at_infinity_still_goes_by_arrival_against_the_largest_fin
     huge = Waiting("huge", 2, 1.7976931348623157e308, REGION, Channel.VOICE, 1)
     queue.add(late)
     queue.add(huge)
-    assert queue.best_for((REGION,), (Channel.VOICE,), {0, 1}, "a1", 0.0) == (huge, 2)
+    assert queue.best_for((REGION,), (Channel.VOICE,), (0, 1), "a1", 0.0) == (huge, 2)
     queue.remove(huge)
-    assert queue.best_for((REGION,), (Channel.VOICE,), {0, 1}, "a1", 0.0) == (late, 1)
+    assert queue.best_for((REGION,), (Channel.VOICE,), (0, 1), "a1", 0.0) == (late, 1)
+    assert queue.best_for((REGION,), (Channel.VOICE,), (), "a1", 0.0) == (None, 0)

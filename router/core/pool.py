@@ -19,6 +19,8 @@ Agent choice among eligible available agents (per service):
 
 from __future__ import annotations
 
+from typing import Any
+
 from sortedcontainers import SortedList
 
 from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel
@@ -38,7 +40,7 @@ class AgentGroup:
         "id",
         "logged_in",
         "mask",
-        "reqs",
+        "rids",
         "site",
         "team",
     )
@@ -53,7 +55,16 @@ class AgentGroup:
         self.cap_total = max(1, sum(caps.values()))
         self.logged_in = 0
         self.checked = 0
-        self.reqs: set[int] = set()
+        # Requirement ids the group meets, ascending (a tuple: the queue indexes it).
+        self.rids: tuple[int, ...] = ()
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        slots = dict(state[1])
+        old = slots.pop("reqs", None)  # a snapshot from when the ids were kept as a set
+        for name, value in slots.items():
+            setattr(self, name, value)
+        if old is not None:
+            self.rids = tuple(sorted(old))
 
     def in_scope(self, scope: ScopeKey) -> bool:
         kind, value = scope
@@ -89,16 +100,20 @@ class AgentPool:
             self._eligible.clear()
         return gid
 
-    def reqs_of(self, gid: int) -> set[int]:
-        """Requirement ids the group satisfies; catches up on ids interned since last asked."""
+    def reqs_of(self, gid: int) -> tuple[int, ...]:
+        """Requirement ids the group satisfies, in id order; catches up on ids interned
+        since last asked."""
         group = self.groups[gid]
         compiled = self._reqs.compiled
         if group.checked < len(compiled):
-            for rid in range(group.checked, len(compiled)):
-                if compiled[rid].matches(group.mask):
-                    group.reqs.add(rid)
+            met = [
+                rid
+                for rid in range(group.checked, len(compiled))
+                if compiled[rid].matches(group.mask)
+            ]
             group.checked = len(compiled)
-        return group.reqs
+            group.rids += tuple(met)  # later ids are larger: still ascending
+        return group.rids
 
     def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
         key = (rid, scope)

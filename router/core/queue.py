@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from math import isnan
 from typing import TYPE_CHECKING, Any
 
 from router.core.bucket import Bucket, from_bytes
@@ -80,14 +81,20 @@ class Shelf:
             self.dues = from_bytes("d", dues, order)
         self.seqs = from_bytes("q", seqs, order)
 
+    def cover(self, size: int) -> None:
+        """Makes the head arrays at least ``size`` long (the new slots: no bucket)."""
+        dues = self.dues
+        if dues is not None and size > len(dues):
+            grow = max(size, 2 * len(dues)) - len(dues)
+            dues.extend([_NONE] * grow)
+            self.seqs.extend([_NO_SEQ] * grow)
+
     def set_head(self, rid: int, bucket: Bucket | None) -> None:
         dues = self.dues
         if dues is None:
             return
         if rid >= len(dues):
-            grow = max(rid + 1, 2 * len(dues)) - len(dues)
-            dues.extend([_NONE] * grow)
-            self.seqs.extend([_NO_SEQ] * grow)
+            self.cover(rid + 1)
         if bucket is None:
             dues[rid] = _NONE
         else:
@@ -177,12 +184,16 @@ class WaitingQueue:
         self,
         scopes: tuple[ScopeKey, ...],
         channels: tuple[Channel, ...],
-        reqs: set[int],
+        reqs: tuple[int, ...],
         agent_id: str,
         now: float,
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
-        weighed. ``reqs`` is the set of requirement ids the agent's mask satisfies."""
+        weighed. ``reqs`` holds the requirement ids the agent's mask satisfies, each
+        once."""
+        if not reqs:
+            return None, 0
+        top = max(reqs)
         best: ContactRecord | None = None
         best_due = _INF
         best_seq = _NO_SEQ
@@ -199,22 +210,26 @@ class WaitingQueue:
                     continue
                 dues = shelf.dues
                 if dues is not None:
-                    # The smallest head key of the agent's buckets here, from the flat
-                    # arrays; only the winner's bucket is touched.
+                    # The smallest head key of the agent's buckets here, read from the
+                    # flat arrays in C (map, min); only the winner's bucket is touched.
+                    if top >= len(dues):
+                        shelf.cover(top + 1)
                     seqs = shelf.seqs
-                    n = len(dues)
-                    won, low_due, low_seq, heads = -1, _INF, _NO_SEQ, 0
-                    for rid in reqs:
-                        if rid >= n:
-                            continue
-                        due = dues[rid]
-                        if due < low_due:
-                            won, low_due, low_seq = rid, due, seqs[rid]
-                            heads += 1
-                        elif due >= low_due:  # NaN, no bucket, fails both tests
-                            heads += 1
-                            if due == low_due and seqs[rid] < low_seq:
-                                won, low_seq = rid, seqs[rid]
+                    keys = list(map(dues.__getitem__, reqs))
+                    low_due = min(keys)
+                    if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
+                        low_due = min(_INF, *keys)
+                    if low_due == _INF:
+                        # Nothing here, or only heads due at +inf: the exact, slower way.
+                        won, low_due, low_seq, heads = _lowest(dues, seqs, reqs)
+                    else:
+                        won = reqs[keys.index(low_due)]
+                        low_seq = seqs[won]
+                        if keys.count(low_due) > 1:  # a tie on due time: by arrival
+                            for rid, due in zip(reqs, keys, strict=True):
+                                if due == low_due and seqs[rid] < low_seq:
+                                    won, low_seq = rid, seqs[rid]
+                        heads = len(keys) - sum(map(isnan, keys))
                     if won < 0:
                         continue
                     head = shelf.buckets[won].head
@@ -226,11 +241,7 @@ class WaitingQueue:
                             best, best_due, best_seq = head, low_due, low_seq
                         continue
                 buckets = shelf.buckets
-                # Walk whichever side is smaller: the buckets here, or the agent's reqs.
-                if len(buckets) <= len(reqs):
-                    eligible = [b for rid, b in buckets.items() if rid in reqs]
-                else:
-                    eligible = [b for rid in reqs if (b := buckets.get(rid)) is not None]
+                eligible = [b for rid in reqs if (b := buckets.get(rid)) is not None]
                 weighed += len(eligible)
                 for bucket in eligible:
                     found = _head(bucket, agent_id, now) if cooling else bucket.head
@@ -269,6 +280,24 @@ class WaitingQueue:
         ]
         found.sort(key=lambda c: (c.due_at, c.seq))
         return found
+
+
+def _lowest(
+    dues: array[float], seqs: array[int], reqs: tuple[int, ...]
+) -> tuple[int, float, int, int]:
+    """The requirement id with the smallest head key among ``reqs`` (-1 if none has a
+    bucket), that key, and how many of ``reqs`` have a bucket, comparing one by one."""
+    won, low_due, low_seq, heads = -1, _INF, _NO_SEQ, 0
+    for rid in reqs:
+        due = dues[rid]
+        if due < low_due:
+            won, low_due, low_seq = rid, due, seqs[rid]
+            heads += 1
+        elif due >= low_due:  # NaN, no bucket, fails both tests
+            heads += 1
+            if due == low_due and seqs[rid] < low_seq:
+                won, low_seq = rid, seqs[rid]
+    return won, low_due, low_seq, heads
 
 
 def _head(bucket: Bucket, agent_id: str, now: float) -> ContactRecord | None:
