@@ -407,6 +407,13 @@ def run_sequence(data: st.DataObject, length: int) -> Run:
     return run
 
 
+# The property runs are bounded by their example counts, not by time: 120 s is the
+# suite's guard against hangs, and these two took 45 s and 23 s on a fast host and
+# over 120 s on a host 2.5x slower, where the timeout cut a run short mid-example.
+_PROPERTY_RUN_TIMEOUT_S = 900
+
+
+@pytest.mark.timeout(_PROPERTY_RUN_TIMEOUT_S)
 @given(st.data())
 def test_random_event_sequences_keep_every_invariant(data: st.DataObject) -> None:
     run_sequence(data, 60)
@@ -427,6 +434,7 @@ def test_timers_fired_together_or_one_by_one_decide_the_same(data: st.DataObject
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(_PROPERTY_RUN_TIMEOUT_S)
 @given(st.data())
 @settings(
     max_examples=150,
