@@ -220,7 +220,9 @@ class WaitingQueue:
                     if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
                         low_due = min(_INF, *keys)
                     if low_due == _INF:
-                        # Nothing here, or only heads due at +inf: the exact, slower way.
+                        if _INF not in keys:  # none of the agent's buckets is here
+                            continue
+                        # Only heads due at +inf: the exact, slower way.
                         won, low_due, low_seq, heads = _lowest(dues, seqs, reqs)
                     else:
                         won = reqs[keys.index(low_due)]
