@@ -4,15 +4,28 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-all lint types unit bench clean
+.PHONY: install lock run demo test test-all lint types unit bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock is the install: exact versions with hashes, runtime and dev tools alike; the
+# project itself goes in editable, without build isolation, so nothing unlocked is fetched.
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $(STAMP)
+
+# Refresh the lock from pyproject's ranges (and requirements/build.in) with a pinned uv.
+UV_VERSION := 0.13.8
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --universal \
+		--python-version 3.11 --generate-hashes --quiet -o requirements.lock
+	@rm -f $(STAMP)
+	@echo "requirements.lock refreshed; run 'make install' to apply it"
 
 run: install
 	$(BIN)/yhteys serve --config config/region.yaml --log-format text
