@@ -686,6 +686,34 @@ def _arrival(contact_id: str) -> ContactArrived:
     )
 
 
+async def test_the_size_bound_never_drops_an_open_contacts_record(
+    aiohttp_client: MakeClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("YHTEYS_AUDIT_MAX_CONTACTS", "5")
+    clock = WallClock(at("2026-11-24 09:00"))
+    service = Service(region(), Settings(heartbeat_sweep_s=3600.0), clock=clock)
+    client = await aiohttp_client(build(service))
+    for i in range(10):  # nobody logged in: all ten wait
+        assert (await call(client, f"o{i}"))["action"] == "queue"
+    for i in range(10):
+        record = await trail(client, f"phone-o{i}")
+        assert record["state"] == "open", record
+    assert "audit bound of 5 contacts cannot be met" in caplog.text
+    scraped = await (await client.get("/metrics")).text()
+    assert "yhteys_audit_records 10.0" in scraped and "yhteys_audit_bound 5.0" in scraped
+    # Closed records are what the bound drops, oldest first, and are counted.
+    for i in (7, 3):
+        await request(client, "POST", f"{CALLS}/o{i}/abandoned", "telephony", {})
+    assert (await call(client, "o10"))["action"] == "queue"
+    await request(client, "GET", f"{AUDIT}/contacts/phone-o7", status=404)
+    await request(client, "GET", f"{AUDIT}/contacts/phone-o3", status=404)
+    for i in (0, 1, 2, 4, 5, 6, 8, 9, 10):
+        assert (await trail(client, f"phone-o{i}"))["state"] == "open"
+    scraped = await (await client.get("/metrics")).text()
+    assert "yhteys_audit_records 9.0" in scraped
+    assert "yhteys_audit_dropped_early_total 2.0" in scraped
+
+
 def test_records_are_kept_for_the_retention_and_within_the_bound() -> None:
     service = Service(region(), Settings())
     kept = audit_for(service, AuditSettings(retention_days=2, max_contacts=3))
@@ -694,13 +722,20 @@ def test_records_are_kept_for_the_retention_and_within_the_bound() -> None:
     _apply(service, start + 60, _arrival("b"))
     _apply(service, start + 86_400, _arrival("c"))
     assert list(kept.live) == ["a", "b", "c"]
-    _apply(service, start + 86_400 + 60, _arrival("d"))  # over the bound: the oldest goes
-    assert list(kept.live) == ["b", "c", "d"] and kept.evicted == 1
+    # Over the bound, but every record is an open contact's: none is dropped.
+    _apply(service, start + 86_400 + 60, _arrival("d"))
+    assert list(kept.live) == ["a", "b", "c", "d"] and kept.evicted == 0
     _apply(service, start + 86_400 + 90, ContactAbandoned("b"))
-    _apply(service, start + 2 * 86_400 + 120, _arrival("e"))  # b is past its 2 days
-    assert list(kept.live) == ["c", "d", "e"] and kept.evicted == 1
-    assert kept.by_day == {"2026-11-21": {"c": None, "d": None}, "2026-11-22": {"e": None}}
-    assert kept.get("a") is None and kept.retained_from() == "2026-11-21"
+    _apply(service, start + 86_400 + 95, ContactAbandoned("c"))
+    # Over the bound again: the closed records go, oldest first (b, c); open a stays.
+    _apply(service, start + 86_400 + 120, _arrival("e"))
+    assert list(kept.live) == ["a", "d", "e"] and kept.evicted == 2
+    _apply(service, start + 86_400 + 130, ContactAbandoned("a"))
+    _apply(service, start + 3 * 86_400, _arrival("f"))  # a, c, d past their 2 days
+    assert list(kept.live) == ["d", "e", "f"]
+    assert kept.get("a") is None and kept.get("b") is None and kept.get("c") is None
+    assert kept.by_day == {"2026-11-21": {"d": None, "e": None}, "2026-11-23": {"f": None}}
+    assert kept.retained_from() == "2026-11-21"
 
 
 def test_closed_records_are_sealed_and_still_read_reopened_and_dropped_in_time() -> None:

@@ -16,7 +16,10 @@ contact closes).
 
 Memory: one record per contact, kept ``retention_days`` (default 31) after it arrived
 (an open contact's until it closes) and at most ``max_contacts`` (default 100,000; the
-oldest go first, with a warning in the log when that is before their retention ends).
+oldest closed records go first, with a warning in the log when that is before their
+retention ends). The bound never drops an open contact's record: when open contacts
+alone exceed it, the log says so once a day and ``/metrics`` shows it
+(``yhteys_audit_records{state}``, ``yhteys_audit_dropped_early_total``).
 Both are read from ``YHTEYS_AUDIT_RETENTION_DAYS`` and ``YHTEYS_AUDIT_MAX_CONTACTS``;
 every instance of a region must use the same values. Records are pruned as new contacts
 arrive. Closed records are sealed ``seal_every`` (500) at a time into a compressed
@@ -52,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from router.config.tokens import Role
 from router.core import decisions as d
@@ -67,6 +71,7 @@ from router.core.model import Channel
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
+from router.service.metrics import metrics_for
 from router.service.routes import Route
 from router.service.runtime import Note, Part
 from router.store.codec import allow, decode, encode
@@ -402,6 +407,7 @@ class Audit:
         self.now = float("-inf")
         self._next_segment = 1
         self._warned_at = float("-inf")
+        self._over_warned_at = float("-inf")
         self._decoded: OrderedDict[int, dict[str, AuditRecord]] = OrderedDict()
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
@@ -623,23 +629,51 @@ class Audit:
                 break
             self._drop_live(oldest)
         limit = self.settings.max_contacts
-        while self.count >= limit and (segments or live):
+        while self.count >= limit:
+            # The bound applies to closed records only: an open contact's record is what
+            # a supervisor needs while it waits, so it is never dropped for the bound.
+            victim = None if segments else self._oldest_closed_live()
+            if not segments and victim is None:
+                if now - self._over_warned_at >= DAY_S:
+                    self._over_warned_at = now
+                    log.warning(
+                        "audit bound of %d contacts cannot be met: %d open contacts keep "
+                        "their records until they close (raise %s)",
+                        limit,
+                        self.open_count(),
+                        MAX_CONTACTS_ENV,
+                    )
+                break
             if now - self._warned_at >= DAY_S:
                 self._warned_at = now
                 log.warning(
-                    "audit over %d contacts: dropping the oldest before their %d-day "
-                    "retention ends (export daily, or raise %s)",
+                    "audit over %d contacts: dropping the oldest closed ones before their "
+                    "%d-day retention ends (export daily, or raise %s)",
                     limit,
                     self.settings.retention_days,
                     MAX_CONTACTS_ENV,
                 )
             if segments:
                 self._drop_segment(next(iter(segments.values())), early=True)
-            else:
-                self._drop_live(next(iter(live.values())))
+            elif victim is not None:
+                self._drop_live(victim)
                 self.evicted += 1
         live[record.id] = record
         self.by_day.setdefault(record.day, {})[record.id] = None
+
+    def _oldest_closed_live(self) -> AuditRecord | None:
+        """The live record that closed first since the last seal (at most ``seal_every``
+        to look through), None when every live record is open."""
+        for cid in self.closed:
+            record = self.live.get(cid)
+            if record is not None and not record.open:
+                return record
+        return None
+
+    def open_count(self) -> int:
+        """Records of contacts still open (all live: a closed record is sealed, not
+        reopened, unless its contact id arrives again)."""
+        return sum(1 for record in self.live.values() if record.open)
 
     def _unindex(self, contact_id: str, day: str) -> None:
         ids = self.by_day.get(day)
@@ -1099,11 +1133,42 @@ class AuditApi:
 _AUDITS: weakref.WeakKeyDictionary[Service, Audit] = weakref.WeakKeyDictionary()
 
 
+class _AuditCollector:
+    """The audit's size against its bound, read when scraped (O(1))."""
+
+    def __init__(self, audit: Audit) -> None:
+        self.audit = audit
+
+    def describe(self) -> list[Metric]:
+        return list(self.collect())
+
+    def collect(self) -> Iterator[Metric]:
+        audit = self.audit
+        yield GaugeMetricFamily(
+            "yhteys_audit_records",
+            "Contact records the audit keeps (above the bound only while open contacts "
+            "alone exceed it: an open contact's record is never dropped)",
+            value=audit.count,
+        )
+        yield GaugeMetricFamily(
+            "yhteys_audit_bound",
+            "The audit's size bound (YHTEYS_AUDIT_MAX_CONTACTS)",
+            value=audit.settings.max_contacts,
+        )
+        yield CounterMetricFamily(
+            "yhteys_audit_dropped_early",
+            "Closed records dropped for the size bound before their retention ended",
+            value=audit.evicted,
+        )
+
+
 def audit_for(service: Service, settings: AuditSettings | None = None) -> Audit:
-    """The audit of ``service`` (created, and registered with its dispatch loop, once)."""
+    """The audit of ``service`` (created, and registered with its dispatch loop and its
+    metrics, once)."""
     audit = _AUDITS.get(service)
     if audit is None:
         audit = _AUDITS[service] = Audit(service, settings)
+        metrics_for(service).registry.register(_AuditCollector(audit))
     return audit
 
 
