@@ -478,6 +478,53 @@ async def test_a_supervisors_move_and_manual_offer_say_who_in_the_trail(served: 
     assert (routed["agent_id"], routed["rule"], routed["by"]) == ("a007", "longest_idle", None)
 
 
+async def test_a_contact_moved_or_overflowing_to_a_service_without_its_class_takes_one_as_urgent(
+    served: Served,
+) -> None:
+    client, service, clock = served
+    clock.set("2026-11-24 10:00")
+    # A psychiatric nurse logged in but not taking calls: the steps can be served, so a
+    # mental-health call waits in them rather than overflowing at once.
+    await act(client, "a011", "login", {"presence": "not_ready"})
+
+    async def mental(call_id: str, urgency: str) -> str:
+        ivr = {"service": "mental_health", "language": "fi", "urgency": urgency}
+        body = {"call_id": call_id, "caller": NUMBER, "site": "vaasa", "ivr": ivr}
+        assert (await request(client, "POST", CALLS, "telephony", body, 201))["action"] == "queue"
+        return f"phone-{call_id}"
+
+    # Moved by a supervisor: 'urgent' (30 min) has no namesake in nursing advice, whose
+    # P2 (30 min) is the least urgent class at least as urgent.
+    urgent = await mental("u1", "urgent")
+    due = (await trail(client, urgent))["due_at"]
+    view = await request(
+        client,
+        "POST",
+        f"/api/supervisor/contacts/{urgent}/move",
+        body={"service": "nursing_advice"},
+    )
+    assert view["urgency"] == "P2" and view["service"] == "nursing_advice", view
+    record = await trail(client, urgent)
+    assert (record["urgency"], record["urgency_final"]) == ("urgent", "P2")
+    assert first(record, "moved")["urgency"] == "P2"
+    assert record["due_at_final"] == due  # its place in the one order is kept
+    # Overflowing after 2 + 20 minutes: 'normal' (4 h) becomes P5 (4 h), not the
+    # default P4 and never a redirecting P0.
+    normal = await mental("n1", "normal")
+    clock.set("2026-11-24 10:23")
+    await service.runtime.submit(TimerDue())  # the step timers due by now fire
+    record = await trail(client, normal)
+    assert (record["urgency"], record["urgency_final"]) == ("normal", "P5")
+    assert first(record, "overflowed")["urgency"] == "P5"
+    # A class the target has is kept, and the trail says nothing changed.
+    await call(client, "k1")  # nursing advice, P4
+    await request(
+        client, "POST", "/api/supervisor/contacts/phone-k1/move", body={"service": "oral_health"}
+    )
+    record = await trail(client, "phone-k1")
+    assert (record["urgency"], record["urgency_final"]) == ("P4", "normal")
+
+
 async def test_a_caller_cancelling_is_not_taken_for_a_supervisors_removal(served: Served) -> None:
     client, service, _ = served
     await call(client, "w1")

@@ -94,6 +94,8 @@ class Overflowed:
     contact_id: str
     from_service: str
     to_service: str
+    # The class it takes there (``router.core.urgency_map``); None: its own, unchanged.
+    urgency: str | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +106,8 @@ class Moved:
     from_service: str
     to_service: str
     by: str | None = None  # the supervisor, when the move named one
+    # The class it takes there (``router.core.urgency_map``); None: its own, unchanged.
+    urgency: str | None = None
 
 
 @dataclass(slots=True)

@@ -82,6 +82,7 @@ from router.core.state import (
     contact_view,
 )
 from router.core.timers import SLOT_S, TimerKind, TimerQueue
+from router.core.urgency_map import class_after_move
 from skills import CatalogueError, RequirementError
 
 Decisions = list[d.Decision]
@@ -644,8 +645,11 @@ class Engine:
         if target.name == c.service.name:
             return
         base = self._base_rid(c.spec, target)
+        urgency = class_after_move(c.service, c.urgency, target)
         self._queue.remove(c)
-        out.append(d.Moved(c.id, c.service.name, target.name, ev.by or None))
+        changed = urgency if urgency != c.urgency else None
+        out.append(d.Moved(c.id, c.service.name, target.name, ev.by or None, changed))
+        c.urgency = urgency
         c.service = target
         c.visited = (target.name,)
         c.due_service = None  # it keeps its due time: its place in the one order
@@ -700,9 +704,12 @@ class Engine:
                     skipped.append(step.kind)
                     index += 1
                     continue
-                out.append(d.Overflowed(c.id, c.service.name, target.name))
+                urgency = class_after_move(c.service, c.urgency, target)
+                changed = urgency if urgency != c.urgency else None
+                out.append(d.Overflowed(c.id, c.service.name, target.name, changed))
                 fallback = None  # the old service's steps no longer apply
                 c.due_service = None  # the place was earned in the first service; keep it
+                c.urgency = urgency
                 c.service = target
                 c.visited = (*c.visited, target.name)
                 c.base_rid = self._base_rid(c.spec, target)

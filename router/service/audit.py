@@ -130,8 +130,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "requeued": ("reason", "cooldown_until"),
     "withdrawn": ("reason",),
     "widened": ("step", "skipped"),
-    "overflowed": ("from", "to"),
-    "moved": ("from", "to", "by"),
+    # ``urgency``: the class it took in the new service, when that differs (older trails
+    # have no such value)
+    "overflowed": ("from", "to", "urgency"),
+    "moved": ("from", "to", "by", "urgency"),
     "callback_registered": ("from", "to", "number"),
     "channel_switched": ("from", "to", "number"),
     "callback_attempt": ("attempt", "result", "retry_at"),
@@ -523,11 +525,14 @@ class Audit:
         spec = event.contact
         engine = self.service.engine
         due: float | None = None
+        # The class it came with, not the engine's view of it: an overflow at arrival (a
+        # step nobody could serve is skipped at once) has already changed that, and its
+        # ``Overflowed`` decision, recorded next, says so.
+        urgency = spec.urgency or self._default_urgency(spec.service)
         try:
             view = engine.contact(spec.id)
-            urgency, arrived, due = view.urgency, view.arrived_at, view.due_at
+            arrived, due = view.arrived_at, view.due_at
         except UnknownContact:  # redirected: never opened
-            urgency = spec.urgency or self._default_urgency(spec.service)
             arrived = spec.arrived_at if spec.arrived_at is not None else now
         raw = spec.attributes.get("number") or spec.attributes.get("caller")
         number = mask(raw) if raw else None
@@ -794,11 +799,15 @@ class Audit:
 
     def _overflowed(self, r: AuditRecord, x: d.Overflowed, now: float) -> None:
         r.service_now = x.to_service
-        self._add(r, (now, "overflowed", None, x.from_service, x.to_service))
+        if x.urgency is not None:
+            r.urgency_now = x.urgency
+        self._add(r, (now, "overflowed", None, x.from_service, x.to_service, x.urgency))
 
     def _moved(self, r: AuditRecord, x: d.Moved, now: float) -> None:
         r.service_now = x.to_service
-        self._add(r, (now, "moved", None, x.from_service, x.to_service, x.by))
+        if x.urgency is not None:
+            r.urgency_now = x.urgency
+        self._add(r, (now, "moved", None, x.from_service, x.to_service, x.by, x.urgency))
 
     def _switched(self, r: AuditRecord, x: d.Switched, now: float) -> None:
         r.channel_now = x.new.value
