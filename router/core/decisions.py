@@ -177,7 +177,8 @@ class Closed:
 
 @dataclass(slots=True)
 class AgentPresenceSet:
-    """The engine changed an agent's presence (not ready after a missed offer)."""
+    """The engine changed an agent's presence on its own: not ready after a missed
+    offer, or (``no_heartbeat``) when the agent was not seen for its sighting's time."""
 
     agent_id: str
     presence: Presence

@@ -52,6 +52,24 @@ class PresenceChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentsSeen:
+    """These agents showed they are there (an open websocket on some instance, a REST
+    heartbeat or action) and count as present for ``valid_s`` from now; an agent's
+    latest sighting replaces its earlier ones. ``valid_s`` may be infinite: present until
+    a later sighting says otherwise (a websocket held by the only instance, which reports
+    a finite sighting when it closes). A logged-in, available agent not seen again by
+    then is set not ready (``no_heartbeat``): no new offers go to a closed browser; work
+    in hand is kept and nobody is logged out.
+
+    The rule is a timer on the region's clock, so it is judged the same on every
+    instance, in memory mode and in virtual time; an agent never reported is never
+    judged (simulations, the engine's own tests)."""
+
+    agent_ids: tuple[str, ...]
+    valid_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class OfferAccepted:
     contact_id: str
     agent_id: str
@@ -156,6 +174,7 @@ Event = (
     | AgentLoggedIn
     | AgentLoggedOut
     | PresenceChanged
+    | AgentsSeen
     | OfferAccepted
     | OfferDeclined
     | ContactCompleted

@@ -10,10 +10,20 @@ connect: the agent and its contacts, so a reconnect resumes), ``agent`` (status 
 ``offer``, ``offer_withdrawn``, ``assigned``, ``closed``, ``wrapup``, ``wrapup_end``,
 ``chat.message``.
 
-Liveness: an agent is alive while one of its websockets is open (aiohttp pings it) or it
-sent a REST heartbeat within ``heartbeat_timeout_s``. An agent who is neither is set
-not ready (``no_heartbeat``) so no new offers go to a closed browser; work already in hand
-is never dropped and the agent is never logged out by the service.
+Liveness: an agent is alive while one of its websockets is open on any instance (aiohttp
+pings it) or it sent a REST heartbeat or action within ``heartbeat_timeout_s``. An agent
+who is neither is set not ready (``no_heartbeat``) so no new offers go to a closed
+browser; work already in hand is never dropped and the agent is never logged out by the
+service. Each instance only reports what it sees (``AgentsSeen``); judging silence is
+the engine's timer on the region's clock, so every instance, memory mode and virtual
+time agree. A REST heartbeat or action counts for the timeout. A websocket counts while
+it is open: alone (memory mode) the instance says so once, open-ended, and reports the
+timeout when it closes; in Redis mode it re-reports its sockets every third of the
+timeout, so the agents of an instance that dies lapse with it.
+
+Every change to an agent reaches its websockets on whichever instance holds them: the
+hub listens to applied events (presence, login, logout, a supervisor's edit) as well as
+to decisions, and every instance applies the same log.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +43,8 @@ from router.core.errors import RoutingError
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentsSeen,
+    AgentUpdated,
     CallbackAttempted,
     ContactCompleted,
     ContactMerged,
@@ -41,7 +54,13 @@ from router.core.events import (
     PresenceChanged,
     WrapUpDone,
 )
-from router.core.model import AGENT_OUTCOMES, CALLBACK_RESULTS, ContactState, Presence
+from router.core.model import (
+    AGENT_OUTCOMES,
+    CALLBACK_RESULTS,
+    AgentStatus,
+    ContactState,
+    Presence,
+)
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_json
 from router.service.outbox import Outbox
@@ -63,7 +82,6 @@ class AgentHub:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.sessions: dict[str, set[Outbox]] = {}
-        self.last_seen: dict[str, float] = {}
         self.chat_sender: ChatSender | None = None
         # Checks that an agent may merge a contact (raises ApiError); set by the linked
         # contacts module.
@@ -128,6 +146,19 @@ class AgentHub:
             case _:
                 pass
 
+    def on_applied(self, event: Event, now: float) -> None:
+        """Changes to an agent that make no decision of their own (its presence, a login
+        elsewhere, a forced logout, a supervisor's edit) reach its websockets here."""
+        match event:
+            case PresenceChanged(agent_id=aid) | AgentLoggedIn(agent_id=aid):
+                self._agent_changed(aid)
+            case AgentLoggedOut(agent_id=aid):
+                self._agent_changed(aid)
+            case AgentUpdated(agent=spec):
+                self._agent_changed(spec.id)
+            case _:
+                pass
+
     def _agent_changed(self, agent_id: str) -> None:
         if agent_id in self.sessions:
             self.push(
@@ -146,46 +177,41 @@ class AgentHub:
 
     # ------------------------------------------------------------ liveness
 
-    def seen(self, agent_id: str) -> None:
-        self.last_seen[agent_id] = self.service.runtime.clock()
+    def sighting(self, agent_ids: tuple[str, ...], held: bool = False) -> AgentsSeen:
+        """A REST agent's sighting, or (``held``) that of websockets open here."""
+        timeout = self.service.settings.heartbeat_timeout_s
+        # Alone, an instance outlives none of its sockets: an open one counts until it
+        # closes. With others, this one may die unnoticed, so its reports must lapse.
+        alone = self.service.store is None
+        return AgentsSeen(agent_ids, math.inf if held and alone else timeout)
 
-    def stale_agents(
-        self, now: float, timeout_s: float, seen: dict[str, float] | None = None
-    ) -> list[str]:
-        """Logged-in, available agents with no open websocket and no recent heartbeat."""
-        seen = self.last_seen if seen is None else seen
-        stale = []
-        for view in self.service.engine.agents():
-            if view.presence is not Presence.AVAILABLE or self.sessions.get(view.id):
-                continue
-            if now - seen.get(view.id, float("-inf")) > timeout_s:
-                stale.append(view.id)
-        return stale
+    def connected(self) -> tuple[str, ...]:
+        """The agents holding an open websocket on this instance."""
+        return tuple(sorted(aid for aid, boxes in self.sessions.items() if boxes))
 
-    async def sweep(self, interval_s: float, timeout_s: float) -> None:
-        """Runs for the life of the service, setting silent agents not ready. With several
-        instances each shares when it last saw its agents (an open websocket counts as
-        seen now), and only the lease holder acts on the merged view."""
-        runtime = self.service.runtime
+    async def report_sightings(self) -> None:
+        """Runs for the life of the service, telling the region every third of the
+        timeout which agents hold a websocket here. It judges nobody: that is the
+        engine's timer, the same on every instance."""
+        if self.service.store is None:
+            return  # alone: open sockets were reported open-ended
+        every_s = self.service.settings.heartbeat_timeout_s / 3
         while True:
-            await asyncio.sleep(interval_s)
-            now = runtime.clock()
-            local = dict(self.last_seen)
-            for agent_id, boxes in self.sessions.items():
-                if boxes:
-                    local[agent_id] = now
-            try:
-                seen = await runtime.exchange_seen(local)
-            except StoreUnavailable:
-                continue  # nobody can be judged silent while the instances cannot compare
-            if not runtime.is_leader:
-                continue
-            for agent_id in self.stale_agents(now, timeout_s, seen):
-                log.info("agent %s silent for %.0f s: not ready", agent_id, timeout_s)
-                with contextlib.suppress(RoutingError, StoreUnavailable):
-                    await runtime.submit(
-                        PresenceChanged(agent_id, Presence.NOT_READY, "no_heartbeat")
-                    )
+            await asyncio.sleep(every_s)
+            await self.report_connected()
+
+    async def report_connected(self) -> None:
+        """One report of the agents holding a websocket here (logged in or not: the
+        engine passes over those who are not)."""
+        ids = self.connected()
+        if ids:
+            await self._report(self.sighting(ids, held=True))
+
+    async def _report(self, sighting: AgentsSeen) -> None:
+        # Nobody is judged while the report cannot be written: with the store away no
+        # instance can write the timer's decision either.
+        with contextlib.suppress(RoutingError, StoreUnavailable, Stopped):
+            await self.service.runtime.submit(sighting)
 
     # ------------------------------------------------------------ actions
 
@@ -197,7 +223,13 @@ class AgentHub:
         if event is None:
             return {}
         await self.service.runtime.submit(event)
-        self.seen(agent_id)
+        if isinstance(event, AgentsSeen):
+            return {}
+        held = bool(self.sessions.get(agent_id))
+        if action == "login" or not held:
+            # A REST agent's action shows it is there; a websocket is reported from its
+            # login on (and by the instance's reports).
+            await self.service.runtime.submit(self.sighting((agent_id,), held))
         return {"agent": agent_json(self.service.engine.agent(agent_id))}
 
     def _event(
@@ -225,8 +257,7 @@ class AgentHub:
         f = fields_of(problems, body, required, (*optional, "type", "id"))
         if action == "heartbeat":
             problems.raise_if_any()
-            self.seen(agent_id)
-            return None
+            return self.sighting((agent_id,), bool(self.sessions.get(agent_id)))
         if action == "login":
             presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
             if presence is Presence.OFFLINE:
@@ -278,22 +309,23 @@ class AgentHub:
         box = Outbox(ws, f"agent {agent_id}")
         self.sessions.setdefault(agent_id, set()).add(box)
         self.service.websockets.add(box)
-        self.seen(agent_id)
         box.send(self.state_message(agent_id))
         for hook in self.on_connect:
             hook(agent_id)
+        if self.service.engine.agent(agent_id).status is not AgentStatus.OFFLINE:
+            await self._report(self.sighting((agent_id,), held=True))  # a reconnect
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     continue
-                self.seen(agent_id)
                 await self._ws_message(agent_id, box, msg.data)
         finally:
             self.sessions.get(agent_id, set()).discard(box)
             if not self.sessions.get(agent_id):
                 self.sessions.pop(agent_id, None)
+                # The last socket here closed: from now on the timeout runs.
+                await self._report(self.sighting((agent_id,)))
             self.service.websockets.discard(box)
-            self.seen(agent_id)
             await box.finished()
         return ws
 

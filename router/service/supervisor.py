@@ -202,11 +202,9 @@ class SupervisorApi:
         return name
 
     def _told_agent(self, agent_id: str) -> dict[str, Any]:
-        """The agent as it is now; its own connections are told too (a supervisor's change
-        of presence or skills makes no decision the agent would otherwise hear of)."""
-        view = self.service.engine.agent(agent_id)
-        self.service.agents.push(agent_id, {"type": "agent", "agent": agent_json(view)})
-        return agent_detail(view, self._languages)
+        """The agent as it is now. Its own websockets, on whichever instance, hear of the
+        change from the applied event (``AgentHub.on_applied``)."""
+        return agent_detail(self.service.engine.agent(agent_id), self._languages)
 
     # ------------------------------------------------------------ agents
 
