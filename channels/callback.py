@@ -31,7 +31,9 @@ from aiohttp import web
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     read_language,
+    read_own,
     read_service,
     read_site,
     read_urgency,
@@ -114,7 +116,9 @@ class CallbackChannel:
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
         f, problems = await read_fields(
-            request, ("number", "service"), ("language", "site", "urgency", "window_start")
+            request,
+            ("number", "service"),
+            ("language", "site", "urgency", "window_start", "own_agent", "own_team"),
         )
         window_start = f.number("window_start")
         number = read_number(f, problems)
@@ -122,6 +126,7 @@ class CallbackChannel:
         urgency = read_urgency(f, problems, self.service, service_name)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own_agent, own_team = read_own(f, problems, self.service)
         problems.raise_if_any()
         if number is None or service_name is None:
             raise ApiError(400, "invalid_input", "number and service are required")
@@ -133,6 +138,8 @@ class CallbackChannel:
                 service=service_name,
                 urgency=urgency,
                 language=language,
+                preferred_agent=own_agent,
+                preferred_team=own_team,
                 preferred_site=site,
                 attributes={"number": number},
             )
@@ -193,6 +200,7 @@ class CallbackChannel:
                 "service": {"type": "string"},
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "urgency": {"type": "string", "description": "the service's urgency class"},
                 "window_start": {
                     "type": "number",

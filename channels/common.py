@@ -1,6 +1,6 @@
 """What every channel adapter shares: reading the contact fields common to all channels
-(service, urgency, language, preferred site) against the region, with every problem
-reported at once."""
+(service, urgency, language, preferred site, own nurse and team) against the region,
+with every problem reported at once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 
 from router.config.reader import Fields
+from router.core.errors import UnknownAgent
 from router.service.http import BodyProblems
 from router.service.service import Service
 
@@ -70,6 +71,41 @@ def read_site(f: Fields, problems: BodyProblems, service: Service, key: str = "s
         )
         return None
     return site
+
+
+OWN_FIELDS: dict[str, dict[str, str]] = {
+    "own_agent": {
+        "type": "string",
+        "description": "the person's own nurse (an agent id of the roster): offered "
+        "first when the service's steps start with own_agent",
+    },
+    "own_team": {
+        "type": "string",
+        "description": "the person's own team (a team id of the region): offered first "
+        "when the service's steps include own_team",
+    },
+}
+
+
+def read_own(f: Fields, problems: BodyProblems, service: Service) -> tuple[str | None, str | None]:
+    """The person's own nurse (``own_agent``) and own team (``own_team``), when the caller
+    or integration knows them, checked against the roster: they feed the service's
+    ``own_agent`` and ``own_team`` steps (skipped for a contact without them)."""
+    agent = f.text("own_agent")
+    if agent is not None:
+        try:
+            service.engine.agent(agent)
+        except UnknownAgent:
+            problems.add(f.at("own_agent"), f"unknown agent {agent!r}; expected an agent id")
+            agent = None
+    team = f.text("own_team")
+    if team is not None and team not in service.region.teams:
+        problems.add(
+            f.at("own_team"),
+            f"unknown team {team!r}; expected one of: {', '.join(service.region.teams)}",
+        )
+        team = None
+    return agent, team
 
 
 def read_ref(f: Fields, problems: BodyProblems, key: str) -> str | None:

@@ -32,8 +32,10 @@ from channels.callback import callback_refusal
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     InFlight,
     read_language,
+    read_own,
     read_ref,
     read_service,
     read_site,
@@ -118,6 +120,7 @@ class PhoneChannel:
         ):
             problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
         site = read_site(f, problems, self.service)
+        own_agent, own_team = read_own(f, problems, self.service)
         ivr = f.mapping("ivr")
         ivr_f = Fields(
             problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
@@ -138,6 +141,8 @@ class PhoneChannel:
             service=service_name,
             urgency=urgency,
             language=language,
+            preferred_agent=own_agent,
+            preferred_team=own_team,
             preferred_site=site,
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
@@ -227,6 +232,7 @@ class PhoneChannel:
                 "call_id": {"type": "string"},
                 "caller": {"type": "string", "description": "E.164 number or 'hidden'"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "ivr": {
                     "type": "object",
                     "required": ["service"],

@@ -25,8 +25,10 @@ from aiohttp import web
 
 from channels.common import (
     E164,
+    OWN_FIELDS,
     bounded_text,
     read_language,
+    read_own,
     read_service,
     read_site,
 )
@@ -61,11 +63,12 @@ class WebChannel:
         f, problems = await read_fields(
             request,
             ("service", "message", "contact_preference"),
-            ("language", "site", "topic"),
+            ("language", "site", "topic", "own_agent", "own_team"),
         )
         service_name = read_service(f, problems, self.service)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own_agent, own_team = read_own(f, problems, self.service)
         message = bounded_text(f, problems, "message", MAX_MESSAGE)
         topic = bounded_text(f, problems, "topic", MAX_TOPIC)
         method, value = self._preference(f, problems)
@@ -82,6 +85,8 @@ class WebChannel:
                 channel=Channel.WEB,
                 service=service_name,
                 language=language,
+                preferred_agent=own_agent,
+                preferred_team=own_team,
                 preferred_site=site,
                 attributes=attributes,
             )
@@ -145,6 +150,7 @@ class WebChannel:
                     },
                 },
                 "site": {"type": "string", "description": "the person's own health station"},
+                **OWN_FIELDS,
                 "topic": {"type": "string", "maxLength": MAX_TOPIC},
             },
         }

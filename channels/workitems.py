@@ -26,9 +26,11 @@ from aiohttp import web
 
 from channels.common import (
     E164,
+    OWN_FIELDS,
     InFlight,
     bounded_text,
     read_language,
+    read_own,
     read_ref,
     read_service,
     read_site,
@@ -122,7 +124,7 @@ class WorkItemChannel:
         f, problems = await read_fields(
             request,
             ("source", "item_id", "service", "topic", "urgency", "link"),
-            ("person_ref", "phone", "language", "site"),
+            ("person_ref", "phone", "language", "site", "own_agent", "own_team"),
         )
         source = read_ref(f, problems, "source")
         if source is not None:
@@ -138,6 +140,7 @@ class WorkItemChannel:
             problems.add(f.at("phone"), "expected an E.164 number such as +358401234567")
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own_agent, own_team = read_own(f, problems, self.service)
         problems.raise_if_any()
         if (
             source is None
@@ -165,6 +168,8 @@ class WorkItemChannel:
             urgency=urgency,
             language=language,
             authorisation=source,
+            preferred_agent=own_agent,
+            preferred_team=own_team,
             preferred_site=site,
             external_ref=item_id,
             link=link,
@@ -213,6 +218,7 @@ class WorkItemChannel:
                 },
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the person's own health station"},
+                **OWN_FIELDS,
             },
         }
         return [
