@@ -126,7 +126,7 @@ class CallbackChannel:
         urgency = read_urgency(f, problems, self.service, service_name)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
-        own_agent, own_team = read_own(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         problems.raise_if_any()
         if number is None or service_name is None:
             raise ApiError(400, "invalid_input", "number and service are required")
@@ -138,9 +138,9 @@ class CallbackChannel:
                 service=service_name,
                 urgency=urgency,
                 language=language,
-                preferred_agent=own_agent,
-                preferred_team=own_team,
-                preferred_site=site,
+                preferred_agent=own.agent,
+                preferred_team=own.team,
+                preferred_site=own.site,
                 attributes={"number": number},
             )
             if window_start is None:

@@ -110,7 +110,9 @@ class PhoneChannel:
     async def arrived(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("call_id", "caller", "ivr"), ("site",))
+        f, problems = await read_fields(
+            request, ("call_id", "caller", "ivr"), ("site", "own_agent", "own_team")
+        )
         call_id = read_ref(f, problems, "call_id")
         caller = f.text("caller")
         if (
@@ -120,7 +122,7 @@ class PhoneChannel:
         ):
             problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
         site = read_site(f, problems, self.service)
-        own_agent, own_team = read_own(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         ivr = f.mapping("ivr")
         ivr_f = Fields(
             problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
@@ -141,9 +143,9 @@ class PhoneChannel:
             service=service_name,
             urgency=urgency,
             language=language,
-            preferred_agent=own_agent,
-            preferred_team=own_team,
-            preferred_site=site,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
         )

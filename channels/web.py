@@ -68,7 +68,7 @@ class WebChannel:
         service_name = read_service(f, problems, self.service)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
-        own_agent, own_team = read_own(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         message = bounded_text(f, problems, "message", MAX_MESSAGE)
         topic = bounded_text(f, problems, "topic", MAX_TOPIC)
         method, value = self._preference(f, problems)
@@ -85,9 +85,9 @@ class WebChannel:
                 channel=Channel.WEB,
                 service=service_name,
                 language=language,
-                preferred_agent=own_agent,
-                preferred_team=own_team,
-                preferred_site=site,
+                preferred_agent=own.agent,
+                preferred_team=own.team,
+                preferred_site=own.site,
                 attributes=attributes,
             )
             return admitted(self.service, spec)
