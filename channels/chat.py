@@ -14,9 +14,10 @@ integration token with the ``chat`` channel). JSON text frames; the customer sen
 
 The service sends ``connecting`` (offered to an agent), ``queued`` (waiting again, e.g.
 the offer was declined), ``joined {agent_name}`` (the agent's ``display_name`` from the
-region file, by default the first name: never the full name unless set so), ``message {from: "agent", text, at}``,
-``redirect {target}``, ``closed {outcome}`` (then the socket closes) and ``error {code,
-message, problems?}`` for a bad frame, which changes nothing.
+region file, by default the first name: never the full name unless set so),
+``message {from: "agent", text, at}``, ``redirect {target}``, ``closed {outcome}`` (then
+the socket closes) and ``error {code, message, problems?}`` for a bad frame, which
+changes nothing.
 
 Resume: ``GET /api/channels/chat/ws?session=<id>&resume=<token>`` (plus the token) →
 ``resumed {session_id, contact_id, state, transcript, agent_name?}``; a wrong or unknown
