@@ -3,7 +3,8 @@ its place in the one priority order — the plumbing only.
 
 Protocol (integration token with the ``callback`` channel):
 
-- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?}`` →
+- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?,
+  own_agent?, own_team?}`` →
   ``201 {contact_id, state, position, estimated_wait}``; the contact is ``cb-<uuid>``
   with the attribute ``number``. The number must be E.164; a hidden number ('hidden',
   'anonymous', ...) is refused with 400: it cannot be called back, and the caller stays

@@ -17,6 +17,9 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
   to be called back (``POST .../callback``): thank them and hang up; the contact keeps
   its place as a callback.
 
+The call may name the caller's own nurse and team (``own_agent``, ``own_team``, beside
+``site``), checked against the roster (see ``channels.common.read_own``).
+
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
 instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
 turn into callbacks: the answer is 409 with the reason, and the caller stays in the queue.

@@ -4,9 +4,10 @@ other contact and answered by an agent in the way the person asked for.
 Protocol (integration token with the ``web`` channel):
 
 - ``POST /api/channels/web/requests`` ``{service, language?, message, contact_preference:
-  {method: phone|email|sms, value}, site?, topic?}`` → ``201 {contact_id, state, position,
-  estimated_wait}``; the contact is ``web-<uuid>`` in the ``web`` channel, and the agent's
-  offer carries the message and the contact preference as attributes.
+  {method: phone|email|sms, value}, site?, topic?, own_agent?, own_team?}`` → ``201
+  {contact_id, state, position, estimated_wait}``; the contact is ``web-<uuid>`` in the
+  ``web`` channel, and the agent's offer carries the message and the contact preference
+  as attributes.
 - ``GET /api/channels/web/requests/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome`` (remembered for the most recent closures).
 - ``DELETE /api/channels/web/requests/{contact_id}`` → the person withdrew the request

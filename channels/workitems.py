@@ -5,8 +5,8 @@ Protocol (integration token with the ``workitems`` channel; ``source`` must be o
 the token's sources, else 403):
 
 - ``POST /api/channels/workitems`` ``{source, item_id, service, topic, urgency, link,
-  person_ref?, language?, site?}`` → ``201 {contact_id, source, item_id, state,
-  position, estimated_wait}``. The contact is ``wi-<source>-<item_id>`` in the
+  person_ref?, language?, site?, own_agent?, own_team?}`` → ``201 {contact_id, source,
+  item_id, urgency, state, position, estimated_wait}``. The contact is ``wi-<source>-<item_id>`` in the
   ``workitem`` channel; ``source`` is its authorisation, so only agents holding
   ``auth:<source>`` are offered it (the engine enforces this); the agent opens ``link``.
   Posting the same ``(source, item_id)`` again answers ``200`` with the same contact, also
