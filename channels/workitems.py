@@ -6,9 +6,10 @@ the token's sources, else 403):
 
 - ``POST /api/channels/workitems`` ``{source, item_id, service, topic, urgency, link,
   person_ref?, language?, site?, own_agent?, own_team?}`` → ``201 {contact_id, source,
-  item_id, urgency, state, position, estimated_wait}``. The contact is ``wi-<source>-<item_id>`` in the
-  ``workitem`` channel; ``source`` is its authorisation, so only agents holding
-  ``auth:<source>`` are offered it (the engine enforces this); the agent opens ``link``.
+  item_id, urgency, state, position, estimated_wait}``. The contact is
+  ``wi-<source>-<item_id>`` in the ``workitem`` channel; ``source`` is its authorisation,
+  so only agents holding ``auth:<source>`` are offered it (the engine enforces this); the
+  agent opens ``link``.
   Posting the same ``(source, item_id)`` again answers ``200`` with the same contact, also
   after it closed (``state: "closed"`` and its ``outcome``). Re-posting never changes the
   item's class: when the posted ``urgency`` differs from the item's, the answer says so in
