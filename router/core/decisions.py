@@ -140,6 +140,20 @@ class CallbackAttempt:
 
 
 @dataclass(slots=True)
+class Reclassified:
+    """The handling agent changed the contact's urgency class: ``original`` is the class
+    it arrived in, ``old`` the one it had until now, ``new`` the one it has now."""
+
+    contact_id: str
+    agent_id: str
+    service: str
+    original: str
+    old: str
+    new: str
+    due_at: float
+
+
+@dataclass(slots=True)
 class EscalationWarning:
     contact_id: str
     service: str
@@ -208,6 +222,7 @@ Decision = (
     | Switched
     | Scheduled
     | CallbackAttempt
+    | Reclassified
     | EscalationWarning
     | DeadlineMissed
     | Redirected

@@ -47,6 +47,7 @@ from router.core.events import (
     ContactCompleted,
     ContactMerged,
     ContactMoved,
+    ContactReclassified,
     Event,
     ManualOffer,
     OfferAccepted,
@@ -430,6 +431,46 @@ class Engine:
             c.agent_id = None
             self._hold(c, retry_at, out)
         self._drain(a, now, out)
+
+    def _on_reclassified(self, ev: ContactReclassified, now: float, out: Decisions) -> None:
+        """Only the agent handling the contact may change its class (after contacting
+        the person). It keeps its arrival and order; its due time follows the new class
+        (``ev.due_at`` when the door set one, else arrival + target), and the warning and
+        deadline are re-armed for it. Both classes stay on the record."""
+        c = self._open_contact(ev.contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+            raise Conflict(
+                f"contact {c.id!r} is {c.state.value}"
+                + (f" with {c.agent_id!r}" if c.agent_id else "")
+                + f", not assigned to {ev.agent_id!r}: only the professional handling "
+                "it may re-classify it"
+            )
+        urgency = c.service.urgencies.get(ev.urgency)
+        if urgency is None:
+            raise InvalidEvent(
+                f"unknown urgency {ev.urgency!r} for service {c.service.name!r}; "
+                f"known: {', '.join(c.service.urgencies)}"
+            )
+        if ev.due_at is not None and not math.isfinite(ev.due_at):
+            raise InvalidEvent(f"due_at must be a finite time, got {ev.due_at!r}")
+        if ev.urgency == c.urgency:
+            return
+        old = c.urgency
+        if c.original_urgency is None:
+            c.original_urgency = old
+        c.urgency = ev.urgency
+        if ev.due_at is None:
+            c.due_at = c.arrived_at + urgency.target_s
+            c.due_service = c.service.name
+        else:
+            c.due_at = ev.due_at
+            c.due_service = None
+        self._push_deadline_timers(c, now)
+        out.append(
+            d.Reclassified(
+                c.id, ev.agent_id, c.service.name, c.original_urgency, old, c.urgency, c.due_at
+            )
+        )
 
     def _hold(self, c: ContactRecord, until: float, out: Decisions) -> None:
         """Keeps ``c`` (not in the queue, not with an agent) out of offers until ``until``;
@@ -1061,5 +1102,6 @@ class Engine:
         ChannelSwitched: _on_switched,
         CallbackAttempted: _on_attempted,
         ContactMerged: _on_merged,
+        ContactReclassified: _on_reclassified,
         TimerDue: _on_timer,
     }

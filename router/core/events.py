@@ -162,6 +162,20 @@ class ContactMerged:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactReclassified:
+    """The professional handling a contact (the agent it is assigned to) changes its
+    urgency class after contacting the person. The original class is kept beside the new
+    one; the contact keeps its arrival time and order. ``due_at`` is the due time the
+    door gives the new class (opening hours and the same-day rule); None: the arrival
+    plus the new class's target answer time."""
+
+    contact_id: str
+    agent_id: str
+    urgency: str
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TimerDue:
     """Nothing but the passing of time: fires offer expiries, widening steps, warnings,
     deadlines, cool-downs and wrap-ups due by ``now``."""
@@ -186,5 +200,6 @@ Event = (
     | ChannelSwitched
     | CallbackAttempted
     | ContactMerged
+    | ContactReclassified
     | TimerDue
 )

@@ -4,7 +4,8 @@ equivalent for every action.
 Websocket protocol (JSON text frames). The agent sends ``{"type": ..., "id": optional}``:
 ``login {presence?}``, ``presence {presence, reason?}``, ``accept {contact_id}``,
 ``decline {contact_id}``, ``complete {contact_id, outcome}``, ``wrapup_done``,
-``logout {force?}``, ``heartbeat``, ``chat.message {contact_id, text}``. Each is answered
+``logout {force?}``, ``heartbeat``, ``reclassify {contact_id, urgency}``,
+``chat.message {contact_id, text}``. Each is answered
 with ``ack`` or ``error`` carrying the same ``id``. The service pushes ``state`` (on
 connect: the agent and its contacts, so a reconnect resumes), ``agent`` (status changes),
 ``offer``, ``offer_withdrawn``, ``assigned``, ``closed``, ``wrapup``, ``wrapup_end``,
@@ -37,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from router.calendar.rules import class_due
 from router.config.tokens import Role
 from router.core import decisions as d
-from router.core.errors import RoutingError
+from router.core.errors import RoutingError, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -48,6 +50,7 @@ from router.core.events import (
     CallbackAttempted,
     ContactCompleted,
     ContactMerged,
+    ContactReclassified,
     Event,
     OfferAccepted,
     OfferDeclined,
@@ -230,7 +233,34 @@ class AgentHub:
             # A REST agent's action shows it is there; a websocket is reported from its
             # login on (and by the instance's reports).
             await self.service.runtime.submit(self.sighting((agent_id,), held))
-        return {"agent": agent_json(self.service.engine.agent(agent_id))}
+        answer: dict[str, Any] = {"agent": agent_json(self.service.engine.agent(agent_id))}
+        if isinstance(event, ContactReclassified):
+            answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
+        return answer
+
+    def _reclassify(
+        self, agent_id: str, contact_id: str, urgency: str, problems: BodyProblems
+    ) -> ContactReclassified:
+        """The event for the handler's change of class, with the due time the door gives
+        the new class from the contact's original arrival (``class_due``). The engine
+        refuses it unless the contact is assigned to ``agent_id``."""
+        engine = self.service.engine
+        try:
+            view = engine.contact(contact_id)
+        except UnknownContact:
+            return ContactReclassified(contact_id, agent_id, urgency)  # refused: 404
+        classes = engine.service(view.service).urgencies
+        target = classes.get(urgency)
+        if target is None:
+            problems.add(
+                "urgency",
+                f"unknown urgency {urgency!r} for {view.service}; "
+                f"expected one of: {', '.join(classes)}",
+            )
+            return ContactReclassified(contact_id, agent_id, urgency)
+        hours = self.service.region.hours_of(view.service)
+        due = class_due(hours, view.channel, view.arrived_at, target.target_s)
+        return ContactReclassified(contact_id, agent_id, urgency, due)
 
     def _event(
         self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems
@@ -245,6 +275,7 @@ class AgentHub:
             "wrapup_done": ((), ()),
             "attempt": (("contact_id", "result"), ()),
             "merge": (("contact_id", "into"), ()),
+            "reclassify": (("contact_id", "urgency"), ()),
             "heartbeat": ((), ()),
         }
         if action not in schema:
@@ -281,6 +312,10 @@ class AgentHub:
                     f"unknown result {result!r}; expected one of: {', '.join(CALLBACK_RESULTS)}",
                 )
             return CallbackAttempted(contact_id, agent_id, result)
+        if action == "reclassify":
+            urgency = f.text("urgency") or ""
+            problems.raise_if_any()
+            return self._reclassify(agent_id, contact_id, urgency, problems)
         if action == "merge":
             into = f.text("into") or ""
             problems.raise_if_any()
@@ -497,6 +532,29 @@ def routes(service: Service) -> list[Route]:
                 200: "OK",
                 404: "no such contact",
                 409: "not linked to a contact you handled, or with an agent",
+            },
+        ),
+        Route(
+            "POST",
+            "/api/agent/contacts/{contact_id}/urgency",
+            action("reclassify"),
+            "Re-classify a contact you are handling, after contacting the person: its "
+            "urgency class changes (the original is kept and audited) and its due time "
+            "follows the new class from the original arrival",
+            agent,
+            body={
+                "type": "object",
+                "required": ["urgency"],
+                "properties": {
+                    "urgency": {"type": "string", "description": "one of the service's classes"}
+                },
+            },
+            tag="agent",
+            responses={
+                200: "the agent and the contact with both classes",
+                400: "unknown urgency class",
+                404: "no such contact",
+                409: "not assigned to you: only the professional handling it may re-classify",
             },
         ),
         Route(

@@ -95,6 +95,7 @@ def agent_mapping(spec: AgentSpec, languages: tuple[str, ...]) -> dict[str, Any]
         + sorted(set(abilities.languages) - set(languages)),
         "authorisations": sorted(abilities.authorisations),
         "capacity": {channel.value: n for channel, n in spec.capacity.items()},
+        **({"display_name": spec.display_name} if spec.display_name else {}),
     }
 
 
@@ -738,6 +739,10 @@ AGENT_BODY: Schema = {
     "properties": {
         "id": {"type": "string", "description": "optional; must match the path"},
         "name": {"type": "string"},
+        "display_name": {
+            "type": "string",
+            "description": "what chat customers are told (default: the first name)",
+        },
         "team": {"type": "string"},
         "site": {"type": "string", "description": "default: the team's site"},
         "skills": {
