@@ -62,6 +62,7 @@ from router.core import decisions as d
 from router.core.errors import UnknownAgent, UnknownContact
 from router.core.events import (
     AgentUpdated,
+    ContactAbandoned,
     ContactArrived,
     ContactCancelled,
     ContactMerged,
@@ -137,6 +138,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "callback_registered": ("from", "to", "number"),
     "channel_switched": ("from", "to", "number"),
     "callback_attempt": ("attempt", "result", "retry_at"),
+    # the caller hung up after choosing a callback: expected, the callback goes on
+    "caller_hung_up": (),
     "warning": ("service", "due_at"),
     "deadline_missed": ("service", "due_at"),
     "redirected": ("urgency", "target"),
@@ -506,6 +509,14 @@ class Audit:
             self._add(self._record(event.contact_id, now), (now, "merged", None, event.into))
         elif isinstance(event, AgentUpdated):
             self._sites.pop(event.agent.id, None)
+        elif isinstance(event, ContactAbandoned):
+            # Applied and still open: a callback whose caller hung up keeps its place.
+            try:
+                self.service.engine.contact(event.contact_id)
+            except UnknownContact:
+                return  # closed as abandoned: the ``Closed`` decision records that
+            now = self._tick(now)
+            self._add(self._record(event.contact_id, now), (now, "caller_hung_up", None))
 
     def on_removal(self, note: Removal, now: float) -> None:
         record = self.live.get(note.contact_id)  # an open contact's record is live
