@@ -42,7 +42,7 @@ from channels.common import (
     read_site,
     read_urgency,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.calendar.hours import Schedule
 from router.config.reader import Fields
@@ -209,7 +209,8 @@ class CallbackChannel:
                 )
             return replace(spec, not_before=window_start, due_at=window_start)
 
-        return await self.book.create(request.headers, build, "callback request")
+        async with recording(self.service):  # closed: 409 closed, recorded
+            return await self.book.create(request.headers, build, "callback request")
 
     def _windows(self, service_name: str) -> list[tuple[float, float]]:
         schedule = self.service.region.hours_of(service_name).schedule(Channel.CALLBACK)
@@ -289,6 +290,9 @@ class CallbackChannel:
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
+                    409: "no_such_window: window_start is not an offered window; or "
+                    "closed: the service is closed after hours, the error carries opens_at "
+                    "(epoch s, null: no opening hours ahead), recorded as a refusal",
                     413: "body too large",
                 },
                 tag="callback",

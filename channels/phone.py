@@ -43,6 +43,7 @@ from channels.common import (
     read_urgency,
 )
 from channels.hours import CallAgainAt, admit
+from channels.refusals import record
 from channels.status import StatusBook, wait_json
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -152,6 +153,8 @@ class PhoneChannel:
             self.service.runtime.clock(),
         )
         if isinstance(admitted, CallAgainAt):
+            # No contact is made; the refusal is recorded (audit, metrics, report).
+            await record(self.service, spec, admitted.at)
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
@@ -259,7 +262,13 @@ class PhoneChannel:
                 integ,
                 ch,
                 call_body,
-                {200: "the call was already known", 201: "instruction", 400: "invalid input"},
+                {
+                    200: "no new contact: the call was already known (its instruction), or "
+                    'the service is closed after hours ({"action": "closed", "opens_at"}: '
+                    "play the closed message; recorded as a refusal)",
+                    201: "instruction for the new contact",
+                    400: "invalid input",
+                },
                 tag="phone",
             ),
             Route(

@@ -617,6 +617,7 @@ TUESDAY = {
     "cancelled": 0,
     "merged": 0,
     "open": 0,
+    "refused": 0,  # turned away after hours (not among the contacts)
 }
 
 
