@@ -51,7 +51,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from channels.common import bounded_text, read_language, read_service, read_site
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
@@ -537,7 +537,8 @@ class ChatChannel:
             preferred_site=site,
             attributes={"topic": topic} if topic is not None else {},
         )
-        spec = admitted(self.service, spec)  # closed: an error frame saying when it opens
+        async with recording(self.service):  # closed: an error frame saying when it opens
+            spec = admitted(self.service, spec)
         # Known before it arrives, so the listener sees its decisions; the customer is
         # told only once the session is sent (``ready``), from the engine's state then.
         runtime = self.service.runtime

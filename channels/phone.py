@@ -15,7 +15,10 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
 - ``{"action": "scheduled", "until"}`` — after hours, the call waits for the opening;
 - ``{"action": "callback", "state", "position", "estimated_wait"}`` — the caller asked
   to be called back (``POST .../callback``): thank them and hang up; the contact keeps
-  its place as a callback.
+  its place as a callback. Reporting the hang-up (``POST .../abandoned``) is then
+  harmless: a callback is never closed by its caller hanging up. The caller cancels it
+  with ``DELETE .../callback`` (e.g. from the IVR when they call again): it closes
+  ``cancelled`` (audited); 409 once an agent has accepted it or it closed otherwise.
 
 The call may name the caller's own nurse and team (``own_agent``, ``own_team``, beside
 ``site``), checked against the roster (see ``channels.common.read_own``).
@@ -31,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.callback import callback_refusal
+from channels.callback import callback_refusal, caller_cancelled, cancel_callback
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
@@ -45,6 +48,7 @@ from channels.common import (
     read_urgency,
 )
 from channels.hours import CallAgainAt, admit
+from channels.refusals import record
 from channels.status import StatusBook, wait_json
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -159,6 +163,8 @@ class PhoneChannel:
             self.service.runtime.clock(),
         )
         if isinstance(admitted, CallAgainAt):
+            # No contact is made; the refusal is recorded (audit, metrics, report).
+            await record(self.service, spec, admitted.at)
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
@@ -193,6 +199,15 @@ class PhoneChannel:
                 )
             except Conflict as exc:
                 raise ApiError(409, "conflict", f"the call is with an agent: {exc}") from None
+        return web.json_response(self.instruction(call_id))
+
+    async def cancel_callback(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        """The caller cancels the callback they chose in the queue."""
+        call_id = request.match_info["call_id"]
+        reason = caller_cancelled(principal)
+        await cancel_callback(self.service, self.book, PREFIX + call_id, reason, "call")
         return web.json_response(self.instruction(call_id))
 
     async def current(
@@ -258,7 +273,13 @@ class PhoneChannel:
                 integ,
                 ch,
                 call_body,
-                {200: "the call was already known", 201: "instruction", 400: "invalid input"},
+                {
+                    200: "no new contact: the call was already known (its instruction), or "
+                    'the service is closed after hours ({"action": "closed", "opens_at"}: '
+                    "play the closed message; recorded as a refusal)",
+                    201: "instruction for the new contact",
+                    400: "invalid input",
+                },
                 tag="phone",
             ),
             Route(
@@ -311,10 +332,27 @@ class PhoneChannel:
                 tag="phone",
             ),
             Route(
+                "DELETE",
+                "/api/channels/phone/calls/{call_id}/callback",
+                self.cancel_callback,
+                "The caller cancels the callback they chose (outcome cancelled, audited); "
+                "a retry answers the same hangup instruction",
+                integ,
+                ch,
+                tag="phone",
+                responses={
+                    200: "instruction (action: hangup, outcome: cancelled)",
+                    404: "unknown call",
+                    409: "not_a_callback: the call is not a callback; with_agent: an agent "
+                    "has accepted it; closed: it closed with another outcome",
+                },
+            ),
+            Route(
                 "POST",
                 "/api/channels/phone/calls/{call_id}/abandoned",
                 self.abandoned,
-                "The caller hung up before being answered",
+                "The caller hung up before being answered (a call that became a "
+                "callback stays queued as a callback)",
                 integ,
                 ch,
                 tag="phone",

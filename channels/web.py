@@ -33,7 +33,7 @@ from channels.common import (
     read_service,
     read_site,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -93,7 +93,8 @@ class WebChannel:
             )
             return admitted(self.service, spec)
 
-        return await self.book.create(request.headers, build, "web request")
+        async with recording(self.service):  # closed: 409 closed, recorded
+            return await self.book.create(request.headers, build, "web request")
 
     def _preference(self, f: Fields, problems: BodyProblems) -> tuple[str | None, str | None]:
         pref = f.mapping("contact_preference")
@@ -164,7 +165,13 @@ class WebChannel:
                 integ,
                 ch,
                 body,
-                {201: "status of the new request", 400: "invalid input", 413: "body too large"},
+                {
+                    201: "status of the new request",
+                    400: "invalid input",
+                    409: "closed: the service is closed after hours; the error carries "
+                    "opens_at (epoch s, null: no opening hours ahead); recorded as a refusal",
+                    413: "body too large",
+                },
                 tag="web",
             ),
             Route(

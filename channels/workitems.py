@@ -41,7 +41,7 @@ from channels.common import (
     read_site,
     read_urgency,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -193,7 +193,8 @@ class WorkItemChannel:
             link=link,
             attributes=attributes,
         )
-        spec = admitted(self.service, spec)
+        async with recording(self.service):  # closed: 409 closed, recorded
+            spec = admitted(self.service, spec)
         async with self._arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self._require(source, item_id), status=201)
@@ -253,7 +254,9 @@ class WorkItemChannel:
                     201: "status of the new item (or a redirect for the most urgent class)",
                     400: "invalid input",
                     403: "the token may not submit this source",
-                    409: "the item id collides with another source's",
+                    409: "the item id collides with another source's; or closed: the service "
+                    "is closed after hours, the error carries opens_at (epoch s, null: no "
+                    "opening hours ahead), recorded as a refusal",
                     413: "body too large",
                 },
                 tag="workitems",

@@ -618,6 +618,7 @@ TUESDAY = {
     "cancelled": 0,
     "merged": 0,
     "open": 0,
+    "refused": 0,  # turned away after hours (not among the contacts)
 }
 
 

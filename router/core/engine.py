@@ -347,6 +347,12 @@ class Engine:
         self._leave_unanswered(ev.contact_id, "cancelled", now, out)
 
     def _on_abandoned(self, ev: ContactAbandoned, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        if c.channel is Channel.CALLBACK:
+            # A caller who chose a callback hangs up by design: the request keeps its
+            # place and goes on to its attempts. Only the caller's own cancellation
+            # (``ContactCancelled``) or the attempts' end closes it.
+            return
         self._leave_unanswered(ev.contact_id, "abandoned", now, out)
 
     def _leave_unanswered(self, contact_id: str, outcome: str, now: float, out: Decisions) -> None:

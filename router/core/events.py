@@ -24,7 +24,9 @@ class ContactCancelled:
 
 @dataclass(frozen=True, slots=True)
 class ContactAbandoned:
-    """The caller hung up or left the chat before being answered."""
+    """The caller hung up or left the chat before being answered. A contact that has
+    become a callback is not closed by it: hanging up is what its caller was told to do,
+    and the callback keeps its place (the caller withdraws it with ``ContactCancelled``)."""
 
     contact_id: str
 
