@@ -152,3 +152,27 @@ async def test_the_openapi_text_of_the_public_routes_names_every_field(
         text = doc["paths"][path]["get"]["responses"]["200"]["description"]
         for field in ("`open`", "`staffed`", "`availability`", "`open_unstaffed`", "`opens_at`"):
             assert field in text, (path, field)
+
+
+async def test_the_announced_position_counts_the_callers_own_line_not_the_whole_service(
+    served: tuple[Client, Service],
+) -> None:
+    """As docs/service.md and the OpenAPI text say: a Finnish and a Swedish call for the
+    same service wait for different agents, so each is first in its own line, while the
+    public status counts both."""
+    client, _ = served
+    told = {}
+    for call_id, language in (("p-fi-1", "fi"), ("p-sv-1", "sv"), ("p-fi-2", "fi")):
+        body = {
+            "call_id": call_id,
+            "caller": CALLER,
+            "ivr": {"service": "nursing_advice", "language": language},
+        }
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        answer = await r.json()
+        assert answer["action"] == "queue", answer
+        told[call_id] = answer["announcement"]["position"]
+    assert told == {"p-fi-1": 1, "p-sv-1": 1, "p-fi-2": 2}
+    assert (await status(client, "/api/public/services/nursing_advice"))["waiting"] == 3
+    doc = await (await client.get("/openapi.json")).json()
+    assert "`position` counts only the contacts ahead of it" in doc["info"]["description"]
