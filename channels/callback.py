@@ -3,7 +3,8 @@ its place in the one priority order — the plumbing only.
 
 Protocol (integration token with the ``callback`` channel):
 
-- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?}`` →
+- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?,
+  own_agent?, own_team?}`` →
   ``201 {contact_id, state, position, estimated_wait}``; the contact is ``cb-<uuid>``
   with the attribute ``number``. The number must be E.164; a hidden number ('hidden',
   'anonymous', ...) is refused with 400: it cannot be called back, and the caller stays
@@ -31,7 +32,9 @@ from aiohttp import web
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     read_language,
+    read_own,
     read_service,
     read_site,
     read_urgency,
@@ -114,7 +117,9 @@ class CallbackChannel:
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
         f, problems = await read_fields(
-            request, ("number", "service"), ("language", "site", "urgency", "window_start")
+            request,
+            ("number", "service"),
+            ("language", "site", "urgency", "window_start", "own_agent", "own_team"),
         )
         window_start = f.number("window_start")
         number = read_number(f, problems)
@@ -122,6 +127,7 @@ class CallbackChannel:
         urgency = read_urgency(f, problems, self.service, service_name)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         problems.raise_if_any()
         if number is None or service_name is None:
             raise ApiError(400, "invalid_input", "number and service are required")
@@ -133,7 +139,9 @@ class CallbackChannel:
                 service=service_name,
                 urgency=urgency,
                 language=language,
-                preferred_site=site,
+                preferred_agent=own.agent,
+                preferred_team=own.team,
+                preferred_site=own.site,
                 attributes={"number": number},
             )
             if window_start is None:
@@ -193,6 +201,7 @@ class CallbackChannel:
                 "service": {"type": "string"},
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "urgency": {"type": "string", "description": "the service's urgency class"},
                 "window_start": {
                     "type": "number",

@@ -13,9 +13,11 @@ integration token with the ``chat`` channel). JSON text frames; the customer sen
   the agent is told and the chat stays open for a resume until the agent completes it.
 
 The service sends ``connecting`` (offered to an agent), ``queued`` (waiting again, e.g.
-the offer was declined), ``joined {agent_name}``, ``message {from: "agent", text, at}``,
-``redirect {target}``, ``closed {outcome}`` (then the socket closes) and ``error {code,
-message, problems?}`` for a bad frame, which changes nothing.
+the offer was declined), ``joined {agent_name}`` (the agent's ``display_name`` from the
+region file, by default the first name: never the full name unless set so),
+``message {from: "agent", text, at}``, ``redirect {target}``, ``closed {outcome}`` (then
+the socket closes) and ``error {code, message, problems?}`` for a bad frame, which
+changes nothing.
 
 Resume: ``GET /api/channels/chat/ws?session=<id>&resume=<token>`` (plus the token) →
 ``resumed {session_id, contact_id, state, transcript, agent_name?}``; a wrong or unknown
@@ -308,8 +310,10 @@ class ChatChannel:
             s.box.send(message)
 
     def _agent_name(self, agent_id: str) -> str:
+        """The name the customer is told: the agent's display name (default: the first
+        name), never the full name unless the region file sets it so."""
         try:
-            return self.service.engine.agent(agent_id).spec.name
+            return self.service.engine.agent(agent_id).spec.shown_name
         except UnknownAgent:
             return agent_id
 

@@ -17,6 +17,9 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
   to be called back (``POST .../callback``): thank them and hang up; the contact keeps
   its place as a callback.
 
+The call may name the caller's own nurse and team (``own_agent``, ``own_team``, beside
+``site``), checked against the roster (see ``channels.common.read_own``).
+
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
 instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
 turn into callbacks: the answer is 409 with the reason, and the caller stays in the queue.
@@ -32,8 +35,10 @@ from channels.callback import callback_refusal
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     InFlight,
     read_language,
+    read_own,
     read_ref,
     read_service,
     read_site,
@@ -108,7 +113,9 @@ class PhoneChannel:
     async def arrived(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("call_id", "caller", "ivr"), ("site",))
+        f, problems = await read_fields(
+            request, ("call_id", "caller", "ivr"), ("site", "own_agent", "own_team")
+        )
         call_id = read_ref(f, problems, "call_id")
         caller = f.text("caller")
         if (
@@ -118,6 +125,7 @@ class PhoneChannel:
         ):
             problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         ivr = f.mapping("ivr")
         ivr_f = Fields(
             problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
@@ -138,7 +146,9 @@ class PhoneChannel:
             service=service_name,
             urgency=urgency,
             language=language,
-            preferred_site=site,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
         )
@@ -227,6 +237,7 @@ class PhoneChannel:
                 "call_id": {"type": "string"},
                 "caller": {"type": "string", "description": "E.164 number or 'hidden'"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "ivr": {
                     "type": "object",
                     "required": ["service"],

@@ -137,6 +137,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "callback_registered": ("from", "to", "number"),
     "channel_switched": ("from", "to", "number"),
     "callback_attempt": ("attempt", "result", "retry_at"),
+    "reclassified": ("from", "to", "due_at"),
     "warning": ("service", "due_at"),
     "deadline_missed": ("service", "due_at"),
     "redirected": ("urgency", "target"),
@@ -424,6 +425,7 @@ class Audit:
             d.Switched: self._switched,
             d.Scheduled: self._scheduled,
             d.CallbackAttempt: self._attempt,
+            d.Reclassified: self._reclassified,
             d.EscalationWarning: self._warning,
             d.DeadlineMissed: self._missed,
             d.Redirected: self._redirected,
@@ -831,6 +833,10 @@ class Audit:
             r.answered_at = r.assigned_at if r.assigned_at is not None else now
             r.answered_by, r.answered_due = x.agent_id, r.assigned_due
         self._add(r, (now, "callback_attempt", x.agent_id, x.attempt, x.result, x.retry_at))
+
+    def _reclassified(self, r: AuditRecord, x: d.Reclassified, now: float) -> None:
+        r.urgency_now, r.due_now = x.new, x.due_at
+        self._add(r, (now, "reclassified", x.agent_id, x.old, x.new, x.due_at))
 
     def _warning(self, r: AuditRecord, x: d.EscalationWarning, now: float) -> None:
         self._add(r, (now, "warning", None, x.service, x.due_at))
