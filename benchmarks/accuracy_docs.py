@@ -157,6 +157,21 @@ def _find(doc: str) -> tuple[re.Match[str], int] | None:
     return (begin, end) if end >= 0 else None
 
 
+def command_of(doc: str) -> str | None:
+    """The command line that wrote ``doc``'s block (None: no block)."""
+    found = _find(doc)
+    return found[0]["command"] if found is not None else None
+
+
+def current(doc: str) -> str | None:
+    """``doc``'s whole generated block, markers included (None: no block)."""
+    found = _find(doc)
+    if found is None:
+        return None
+    begin, end = found
+    return doc[begin.start() : end + len(END) + 1]
+
+
 def replace(doc: str, new_block: str) -> str:
     """``doc`` with its generated block replaced by ``new_block``."""
     found = _find(doc)

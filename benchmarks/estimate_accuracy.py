@@ -564,9 +564,9 @@ def _parser() -> argparse.ArgumentParser:
 DOCS_EXTRA_SEEDS = 2  # the docs summarise two more seeds after the one shown in full
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def workload_of(argv: Sequence[str]) -> tuple[Workload, argparse.Namespace]:
+    """The workload the command line ``argv`` asks for, and the parsed options."""
     args = _parser().parse_args(argv)
-    given = list(argv) if argv is not None else sys.argv[1:]
     workload = Workload(
         config=args.config,
         seed=args.seed,
@@ -575,15 +575,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         patience_voice_s=args.patience_voice or None,
         patience_chat_s=args.patience_chat or None,
     )
+    return workload, args
+
+
+def more_seeds(workload: Workload) -> list[Result]:
+    """The runs the docs summarise after ``workload``'s own: the next seeds."""
+    results = []
+    for extra in range(1, DOCS_EXTRA_SEEDS + 1):
+        more = replace(workload, seed=workload.seed + extra)
+        print(f"simulating seed {more.seed} for the docs ...", file=sys.stderr)
+        results.append(run(more))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    given = list(argv) if argv is not None else sys.argv[1:]
+    workload, args = workload_of(given)
     print(f"simulating {workload.hours:g} h on {workload.config} ...", file=sys.stderr)
     result = run(workload)
     print(f"done in {result.wall_s:.1f} s (wall)", file=sys.stderr)
     if args.write_docs:
-        results = [result]
-        for extra in range(1, DOCS_EXTRA_SEEDS + 1):
-            more = replace(workload, seed=workload.seed + extra)
-            print(f"simulating seed {more.seed} for the docs ...", file=sys.stderr)
-            results.append(run(more))
+        results = [result, *more_seeds(workload)]
         command = " ".join(["python -m benchmarks.estimate_accuracy", *given])
         path = Path(args.write_docs)
         text = path.read_text(encoding="utf-8")

@@ -18,7 +18,9 @@ from benchmarks.estimate_accuracy import (
     contact_factory,
     day_profile,
     markdown,
+    more_seeds,
     run,
+    workload_of,
 )
 from router.config import load_region
 from router.core import decisions as d
@@ -294,6 +296,20 @@ def test_the_accuracy_figures_in_the_docs_were_written_by_the_benchmark() -> Non
     ``--write-docs`` wrote it, and says optimistic or pessimistic as its biases do."""
     doc = (ROOT / accuracy_docs.DOCS).read_text(encoding="utf-8")
     assert accuracy_docs.check(doc) == []
+
+
+def test_the_accuracy_figures_in_the_docs_are_what_the_benchmark_gives_today() -> None:
+    """Re-runs the command the block names (virtual time, deterministic, a few seconds):
+    a change to the engine or the estimate that moves the figures fails here until
+    ``python -m benchmarks.estimate_accuracy --write-docs`` is run again."""
+    doc = (ROOT / accuracy_docs.DOCS).read_text(encoding="utf-8")
+    command = accuracy_docs.command_of(doc)
+    assert command is not None
+    workload, _ = workload_of(command.split()[3:])
+    results = [run(workload), *more_seeds(workload)]
+    assert accuracy_docs.current(doc) == accuracy_docs.block(results, command), (
+        f"the figures in {accuracy_docs.DOCS} are stale: run `{command}`"
+    )
 
 
 def test_the_docs_check_catches_hand_edits_wrong_verdicts_and_stray_verdicts() -> None:
