@@ -958,6 +958,8 @@ class Engine:
         self._pool.unindex(a)
         self._release(a, c, now)
         cooldown = c.service.decline_cooldown_s
+        if reason == "timeout" and c.service.timeout_cooldown_s is not None:
+            cooldown = c.service.timeout_cooldown_s
         until = None
         if cooldown > 0:
             until = now + cooldown

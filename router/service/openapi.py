@@ -177,7 +177,11 @@ def build(routes: Iterable[Route], version: str | None = None) -> dict[str, Any]
             "description": (
                 "The routing engine behind one number: channels post contacts, agents take "
                 "offers over one websocket, supervisors steer live. Errors are "
-                '`{"error": {"status", "code", "message", "problems"?}}`.'
+                '`{"error": {"status", "code", "message", "problems"?}}`. A waiting '
+                "contact's `position` counts only the contacts ahead of it that wait for the "
+                "same agents: the same channel, current reach (own agent, team, station or "
+                "region) and requirement (skills, language, authorisation), not every "
+                "contact waiting for the service."
             ),
         },
         "tags": [{"name": tag} for tag in tags],
