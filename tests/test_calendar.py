@@ -538,7 +538,7 @@ class TestReadingHours:
             (
                 {"weekly": {"mon": "closed"}, "holiday": "closed"},
                 "holiday: unknown key 'holiday'; expected one of: timezone, weekly, holidays, "
-                "exceptions, channels",
+                "exceptions, eves, channels, same_day",
             ),
             (
                 {"weekly": {}, "holidays": "open"},

@@ -28,6 +28,7 @@ class ContactRecord:
         "attempts",
         "base_rid",
         "channel",
+        "clock_from",
         "cooldowns",
         "deadline_token",
         "due_at",
@@ -43,6 +44,7 @@ class ContactRecord:
         "offer_no",
         "restep",
         "rid",
+        "same_day_by",
         "scope",
         "seq",
         "service",
@@ -50,6 +52,7 @@ class ContactRecord:
         "state",
         "step_index",
         "step_kind",
+        "target_at",
         "urgency",
         "visited",
         "warn_at",
@@ -65,6 +68,7 @@ class ContactRecord:
         arrived_at: float,
         due_at: float,
         base_rid: int,
+        target_at: float | None = None,
     ) -> None:
         self.spec = spec
         self.id = spec.id
@@ -73,7 +77,14 @@ class ContactRecord:
         self.urgency = urgency
         self.seq = seq
         self.arrived_at = arrived_at
+        # Its place in the one order, ``(target_at, seq)``: arrival + the class's target.
+        # ``due_at`` (never later) is its deadline: the same-day rule may bring it
+        # earlier, for warnings and alarms, never for the order.
+        self.target_at = due_at if target_at is None else target_at
         self.due_at = due_at
+        # What the two come from (``place_and_deadline``), to re-key on a target change.
+        self.clock_from = arrived_at if spec.clock_from is None else spec.clock_from
+        self.same_day_by = spec.same_day_by
         self.warn_at = due_at
         # The service whose urgency targets set due_at; None once the contact keeps a
         # place it earned elsewhere (overflowed, moved by a supervisor, given due_at).
@@ -101,6 +112,15 @@ class ContactRecord:
         self.hold_until: float | None = None  # while scheduled
         self.hold_token = 0
         self.entered = True  # False while a scheduled arrival has not yet entered a step
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        slots = state[1]
+        for name, value in slots.items():
+            setattr(self, name, value)
+        if "target_at" not in slots:  # a snapshot from before the deadline had its own
+            self.target_at = self.due_at
+            self.clock_from = self.arrived_at
+            self.same_day_by = None
 
     def cooled_for(self, agent_id: str, now: float) -> bool:
         """True while ``agent_id`` declined or missed this contact within the cool-down."""
@@ -181,6 +201,8 @@ class ContactView:
     spec: ContactSpec
     hold_until: float | None = None
     attempts: int = 0
+    # Its place in the one order with ``seq`` (``due_at`` is the deadline).
+    target_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +238,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         spec=c.spec,
         hold_until=c.hold_until,
         attempts=c.attempts,
+        target_at=c.target_at,
     )
 
 
