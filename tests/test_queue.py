@@ -141,7 +141,9 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
     in_order = sorted(waiting, key=lambda c: (c.target_at, c.seq))
     assert queue.in_order() == in_order
     for c in waiting:
-        ahead = [w for w in waiting if w.entry is c.entry and (w.target_at, w.seq) < (c.target_at, c.seq)]
+        ahead = [
+            w for w in waiting if w.entry is c.entry and (w.target_at, w.seq) < (c.target_at, c.seq)
+        ]
         assert queue.rank(c) == len(ahead)
 
     copy: Any = pickle.loads(pickle.dumps((queue, waiting)))[0]
@@ -152,7 +154,9 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
         assert (got.id if got else None) == (best.id if best else None)
 
 
-def test_a_contact_target_at_infinity_still_goes_by_arrival_against_the_largest_finite_due() -> None:
+def test_a_contact_target_at_infinity_still_goes_by_arrival_against_the_largest_finite_due() -> (
+    None
+):
     queue: Any = WaitingQueue()
     late = Waiting("late", 1, math.inf, REGION, Channel.VOICE, 0)
     huge = Waiting("huge", 2, 1.7976931348623157e308, REGION, Channel.VOICE, 1)
