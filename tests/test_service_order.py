@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from router.core.events import TimerDue
 from router.service.app import build_app
 from router.service.service import Service, Settings
 from tests.service_support import WallClock, at, bearer, login, sample_region
@@ -96,3 +97,30 @@ async def test_a_p8_call_to_the_round_the_clock_line_on_monday_morning_is_due_by
     )
     due = {c["id"]: c["due_at"] for c in (await r.json())["contacts"]}
     assert due["phone-sat"] == at("2026-11-30 16:00")
+
+
+async def test_a_callback_left_after_hours_and_answered_next_morning_counts_as_same_day(
+    aiohttp_client: MakeClient,
+) -> None:
+    clock = WallClock(at("2026-11-24 17:00"))  # Tuesday, after social services close
+    service = Service(sample_region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    body = {"number": "+358401112222", "service": "social_services", "language": "fi"}
+    r = await client.post("/api/channels/callbacks", json=body, headers=bearer("telephony"))
+    assert r.status == 201
+    contact_id = (await r.json())["contact_id"]
+    clock.set("2026-11-25 09:00")
+    await service.runtime.submit(TimerDue())  # it entered the queue at 08:00
+    agent = bearer("agent-a014")
+    await client.post("/api/agent/login", json={}, headers=agent)
+    r = await client.post(f"/api/agent/offers/{contact_id}/accept", json={}, headers=agent)
+    assert r.status == 200
+    for action, answer in (("attempts", {"result": "reached"}), ("complete", {})):
+        url = f"/api/agent/contacts/{contact_id}/{action}"
+        assert (await client.post(url, json=answer, headers=agent)).status == 200
+    r = await client.get(
+        "/api/supervisor/reports/daily?date=2026-11-24", headers=bearer("supervisor")
+    )
+    total = (await r.json())["total"]
+    # Due by the end of the next working day's office hours: answered in time.
+    assert (total["answered"], total["same_day"]) == (1, 1)
