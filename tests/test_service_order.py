@@ -124,3 +124,32 @@ async def test_a_callback_left_after_hours_and_answered_next_morning_counts_as_s
     total = (await r.json())["total"]
     # Due by the end of the next working day's office hours: answered in time.
     assert (total["answered"], total["same_day"]) == (1, 1)
+
+
+async def test_a_round_the_clock_line_warns_when_its_same_day_window_will_not_be_met(
+    aiohttp_client: MakeClient,
+) -> None:
+    clock = WallClock(at("2026-11-23 15:00"))  # Monday, an hour before the window ends
+    service = Service(sample_region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    nurse = await login(client, "a001", presence="not_ready")
+    ws = await client.ws_connect("/api/supervisor/ws?access_token=demo-supervisor")
+    first = await ws.receive_json()
+    (line,) = [s for s in first["services"] if s["service"] == "nursing_advice"]
+    assert line["today"]["due_by_closing"] == 0
+    for i in range(30):  # P8: due a week later by their class, today by the window
+        await client.post(
+            CALLS, json=call(f"t{i}", "nursing_advice", "P8"), headers=bearer("telephony")
+        )
+    await ws.send_json({"type": "stats"})
+    alert = None
+    for _ in range(10):
+        msg = await ws.receive_json()
+        if msg.get("kind") == "capacity_short":
+            alert = msg
+            break
+    assert alert is not None
+    assert alert["service"] == "nursing_advice" and alert["closes_at"] == at("2026-11-23 16:00")
+    assert alert["due_by_closing"] == 30
+    await ws.close()
+    await nurse.close()
