@@ -23,6 +23,7 @@ from router.core.events import (
     AgentLoggedIn,
     ContactArrived,
     ContactCompleted,
+    ContactReclassified,
     OfferAccepted,
     ServiceUpdated,
     TimerDue,
@@ -212,3 +213,20 @@ def test_no_more_urgent_class_is_served_after_a_less_urgent_contact_due_later_th
     found: list[tuple[int, str]],
 ) -> None:
     check_one_order(found)
+
+
+def test_a_reclassified_contact_takes_the_new_class_s_place_and_deadline_by_the_door_s_rule() -> (
+    None
+):
+    eng = fresh()
+    t = at("2026-11-23 10:00")  # Monday, on a line open round the clock with a window
+    eng.apply(t, AgentLoggedIn("a0"))
+    eng.apply(t, ContactArrived(admitted("c", "P2", t, hours=ALWAYS, window=OFFICE)))
+    eng.apply(t, OfferAccepted("c", "a0"))
+    eng.apply(t + 300, ContactReclassified("c", "a0", "P8"))
+    view = eng.contact("c")
+    # From the original arrival: a week for its place, the window's end for its deadline.
+    assert (view.target_at, view.due_at) == (at("2026-11-30 10:00"), at("2026-11-23 16:00"))
+    eng.apply(t + 600, ContactReclassified("c", "a0", "P1"))
+    view = eng.contact("c")
+    assert (view.target_at, view.due_at) == (at("2026-11-23 10:10"),) * 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from router.core.bucket import Bucket
 from router.core.model import (
@@ -42,6 +43,7 @@ class ContactRecord:
         "missed",
         "offer_expires_at",
         "offer_no",
+        "original_urgency",
         "restep",
         "rid",
         "same_day_by",
@@ -75,6 +77,8 @@ class ContactRecord:
         self.channel = spec.channel
         self.service = service
         self.urgency = urgency
+        # The class it arrived in, once the handling agent has re-classified it.
+        self.original_urgency: str | None = None
         self.seq = seq
         self.arrived_at = arrived_at
         # Its place in the one order, ``(target_at, seq)``: arrival + the class's target.
@@ -113,7 +117,9 @@ class ContactRecord:
         self.hold_token = 0
         self.entered = True  # False while a scheduled arrival has not yet entered a step
 
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        # A snapshot from before re-classification has no original_urgency slot.
+        self.original_urgency = None
         slots = state[1]
         for name, value in slots.items():
             setattr(self, name, value)
@@ -201,6 +207,8 @@ class ContactView:
     spec: ContactSpec
     hold_until: float | None = None
     attempts: int = 0
+    # The class it arrived in; differs from ``urgency`` once the handler re-classified it.
+    original_urgency: str = ""
     # Its place in the one order with ``seq`` (``due_at`` is the deadline).
     target_at: float = 0.0
 
@@ -238,6 +246,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         spec=c.spec,
         hold_until=c.hold_until,
         attempts=c.attempts,
+        original_urgency=c.original_urgency or c.urgency,
         target_at=c.target_at,
     )
 
