@@ -46,8 +46,8 @@ def due_times_of(
     """The place in the one order and the deadline of a contact of ``service`` in
     ``channel`` and urgency class ``urgency`` that arrived at ``t``: its class's target
     counted from ``t`` (or the next opening), and the same-day cap of the service's
-    office window. The one place these are computed (a re-classified contact's new times
-    too: pass its arrival and new class)."""
+    office window: the calendar's ``same_day`` then ``place_and_deadline``, the one rule
+    the engine applies on arrival, on a live target change and on re-classification."""
     hours = region.hours_of(service.name)
     urgency_class = service.urgencies.get(urgency)
     target = urgency_class.target_s if urgency_class is not None else 0.0
