@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
+from playwright.async_api import async_playwright
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,8 +55,6 @@ def need_browser() -> str:
 async def browser_context() -> AsyncIterator[Any]:
     """A fresh Chromium profile (viewport 1280x800); pages are opened from it."""
     executable = need_browser()
-    from playwright.async_api import async_playwright
-
     with tempfile.TemporaryDirectory(prefix="yhteys-chromium-") as profile:
         async with async_playwright() as pw:
             context = await pw.chromium.launch_persistent_context(
@@ -75,8 +75,6 @@ async def browser_context() -> AsyncIterator[Any]:
 
 async def assert_accessible(page: Any) -> None:
     """axe-core on the page as it is now: no WCAG 2.1 A or AA violations."""
-    from axe_playwright_python.async_playwright import Axe
-
     results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
     found = [
         f"{v['id']} ({v['impact']}): {v['help']} at "

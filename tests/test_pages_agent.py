@@ -76,6 +76,7 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await chat.send({"type": "start", "service": "nursing_advice", "language": "fi"})
     chat_id = (await chat.next("session"))["contact_id"]
     await expect(bar).to_contain_text("Chat")
+    await expect(page.locator("#work")).to_contain_text(chat_id)
     await page.get_by_role("button", name="Accept").click()
     await chat.next("joined")
     await chat.send({"type": "message", "text": "Lapsella on kuumetta"})

@@ -139,13 +139,14 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
             )
         else:
             estimate = say("status.wait_unknown") if is_open else "–"
+        waiting = int(status.get("waiting", 0))
         rows.append(
             f'<tr data-service="{html.escape(name)}" class="{"open" if is_open else "closed"}">'
             f'<th scope="row">{title}</th>'
-            f'<td><span class="badge">{state}</span>'
+            f'<td data-label="{say("status.state")}"><span class="badge">{state}</span>'
             f"{f'<br><small>{detail}</small>' if detail else ''}</td>"
-            f'<td class="num">{int(status.get("waiting", 0))}</td>'
-            f"<td>{estimate}</td></tr>"
+            f'<td class="num" data-label="{say("status.waiting")}">{waiting}</td>'
+            f'<td data-label="{say("status.estimate")}">{estimate}</td></tr>'
         )
     tail = "&amp;embed=1" if embed else ""
     current = ' aria-current="true"'
@@ -155,6 +156,10 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
         for code in LANGUAGES
     )
     updated = when(now)
+    columns = "".join(
+        f'<th scope="col">{say(key)}</th>'
+        for key in ("status.service", "status.state", "status.waiting", "status.estimate")
+    )
     head_extra = "" if embed else f"<h1>{say('status.title')}</h1><p>{say('status.intro')}</p>"
     return f"""<!doctype html>
 <html lang="{lang}">
@@ -171,8 +176,7 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
 {head_extra}
 <table>
 <caption>{say("status.caption", time=updated)}</caption>
-<thead><tr><th scope="col">{say("status.service")}</th><th scope="col">{say("status.state")}</th>
-<th scope="col">{say("status.waiting")}</th><th scope="col">{say("status.estimate")}</th></tr></thead>
+<thead><tr>{columns}</tr></thead>
 <tbody>
 {"".join(rows)}
 </tbody>
