@@ -134,3 +134,56 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await page.get_by_role("button", name="Complete").click()
     await expect(page.locator("#notices")).to_contain_text("The contact closed")
     await expect(page.locator("#work-empty")).to_be_visible()
+
+
+async def test_the_desktop_says_when_it_is_offline_and_resumes_with_the_pending_offer(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    page = await browser_context.new_page()
+    await sign_in(page, client, "demo-agent-a001")
+    await set_presence(page, "available")
+    await expect(page.locator("#who")).to_contain_text("Available")
+
+    # The network drops: the server's end of the socket closes and no reconnect gets through.
+    await browser_context.set_offline(True)
+    for box in list(service.websockets):
+        await box.close(1001, "test: network drop")
+    banner = page.locator("#offline")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("No connection to the server")
+    await set_presence(page, "not_ready")  # refused clearly, not queued
+    await expect(page.locator("#notices")).to_contain_text("Offline: the action was not taken.")
+    await screenshot(page, "agent-offline")
+    await assert_accessible(page)
+    assert service.engine.agent("a001").presence.value == "available"
+
+    # Meanwhile a call is offered to her; when the network is back the offer is there.
+    call = {"call_id": "off-1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
+    assert (await r.json())["agent_id"] == "a001"
+    await browser_context.set_offline(False)
+    await expect(banner).to_be_hidden()
+    await expect(page.locator("#offer-bar")).to_contain_text("Call")
+    await page.get_by_role("button", name="Accept").click()
+    await expect(page.locator("#caller")).to_have_text("+358401234567")
+
+
+async def test_the_desktop_speaks_finnish_and_swedish(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    page = await browser_context.new_page()
+    await page.goto(str(client.make_url("/agent")))
+    await page.get_by_label("Language").select_option("fi")
+    await expect(page.locator("html")).to_have_attribute("lang", "fi")
+    await expect(page.get_by_role("button", name="Kirjaudu", exact=True)).to_be_visible()
+    await page.reload()  # the choice is kept
+    await page.get_by_label("Kieli").select_option("sv")
+    await expect(page.get_by_role("button", name="Logga in", exact=True)).to_be_visible()
+    await page.get_by_label("Nyckel (token)").fill("demo-agent-a001")
+    await page.get_by_role("button", name="Logga in", exact=True).click()
+    await expect(page.locator("#who")).to_contain_text("Frånvarande")
+    await expect(page.locator("#offer-text")).to_have_text("Inga nya erbjudanden.")
+    await assert_accessible(page)

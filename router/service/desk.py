@@ -8,8 +8,9 @@ contact to.
 - ``GET /api/supervisor/contacts/{contact_id}/eligible`` (supervisor): ``{contact_id,
   requirement, agents: [{id, name, status, site, team, free}]}``: the logged-in agents
   who meet the contact's requirement as it is now (skills, levels, language,
-  authorisation); ``free`` says whether the agent has free capacity in the contact's
-  channel now, which a supervisor's offer also needs (``.../offer`` refuses the others).
+  authorisation); ``free`` says whether the agent has room in the contact's channel now
+  (capacity left, nothing in hand that blocks it), which a supervisor's offer needs:
+  ``.../offer`` overrides not ready and wrap-up, never capacity.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from router.config.tokens import Role
-from router.core.model import AgentStatus, ContactState
+from router.core.model import AgentStatus, Channel, ContactState
+from router.core.state import AgentView
 from router.service.audit import audit_for
 from router.service.auth import Principal
 from router.service.http import ApiError
@@ -28,6 +30,20 @@ from router.service.service import Service
 from skills.expression import parse_requirement
 
 MINE = (ContactState.OFFERED, ContactState.ASSIGNED)
+
+
+def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
+    """Whether a supervisor's offer in ``channel`` fits the agent now: capacity left and
+    nothing in hand that blocks the channel (a supervisor overrides not ready and
+    wrap-up, never capacity: the engine's rule for ``ManualOffer``)."""
+    if agent.load.get(channel, 0) >= agent.spec.capacity.get(channel, 0):
+        return False
+    blocks = service.region.blocks
+    for contact_id in agent.contacts:
+        held = service.engine.contact(contact_id).channel
+        if channel in blocks.get(held, frozenset()):
+            return False
+    return True
 
 
 def routes(service: Service) -> list[Route]:
@@ -73,7 +89,7 @@ def routes(service: Service) -> list[Route]:
                     "status": agent.status.value,
                     "site": agent.site,
                     "team": agent.team,
-                    "free": view.channel in agent.free_channels,
+                    "free": _room(service, agent, view.channel),
                 }
             )
         return web.json_response(

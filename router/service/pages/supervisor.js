@@ -7,7 +7,7 @@ import { percent, supervise } from "/pages/live-stats.js";
 const $ = (id) => document.getElementById(id);
 const PRESENCES = ["available", "not_ready", "offline"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
-const view = { stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [], services: [], editing: null };
+const view = { choices: new Map(), stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [], services: [], editing: null };
 let session = null;
 
 function notice(text, error = false) {
@@ -80,6 +80,11 @@ function queueRow(c) {
       view.services.filter((s) => s.name !== c.service).map((s) => h("option", { value: s.name }, tOr("service", s.name))));
     const offer = h("select", { id: `offer-${c.id}`, "aria-label": `${t("action.offer")}: ${c.id}` },
       eligible.filter((a) => a.free).map((a) => h("option", { value: a.id }, `${a.name} (${a.id})`)));
+    // The list is redrawn with every push: what the supervisor chose stays chosen.
+    for (const select of [move, offer]) {
+      if (view.choices.has(select.id)) select.value = view.choices.get(select.id);
+      select.addEventListener("change", () => view.choices.set(select.id, select.value));
+    }
     actions.push(h("div", { class: "row" }, move, h("button", { type: "button", onclick: async () => {
       if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: move.value })) loadQueue();
     } }, `${t("action.move_submit")}: ${c.id}`)));
