@@ -50,7 +50,7 @@ async def test_a_supervisor_runs_the_floor_from_the_console(
     dental = page.locator('tr[data-contact="phone-sv-1"]')
     await expect(dental).to_contain_text("Oral health")
     await assert_accessible(page)
-    await screenshot(page, "supervisor", full_page=True)
+    await screenshot(page, "supervisor")
 
     # Aino gets dental skills: the waiting dental call is offered to her at once.
     await page.get_by_role("button", name="Edit: Aino Nieminen").click()
@@ -105,3 +105,25 @@ async def test_the_wallboard_shows_big_live_numbers(
     await expect(tile.locator(".figure .value").first).to_have_text("1")  # the next push
     await assert_accessible(page)
     await screenshot(page, "wallboard")
+
+
+async def test_alerts_appear_on_the_console_as_they_happen(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    page = await browser_context.new_page()
+    await sign_in(page, client, "/supervisor")
+    await expect(page.locator("#alerts")).to_have_text("No alerts.")
+    # A default-class nursing call now due in 0.4 s, and nobody logged in to take it.
+    r = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"urgencies": {"P4": {"target_s": 0.4}}},
+        headers=bearer("supervisor"),
+    )
+    assert r.status == 200
+    await post_call(client, "late", "nursing_advice")
+    alerts = page.locator("#alerts")
+    await expect(alerts).to_contain_text("Deadline missed: phone-late (Nursing advice)")
+    await expect(alerts).to_contain_text("Due soon: phone-late (Nursing advice)")
+    await assert_accessible(page)

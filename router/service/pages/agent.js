@@ -230,6 +230,7 @@ function renderMe() {
   if (!me) return;
   $("who").textContent = `${me.name} (${me.id}) — ${tOr("status", me.status)}${me.reason ? `: ${tOr("reason", me.reason)}` : ""}`;
   if (document.activeElement !== $("presence")) $("presence").value = me.presence;
+  showReason();
   const until = me.wrapup_until;
   $("wrapup").classList.toggle("hidden", !until);
   if (until) $("wrapup-left").textContent = t("wrapup.remaining", { seconds: Math.max(0, Math.ceil(until - Date.now() / 1000)) });
@@ -248,6 +249,10 @@ function tick() {
 }
 
 // ------------------------------------------------------------------ wiring
+
+function showReason() {
+  $("reason-field").classList.toggle("hidden", $("presence").value !== "not_ready");
+}
 
 function start() {
   $("signin").classList.add("hidden");
@@ -295,6 +300,7 @@ $("presence-form").addEventListener("submit", async (event) => {
   }
   if (presence === "not_ready" || state.me?.presence !== "offline") act("presence", presence === "not_ready" ? { presence, reason } : { presence });
 });
+$("presence").addEventListener("change", showReason);
 $("accept").addEventListener("click", () => act("accept", { contact_id: $("accept").dataset.contact }));
 $("decline").addEventListener("click", () => act("decline", { contact_id: $("decline").dataset.contact }));
 $("wrapup-done").addEventListener("click", () => act("wrapup_done"));
