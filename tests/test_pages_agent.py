@@ -44,11 +44,13 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await expect(page.locator("#who")).to_contain_text("Available")
 
     # 1. A phone call: offered, accepted, completed; wrap-up shows and ends with Done.
+    await page.get_by_label("My status").focus()  # the offer must not take the focus
     call = {"call_id": "pg-1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
     r = await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
     assert r.status == 201
     bar = page.locator("#offer-bar")
     await expect(bar).to_contain_text("Call")
+    await expect(page.get_by_label("My status")).to_be_focused()
     await expect(bar).to_contain_text("Nursing advice")
     await expect(page).to_have_title(re.compile(r"^\(1\) New offer"))
     await expect(page.locator("#announce")).to_contain_text("New offer: Call, Nursing advice")
@@ -81,7 +83,14 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await chat.next("joined")
     await chat.send({"type": "message", "text": "Lapsella on kuumetta"})
     await expect(page.locator("#transcript")).to_contain_text("Lapsella on kuumetta")
-    await page.get_by_label("Message to the customer").fill("Kuinka korkea?")
+    # A message arriving while the agent types neither wipes the draft nor moves focus.
+    box = page.get_by_label("Message to the customer")
+    await box.fill("Kuinka")
+    await chat.send({"type": "message", "text": "Ja yskää"})
+    await expect(page.locator("#transcript")).to_contain_text("Ja yskää")
+    await expect(box).to_have_value("Kuinka")
+    await expect(box).to_be_focused()
+    await box.fill("Kuinka korkea?")
     await page.get_by_role("button", name="Send").click()
     reply = await chat.next("message")
     assert reply["text"] == "Kuinka korkea?"
@@ -166,7 +175,8 @@ async def test_the_desktop_says_when_it_is_offline_and_resumes_with_the_pending_
     await browser_context.set_offline(False)
     await expect(banner).to_be_hidden()
     await expect(page.locator("#offer-bar")).to_contain_text("Call")
-    await page.get_by_role("button", name="Accept").click()
+    await page.get_by_role("button", name="Accept").focus()  # by keyboard this time
+    await page.keyboard.press("Enter")
     await expect(page.locator("#caller")).to_have_text("+358401234567")
 
 

@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
 from router.service.app import build_app
-from router.service.service import Service
+from router.service.service import Service, Settings
 from tests.pages_support import assert_accessible, browser_context, screenshot
-from tests.service_support import bearer, make_service
+from tests.service_support import WallClock, at, bearer, make_service, sample_region
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -116,3 +116,17 @@ async def test_the_status_page_in_a_browser_at_375_px(
     await page.get_by_role("link", name="English").click()
     await expect(row).to_contain_text("Nursing advice")
     await screenshot(page, "status")
+
+
+async def test_a_closed_service_says_when_it_opens_in_helsinki_time(
+    aiohttp_client: MakeClient,
+) -> None:
+    clock = WallClock(at("2026-11-28 10:00"))  # a Saturday: oral health is closed
+    service = Service(sample_region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    page = await (await client.get("/status?lang=fi")).text()
+    oral = page[page.index('data-service="oral_health"') :].split("</tr>")[0]
+    assert "Kiinni" in oral and "Aukeaa 30.11. 08.00" in oral
+    page = await (await client.get("/status?lang=en")).text()
+    oral = page[page.index('data-service="oral_health"') :].split("</tr>")[0]
+    assert "Opens 30.11. 08:00" in oral

@@ -149,7 +149,7 @@ function renderWork() {
     h("article", { class: "card", "aria-current": c.id === state.selected ? "true" : false, "aria-label": summary(c) },
       h("div", { class: "head" }, h("span", { class: "tag" }, tOr("channel", c.channel)), h("strong", {}, tOr("service", c.service)), h("span", {}, tOr("state", c.state))),
       facts(c),
-      h("button", { type: "button", onclick: () => { state.selected = c.id; render(); } }, `${t("col.open")}: ${c.id}`)))));
+      h("button", { type: "button", id: `open-${c.id}`, onclick: () => { state.selected = c.id; render(); } }, `${t("col.open")}: ${c.id}`)))));
 }
 
 function renderDetail() {
@@ -181,7 +181,7 @@ function renderDetail() {
 
 function chatPanel(c) {
   const messages = state.transcripts.get(c.id) || [];
-  const input = h("textarea", { id: "chat-input", rows: "2", cols: "40" });
+  const input = h("textarea", { id: `chat-input-${c.id}`, rows: "2", cols: "40" });
   const form = h("form", { class: "row", onsubmit: async (event) => {
     event.preventDefault();
     const text = input.value.trim();
@@ -193,9 +193,9 @@ function chatPanel(c) {
       state.transcripts.set(c.id, list);
       input.value = "";
       render();
-      $("chat-input")?.focus();
+      $(`chat-input-${c.id}`)?.focus();
     }
-  } }, h("label", { for: "chat-input" }, t("chat.input")), input, h("button", { type: "submit", class: "primary" }, t("chat.send")));
+  } }, h("label", { for: `chat-input-${c.id}` }, t("chat.input")), input, h("button", { type: "submit", class: "primary" }, t("chat.send")));
   return h("div", {}, h("h3", {}, t("chat.transcript")),
     h("div", { class: "transcript", id: "transcript", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": t("chat.transcript") },
       messages.map((m) => h("p", { class: m.from === "agent" ? "from-agent" : "from-customer" },
@@ -214,15 +214,15 @@ function callbackPanel(c) {
     h("h3", {}, t("callback.attempts")),
     list.length ? h("ol", { id: "attempts" }, list.map((x) => h("li", {}, `${when(x.at)} — ${tOr("result", x.result)}`))) : h("p", {}, t("callback.none")),
     h("div", { class: "row", role: "group", "aria-label": t("callback.record") },
-      RESULTS.map((r) => h("button", { type: "button", onclick: async () => {
+      RESULTS.map((r) => h("button", { type: "button", id: `result-${r}-${c.id}`, onclick: async () => {
         if (await act("attempt", { contact_id: c.id, result: r })) state.attempts.delete(c.id);
       } }, tOr("result", r)))));
 }
 
 function completeForm(c) {
-  const select = h("select", { id: "outcome" }, OUTCOMES.map((o) => h("option", { value: o }, tOr("outcome", o))));
+  const select = h("select", { id: `outcome-${c.id}` }, OUTCOMES.map((o) => h("option", { value: o }, tOr("outcome", o))));
   return h("form", { class: "row", onsubmit: (event) => { event.preventDefault(); act("complete", { contact_id: c.id, outcome: select.value }); } },
-    h("label", { for: "outcome" }, t("complete.outcome")), select, h("button", { type: "submit", class: "primary" }, t("complete.submit")));
+    h("label", { for: `outcome-${c.id}` }, t("complete.outcome")), select, h("button", { type: "submit", class: "primary" }, t("complete.submit")));
 }
 
 function renderMe() {
@@ -237,10 +237,18 @@ function renderMe() {
 }
 
 function render() {
+  // Redrawing must not lose what the agent is typing or choosing, nor move the focus.
+  const kept = new Map([...document.querySelectorAll("#detail-body [id]")]
+    .filter((el) => "value" in el).map((el) => [el.id, el.value]));
+  const focused = document.activeElement?.id;
   renderMe();
   renderOffer();
   renderWork();
   renderDetail();
+  for (const [id, value] of kept) { const el = document.getElementById(id); if (el && "value" in el) el.value = value; }
+  if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
+  const log = $("transcript");
+  if (log) log.scrollTop = log.scrollHeight;
 }
 
 function tick() {

@@ -105,3 +105,11 @@ export function h(tag, attrs = {}, ...children) {
   el.append(...children.flat(Infinity).filter((c) => c != null && c !== false).map((c) => (c instanceof Node ? c : String(c))));
   return el;
 }
+
+/** Runs ``redraw`` and gives the focus back to the element with the same id, if the
+ * redraw replaced the one that had it (keyboard users keep their place). */
+export function keepFocus(redraw) {
+  const id = document.activeElement?.id;
+  redraw();
+  if (id && document.activeElement?.id !== id) document.getElementById(id)?.focus();
+}

@@ -1,6 +1,6 @@
 // The supervisor console: live figures and alerts, the waiting list in the one order with
 // its levers (move, offer), agents (skills, forced presence), audit trails, daily reports.
-import { h } from "/pages/api.js";
+import { h, keepFocus } from "/pages/api.js";
 import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
 import { percent, supervise } from "/pages/live-stats.js";
 
@@ -74,7 +74,7 @@ function queueRow(c) {
   const who = c.state === "waiting"
     ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
-  const actions = [h("button", { type: "button", onclick: () => openAudit(c.id) }, `${t("action.audit")}: ${c.id}`)];
+  const actions = [h("button", { type: "button", id: `audit-${c.id}`, onclick: () => openAudit(c.id) }, `${t("action.audit")}: ${c.id}`)];
   if (c.state === "waiting") {
     const move = h("select", { id: `move-${c.id}`, "aria-label": `${t("action.move")}: ${c.id}` },
       view.services.filter((s) => s.name !== c.service).map((s) => h("option", { value: s.name }, tOr("service", s.name))));
@@ -85,10 +85,10 @@ function queueRow(c) {
       if (view.choices.has(select.id)) select.value = view.choices.get(select.id);
       select.addEventListener("change", () => view.choices.set(select.id, select.value));
     }
-    actions.push(h("div", { class: "row" }, move, h("button", { type: "button", onclick: async () => {
+    actions.push(h("div", { class: "row" }, move, h("button", { type: "button", id: `move-btn-${c.id}`, onclick: async () => {
       if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: move.value })) loadQueue();
     } }, `${t("action.move_submit")}: ${c.id}`)));
-    actions.push(h("div", { class: "row" }, offer, h("button", { type: "button", disabled: !offer.options.length, onclick: async () => {
+    actions.push(h("div", { class: "row" }, offer, h("button", { type: "button", id: `offer-btn-${c.id}`, disabled: !offer.options.length, onclick: async () => {
       if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/offer`, { agent_id: offer.value })) loadQueue();
     } }, `${t("action.offer_submit")}: ${c.id}`)));
   }
@@ -105,7 +105,9 @@ function queueRow(c) {
     h("td", {}, actions));
 }
 
-function renderQueue() {
+function renderQueue() { keepFocus(drawQueue); }
+
+function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
   $("queue").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
@@ -136,15 +138,17 @@ function agentRow(a) {
     h("td", {}, skillsText(a.skills)),
     h("td", {}, a.languages.join(", ")),
     h("td", {},
-      h("button", { type: "button", onclick: () => { view.editing = a; renderEdit(); } }, `${t("agent.edit")}: ${a.name}`),
-      h("div", { class: "row" }, presence, h("button", { type: "button", onclick: async () => {
+      h("button", { type: "button", id: `edit-${a.id}`, onclick: () => { view.editing = a; renderEdit(); } }, `${t("agent.edit")}: ${a.name}`),
+      h("div", { class: "row" }, presence, h("button", { type: "button", id: `force-${a.id}`, onclick: async () => {
         const body = { presence: presence.value, force: true };
         if (presence.value === "not_ready") body.reason = "supervisor";
         if (await call("POST", `/api/supervisor/agents/${encodeURIComponent(a.id)}/presence`, body)) loadAgents();
       } }, `${t("agent.force")}: ${a.name}`))));
 }
 
-function renderAgents() {
+function renderAgents() { keepFocus(drawAgents); }
+
+function drawAgents() {
   const head = ["col.agent", "col.status", "col.reason", "col.site", "col.team", "col.skills", "col.languages", "col.actions"];
   $("agents").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
     h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
