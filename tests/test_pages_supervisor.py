@@ -83,6 +83,15 @@ async def test_a_supervisor_runs_the_floor_from_the_console(
     await screenshot(page, "supervisor-audit")
     await page.get_by_role("button", name="Close").click()
 
+    # Nursing advice's P4 target becomes 90 minutes.
+    await page.get_by_label("Nursing advice: urgency class").select_option("P4")
+    await page.get_by_label("Nursing advice: new target in minutes").fill("90")
+    await page.get_by_role("button", name="Change target: Nursing advice").click()
+    await expect(
+        page.locator('#service-settings tr[data-service="nursing_advice"]')
+    ).to_contain_text("P4 1 h 30 min")
+    assert service.engine.service("nursing_advice").urgencies["P4"].target_s == 5400
+
     # Today's report by service.
     await page.get_by_role("button", name="Show").click()
     report = page.locator("#report")

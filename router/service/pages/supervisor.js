@@ -185,6 +185,41 @@ function renderEdit() {
   $("edit-skills").focus();
 }
 
+// ------------------------------------------------------------------ services
+
+async function loadServices() {
+  const body = await session.request("GET", "/api/supervisor/services").catch(() => null);
+  if (!body) return;
+  view.services = body.services;
+  keepFocus(drawServices);
+}
+
+function serviceRow(s) {
+  const name = tOr("service", s.name);
+  const urgency = h("select", { id: `urgency-${s.name}`, "aria-label": t("svc.urgency", { service: name }) },
+    Object.keys(s.urgencies).map((u) => h("option", { value: u, selected: u === s.default_urgency }, u)));
+  const minutes = h("input", { id: `target-${s.name}`, type: "number", min: "0", step: "1", size: "5", "aria-label": t("svc.target", { service: name }) });
+  return h("tr", { "data-service": s.name },
+    h("th", { scope: "row" }, name),
+    h("td", {}, h("code", {}, s.requirement)),
+    h("td", {}, Object.entries(s.urgencies).map(([u, x]) => `${u} ${x.redirect ? `→ ${x.redirect}` : duration(x.target_s)}`).join(", ")),
+    h("td", {}, s.steps.map((x) => `${tOr("step", x.kind)}${x.duration_s != null ? ` ${duration(x.duration_s)}` : ""}${x.overflow_to ? ` → ${tOr("service", x.overflow_to)}` : ""}`).join(" → ")),
+    h("td", {}, tOr("choice", s.agent_choice)),
+    h("td", {}, duration(s.wrapup_s)),
+    h("td", {}, h("div", { class: "row" }, urgency, minutes, h("button", { type: "button", id: `target-btn-${s.name}`, onclick: async () => {
+      if (minutes.value === "") return;
+      const patch = { urgencies: { [urgency.value]: { target_s: Number(minutes.value) * 60 } } };
+      if (await call("PATCH", `/api/supervisor/services/${encodeURIComponent(s.name)}`, patch)) { loadServices(); loadQueue(); }
+    } }, `${t("svc.save")}: ${name}`))));
+}
+
+function drawServices() {
+  const head = ["col.service", "col.requirement", "col.targets", "col.steps", "col.choice", "col.wrapup", "col.actions"];
+  $("service-settings").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
+    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, view.services.map(serviceRow))));
+}
+
 // ------------------------------------------------------------------ audit and reports
 
 async function openAudit(contactId) {
@@ -228,7 +263,7 @@ function onMessage(msg) {
   }
 }
 
-function renderAll() { renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(); }
+function renderAll() { renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(); keepFocus(drawServices); }
 
 languageSwitch($("lang"));
 translate();
@@ -244,7 +279,7 @@ renderAlerts();
 session = supervise({
   onStart: async (s) => {
     session = s;
-    view.services = (await s.request("GET", "/api/supervisor/services").catch(() => ({ services: [] }))).services;
+    await loadServices();
     loadQueue();
     loadAgents();
   },
