@@ -226,7 +226,7 @@ async function openAudit(contactId) {
   const record = await session.request("GET", `/api/supervisor/audit/contacts/${encodeURIComponent(contactId)}`).catch((e) => { notice(t("app.error", { message: e.message }), true); return null; });
   if (!record) return;
   $("audit-heading").textContent = t("audit.title", { contact: contactId });
-  const detail = (c) => Object.entries(c).filter(([k, v]) => !["at", "time", "change"].includes(k) && v != null).map(([k, v]) => `${k}: ${v}`).join(", ");
+  const detail = (c) => Object.entries(c).filter(([k, v]) => !["at", "time", "change"].includes(k) && v != null).map(([k, v]) => `${k}: ${k.endsWith("_at") && typeof v === "number" ? when(v) : v}`).join(", ");
   $("audit-body").replaceChildren(h("table", {},
     h("thead", {}, h("tr", {}, ["col.time", "col.event", "col.detail"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, record.trail.map((c) => h("tr", {}, h("td", {}, when(c.at)), h("td", {}, c.change.replaceAll("_", " ")), h("td", {}, detail(c)))))));
