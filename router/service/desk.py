@@ -60,14 +60,14 @@ def routes(service: Service) -> list[Route]:
                 409, "conflict", f"contact {contact_id!r} is not offered or assigned to you"
             )
         record = audit.get(contact_id)
-        trail = record.trail if record is not None else []
+        changes = audit.changes(record) if record is not None else iter(())
         return web.json_response(
             {
                 "contact_id": contact_id,
                 "attempts": [
-                    {"at": e[0], "attempt": e[3], "result": e[4], "retry_at": e[5]}
-                    for e in trail
-                    if e[1] == "callback_attempt"
+                    {key: change.get(key) for key in ("at", "attempt", "result", "retry_at")}
+                    for change in changes
+                    if change["change"] == "callback_attempt"
                 ],
             }
         )
