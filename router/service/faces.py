@@ -127,7 +127,8 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
         detail = ""
         if not is_open and status.get("opens_at"):
             detail = say("status.opens", time=when(float(status["opens_at"])))
-        elif not is_open and status.get("staffed") is False:
+        elif is_open and status.get("staffed") is False:
+            # Open by its hours, but nobody who could answer is logged in right now.
             detail = say("status.unstaffed")
         wait = status.get("estimated_wait")
         if is_open and isinstance(wait, dict):
