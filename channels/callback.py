@@ -44,7 +44,7 @@ from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.routes import Route, Schema
+from router.service.routes import Query, Route, Schema, choice
 from router.service.service import Service
 
 PREFIX = "cb-"
@@ -209,6 +209,7 @@ class CallbackChannel:
                 integ,
                 ch,
                 responses={200: "the next windows (epoch seconds)", 400: "unknown service"},
+                query=(Query("service", choice(self.service.region.services), required=True),),
                 tag="callback",
             ),
             Route(

@@ -371,21 +371,21 @@ def routes(service: Service) -> list[Route]:
         return response
 
     agent = (Role.AGENT,)
+    presence_enum = {"enum": ["available", "not_ready"]}
     presence_body = {
         "type": "object",
-        "properties": {
-            "presence": {"enum": ["available", "not_ready"]},
-            "reason": {"type": "string"},
-        },
+        "required": ["presence"],
+        "properties": {"presence": presence_enum, "reason": {"type": "string"}},
     }
     return [
         Route(
             "POST",
             "/api/agent/login",
             action("login"),
-            "Log in (once, for every channel)",
+            "Log in (once, for every channel), available (default) or not_ready",
             agent,
-            body=presence_body,
+            # No reason here: a reason belongs to a presence change (POST .../presence).
+            body={"type": "object", "properties": {"presence": presence_enum}},
             tag="agent",
         ),
         Route(

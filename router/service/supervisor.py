@@ -60,7 +60,7 @@ from router.service.audit import Removal, audit_for
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
 from router.service.logs import mask
-from router.service.routes import Route, Schema
+from router.service.routes import Query, Route, Schema, choice
 from router.service.service import Service
 from router.service.stats import stats_for
 from router.service.views import agent_json, contact_json
@@ -500,6 +500,7 @@ class SupervisorApi:
         s = SUPERVISOR
         tag = "supervisor"
         denied = {401: "no valid token", 403: "not a supervisor token"}
+        region = self.service.region
         return [
             Route(
                 "GET",
@@ -610,6 +611,17 @@ class SupervisorApi:
                 s,
                 tag=tag,
                 responses={200: "a page of contacts", 400: "invalid query", **denied},
+                query=(
+                    Query("service", choice(region.services), "only this service's contacts"),
+                    Query("site", choice(region.sites), "only contacts preferring this site"),
+                    Query("state", choice(st.value for st in OPEN_STATES), "only this state"),
+                    Query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                        f"page size (default {DEFAULT_LIMIT})",
+                    ),
+                    Query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
+                ),
             ),
             Route(
                 "POST",
