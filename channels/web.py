@@ -143,6 +143,23 @@ class WebChannel:
                             "description": "E.164 number (phone, sms) or e-mail address",
                         },
                     },
+                    "anyOf": [
+                        {
+                            "properties": {
+                                "method": {"const": "email"},
+                                "value": {
+                                    "pattern": f"^(?:{EMAIL.pattern})$",
+                                    "maxLength": MAX_EMAIL,
+                                },
+                            }
+                        },
+                        {
+                            "properties": {
+                                "method": {"enum": ["phone", "sms"]},
+                                "value": {"pattern": f"^(?:{E164.pattern})$"},
+                            }
+                        },
+                    ],
                 },
                 "site": {"type": "string", "description": "the person's own health station"},
                 "topic": {"type": "string", "maxLength": MAX_TOPIC},

@@ -386,6 +386,7 @@ def routes(service: Service) -> list[Route]:
             agent,
             # No reason here: a reason belongs to a presence change (POST .../presence).
             body={"type": "object", "properties": {"presence": presence_enum}},
+            responses={200: "OK", 409: "already logged in"},
             tag="agent",
         ),
         Route(
@@ -395,6 +396,7 @@ def routes(service: Service) -> list[Route]:
             "Log out (refused with work in hand unless force)",
             agent,
             body={"type": "object", "properties": {"force": {"type": "boolean"}}},
+            responses={200: "OK", 409: "work in hand (see force), or not logged in"},
             tag="agent",
         ),
         Route(
@@ -404,6 +406,7 @@ def routes(service: Service) -> list[Route]:
             "Set presence: available or not_ready with a reason",
             agent,
             body=presence_body,
+            responses={200: "OK", 409: "not logged in, or work in hand"},
             tag="agent",
         ),
         Route(
@@ -473,6 +476,7 @@ def routes(service: Service) -> list[Route]:
             action("wrapup_done"),
             "End wrap-up early",
             agent,
+            responses={200: "OK", 409: "not in wrap-up"},
             tag="agent",
         ),
         Route(

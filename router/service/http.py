@@ -160,7 +160,9 @@ async def read_fields(
 ) -> tuple[Fields, BodyProblems]:
     """The body as a checked mapping; call ``problems.raise_if_any()`` after reading."""
     problems = BodyProblems()
-    fields = Fields(problems, "", await read_json(request), required, optional)
+    # A body of optional fields only may be left out altogether (as the OpenAPI says).
+    body = await read_json(request) if required or request.can_read_body else {}
+    fields = Fields(problems, "", body, required, optional)
     if not fields.valid:
         problems.raise_if_any()
     return fields, problems

@@ -21,10 +21,11 @@ its own (summary, roles, body schema, query parameters, its specific answers):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
+from router.config.region import Region
 from router.service.http import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from router.service.routes import Route
 
@@ -92,7 +93,7 @@ def openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:
     params: list[dict[str, Any]] = []
 
     def plain(m: re.Match[str]) -> str:
-        schema: dict[str, Any] = {"type": "string"}
+        schema: dict[str, Any] = {"type": "string", "pattern": NON_BLANK}
         if m.group("regex"):
             schema["pattern"] = f"^(?:{m.group('regex')})$"
         params.append({"name": m.group("name"), "in": "path", "required": True, "schema": schema})
@@ -122,29 +123,124 @@ def _response(route: Route, status: int, text: str) -> dict[str, Any]:
     return body
 
 
-def strict(schema: Any) -> Any:
+# A phone number as every channel reads it (``channels.common.E164``); a number to call
+# back must be Finnish (``channels.callback.CALLABLE_PREFIXES``).
+E164_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"}
+CALLABLE_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^\+358\d{4,11}$"}
+# A key chosen by the integration (call id, work item source and id: ``channels.common.REF``).
+KEY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+}
+# The key under which ``vocabulary`` gives each service's urgency classes.
+URGENCY_BY_SERVICE = "@urgency"
+
+
+def vocabulary(region: Region, urgencies: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """What a body field of a given name holds, the same wherever it appears: the one
+    place that says a ``service`` is one of the region's services, a ``number`` a number
+    the service may call back, and so on. ``strict`` applies it to a free string field of
+    that name; ``urgencies`` (each service's classes now) ties an ``urgency`` to the
+    ``service`` beside it."""
+
+    def one_of(values: Iterable[str]) -> dict[str, Any]:
+        return {"type": "string", "enum": list(values)}
+
+    return {
+        "service": one_of(region.services),
+        "overflow_to": one_of(region.services),
+        "site": one_of(region.sites),
+        "team": one_of(region.teams),
+        "language": one_of(region.languages),
+        "number": CALLABLE_SCHEMA,
+        "phone": E164_SCHEMA,
+        "caller": {"anyOf": [E164_SCHEMA, {"type": "string", "enum": ["hidden"]}]},
+        "source": KEY_SCHEMA,
+        "item_id": KEY_SCHEMA,
+        "call_id": KEY_SCHEMA,
+        "person_ref": KEY_SCHEMA,
+        URGENCY_BY_SERVICE: {name: list(classes) for name, classes in urgencies.items()},
+    }
+
+
+# Marks an optional property that may not be null (a merge patch's null removes a key,
+# which a key without a default refuses).
+NOT_NULL = "x-not-null"
+
+
+def strict(schema: Any, words: dict[str, Any] | None = None) -> Any:
     """A request body schema as exact as the body reader: objects that list their
-    properties are closed, free strings must not be blank. Explicit settings win."""
+    properties are closed, free strings must not be blank, an optional property may be
+    ``null`` (the reader takes it as absent), and a free string field named in
+    ``words`` (see ``vocabulary``) takes that shape. Explicit settings win."""
+    words = words or {}
     if isinstance(schema, list):
-        return [strict(item) for item in schema]
+        return [strict(item, words) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in ("properties", "patternProperties", "$defs"):
-            out[key] = {name: strict(sub) for name, sub in value.items()}
+        if key == "properties":
+            required = set(schema.get("required", ()))
+            out[key] = {
+                name: _optional(
+                    _named(strict(sub, words), words.get(name)),
+                    name in required or bool(isinstance(sub, dict) and sub.get(NOT_NULL)),
+                )
+                for name, sub in value.items()
+            }
+        elif key in ("patternProperties", "$defs"):
+            out[key] = {name: strict(sub, words) for name, sub in value.items()}
         elif key in ("enum", "const", "examples", "default", "required"):
             out[key] = value
         else:
-            out[key] = strict(value)
+            out[key] = strict(value, words)
     if "properties" in out:
         out.setdefault("additionalProperties", False)
-    if out.get("type") == "string" and not {"enum", "const", "pattern", "format"} & set(out):
+        by_service = words.get(URGENCY_BY_SERVICE)
+        if by_service and {"service", "urgency"} <= set(out["properties"]):
+            # The urgency class must be one of that service's classes.
+            out["anyOf"] = [
+                {
+                    "properties": {
+                        "service": {"const": name},
+                        "urgency": _optional(
+                            {"type": "string", "enum": classes},
+                            "urgency" in out.get("required", ()),
+                        ),
+                    }
+                }
+                for name, classes in by_service.items()
+            ]
+    out.pop(NOT_NULL, None)
+    if _free_string(out):
         out["pattern"] = NON_BLANK
     return out
 
 
-def operation(route: Route) -> dict[str, Any]:
+def _free_string(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" and not {"enum", "const", "pattern", "format"} & set(
+        schema
+    )
+
+
+def _named(schema: Any, word: dict[str, Any] | None) -> Any:
+    if word is None or not isinstance(schema, dict) or schema.get("pattern") != NON_BLANK:
+        return schema
+    kept = {k: v for k, v in schema.items() if k in ("description", "title")}
+    return {**kept, **word}
+
+
+def _optional(schema: Any, required: bool) -> Any:
+    if required or not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def operation(route: Route, words: dict[str, Any] | None = None) -> dict[str, Any]:
     _, params = openapi_path(route.path)
     op: dict[str, Any] = {
         "operationId": operation_id(route),
@@ -195,7 +291,7 @@ def operation(route: Route) -> dict[str, Any]:
         op["requestBody"] = {
             # A POST body whose schema requires nothing may be left out altogether.
             "required": route.method in ("PUT", "PATCH") or bool(route.body.get("required")),
-            "content": {"application/json": {"schema": strict(route.body)}},
+            "content": {"application/json": {"schema": strict(route.body, words)}},
         }
     responses: dict[int, str] = dict(route.responses)
     if route.websocket:  # a successful upgrade is 101, whatever else the route lists
@@ -205,8 +301,8 @@ def operation(route: Route) -> dict[str, Any]:
     if route.body is not None:
         responses.setdefault(400, "Invalid input (every problem listed)")
         responses.setdefault(413, _REASONS[413])
-    if route.query:
-        responses.setdefault(400, "Invalid query parameter (every problem listed)")
+    if route.query or params:
+        responses.setdefault(400, "Invalid parameter (every problem listed)")
     if route.roles:
         responses.setdefault(401, _REASONS[401])
         responses.setdefault(403, _REASONS[403])
@@ -216,8 +312,15 @@ def operation(route: Route) -> dict[str, Any]:
     return op
 
 
-def build(routes: Iterable[Route], version: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``routes``."""
+def build(
+    routes: Iterable[Route],
+    version: str | None = None,
+    region: Region | None = None,
+    urgencies: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``routes`` (with ``region``: its names as enums, and
+    ``urgencies``, each service's classes now)."""
+    words = vocabulary(region, urgencies or {}) if region is not None else None
     paths: dict[str, dict[str, Any]] = {}
     tags: list[str] = []
     for route in routes:
@@ -226,7 +329,7 @@ def build(routes: Iterable[Route], version: str | None = None) -> dict[str, Any]
         item = paths.setdefault(path, {})
         if method in item:
             raise ValueError(f"two routes for {method.upper()} {path}")
-        item[method] = operation(route)
+        item[method] = operation(route, words)
         if route.tag not in tags:
             tags.append(route.tag)
     return {
