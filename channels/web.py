@@ -37,6 +37,7 @@ from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.openapi import PY_SPACE
 from router.service.routes import Route, Schema
 from router.service.service import Service
 
@@ -148,7 +149,9 @@ class WebChannel:
                             "properties": {
                                 "method": {"const": "email"},
                                 "value": {
-                                    "pattern": f"^(?:{EMAIL.pattern})$",
+                                    "pattern": "^(?:{})$".format(
+                                        EMAIL.pattern.replace(r"\s", PY_SPACE)
+                                    ),
                                     "maxLength": MAX_EMAIL,
                                 },
                             }

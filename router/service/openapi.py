@@ -51,8 +51,11 @@ _REASONS = {
     503: "The store or the dispatch loop is unavailable (or shutting down); retry later",
 }
 
+# Python's whitespace (``str.isspace``, ``re``'s \s) as a JSON Schema (ECMA) class: ECMA's
+# \s lacks \x1c-\x1f and \x85, which Python strips.
+PY_SPACE = r"\s\x1c-\x1f\x85"
 # A free-text field must hold a non-blank character (``router.config.reader.as_text``).
-NON_BLANK = r"\S"
+NON_BLANK = f"[^{PY_SPACE}]"
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
