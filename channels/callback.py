@@ -223,6 +223,7 @@ class CallbackChannel:
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
+                    409: "closed (after hours), or window_start is not a window offered now",
                     413: "body too large",
                 },
                 tag="callback",
