@@ -3,7 +3,8 @@ its place in the one priority order — the plumbing only.
 
 Protocol (integration token with the ``callback`` channel):
 
-- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?}`` →
+- ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?,
+  own_agent?, own_team?}`` →
   ``201 {contact_id, state, position, estimated_wait}``; the contact is ``cb-<uuid>``
   with the attribute ``number``. The number must be E.164; a hidden number ('hidden',
   'anonymous', ...) is refused with 400: it cannot be called back, and the caller stays
@@ -11,6 +12,12 @@ Protocol (integration token with the ``callback`` channel):
   "redirect", "target": "112", ...}``.
 - ``GET /api/channels/callbacks/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome``.
+- ``DELETE /api/channels/callbacks/{contact_id}`` → the caller cancels their own request
+  (outcome ``cancelled``, audited with the integration's name); a retry answers the same
+  closed status. ``409 with_agent`` once an agent has accepted it, ``409 closed`` when it
+  closed otherwise (reached, unreachable). A caller who chose a callback in the phone
+  queue cancels it with ``DELETE /api/channels/phone/calls/{call_id}/callback``. There is
+  no bulk cancellation; hanging up never cancels a callback.
 
 - ``GET /api/channels/callbacks/windows?service=S`` → ``{service, windows: [{start,
   end}]}``: the next windows (the callback channel's opening hours cut into the
@@ -31,17 +38,21 @@ from aiohttp import web
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     read_language,
+    read_own,
     read_service,
     read_site,
     read_urgency,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.calendar.hours import Schedule
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
-from router.core.model import Channel, ContactSpec
+from router.core.errors import Conflict, UnknownContact
+from router.core.events import ContactCancelled
+from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
 from router.service.routes import Query, Route, Schema, choice
@@ -76,6 +87,59 @@ def read_number(f: Fields, problems: BodyProblems, key: str = "number") -> str |
         problems.add(f.at(key), reason)
         return None
     return number
+
+
+def caller_cancelled(principal: Principal | None) -> str:
+    """The audited reason of a caller's own cancellation (who passed it on)."""
+    via = principal.name if principal is not None else "unknown"
+    return f"the caller cancelled the callback request (via {via})"
+
+
+async def cancel_callback(
+    service: Service, book: StatusBook, contact_id: str, reason: str, what: str
+) -> None:
+    """The caller withdraws their callback request: it closes ``cancelled``, audited
+    with ``reason``. Idempotent: one already closed ``cancelled`` is left as it is.
+    Refused (409, nothing changes) once an agent has accepted it, when it closed
+    otherwise, or when the contact is not a callback."""
+    book.require(contact_id, what)  # 404 for an unknown (or long closed) one
+    done = book.finished.get(contact_id)
+    if done is None:
+        try:
+            view = service.engine.contact(contact_id)
+        except UnknownContact:
+            view = None  # closed meanwhile: answered below with its outcome
+        if view is not None:
+            if view.channel is not Channel.CALLBACK:
+                raise ApiError(
+                    409,
+                    "not_a_callback",
+                    f"{contact_id} is a {view.channel.value} contact, not a callback request",
+                )
+            if view.state is ContactState.ASSIGNED:
+                raise ApiError(
+                    409,
+                    "with_agent",
+                    f"the callback request is with agent {view.agent_id}; "
+                    "it can no longer be cancelled",
+                )
+            try:
+                await service.runtime.submit(ContactCancelled(contact_id, reason))
+            except Conflict as exc:
+                raise ApiError(
+                    409, "with_agent", f"the callback request is with an agent: {exc}"
+                ) from None
+            except UnknownContact:
+                pass
+        done = book.finished.get(contact_id)
+    outcome = None if done is None else done.get("outcome")
+    if outcome != "cancelled":
+        raise ApiError(
+            409,
+            "closed",
+            f"the callback request has already closed with the outcome {outcome!r}; "
+            "there is nothing to cancel",
+        )
 
 
 MAX_WINDOWS = 12
@@ -114,7 +178,9 @@ class CallbackChannel:
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
         f, problems = await read_fields(
-            request, ("number", "service"), ("language", "site", "urgency", "window_start")
+            request,
+            ("number", "service"),
+            ("language", "site", "urgency", "window_start", "own_agent", "own_team"),
         )
         window_start = f.number("window_start")
         number = read_number(f, problems)
@@ -122,6 +188,7 @@ class CallbackChannel:
         urgency = read_urgency(f, problems, self.service, service_name)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         problems.raise_if_any()
         if number is None or service_name is None:
             raise ApiError(400, "invalid_input", "number and service are required")
@@ -133,7 +200,9 @@ class CallbackChannel:
                 service=service_name,
                 urgency=urgency,
                 language=language,
-                preferred_site=site,
+                preferred_agent=own.agent,
+                preferred_team=own.team,
+                preferred_site=own.site,
                 attributes={"number": number},
             )
             if window_start is None:
@@ -148,7 +217,8 @@ class CallbackChannel:
                 )
             return replace(spec, not_before=window_start, due_at=window_start)
 
-        return await self.book.create(request.headers, build, "callback request")
+        async with recording(self.service):  # closed: 409 closed, recorded
+            return await self.book.create(request.headers, build, "callback request")
 
     def _windows(self, service_name: str) -> list[tuple[float, float]]:
         schedule = self.service.region.hours_of(service_name).schedule(Channel.CALLBACK)
@@ -179,6 +249,12 @@ class CallbackChannel:
         cid = request.match_info["contact_id"]
         return web.json_response(self.book.require(cid, "callback request"))
 
+    async def cancel(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        cid = request.match_info["contact_id"]
+        what = "callback request"
+        await cancel_callback(self.service, self.book, cid, caller_cancelled(principal), what)
+        return web.json_response(self.book.require(cid, what))
+
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.CALLBACK
@@ -193,6 +269,7 @@ class CallbackChannel:
                 "service": {"type": "string"},
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "urgency": {"type": "string", "description": "the service's urgency class"},
                 "window_start": {
                     "type": "number",
@@ -223,7 +300,9 @@ class CallbackChannel:
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
-                    409: "closed (after hours), or window_start is not a window offered now",
+                    409: "no_such_window: window_start is not an offered window; or "
+                    "closed: the service is closed after hours, the error carries opens_at "
+                    "(epoch s, null: no opening hours ahead), recorded as a refusal",
                     413: "body too large",
                 },
                 tag="callback",
@@ -236,6 +315,22 @@ class CallbackChannel:
                 integ,
                 ch,
                 responses={200: "status", 404: "unknown or long closed"},
+                tag="callback",
+            ),
+            Route(
+                "DELETE",
+                "/api/channels/callbacks/{contact_id}",
+                self.cancel,
+                "The caller cancels their own callback request (outcome cancelled, audited); "
+                "a retry answers the same closed status",
+                integ,
+                ch,
+                responses={
+                    200: "status: closed, outcome cancelled",
+                    404: "unknown or long closed",
+                    409: "with_agent: an agent has accepted it; closed: it closed with "
+                    "another outcome",
+                },
                 tag="callback",
             ),
         ]

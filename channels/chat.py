@@ -13,9 +13,11 @@ integration token with the ``chat`` channel). JSON text frames; the customer sen
   the agent is told and the chat stays open for a resume until the agent completes it.
 
 The service sends ``connecting`` (offered to an agent), ``queued`` (waiting again, e.g.
-the offer was declined), ``joined {agent_name}``, ``message {from: "agent", text, at}``,
-``redirect {target}``, ``closed {outcome}`` (then the socket closes) and ``error {code,
-message, problems?}`` for a bad frame, which changes nothing.
+the offer was declined), ``joined {agent_name}`` (the agent's ``display_name`` from the
+region file, by default the first name: never the full name unless set so),
+``message {from: "agent", text, at}``, ``redirect {target}``, ``closed {outcome}`` (then
+the socket closes) and ``error {code, message, problems?}`` for a bad frame, which
+changes nothing.
 
 Resume: ``GET /api/channels/chat/ws?session=<id>&resume=<token>`` (plus the token) →
 ``resumed {session_id, contact_id, state, transcript, agent_name?}``; a wrong or unknown
@@ -49,7 +51,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from channels.common import bounded_text, read_language, read_service, read_site
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
@@ -308,8 +310,10 @@ class ChatChannel:
             s.box.send(message)
 
     def _agent_name(self, agent_id: str) -> str:
+        """The name the customer is told: the agent's display name (default: the first
+        name), never the full name unless the region file sets it so."""
         try:
-            return self.service.engine.agent(agent_id).spec.name
+            return self.service.engine.agent(agent_id).spec.shown_name
         except UnknownAgent:
             return agent_id
 
@@ -533,7 +537,8 @@ class ChatChannel:
             preferred_site=site,
             attributes={"topic": topic} if topic is not None else {},
         )
-        spec = admitted(self.service, spec)  # closed: an error frame saying when it opens
+        async with recording(self.service):  # closed: an error frame saying when it opens
+            spec = admitted(self.service, spec)
         # Known before it arrives, so the listener sees its decisions; the customer is
         # told only once the session is sent (``ready``), from the engine's state then.
         runtime = self.service.runtime

@@ -1,6 +1,6 @@
 """What every channel adapter shares: reading the contact fields common to all channels
-(service, urgency, language, preferred site) against the region, with every problem
-reported at once."""
+(service, urgency, language, preferred site, own nurse and team) against the region,
+with every problem reported at once."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 from router.config.reader import Fields
+from router.core.errors import UnknownAgent
 from router.service.http import BodyProblems
 from router.service.service import Service
 
@@ -70,6 +72,58 @@ def read_site(f: Fields, problems: BodyProblems, service: Service, key: str = "s
         )
         return None
     return site
+
+
+OWN_FIELDS: dict[str, dict[str, str]] = {
+    "own_agent": {
+        "type": "string",
+        "description": "the person's own nurse (an agent id of the roster): offered "
+        "first when the service's steps start with own_agent; own_team and site default "
+        "to the nurse's",
+    },
+    "own_team": {
+        "type": "string",
+        "description": "the person's own team (a team id of the region): offered first "
+        "when the service's steps include own_team",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Own:
+    """The person's own nurse, team and health station, as far as known."""
+
+    agent: str | None = None
+    team: str | None = None
+    site: str | None = None
+
+
+def read_own(f: Fields, problems: BodyProblems, service: Service, site: str | None) -> Own:
+    """The person's own nurse (``own_agent``) and own team (``own_team``), when the caller
+    or integration knows them, checked against the roster: they feed the service's
+    ``own_agent`` and ``own_team`` steps (skipped for a contact without them). Without
+    ``own_team`` (or ``site``) the own nurse's team (or site) is taken, so the contact
+    widens from the nurse to the nurse's team, station and the region."""
+    agent = f.text("own_agent")
+    team = f.text("own_team")
+    if team is not None and team not in service.region.teams:
+        problems.add(
+            f.at("own_team"),
+            f"unknown team {team!r}; expected one of: {', '.join(service.region.teams)}",
+        )
+        team = None
+    if agent is None:
+        return Own(None, team, site)
+    try:
+        spec = service.engine.agent(agent).spec
+    except UnknownAgent:
+        problems.add(f.at("own_agent"), f"unknown agent {agent!r}; expected an agent id")
+        return Own(None, team, site)
+    if team is None and not f.given("own_team"):
+        team = spec.team or None
+    if site is None and not f.given("site"):
+        site = spec.site or None
+    return Own(agent, team, site)
 
 
 def read_ref(f: Fields, problems: BodyProblems, key: str) -> str | None:

@@ -15,7 +15,13 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
 - ``{"action": "scheduled", "until"}`` — after hours, the call waits for the opening;
 - ``{"action": "callback", "state", "position", "estimated_wait"}`` — the caller asked
   to be called back (``POST .../callback``): thank them and hang up; the contact keeps
-  its place as a callback.
+  its place as a callback. Reporting the hang-up (``POST .../abandoned``) is then
+  harmless: a callback is never closed by its caller hanging up. The caller cancels it
+  with ``DELETE .../callback`` (e.g. from the IVR when they call again): it closes
+  ``cancelled`` (audited); 409 once an agent has accepted it or it closed otherwise.
+
+The call may name the caller's own nurse and team (``own_agent``, ``own_team``, beside
+``site``), checked against the roster (see ``channels.common.read_own``).
 
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
 instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
@@ -28,18 +34,21 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.callback import callback_refusal
+from channels.callback import callback_refusal, caller_cancelled, cancel_callback
 from channels.common import (
     E164,
     HIDDEN_NUMBERS,
+    OWN_FIELDS,
     InFlight,
     read_language,
+    read_own,
     read_ref,
     read_service,
     read_site,
     read_urgency,
 )
 from channels.hours import CallAgainAt, admit
+from channels.refusals import record
 from channels.status import StatusBook, wait_json
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -108,7 +117,9 @@ class PhoneChannel:
     async def arrived(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("call_id", "caller", "ivr"), ("site",))
+        f, problems = await read_fields(
+            request, ("call_id", "caller", "ivr"), ("site", "own_agent", "own_team")
+        )
         call_id = read_ref(f, problems, "call_id")
         caller = f.text("caller")
         if (
@@ -118,6 +129,7 @@ class PhoneChannel:
         ):
             problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         ivr = f.mapping("ivr")
         ivr_f = Fields(
             problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
@@ -138,7 +150,9 @@ class PhoneChannel:
             service=service_name,
             urgency=urgency,
             language=language,
-            preferred_site=site,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
             external_ref=call_id,
             attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
         )
@@ -149,6 +163,8 @@ class PhoneChannel:
             self.service.runtime.clock(),
         )
         if isinstance(admitted, CallAgainAt):
+            # No contact is made; the refusal is recorded (audit, metrics, report).
+            await record(self.service, spec, admitted.at)
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
@@ -183,6 +199,15 @@ class PhoneChannel:
                 )
             except Conflict as exc:
                 raise ApiError(409, "conflict", f"the call is with an agent: {exc}") from None
+        return web.json_response(self.instruction(call_id))
+
+    async def cancel_callback(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        """The caller cancels the callback they chose in the queue."""
+        call_id = request.match_info["call_id"]
+        reason = caller_cancelled(principal)
+        await cancel_callback(self.service, self.book, PREFIX + call_id, reason, "call")
         return web.json_response(self.instruction(call_id))
 
     async def current(
@@ -227,6 +252,7 @@ class PhoneChannel:
                 "call_id": {"type": "string"},
                 "caller": {"type": "string", "description": "E.164 number or 'hidden'"},
                 "site": {"type": "string", "description": "the caller's own health station"},
+                **OWN_FIELDS,
                 "ivr": {
                     "type": "object",
                     "required": ["service"],
@@ -247,7 +273,13 @@ class PhoneChannel:
                 integ,
                 ch,
                 call_body,
-                {200: "the call was already known", 201: "instruction", 400: "invalid input"},
+                {
+                    200: "no new contact: the call was already known (its instruction), or "
+                    'the service is closed after hours ({"action": "closed", "opens_at"}: '
+                    "play the closed message; recorded as a refusal)",
+                    201: "instruction for the new contact",
+                    400: "invalid input",
+                },
                 tag="phone",
             ),
             Route(
@@ -300,10 +332,27 @@ class PhoneChannel:
                 tag="phone",
             ),
             Route(
+                "DELETE",
+                "/api/channels/phone/calls/{call_id}/callback",
+                self.cancel_callback,
+                "The caller cancels the callback they chose (outcome cancelled, audited); "
+                "a retry answers the same hangup instruction",
+                integ,
+                ch,
+                tag="phone",
+                responses={
+                    200: "instruction (action: hangup, outcome: cancelled)",
+                    404: "unknown call",
+                    409: "not_a_callback: the call is not a callback; with_agent: an agent "
+                    "has accepted it; closed: it closed with another outcome",
+                },
+            ),
+            Route(
                 "POST",
                 "/api/channels/phone/calls/{call_id}/abandoned",
                 self.abandoned,
-                "The caller hung up before being answered",
+                "The caller hung up before being answered (a call that became a "
+                "callback stays queued as a callback)",
                 integ,
                 ch,
                 tag="phone",

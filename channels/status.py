@@ -81,6 +81,12 @@ class StatusBook:
             label.setdefault("attempts", []).append(
                 {"at": now, "agent_id": decision.agent_id, "result": decision.result}
             )
+        elif isinstance(decision, d.Reclassified) and decision.contact_id in self.labels:
+            # A channel that labels its contacts with their class shows the new one.
+            label = self.labels[decision.contact_id]
+            if "urgency" in label:
+                label["urgency"] = decision.new
+                label["original_urgency"] = decision.original
         elif isinstance(decision, d.Redirected) and decision.contact_id.startswith(self.prefix):
             self._finish(
                 decision.contact_id,

@@ -4,9 +4,10 @@ other contact and answered by an agent in the way the person asked for.
 Protocol (integration token with the ``web`` channel):
 
 - ``POST /api/channels/web/requests`` ``{service, language?, message, contact_preference:
-  {method: phone|email|sms, value}, site?, topic?}`` → ``201 {contact_id, state, position,
-  estimated_wait}``; the contact is ``web-<uuid>`` in the ``web`` channel, and the agent's
-  offer carries the message and the contact preference as attributes.
+  {method: phone|email|sms, value}, site?, topic?, own_agent?, own_team?}`` → ``201
+  {contact_id, state, position, estimated_wait}``; the contact is ``web-<uuid>`` in the
+  ``web`` channel, and the agent's offer carries the message and the contact preference
+  as attributes.
 - ``GET /api/channels/web/requests/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome`` (remembered for the most recent closures).
 - ``DELETE /api/channels/web/requests/{contact_id}`` → the person withdrew the request
@@ -25,12 +26,14 @@ from aiohttp import web
 
 from channels.common import (
     E164,
+    OWN_FIELDS,
     bounded_text,
     read_language,
+    read_own,
     read_service,
     read_site,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -62,11 +65,12 @@ class WebChannel:
         f, problems = await read_fields(
             request,
             ("service", "message", "contact_preference"),
-            ("language", "site", "topic"),
+            ("language", "site", "topic", "own_agent", "own_team"),
         )
         service_name = read_service(f, problems, self.service)
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         message = bounded_text(f, problems, "message", MAX_MESSAGE)
         topic = bounded_text(f, problems, "topic", MAX_TOPIC)
         method, value = self._preference(f, problems)
@@ -83,12 +87,15 @@ class WebChannel:
                 channel=Channel.WEB,
                 service=service_name,
                 language=language,
-                preferred_site=site,
+                preferred_agent=own.agent,
+                preferred_team=own.team,
+                preferred_site=own.site,
                 attributes=attributes,
             )
             return admitted(self.service, spec)
 
-        return await self.book.create(request.headers, build, "web request")
+        async with recording(self.service):  # closed: 409 closed, recorded
+            return await self.book.create(request.headers, build, "web request")
 
     def _preference(self, f: Fields, problems: BodyProblems) -> tuple[str | None, str | None]:
         pref = f.mapping("contact_preference")
@@ -165,6 +172,7 @@ class WebChannel:
                     ],
                 },
                 "site": {"type": "string", "description": "the person's own health station"},
+                **OWN_FIELDS,
                 "topic": {"type": "string", "maxLength": MAX_TOPIC},
             },
         }
@@ -177,7 +185,13 @@ class WebChannel:
                 integ,
                 ch,
                 body,
-                {201: "status of the new request", 400: "invalid input", 413: "body too large"},
+                {
+                    201: "status of the new request",
+                    400: "invalid input",
+                    409: "closed: the service is closed after hours; the error carries "
+                    "opens_at (epoch s, null: no opening hours ahead); recorded as a refusal",
+                    413: "body too large",
+                },
                 tag="web",
             ),
             Route(

@@ -5,12 +5,17 @@ Protocol (integration token with the ``workitems`` channel; ``source`` must be o
 the token's sources, else 403):
 
 - ``POST /api/channels/workitems`` ``{source, item_id, service, topic, urgency, link,
-  person_ref?, language?, site?}`` → ``201 {contact_id, source, item_id, state,
-  position, estimated_wait}``. The contact is ``wi-<source>-<item_id>`` in the
-  ``workitem`` channel; ``source`` is its authorisation, so only agents holding
-  ``auth:<source>`` are offered it (the engine enforces this); the agent opens ``link``.
+  person_ref?, language?, site?, own_agent?, own_team?}`` → ``201 {contact_id, source,
+  item_id, urgency, state, position, estimated_wait}``. The contact is
+  ``wi-<source>-<item_id>`` in the ``workitem`` channel; ``source`` is its authorisation,
+  so only agents holding ``auth:<source>`` are offered it (the engine enforces this); the
+  agent opens ``link``.
   Posting the same ``(source, item_id)`` again answers ``200`` with the same contact, also
-  after it closed (``state: "closed"`` and its ``outcome``). An urgency class with a
+  after it closed (``state: "closed"`` and its ``outcome``). Re-posting never changes the
+  item's class: when the posted ``urgency`` differs from the item's, the answer says so in
+  ``urgency_unchanged {posted, kept, reason}`` (only the professional handling an item
+  may re-classify it: ``POST /api/agent/contacts/{contact_id}/urgency``). The status
+  shows ``urgency`` (and ``original_urgency`` once re-classified). An urgency class with a
   redirect (P0) is never queued: ``{"action": "redirect", "target": "112", ...}``.
 - ``GET /api/channels/workitems/{source}/{item_id}`` → the same status.
 - ``DELETE /api/channels/workitems/{source}/{item_id}`` → the source withdrew the item
@@ -26,15 +31,17 @@ from aiohttp import web
 
 from channels.common import (
     E164,
+    OWN_FIELDS,
     InFlight,
     bounded_text,
     read_language,
+    read_own,
     read_ref,
     read_service,
     read_site,
     read_urgency,
 )
-from channels.hours import admitted
+from channels.refusals import admitted, recording
 from channels.status import StatusBook
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
@@ -56,7 +63,13 @@ def contact_id(source: str, item_id: str) -> str:
 
 def _labels(spec: ContactSpec) -> dict[str, Any]:
     """What an item's status shows besides its state: where it came from."""
-    return {"source": spec.authorisation, "item_id": spec.external_ref}
+    return {"source": spec.authorisation, "item_id": spec.external_ref, "urgency": spec.urgency}
+
+
+REPOST_REASON = (
+    "re-posting does not change an item's urgency class; only the professional handling "
+    "it may re-classify it, after contacting the person"
+)
 
 
 def read_link(f: Fields, problems: BodyProblems, key: str = "link") -> str | None:
@@ -122,7 +135,7 @@ class WorkItemChannel:
         f, problems = await read_fields(
             request,
             ("source", "item_id", "service", "topic", "urgency", "link"),
-            ("person_ref", "phone", "language", "site"),
+            ("person_ref", "phone", "language", "site", "own_agent", "own_team"),
         )
         source = read_ref(f, problems, "source")
         if source is not None:
@@ -138,6 +151,7 @@ class WorkItemChannel:
             problems.add(f.at("phone"), "expected an E.164 number such as +358401234567")
         language = read_language(f, problems, self.service)
         site = read_site(f, problems, self.service)
+        own = read_own(f, problems, self.service, site)
         problems.raise_if_any()
         if (
             source is None
@@ -152,6 +166,13 @@ class WorkItemChannel:
         await self._arriving.wait(cid)
         existing = self.status(source, item_id)
         if existing is not None:
+            kept = existing.get("urgency")
+            if kept is not None and kept != urgency:
+                existing["urgency_unchanged"] = {
+                    "posted": urgency,
+                    "kept": kept,
+                    "reason": REPOST_REASON,
+                }
             return web.json_response(existing)
         attributes = {"topic": topic, "source": source}
         if person_ref is not None:
@@ -165,12 +186,15 @@ class WorkItemChannel:
             urgency=urgency,
             language=language,
             authorisation=source,
-            preferred_site=site,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
             external_ref=item_id,
             link=link,
             attributes=attributes,
         )
-        spec = admitted(self.service, spec)
+        async with recording(self.service):  # closed: 409 closed, recorded
+            spec = admitted(self.service, spec)
         async with self._arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self._require(source, item_id), status=201)
@@ -213,6 +237,7 @@ class WorkItemChannel:
                 },
                 "language": {"type": "string"},
                 "site": {"type": "string", "description": "the person's own health station"},
+                **OWN_FIELDS,
             },
         }
         return [
@@ -229,7 +254,9 @@ class WorkItemChannel:
                     201: "status of the new item (or a redirect for the most urgent class)",
                     400: "invalid input",
                     403: "the token may not submit this source",
-                    409: "the item id collides with another source's",
+                    409: "the item id collides with another source's; or closed: the service "
+                    "is closed after hours, the error carries opens_at (epoch s, null: no "
+                    "opening hours ahead), recorded as a refusal",
                     413: "body too large",
                 },
                 tag="workitems",

@@ -1,5 +1,6 @@
-"""The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys demo``
-runs the engine on a region in virtual time and prints what it decided and why."""
+"""The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys check``
+checks a region file (problems exit 2, warnings are printed); ``yhteys demo`` runs the
+engine on a region in virtual time and prints what it decided and why."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from statistics import mean
 
 from router.config import ConfigError, load_region
+from router.config.advice import region_warnings
 from router.config.region import Region
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -133,6 +135,24 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    """Loads the region as ``serve`` would: every problem (exit 2), else every warning
+    (``warning: ...`` lines) and a summary (exit 0)."""
+    try:
+        region = load_region(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    warnings = region_warnings(region)
+    for text in warnings:
+        print(f"warning: {text}")
+    print(
+        f"{args.config}: region {region.name}: {len(region.services)} services, "
+        f"{len(region.agents)} agents, {len(warnings)} warning(s)"
+    )
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
     from router.service.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
 
@@ -184,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "unreachable (default $YHTEYS_NOTIFY_URL; bearer token from $YHTEYS_NOTIFY_TOKEN)",
     )
     s.set_defaults(func=serve)
+    c = sub.add_parser("check", help="check a region file: problems, then warnings")
+    c.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    c.set_defaults(func=check)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
     p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")

@@ -259,7 +259,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[3].skils", {"nursing": 2})],
         [
             "agents[3].skils: unknown key 'skils'; expected one of: id, name, team, "
-            "languages, site, skills, authorisations, capacity"
+            "languages, site, skills, authorisations, capacity, display_name"
         ],
     ),
     (

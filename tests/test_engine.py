@@ -13,6 +13,7 @@ from router.core.events import (
     ContactArrived,
     ContactCompleted,
     ContactMoved,
+    ContactReclassified,
     ManualOffer,
     OfferAccepted,
     OfferDeclined,
@@ -441,3 +442,41 @@ def test_waiting_tallies_per_service_and_site() -> None:
     assert e.waiting_in("service", "nurse") == (1, 5.0)
     assert e.waiting_in("site", "vaasa") == (1, 5.0)
     assert e.waiting_in("site", "oulu") == (0, None)
+
+
+def test_only_the_handling_agent_may_reclassify_and_the_due_time_follows_the_new_class() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing")],
+            [agent("a", "x", {"nursing": 1}), agent("b", "x", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a"), arrive("c1", urgency="P5"), OfferAccepted("c1", "a"))
+    assert clock.at(10, arrive("c2", urgency="P3")) == [("queued", "c2", "region")]
+    eng = clock.engine
+    # Not in an agent's hands, or in another's: refused, nothing changes.
+    with pytest.raises(Conflict, match="only the professional handling it"):
+        eng.apply(20, ContactReclassified("c2", "a", "P1"))
+    with pytest.raises(Conflict):
+        eng.apply(20, ContactReclassified("c1", "b", "P1"))
+    with pytest.raises(InvalidEvent, match="unknown urgency 'P9'"):
+        eng.apply(20, ContactReclassified("c1", "a", "P9"))
+    assert clock.at(20, ContactReclassified("c1", "a", "P5")) == []  # its class already
+    # P5 -> P1: due at arrival (0) + 600, the arrival and order kept, both classes shown.
+    assert clock.at(20, ContactReclassified("c1", "a", "P1")) == [
+        ("reclassified", "c1", "P5", "P1", 600.0)
+    ]
+    view = eng.contact("c1")
+    assert (view.urgency, view.original_urgency, view.due_at) == ("P1", "P5", 600.0)
+    assert (view.arrived_at, view.seq) == (0.0, 1)
+    # Back in the queue it goes by its new due time: ahead of c2 (due 3610).
+    clock.at(30, AgentLoggedOut("a", force=True))
+    offers = [x for x in clock.at(40, AgentLoggedIn("b")) if x[0] == "offer"]
+    assert offers == [("offer", "c1", "b")]
+    # A due time the door set (opening hours) is taken as given; the original stays.
+    clock.at(41, OfferAccepted("c1", "b"))
+    assert clock.at(50, ContactReclassified("c1", "b", "P3", due_at=1234.0)) == [
+        ("reclassified", "c1", "P1", "P3", 1234.0)
+    ]
+    assert (eng.contact("c1").original_urgency, eng.contact("c1").due_at) == ("P5", 1234.0)
+    assert eng.contact("c2").original_urgency == "P3"  # never re-classified

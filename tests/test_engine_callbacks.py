@@ -13,6 +13,7 @@ from router.core.events import (
     ChannelSwitched,
     ContactAbandoned,
     ContactArrived,
+    ContactCancelled,
     ContactCompleted,
     ContactMerged,
     OfferAccepted,
@@ -170,7 +171,9 @@ def test_a_scheduled_callback_is_not_offered_before_its_window_then_goes_first()
 def test_a_scheduled_contact_can_be_cancelled_and_merged_contacts_close_as_merged() -> None:
     clock = callback_desk()
     clock.at(0, arrive("w", "callback", not_before=600.0))
-    assert clock.at(1, ContactAbandoned("w")) == [("closed", "w", "abandoned")]
+    # A callback's caller hanging up closes nothing; the caller's cancellation does.
+    assert clock.at(1, ContactAbandoned("w")) == []
+    assert clock.at(1, ContactCancelled("w")) == [("closed", "w", "cancelled")]
     clock.at(2, arrive("p1"), arrive("p2", "workitem"))
     assert clock.at(3, ContactMerged("p2", into="p1")) == [("closed", "p2", "merged")]
     with pytest.raises(InvalidEvent, match="itself"):
@@ -179,3 +182,29 @@ def test_a_scheduled_contact_can_be_cancelled_and_merged_contacts_close_as_merge
     clock.at(6, arrive("p3"))
     with pytest.raises(Conflict, match="assigned"):
         clock.engine.apply(7, ContactMerged("p1", into="p3"))
+
+
+def test_a_caller_who_turned_into_a_callback_and_hung_up_keeps_the_place_and_attempts() -> None:
+    """Issue 11.2: the hang-up after choosing a callback is expected; the callback goes
+    on, in its place, through its attempts, whatever state it is in when it comes."""
+    clock = callback_desk(callback_attempts=2, callback_retry_s=600.0)
+    e = clock.engine
+    clock.at(0, arrive("c0"), arrive("c1"))
+    clock.at(10, ChannelSwitched("c0", Channel.CALLBACK, {"number": "+358401111111"}))
+    assert clock.at(11, ContactAbandoned("c0")) == []  # waiting: stays, in its place
+    assert [c.id for c in e.waiting()] == ["c0", "c1"]
+    assert clock.at(12, AgentLoggedIn("n1")) == [("offer", "c0", "n1")]
+    assert clock.at(13, ContactAbandoned("c0")) == []  # on offer: the offer stands
+    clock.at(14, OfferAccepted("c0", "n1"))
+    assert clock.at(15, ContactAbandoned("c0")) == []  # with the agent: no conflict
+    out = clock.at(16, CallbackAttempted("c0", "n1", "no_answer"))
+    assert ("attempt", "c0", 1, "no_answer") in [x[:4] for x in out]
+    assert clock.at(17, ContactAbandoned("c0")) == []  # held for the next attempt
+    assert e.contact("c0").state is ContactState.SCHEDULED
+    # The voice call behind it still abandons as before.
+    clock.at(18, OfferAccepted("c1", "n1"))
+    clock.at(19, ContactCompleted("c1", "n1"))
+    clock.advance_to(616)
+    clock.at(617, OfferAccepted("c0", "n1"))
+    out = clock.at(618, CallbackAttempted("c0", "n1", "busy"))
+    assert out[-1][:3] == ("closed", "c0", "unreachable")

@@ -461,13 +461,12 @@ async def test_a_sentinel_failover_promotes_the_replica_and_the_store_carries_on
         try:
             async with asyncio.timeout(5):
                 await runtime.started.wait()
-            # Before: the log, a lease, a snapshot, agents seen; an instance applying it.
+            # Before: the log, a lease, a snapshot; an instance applying it.
             fence = await store.acquire("a", 60_000)
             assert fence is not None
             ids = await store.append([b"one", b"two"])
             ids.append(await store.append_fenced("a", fence, b"three"))
             await store.save_snapshot("a", fence, Snapshot(ids[0], fence, 1.0, b"snap"))
-            await store.mark_seen({"a001": 5.0})
             await runtime.submit(AgentLoggedIn("a001"))
             assert [type(x) for x in await runtime.submit(call(1))] == [d.Offered]
             # Everything written has reached the replica before the master dies.
@@ -502,7 +501,6 @@ async def test_a_sentinel_failover_promotes_the_replica_and_the_store_carries_on
             assert b is not None and b > fence
             with pytest.raises(NotLeader):
                 await store.append_fenced("a", fence, b"from the old leader")
-            assert await store.seen() == {"a001": 5.0}
 
             # The instance is ready again and takes events; its state survived.
             async with asyncio.timeout(FAILOVER_TIMEOUT_S):
@@ -549,7 +547,6 @@ async def test_each_region_lives_whole_on_the_node_owning_its_slot(
             ids = await store.append([b"one", b"two", b"three"])  # a pipeline
             await store.append_fenced("a", fence, b"tick")  # EVALSHA over two keys
             await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 1.0, b"s"))
-            await store.mark_seen({"a001": 1.0})
             assert len(await store.read("0", 10, 100)) == 4  # XREAD with BLOCK
         finally:
             await store.close()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from router.core.events import TimerDue
 from router.service.app import build_app
-from tests.service_support import Socket, bearer, login, make_service, until
+from router.service.service import Service, Settings
+from tests.service_support import (
+    Socket,
+    WallClock,
+    at,
+    bearer,
+    login,
+    make_service,
+    region,
+)
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -28,7 +37,10 @@ async def post(client: Client, path: str, agent: str, body: object = None) -> tu
 async def test_a_silent_agent_is_set_not_ready_but_keeps_its_work(
     aiohttp_client: MakeClient,
 ) -> None:
-    service = make_service(heartbeat_timeout_s=0.3, heartbeat_sweep_s=0.05)
+    # Virtual time over real HTTP: the rule is a timer on the region's clock, so the test
+    # moves the clock and nothing sleeps.
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(heartbeat_timeout_s=30.0), clock=clock)
     client = await aiohttp_client(build_app(service))
     # a001 logs in over REST only and takes a call; a002 stays on a websocket.
     assert (await post(client, "/api/agent/login", "a001", {}))[0] == 200
@@ -41,22 +53,35 @@ async def test_a_silent_agent_is_set_not_ready_but_keeps_its_work(
         json={"agent_id": agent},
         headers=bearer("telephony"),
     )
-    # Keep a001 alive with REST heartbeats for a while...
-    for _ in range(4):
-        await asyncio.sleep(0.1)
+    # REST heartbeats keep a001 present, the open websocket a002, for minutes...
+    for second in range(20, 200, 20):
+        clock.t = at("2026-11-24 10:00") + second
         assert (await post(client, "/api/agent/heartbeat", "a001"))[0] == 200
+        await service.agents.report_connected()  # what each instance does every 10 s
     assert service.engine.agent("a001").presence.value == "available"
-    # ...then fall silent: not ready, work kept, still logged in.
-    await until(lambda: service.engine.agent("a001").presence.value == "not_ready", timeout=3)
+    # ...then a001 falls silent: 30 s after its last heartbeat it is not ready, with its
+    # work kept and still logged in; and it hears of it on no socket it does not have.
+    clock.t += 29
+    await service.runtime.submit(TimerDue())
+    assert service.engine.agent("a001").presence.value == "available"
+    await service.agents.report_connected()
+    clock.t += 1
+    await service.runtime.submit(TimerDue())
     view = service.engine.agent("a001")
-    assert view.reason == "no_heartbeat"
+    assert (view.presence.value, view.reason) == ("not_ready", "no_heartbeat")
     assert view.status.value != "offline"
     assert view.contacts == ("phone-k1",)
     assert service.engine.contact("phone-k1").state.value == "assigned"
     # The agent with an open websocket was never touched.
-    await asyncio.sleep(0.4)
     assert service.engine.agent("a002").presence.value == "available"
+    # When its browser goes away too, it is not ready a timeout after the last report,
+    # and a REST action (going available) counts as a sighting again.
     await ws.close()
+    clock.t += 40
+    await service.runtime.submit(TimerDue())
+    assert service.engine.agent("a002").reason == "no_heartbeat"
+    assert (await post(client, "/api/agent/presence", "a001", {"presence": "available"}))[0] == 200
+    assert service.engine.seen_until("a001") == clock.t + 30
 
 
 async def test_a_reconnect_resumes_a_pending_offer(aiohttp_client: MakeClient) -> None:

@@ -40,6 +40,7 @@ AUDIT = "/api/supervisor/audit"
 DAILY = "/api/supervisor/reports/daily"
 SUP = bearer("supervisor")
 NUMBER = "+358401234567"
+NEVER_SILENT_S = 1e9  # no heartbeats needed while the fake clock jumps days
 
 
 def build(service: Service) -> web.Application:
@@ -56,8 +57,8 @@ Served = tuple[Client, Service, WallClock]
 @pytest.fixture
 async def served(aiohttp_client: MakeClient) -> Served:
     clock = WallClock(at("2026-11-24 09:00"))
-    # Agents use REST here; the silent-agent sweep would read the fake clock.
-    service = Service(region(), Settings(heartbeat_sweep_s=3600.0), clock=clock)
+    # Agents use REST without heartbeats while the fake clock jumps hours.
+    service = Service(region(), Settings(heartbeat_timeout_s=NEVER_SILENT_S), clock=clock)
     client = await aiohttp_client(build(service))
     return client, service, clock
 
@@ -277,7 +278,7 @@ async def test_exports_for_a_date_range_as_json_lines_and_csv(
     aiohttp_client: MakeClient, seal_every: int
 ) -> None:
     clock = WallClock(at("2026-11-24 09:00"))
-    service = Service(region(), Settings(heartbeat_sweep_s=3600.0), clock=clock)
+    service = Service(region(), Settings(heartbeat_timeout_s=NEVER_SILENT_S), clock=clock)
     kept = audit_for(service, AuditSettings(seal_every=seal_every))
     client = await aiohttp_client(build(service))
     await _three_days(client, clock)
@@ -617,6 +618,7 @@ TUESDAY = {
     "cancelled": 0,
     "merged": 0,
     "open": 0,
+    "refused": 0,  # turned away after hours (not among the contacts)
 }
 
 
@@ -738,7 +740,7 @@ async def test_the_size_bound_never_drops_an_open_contacts_record(
 ) -> None:
     monkeypatch.setenv("YHTEYS_AUDIT_MAX_CONTACTS", "5")
     clock = WallClock(at("2026-11-24 09:00"))
-    service = Service(region(), Settings(heartbeat_sweep_s=3600.0), clock=clock)
+    service = Service(region(), Settings(heartbeat_timeout_s=NEVER_SILENT_S), clock=clock)
     client = await aiohttp_client(build(service))
     for i in range(10):  # nobody logged in: all ten wait
         assert (await call(client, f"o{i}"))["action"] == "queue"

@@ -412,3 +412,159 @@ async def test_a_shared_number_with_many_open_contacts_is_not_treated_as_one_per
         f"/api/agent/contacts/{offer['contact']['id']}/linked", headers=bearer("agent-a001")
     )
     assert (await r.json())["open"] == []
+
+
+async def _audit(client: Client, contact_id: str) -> dict[str, Any]:
+    r = await client.get(
+        f"/api/supervisor/audit/contacts/{contact_id}", headers=bearer("supervisor")
+    )
+    assert r.status == 200, await r.text()
+    body: dict[str, Any] = await r.json()
+    return body
+
+
+async def _daily(client: Client) -> dict[str, Any]:
+    r = await client.get("/api/supervisor/reports/daily", headers=bearer("supervisor"))
+    assert r.status == 200, await r.text()
+    total: dict[str, Any] = (await r.json())["total"]
+    return total
+
+
+async def test_a_caller_who_chose_a_callback_and_hung_up_is_still_called_back(
+    aiohttp_client: MakeClient,
+) -> None:
+    """Issue 11.2: hanging up after choosing a callback is what the caller was told to
+    do; the callback keeps its place and follows its attempts to the end."""
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    tel = bearer("telephony")
+    r = await client.post(CALLS, json=call("h1", "+358401230001"), headers=tel)
+    assert (await r.json())["action"] == "queue"
+    clock.t += 60
+    r = await client.post(f"{CALLS}/h1/callback", json={}, headers=tel)
+    assert (await r.json())["action"] == "callback"
+    clock.t += 5
+    # The platform reports the hang-up, as the docs tell it to: nothing closes.
+    r = await client.post(f"{CALLS}/h1/abandoned", headers=tel)
+    assert r.status == 200
+    answer = await r.json()
+    assert answer["action"] == "callback" and answer["state"] == "waiting"
+    assert answer["position"] == 1
+    # A nurse is offered it, as a callback; the first attempt fails, the second reaches.
+    agent = await login(client, "a001")
+    for result in ("no_answer", "reached"):
+        offer = await agent.next("offer")
+        assert (offer["contact"]["id"], offer["contact"]["channel"]) == ("phone-h1", "callback")
+        await agent.send({"type": "accept", "contact_id": "phone-h1"})
+        await agent.next("assigned")
+        # Over REST, so the attempt is applied before the clock moves on.
+        r = await client.post(
+            "/api/agent/contacts/phone-h1/attempts",
+            json={"result": result},
+            headers=bearer("agent-a001"),
+        )
+        assert r.status == 200, await r.text()
+        if result == "no_answer":
+            status = await (await client.get(f"{CALLS}/h1", headers=tel)).json()
+            assert status["action"] == "callback" and status["state"] == "scheduled"
+            await tick(service, clock, 900)
+    await agent.send({"type": "complete", "contact_id": "phone-h1"})
+    assert (await agent.next("closed"))["outcome"] == "resolved"
+    r = await client.get(f"{CALLS}/h1", headers=tel)
+    assert await r.json() == {"call_id": "h1", "action": "hangup", "outcome": "resolved"}
+    record = await _audit(client, "phone-h1")
+    assert record["outcome"] == "resolved" and record["callback_attempts"] == 2
+    changes = [c["change"] for c in record["trail"]]
+    assert changes.index("callback_registered") < changes.index("caller_hung_up")
+    assert [c["result"] for c in record["trail"] if c["change"] == "callback_attempt"] == [
+        "no_answer",
+        "reached",
+    ]
+    total = await _daily(client)
+    assert (total["abandoned"], total["answered"], total["callback_attempts"]) == (0, 1, 2)
+
+
+async def test_a_callback_whose_caller_hung_up_ends_unreachable_after_its_attempts(
+    aiohttp_client: MakeClient,
+) -> None:
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    tel = bearer("telephony")
+    await client.post(CALLS, json=call("u1", "+358401230002"), headers=tel)
+    await client.post(f"{CALLS}/u1/callback", json={}, headers=tel)
+    await client.post(f"{CALLS}/u1/abandoned", headers=tel)
+    agent = await login(client, "a001")
+    for attempt in range(3):
+        assert (await agent.next("offer"))["contact"]["id"] == "phone-u1"
+        await agent.send({"type": "accept", "contact_id": "phone-u1"})
+        await agent.next("assigned")
+        r = await client.post(
+            "/api/agent/contacts/phone-u1/attempts",
+            json={"result": "busy"},
+            headers=bearer("agent-a001"),
+        )
+        assert r.status == 200, await r.text()
+        if attempt < 2:
+            await tick(service, clock, 900)
+    assert (await agent.next("closed"))["outcome"] == "unreachable"
+    record = await _audit(client, "phone-u1")
+    assert (record["outcome"], record["callback_attempts"]) == ("unreachable", 3)
+
+
+async def test_a_caller_cancels_their_own_callback_request_once_audited_and_counted(
+    aiohttp_client: MakeClient,
+) -> None:
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    tel = bearer("telephony")
+    r = await client.post(
+        "/api/channels/callbacks",
+        json={"number": "+358401112233", "service": "nursing_advice", "language": "fi"},
+        headers=tel,
+    )
+    cid = (await r.json())["contact_id"]
+    url = f"/api/channels/callbacks/{cid}"
+    for _ in range(2):  # a retried cancellation has no second effect
+        r = await client.delete(url, headers=tel)
+        assert r.status == 200, await r.text()
+        body = await r.json()
+        assert (body["state"], body["outcome"]) == ("closed", "cancelled")
+    record = await _audit(client, cid)
+    assert record["outcome"] == "cancelled"
+    (cancelled,) = [c for c in record["trail"] if c["change"] == "cancelled"]
+    assert cancelled["reason"] == "the caller cancelled the callback request (via telephony)"
+    assert (await client.delete("/api/channels/callbacks/cb-nope", headers=tel)).status == 404
+    # Only the callback channel's integrations may: the website's token has it, not omaolo's.
+    assert (await client.delete(url, headers=bearer("omaolo"))).status == 403
+    # A caller who chose a callback in the phone queue cancels it the same way.
+    await client.post(CALLS, json=call("c1", "+358401230003"), headers=tel)
+    r = await client.delete(f"{CALLS}/c1/callback", headers=tel)
+    assert r.status == 409 and (await r.json())["error"]["code"] == "not_a_callback"
+    await client.post(f"{CALLS}/c1/callback", json={}, headers=tel)
+    await client.post(f"{CALLS}/c1/abandoned", headers=tel)
+    r = await client.delete(f"{CALLS}/c1/callback", headers=tel)
+    assert await r.json() == {"call_id": "c1", "action": "hangup", "outcome": "cancelled"}
+    # One with an agent, or closed otherwise, is refused and stays as it is.
+    await client.post(CALLS, json=call("c2", "+358401230004"), headers=tel)
+    await client.post(f"{CALLS}/c2/callback", json={}, headers=tel)
+    agent = await login(client, "a001")
+    assert (await agent.next("offer"))["contact"]["id"] == "phone-c2"
+    await agent.send({"type": "accept", "contact_id": "phone-c2"})
+    await agent.next("assigned")
+    r = await client.delete(f"{CALLS}/c2/callback", headers=tel)
+    assert r.status == 409 and (await r.json())["error"]["code"] == "with_agent"
+    await agent.send({"type": "attempt", "contact_id": "phone-c2", "result": "reached"})
+    await agent.send({"type": "complete", "contact_id": "phone-c2"})
+    await agent.next("closed")
+    r = await client.delete(f"{CALLS}/c2/callback", headers=tel)
+    assert r.status == 409 and (await r.json())["error"]["code"] == "closed"
+    metrics = await (await client.get("/metrics")).text()
+    assert (
+        'yhteys_contacts_total{channel="callback",outcome="cancelled",service="nursing_advice"}'
+        " 2.0" in metrics
+    )
+    total = await _daily(client)
+    assert (total["cancelled"], total["abandoned"], total["answered"]) == (2, 0, 1)

@@ -117,7 +117,11 @@ async def test_a_refused_heartbeat_does_not_count_and_shutdown_answers_503(
     client = await aiohttp_client(build_app(service))
     r = await client.post("/api/agent/heartbeat", json={"junk": 1}, headers=bearer("agent-a001"))
     assert r.status == 400
-    assert "a001" not in service.agents.last_seen
+    assert (await client.post("/api/agent/login", json={}, headers=bearer("agent-a001"))).ok
+    seen = service.engine.seen_until("a001")
+    r = await client.post("/api/agent/heartbeat", json={"junk": 1}, headers=bearer("agent-a001"))
+    assert r.status == 400
+    assert service.engine.seen_until("a001") == seen
     await service.runtime.stop()
     r = await client.post("/api/agent/login", json={}, headers=bearer("agent-a001"))
     assert r.status == 503 and (await r.json())["error"]["code"] == "unavailable"

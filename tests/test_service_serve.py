@@ -208,3 +208,33 @@ async def test_a_taken_port_is_a_clear_error_not_a_traceback() -> None:
     text = err.decode()
     assert "yhteys serve: cannot listen on 127.0.0.1:" in text
     assert "Traceback" not in text
+
+
+def _single_attempt_region(tmp_path: Path) -> Path:
+    text = (ROOT / "config/region.yaml").read_text(encoding="utf-8")
+    marker = "  - name: oral_health\n"
+    assert marker in text
+    path = tmp_path / "region.yaml"
+    path.write_text(text.replace(marker, marker + "    callback: {attempts: 1}\n"))
+    return path
+
+
+def test_a_single_attempt_callback_policy_is_a_warning_at_start_up_and_in_check(
+    no_binding: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11.6: ``attempts: 1`` is legal, but said so where a person looks."""
+    path = _single_attempt_region(tmp_path)
+    assert cli.main(["serve", "--config", str(path), "--port", "1", "--log-format", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    (warning,) = [x for x in lines if "callback.attempts is 1" in x["message"]]
+    assert warning["level"] == "warning"
+    assert "(oral_health)" in warning["message"] and str(path) in warning["message"]
+    assert cli.main(["check", "--config", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"warning: {path}: services[") and "(oral_health)" in out[0]
+    assert out[-1].endswith("1 warning(s)")
+    # The sample region as shipped has none.
+    assert cli.main(["check"]) == 0
+    (summary,) = capsys.readouterr().out.splitlines()
+    assert summary.startswith("config/region.yaml: region ")
+    assert summary.endswith(" 0 warning(s)")

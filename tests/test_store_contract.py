@@ -160,13 +160,6 @@ async def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> Non
     assert await store.trimmed_below() == ids[1]
 
 
-async def test_seen_keeps_the_latest_time_per_agent(store: Store) -> None:
-    await store.mark_seen({"a001": 100.0, "a002": 50.0})
-    await store.mark_seen({"a001": 90.0, "a002": 60.5})
-    await store.mark_seen({})
-    assert await store.seen() == {"a001": 100.0, "a002": 60.5}
-
-
 async def test_ping(store: Store) -> None:
     await store.ping()
 

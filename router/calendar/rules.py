@@ -39,6 +39,21 @@ def same_day_due(schedule: Schedule, t: float, target_s: float) -> float:
     return min(start + target_s, end)
 
 
+def class_due(
+    hours: ServiceHours, channel: Channel, arrived_at: float, target_s: float
+) -> float | None:
+    """The due time the door gives a contact of ``channel`` that arrived at
+    ``arrived_at`` in a class with target ``target_s`` (``channels.hours.admit`` does the
+    same for a new contact): the same-day rule over the channel's opening hours, or None
+    for an always-open channel, whose contacts are due at arrival + target (the engine's
+    default). Used when the handler re-classifies a contact: its due time follows the new
+    class from its original arrival."""
+    schedule = hours.schedule(channel)
+    if schedule.always_open:
+        return None
+    return same_day_due(schedule, arrived_at, target_s)
+
+
 class WhenClosed(StrEnum):
     """What happens to a contact that arrives while closed and is not redirected."""
 

@@ -31,6 +31,8 @@ The whole file is checked before anything is refused: every problem is collected
     agents:                                 # optional
       - id: ID
         name: STR
+        display_name: STR                   # optional; what chat customers see
+                                            # (default: the first word of name)
         team: TEAM-ID
         site: SITE-ID                       # optional; default: the team's site
         skills: {SKILL: 1..5, ...}          # optional
@@ -121,7 +123,7 @@ _SERVICE_OPTIONAL = (
 )
 _LIVE_ONLY_IN_FILE = ("hours", "after_hours")
 _AGENT_REQUIRED = ("id", "name", "team", "languages")
-_AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity")
+_AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity", "display_name")
 
 _ID_FORM = "id (letters, digits, '_', '.', '-'; starting with a letter or digit)"
 _NAME_FORM = "name (letters, digits, '_', '.', '-'; starting with a letter or '_')"
@@ -790,6 +792,7 @@ def _agent(problems: Problems, path: str, value: object, known: _Known) -> Agent
         return None
     agent_id = entry.ident("id")
     name = entry.text("name", "")
+    display_name = entry.text("display_name", "")
     team = _reference(problems, entry, "team", known.refs("teams", known.teams), "team")
     site = _reference(problems, entry, "site", known.refs("sites", known.sites), "site")
     if site is None and not entry.given("site") and team in known.teams:
@@ -820,6 +823,7 @@ def _agent(problems: Problems, path: str, value: object, known: _Known) -> Agent
         team=team or "",
         abilities=abilities,
         capacity=capacity,
+        display_name=display_name or "",
     )
 
 

@@ -140,6 +140,20 @@ class CallbackAttempt:
 
 
 @dataclass(slots=True)
+class Reclassified:
+    """The handling agent changed the contact's urgency class: ``original`` is the class
+    it arrived in, ``old`` the one it had until now, ``new`` the one it has now."""
+
+    contact_id: str
+    agent_id: str
+    service: str
+    original: str
+    old: str
+    new: str
+    due_at: float
+
+
+@dataclass(slots=True)
 class EscalationWarning:
     contact_id: str
     service: str
@@ -177,7 +191,8 @@ class Closed:
 
 @dataclass(slots=True)
 class AgentPresenceSet:
-    """The engine changed an agent's presence (not ready after a missed offer)."""
+    """The engine changed an agent's presence on its own: not ready after a missed
+    offer, or (``no_heartbeat``) when the agent was not seen for its sighting's time."""
 
     agent_id: str
     presence: Presence
@@ -207,6 +222,7 @@ Decision = (
     | Switched
     | Scheduled
     | CallbackAttempt
+    | Reclassified
     | EscalationWarning
     | DeadlineMissed
     | Redirected

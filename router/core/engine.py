@@ -37,6 +37,7 @@ from router.core.estimate import Estimate, wait_range
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentsSeen,
     AgentUpdated,
     CallbackAttempted,
     ChannelSwitched,
@@ -46,6 +47,7 @@ from router.core.events import (
     ContactCompleted,
     ContactMerged,
     ContactMoved,
+    ContactReclassified,
     Event,
     ManualOffer,
     OfferAccepted,
@@ -116,8 +118,21 @@ class Engine:
         self._agent_seq = 0
         self._share: dict[int, float] | None = None
         self._service_base: dict[tuple[str, str | None, str | None], int] = {}
+        self._init_liveness()
         for spec in policy.agents.values():
             self._add_agent(spec)
+
+    def _init_liveness(self) -> None:
+        # agent -> (seen until, how long its last sighting was valid for)
+        self._seen: dict[str, tuple[float, float]] = {}
+        # agent -> when its one pending LIVENESS timer fires
+        self._live_timer: dict[str, float] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A snapshot written before the liveness rule lacks its state: it starts empty."""
+        self.__dict__.update(state)
+        if "_seen" not in state:
+            self._init_liveness()
 
     # ----------------------------------------------------------------- public API
 
@@ -174,6 +189,13 @@ class Engine:
     def agents(self) -> Iterator[AgentView]:
         for a in self._agents.values():
             yield agent_view(a, self.now)
+
+    def seen_until(self, agent_id: str) -> float | None:
+        """Until when the agent's last sighting (``AgentsSeen``) counts; None if it was
+        never reported since it logged in."""
+        self._agent(agent_id)
+        seen = self._seen.get(agent_id)
+        return None if seen is None else seen[0]
 
     def agent_statuses(self) -> list[tuple[AgentStatus, str, int]]:
         """(status, site, skill mask) of every roster agent: the cheap form of
@@ -325,6 +347,12 @@ class Engine:
         self._leave_unanswered(ev.contact_id, "cancelled", now, out)
 
     def _on_abandoned(self, ev: ContactAbandoned, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        if c.channel is Channel.CALLBACK:
+            # A caller who chose a callback hangs up by design: the request keeps its
+            # place and goes on to its attempts. Only the caller's own cancellation
+            # (``ContactCancelled``) or the attempts' end closes it.
+            return
         self._leave_unanswered(ev.contact_id, "abandoned", now, out)
 
     def _leave_unanswered(self, contact_id: str, outcome: str, now: float, out: Decisions) -> None:
@@ -409,6 +437,46 @@ class Engine:
             c.agent_id = None
             self._hold(c, retry_at, out)
         self._drain(a, now, out)
+
+    def _on_reclassified(self, ev: ContactReclassified, now: float, out: Decisions) -> None:
+        """Only the agent handling the contact may change its class (after contacting
+        the person). It keeps its arrival and order; its due time follows the new class
+        (``ev.due_at`` when the door set one, else arrival + target), and the warning and
+        deadline are re-armed for it. Both classes stay on the record."""
+        c = self._open_contact(ev.contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+            raise Conflict(
+                f"contact {c.id!r} is {c.state.value}"
+                + (f" with {c.agent_id!r}" if c.agent_id else "")
+                + f", not assigned to {ev.agent_id!r}: only the professional handling "
+                "it may re-classify it"
+            )
+        urgency = c.service.urgencies.get(ev.urgency)
+        if urgency is None:
+            raise InvalidEvent(
+                f"unknown urgency {ev.urgency!r} for service {c.service.name!r}; "
+                f"known: {', '.join(c.service.urgencies)}"
+            )
+        if ev.due_at is not None and not math.isfinite(ev.due_at):
+            raise InvalidEvent(f"due_at must be a finite time, got {ev.due_at!r}")
+        if ev.urgency == c.urgency:
+            return
+        old = c.urgency
+        if c.original_urgency is None:
+            c.original_urgency = old
+        c.urgency = ev.urgency
+        if ev.due_at is None:
+            c.due_at = c.arrived_at + urgency.target_s
+            c.due_service = c.service.name
+        else:
+            c.due_at = ev.due_at
+            c.due_service = None
+        self._push_deadline_timers(c, now)
+        out.append(
+            d.Reclassified(
+                c.id, ev.agent_id, c.service.name, c.original_urgency, old, c.urgency, c.due_at
+            )
+        )
 
     def _hold(self, c: ContactRecord, until: float, out: Decisions) -> None:
         """Keeps ``c`` (not in the queue, not with an agent) out of offers until ``until``;
@@ -508,6 +576,8 @@ class Engine:
         a.logged_in = False
         a.presence = Presence.OFFLINE
         a.wrapup_until = 0.0
+        self._seen.pop(a.id, None)
+        self._live_timer.pop(a.id, None)
         self._pool.groups[a.group].logged_in -= 1
         self._pool.roster_changed()
         for c in _in_order(returned):
@@ -531,7 +601,57 @@ class Engine:
         a.presence = presence
         a.reason = reason if presence is Presence.NOT_READY else ""
         a.since = now
+        if presence is Presence.AVAILABLE:
+            self._renew_if_lapsed(a.id, now)
         self._drain(a, now, out)
+
+    # ------------------------------------------------------------------ liveness
+
+    def _on_seen(self, ev: AgentsSeen, now: float, out: Decisions) -> None:
+        valid = ev.valid_s
+        if not valid > 0.0:  # NaN too
+            raise InvalidEvent(f"valid_s must be a positive number of seconds, got {valid!r}")
+        # An instance reports every socket it holds; one of an agent since taken off the
+        # roster must not cost the others their sighting, so unknown ids are passed over.
+        agents = self._agents
+        for aid in ev.agent_ids:
+            a = agents.get(aid)
+            if a is not None and a.logged_in:
+                self._mark_seen(aid, now + valid, valid)
+
+    def _mark_seen(self, agent_id: str, until: float, valid: float) -> None:
+        self._seen[agent_id] = (until, valid)
+        # One timer per agent: a sighting only moves the time; the timer, when it fires
+        # early, re-arms at the latest sighting's end (none while a sighting is open-ended).
+        if agent_id not in self._live_timer and until < _INF:
+            self._live_timer[agent_id] = until
+            self._timers.push(until, TimerKind.LIVENESS, agent_id, until)
+
+    def _renew_if_lapsed(self, agent_id: str, now: float) -> None:
+        """An agent made available after its last sighting ran out (by a supervisor, or
+        on a device that then went away) gets one sighting's time from now."""
+        seen = self._seen.get(agent_id)
+        if seen is not None and seen[0] <= now:
+            self._mark_seen(agent_id, now + seen[1], seen[1])
+
+    def _liveness_due(self, agent_id: str, at: float, token: float, out: Decisions) -> None:
+        if self._live_timer.get(agent_id) != token:
+            return
+        del self._live_timer[agent_id]
+        a = self._agents.get(agent_id)
+        seen = self._seen.get(agent_id)
+        if a is None or seen is None or not a.logged_in:
+            return
+        if seen[0] > at:  # seen again since the timer was armed
+            if seen[0] < _INF:
+                self._live_timer[agent_id] = seen[0]
+                self._timers.push(seen[0], TimerKind.LIVENESS, agent_id, seen[0])
+        elif a.presence is Presence.AVAILABLE:
+            self._pool.unindex(a)
+            a.presence = Presence.NOT_READY
+            a.reason = "no_heartbeat"
+            a.since = at
+            out.append(d.AgentPresenceSet(a.id, Presence.NOT_READY, a.reason))
 
     def _on_wrapup_done(self, ev: WrapUpDone, now: float, out: Decisions) -> None:
         a = self._agent(ev.agent_id)
@@ -908,6 +1028,9 @@ class Engine:
                 if a is not None and a.wrapup_until == token:
                     self._end_wrapup(a, at, out)
                 continue
+            if kind is TimerKind.LIVENESS:
+                self._liveness_due(ref, at, token, out)
+                continue
             c = self._contacts.get(ref)
             if c is None:
                 continue
@@ -973,6 +1096,7 @@ class Engine:
         AgentLoggedIn: _on_logged_in,
         AgentLoggedOut: _on_logged_out,
         PresenceChanged: _on_presence,
+        AgentsSeen: _on_seen,
         OfferAccepted: _on_accepted,
         OfferDeclined: _on_declined,
         ContactCompleted: _on_completed,
@@ -984,5 +1108,6 @@ class Engine:
         ChannelSwitched: _on_switched,
         CallbackAttempted: _on_attempted,
         ContactMerged: _on_merged,
+        ContactReclassified: _on_reclassified,
         TimerDue: _on_timer,
     }

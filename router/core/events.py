@@ -24,7 +24,9 @@ class ContactCancelled:
 
 @dataclass(frozen=True, slots=True)
 class ContactAbandoned:
-    """The caller hung up or left the chat before being answered."""
+    """The caller hung up or left the chat before being answered. A contact that has
+    become a callback is not closed by it: hanging up is what its caller was told to do,
+    and the callback keeps its place (the caller withdraws it with ``ContactCancelled``)."""
 
     contact_id: str
 
@@ -49,6 +51,24 @@ class PresenceChanged:
     agent_id: str
     presence: Presence
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsSeen:
+    """These agents showed they are there (an open websocket on some instance, a REST
+    heartbeat or action) and count as present for ``valid_s`` from now; an agent's
+    latest sighting replaces its earlier ones. ``valid_s`` may be infinite: present until
+    a later sighting says otherwise (a websocket held by the only instance, which reports
+    a finite sighting when it closes). A logged-in, available agent not seen again by
+    then is set not ready (``no_heartbeat``): no new offers go to a closed browser; work
+    in hand is kept and nobody is logged out.
+
+    The rule is a timer on the region's clock, so it is judged the same on every
+    instance, in memory mode and in virtual time; an agent never reported is never
+    judged (simulations, the engine's own tests)."""
+
+    agent_ids: tuple[str, ...]
+    valid_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +164,20 @@ class ContactMerged:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactReclassified:
+    """The professional handling a contact (the agent it is assigned to) changes its
+    urgency class after contacting the person. The original class is kept beside the new
+    one; the contact keeps its arrival time and order. ``due_at`` is the due time the
+    door gives the new class (opening hours and the same-day rule); None: the arrival
+    plus the new class's target answer time."""
+
+    contact_id: str
+    agent_id: str
+    urgency: str
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TimerDue:
     """Nothing but the passing of time: fires offer expiries, widening steps, warnings,
     deadlines, cool-downs and wrap-ups due by ``now``."""
@@ -156,6 +190,7 @@ Event = (
     | AgentLoggedIn
     | AgentLoggedOut
     | PresenceChanged
+    | AgentsSeen
     | OfferAccepted
     | OfferDeclined
     | ContactCompleted
@@ -167,5 +202,6 @@ Event = (
     | ChannelSwitched
     | CallbackAttempted
     | ContactMerged
+    | ContactReclassified
     | TimerDue
 )

@@ -133,6 +133,17 @@ class AgentSpec:
     team: str
     abilities: AgentAbilities = field(default_factory=AgentAbilities)
     capacity: Mapping[Channel, int] = field(default_factory=lambda: {Channel.VOICE: 1})
+    # What customers are told (the chat's "joined"): "" means the first name.
+    display_name: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        """The name a customer sees: ``display_name``, else the first word of ``name``
+        (the first name), else the id. Never the full name unless configured so."""
+        if self.display_name:
+            return self.display_name
+        words = self.name.split()
+        return words[0] if words else self.id
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from router.core.bucket import Bucket
 from router.core.model import (
@@ -41,6 +42,7 @@ class ContactRecord:
         "missed",
         "offer_expires_at",
         "offer_no",
+        "original_urgency",
         "restep",
         "rid",
         "scope",
@@ -71,6 +73,8 @@ class ContactRecord:
         self.channel = spec.channel
         self.service = service
         self.urgency = urgency
+        # The class it arrived in, once the handling agent has re-classified it.
+        self.original_urgency: str | None = None
         self.seq = seq
         self.arrived_at = arrived_at
         self.due_at = due_at
@@ -101,6 +105,12 @@ class ContactRecord:
         self.hold_until: float | None = None  # while scheduled
         self.hold_token = 0
         self.entered = True  # False while a scheduled arrival has not yet entered a step
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        # A snapshot from before re-classification has no original_urgency slot.
+        self.original_urgency = None
+        for name, value in state[1].items():
+            setattr(self, name, value)
 
     def cooled_for(self, agent_id: str, now: float) -> bool:
         """True while ``agent_id`` declined or missed this contact within the cool-down."""
@@ -181,6 +191,8 @@ class ContactView:
     spec: ContactSpec
     hold_until: float | None = None
     attempts: int = 0
+    # The class it arrived in; differs from ``urgency`` once the handler re-classified it.
+    original_urgency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +228,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         spec=c.spec,
         hold_until=c.hold_until,
         attempts=c.attempts,
+        original_urgency=c.original_urgency or c.urgency,
     )
 
 

@@ -23,6 +23,7 @@ class TimerKind(IntEnum):
     COOLDOWN = 4
     WRAP_UP = 5
     HOLD = 6  # a scheduled contact's time has come
+    LIVENESS = 7  # an agent's last sighting runs out (``AgentsSeen``)
 
 
 Timer = tuple[float, int, TimerKind, str, float]

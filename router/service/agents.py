@@ -4,16 +4,27 @@ equivalent for every action.
 Websocket protocol (JSON text frames). The agent sends ``{"type": ..., "id": optional}``:
 ``login {presence?}``, ``presence {presence, reason?}``, ``accept {contact_id}``,
 ``decline {contact_id}``, ``complete {contact_id, outcome}``, ``wrapup_done``,
-``logout {force?}``, ``heartbeat``, ``chat.message {contact_id, text}``. Each is answered
+``logout {force?}``, ``heartbeat``, ``reclassify {contact_id, urgency}``,
+``chat.message {contact_id, text}``. Each is answered
 with ``ack`` or ``error`` carrying the same ``id``. The service pushes ``state`` (on
 connect: the agent and its contacts, so a reconnect resumes), ``agent`` (status changes),
 ``offer``, ``offer_withdrawn``, ``assigned``, ``closed``, ``wrapup``, ``wrapup_end``,
 ``chat.message``.
 
-Liveness: an agent is alive while one of its websockets is open (aiohttp pings it) or it
-sent a REST heartbeat within ``heartbeat_timeout_s``. An agent who is neither is set
-not ready (``no_heartbeat``) so no new offers go to a closed browser; work already in hand
-is never dropped and the agent is never logged out by the service.
+Liveness: an agent is alive while one of its websockets is open on any instance (aiohttp
+pings it) or it sent a REST heartbeat or action within ``heartbeat_timeout_s``. An agent
+who is neither is set not ready (``no_heartbeat``) so no new offers go to a closed
+browser; work already in hand is never dropped and the agent is never logged out by the
+service. Each instance only reports what it sees (``AgentsSeen``); judging silence is
+the engine's timer on the region's clock, so every instance, memory mode and virtual
+time agree. A REST heartbeat or action counts for the timeout. A websocket counts while
+it is open: alone (memory mode) the instance says so once, open-ended, and reports the
+timeout when it closes; in Redis mode it re-reports its sockets every third of the
+timeout, so the agents of an instance that dies lapse with it.
+
+Every change to an agent reaches its websockets on whichever instance holds them: the
+hub listens to applied events (presence, login, logout, a supervisor's edit) as well as
+to decisions, and every instance applies the same log.
 """
 
 from __future__ import annotations
@@ -21,27 +32,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from router.calendar.rules import class_due
 from router.config.tokens import Role
 from router.core import decisions as d
-from router.core.errors import RoutingError
+from router.core.errors import RoutingError, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentsSeen,
+    AgentUpdated,
     CallbackAttempted,
     ContactCompleted,
     ContactMerged,
+    ContactReclassified,
     Event,
     OfferAccepted,
     OfferDeclined,
     PresenceChanged,
     WrapUpDone,
 )
-from router.core.model import AGENT_OUTCOMES, CALLBACK_RESULTS, ContactState, Presence
+from router.core.model import (
+    AGENT_OUTCOMES,
+    CALLBACK_RESULTS,
+    AgentStatus,
+    ContactState,
+    Presence,
+)
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_json
 from router.service.outbox import Outbox
@@ -63,7 +85,6 @@ class AgentHub:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.sessions: dict[str, set[Outbox]] = {}
-        self.last_seen: dict[str, float] = {}
         self.chat_sender: ChatSender | None = None
         # Checks that an agent may merge a contact (raises ApiError); set by the linked
         # contacts module.
@@ -128,6 +149,19 @@ class AgentHub:
             case _:
                 pass
 
+    def on_applied(self, event: Event, now: float) -> None:
+        """Changes to an agent that make no decision of their own (its presence, a login
+        elsewhere, a forced logout, a supervisor's edit) reach its websockets here."""
+        match event:
+            case PresenceChanged(agent_id=aid) | AgentLoggedIn(agent_id=aid):
+                self._agent_changed(aid)
+            case AgentLoggedOut(agent_id=aid):
+                self._agent_changed(aid)
+            case AgentUpdated(agent=spec):
+                self._agent_changed(spec.id)
+            case _:
+                pass
+
     def _agent_changed(self, agent_id: str) -> None:
         if agent_id in self.sessions:
             self.push(
@@ -146,46 +180,41 @@ class AgentHub:
 
     # ------------------------------------------------------------ liveness
 
-    def seen(self, agent_id: str) -> None:
-        self.last_seen[agent_id] = self.service.runtime.clock()
+    def sighting(self, agent_ids: tuple[str, ...], held: bool = False) -> AgentsSeen:
+        """A REST agent's sighting, or (``held``) that of websockets open here."""
+        timeout = self.service.settings.heartbeat_timeout_s
+        # Alone, an instance outlives none of its sockets: an open one counts until it
+        # closes. With others, this one may die unnoticed, so its reports must lapse.
+        alone = self.service.store is None
+        return AgentsSeen(agent_ids, math.inf if held and alone else timeout)
 
-    def stale_agents(
-        self, now: float, timeout_s: float, seen: dict[str, float] | None = None
-    ) -> list[str]:
-        """Logged-in, available agents with no open websocket and no recent heartbeat."""
-        seen = self.last_seen if seen is None else seen
-        stale = []
-        for view in self.service.engine.agents():
-            if view.presence is not Presence.AVAILABLE or self.sessions.get(view.id):
-                continue
-            if now - seen.get(view.id, float("-inf")) > timeout_s:
-                stale.append(view.id)
-        return stale
+    def connected(self) -> tuple[str, ...]:
+        """The agents holding an open websocket on this instance."""
+        return tuple(sorted(aid for aid, boxes in self.sessions.items() if boxes))
 
-    async def sweep(self, interval_s: float, timeout_s: float) -> None:
-        """Runs for the life of the service, setting silent agents not ready. With several
-        instances each shares when it last saw its agents (an open websocket counts as
-        seen now), and only the lease holder acts on the merged view."""
-        runtime = self.service.runtime
+    async def report_sightings(self) -> None:
+        """Runs for the life of the service, telling the region every third of the
+        timeout which agents hold a websocket here. It judges nobody: that is the
+        engine's timer, the same on every instance."""
+        if self.service.store is None:
+            return  # alone: open sockets were reported open-ended
+        every_s = self.service.settings.heartbeat_timeout_s / 3
         while True:
-            await asyncio.sleep(interval_s)
-            now = runtime.clock()
-            local = dict(self.last_seen)
-            for agent_id, boxes in self.sessions.items():
-                if boxes:
-                    local[agent_id] = now
-            try:
-                seen = await runtime.exchange_seen(local)
-            except StoreUnavailable:
-                continue  # nobody can be judged silent while the instances cannot compare
-            if not runtime.is_leader:
-                continue
-            for agent_id in self.stale_agents(now, timeout_s, seen):
-                log.info("agent %s silent for %.0f s: not ready", agent_id, timeout_s)
-                with contextlib.suppress(RoutingError, StoreUnavailable):
-                    await runtime.submit(
-                        PresenceChanged(agent_id, Presence.NOT_READY, "no_heartbeat")
-                    )
+            await asyncio.sleep(every_s)
+            await self.report_connected()
+
+    async def report_connected(self) -> None:
+        """One report of the agents holding a websocket here (logged in or not: the
+        engine passes over those who are not)."""
+        ids = self.connected()
+        if ids:
+            await self._report(self.sighting(ids, held=True))
+
+    async def _report(self, sighting: AgentsSeen) -> None:
+        # Nobody is judged while the report cannot be written: with the store away no
+        # instance can write the timer's decision either.
+        with contextlib.suppress(RoutingError, StoreUnavailable, Stopped):
+            await self.service.runtime.submit(sighting)
 
     # ------------------------------------------------------------ actions
 
@@ -197,8 +226,41 @@ class AgentHub:
         if event is None:
             return {}
         await self.service.runtime.submit(event)
-        self.seen(agent_id)
-        return {"agent": agent_json(self.service.engine.agent(agent_id))}
+        if isinstance(event, AgentsSeen):
+            return {}
+        held = bool(self.sessions.get(agent_id))
+        if action == "login" or not held:
+            # A REST agent's action shows it is there; a websocket is reported from its
+            # login on (and by the instance's reports).
+            await self.service.runtime.submit(self.sighting((agent_id,), held))
+        answer: dict[str, Any] = {"agent": agent_json(self.service.engine.agent(agent_id))}
+        if isinstance(event, ContactReclassified):
+            answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
+        return answer
+
+    def _reclassify(
+        self, agent_id: str, contact_id: str, urgency: str, problems: BodyProblems
+    ) -> ContactReclassified:
+        """The event for the handler's change of class, with the due time the door gives
+        the new class from the contact's original arrival (``class_due``). The engine
+        refuses it unless the contact is assigned to ``agent_id``."""
+        engine = self.service.engine
+        try:
+            view = engine.contact(contact_id)
+        except UnknownContact:
+            return ContactReclassified(contact_id, agent_id, urgency)  # refused: 404
+        classes = engine.service(view.service).urgencies
+        target = classes.get(urgency)
+        if target is None:
+            problems.add(
+                "urgency",
+                f"unknown urgency {urgency!r} for {view.service}; "
+                f"expected one of: {', '.join(classes)}",
+            )
+            return ContactReclassified(contact_id, agent_id, urgency)
+        hours = self.service.region.hours_of(view.service)
+        due = class_due(hours, view.channel, view.arrived_at, target.target_s)
+        return ContactReclassified(contact_id, agent_id, urgency, due)
 
     def _event(
         self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems
@@ -213,6 +275,7 @@ class AgentHub:
             "wrapup_done": ((), ()),
             "attempt": (("contact_id", "result"), ()),
             "merge": (("contact_id", "into"), ()),
+            "reclassify": (("contact_id", "urgency"), ()),
             "heartbeat": ((), ()),
         }
         if action not in schema:
@@ -225,8 +288,7 @@ class AgentHub:
         f = fields_of(problems, body, required, (*optional, "type", "id"))
         if action == "heartbeat":
             problems.raise_if_any()
-            self.seen(agent_id)
-            return None
+            return self.sighting((agent_id,), bool(self.sessions.get(agent_id)))
         if action == "login":
             presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
             if presence is Presence.OFFLINE:
@@ -250,6 +312,10 @@ class AgentHub:
                     f"unknown result {result!r}; expected one of: {', '.join(CALLBACK_RESULTS)}",
                 )
             return CallbackAttempted(contact_id, agent_id, result)
+        if action == "reclassify":
+            urgency = f.text("urgency") or ""
+            problems.raise_if_any()
+            return self._reclassify(agent_id, contact_id, urgency, problems)
         if action == "merge":
             into = f.text("into") or ""
             problems.raise_if_any()
@@ -278,22 +344,23 @@ class AgentHub:
         box = Outbox(ws, f"agent {agent_id}")
         self.sessions.setdefault(agent_id, set()).add(box)
         self.service.websockets.add(box)
-        self.seen(agent_id)
         box.send(self.state_message(agent_id))
         for hook in self.on_connect:
             hook(agent_id)
+        if self.service.engine.agent(agent_id).status is not AgentStatus.OFFLINE:
+            await self._report(self.sighting((agent_id,), held=True))  # a reconnect
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     continue
-                self.seen(agent_id)
                 await self._ws_message(agent_id, box, msg.data)
         finally:
             self.sessions.get(agent_id, set()).discard(box)
             if not self.sessions.get(agent_id):
                 self.sessions.pop(agent_id, None)
+                # The last socket here closed: from now on the timeout runs.
+                await self._report(self.sighting((agent_id,)))
             self.service.websockets.discard(box)
-            self.seen(agent_id)
             await box.finished()
         return ws
 
@@ -468,6 +535,29 @@ def routes(service: Service) -> list[Route]:
                 200: "OK",
                 404: "no such contact",
                 409: "not linked to a contact you handled, or with an agent",
+            },
+        ),
+        Route(
+            "POST",
+            "/api/agent/contacts/{contact_id}/urgency",
+            action("reclassify"),
+            "Re-classify a contact you are handling, after contacting the person: its "
+            "urgency class changes (the original is kept and audited) and its due time "
+            "follows the new class from the original arrival",
+            agent,
+            body={
+                "type": "object",
+                "required": ["urgency"],
+                "properties": {
+                    "urgency": {"type": "string", "description": "one of the service's classes"}
+                },
+            },
+            tag="agent",
+            responses={
+                200: "the agent and the contact with both classes",
+                400: "unknown urgency class",
+                404: "no such contact",
+                409: "not assigned to you: only the professional handling it may re-classify",
             },
         ),
         Route(

@@ -1,5 +1,5 @@
 """The aiohttp application: routes from every module's table, the dispatch loop and the
-heartbeat sweeper as tasks owned by the app, and a clean shutdown."""
+agents' sightings reporter as tasks owned by the app, and a clean shutdown."""
 
 from __future__ import annotations
 
@@ -69,12 +69,7 @@ def build_app(service: Service) -> web.Application:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     service = app[SERVICE]
     loop_task = asyncio.create_task(service.runtime.run(), name="dispatch-loop")
-    sweeper = asyncio.create_task(
-        service.agents.sweep(
-            service.settings.heartbeat_sweep_s, service.settings.heartbeat_timeout_s
-        ),
-        name="heartbeat-sweeper",
-    )
+    reporter = asyncio.create_task(service.agents.report_sightings(), name="agent-sightings")
     others = [asyncio.create_task(work(), name=name) for name, work in service.background]
     if service.store is None:
         await service.runtime.started.wait()
@@ -84,7 +79,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     service.ready = True
     yield
     service.ready = False
-    tasks = (sweeper, *others)
+    tasks = (reporter, *others)
     for task in tasks:
         task.cancel()
     await service.runtime.stop()

@@ -8,6 +8,11 @@ widened, overflowed, moved, callback registration, scheduled, callback attempts,
 warnings, missed deadlines, redirects, closed with the outcome). So in Redis mode every
 instance records the same trail from the same log, and the trail is a snapshot part.
 
+A contact a closed service turned away at the door (``channels/refusals.py``) is a
+``Refusal`` note: recorded as ``refused-<the id it would have had>``, closed at once
+with the outcome ``refused`` (no contact was made), and counted in ``/metrics``; a
+retried request with the same id is one refusal.
+
 A supervisor's removal of a waiting contact is two log entries: the ``Removal`` note
 (who and why) and then the engine's ``ContactCancelled`` with the same reason; the
 cancellation that follows the note is recorded as ``removed`` with the supervisor's
@@ -62,6 +67,7 @@ from router.core import decisions as d
 from router.core.errors import UnknownAgent, UnknownContact
 from router.core.events import (
     AgentUpdated,
+    ContactAbandoned,
     ContactArrived,
     ContactCancelled,
     ContactMerged,
@@ -107,7 +113,9 @@ OUTCOMES: tuple[str, ...] = (
     "redirected",
     "cancelled",
     "abandoned",
+    "refused",  # turned away after hours: no contact was made
 )
+REFUSED_PREFIX = "refused-"
 
 # Each change in a trail is a tuple ``(at, change, agent_id, *values)``; the values are
 # named here, per change. Plain tuples keep a month of trails small in memory and in
@@ -137,6 +145,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "callback_registered": ("from", "to", "number"),
     "channel_switched": ("from", "to", "number"),
     "callback_attempt": ("attempt", "result", "retry_at"),
+    "reclassified": ("from", "to", "due_at"),
+    # the caller hung up after choosing a callback: expected, the callback goes on
+    "caller_hung_up": (),
     "warning": ("service", "due_at"),
     "deadline_missed": ("service", "due_at"),
     "redirected": ("urgency", "target"),
@@ -144,10 +155,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "removed": ("by", "reason"),
     "merged": ("into",),
     "closed": ("outcome", "service", "channel"),
+    # turned away after hours (no contact made): when the service opens (null: never)
+    "refused": ("opens_at",),
 }
 CHANGES: tuple[str, ...] = tuple(FIELDS)
 TIME_FIELDS = frozenset(
-    {"at", "arrived_at", "due_at", "expires_at", "cooldown_until", "until", "retry_at"}
+    {
+        "at",
+        "arrived_at",
+        "due_at",
+        "expires_at",
+        "cooldown_until",
+        "until",
+        "retry_at",
+        "opens_at",
+    }
 )
 
 
@@ -203,6 +225,23 @@ class Removal(Note):
     contact_id: str
     by: str
     reason: str
+
+
+@allow
+@dataclass(frozen=True, slots=True)
+class Refusal(Note):
+    """A closed service turned a contact away at the door (``channels/refusals.py``):
+    what the audit keeps of an arrival, the number already masked, and when the
+    service opens (None: no opening hours ahead)."""
+
+    contact_id: str  # the id the contact would have had
+    channel: str
+    service: str
+    urgency: str
+    language: str | None
+    site: str | None
+    number: str | None
+    opens_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +463,7 @@ class Audit:
             d.Switched: self._switched,
             d.Scheduled: self._scheduled,
             d.CallbackAttempt: self._attempt,
+            d.Reclassified: self._reclassified,
             d.EscalationWarning: self._warning,
             d.DeadlineMissed: self._missed,
             d.Redirected: self._redirected,
@@ -433,6 +473,7 @@ class Audit:
         runtime.applied_listeners.append(self.on_applied)
         runtime.listeners.append(self.on_decision)
         runtime.notes[Removal] = self.on_removal
+        runtime.notes[Refusal] = self.on_refusal
         runtime.parts[PART] = Part(self.capture, self.restore)
 
     # ------------------------------------------------------------ snapshot part
@@ -506,11 +547,38 @@ class Audit:
             self._add(self._record(event.contact_id, now), (now, "merged", None, event.into))
         elif isinstance(event, AgentUpdated):
             self._sites.pop(event.agent.id, None)
+        elif isinstance(event, ContactAbandoned):
+            # Applied and still open: a callback whose caller hung up keeps its place.
+            try:
+                self.service.engine.contact(event.contact_id)
+            except UnknownContact:
+                return  # closed as abandoned: the ``Closed`` decision records that
+            now = self._tick(now)
+            self._add(self._record(event.contact_id, now), (now, "caller_hung_up", None))
 
     def on_removal(self, note: Removal, now: float) -> None:
         record = self.live.get(note.contact_id)  # an open contact's record is live
         if record is not None and record.open:
             self.pending.setdefault(note.contact_id, []).append((note.by, note.reason))
+
+    def on_refusal(self, note: Refusal, now: float) -> None:
+        rid = REFUSED_PREFIX + note.contact_id
+        if self.get(rid) is not None:
+            return  # a retried request: the same refusal
+        now = self._tick(now)
+        record = AuditRecord(rid, now)
+        record.day = self.days.of(now)
+        record.channel = record.channel_now = note.channel
+        record.service = record.service_now = note.service
+        record.urgency = record.urgency_now = note.urgency
+        record.language, record.site, record.number = note.language, note.site, note.number
+        record.closed_at, record.outcome = now, "refused"
+        record.trail.append((now, "refused", None, note.opens_at))
+        self._insert(record, now)
+        self.closed.append(rid)
+        if len(self.closed) >= self.settings.seal_every:
+            self._seal()
+        metrics_for(self.service).count_refused(note.channel, note.service)
 
     def on_decision(self, decision: d.Decision, now: float) -> None:
         handler = self._on.get(type(decision))
@@ -831,6 +899,10 @@ class Audit:
             r.answered_at = r.assigned_at if r.assigned_at is not None else now
             r.answered_by, r.answered_due = x.agent_id, r.assigned_due
         self._add(r, (now, "callback_attempt", x.agent_id, x.attempt, x.result, x.retry_at))
+
+    def _reclassified(self, r: AuditRecord, x: d.Reclassified, now: float) -> None:
+        r.urgency_now, r.due_now = x.new, x.due_at
+        self._add(r, (now, "reclassified", x.agent_id, x.old, x.new, x.due_at))
 
     def _warning(self, r: AuditRecord, x: d.EscalationWarning, now: float) -> None:
         self._add(r, (now, "warning", None, x.service, x.due_at))

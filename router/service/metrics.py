@@ -8,6 +8,8 @@ the same object, so building the route table twice does not count everything twi
 Counted as decisions are published (inside the dispatch loop, so cheap):
 
 - ``yhteys_contacts_total{channel,service,outcome}`` — contacts closed (from ``Closed``);
+- ``yhteys_refused_total{channel,service}`` — contacts a closed service turned away at
+  the door (no contact made; from the audit's ``Refusal`` notes);
 - ``yhteys_decisions_total{kind}`` — every decision by type;
 - ``yhteys_wait_seconds{service}`` — time from arrival to ``Assigned`` (answered);
 - ``yhteys_dispatch_seconds`` — engine time per applied event.
@@ -113,6 +115,13 @@ class Metrics:
             ("channel", "service", "outcome"),
             registry=registry,
         )
+        self.refused = Counter(
+            "yhteys_refused",
+            "Contacts turned away after hours (told when the service opens; no contact made), "
+            "by channel and service",
+            ("channel", "service"),
+            registry=registry,
+        )
         self.decisions = Counter(
             "yhteys_decisions", "Routing decisions by kind", ("kind",), registry=registry
         )
@@ -165,6 +174,9 @@ class Metrics:
             if wait is None:
                 wait = self._waits[decision.service] = self.wait.labels(decision.service)
             wait.observe(max(0.0, now - decision.arrived_at))
+
+    def count_refused(self, channel: str, service: str) -> None:
+        self.refused.labels(channel, service).inc()
 
     # ------------------------------------------------------------ exposition
 

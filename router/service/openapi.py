@@ -68,6 +68,11 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "status": {"type": "integer"},
                 "code": {"type": "string", "examples": ["unauthorized", "invalid_input"]},
                 "message": {"type": "string"},
+                "opens_at": {
+                    "type": ["number", "null"],
+                    "description": "with code closed (after hours): when the service opens, "
+                    "epoch seconds; null when it has no opening hours ahead",
+                },
                 "problems": {
                     "type": "array",
                     "description": (

@@ -11,7 +11,8 @@ connected to another as fast as both read the log.
 
 Time is the one input that has no sender. The instance holding the lease (``SET NX PX``
 with a fencing token, renewed well before it lapses) appends ``TimerDue`` when the
-engine's next timer is due, takes snapshots and trims the log, and sweeps silent agents.
+engine's next timer is due, takes snapshots and trims the log. (Silent agents are the
+engine's own timer: each instance only reports the websockets it holds, as log events.)
 Its writes are fenced: a leader that lost its lease cannot write after its successor.
 Each log item carries the time its instance stamped on it; the engine never lets time
 run backwards, so replay is exact.
@@ -605,14 +606,3 @@ class ReplicatedRuntime(Applier):
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("%s could not hand the lease over: %r", self.instance, exc)
         self.fence = None
-
-    # -------------------------------------------------------------- liveness
-
-    async def exchange_seen(self, local: dict[str, float]) -> dict[str, float]:
-        """Shares when this instance last saw its agents; returns what every instance saw."""
-        await self.store.mark_seen(local)
-        merged = await self.store.seen()
-        for agent, at in local.items():
-            if at > merged.get(agent, float("-inf")):
-                merged[agent] = at
-        return merged

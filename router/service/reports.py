@@ -19,7 +19,9 @@ day (O(those contacts) per query; nothing else is kept). The definitions are in
 - ``callback_contacts`` (contacts that were callbacks at some point), ``callback_attempts``
   and attempts per callback contact; ``unreachable``;
 - also ``redirected``, ``cancelled``, ``merged`` and ``open`` (not closed yet: a day's
-  figures settle once its contacts have closed).
+  figures settle once its contacts have closed);
+- ``refused``: turned away at the door after hours (told when the service opens; no
+  contact was made, so not among ``contacts``), by the day they were turned away.
 
 Grouping is by what the contact arrived with: its service, channel, language and the
 caller's own site (``preferred_site``).
@@ -72,6 +74,7 @@ FIGURES: tuple[str, ...] = (
     "cancelled",
     "merged",
     "open",
+    "refused",
 )
 _KEYS: dict[str, Callable[[AuditRecord], str | None]] = {
     "service": lambda r: r.service or None,
@@ -97,9 +100,12 @@ def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dic
     """The day's figures of ``records`` (contacts that arrived that day)."""
     contacts = answered = within = same_day = 0
     abandoned = redirected = cancelled = merged = unreachable = still_open = 0
-    callbacks = attempts = 0
+    callbacks = attempts = refused = 0
     waits: list[float] = []
     for r in records:
+        if r.outcome == "refused":  # turned away after hours: never a contact
+            refused += 1
+            continue
         contacts += 1
         outcome = r.outcome
         if r.closed_at is None:
@@ -147,6 +153,7 @@ def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dic
         "cancelled": cancelled,
         "merged": merged,
         "open": still_open,
+        "refused": refused,
     }
 
 
@@ -223,7 +230,8 @@ class Reports:
                 "Daily figures for a local day (query: date=YYYY-MM-DD (default today), "
                 "by=service|channel|language|site, format=json|csv): contacts, answered "
                 "within target %, same-day contact %, average and 90th-percentile wait, "
-                "abandonment, callback attempts per callback contact, unreachable",
+                "abandonment, callback attempts per callback contact, unreachable, and the "
+                "contacts turned away after hours (refused)",
                 (Role.SUPERVISOR,),
                 tag="supervisor",
                 responses={

@@ -192,9 +192,6 @@ class Runtime(Applier):
         """Alone, this instance always keeps time (see ``ReplicatedRuntime``)."""
         return True
 
-    async def exchange_seen(self, local: dict[str, float]) -> dict[str, float]:
-        return local
-
     async def run(self) -> None:
         self._running = True
         self.started.set()

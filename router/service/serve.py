@@ -16,6 +16,7 @@ import prometheus_client
 from aiohttp import web
 
 from router.config import load_region
+from router.config.advice import region_warnings
 from router.config.tokens import Role, TokenSpec
 from router.service.app import build_app
 from router.service.collector import settle_collector
@@ -107,6 +108,8 @@ def run(
     service = Service(region, settings, store=store)
     check_safe(service)
     configure_logging(log_format)
+    for warning in region_warnings(region):  # legal, but worth a second look
+        log.warning("region: %s", warning)
     if store is not None:
         log.info(
             "Redis mode: %s, keys %s*, instance %s",

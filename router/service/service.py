@@ -26,8 +26,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     demo: bool = False
+    # An agent with no open websocket and no REST heartbeat for this long is set not
+    # ready; each instance reports its open websockets every third of it.
     heartbeat_timeout_s: float = 30.0
-    heartbeat_sweep_s: float = 5.0
     ws_ping_s: float = 10.0
     access_log: bool = False
     notify_url: str | None = None  # the notification hook (SMS gateway), see notify.py
@@ -63,6 +64,7 @@ class Service:
             self.handle_times.capture, self.handle_times.restore
         )
         self.runtime.listeners.append(self.agents.on_decision)
+        self.runtime.applied_listeners.append(self.agents.on_applied)
         self.started_at = clock()
         self.ready = False
         self.routes: list[Route] | None = None

@@ -96,6 +96,7 @@ def agent_mapping(spec: AgentSpec, languages: tuple[str, ...]) -> dict[str, Any]
         + sorted(set(abilities.languages) - set(languages)),
         "authorisations": sorted(abilities.authorisations),
         "capacity": {channel.value: n for channel, n in spec.capacity.items()},
+        **({"display_name": spec.display_name} if spec.display_name else {}),
     }
 
 
@@ -210,11 +211,9 @@ class SupervisorApi:
         return name
 
     def _told_agent(self, agent_id: str) -> dict[str, Any]:
-        """The agent as it is now; its own connections are told too (a supervisor's change
-        of presence or skills makes no decision the agent would otherwise hear of)."""
-        view = self.service.engine.agent(agent_id)
-        self.service.agents.push(agent_id, {"type": "agent", "agent": agent_json(view)})
-        return agent_detail(view, self._languages)
+        """The agent as it is now. Its own websockets, on whichever instance, hear of the
+        change from the applied event (``AgentHub.on_applied``)."""
+        return agent_detail(self.service.engine.agent(agent_id), self._languages)
 
     # ------------------------------------------------------------ agents
 
@@ -760,6 +759,10 @@ AGENT_BODY: Schema = {
     "properties": {
         "id": {"type": "string", "description": "optional; must match the path"},
         "name": {"type": "string"},
+        "display_name": {
+            "type": "string",
+            "description": "what chat customers are told (default: the first name)",
+        },
         "team": {"type": "string"},
         "site": {"type": "string", "description": "default: the team's site"},
         "skills": {

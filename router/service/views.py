@@ -14,6 +14,7 @@ def contact_json(view: ContactView) -> dict[str, Any]:
         "channel": view.channel.value,
         "service": view.service,
         "urgency": view.urgency,
+        "original_urgency": view.original_urgency,
         "state": view.state.value,
         "arrived_at": view.arrived_at,
         "due_at": view.due_at,

@@ -14,7 +14,6 @@ key                    type    holds
 ``...:lease``          string  the leader lease, ``"<instance>:<fence>"``, with a TTL
 ``...:fence``          string  the fencing counter; each new lease takes the next number
 ``...:snapshot``       hash    ``upto`` (log id it covers), ``fence``, ``at``, ``blob``
-``...:agents:seen``    hash    agent id -> last websocket or heartbeat (epoch s)
 =====================  ======  ==========================================================
 """
 
@@ -62,9 +61,5 @@ class Keys:
     def snapshot(self) -> str:
         return self.prefix + "snapshot"
 
-    @property
-    def seen(self) -> str:
-        return self.prefix + "agents:seen"
-
     def all(self) -> tuple[str, ...]:
-        return (self.log, self.lease, self.fence, self.snapshot, self.seen)
+        return (self.log, self.lease, self.fence, self.snapshot)

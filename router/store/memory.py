@@ -29,7 +29,6 @@ class MemoryStore:
         self._lease: tuple[str, float] | None = None  # ("owner:fence", expires at)
         self._fence = 0
         self._snapshot: Snapshot | None = None
-        self._seen: dict[str, float] = {}
         self._trimmed: str | None = None
         self.down = False  # a test can take the store "offline"
 
@@ -147,16 +146,6 @@ class MemoryStore:
     async def load_snapshot(self) -> Snapshot | None:
         self._check()
         return self._snapshot
-
-    async def mark_seen(self, seen: dict[str, float]) -> None:
-        self._check()
-        for agent, at in seen.items():
-            if at > self._seen.get(agent, float("-inf")):
-                self._seen[agent] = at
-
-    async def seen(self) -> dict[str, float]:
-        self._check()
-        return dict(self._seen)
 
     async def ping(self) -> None:
         self._check()

@@ -88,14 +88,6 @@ return 1
 
 _SAVED = {0: Saved.BEHIND, 1: Saved.STORED, 2: Saved.CURRENT}
 
-_MARK_SEEN = """
-for i = 1, #ARGV, 2 do
-  local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
-  if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-return 1
-"""
-
 
 URL_FORMS = (
     "redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://… (TLS), unix:///PATH[?db=DB]; "
@@ -315,7 +307,6 @@ class RedisStore:
         self._release = self.r.register_script(_RELEASE)
         self._append_fenced = self.r.register_script(_APPEND_FENCED)
         self._snapshot = self.r.register_script(_SNAPSHOT)
-        self._mark_seen = self.r.register_script(_MARK_SEEN)
 
     async def _call(self, work: Awaitable[T]) -> T:
         try:
@@ -437,18 +428,6 @@ class RedisStore:
             at=float(h[b"at"]),
             blob=h[b"blob"],
         )
-
-    async def mark_seen(self, seen: dict[str, float]) -> None:
-        if not seen:
-            return
-        args: list[str] = []
-        for agent, at in seen.items():
-            args += [agent, repr(at)]
-        await self._call(cast(Awaitable[Any], self._mark_seen(keys=[self.keys.seen], args=args)))
-
-    async def seen(self) -> dict[str, float]:
-        h = await self._call(cast(Awaitable[dict[bytes, bytes]], self.r.hgetall(self.keys.seen)))
-        return {_text(k): float(v) for k, v in h.items()}
 
     async def ping(self) -> None:
         await self._call(cast(Awaitable[Any], self.r.ping()))

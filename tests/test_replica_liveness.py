@@ -1,0 +1,100 @@
+"""Liveness and agent pushes across instances (issue: agents on a follower were set not
+ready while connected, and never heard of changes made elsewhere). Two instances on one
+store, memory shared in process and a real Redis, over real HTTP and websockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from router.service.app import SERVICE, build_app
+from router.service.service import Service, Settings
+from router.store import Store
+from router.store.memory import MemoryStore
+from router.store.redis import RedisStore
+from tests.redis_support import unique_region
+from tests.service_support import bearer, login, region, until
+from tests.test_replica_service import FAST
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+TIMEOUT_S = 0.6  # reports every 0.2 s
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pair(
+    request: pytest.FixtureRequest, aiohttp_client: MakeClient
+) -> AsyncIterator[tuple[Client, Client]]:
+    stores: list[Store]
+    if request.param == "memory":
+        shared = MemoryStore()
+        stores = [shared, shared]
+    else:
+        url, key = request.getfixturevalue("redis_url"), unique_region()
+        stores = [RedisStore(url, key), RedisStore(url, key)]
+    clients = []
+    for store in stores:
+        service = Service(
+            region(), Settings(heartbeat_timeout_s=TIMEOUT_S), store=store, replica=FAST
+        )
+        clients.append(await aiohttp_client(build_app(service)))
+        await until(healthy(service), timeout=5)
+    await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
+    yield clients[0], clients[1]
+    for client in clients:
+        await client.close()
+    if request.param == "redis":
+        for store in stores:
+            await store.close()
+
+
+def healthy(service: Service) -> Callable[[], bool]:
+    return lambda: service.runtime.healthy
+
+
+def not_ready_for_silence(client: Client) -> Callable[[], bool]:
+    engine = client.app[SERVICE].engine
+    return lambda: bool(engine.agent("a001").reason == "no_heartbeat")
+
+
+def follower_then_leader(pair: tuple[Client, Client]) -> tuple[Client, Client]:
+    a, b = pair
+    return (b, a) if a.app[SERVICE].runtime.is_leader else (a, b)
+
+
+async def test_an_agent_connected_to_a_follower_stays_available_and_hears_of_changes(
+    pair: tuple[Client, Client],
+) -> None:
+    follower, leader = follower_then_leader(pair)
+    agent = await login(follower, "a001")
+    leader_engine = leader.app[SERVICE].engine
+    await until(lambda: leader_engine.agent("a001").presence.value == "available")
+    # Ten timeouts long, the agent stays available on every instance: its socket on the
+    # follower is reported to the region, and the leader judges by that.
+    await asyncio.sleep(10 * TIMEOUT_S)
+    for client in pair:
+        assert client.app[SERVICE].engine.agent("a001").presence.value == "available"
+    pushed = [m["agent"]["presence"] for m in await agent.quiet(0.05) if m["type"] == "agent"]
+    assert set(pushed) == {"available"}, pushed  # its login, nothing since
+    # A supervisor on the leader forces the agent not ready: the agent's screen, on the
+    # follower, is told.
+    r = await leader.post(
+        "/api/supervisor/agents/a001/presence",
+        json={"presence": "not_ready", "reason": "meeting"},
+        headers=bearer("supervisor"),
+    )
+    assert r.status == 200, await r.text()
+    told = await agent.next("agent", timeout=5)
+    assert (told["agent"]["presence"], told["agent"]["reason"]) == ("not_ready", "meeting")
+    # Back to available by itself; then its browser goes away: not ready within a few
+    # timeouts on every instance (nobody is logged out).
+    await agent.send({"type": "presence", "presence": "available", "id": "p"})
+    assert (await agent.next("ack"))["id"] == "p"
+    await agent.close()
+    for client in pair:
+        await until(not_ready_for_silence(client), timeout=5)
+        assert client.app[SERVICE].engine.agent("a001").status.value == "not_ready"
