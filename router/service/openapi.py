@@ -159,6 +159,8 @@ def vocabulary(region: Region, urgencies: Mapping[str, Iterable[str]]) -> dict[s
         "overflow_to": one_of(region.services),
         "site": one_of(region.sites),
         "team": one_of(region.teams),
+        "own_team": one_of(region.teams),
+        "own_agent": one_of(region.agents),
         "language": one_of(region.languages),
         "number": CALLABLE_SCHEMA,
         "phone": E164_SCHEMA,
