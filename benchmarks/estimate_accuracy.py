@@ -38,8 +38,10 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from benchmarks import accuracy_docs
 from benchmarks.report import code_version
 from router.config import load_region
 from router.config.region import Region
@@ -548,10 +550,22 @@ def _parser() -> argparse.ArgumentParser:
         default=w.patience_chat_s,
         help=f"chat customers' mean patience, s (default {w.patience_chat_s:g}; 0: never)",
     )
+    p.add_argument(
+        "--write-docs",
+        nargs="?",
+        const=accuracy_docs.DOCS,
+        metavar="PATH",
+        help="also rewrite the generated block of figures in PATH (default "
+        f"{accuracy_docs.DOCS}) from this run and the next {DOCS_EXTRA_SEEDS} seeds",
+    )
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+DOCS_EXTRA_SEEDS = 2  # the docs summarise two more seeds after the one shown in full
+
+
+def workload_of(argv: Sequence[str]) -> tuple[Workload, argparse.Namespace]:
+    """The workload the command line ``argv`` asks for, and the parsed options."""
     args = _parser().parse_args(argv)
     workload = Workload(
         config=args.config,
@@ -561,10 +575,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         patience_voice_s=args.patience_voice or None,
         patience_chat_s=args.patience_chat or None,
     )
+    return workload, args
+
+
+def more_seeds(workload: Workload) -> list[Result]:
+    """The runs the docs summarise after ``workload``'s own: the next seeds."""
+    results = []
+    for extra in range(1, DOCS_EXTRA_SEEDS + 1):
+        more = replace(workload, seed=workload.seed + extra)
+        print(f"simulating seed {more.seed} for the docs ...", file=sys.stderr)
+        results.append(run(more))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    given = list(argv) if argv is not None else sys.argv[1:]
+    workload, args = workload_of(given)
     print(f"simulating {workload.hours:g} h on {workload.config} ...", file=sys.stderr)
     result = run(workload)
     print(f"done in {result.wall_s:.1f} s (wall)", file=sys.stderr)
-    print(markdown(result, list(argv) if argv is not None else sys.argv[1:]), end="")
+    if args.write_docs:
+        results = [result, *more_seeds(workload)]
+        command = " ".join(["python -m benchmarks.estimate_accuracy", *given])
+        path = Path(args.write_docs)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            accuracy_docs.replace(text, accuracy_docs.block(results, command)), encoding="utf-8"
+        )
+        print(f"rewrote the figures in {path}", file=sys.stderr)
+    print(markdown(result, given), end="")
     return 0
 
 

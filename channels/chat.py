@@ -23,7 +23,10 @@ Resume: ``GET /api/channels/chat/ws?session=<id>&resume=<token>`` (plus the toke
 ``resumed {session_id, contact_id, state, transcript, agent_name?}``; a wrong or unknown
 session gets ``error {code: "resume_refused"}`` and the socket closes (1008). A newer
 connection replaces an older one. A customer whose socket closes before an agent has the
-chat is abandoned after ``grace_s`` (60 s) unless they resume; after that it simply waits.
+chat is abandoned after ``grace_s`` (60 s) unless they resume (or an agent takes it);
+if an agent has it, the grace starts if the chat leaves the agent's hands. The instance
+holding the socket says so (``CustomerAway`` / ``CustomerBack`` events) and the engine's
+timer on the region's clock decides, so a failover or virtual time changes nothing.
 
 The agent (over the agent websocket, see ``router.service.agents``) gets
 ``chat.transcript {contact_id, messages}`` when the chat is assigned, ``chat.message
@@ -56,7 +59,7 @@ from channels.status import wait_json
 from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
 from router.core.errors import Conflict, RoutingError, UnknownAgent, UnknownContact
-from router.core.events import ContactAbandoned, ContactArrived
+from router.core.events import ContactAbandoned, ContactArrived, CustomerAway, CustomerBack
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_fields
@@ -100,9 +103,6 @@ class ChatSession:
     ready: bool = False  # the customer has been told the session
     outcome: str | None = None
     redirect: str | None = None
-    # Since when nobody is on the customer's side of a chat no agent has yet (log time):
-    # the lease holder abandons it ``grace_s`` later unless the customer comes back.
-    away_since: float | None = None
     # This instance's own: the customer's socket when it is connected here.
     box: Outbox | None = None
     box_conn: str | None = None
@@ -183,7 +183,6 @@ class ChatChannel:
         runtime.parts["chat"] = Part(self._capture, self._restore)
         service.agents.chat_sender = self.agent_says
         service.agents.on_connect.append(self.agent_connected)
-        service.background.append(("chat-grace", self.sweep_grace))
 
     # ------------------------------------------------------------ notes (every instance)
 
@@ -204,7 +203,6 @@ class ChatChannel:
         was_away = s.conn is None
         s.conn = n.conn
         s.ready = True
-        self._cancel_grace(s)
         if s.box is not None and s.box_conn != n.conn:  # replaced by a newer connection
             old = s.box
             s.box = s.box_conn = None
@@ -228,8 +226,6 @@ class ChatChannel:
             self.service.agents.push(
                 s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
             )
-        else:
-            self._start_grace(s, now)
 
     def _on_said(self, n: ChatSaid, now: float) -> None:
         s = self.by_contact.get(n.contact_id)
@@ -257,7 +253,6 @@ class ChatChannel:
                 s.ready,
                 s.outcome,
                 s.redirect,
-                s.away_since,
             )
             for s in self.sessions.values()
         ]
@@ -269,7 +264,6 @@ class ChatChannel:
             sid, token_digest, cid, transcript, conn, agent_id, ready, outcome, redirect = row[:9]
             s = ChatSession(sid, token_digest, cid, list(transcript), conn, agent_id, ready)
             s.outcome, s.redirect = outcome, redirect
-            s.away_since = row[9] if len(row) > 9 else None
             mine = local.pop(sid, None)
             if mine is not None:  # this instance's socket, if the customer is here
                 s.box, s.box_conn = mine.box, mine.box_conn
@@ -331,7 +325,6 @@ class ChatChannel:
 
     def _assigned(self, s: ChatSession, agent_id: str) -> None:
         s.agent_id = agent_id
-        self._cancel_grace(s)
         agents = self.service.agents
         self._send_transcript(s, agent_id)
         if s.conn is not None:
@@ -350,8 +343,6 @@ class ChatChannel:
             return
         if view.state is ContactState.WAITING:
             self._tell(s, self._queued(s.contact_id))
-        if s.conn is None and s.agent_id is None and s.ready and s.away_since is None:
-            self._start_grace(s, now)
 
     def _closed(self, s: ChatSession, outcome: str) -> None:
         s.outcome = outcome
@@ -363,7 +354,6 @@ class ChatChannel:
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
 
     def _forget(self, s: ChatSession) -> None:
-        self._cancel_grace(s)
         self.sessions.pop(s.id, None)
         self.by_contact.pop(s.contact_id, None)
 
@@ -395,45 +385,6 @@ class ChatChannel:
     async def _close_box(self, box: Outbox, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await box.close(code, reason)
-
-    def _start_grace(self, s: ChatSession, now: float) -> None:
-        """The customer is away from a chat no agent has: abandoned ``grace_s`` from
-        ``now`` unless they come back. Replicated state, so whichever instance keeps time
-        then (``sweep_grace``) abandons it, also after a failover or a restart."""
-        if s.away_since is None:
-            s.away_since = now
-
-    def _cancel_grace(self, s: ChatSession) -> None:
-        s.away_since = None
-
-    async def sweep_grace(self) -> None:
-        """For the service's life: the instance that keeps time abandons chats whose
-        customer has been away longer than the grace period."""
-        abandoning: set[str] = set()
-        while True:
-            await asyncio.sleep(min(1.0, self.grace_s / 2))
-            runtime = self.service.runtime
-            if not runtime.is_leader:
-                continue
-            now = runtime.clock()
-            for s in list(self.sessions.values()):
-                if (
-                    s.away_since is not None
-                    and s.conn is None
-                    and s.agent_id is None
-                    and now - s.away_since >= self.grace_s
-                    and s.id not in abandoning
-                ):
-                    abandoning.add(s.id)
-                    self._spawn(self._abandon(s, abandoning))
-
-    async def _abandon(self, s: ChatSession, abandoning: set[str]) -> None:
-        try:
-            await self.service.runtime.submit(ContactAbandoned(s.contact_id))
-        except (RoutingError, Stopped, StoreUnavailable) as exc:
-            log.info("chat %s not abandoned: %s", s.contact_id, exc)
-        finally:
-            abandoning.discard(s.id)
 
     # ------------------------------------------------------------ the customer
 
@@ -476,7 +427,15 @@ class ChatChannel:
         conn = s.box_conn or ""
         s.box = s.box_conn = None
         if s.id in self.sessions:
-            self._spawn(self._note_quietly(ChatDetached(s.id, conn)))
+            self._spawn(self._gone(s, conn))
+
+    async def _gone(self, s: ChatSession, conn: str) -> None:
+        """The customer's connection ended: every instance hears of it, and the engine's
+        grace timer (on the region's clock) abandons the chat unless they come back or
+        an agent has it."""
+        await self._note_quietly(ChatDetached(s.id, conn))
+        with contextlib.suppress(RoutingError, Stopped, StoreUnavailable):
+            await self.service.runtime.submit(CustomerAway(s.contact_id, self.grace_s))
 
     async def _note_quietly(self, note: Note) -> None:
         try:
@@ -548,7 +507,7 @@ class ChatChannel:
             await runtime.submit(ContactArrived(spec))
         except asyncio.CancelledError:
             # It may still arrive: abandoned unless the customer resumes.
-            self._spawn(self._note_quietly(ChatDetached(session_id, "")))
+            self._spawn(self._gone(s, ""))
             raise
         except BaseException:
             self._forget(s)
@@ -637,6 +596,8 @@ class ChatChannel:
         conn = uuid.uuid4().hex
         # Every instance hears of it: an older connection, wherever it is, is replaced.
         await self.service.runtime.submit(ChatAttached(s.id, conn, resumed=True))
+        with contextlib.suppress(RoutingError):  # closed meanwhile: told just below
+            await self.service.runtime.submit(CustomerBack(s.contact_id))
         try:
             view = self.service.engine.contact(s.contact_id)
         except UnknownContact:

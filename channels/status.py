@@ -22,7 +22,11 @@ REMEMBER_FINISHED = 10_000
 
 
 def wait_json(service: Service, contact_id: str) -> tuple[int | None, dict[str, float] | None]:
-    """(position, estimated_wait) for a waiting contact, as the API shows them."""
+    """(position, estimated_wait) for a waiting contact, as the API shows them.
+
+    ``position`` is 1 + the contacts ahead of it in its own bucket of the one order: the
+    same channel, current reach (own agent, team, site or region) and requirement
+    (skills, language, authorisation) - not every contact waiting for the service."""
     estimate = service.estimate(contact_id)
     wait = (
         {"min_s": estimate.low_s, "max_s": estimate.high_s}

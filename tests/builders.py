@@ -35,6 +35,7 @@ def service(
         "steps": tuple(steps),
         "offer_timeout_s": 20.0,
         "decline_cooldown_s": 120.0,
+        "timeout_cooldown_s": 0.0,  # as in the region file
     }
     base.update(settings)
     return ServiceSpec(**base)  # type: ignore[arg-type]

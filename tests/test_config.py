@@ -207,6 +207,7 @@ def test_defaults_come_from_the_core_model(doc: Doc) -> None:
     assert service.decline_cooldown_s == 120.0
     assert service.not_ready_on_decline is False
     assert service.not_ready_on_timeout is True
+    assert service.timeout_cooldown_s == 0.0  # a timeout is not a decline
     assert service.warn_fraction == 0.2
     assert dict(region.blocks) == dict(DEFAULT_BLOCKS)
     assert dict(region.agents["a001"].capacity) == {Channel.VOICE: 1}

@@ -133,7 +133,7 @@ def test_wrap_up_holds_new_offers_until_done_or_timer() -> None:
     assert clock.at(43, WrapUpDone("a")) == [("wrapup_end", "a"), ("offer", "c3", "a")]
 
 
-def test_offer_timeout_requeues_in_place_sets_not_ready_and_cools_down() -> None:
+def test_offer_timeout_requeues_in_place_sets_not_ready_and_keeps_the_order() -> None:
     clock = Clock(
         engine(
             [service("nurse", "nursing", offer_timeout_s=20, decline_cooldown_s=60)],
@@ -152,10 +152,35 @@ def test_offer_timeout_requeues_in_place_sets_not_ready_and_cools_down() -> None
     assert [v.id for v in clock.engine.waiting()] == ["c1", "c2"]
     with pytest.raises(Conflict, match="no pending offer"):
         clock.at(22, OfferAccepted("c1", "a"))
-    # Back from not-ready within the cool-down, a is offered c2, not c1 again.
+    # A timeout is not a decline (timeout_cooldown_s defaults to 0): back from not-ready,
+    # a is offered c1, the earliest due, not the later c2.
+    assert clock.at(30, PresenceChanged("a", Presence.AVAILABLE)) == [("offer", "c1", "a")]
+
+
+def test_a_timeout_cools_down_only_when_the_service_says_so() -> None:
+    clock = Clock(
+        engine(
+            [
+                service(
+                    "nurse",
+                    "nursing",
+                    offer_timeout_s=20,
+                    decline_cooldown_s=600,
+                    timeout_cooldown_s=60,
+                )
+            ],
+            [agent("a", "x", {"nursing": 1}), agent("b", "x", {"nursing": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a"))
+    assert clock.at(1, arrive("c1")) == [("offer", "c1", "a")]
+    clock.at(2, arrive("c2"))
+    clock.advance_to(21)
+    assert (21.0, ("requeued", "c1", "a", "timeout")) in clock.log
+    # Back from not-ready within the timeout's cool-down, a is offered c2, not c1 again.
     assert clock.at(30, PresenceChanged("a", Presence.AVAILABLE)) == [("offer", "c2", "a")]
     assert clock.at(31, OfferDeclined("c2", "a")) == [("requeued", "c2", "a", "declined")]
-    # When the cool-down for c1 ends (t=81) a gets c1 again.
+    # When the timeout's cool-down for c1 ends (t=81, not the decline's 600 s) a gets c1.
     clock.advance_to(81)
     assert clock.log[-1] == (81.0, ("offer", "c1", "a"))
 

@@ -114,6 +114,7 @@ def make_service(name: str, draw: Any) -> ServiceSpec:
         wrapup_s=draw(st.sampled_from([0.0, 15.0])),
         offer_timeout_s=draw(st.sampled_from([10.0, 30.0])),
         decline_cooldown_s=draw(st.sampled_from([0.0, 45.0])),
+        timeout_cooldown_s=draw(st.sampled_from([None, 0.0, 30.0])),
         not_ready_on_decline=draw(st.booleans()),
         not_ready_on_timeout=draw(st.booleans()),
     )

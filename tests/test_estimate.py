@@ -4,18 +4,23 @@ abandonment), where the service uses it, and the accuracy harness in virtual tim
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from benchmarks import accuracy_docs
 from benchmarks.estimate_accuracy import (
+    PER_CONTACT,
     VARIANTS,
     Workload,
     contact_factory,
     day_profile,
     markdown,
+    more_seeds,
     run,
+    workload_of,
 )
 from router.config import load_region
 from router.core import decisions as d
@@ -35,6 +40,7 @@ from router.sim import Behaviour, Simulation
 from tests.builders import Clock, agent, engine, service
 
 REGION = "config/region.yaml"
+ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------------- formula
 
@@ -280,3 +286,57 @@ def test_the_accuracy_harness_gives_finite_figures_on_a_short_period() -> None:
     assert text.startswith("## Wait-estimate accuracy")
     assert "| per contact |" in text and "| naive baseline |" in text
     assert "nan" not in text
+
+
+# ------------------------------------------------------ the figures in the docs
+
+
+def test_the_accuracy_figures_in_the_docs_were_written_by_the_benchmark() -> None:
+    """docs/waiting-times.md quotes the run, not a copy: the block is there, unedited since
+    ``--write-docs`` wrote it, and says optimistic or pessimistic as its biases do."""
+    doc = (ROOT / accuracy_docs.DOCS).read_text(encoding="utf-8")
+    assert accuracy_docs.check(doc) == []
+
+
+def test_the_accuracy_figures_in_the_docs_are_what_the_benchmark_gives_today() -> None:
+    """Re-runs the command the block names (virtual time, deterministic, a few seconds):
+    a change to the engine or the estimate that moves the figures fails here until
+    ``python -m benchmarks.estimate_accuracy --write-docs`` is run again."""
+    doc = (ROOT / accuracy_docs.DOCS).read_text(encoding="utf-8")
+    command = accuracy_docs.command_of(doc)
+    assert command is not None
+    workload, _ = workload_of(command.split()[3:])
+    results = [run(workload), *more_seeds(workload)]
+    assert accuracy_docs.current(doc) == accuracy_docs.block(results, command), (
+        f"the figures in {accuracy_docs.DOCS} are stale: run `{command}`"
+    )
+
+
+def test_the_docs_check_catches_hand_edits_wrong_verdicts_and_stray_verdicts() -> None:
+    doc = (ROOT / accuracy_docs.DOCS).read_text(encoding="utf-8")
+    result = run(Workload(hours=0.5, drain_hours=1.0, peak_per_hour=900.0, seed=2))
+    fresh = accuracy_docs.replace(doc, accuracy_docs.block([result, result]))
+    assert accuracy_docs.check(fresh) == []
+    text = accuracy_docs.body([result])
+    bias = result.overall.figures[PER_CONTACT].bias_s
+    said = accuracy_docs.verdict(bias)
+    assert said == ("optimistic" if bias < 0 else "pessimistic")
+    assert f"The per-contact estimate is **{said}**" in text
+
+    # A number changed by hand.
+    row = next(line for line in text.splitlines() if line.startswith("| per contact ("))
+    edited = fresh.replace(row, row.replace("|", "| 1", 1), 1)
+    assert any("edited by hand" in p for p in accuracy_docs.check(edited))
+    # A verdict that contradicts the bias, even with a matching hash.
+    other = "pessimistic" if said == "optimistic" else "optimistic"
+    wrong = text.replace(
+        f"per-contact estimate is **{said}**", f"per-contact estimate is **{other}**"
+    )
+    problems = accuracy_docs.check(accuracy_docs.replace(doc, accuracy_docs.wrap(wrong)))
+    assert problems == [
+        f"The per-contact estimate has bias {float(round(bias)):+g} s, so it is {said}, not {other}"
+    ]
+    # A verdict in the hand-written prose, and no block at all.
+    stray = fresh.replace("## How accurate it is", "## How accurate it is\n\nIt is pessimistic.")
+    assert any("'pessimistic' outside" in p for p in accuracy_docs.check(stray))
+    assert accuracy_docs.check("# nothing generated\n")[0].startswith("no generated block")

@@ -149,7 +149,7 @@ async def test_a_chat_left_before_an_answer_is_abandoned_even_after_the_leader_d
     await cust.send(START)
     cid = (await cust.next("session"))["contact_id"]
     await cust.ws.close()  # the customer's phone dies; nobody has the chat yet
-    await until(lambda: channel_of(other).sessions[cid_session(other, cid)].away_since is not None)
+    await until(lambda: other.engine.contact(cid).customer_away)
     assert isinstance(leader.runtime, ReplicatedRuntime)
     leader.runtime.halt()  # the lease holder dies before the grace period is over
     # The survivor takes the lease and abandons the chat when the grace period ends.

@@ -152,3 +152,46 @@ async def test_bad_websocket_frames_are_answered_with_errors(aiohttp_client: Mak
     assert (await ws.next("error"))["id"] == 11
     assert service.engine.agent("a001").presence.value == "available"
     await ws.close()
+
+
+async def test_an_agent_back_from_a_timed_out_offer_is_offered_the_earliest_call_first(
+    aiohttp_client: MakeClient,
+) -> None:
+    """A timeout is not a decline: with the default ``timeout_cooldown_s`` (0) the call
+    that rang unanswered is offered again before later ones; a supervisor may set it."""
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    ws = await login(client, "a005")  # the only nurse in: nursing_advice times out in 20 s
+
+    async def ring(call_id: str) -> Any:
+        body = {**CALL, "call_id": call_id, "site": "vaasa"}
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        return await r.json()
+
+    async def time_out_and_come_back(timeout_at: str, back_at: str) -> str:
+        clock.set(timeout_at)
+        await service.runtime.submit(TimerDue())
+        assert service.engine.agent("a005").presence.value == "not_ready"  # offer_timeout
+        clock.set(back_at)
+        status, _ = await post(client, "/api/agent/presence", "a005", {"presence": "available"})
+        assert status == 200
+        return str((await ws.next("offer"))["contact"]["id"])
+
+    assert (await ring("t1"))["action"] == "connect"
+    assert (await ws.next("offer"))["contact"]["id"] == "phone-t1"
+    clock.set("2026-11-24 10:00:05")
+    assert (await ring("t2"))["action"] == "queue"
+    # t1 rang unanswered; back 10 s later, the nurse gets t1 (the earliest), not t2.
+    assert await time_out_and_come_back("2026-11-24 10:00:21", "2026-11-24 10:00:31") == "phone-t1"
+
+    r = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"timeout_cooldown_s": 600},
+        headers=bearer("supervisor"),
+    )
+    assert r.status == 200, await r.text()
+    assert service.engine.service("nursing_advice").timeout_cooldown_s == 600
+    # With a cool-down for timeouts, t1 is kept from this nurse for 10 minutes: t2 first.
+    assert await time_out_and_come_back("2026-11-24 10:00:52", "2026-11-24 10:01:00") == "phone-t2"
+    await ws.close()

@@ -12,9 +12,21 @@ from aiohttp.test_utils import TestClient
 
 from channels.chat import channel_of
 from router.core import decisions as d
+from router.core.events import TimerDue
 from router.service.app import build_app
-from router.service.service import Service
-from tests.service_support import CHAT_WS, Socket, bearer, customer, login, make_service, until
+from router.service.service import Service, Settings
+from tests.service_support import (
+    CHAT_WS,
+    Socket,
+    WallClock,
+    at,
+    bearer,
+    customer,
+    login,
+    make_service,
+    region,
+    until,
+)
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -175,6 +187,37 @@ async def test_a_customer_who_leaves_before_an_answer_is_abandoned_after_the_gra
         client, f"&session={session['session_id']}&resume={session['resume_token']}"
     )
     assert (await late.next("error"))["code"] == "resume_refused"
+
+
+async def test_the_grace_period_runs_on_the_regions_clock(aiohttp_client: MakeClient) -> None:
+    # Virtual time over real websockets: nothing sleeps, the clock is moved.
+    clock = WallClock(at("2026-11-24 10:00"))
+    service = Service(region(), Settings(), clock=clock)
+    client = await aiohttp_client(build_app(service))
+    seen = closures(service)
+    cust = await customer(client)
+    await cust.send(START)
+    session = await cust.next("session")
+    cid = session["contact_id"]
+    await cust.close()
+    await until(lambda: service.engine.contact(cid).customer_away)
+    clock.t += 59
+    await service.runtime.submit(TimerDue())
+    assert service.engine.contact(cid).state.value == "waiting" and not seen
+    # Back within the grace: kept; gone again: the grace starts anew from then.
+    query = f"&session={session['session_id']}&resume={session['resume_token']}"
+    back = await customer(client, query)
+    await back.next("resumed")
+    assert not service.engine.contact(cid).customer_away
+    await back.close()
+    await until(lambda: service.engine.contact(cid).customer_away)
+    clock.t += 59
+    await service.runtime.submit(TimerDue())
+    assert not seen
+    clock.t += 1
+    await service.runtime.submit(TimerDue())
+    assert [(c.contact_id, c.outcome) for c in seen] == [(cid, "abandoned")]
+    assert channel_of(service).sessions == {}
 
 
 async def test_leave_abandons_at_once_and_a_decline_puts_the_chat_back_in_the_queue(

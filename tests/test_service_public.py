@@ -34,7 +34,7 @@ async def status(client: Client, path: str = "/api/public/services") -> Any:
     return await r.json()
 
 
-async def test_with_nobody_logged_in_every_service_is_closed_with_no_estimate(
+async def test_with_nobody_logged_in_every_service_is_open_but_unstaffed_with_no_estimate(
     served: tuple[Client, Service],
 ) -> None:
     client, service = served
@@ -44,9 +44,11 @@ async def test_with_nobody_logged_in_every_service_is_closed_with_no_estimate(
         s
         == {
             "service": s["service"],
-            "open": False,
-            "in_hours": True,  # the test region has no opening hours: always in hours
+            # The test region has no opening hours: open round the clock, whoever is in.
+            "open": True,
+            "in_hours": True,
             "staffed": False,
+            "availability": "open_unstaffed",
             "waiting": 0,
             "estimated_wait": None,
         }
@@ -74,6 +76,7 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
 
     nursing = await status(client, "/api/public/services/nursing_advice")
     assert nursing["open"] is True and nursing["waiting"] == 2
+    assert nursing["staffed"] is True and nursing["availability"] == "answering"
     wait = nursing["estimated_wait"]
     assert 0 <= wait["min_s"] < wait["max_s"]
     assert wait["min_s"] % 60 == 0 and wait["max_s"] % 60 == 0
@@ -82,9 +85,10 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
     oral = next(s for s in listed if s["service"] == "oral_health")
     assert oral == {
         "service": "oral_health",
-        "open": False,
+        "open": True,
         "in_hours": True,
         "staffed": False,
+        "availability": "open_unstaffed",
         "waiting": 0,
         "estimated_wait": None,
     }
@@ -92,7 +96,7 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
     text = json.dumps(listed)
     for personal in ("secret-call", "phone-", CALLER, "a005", "Pekka", "Laine", "vaasa"):
         assert personal not in text
-    fields = {"service", "open", "in_hours", "staffed", "waiting", "estimated_wait"}
+    fields = {"service", "open", "in_hours", "staffed", "availability", "waiting", "estimated_wait"}
     assert all(set(s) == fields for s in listed)
 
     r = await client.get("/api/public/services/astrology", headers=PUBLIC)
@@ -112,3 +116,63 @@ async def test_public_status_needs_a_public_or_supervisor_token(
             assert (await client.get(path, headers=bearer(token))).status == 403, token
         for token in ("public", "supervisor"):
             assert (await client.get(path, headers=bearer(token))).status == 200, token
+
+
+async def test_a_round_the_clock_line_nobody_staffs_is_open_not_closed(
+    served: tuple[Client, Service],
+) -> None:
+    """Opening (by hours) and staffing (someone can answer) are published apart: an
+    unstaffed round-the-clock line still takes calls, so it must not read as closed."""
+    client, _ = served
+    path = "/api/public/services/nursing_advice"
+    before = await status(client, path)
+    assert before["open"] is True and before["staffed"] is False
+    assert before["availability"] == "open_unstaffed" and "opens_at" not in before
+    # A caller who rings now is queued, not turned away: the line is open.
+    body = {"call_id": "n1", "caller": CALLER, "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+    assert (await r.json())["action"] == "queue"
+    assert (await status(client, path))["waiting"] == 1
+
+    ws = await agent_ws(client, "a005", login=False)  # nursing 2, Finnish
+    await ws.send_json({"type": "login", "presence": "not_ready"})
+    await next_of(ws, "ack")
+    after = await status(client, path)
+    assert after["open"] is True and after["staffed"] is True
+    assert after["availability"] == "answering"
+    await ws.close()
+
+
+async def test_the_openapi_text_of_the_public_routes_names_every_field(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    doc = await (await client.get("/openapi.json")).json()
+    for path in ("/api/public/services", "/api/public/services/{name}"):
+        text = doc["paths"][path]["get"]["responses"]["200"]["description"]
+        for field in ("`open`", "`staffed`", "`availability`", "`open_unstaffed`", "`opens_at`"):
+            assert field in text, (path, field)
+
+
+async def test_the_announced_position_counts_the_callers_own_line_not_the_whole_service(
+    served: tuple[Client, Service],
+) -> None:
+    """As docs/service.md and the OpenAPI text say: a Finnish and a Swedish call for the
+    same service wait for different agents, so each is first in its own line, while the
+    public status counts both."""
+    client, _ = served
+    told = {}
+    for call_id, language in (("p-fi-1", "fi"), ("p-sv-1", "sv"), ("p-fi-2", "fi")):
+        body = {
+            "call_id": call_id,
+            "caller": CALLER,
+            "ivr": {"service": "nursing_advice", "language": language},
+        }
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        answer = await r.json()
+        assert answer["action"] == "queue", answer
+        told[call_id] = answer["announcement"]["position"]
+    assert told == {"p-fi-1": 1, "p-sv-1": 1, "p-fi-2": 2}
+    assert (await status(client, "/api/public/services/nursing_advice"))["waiting"] == 3
+    doc = await (await client.get("/openapi.json")).json()
+    assert "`position` counts only the contacts ahead of it" in doc["info"]["description"]

@@ -10,20 +10,24 @@ New routes are covered as soon as they are in the table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 
-from router.config.tokens import ApiChannel, Role, TokenSpec
+from router.config import parse_region
+from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
 from router.core.model import ContactState
 from router.service.app import build_app, route_table
 from router.service.routes import Route
 from router.service.service import Service
-from tests.service_support import agent_ws, bearer, make_service, next_of, region
+from tests.service_support import REGION_FILE, agent_ws, bearer, make_service, next_of, region
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -336,3 +340,49 @@ async def test_agent_contact_endpoints_never_act_on_another_agents_contact(
     after = service.engine.contact("phone-k1")
     assert (after.state, after.agent_id) == (before.state, before.agent_id)
     assert service.engine.agent("a001").contacts == ()
+
+
+def _region_with_tokens(extra: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> Any:
+    """The sample region file with token entries added and some removed by name, read
+    the way ``yhteys serve`` reads it (hours left out, as in ``region()``)."""
+    doc = yaml.safe_load(Path(REGION_FILE).read_text(encoding="utf-8"))
+    doc["tokens"] = [t for t in doc["tokens"] if t["name"] not in drop] + extra
+    return dataclasses.replace(parse_region(doc, "rotated.yaml"), hours={}, after_hours={})
+
+
+async def test_a_rotated_token_works_beside_the_old_one_until_the_old_entry_is_removed(
+    aiohttp_client: MakeClient,
+) -> None:
+    """docs/configuration.md, "Rotating a token": a second entry for the same role (and
+    the same agent) with its own name and hash; both secrets work until the old entry is
+    taken out of the file and the service restarted."""
+    new = [
+        {"name": "supervisor-2027", "role": "supervisor", "sha256": hash_token("s3cret-27")},
+        {
+            "name": "agent-a001-2027",
+            "role": "agent",
+            "agent": "a001",
+            "sha256": hash_token("a001-s3cret-27"),
+        },
+    ]
+    old_supervisor, new_supervisor = "demo-supervisor", "s3cret-27"
+    old_agent, new_agent = "demo-agent-a001", "a001-s3cret-27"
+
+    async def answers(client: Client, path: str, secret: str) -> int:
+        r = await client.get(path, headers={"Authorization": f"Bearer {secret}"})
+        return r.status
+
+    both = await aiohttp_client(build_app(Service(_region_with_tokens(new))))
+    for secret in (old_supervisor, new_supervisor):
+        assert await answers(both, "/api/supervisor/services", secret) == 200, secret
+    for secret in (old_agent, new_agent):
+        r = await both.get("/api/agent/state", headers={"Authorization": f"Bearer {secret}"})
+        assert r.status == 200, secret
+        assert (await r.json())["agent"]["id"] == "a001"  # the same agent either way
+
+    dropped = ("supervisor", "agent-a001")
+    after = await aiohttp_client(build_app(Service(_region_with_tokens(new, drop=dropped))))
+    assert await answers(after, "/api/supervisor/services", old_supervisor) == 401
+    assert await answers(after, "/api/supervisor/services", new_supervisor) == 200
+    assert await answers(after, "/api/agent/state", old_agent) == 401
+    assert await answers(after, "/api/agent/state", new_agent) == 200

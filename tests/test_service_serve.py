@@ -82,6 +82,23 @@ def test_demo_flag_allows_demo_tokens_on_any_address(no_binding: list[dict[str, 
     assert [c["host"] for c in no_binding] == ["0.0.0.0"]
 
 
+def test_memory_mode_says_once_at_start_up_that_a_restart_loses_everything(
+    no_binding: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("YHTEYS_REDIS_URL", raising=False)
+    assert cli.main(["serve", "--host", "127.0.0.1", "--port", "1"]) == 0
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    memory = [x for x in logged if "memory mode" in x["message"]]
+    assert len(memory) == 1, logged
+    (said,) = memory
+    assert said["level"] == "warning"
+    assert "lost when it stops or restarts" in said["message"]
+    assert "--redis" in said["message"]  # and how to keep them
+    assert len(no_binding) == 1  # it still serves
+
+
 def test_a_broken_region_file_exits_2(
     no_binding: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

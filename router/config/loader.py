@@ -25,6 +25,7 @@ The whole file is checked before anything is refused: every problem is collected
         wrapup_s: N                 # default 0
         offer_timeout_s: N          # default 30, above 0
         decline_cooldown_s: N       # default 120
+        timeout_cooldown_s: N       # default 0
         not_ready_on_decline: BOOL  # default false
         not_ready_on_timeout: BOOL  # default true
         warn_fraction: 0 <= N < 1   # default 0.2
@@ -104,6 +105,9 @@ _SERVICE_DEFAULTS = ServiceSpec(
     name="", requirement=Requirement.anyone(), urgencies={}, default_urgency=""
 )
 _AGENT_DEFAULTS = AgentSpec(id="", name="", site="", team="")
+# Not the model's None (an old snapshot's "as a decline"): a timed-out offer does not
+# cool down unless the file says so (docs/configuration.md says why).
+TIMEOUT_COOLDOWN_S = 0.0
 MAX_RELAX = MAX_LEVEL - MIN_LEVEL
 
 _SERVICE_REQUIRED = ("name", "requirement", "urgencies")
@@ -114,6 +118,7 @@ _SERVICE_OPTIONAL = (
     "wrapup_s",
     "offer_timeout_s",
     "decline_cooldown_s",
+    "timeout_cooldown_s",
     "not_ready_on_decline",
     "not_ready_on_timeout",
     "warn_fraction",
@@ -583,6 +588,7 @@ def _service(
             "offer_timeout_s", _SERVICE_DEFAULTS.offer_timeout_s, positive=True
         ),
         decline_cooldown_s=entry.number("decline_cooldown_s", _SERVICE_DEFAULTS.decline_cooldown_s),
+        timeout_cooldown_s=entry.number("timeout_cooldown_s", TIMEOUT_COOLDOWN_S),
         not_ready_on_decline=entry.flag(
             "not_ready_on_decline", _SERVICE_DEFAULTS.not_ready_on_decline
         ),

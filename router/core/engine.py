@@ -48,6 +48,8 @@ from router.core.events import (
     ContactMerged,
     ContactMoved,
     ContactReclassified,
+    CustomerAway,
+    CustomerBack,
     Event,
     ManualOffer,
     OfferAccepted,
@@ -355,6 +357,31 @@ class Engine:
             return
         self._leave_unanswered(ev.contact_id, "abandoned", now, out)
 
+    def _on_away(self, ev: CustomerAway, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        grace = ev.grace_s
+        if not 0.0 <= grace < _INF:
+            raise InvalidEvent(f"grace_s must be a number of seconds >= 0, got {grace!r}")
+        if c.channel is Channel.CALLBACK:
+            return  # the caller is expected to be away: we call them (see _on_abandoned)
+        c.away_grace = grace
+        if c.state is not ContactState.ASSIGNED and c.away_token == 0:
+            self._arm_away(c, now, out)
+
+    def _on_back(self, ev: CustomerBack, now: float, out: Decisions) -> None:
+        c = self._open_contact(ev.contact_id)
+        c.away_grace = None
+        c.away_token = 0
+
+    def _arm_away(self, c: ContactRecord, now: float, out: Decisions) -> None:
+        """The grace period of a contact whose person is away starts now."""
+        grace = c.away_grace or 0.0
+        if grace <= 0.0:
+            self._leave_unanswered(c.id, "abandoned", now, out)
+            return
+        c.away_token = token = self._token()
+        self._timers.push(now + grace, TimerKind.AWAY, c.id, token)
+
     def _leave_unanswered(self, contact_id: str, outcome: str, now: float, out: Decisions) -> None:
         c = self._open_contact(contact_id)
         if c.state is ContactState.ASSIGNED:
@@ -502,6 +529,7 @@ class Engine:
     def _on_accepted(self, ev: OfferAccepted, now: float, out: Decisions) -> None:
         c = self._offered_to(ev.contact_id, ev.agent_id)
         c.state = ContactState.ASSIGNED
+        c.away_token = 0  # with an agent, an away person's chat is not abandoned
         out.append(
             d.Assigned(
                 c.id, ev.agent_id, c.service.name, c.spec.preferred_site, c.arrived_at, c.due_at
@@ -930,6 +958,8 @@ class Engine:
         self._pool.unindex(a)
         self._release(a, c, now)
         cooldown = c.service.decline_cooldown_s
+        if reason == "timeout" and c.service.timeout_cooldown_s is not None:
+            cooldown = c.service.timeout_cooldown_s
         until = None
         if cooldown > 0:
             until = now + cooldown
@@ -947,8 +977,13 @@ class Engine:
 
     def _requeue(self, c: ContactRecord, now: float, out: Decisions) -> None:
         """Back to waiting with the same due time and arrival order, at its step."""
+        was_assigned = c.state is ContactState.ASSIGNED
         c.state = ContactState.WAITING
         c.agent_id = None
+        if was_assigned and c.away_grace is not None and c.away_token == 0:
+            # Its person went away while an agent had it: the grace period starts now.
+            c.away_token = token = self._token()
+            self._timers.push(now + c.away_grace, TimerKind.AWAY, c.id, token)
         if c.restep is not None:
             self._enter_step(c, c.restep, now, out)
         else:
@@ -1034,6 +1069,10 @@ class Engine:
             c = self._contacts.get(ref)
             if c is None:
                 continue
+            if kind is TimerKind.AWAY:
+                if c.away_token == token and c.state is not ContactState.ASSIGNED:
+                    self._leave_unanswered(c.id, "abandoned", at, out)
+                continue
             if kind is TimerKind.OFFER_EXPIRY:
                 if c.state is ContactState.OFFERED and c.offer_no == token:
                     self._return_offer(c, "timeout", c.service.not_ready_on_timeout, at, out)
@@ -1095,6 +1134,8 @@ class Engine:
         ContactAbandoned: _on_abandoned,
         AgentLoggedIn: _on_logged_in,
         AgentLoggedOut: _on_logged_out,
+        CustomerAway: _on_away,
+        CustomerBack: _on_back,
         PresenceChanged: _on_presence,
         AgentsSeen: _on_seen,
         OfferAccepted: _on_accepted,

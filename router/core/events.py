@@ -23,6 +23,24 @@ class ContactCancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerAway:
+    """The person on a contact has gone for now (a chat customer's connection closed).
+    Unless they come back (``CustomerBack``) or an agent has the contact, it is abandoned
+    ``grace_s`` later - counted from now, or from when it next leaves an agent's hands.
+    A timer on the region's clock: the same on every instance and in virtual time."""
+
+    contact_id: str
+    grace_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBack:
+    """The person on a contact is back (a chat resumed): no abandoning for being away."""
+
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ContactAbandoned:
     """The caller hung up or left the chat before being answered. A contact that has
     become a callback is not closed by it: hanging up is what its caller was told to do,
@@ -187,6 +205,8 @@ Event = (
     ContactArrived
     | ContactCancelled
     | ContactAbandoned
+    | CustomerAway
+    | CustomerBack
     | AgentLoggedIn
     | AgentLoggedOut
     | PresenceChanged

@@ -123,6 +123,12 @@ class ServiceSpec:
     callback_retry_s: float = 900.0
     # Length of the windows a caller may pick for a scheduled callback.
     callback_window_s: float = 3600.0
+    # A timed-out offer's cool-down. The region file's default is 0: a timeout says
+    # nothing about the contact (the agent was not there), so back at the desk the agent
+    # gets the earliest-due contact. None: as ``decline_cooldown_s``, which is how every
+    # timeout cooled down before the setting, so engines in older snapshots (built
+    # without it) decide as they did. Last, as snapshots rebuild specs by position.
+    timeout_cooldown_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,8 @@ def service_problems(svc: ServiceSpec, services: Mapping[str, ServiceSpec]) -> l
             problems.append(f"step {i}: relax_levels belong on a relaxed step")
     if svc.offer_timeout_s <= 0:
         problems.append(f"offer_timeout_s must be above 0, got {svc.offer_timeout_s}")
-    if min(svc.wrapup_s, svc.decline_cooldown_s) < 0:
-        problems.append("wrapup_s and decline_cooldown_s must be >= 0")
+    if min(svc.wrapup_s, svc.decline_cooldown_s, svc.timeout_cooldown_s or 0.0) < 0:
+        problems.append("wrapup_s, decline_cooldown_s and timeout_cooldown_s must be >= 0")
     if not 0 <= svc.warn_fraction < 1:
         problems.append(f"warn_fraction must be in [0, 1), got {svc.warn_fraction}")
     return problems

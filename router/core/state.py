@@ -27,6 +27,8 @@ class ContactRecord:
         "agent_id",
         "arrived_at",
         "attempts",
+        "away_grace",
+        "away_token",
         "base_rid",
         "channel",
         "cooldowns",
@@ -75,6 +77,10 @@ class ContactRecord:
         self.urgency = urgency
         # The class it arrived in, once the handling agent has re-classified it.
         self.original_urgency: str | None = None
+        # Its person is away (``CustomerAway``) with this grace period; the token of the
+        # pending AWAY timer, 0 when none is armed (it is with an agent, or present).
+        self.away_grace: float | None = None
+        self.away_token = 0
         self.seq = seq
         self.arrived_at = arrived_at
         self.due_at = due_at
@@ -107,8 +113,10 @@ class ContactRecord:
         self.entered = True  # False while a scheduled arrival has not yet entered a step
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        # A snapshot from before re-classification has no original_urgency slot.
+        # A snapshot from before re-classification (or the away rule) lacks those slots.
         self.original_urgency = None
+        self.away_grace = None
+        self.away_token = 0
         for name, value in state[1].items():
             setattr(self, name, value)
 
@@ -193,6 +201,8 @@ class ContactView:
     attempts: int = 0
     # The class it arrived in; differs from ``urgency`` once the handler re-classified it.
     original_urgency: str = ""
+    # Its person is away (``CustomerAway``) and has not come back (``CustomerBack``).
+    customer_away: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +239,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         hold_until=c.hold_until,
         attempts=c.attempts,
         original_urgency=c.original_urgency or c.urgency,
+        customer_away=c.away_grace is not None,
     )
 
 

@@ -24,6 +24,7 @@ class TimerKind(IntEnum):
     WRAP_UP = 5
     HOLD = 6  # a scheduled contact's time has come
     LIVENESS = 7  # an agent's last sighting runs out (``AgentsSeen``)
+    AWAY = 8  # a contact's person has been away for its grace period (``CustomerAway``)
 
 
 Timer = tuple[float, int, TimerKind, str, float]

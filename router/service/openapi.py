@@ -354,7 +354,12 @@ def build(
                 "answers GET also answers HEAD; a method a path does not take is a 405 with "
                 "an `Allow` header. A JSON body: at most "
                 f"{MAX_BODY_BYTES // 1024} KiB (else 413), nested at most {MAX_JSON_DEPTH} "
-                "arrays/objects deep (else 400); a websocket frame is held to the same depth."
+                "arrays/objects deep (else 400); a websocket frame is held to the same depth. "
+                "A waiting "
+                "contact's `position` counts only the contacts ahead of it that wait for the "
+                "same agents: the same channel, current reach (own agent, team, station or "
+                "region) and requirement (skills, language, authorisation), not every "
+                "contact waiting for the service."
             ),
         },
         "tags": [{"name": tag} for tag in tags],

@@ -1,13 +1,22 @@
-"""Public status per service: open or closed, how many wait, the estimated wait.
+"""Public status per service: open or closed, whether anyone can answer, how many wait,
+the estimated wait.
 
 For websites, IVR announcements and wallboards, with a public token (a supervisor token
 works too). No personal data: service names and counts only, never contact ids, phone
 numbers or agent names.
 
+Opening and staffing are separate facts: a round-the-clock line with nobody logged in is
+open (it takes contacts, which wait) but unstaffed, not closed.
+
 - ``open``: within the service's opening hours (its phone line's; always, for a service
-  without hours) and at least one logged-in agent (available or not) can serve it, i.e.
-  meets its skill requirement. ``in_hours`` and ``staffed`` say which, and ``opens_at``
-  (epoch seconds) when the next opening is, while closed by the hours.
+  without hours). Earlier versions also required staff for ``open``; that is ``staffed``.
+- ``in_hours``: the same as ``open``, kept for clients written before the change.
+- ``staffed``: at least one logged-in agent (available or not) meets the service's skill
+  requirement, so someone can answer.
+- ``availability``: the two in one word for callers: ``answering`` (open and staffed),
+  ``open_unstaffed`` (open, but nobody who could answer is logged in: a contact waits
+  until someone is), ``closed`` (outside opening hours, whoever is logged in).
+- ``opens_at`` (epoch seconds): the next opening, only while closed.
 - ``waiting``: contacts waiting for the service now.
 - ``estimated_wait``: ``{"min_s", "max_s"}`` for a contact arriving now, or ``null`` when
   nobody could serve it; the published formula of :mod:`router.core.estimate` (whole
@@ -29,6 +38,13 @@ from router.service.routes import Route
 from router.service.service import Service
 
 
+def availability(in_hours: bool, staffed: bool) -> str:
+    """Opening and staffing in one word a caller's page can show."""
+    if not in_hours:
+        return "closed"
+    return "answering" if staffed else "open_unstaffed"
+
+
 def service_status(service: Service, name: str) -> dict[str, Any]:
     engine = service.engine
     estimate = engine.service_estimate(
@@ -43,9 +59,10 @@ def service_status(service: Service, name: str) -> dict[str, Any]:
     staffed = estimate.servers > 0
     status: dict[str, Any] = {
         "service": name,
-        "open": in_hours and staffed,
+        "open": in_hours,
         "in_hours": in_hours,
         "staffed": staffed,
+        "availability": availability(in_hours, staffed),
         "waiting": waiting,
         "estimated_wait": (
             {"min_s": estimate.low_s, "max_s": estimate.high_s} if estimate.known else None
@@ -54,6 +71,14 @@ def service_status(service: Service, name: str) -> dict[str, Any]:
     if not in_hours:
         status["opens_at"] = schedule.next_opening(now)
     return status
+
+
+FIELDS = (
+    "`open` (within opening hours; no longer says whether anyone is logged in), "
+    "`in_hours` (the same as `open`), `staffed` (someone logged in can answer), "
+    "`availability` (`answering`, `open_unstaffed` or `closed`), `waiting`, "
+    "`estimated_wait` ({min_s, max_s} or null), and `opens_at` (epoch s) while closed"
+)
 
 
 def routes(service: Service) -> list[Route]:
@@ -75,18 +100,18 @@ def routes(service: Service) -> list[Route]:
             "GET",
             "/api/public/services",
             all_services,
-            "Every service: open, waiting, estimated wait (no personal data)",
+            "Every service: open, staffed, waiting, estimated wait (no personal data)",
             roles,
             tag="public",
-            responses={200: "status per service", **denied},
+            responses={200: f"status per service: {FIELDS}", **denied},
         ),
         Route(
             "GET",
             "/api/public/services/{name}",
             one_service,
-            "One service: open, waiting, estimated wait (no personal data)",
+            "One service: open, staffed, waiting, estimated wait (no personal data)",
             roles,
             tag="public",
-            responses={200: "the service's status", **denied, 404: "unknown service"},
+            responses={200: f"the service's status: {FIELDS}", **denied, 404: "unknown service"},
         ),
     ]

@@ -117,6 +117,12 @@ def run(
             store.keys.prefix,
             getattr(service.runtime, "instance", "?"),
         )
+    else:
+        log.warning(
+            "memory mode: waiting contacts, callback requests, agents' state, live edits "
+            "and the audit are kept in this process only and are lost when it stops or "
+            "restarts; use --redis URL (or YHTEYS_REDIS_URL) to keep them"
+        )
     # Counters' ``_created`` series double what is scraped and nothing here reads them.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     app = build_app(service)

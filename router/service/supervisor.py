@@ -141,6 +141,9 @@ def service_mapping(spec: ServiceSpec) -> dict[str, Any]:
         "wrapup_s": spec.wrapup_s,
         "offer_timeout_s": spec.offer_timeout_s,
         "decline_cooldown_s": spec.decline_cooldown_s,
+        "timeout_cooldown_s": (
+            spec.decline_cooldown_s if spec.timeout_cooldown_s is None else spec.timeout_cooldown_s
+        ),
         "not_ready_on_decline": spec.not_ready_on_decline,
         "not_ready_on_timeout": spec.not_ready_on_timeout,
         "warn_fraction": spec.warn_fraction,
@@ -844,6 +847,7 @@ SERVICE_PATCH_BODY: Schema = {
         "wrapup_s": _SECONDS,
         "offer_timeout_s": {"type": "number", "exclusiveMinimum": 0},
         "decline_cooldown_s": _SECONDS,
+        "timeout_cooldown_s": _SECONDS,
         "not_ready_on_decline": {"type": "boolean"},
         "not_ready_on_timeout": {"type": "boolean"},
         "warn_fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
