@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from router.calendar.rules import class_due
 from router.config.tokens import Role
 from router.core import decisions as d
 from router.core.errors import RoutingError, UnknownContact
@@ -241,9 +240,10 @@ class AgentHub:
     def _reclassify(
         self, agent_id: str, contact_id: str, urgency: str, problems: BodyProblems
     ) -> ContactReclassified:
-        """The event for the handler's change of class, with the due time the door gives
-        the new class from the contact's original arrival (``class_due``). The engine
-        refuses it unless the contact is assigned to ``agent_id``."""
+        """The event for the handler's change of class; the engine gives the new class its
+        place and deadline by the door's rule from the contact's original arrival
+        (``router.core.model.place_and_deadline``), and refuses it unless the contact is
+        assigned to ``agent_id``."""
         engine = self.service.engine
         try:
             view = engine.contact(contact_id)
@@ -258,9 +258,7 @@ class AgentHub:
                 f"expected one of: {', '.join(classes)}",
             )
             return ContactReclassified(contact_id, agent_id, urgency)
-        hours = self.service.region.hours_of(view.service)
-        due = class_due(hours, view.channel, view.arrived_at, target.target_s)
-        return ContactReclassified(contact_id, agent_id, urgency, due)
+        return ContactReclassified(contact_id, agent_id, urgency)
 
     def _event(
         self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems

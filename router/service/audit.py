@@ -615,7 +615,8 @@ class Audit:
             record.language = spec.language
             record.site = spec.preferred_site
             record.due_at = due
-            record.door_due = spec.due_at
+            # Set at the door: a chosen window, or the same-day rule's deadline.
+            record.door_due = spec.due_at if spec.clock_from is None else due
             self._insert(record, now)
         else:  # the same id again: the trail goes on, the contact is open again
             record.closed_at = record.outcome = record.closed_by = None

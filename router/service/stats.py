@@ -229,10 +229,11 @@ class Stats:
         }
 
     def _closing(self, now: float) -> dict[str, float]:
-        """Today's closing time of each service with office hours that is open now."""
+        """Today's closing time of each service with office hours that is open now (the
+        office window of its same-day rule: a line open round the clock may have one)."""
         closing = {}
         for name in self.service.region.services:
-            schedule = self.service.region.hours_of(name).schedule(Channel.VOICE)
+            schedule = self.service.region.hours_of(name).office_window(Channel.VOICE)
             if not schedule.always_open and schedule.is_open(now):
                 closes = schedule.closing_of_day(now)
                 if closes is not None:
