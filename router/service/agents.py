@@ -436,21 +436,22 @@ def routes(service: Service) -> list[Route]:
         return response
 
     agent = (Role.AGENT,)
+    presence_enum = {"enum": ["available", "not_ready"]}
     presence_body = {
         "type": "object",
-        "properties": {
-            "presence": {"enum": ["available", "not_ready"]},
-            "reason": {"type": "string"},
-        },
+        "required": ["presence"],
+        "properties": {"presence": presence_enum, "reason": {"type": "string"}},
     }
     return [
         Route(
             "POST",
             "/api/agent/login",
             action("login"),
-            "Log in (once, for every channel)",
+            "Log in (once, for every channel), available (default) or not_ready",
             agent,
-            body=presence_body,
+            # No reason here: a reason belongs to a presence change (POST .../presence).
+            body={"type": "object", "properties": {"presence": presence_enum}},
+            responses={200: "OK", 409: "already logged in"},
             tag="agent",
         ),
         Route(
@@ -460,6 +461,7 @@ def routes(service: Service) -> list[Route]:
             "Log out (refused with work in hand unless force)",
             agent,
             body={"type": "object", "properties": {"force": {"type": "boolean"}}},
+            responses={200: "OK", 409: "work in hand (see force), or not logged in"},
             tag="agent",
         ),
         Route(
@@ -469,6 +471,7 @@ def routes(service: Service) -> list[Route]:
             "Set presence: available or not_ready with a reason",
             agent,
             body=presence_body,
+            responses={200: "OK", 409: "not logged in, or work in hand"},
             tag="agent",
         ),
         Route(
@@ -561,6 +564,7 @@ def routes(service: Service) -> list[Route]:
             action("wrapup_done"),
             "End wrap-up early",
             agent,
+            responses={200: "OK", 409: "not in wrap-up"},
             tag="agent",
         ),
         Route(

@@ -59,7 +59,10 @@ def build_app(service: Service) -> web.Application:
     table = route_table(service)
     app[ROUTES] = table
     for route in table:
-        app.router.add_route(route.method, route.path, bind(route, TOKENS), name=None)
+        handler = bind(route, TOKENS)
+        app.router.add_route(route.method, route.path, handler, name=None)
+        if route.method == "GET":  # HEAD answers wherever GET does (aiohttp drops the body)
+            app.router.add_route("HEAD", route.path, handler, name=None)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_websockets)
     return app
