@@ -7,8 +7,8 @@ from router.store.base import (
     Saved,
     Snapshot,
     Store,
-    StoreUnavailable,
     StoredConfig,
+    StoreUnavailable,
     id_after,
     parse_id,
 )

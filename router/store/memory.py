@@ -13,8 +13,8 @@ from router.store.base import (
     NotLeader,
     Saved,
     Snapshot,
-    StoreUnavailable,
     StoredConfig,
+    StoreUnavailable,
     id_after,
     parse_id,
 )

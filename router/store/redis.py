@@ -73,7 +73,8 @@ return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
 _CONFIG = """
 local current = redis.call('HGET', KEYS[1], 'fingerprint')
 if (current or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'document', ARGV[3], 'at', ARGV[4], 'by', ARGV[5])
+redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'document', ARGV[3],
+  'at', ARGV[4], 'by', ARGV[5])
 return 1
 """
 
