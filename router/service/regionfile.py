@@ -154,6 +154,8 @@ class Differences:
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= _SHOWN_CHARS else "…"
 
@@ -182,7 +184,7 @@ def differences(stored: Mapping[str, Any], file: Mapping[str, Any]) -> Differenc
             out.fixed.append(f"{line} ({_FIXED[key]})")
     if stored.get("region") != file.get("region"):
         out.lines.append(f"region: changed {_field_changes(stored['region'], file['region'])}")
-    for section, what in (("sites", "site"), ("teams", "team"), ("tokens", "token")):
+    for section, what in (("sites", "site"), ("teams", "team")):
         _entries(out, what, stored.get(section, {}), file.get(section, {}))
     old_services, new_services = stored.get("services", {}), file.get("services", {})
     for name in sorted({*old_services, *new_services}):
@@ -216,6 +218,7 @@ def differences(stored: Mapping[str, Any], file: Mapping[str, Any]) -> Differenc
         else:
             out.lines.append(f"agent {agent_id}: changed {_field_changes(old, new)}")
             out.agents[agent_id] = _changed_fields(old, new)
+    _entries(out, "token", stored.get("tokens", {}), file.get("tokens", {}))
     return out
 
 
