@@ -23,14 +23,16 @@ from aiohttp.test_utils import TestClient
 
 from router.config import parse_region
 from router.config.region import Region
+from router.core.events import AgentUpdated
 from router.service.app import build_app
 from router.service.regionfile import encode_document, fingerprint, region_document
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import StoredConfig
+from router.store.codec import encode
 from router.store.keys import region_key
 from router.store.redis import RedisStore
-from tests.redis_support import unique_region
+from tests.redis_support import free_port, unique_region
 from tests.service_support import REGION_FILE, bearer, login, until
 
 Client = TestClient[Any, Any]
@@ -280,6 +282,26 @@ async def test_yhteys_serve_refuses_a_changed_file_before_listening(
     assert "agent a900: added" in err
     assert "--apply-region-changes" in err
     assert "cannot listen" not in err  # refused before binding (port 1 would fail)
+
+
+async def test_a_region_without_a_stored_file_is_compared_with_its_state(
+    redis_url: str,
+) -> None:
+    """A region started before the rule: its state (here a supervisor's edit in the log,
+    no stored file) disagrees with the file; `yhteys serve` catches up, then stops with
+    exit code 2 naming the difference rather than serve a region it disagrees with."""
+    data = sample_data()
+    spec = parse_region(data, REGION_FILE).agents["a001"]
+    finnish_only = replace(spec, abilities=replace(spec.abilities, languages=frozenset({"fi"})))
+    store = RedisStore(redis_url, region_key(data["region"]["name"]))
+    try:
+        await store.append([encode([("old-1:1", 1.0, AgentUpdated(finnish_only))])])
+    finally:
+        await store.close()
+    code, err = await serve("--redis", redis_url, "--port", str(free_port()))
+    assert code == 2, err
+    assert "differs from the region's state (no region file stored yet)" in err
+    assert 'agent a001: changed languages ["fi"] -> ["fi", "sv"]' in err
 
 
 async def test_apply_region_changes_is_refused_in_memory_mode() -> None:

@@ -19,6 +19,7 @@ Memory mode keeps nothing across restarts, so there is nothing to compare.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import hashlib
@@ -37,7 +38,7 @@ from router.core.engine import Engine
 from router.core.errors import RoutingError
 from router.core.events import AgentUpdated, Event, ServiceUpdated
 from router.service.supervisor import agent_mapping, service_mapping
-from router.store import StoredConfig
+from router.store import Store, StoredConfig, StoreUnavailable
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -284,32 +285,46 @@ async def check_stored(service: Service, apply: bool) -> None:
 async def reconcile(service: Service, apply: bool) -> None:
     """After catching up with the log, before ready: the rule above. Raises
     ``RegionMismatch`` to refuse."""
-    store, region, runtime = service.store, service.region, service.runtime
+    runtime, store = service.runtime, service.store
     if store is None:
         return
-    document = region_document(region)
+    document = region_document(service.region)
+    instance = str(getattr(runtime, "instance", "?"))
+    retry_s = getattr(getattr(runtime, "settings", None), "retry_s", 0.5)
+    while True:
+        try:
+            if await _reconcile_once(service, store, apply, document, instance):
+                return
+        except StoreUnavailable as exc:  # not a refusal: compare once the store is back
+            log.warning("region file not yet compared with the stored one: %s", exc)
+            await asyncio.sleep(retry_s)
+        # Else another instance stored a file meanwhile: compare with that one.
+
+
+async def _reconcile_once(
+    service: Service, store: Store, apply: bool, document: dict[str, Any], instance: str
+) -> bool:
+    region = service.region
     data = encode_document(document)
     mark = fingerprint(data)
-    instance = str(getattr(runtime, "instance", "?"))
-    while True:
-        stored = await store.load_config()
-        if stored is not None and stored.fingerprint == mark:
-            return
-        if stored is not None:
-            baseline = json.loads(stored.document)
-        else:
-            baseline = region_document(region, service.engine)
-        diff = differences(baseline, document)
-        if diff and (diff.fixed or not apply):
-            raise RegionMismatch(refusal(region.source, region, stored, diff))
-        for line in diff.lines:
-            log.warning("%s: %s (applied by %s, instance %s)", BY, line, APPLY_FLAG, instance)
-        await _apply(service, document, diff)
-        accepted = StoredConfig(mark, data, runtime.clock(), instance)
-        if await store.save_config(accepted, stored.fingerprint if stored else None):
-            log.info("region file %s accepted as the region's (sha256 %s)", region.source, mark)
-            return
-        # Another instance stored a file meanwhile: compare with that one.
+    stored = await store.load_config()
+    if stored is not None and stored.fingerprint == mark:
+        return True
+    if stored is not None:
+        baseline = json.loads(stored.document)
+    else:
+        baseline = region_document(region, service.engine)
+    diff = differences(baseline, document)
+    if diff and (diff.fixed or not apply):
+        raise RegionMismatch(refusal(region.source, region, stored, diff))
+    for line in diff.lines:
+        log.warning("%s: %s (applying: %s, instance %s)", BY, line, APPLY_FLAG, instance)
+    await _apply(service, document, diff)
+    accepted = StoredConfig(mark, data, service.runtime.clock(), instance)
+    if not await store.save_config(accepted, stored.fingerprint if stored else None):
+        return False
+    log.info("region file %s accepted as the region's (sha256 %s)", region.source, mark)
+    return True
 
 
 async def _apply(service: Service, document: Mapping[str, Any], diff: Differences) -> None:

@@ -276,6 +276,8 @@ class ReplicatedRuntime(Applier):
         try:
             for check in self.before_ready:
                 await check()
+        except Stopped:
+            return  # stopping anyway
         except Exception as exc:  # the check says why; the instance does not start
             self.refusal = str(exc) or repr(exc)
             log.error("refusing to start: %s", self.refusal)
