@@ -1,7 +1,10 @@
 """``yhteys serve``: load the region, refuse unsafe settings, run the app on uvloop.
 
 Everything that can refuse (the region file, published demo tokens off loopback) is
-checked before any global state changes — logging, the event loop — and before binding.
+checked before any global state changes — logging, the event loop — and before binding;
+in Redis mode the region file is also compared with the one the region was last started
+with before binding, and again once caught up (``regionfile.py``; a refusal then stops
+the service, exit code 2).
 SIGTERM and SIGINT shut down gracefully: stop accepting, close every websocket with 1001
 "service shutting down", let the dispatch loop apply what is queued, exit 0.
 """
