@@ -21,7 +21,9 @@ day (O(those contacts) per query; nothing else is kept). The definitions are in
 - also ``redirected``, ``cancelled``, ``merged`` and ``open`` (not closed yet: a day's
   figures settle once its contacts have closed);
 - ``refused``: turned away at the door after hours (told when the service opens; no
-  contact was made, so not among ``contacts``), by the day they were turned away.
+  contact was made, so not among ``contacts``), by the day they were turned away;
+- ``feedback_requests``, ``feedback_answers``, ``feedback_response_pct`` and ``nps``: the
+  survey after a contact (``router/service/feedback.py``), by the day of the request.
 
 Grouping is by what the contact arrived with: its service, channel, language and the
 caller's own site (``preferred_site``).
@@ -265,8 +267,9 @@ class Reports:
                 "Daily figures for a local day (query: date=YYYY-MM-DD (default today), "
                 "by=service|channel|language|site, format=json|csv): contacts, answered "
                 "within target %, same-day contact %, average and 90th-percentile wait, "
-                "abandonment, callback attempts per callback contact, unreachable, and the "
-                "contacts turned away after hours (refused)",
+                "abandonment, callback attempts per callback contact, unreachable, the "
+                "contacts turned away after hours (refused), and the feedback survey's "
+                "requests, answers, response rate and NPS",
                 (Role.SUPERVISOR,),
                 tag="supervisor",
                 responses={
