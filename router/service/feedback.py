@@ -169,6 +169,12 @@ class Feedback:
         runtime.notes[FeedbackAnswered] = self._on_answered
         runtime.notes[FeedbackOptedOut] = self._on_opted_out
         runtime.parts["feedback"] = Part(self._capture, self._restore)
+        if self.policies and not service.settings.notify_url:
+            log.warning(
+                "feedback is configured for %s but there is no notification hook "
+                "(--notify-url): requests are kept and retried until one is configured",
+                ", ".join(self.policies),
+            )
 
     @property
     def policies(self) -> Mapping[str, FeedbackPolicy]:
