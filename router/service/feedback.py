@@ -308,8 +308,10 @@ class Feedback:
             if now - at < longest:
                 break
             del self.last_asked[digest]
-        for day in [day for day in self.opt_out_days if day < self.days.of(now - self.retention_s)]:
-            del self.opt_out_days[day]
+        if self.opt_out_days:
+            cutoff = self.days.of(now - self.retention_s)
+            for day in [day for day in self.opt_out_days if day < cutoff]:
+                del self.opt_out_days[day]
 
     def _on_answered(self, note: FeedbackAnswered, now: float) -> None:
         record = self.requests.get(note.request_id)
