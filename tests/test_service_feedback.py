@@ -19,6 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from router.service.app import build_app
+from router.service.feedback import DIMENSIONS
+from router.service.reports import DIMENSIONS as DAILY_BY
 from router.service.replicated import ReplicaSettings
 from router.service.service import Service, Settings
 from router.store.memory import MemoryStore
@@ -124,7 +126,7 @@ async def test_a_resolved_call_is_surveyed_in_its_language_and_the_answer_is_rep
         assert request["contact_id"] == cid and request["number"] == "+358401112222"
         assert request["language"] == "sv" and request["text"].startswith("Tack för")
         rid = request["request_id"]
-        assert request["answer_by"] == w.clock.t - 120 + 120 + 3 * 86_400
+        assert request["answer_by"] == w.clock.t + 3 * 86_400  # asked when it closed
         # A second, unanswered request: the response rate is one in two.
         await resolved_call(w, "c2", "+358401113333", "fi")
         assert (await w.gateway.next(2))["language"] == "fi"
@@ -164,11 +166,12 @@ async def test_a_resolved_call_is_surveyed_in_its_language_and_the_answer_is_rep
         assert contact["feedback_score"] == 10 and contact["feedback_text"] == "Tack, mycket bra!"
 
         # No figure names the agent who took the call.
-        for by in ("service", "team", "channel", "language", "site"):
-            text = await (
-                await w.client.get(f"/api/supervisor/feedback?from={DAY}&by={by}", headers=SUP)
-            ).text()
-            assert "a001" not in text and "Aino" not in text and "Nieminen" not in text
+        reports = [f"/api/supervisor/feedback?from={DAY}&by={by}" for by in DIMENSIONS]
+        reports += [f"/api/supervisor/reports/daily?date={DAY}&by={by}" for by in DAILY_BY]
+        for path in reports:
+            for fmt in ("json", "csv"):
+                text = await (await w.client.get(f"{path}&format={fmt}", headers=SUP)).text()
+                assert "a001" not in text and "Aino" not in text and "Nieminen" not in text
 
 
 async def test_one_request_per_number_per_period_and_opt_outs_are_honoured(
@@ -286,3 +289,19 @@ async def test_requests_answers_and_the_per_number_limit_survive_a_restart_in_re
         total = (await r.json())["period"]["total"]
         assert (total["requests"], total["answers"], total["nps"]) == (1, 1, -100.0)
         assert len(gateway.received) == 1 and not second.notifier.pending
+
+
+async def test_the_survey_is_set_in_the_region_file_not_by_a_live_patch(
+    aiohttp_client: MakeClient,
+) -> None:
+    async with world(aiohttp_client) as w:
+        patch = {"feedback": {"after": ["resolved"]}, "wrapup_s": 30}
+        r = await w.client.patch("/api/supervisor/services/oral_health", json=patch, headers=SUP)
+        assert r.status == 400
+        (problem,) = (await r.json())["error"]["problems"]
+        assert problem == {
+            "field": "feedback",
+            "reason": "the feedback survey is set in the region file",
+        }
+        await resolved_call(w, "c1", "+358401112222")
+        await w.gateway.next(1)  # the file's survey still stands
