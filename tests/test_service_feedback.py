@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from router.service.app import build_app
 from router.service.feedback import DIMENSIONS
-from router.service.reports import DIMENSIONS as DAILY_BY
 from router.service.replicated import ReplicaSettings
+from router.service.reports import DIMENSIONS as DAILY_BY
 from router.service.service import Service, Settings
 from router.store.memory import MemoryStore
 from tests.service_support import Socket, WallClock, at, bearer, login, region, until
