@@ -219,6 +219,8 @@ async def test_free_text_is_masked_and_bad_answers_change_nothing(
             ({"request_id": rid, "score": True}, {"score"}),
             ({"request_id": rid, "text": "hyvä"}, {"score"}),
             ({"request_id": rid, "score": 9, "text": "x" * 1001}, {"text"}),
+            ({"request_id": rid, "score": 9, "text": "  "}, {"text"}),
+            ({"request_id": rid, "score": 9.5}, {"score"}),
             ({"score": 9}, {"request_id"}),
             ({"request_id": rid, "score": -1, "text": 5, "extra": 1}, {"score", "text", "extra"}),
         ]

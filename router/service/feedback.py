@@ -63,7 +63,7 @@ from router.service.audit import audit_for, csv_text, parse_choice, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
 from router.service.logs import mask
-from router.service.routes import Route, Schema
+from router.service.routes import DAY, Query, Route, Schema, choice
 from router.service.runtime import Note, Part
 from router.store.codec import allow
 
@@ -76,6 +76,12 @@ KEY_ENV = "YHTEYS_FEEDBACK_KEY"
 MAX_ANSWER_TEXT = 1000
 MAX_PERIOD_DAYS = 92
 STOP_WORDS = frozenset({"stop", "lopeta", "sluta", "avsluta"})
+# The keywords in any case, for the OpenAPI schema (JSON Schema patterns have no flags).
+STOP_PATTERN = (
+    "^ *("
+    + "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in sorted(STOP_WORDS))
+    + ") *$"
+)
 DIMENSIONS = ("service", "team", "channel", "language", "site")
 FORMATS = ("json", "csv")
 FIGURES: tuple[str, ...] = (
@@ -479,12 +485,17 @@ class FeedbackApi:
                 problems.add("text", f"expected a string, got {type(raw).__name__}")
             elif len(raw) > MAX_ANSWER_TEXT:
                 problems.add("text", f"at most {MAX_ANSWER_TEXT} characters, got {len(raw)}")
+            elif not raw.strip():
+                problems.add("text", "must not be empty (leave it out)")
             else:
-                text = raw.strip() or None
+                text = raw.strip()
         opt_out = not f.given("score") and text is not None and text.casefold() in STOP_WORDS
         score: int | None = None
         if f.given("score"):
-            score = as_int(problems, "score", f.raw("score"), 0, 10, "score")
+            raw_score = f.raw("score")
+            if isinstance(raw_score, float) and raw_score.is_integer():
+                raw_score = int(raw_score)  # 7.0 is an integer to JSON Schema too
+            score = as_int(problems, "score", raw_score, 0, 10, "score")
         elif not opt_out:
             problems.add(
                 "score",
@@ -531,9 +542,9 @@ class FeedbackApi:
     async def opt_out(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         f, problems = await read_fields(request, ("number",))
         raw = f.text("number")
-        number = normalise(raw) if raw is not None else None
+        number = raw if raw is not None and _E164.fullmatch(raw) else None
         if raw is not None and number is None:
-            problems.add("number", "expected an E.164 number such as +358401234567")
+            problems.add("number", f"expected an E.164 number such as +358401234567, got {raw!r}")
         problems.raise_if_any()
         assert number is not None
         feedback = self.feedback
@@ -581,29 +592,49 @@ class FeedbackApi:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.FEEDBACK
+        request_id: Schema = {"type": "string", "description": "from the feedback request"}
+        score: Schema = {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+            "description": "how likely to recommend, 0..10 (required unless opting out)",
+        }
+        text: Schema = {
+            "type": "string",
+            "maxLength": MAX_ANSWER_TEXT,
+            "description": "free text (kept masked); STOP, LOPETA, SLUTA or AVSLUTA alone, "
+            "without a score, opts the number out",
+        }
         answer: Schema = {
             "type": "object",
             "required": ["request_id"],
-            "properties": {
-                "request_id": {"type": "string", "description": "from the feedback request"},
-                "score": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": 10,
-                    "description": "how likely to recommend, 0..10 (required unless opting out)",
+            "properties": {"request_id": request_id, "score": score, "text": text},
+            # Either a score (and any text), or one of the keywords alone to opt out.
+            "anyOf": [
+                {
+                    "required": ["request_id", "score"],
+                    "properties": {"request_id": request_id, "score": score, "text": text},
                 },
-                "text": {
-                    "type": "string",
-                    "maxLength": MAX_ANSWER_TEXT,
-                    "description": "free text (kept masked); STOP, LOPETA, SLUTA or AVSLUTA "
-                    "alone, without a score, opts the number out",
+                {
+                    "required": ["request_id", "text"],
+                    "properties": {
+                        "request_id": request_id,
+                        "score": {"type": "null"},
+                        "text": {**text, "pattern": STOP_PATTERN},
+                    },
                 },
-            },
+            ],
         }
         opt_out: Schema = {
             "type": "object",
             "required": ["number"],
-            "properties": {"number": {"type": "string", "description": "E.164 number"}},
+            "properties": {
+                "number": {
+                    "type": "string",
+                    "pattern": _E164.pattern.join("^$"),
+                    "description": "E.164 number, e.g. +358401234567",
+                }
+            },
         }
         return [
             Route(
@@ -655,6 +686,16 @@ class FeedbackApi:
                     200: "the report (JSON or CSV)",
                     400: "malformed dates, a range over 92 days, unknown by or format",
                 },
+                query=(
+                    Query("from", DAY, "the first local day (default: to, else today)"),
+                    Query(
+                        "to",
+                        DAY,
+                        f"the last local day (default: from; at most {MAX_PERIOD_DAYS} days)",
+                    ),
+                    Query("by", choice(DIMENSIONS), "one row per service, team, channel, ..."),
+                    Query("format", choice(FORMATS), "json (default) or csv"),
+                ),
             ),
         ]
 
