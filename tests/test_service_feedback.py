@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from router.service.app import build_app
 from router.service.feedback import DIMENSIONS
+from router.service.regionfile import differences, region_document
 from router.service.replicated import ReplicaSettings
 from router.service.reports import DIMENSIONS as DAILY_BY
 from router.service.service import Service, Settings
@@ -307,3 +308,14 @@ async def test_the_survey_is_set_in_the_region_file_not_by_a_live_patch(
         }
         await resolved_call(w, "c1", "+358401112222")
         await w.gateway.next(1)  # the file's survey still stands
+
+
+def test_a_changed_survey_in_the_region_file_is_named_and_never_applied_live() -> None:
+    """Redis mode compares each instance's region file with the stored one: a survey
+    added (or changed) is a difference like opening hours, read from the file."""
+    with_survey = region_document(region())
+    without = region_document(replace(region(), feedback={}))
+    diff = differences(without, with_survey)
+    assert diff.lines == ["service nursing_advice: changed feedback null -> …"]
+    assert diff.fixed == [] and diff.services == {}
+    assert not differences(with_survey, region_document(region()))

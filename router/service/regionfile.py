@@ -57,7 +57,7 @@ _FIXED = {
     "authorisations": "the skill catalogue is fixed when the region is first started",
     "channel_blocks": "channel blocks are fixed when the region is first started",
 }
-_FILE_ONLY_SERVICE_KEYS = ("hours", "after_hours")
+_FILE_ONLY_SERVICE_KEYS = ("hours", "after_hours", "feedback")
 _SHOWN_CHARS = 60
 
 
@@ -120,6 +120,12 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
                 **service_mapping(spec),
                 "hours": plain(region.hours.get(spec.name)),
                 "after_hours": plain(region.after_hours.get(spec.name)),
+                # Only when set: a region without a survey keeps its stored fingerprint.
+                **(
+                    {"feedback": plain(region.feedback[spec.name])}
+                    if spec.name in region.feedback
+                    else {}
+                ),
             }
             for spec in services
         },
