@@ -15,6 +15,7 @@ from aiohttp import web
 from router.service import openapi
 from router.service.auth import Principal
 from router.service.metrics import metrics_for
+from router.service.replicated import ReplicatedRuntime
 from router.service.routes import Route
 
 if TYPE_CHECKING:
@@ -31,11 +32,25 @@ def routes(service: Service) -> list[Route]:
     async def readyz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         runtime = service.runtime
         body: dict[str, object] = {"leader": runtime.is_leader}
-        if service.store is not None:
-            body["store"] = "reachable" if getattr(runtime, "store_ok", False) else "unreachable"
+        if isinstance(runtime, ReplicatedRuntime):
+            # Redis mode: what keeps the instance from serving, named (docs/redis.md,
+            # "When something goes wrong").
+            if runtime.store_error is not None and not runtime.store_ok:
+                body["store"] = "unreachable"
+            elif runtime.not_answering_s():
+                body["store"] = "not_answering"
+            else:
+                body["store"] = "reachable"
+            problem = runtime.problem()
+            if problem is not None:
+                body["problem"] = problem
+            if runtime.lease_problem is not None:
+                body["lease_problem"] = runtime.lease_problem
+            if runtime.stalled is not None:
+                return web.json_response({"status": "stalled", **body}, status=503)
         if not service.ready or not runtime.running or not runtime.started.is_set():
             return web.json_response({"status": "starting", **body}, status=503)
-        if not runtime.healthy:  # the store cannot be reached, or shutting down
+        if not runtime.healthy:  # the store cannot be reached or stalls, or shutting down
             return web.json_response({"status": "not_ready", **body}, status=503)
         return web.json_response(
             {
@@ -66,7 +81,10 @@ def routes(service: Service) -> list[Route]:
             "GET",
             "/readyz",
             readyz,
-            "Readiness: the dispatch loop runs (and, in Redis mode, is caught up with the store)",
+            "Readiness: the dispatch loop runs (and, in Redis mode, is caught up with the "
+            "store, which answers). 503 bodies say why: status starting, not_ready or "
+            "stalled, and in Redis mode store (reachable, unreachable, not_answering) "
+            "and problem (the cause in words)",
             tag="ops",
             responses={200: "ready", 503: "not ready"},
         ),

@@ -8,6 +8,7 @@ from router.store.base import (
     Snapshot,
     Store,
     StoreUnavailable,
+    Unreadable,
     id_after,
     parse_id,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreUnavailable",
+    "Unreadable",
     "id_after",
     "parse_id",
 ]

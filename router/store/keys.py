@@ -14,6 +14,9 @@ key                    type    holds
 ``...:lease``          string  the leader lease, ``"<instance>:<fence>"``, with a TTL
 ``...:fence``          string  the fencing counter; each new lease takes the next number
 ``...:snapshot``       hash    ``upto`` (log id it covers), ``fence``, ``at``, ``blob``
+``...:quarantine``     stream  log entries an operator moved aside (``yhteys log
+                               quarantine``): field ``id`` = the entry's id in the log,
+                               ``at`` = when it was moved, ``f:<name>`` = its fields
 =====================  ======  ==========================================================
 """
 
@@ -61,5 +64,11 @@ class Keys:
     def snapshot(self) -> str:
         return self.prefix + "snapshot"
 
+    @property
+    def quarantine(self) -> str:
+        """Log entries moved aside by an operator: kept, never dropped."""
+        return self.prefix + "quarantine"
+
     def all(self) -> tuple[str, ...]:
+        """The keys every running region has (the quarantine exists only once used)."""
         return (self.log, self.lease, self.fence, self.snapshot)
