@@ -296,7 +296,11 @@ class ReplicatedRuntime(Applier):
         self._running = True
         tasks: list[asyncio.Task[None]] = []
         try:
-            await self._start()
+            try:
+                await self._start()
+            except Stopped:
+                log.info("%s stopped before it caught up with the store", self.instance)
+                return
             tasks = [
                 asyncio.create_task(self._append_loop(), name="log-append"),
                 asyncio.create_task(self._lease_loop(), name="lease"),
@@ -435,7 +439,7 @@ class ReplicatedRuntime(Applier):
         for entry in entries:
             if not id_after(entry.id, self.last_id):
                 continue
-            items = _readable(entry)
+            items = readable(entry)
             if isinstance(items, str):
                 return (
                     f"log entry {entry.id} cannot be read ({items}); move it aside with "
@@ -721,7 +725,7 @@ class ReplicatedRuntime(Applier):
         self.fence = None
 
 
-def _readable(entry: LogEntry) -> list[Item] | str:
+def readable(entry: LogEntry) -> list[Item] | str:
     """The items of a log entry, or what is wrong with it. Checked whole before any is
     applied: an entry is applied entirely or not at all."""
     if not entry.data:

@@ -420,12 +420,18 @@ class RedisStore:
         return _text(value) if value is not None else None
 
     async def acquire(self, owner: str, ttl_ms: int) -> int | None:
-        fence = await self._call(
-            cast(
-                Awaitable[Any],
-                self._acquire(keys=[self.keys.lease, self.keys.fence], args=[owner, ttl_ms]),
+        try:
+            fence = await self._call(
+                cast(
+                    Awaitable[Any],
+                    self._acquire(keys=[self.keys.lease, self.keys.fence], args=[owner, ttl_ms]),
+                )
             )
-        )
+        except Unreadable as exc:
+            raise Unreadable(
+                f"the fence counter at {self.keys.fence} (or the lease at {self.keys.lease}) "
+                f"is not what Yhteys writes: {exc}"
+            ) from None
         if fence is not None and int(fence) == -1:
             log.warning(
                 "the lease key %s had no expiry (nobody could ever take it over): "
