@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -110,7 +109,7 @@ async def wait_for_body(
 
 # ------------------------------------------------------------------ misconfiguration
 
-MISCONFIGURED = {
+MISCONFIGURED: dict[str, tuple[Callable[[int, int], str], str]] = {
     "no password": (lambda port, free: f"redis://127.0.0.1:{port}/0", "NOAUTH"),
     "wrong password": (lambda port, free: f"redis://:wrong@127.0.0.1:{port}/0", "WRONGPASS"),
     "database out of range": (
@@ -206,7 +205,8 @@ async def test_an_unreadable_log_entry_stalls_the_region_by_its_id_until_quarant
     assert (await post_call(a, "before")).status == 201
 
     admin = redis.Redis.from_url(redis_url)
-    stray = admin.xadd(Keys(key).log, {"hello": "world"}).decode()
+    stray_id: Any = admin.xadd(Keys(key).log, {"hello": "world"})
+    stray = stray_id.decode()
     for client in (a, b):
         body = await wait_for_body(client, lambda body: body["status"] == "stalled")
         assert stray in body["problem"] and "quarantine" in body["problem"]
@@ -225,7 +225,8 @@ async def test_an_unreadable_log_entry_stalls_the_region_by_its_id_until_quarant
     for client in (a, b):
         await wait_for_body(client, lambda body: body["status"] == "ready")
     # Kept, not dropped.
-    [(_, fields)] = admin.xrange(Keys(key).quarantine)
+    moved: Any = admin.xrange(Keys(key).quarantine)
+    [(_, fields)] = moved
     assert fields[b"id"].decode() == stray and fields[b"f:hello"] == b"world"
     assert admin.xrange(Keys(key).log, stray, stray) == []
     # The region carries on with nothing else lost, on both instances.
