@@ -66,7 +66,7 @@ from router.service.http import ApiError, BodyProblems, from_routing, parse_fram
 from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
-from router.service.routes import Route, Schema
+from router.service.routes import Query, Route, Schema
 from router.service.runtime import Note, Part, Stopped
 from router.service.service import Service
 from router.store import StoreUnavailable
@@ -699,6 +699,10 @@ class ChatChannel:
                 },
                 tag="chat",
                 websocket=True,
+                query=(
+                    Query("session", {"type": "string"}, "resume: the chat's session id"),
+                    Query("resume", {"type": "string"}, "resume: the session's resume token"),
+                ),
             ),
             Route(
                 "GET",

@@ -40,6 +40,7 @@ from router.calendar import (
     Unavailable,
     WaitUntil,
     WhenClosed,
+    due_times,
     never_open,
     on_arrival,
     same_day_due,
@@ -538,7 +539,7 @@ class TestReadingHours:
             (
                 {"weekly": {"mon": "closed"}, "holiday": "closed"},
                 "holiday: unknown key 'holiday'; expected one of: timezone, weekly, holidays, "
-                "exceptions, channels",
+                "exceptions, eves, channels, same_day",
             ),
             (
                 {"weekly": {}, "holidays": "open"},
@@ -820,3 +821,87 @@ def test_the_sample_schedules_are_hashable_and_comparable() -> None:
     assert hash(OFFICE) == hash(hours_of(OFFICE_DOC).default)
     assert OFFICE != SERVICE_DESK
     assert Schedule(weekly=(CLOSED,) * 7) != Schedule()
+
+
+class TestHolidayEvesAndTheSameDayWindow:
+    """Issue 11.4: a holiday eve is a rule written once, and a service open round the clock
+    names the office window its same-day rule counts."""
+
+    EVES = hours_of(
+        yaml.safe_load(
+            """
+            weekly: {mon-fri: ["08:00-16:00"]}
+            eves:
+              Good Friday: ["08:00-14:00"]        # Maundy Thursday
+              New Year's Day: closed              # New Year's Eve
+            """
+        )
+    ).default
+
+    @pytest.mark.parametrize(
+        ("thursday", "good_friday"),
+        [
+            (date(2026, 4, 2), date(2026, 4, 3)),
+            (date(2027, 3, 25), date(2027, 3, 26)),
+            (date(2028, 4, 13), date(2028, 4, 14)),
+        ],
+    )
+    def test_maundy_thursday_is_short_every_year_from_one_rule(
+        self, thursday: date, good_friday: date
+    ) -> None:
+        plan = self.EVES.plan(thursday)
+        assert (plan.hours, plan.source) == (((8 * 60, 14 * 60),), "eve")
+        assert self.EVES.plan(good_friday).source == "holiday"
+        y, m, d = thursday.year, thursday.month, thursday.day
+        # The same-day rule closes the office day at the eve's end.
+        assert same_day_due(self.EVES, at(y, m, d, 10), WEEK) == at(y, m, d, 14)
+        assert same_day_due(self.EVES, at(y, m, d, 15), WEEK) > at(y, m, d + 4)
+
+    def test_an_eve_closes_a_day_and_never_opens_a_closed_one(self) -> None:
+        assert self.EVES.plan(date(2026, 12, 31)).hours == CLOSED  # Thursday before 1 Jan
+        assert self.EVES.plan(date(2027, 12, 31)).source == "eve"  # a Friday, every year
+        # 30 April 2027 (a Friday) is no eve here: May Day has no rule; a Sunday before a
+        # holiday stays closed.
+        assert self.EVES.plan(date(2027, 4, 30)).source == "weekly"
+        assert self.EVES.plan(date(2028, 12, 31)).hours == CLOSED  # a Sunday
+        assert self.EVES.plan(date(2028, 12, 31)).source == "weekly"
+
+    def test_a_round_the_clock_service_counts_its_same_day_window(self) -> None:
+        hours = hours_of({"same_day": {"weekly": {"mon-fri": "08:00-16:00"}}})
+        voice = hours.schedule(Channel.VOICE)
+        assert voice.always_open and hours.office_window(Channel.VOICE) is hours.same_day
+        monday = (2026, 3, 2)
+        p8 = due_times(voice, at(*monday, 10), WEEK, hours.same_day)
+        assert (p8.target_at, p8.due_at) == (at(2026, 3, 9, 10), at(*monday, 16))
+        # After the window, the next working day's; an urgent class keeps its target.
+        assert due_times(voice, at(*monday, 20), WEEK, hours.same_day).due_at == at(2026, 3, 3, 16)
+        saturday = due_times(voice, at(2026, 3, 7, 9), WEEK, hours.same_day)
+        assert saturday.due_at == at(2026, 3, 9, 16)  # the next Monday's
+        p2 = due_times(voice, at(*monday, 20), 1800, hours.same_day)
+        assert (p2.target_at, p2.due_at) == (at(*monday, 20, 30),) * 2
+        # Without a window the line has no office day: due at the target.
+        assert due_times(voice, at(*monday, 10), WEEK).due_at == at(2026, 3, 9, 10)
+
+    def test_the_window_and_eves_are_checked_like_the_hours(self) -> None:
+        assert hours_problems(
+            {
+                "same_day": {"weekly": {"mon-fri": "8-16"}, "eves": {"Good friday": "closed"}},
+                "eves": {"Good Friday": "closed"},
+            }
+        ) == [
+            f"{SRC}: {PATH}.eves: only with weekly hours (without weekly the service is always "
+            "open)",
+            f"{SRC}: {PATH}.same_day.weekly.mon-fri: expected HH:MM-HH:MM (or a list of them, "
+            "or closed), got string '8-16'",
+            f"{SRC}: {PATH}.same_day.eves.Good friday: unknown public holiday 'Good friday'; "
+            "expected one of: New Year's Day, Epiphany, Good Friday, Easter Sunday, Easter "
+            "Monday, May Day, Ascension Day, Pentecost, Midsummer Eve, Midsummer Day, All "
+            "Saints' Day, Independence Day, Christmas Eve, Christmas Day, Second Day of "
+            "Christmas",
+        ]
+        assert hours_problems({"same_day": "08:00-16:00"}) == [
+            f"{SRC}: {PATH}.same_day: expected a mapping of hours, got string '08:00-16:00'"
+        ]
+        assert hours_problems(
+            {"weekly": {"mon": "08:00-16:00"}, "holidays": "weekly", "eves": {"May Day": "closed"}}
+        ) == [f"{SRC}: {PATH}.eves: holiday eves need public holidays (holidays: closed)"]

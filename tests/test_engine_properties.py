@@ -5,9 +5,9 @@ Invariants checked after every event:
   agent, and closed ones are gone);
 - every offer goes to an eligible agent (skills, language, authorisation, reach), within
   capacity and channel blocking rules;
-- fairness: an agent freeing up is offered the earliest-due waiting contact it is eligible
-  for (no eligible, un-cooled contact of the same channel with an earlier ``(due, seq)``
-  stays waiting);
+- fairness: an agent freeing up is offered the first waiting contact in the one order it
+  is eligible for (no eligible, un-cooled contact of the same channel with an earlier
+  ``(target_at, seq)`` stays waiting);
 - no idle pair: no waiting contact has an eligible agent with free capacity in its channel
   (except agents in its cool-down);
 - a refused event changes nothing;
@@ -279,9 +279,9 @@ class Run:
                     continue
                 if self.cooled.get((wid, dec.agent_id), -1.0) > self.now:
                     continue
-                assert (w.due_at, w.seq) > (offered.due_at, offered.seq), (
-                    f"{dec.agent_id} got {offered.id} {offered.due_at, offered.seq} while "
-                    f"{wid} {w.due_at, w.seq} waited"
+                assert (w.target_at, w.seq) > (offered.target_at, offered.seq), (
+                    f"{dec.agent_id} got {offered.id} {offered.target_at, offered.seq} while "
+                    f"{wid} {w.target_at, w.seq} waited"
                 )
 
     def step(self, draw: Any) -> None:
@@ -310,6 +310,8 @@ class Run:
                         preferred_agent=draw(st.sampled_from([None, *agents])),
                         preferred_team=draw(st.sampled_from([None, *sorted(TEAMS)])),
                         preferred_site=draw(st.sampled_from([None, *SITES])),
+                        # Sometimes a same-day cap (closing soon): a deadline, never a key.
+                        same_day_by=draw(st.sampled_from([None, None, self.now + 60.0])),
                     )
                 )
             )

@@ -1,5 +1,5 @@
 """The waiting queue's answer to "which contact should this agent get?" against brute
-force over every waiting contact: the smallest ``(due_at, seq)`` among those in the
+force over every waiting contact: the smallest ``(target_at, seq)`` among those in the
 agent's scopes, free channels and requirement ids, and not in its cool-down; and the
 number of bucket heads weighed. Shelves keep head keys in flat arrays; these tests make
 sure the arrays always say what the buckets hold, through adds, removes, chunk splits,
@@ -38,7 +38,7 @@ class Waiting:
 
     id: str
     seq: int
-    due_at: float
+    target_at: float
     scope: ScopeKey
     channel: Channel
     rid: int
@@ -76,7 +76,7 @@ def brute(
     mine = [c for c in waiting if c.scope in scopes and c.channel in channels and c.rid in reqs]
     weighed = len({(c.scope, c.channel, c.rid) for c in mine})
     free = [c for c in mine if not c.cooled_for(agent, now)]
-    return min(free, key=lambda c: (c.due_at, c.seq), default=None), weighed
+    return min(free, key=lambda c: (c.target_at, c.seq), default=None), weighed
 
 
 contact = st.tuples(
@@ -138,10 +138,12 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
         for scopes, channels, reqs, now in agents:
             found = queue.best_for(tuple(scopes), tuple(channels), tuple(reqs), "a1", now)
             assert found == brute(waiting, scopes, channels, reqs, "a1", now)
-    in_order = sorted(waiting, key=lambda c: (c.due_at, c.seq))
+    in_order = sorted(waiting, key=lambda c: (c.target_at, c.seq))
     assert queue.in_order() == in_order
     for c in waiting:
-        ahead = [w for w in waiting if w.entry is c.entry and (w.due_at, w.seq) < (c.due_at, c.seq)]
+        ahead = [
+            w for w in waiting if w.entry is c.entry and (w.target_at, w.seq) < (c.target_at, c.seq)
+        ]
         assert queue.rank(c) == len(ahead)
 
     copy: Any = pickle.loads(pickle.dumps((queue, waiting)))[0]
@@ -152,7 +154,9 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
         assert (got.id if got else None) == (best.id if best else None)
 
 
-def test_a_contact_due_at_infinity_still_goes_by_arrival_against_the_largest_finite_due() -> None:
+def test_a_contact_target_at_infinity_still_goes_by_arrival_against_the_largest_finite_due() -> (
+    None
+):
     queue: Any = WaitingQueue()
     late = Waiting("late", 1, math.inf, REGION, Channel.VOICE, 0)
     huge = Waiting("huge", 2, 1.7976931348623157e308, REGION, Channel.VOICE, 1)

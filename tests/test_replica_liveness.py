@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from router.service.app import SERVICE, build_app
-from router.service.service import Service, Settings
-from router.store import Store
-from router.store.memory import MemoryStore
-from router.store.redis import RedisStore
-from tests.redis_support import unique_region
-from tests.service_support import bearer, login, region, until
-from tests.test_replica_service import FAST
+from router.service.app import SERVICE
+from router.service.service import Settings
+from tests.service_support import bearer, login, until
+from tests.test_replica_service import two_instances
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -29,31 +25,10 @@ TIMEOUT_S = 0.6  # reports every 0.2 s
 async def pair(
     request: pytest.FixtureRequest, aiohttp_client: MakeClient
 ) -> AsyncIterator[tuple[Client, Client]]:
-    stores: list[Store]
-    if request.param == "memory":
-        shared = MemoryStore()
-        stores = [shared, shared]
-    else:
-        url, key = request.getfixturevalue("redis_url"), unique_region()
-        stores = [RedisStore(url, key), RedisStore(url, key)]
-    clients = []
-    for store in stores:
-        service = Service(
-            region(), Settings(heartbeat_timeout_s=TIMEOUT_S), store=store, replica=FAST
-        )
-        clients.append(await aiohttp_client(build_app(service)))
-        await until(healthy(service), timeout=5)
-    await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
-    yield clients[0], clients[1]
-    for client in clients:
-        await client.close()
-    if request.param == "redis":
-        for store in stores:
-            await store.close()
-
-
-def healthy(service: Service) -> Callable[[], bool]:
-    return lambda: service.runtime.healthy
+    settings = Settings(heartbeat_timeout_s=TIMEOUT_S)
+    async with two_instances(request, aiohttp_client, settings) as clients:
+        await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
+        yield clients
 
 
 def not_ready_for_silence(client: Client) -> Callable[[], bool]:

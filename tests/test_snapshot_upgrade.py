@@ -79,3 +79,20 @@ def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> N
     for _ in sim.run(until=3600 + 900):
         pass
     assert replay(copy, steps) > 1_000
+
+
+def test_contacts_from_before_place_and_deadline_were_separate_keep_their_due_time_as_both() -> (
+    None
+):
+    # Written before a contact had a place (target_at) apart from its deadline (due_at),
+    # and before a spec had clock_from and same_day_by: both load with the old meaning.
+    recorded = pickle.loads(
+        lzma.decompress((DATA / "engine-snapshot-e835b10.pickle.xz").read_bytes())
+    )
+    engine: Engine = decode(recorded["blob"])["engine"]
+    views = engine.waiting()
+    assert views and all(v.target_at == v.due_at for v in views)
+    spec = views[0].spec
+    assert (spec.clock_from, spec.same_day_by) == (None, None)
+    assert dataclasses.replace(spec, language="sv").clock_from is None
+    assert pickle.loads(pickle.dumps(spec)) == spec

@@ -7,7 +7,10 @@ A local day's hours come from, in order of precedence:
 
 1. an exception for that date (closed, or its own hours, e.g. Christmas Eve 08:00-12:00);
 2. a public holiday (closed, unless the schedule lets holidays follow the weekly hours);
-3. the weekly hours for that weekday (a day without hours is closed).
+3. a holiday eve: a day the weekly hours open, followed by a public holiday named in
+   ``eves``, takes the eve's hours (Maundy Thursday 08:00-14:00, written once for every
+   year);
+4. the weekly hours for that weekday (a day without hours is closed).
 
 Opening intervals are half-open: open at 08:00:00, closed again at 16:00:00. Local times
 become instants by the rules in :mod:`router.calendar.clock` (a time skipped by the spring
@@ -76,8 +79,8 @@ def _hhmm(minute: int) -> str:
 @dataclass(frozen=True, slots=True)
 class DayPlan:
     """A local day's hours and where they come from: ``source`` is ``weekly``,
-    ``holiday``, ``exception`` or ``always``; ``holiday`` names the public holiday on
-    that date (also when an exception or the weekly hours decide)."""
+    ``holiday``, ``eve``, ``exception`` or ``always``; ``holiday`` names the public
+    holiday on that date (also when an exception or the weekly hours decide)."""
 
     day: date
     hours: DayHours
@@ -92,13 +95,16 @@ class Schedule:
     ``weekly`` holds seven days' hours, Monday first; ``None`` means always open (then
     there is no office day, and holidays and exceptions do not apply). ``holidays`` None
     lets public holidays follow the weekly hours. ``exceptions`` give a date its own
-    hours (``CLOSED`` to close it).
+    hours (``CLOSED`` to close it). ``eves`` map a public holiday's name (as
+    ``holidays`` names it, e.g. ``Good Friday``) to the hours of the day before it, when
+    the weekly hours open that day and it is no holiday itself: a rule, valid every year.
     """
 
     zone: ZoneInfo = DEFAULT_ZONE
     weekly: tuple[DayHours, ...] | None = None
     holidays: HolidayCalendar | None = FINNISH_HOLIDAYS
     exceptions: Mapping[date, DayHours] = field(default_factory=dict, hash=False)
+    eves: Mapping[str, DayHours] = field(default_factory=dict, hash=False)
     _memo: dict[date, tuple[Span, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -109,11 +115,14 @@ class Schedule:
                 raise ValueError("weekly hours need seven days, Monday first")
             for hours in self.weekly:
                 check_day_hours(hours)
-        elif self.exceptions:
-            raise ValueError("an always-open schedule has no exceptions")
-        for hours in self.exceptions.values():
+        elif self.exceptions or self.eves:
+            raise ValueError("an always-open schedule has no exceptions or eves")
+        if self.eves and self.holidays is None:
+            raise ValueError("holiday eves need a holiday calendar")
+        for hours in (*self.exceptions.values(), *self.eves.values()):
             check_day_hours(hours)
         object.__setattr__(self, "exceptions", dict(self.exceptions))
+        object.__setattr__(self, "eves", dict(self.eves))
 
     @property
     def always_open(self) -> bool:
@@ -131,7 +140,13 @@ class Schedule:
             return DayPlan(day, exception, "exception", holiday)
         if holiday is not None:
             return DayPlan(day, CLOSED, "holiday", holiday)
-        return DayPlan(day, self.weekly[day.weekday()], "weekly", holiday)
+        weekly = self.weekly[day.weekday()]
+        if self.eves and weekly and self.holidays is not None:
+            tomorrow = self.holidays.holiday(day + timedelta(days=1))
+            eve = self.eves.get(tomorrow) if tomorrow is not None else None
+            if eve is not None:
+                return DayPlan(day, eve, "eve", None)
+        return DayPlan(day, weekly, "weekly", holiday)
 
     def day_of(self, t: float) -> date:
         """The local day that epoch second ``t`` falls on."""
@@ -229,16 +244,24 @@ def never_open(zone: ZoneInfo = DEFAULT_ZONE) -> Schedule:
 class ServiceHours:
     """A service's hours: ``default`` for every channel, except the channels in
     ``channels`` (digital channels may keep their own hours). The default default is
-    always open."""
+    always open. ``same_day`` is the office-hours window the same-day rule counts
+    (``router.calendar.rules``) when it differs from the opening hours (a line open
+    round the clock still owes same-day contact in office hours); None: each channel's
+    own hours."""
 
     default: Schedule = ALWAYS_OPEN
     channels: Mapping[Channel, Schedule] = field(default_factory=dict, hash=False)
+    same_day: Schedule | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", dict(self.channels))
 
     def schedule(self, channel: Channel) -> Schedule:
         return self.channels.get(channel, self.default)
+
+    def office_window(self, channel: Channel) -> Schedule:
+        """The office hours the same-day rule counts for ``channel``."""
+        return self.same_day if self.same_day is not None else self.schedule(channel)
 
 
 def _dates(first: date, count: int) -> Iterator[date]:

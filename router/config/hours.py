@@ -12,6 +12,10 @@ key by key in ``docs/hours.md``::
         "2026-12-24": ["08:00-12:00"]
         "2026-12-31": closed
         "2027-07-05..2027-07-30": closed     # an inclusive range, at most 366 days
+      eves:                                  # the day before a public holiday, every year
+        Good Friday: ["08:00-14:00"]         # (Maundy Thursday), when open that day
+      same_day:                              # the office window of the same-day rule
+        weekly: {mon-fri: "08:00-16:00"}     # (same keys as a channel); default: the hours
       channels:                              # a channel's own hours (voice, chat, web,
         chat: {weekly: {...}, exceptions: {...}}  # callback, workitem), or always, closed
         workitem: always
@@ -20,8 +24,9 @@ key by key in ``docs/hours.md``::
       others: wait | call_back               # default wait
       channels: {voice: call_back}           # per channel, instead of others
 
-A channel's hours take ``timezone`` and ``holidays`` from the service's block; its
-``weekly`` is required and its ``exceptions`` are its own. Readers never raise: problems go
+A channel's hours (and the ``same_day`` window) take ``timezone`` and ``holidays`` from
+the service's block; its ``weekly`` is required and its ``exceptions`` and ``eves`` are
+its own. Readers never raise: problems go
 to ``problems`` and the result must not be used when any was reported.
 """
 
@@ -54,9 +59,12 @@ DEFAULT_TIMEZONE = "Europe/Helsinki"
 MAX_RANGE_DAYS = 366
 INTERVAL_FORM = "HH:MM-HH:MM"
 
-_HOURS_KEYS = ("timezone", "weekly", "holidays", "exceptions", "channels")
+_HOURS_KEYS = ("timezone", "weekly", "holidays", "exceptions", "eves", "channels", "same_day")
 _CHANNEL_REQUIRED = ("weekly",)
-_CHANNEL_OPTIONAL = ("timezone", "holidays", "exceptions")
+_CHANNEL_OPTIONAL = ("timezone", "holidays", "exceptions", "eves")
+# Years whose holidays name the holidays an eve may be the eve of (the names do not
+# change from year to year; two years cover those that move).
+_NAME_YEARS = (2026, 2027)
 _AFTER_HOURS_KEYS = ("redirect", "others", "channels")
 
 _INTERVAL = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
@@ -91,16 +99,32 @@ def read_hours(
     zone = _zone(problems, entry, _zone_named(timezone))
     calendar = _holiday_calendar(entry, holidays)
     if entry.given("weekly"):
-        default = Schedule(zone, _weekly(problems, entry), calendar, _exceptions(problems, entry))
+        default = Schedule(
+            zone,
+            _weekly(problems, entry),
+            calendar,
+            _exceptions(problems, entry),
+            _eves(problems, entry, calendar),
+        )
     else:
-        for key in ("holidays", "exceptions"):
+        for key in ("holidays", "exceptions", "eves"):
             if entry.given(key):
                 problems.add(
                     entry.at(key),
                     "only with weekly hours (without weekly the service is always open)",
                 )
         default = Schedule(zone)
-    return ServiceHours(default, _channels(problems, entry, zone, calendar, holidays))
+    channels = _channels(problems, entry, zone, calendar, holidays)
+    same_day = None
+    if entry.given("same_day"):
+        same_day = _block(
+            problems, entry.at("same_day"), entry.raw("same_day"), zone, calendar, holidays
+        )
+        if same_day is None:
+            problems.add(
+                entry.at("same_day"), expected("a mapping of hours", entry.raw("same_day"))
+            )
+    return ServiceHours(default, channels, same_day)
 
 
 def _channels(
@@ -121,21 +145,75 @@ def _channels(
         elif value == "closed":
             schedule = never_open(zone)
         elif isinstance(value, dict):
-            block = Fields(problems, path, value, _CHANNEL_REQUIRED, _CHANNEL_OPTIONAL)
-            block_calendar = (
-                _holiday_calendar(block, holidays) if block.given("holidays") else calendar
-            )
-            schedule = Schedule(
-                _zone(problems, block, zone),
-                _weekly(problems, block),
-                block_calendar,
-                _exceptions(problems, block),
-            )
+            schedule = _block(problems, path, value, zone, calendar, holidays)
         else:
             problems.add(path, expected("a mapping of hours, always or closed", value))
         if channel is not None and schedule is not None:
             channels[channel] = schedule
     return channels
+
+
+def _block(
+    problems: Problems,
+    path: str,
+    value: object,
+    zone: ZoneInfo,
+    calendar: HolidayCalendar | None,
+    holidays: HolidayCalendar,
+) -> Schedule | None:
+    """A channel's own hours or the same-day window: a mapping with ``weekly`` (None,
+    unreported, when ``value`` is no mapping)."""
+    if not isinstance(value, dict):
+        return None
+    block = Fields(problems, path, value, _CHANNEL_REQUIRED, _CHANNEL_OPTIONAL)
+    block_calendar = _holiday_calendar(block, holidays) if block.given("holidays") else calendar
+    return Schedule(
+        _zone(problems, block, zone),
+        _weekly(problems, block),
+        block_calendar,
+        _exceptions(problems, block),
+        _eves(problems, block, block_calendar),
+    )
+
+
+def _eves(
+    problems: Problems, entry: Fields, calendar: HolidayCalendar | None
+) -> dict[str, DayHours]:
+    """``eves``: a public holiday's name -> the hours of the day before it."""
+    if not entry.given("eves"):
+        return {}
+    path = entry.at("eves")
+    if calendar is None:
+        problems.add(path, "holiday eves need public holidays (holidays: closed)")
+        return {}
+    mapping = entry.mapping("eves")
+    if not mapping:
+        return {}
+    names = holiday_names(calendar)
+    eves: dict[str, DayHours] = {}
+    for name, value in mapping.items():
+        where = key_path(path, name)
+        hours = _day_hours(problems, where, value)
+        if name not in names:
+            problems.add(
+                where, f"unknown public holiday {name!r}; expected one of: {', '.join(names)}"
+            )
+        elif hours is not None:
+            eves[name] = hours
+    return eves
+
+
+def holiday_names(calendar: HolidayCalendar) -> list[str]:
+    """The names ``calendar`` gives its holidays, in calendar order."""
+    names: dict[str, None] = {}
+    for year in _NAME_YEARS:
+        day = date(year, 1, 1)
+        while day.year == year:
+            name = calendar.holiday(day)
+            if name is not None:
+                names[name] = None
+            day += timedelta(days=1)
+    return list(names)
 
 
 def _zone_named(name: str) -> ZoneInfo:

@@ -71,6 +71,7 @@ from router.core.model import (
     ServiceSpec,
     Step,
     StepKind,
+    place_and_deadline,
 )
 from router.core.policy import RoutingPolicy
 from router.core.pool import AgentPool
@@ -98,8 +99,8 @@ _NO_AGENT_FREE = {kind: d.Trace(kind, "no_agent_free") for kind in StepKind}
 
 
 def _in_order(contacts: list[ContactRecord]) -> list[ContactRecord]:
-    """Contacts moved in bulk are re-routed earliest due first, as the one order says."""
-    return sorted(contacts, key=lambda c: (c.due_at, c.seq))
+    """Contacts moved in bulk are re-routed in the one order (earliest target first)."""
+    return sorted(contacts, key=lambda c: (c.target_at, c.seq))
 
 
 class Engine:
@@ -285,8 +286,14 @@ class Engine:
             spec.authorisation
         ):
             raise InvalidEvent(f"unknown authorisation {spec.authorisation!r}")
-        if spec.arrived_at is not None or spec.due_at is not None or spec.not_before is not None:
-            for name in ("arrived_at", "due_at", "not_before"):
+        if (
+            spec.arrived_at is not None
+            or spec.due_at is not None
+            or spec.not_before is not None
+            or spec.clock_from is not None
+            or spec.same_day_by is not None
+        ):
+            for name in ("arrived_at", "due_at", "not_before", "clock_from", "same_day_by"):
                 value = getattr(spec, name)
                 if value is not None and not math.isfinite(value):
                     # The queue orders by due time: NaN or infinity has no place in it.
@@ -298,9 +305,13 @@ class Engine:
             return
         base = self._base_rid(spec, service)
         arrived = spec.arrived_at if spec.arrived_at is not None else now
-        due = spec.due_at if spec.due_at is not None else arrived + urgency.target_s
+        if spec.due_at is not None:  # a place kept or a window chosen: place and deadline
+            target = due = spec.due_at
+        else:
+            clock = spec.clock_from if spec.clock_from is not None else arrived
+            target, due = place_and_deadline(clock, spec.same_day_by, urgency.target_s)
         self._seq += 1
-        c = ContactRecord(spec, service, urgency_name, self._seq, arrived, due, base)
+        c = ContactRecord(spec, service, urgency_name, self._seq, arrived, due, base, target)
         self._contacts[c.id] = c
         if spec.not_before is not None and spec.not_before > now:
             c.entered = False
@@ -467,17 +478,13 @@ class Engine:
 
     def _on_reclassified(self, ev: ContactReclassified, now: float, out: Decisions) -> None:
         """Only the agent handling the contact may change its class (after contacting
-        the person). It keeps its arrival and order; its due time follows the new class
-        (``ev.due_at`` when the door set one, else arrival + target), and the warning and
+        the person). It keeps its arrival and arrival number; its place and deadline follow
+        the new class by the door's rule (``place_and_deadline`` from the same clock start
+        and same-day cap; ``ev.due_at``, when given, is both), and the warning and
         deadline are re-armed for it. Both classes stay on the record."""
-        c = self._open_contact(ev.contact_id)
-        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
-            raise Conflict(
-                f"contact {c.id!r} is {c.state.value}"
-                + (f" with {c.agent_id!r}" if c.agent_id else "")
-                + f", not assigned to {ev.agent_id!r}: only the professional handling "
-                "it may re-classify it"
-            )
+        c = self._assigned_to(
+            ev.contact_id, ev.agent_id, ": only the professional handling it may re-classify it"
+        )
         urgency = c.service.urgencies.get(ev.urgency)
         if urgency is None:
             raise InvalidEvent(
@@ -492,11 +499,14 @@ class Engine:
         if c.original_urgency is None:
             c.original_urgency = old
         c.urgency = ev.urgency
+        # Assigned, so not in the queue: its key may change.
         if ev.due_at is None:
-            c.due_at = c.arrived_at + urgency.target_s
+            c.target_at, c.due_at = place_and_deadline(
+                c.clock_from, c.same_day_by, urgency.target_s
+            )
             c.due_service = c.service.name
         else:
-            c.due_at = ev.due_at
+            c.target_at = c.due_at = ev.due_at
             c.due_service = None
         self._push_deadline_timers(c, now)
         out.append(
@@ -540,14 +550,19 @@ class Engine:
         c = self._offered_to(ev.contact_id, ev.agent_id)
         self._return_offer(c, "declined", c.service.not_ready_on_decline, now, out)
 
-    def _on_completed(self, ev: ContactCompleted, now: float, out: Decisions) -> None:
-        c = self._open_contact(ev.contact_id)
-        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+    def _assigned_to(self, contact_id: str, agent_id: str, why: str = "") -> ContactRecord:
+        """The open contact, which must be assigned to ``agent_id`` (else ``Conflict``)."""
+        c = self._open_contact(contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != agent_id:
             raise Conflict(
                 f"contact {c.id!r} is {c.state.value}"
                 + (f" with {c.agent_id!r}" if c.agent_id else "")
-                + f", not assigned to {ev.agent_id!r}"
+                + f", not assigned to {agent_id!r}{why}"
             )
+        return c
+
+    def _on_completed(self, ev: ContactCompleted, now: float, out: Decisions) -> None:
+        c = self._assigned_to(ev.contact_id, ev.agent_id)
         a = self._agents[ev.agent_id]
         if a.avail_entry is not None:
             self._pool.unindex(a)
@@ -751,13 +766,15 @@ class Engine:
         self._share = None
         self._service_base = {k: v for k, v in self._service_base.items() if k[0] != svc.name}
         for c in keyed:
-            due = c.arrived_at + svc.urgencies[c.urgency].target_s
-            if due == c.due_at:
+            target, due = place_and_deadline(
+                c.clock_from, c.same_day_by, svc.urgencies[c.urgency].target_s
+            )
+            if due == c.due_at and target == c.target_at:
                 continue
             queued = c.entry is not None
             if queued:
                 self._queue.remove(c)
-            c.due_at = due
+            c.target_at, c.due_at = target, due
             self._push_deadline_timers(c, now)
             if queued:
                 self._queue.add(c)

@@ -185,9 +185,9 @@ class ContactMerged:
 class ContactReclassified:
     """The professional handling a contact (the agent it is assigned to) changes its
     urgency class after contacting the person. The original class is kept beside the new
-    one; the contact keeps its arrival time and order. ``due_at`` is the due time the
-    door gives the new class (opening hours and the same-day rule); None: the arrival
-    plus the new class's target answer time."""
+    one; the contact keeps its arrival time and arrival number. Its place and deadline
+    follow the new class by the door's rule (``place_and_deadline`` from the clock start
+    and same-day cap it arrived with); ``due_at``, when given, sets both instead."""
 
     contact_id: str
     agent_id: str

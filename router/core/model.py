@@ -4,7 +4,7 @@ steps, agents and contacts as the core sees them. Pure data, no behaviour."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 
 from skills import AgentAbilities, Requirement
@@ -131,6 +131,21 @@ class ServiceSpec:
     timeout_cooldown_s: float | None = None
 
 
+def place_and_deadline(
+    clock_from: float, same_day_by: float | None, target_s: float
+) -> tuple[float, float]:
+    """A contact's place in the one order (``target_at``) and its deadline (``due_at``):
+    its urgency class's target ``target_s`` counted from ``clock_from`` (its arrival, or
+    the next opening), and the same, capped at ``same_day_by`` (the end of the office day
+    the same-day rule gives; None: no cap). The cap never moves its place: a more urgent
+    class is never ordered after a less urgent contact whose own target is not earlier.
+    The one rule for arrivals, live target changes and re-classification."""
+    target_at = clock_from + target_s
+    if same_day_by is None or same_day_by >= target_at:
+        return target_at, target_at
+    return target_at, same_day_by
+
+
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
     id: str
@@ -158,8 +173,11 @@ class ContactSpec:
 
     ``requirement`` None takes the service's default. ``language`` and ``authorisation``
     are always added to the requirement. ``arrived_at``/``due_at`` are given only when a
-    contact keeps an earlier place, or its due time comes from opening hours or a chosen
-    callback window.
+    contact keeps an earlier place or a chosen callback window (then ``due_at`` is both its
+    place and its deadline). Otherwise its place and deadline come from its class's target
+    by ``place_and_deadline``: counted from ``clock_from`` (the next opening, from opening
+    hours; None: the arrival), the deadline capped at ``same_day_by`` (the same-day rule's
+    end of the office day; None: no cap).
     """
 
     id: str
@@ -183,3 +201,14 @@ class ContactSpec:
     # Sent elsewhere at once, never queued (after hours: e.g. 116117), like an urgency
     # class with a redirect.
     redirect_to: str | None = None
+    clock_from: float | None = None
+    same_day_by: float | None = None
+
+    def __setstate__(self, state: list[object]) -> None:
+        """Unpickles a spec, also one written before a field was added (snapshots and
+        log entries of an earlier version): a missing field takes its default."""
+        for f, value in zip(fields(self), state, strict=False):
+            object.__setattr__(self, f.name, value)
+        for f in fields(self)[len(state) :]:
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            object.__setattr__(self, f.name, default)

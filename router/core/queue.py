@@ -3,28 +3,36 @@
 Rationale
 ---------
 Every waiting contact, whatever its channel or service, is ordered by one rule:
-**earliest due time first, ties by arrival order** (``(due_at, seq)``), where
-``due_at = arrival + the urgency class's target answer time``. Urgency is a deadline, not
-a number to compare: a P3 symptom assessment due in 20 minutes goes before a P5 call due
+**earliest target first, ties by arrival order** (``(target_at, seq)``), where
+``target_at = arrival + the urgency class's target answer time`` (counted from the next
+opening for a contact that arrived while closed). Urgency is a deadline, not a number to
+compare: a P3 symptom assessment due in 20 minutes goes before a P5 call due
 in an hour, and a P5 call that has waited 55 minutes goes before a P3 item that arrived a
 minute ago. Because the key depends only on arrival and target, it never changes as time
 passes: nothing is re-sorted, ageing is free, and the order can be written down and
 explained to a supervisor. Priority schemes that add "age points" re-key every contact on
 every tick and starve one queue for another in ways nobody can predict.
 
+The same-day rule's cap (due by closing time) is the contact's *deadline* (``due_at``),
+for warnings and alarms, not its key: capping keys would tie every class at closing
+time and hand the tie to arrival order, so an urgent call at 15:45 would wait behind
+routine calls from noon. With uncapped keys a more urgent class is never served after a
+less urgent contact whose own target is not earlier.
+
 Structure
 ---------
 Contacts are grouped into *buckets* by routing signature: the scope they are currently
 offered to (one agent, a team, a site, or the whole region — the widening step), the
 channel, and the compiled requirement id. Each bucket (``router.core.bucket``) keeps its
-contacts sorted by ``(due_at, seq)``. An agent who frees up looks only at the heads of the
-buckets it can serve: the buckets of its own agent/team/site scopes and of the region, in
-channels where it has free capacity, whose requirement its skill mask satisfies. The
-answer is the smallest head, so the agent gets exactly the earliest-due waiting contact it
-is eligible for at that contact's current step. The cost is O(number of requirements the
-agent meets + log n), independent of how many contacts wait; for shared scopes the heads'
-keys sit in flat arrays by requirement id (``Shelf``), so weighing them reads memory that
-stays in the CPU's caches however long the queue.
+contacts sorted by ``(target_at, seq)`` (its arrays call the key "due"). An agent who
+frees up looks only at the heads of the buckets it can serve: the buckets of its own
+agent/team/site scopes and of the region, in channels where it has free capacity, whose
+requirement its skill mask satisfies. The answer is the smallest head, so the agent gets
+exactly the first waiting contact in the one order it is eligible for at that contact's
+current step. The cost is O(number of requirements the agent meets + log n), independent
+of how many contacts wait; for shared scopes the heads' keys sit in flat arrays by
+requirement id (``Shelf``), so weighing them reads memory that stays in the CPU's caches
+however long the queue.
 
 Like SimPy's ``FilterStore``, a filtered get is not global FIFO: a contact at the head of
 the whole order may be passed over by an agent who cannot serve it (wrong skill, language,
@@ -152,7 +160,7 @@ class WaitingQueue:
         bucket = shelf.buckets.get(contact.rid)
         if bucket is None:
             bucket = shelf.buckets[contact.rid] = Bucket()
-        if bucket.add(contact.due_at, contact.seq, contact):
+        if bucket.add(contact.target_at, contact.seq, contact):
             shelf.set_head(contact.rid, bucket)
         contact.entry = bucket
         self._size += 1
@@ -161,13 +169,13 @@ class WaitingQueue:
         self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
-        """Takes ``contact`` out of the queue. Its due time and arrival number are how its
-        bucket finds it, so they must not change while it is queued (remove, change,
-        add)."""
+        """Takes ``contact`` out of the queue. Its key (``target_at``) and arrival number are
+        how its bucket finds it, so they must not change while it is queued (remove,
+        change, add)."""
         bucket = contact.entry
         if bucket is None:
             return
-        if bucket.remove(contact.due_at, contact.seq, contact):
+        if bucket.remove(contact.target_at, contact.seq, contact):
             shelf = self._shelves[contact.scope][contact.channel]
             if bucket:
                 shelf.set_head(contact.rid, bucket)
@@ -249,7 +257,7 @@ class WaitingQueue:
                     found = _head(bucket, agent_id, now) if cooling else bucket.head
                     if found is None:
                         continue
-                    due, seq = found.due_at, found.seq
+                    due, seq = found.target_at, found.seq
                     if due < best_due or (due == best_due and seq < best_seq):
                         best, best_due, best_seq = found, due, seq
         return best, weighed
@@ -259,7 +267,7 @@ class WaitingQueue:
         bucket = contact.entry
         if bucket is None:
             return 0
-        return bucket.rank(contact.due_at, contact.seq)
+        return bucket.rank(contact.target_at, contact.seq)
 
     def signatures(self, scope: ScopeKey) -> list[tuple[Channel, int]]:
         """The (channel, requirement id) of every non-empty bucket in ``scope``."""
@@ -280,7 +288,7 @@ class WaitingQueue:
             for bucket in shelf.buckets.values()
             for c in bucket
         ]
-        found.sort(key=lambda c: (c.due_at, c.seq))
+        found.sort(key=lambda c: (c.target_at, c.seq))
         return found
 
 

@@ -31,6 +31,7 @@ class ContactRecord:
         "away_token",
         "base_rid",
         "channel",
+        "clock_from",
         "cooldowns",
         "deadline_token",
         "due_at",
@@ -47,6 +48,7 @@ class ContactRecord:
         "original_urgency",
         "restep",
         "rid",
+        "same_day_by",
         "scope",
         "seq",
         "service",
@@ -54,6 +56,7 @@ class ContactRecord:
         "state",
         "step_index",
         "step_kind",
+        "target_at",
         "urgency",
         "visited",
         "warn_at",
@@ -69,6 +72,7 @@ class ContactRecord:
         arrived_at: float,
         due_at: float,
         base_rid: int,
+        target_at: float | None = None,
     ) -> None:
         self.spec = spec
         self.id = spec.id
@@ -83,7 +87,14 @@ class ContactRecord:
         self.away_token = 0
         self.seq = seq
         self.arrived_at = arrived_at
+        # Its place in the one order, ``(target_at, seq)``: arrival + the class's target.
+        # ``due_at`` (never later) is its deadline: the same-day rule may bring it
+        # earlier, for warnings and alarms, never for the order.
+        self.target_at = due_at if target_at is None else target_at
         self.due_at = due_at
+        # What the two come from (``place_and_deadline``), to re-key on a target change.
+        self.clock_from = arrived_at if spec.clock_from is None else spec.clock_from
+        self.same_day_by = spec.same_day_by
         self.warn_at = due_at
         # The service whose urgency targets set due_at; None once the contact keeps a
         # place it earned elsewhere (overflowed, moved by a supervisor, given due_at).
@@ -117,8 +128,13 @@ class ContactRecord:
         self.original_urgency = None
         self.away_grace = None
         self.away_token = 0
-        for name, value in state[1].items():
+        slots = state[1]
+        for name, value in slots.items():
             setattr(self, name, value)
+        if "target_at" not in slots:  # a snapshot from before the deadline had its own
+            self.target_at = self.due_at
+            self.clock_from = self.arrived_at
+            self.same_day_by = None
 
     def cooled_for(self, agent_id: str, now: float) -> bool:
         """True while ``agent_id`` declined or missed this contact within the cool-down."""
@@ -203,6 +219,8 @@ class ContactView:
     original_urgency: str = ""
     # Its person is away (``CustomerAway``) and has not come back (``CustomerBack``).
     customer_away: bool = False
+    # Its place in the one order with ``seq`` (``due_at`` is the deadline).
+    target_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +258,7 @@ def contact_view(c: ContactRecord, requirement: str) -> ContactView:
         attempts=c.attempts,
         original_urgency=c.original_urgency or c.urgency,
         customer_away=c.away_grace is not None,
+        target_at=c.target_at,
     )
 
 

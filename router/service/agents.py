@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from router.calendar.rules import class_due
 from router.config.tokens import Role
 from router.core import decisions as d
 from router.core.errors import RoutingError, UnknownContact
@@ -242,9 +241,10 @@ class AgentHub:
     def _reclassify(
         self, agent_id: str, contact_id: str, urgency: str, problems: BodyProblems
     ) -> ContactReclassified:
-        """The event for the handler's change of class, with the due time the door gives
-        the new class from the contact's original arrival (``class_due``). The engine
-        refuses it unless the contact is assigned to ``agent_id``."""
+        """The event for the handler's change of class; the engine gives the new class its
+        place and deadline by the door's rule from the contact's original arrival
+        (``router.core.model.place_and_deadline``), and refuses it unless the contact is
+        assigned to ``agent_id``."""
         engine = self.service.engine
         try:
             view = engine.contact(contact_id)
@@ -259,9 +259,7 @@ class AgentHub:
                 f"expected one of: {', '.join(classes)}",
             )
             return ContactReclassified(contact_id, agent_id, urgency)
-        hours = self.service.region.hours_of(view.service)
-        due = class_due(hours, view.channel, view.arrived_at, target.target_s)
-        return ContactReclassified(contact_id, agent_id, urgency, due)
+        return ContactReclassified(contact_id, agent_id, urgency)
 
     def _event(
         self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems
@@ -461,21 +459,22 @@ def routes(service: Service) -> list[Route]:
         return response
 
     agent = (Role.AGENT,)
+    presence_enum = {"enum": ["available", "not_ready"]}
     presence_body = {
         "type": "object",
-        "properties": {
-            "presence": {"enum": ["available", "not_ready"]},
-            "reason": {"type": "string"},
-        },
+        "required": ["presence"],
+        "properties": {"presence": presence_enum, "reason": {"type": "string"}},
     }
     return [
         Route(
             "POST",
             "/api/agent/login",
             action("login"),
-            "Log in (once, for every channel)",
+            "Log in (once, for every channel), available (default) or not_ready",
             agent,
-            body=presence_body,
+            # No reason here: a reason belongs to a presence change (POST .../presence).
+            body={"type": "object", "properties": {"presence": presence_enum}},
+            responses={200: "OK", 409: "already logged in"},
             tag="agent",
         ),
         Route(
@@ -485,6 +484,7 @@ def routes(service: Service) -> list[Route]:
             "Log out (refused with work in hand unless force)",
             agent,
             body={"type": "object", "properties": {"force": {"type": "boolean"}}},
+            responses={200: "OK", 409: "work in hand (see force), or not logged in"},
             tag="agent",
         ),
         Route(
@@ -494,6 +494,7 @@ def routes(service: Service) -> list[Route]:
             "Set presence: available or not_ready with a reason",
             agent,
             body=presence_body,
+            responses={200: "OK", 409: "not logged in, or work in hand"},
             tag="agent",
         ),
         Route(
@@ -586,6 +587,7 @@ def routes(service: Service) -> list[Route]:
             action("wrapup_done"),
             "End wrap-up early",
             agent,
+            responses={200: "OK", 409: "not in wrap-up"},
             tag="agent",
         ),
         Route(

@@ -78,7 +78,7 @@ from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.metrics import metrics_for
-from router.service.routes import Route
+from router.service.routes import DAY, Query, Route, choice
 from router.service.runtime import Note, Part
 from router.store.codec import allow, decode, encode
 
@@ -615,7 +615,8 @@ class Audit:
             record.language = spec.language
             record.site = spec.preferred_site
             record.due_at = due
-            record.door_due = spec.due_at
+            # Set at the door: a chosen window, or the same-day rule's deadline.
+            record.door_due = spec.due_at if spec.clock_from is None else due
             self._insert(record, now)
         else:  # the same id again: the trail goes on, the contact is open again
             record.closed_at = record.outcome = record.closed_by = None
@@ -1207,6 +1208,18 @@ class AuditApi:
                     400: "missing or malformed dates, a range over 31 days, unknown format",
                     **denied,
                 },
+                query=(
+                    Query("from", DAY, "the first local day", required=True),
+                    Query(
+                        "to",
+                        DAY,
+                        f"the last local day (default: from; at most {MAX_EXPORT_DAYS} days)",
+                    ),
+                    Query("format", choice(FORMATS), "jsonl (default) or csv"),
+                    Query(
+                        "rows", choice(ROWS), "for csv: one row per change (default) or per contact"
+                    ),
+                ),
             ),
         ]
 

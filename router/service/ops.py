@@ -22,9 +22,25 @@ if TYPE_CHECKING:
     from router.service.service import Service
 
 
+# What /readyz answers, ready or not (the counts only when ready; store in Redis mode).
+READY_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": ["status", "leader"],
+    "properties": {
+        "status": {"enum": ["ready", "starting", "not_ready"]},
+        "leader": {"type": "boolean", "description": "this instance runs the dispatcher"},
+        "store": {"enum": ["reachable", "unreachable"], "description": "Redis mode only"},
+        "waiting": {"type": "integer", "minimum": 0, "description": "ready only"},
+        "events": {"type": "integer", "minimum": 0, "description": "ready only"},
+        "websockets": {"type": "integer", "minimum": 0, "description": "ready only"},
+    },
+    "additionalProperties": False,
+}
+
+
 def routes(service: Service) -> list[Route]:
     metrics = metrics_for(service)
-    document: bytes | None = None
+    document: tuple[dict[str, tuple[str, ...]], bytes] | None = None
 
     async def healthz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
@@ -68,12 +84,17 @@ def routes(service: Service) -> list[Route]:
 
     async def openapi_json(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         nonlocal document
-        if document is None:
+        # Built again when a supervisor changed a service's urgency classes (the document
+        # lists each service's classes).
+        engine = service.engine
+        urgencies = {name: tuple(engine.service(name).urgencies) for name in engine.services()}
+        if document is None or document[0] != urgencies:
             from router.service.app import ROUTES  # noqa: PLC0415 - app imports this module
 
             table: list[Route] = request.app[ROUTES]
-            document = json.dumps(openapi.build(table), indent=1).encode()
-        return web.Response(body=document, content_type="application/json")
+            built = openapi.build(table, region=service.region, urgencies=urgencies)
+            document = (urgencies, json.dumps(built, indent=1).encode())
+        return web.Response(body=document[1], content_type="application/json")
 
     return [
         Route("GET", "/healthz", healthz, "Liveness: the process answers", tag="ops"),
@@ -86,7 +107,8 @@ def routes(service: Service) -> list[Route]:
             "stalled, and in Redis mode store (reachable, unreachable, not_answering) "
             "and problem (the cause in words)",
             tag="ops",
-            responses={200: "ready", 503: "not ready"},
+            responses={200: "ready", 503: "not ready (starting, or the store is unreachable)"},
+            schemas={200: READY_SCHEMA, 503: READY_SCHEMA},
         ),
         Route(
             "GET",

@@ -48,7 +48,7 @@ from router.service.audit import (
 )
 from router.service.auth import Principal
 from router.service.http import BodyProblems
-from router.service.routes import Route
+from router.service.routes import DAY, Query, Route, choice
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -240,6 +240,11 @@ class Reports:
                     401: "no valid token",
                     403: "not a supervisor token",
                 },
+                query=(
+                    Query("date", DAY, "the local day, YYYY-MM-DD (default: today)"),
+                    Query("by", choice(DIMENSIONS), "one row per service, channel, ..."),
+                    Query("format", choice(FORMATS), "json (default) or csv"),
+                ),
             )
         ]
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import weakref
 from collections import Counter
@@ -48,6 +47,7 @@ from aiohttp import WSMsgType, web
 
 from router.core import decisions as d
 from router.core.model import AgentSpec, AgentStatus, Channel
+from router.service.http import ApiError, decode_json
 from router.service.outbox import Outbox
 from router.service.runtime import Part
 from skills import CompiledRequirement, Requirement
@@ -229,10 +229,11 @@ class Stats:
         }
 
     def _closing(self, now: float) -> dict[str, float]:
-        """Today's closing time of each service with office hours that is open now."""
+        """Today's closing time of each service with office hours that is open now (the
+        office window of its same-day rule: a line open round the clock may have one)."""
         closing = {}
         for name in self.service.region.services:
-            schedule = self.service.region.hours_of(name).schedule(Channel.VOICE)
+            schedule = self.service.region.hours_of(name).office_window(Channel.VOICE)
             if not schedule.always_open and schedule.is_open(now):
                 closes = schedule.closing_of_day(now)
                 if closes is not None:
@@ -345,20 +346,19 @@ class Stats:
 
     def _request(self, box: Outbox, text: str) -> None:
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError:
-            body = None
+            body = decode_json(text, "the frame")
+        except ApiError as exc:  # not JSON, or nested too deep: an error frame, never a crash
+            box.send({"type": "error", **exc.body()["error"]})  # type: ignore[dict-item]
+            return
         if isinstance(body, dict) and body.get("type") == "stats":
             box.send({"type": "stats", **self.snapshot()})
             return
-        box.send(
-            {
-                "type": "error",
-                "status": 400,
-                "code": "invalid_input",
-                "message": 'supervisors may send {"type": "stats"}; everything else is pushed',
-            }
+        error = ApiError(
+            400,
+            "invalid_input",
+            'supervisors may send {"type": "stats"}; everything else is pushed',
         )
+        box.send({"type": "error", **error.body()["error"]})  # type: ignore[dict-item]
 
 
 _STATS: weakref.WeakKeyDictionary[Service, Stats] = weakref.WeakKeyDictionary()
