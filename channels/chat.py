@@ -429,6 +429,7 @@ class ChatChannel:
         finally:
 
             async def closed() -> None:
+                log.info("chat customer disconnected (close code %s)", ws.close_code)
                 self.service.websockets.discard(box)
                 if session is not None:
                     self._detach(session, box)

@@ -19,6 +19,7 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient
 
+from channels.chat import channel_of
 from router.cli import main
 from router.core.errors import UnknownContact
 from router.core.events import TimerDue
@@ -29,7 +30,7 @@ from router.store import StoreUnavailable
 from router.store.keys import Keys
 from router.store.redis import RedisStore
 from tests.redis_support import RedisServer, free_port, require_redis_server, unique_region
-from tests.service_support import Socket, bearer, region, until
+from tests.service_support import CHAT_WS, Socket, bearer, region, until
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -286,43 +287,65 @@ async def test_garbage_at_the_fence_or_snapshot_key_is_named_in_readyz(
 # ------------------------------------------------------------------ a stalled Redis
 
 HEARTBEAT_S = 0.3  # the browser's ping interval (aiohttp closes on a missing pong)
+CHAT_START = {"type": "start", "service": "nursing_advice", "language": "sv", "site": "vaasa"}
 
 
-async def test_a_redis_stall_is_reported_at_once_and_drops_no_healthy_agent_socket(
+def knows_said(service: Service, contact_id: str, text: str) -> bool:
+    s = channel_of(service).by_contact.get(contact_id)
+    return s is not None and any(m["text"] == text for m in s.transcript)
+
+
+async def test_a_redis_stall_is_reported_at_once_and_drops_no_healthy_socket(
     own_redis: RedisServer, aiohttp_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     own_redis.flush()
     client, service = await served(aiohttp_client, own_redis.url, unique_region())
     await wait_for_body(client, lambda body: body["status"] == "ready")
-    ws = await client.ws_connect(
-        "/api/agent/ws?access_token=demo-agent-a001", heartbeat=HEARTBEAT_S
-    )
-    agent = Socket(ws)
-    await agent.next("state")
-    await agent.send({"type": "login", "id": "login"})
-    await agent.next("ack")
+    sockets = []
+    for agent_id in ("a001", "a002"):
+        url = f"/api/agent/ws?access_token=demo-agent-{agent_id}"
+        sockets.append(Socket(await client.ws_connect(url, heartbeat=HEARTBEAT_S)))
+        await sockets[-1].next("state")
+        await sockets[-1].send({"type": "login", "id": "login"})
+        await sockets[-1].next("ack")
+    agent, leaving = sockets
+    url = f"{CHAT_WS}?access_token=demo-public"
+    chat = Socket(await client.ws_connect(url, heartbeat=HEARTBEAT_S))
+    await chat.send(CHAT_START)
+    cid = (await chat.next("session"))["contact_id"]
 
     assert own_redis.proc is not None
     own_redis.proc.send_signal(signal.SIGSTOP)
     try:
-        # An action that waits for the store; the client keeps reading (and pinging).
+        # Actions that wait for the store; the clients keep reading (and pinging).
         await agent.send({"type": "presence", "presence": "not_ready", "id": "p1"})
         acked = asyncio.create_task(agent.next("ack", timeout=30))
+        await chat.send({"type": "message", "text": "still there?"})
+        chat_open = asyncio.create_task(chat.closed(timeout=30))
+        await leaving.send({"type": "presence", "presence": "not_ready", "id": "p2"})
+        await leaving.close()  # a client that goes away while its action waits
         body = await wait_for_body(client, lambda b: b.get("store") == "not_answering")
         assert body["status"] == "not_ready"
         assert "has not answered" in body["problem"]
-        # The stall goes on for many of the client's heartbeats...
+        # The stall goes on for many of the clients' heartbeats...
         await asyncio.sleep(6 * HEARTBEAT_S)
-        assert not acked.done() and not ws.closed
+        assert not acked.done() and not agent.ws.closed
+        assert not chat_open.done() and not chat.ws.closed
     finally:
         own_redis.proc.send_signal(signal.SIGCONT)
-    # ...and when Redis is back the action is answered on the same socket.
+    # ...and when Redis is back the actions are carried out, answered on the same sockets.
     assert (await acked)["id"] == "p1"
-    assert not ws.closed
+    assert not agent.ws.closed and not chat.ws.closed
     await wait_for_body(client, lambda body: body["status"] == "ready")
     assert service.engine.agent("a001").presence.value == "not_ready"
-    await ws.close()
+    await until(lambda: knows_said(service, cid, "still there?"), timeout=10)
+    await until(lambda: service.engine.agent("a002").presence.value == "not_ready", timeout=10)
+    # The client that left is logged as such, not as an error.
+    await until(lambda: "agent a002 disconnected" in caplog.text, timeout=10)
+    await agent.close()
+    chat_open.cancel()
+    await chat.close()
     await client.close()
     await service.store.close()  # type: ignore[union-attr]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -363,6 +363,8 @@ class AgentHub:
         finally:
 
             async def closed() -> None:
+                # A client going away is no error of the service's: said at INFO.
+                log.info("agent %s disconnected (close code %s)", agent_id, ws.close_code)
                 self.sessions.get(agent_id, set()).discard(box)
                 self.service.websockets.discard(box)
                 try:
