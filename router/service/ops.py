@@ -27,9 +27,25 @@ READY_SCHEMA: dict[str, object] = {
     "type": "object",
     "required": ["status", "leader"],
     "properties": {
-        "status": {"enum": ["ready", "starting", "not_ready"]},
+        "status": {
+            "enum": ["ready", "starting", "not_ready", "stalled"],
+            "description": "stalled: Redis mode, something stored cannot be read (see problem)",
+        },
         "leader": {"type": "boolean", "description": "this instance runs the dispatcher"},
-        "store": {"enum": ["reachable", "unreachable"], "description": "Redis mode only"},
+        "store": {
+            "enum": ["reachable", "unreachable", "not_answering"],
+            "description": "Redis mode only; not_answering: a log read is overdue (a stall)",
+        },
+        "problem": {
+            "type": "string",
+            "description": "Redis mode: what keeps the instance from serving, in words "
+            "(the cause of an unreachable store, an unreadable log entry by its id, "
+            "catching up); see docs/redis.md, the runbook",
+        },
+        "lease_problem": {
+            "type": "string",
+            "description": "Redis mode: why no instance can take the lease",
+        },
         "waiting": {"type": "integer", "minimum": 0, "description": "ready only"},
         "events": {"type": "integer", "minimum": 0, "description": "ready only"},
         "websockets": {"type": "integer", "minimum": 0, "description": "ready only"},
@@ -107,7 +123,10 @@ def routes(service: Service) -> list[Route]:
             "stalled, and in Redis mode store (reachable, unreachable, not_answering) "
             "and problem (the cause in words)",
             tag="ops",
-            responses={200: "ready", 503: "not ready (starting, or the store is unreachable)"},
+            responses={
+                200: "ready",
+                503: "not ready (starting, catching up, the store unreachable or stalled)",
+            },
             schemas={200: READY_SCHEMA, 503: READY_SCHEMA},
         ),
         Route(
