@@ -51,7 +51,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from channels.common import bounded_text, read_language, read_service, read_site
 from channels.refusals import admitted, recording
@@ -163,6 +163,11 @@ class ChatSaid(Note):
 
 
 BUSY = ApiError(503, "busy", "too many frames waiting for an answer; this one was not handled")
+
+
+def _not_text(box: Outbox, msg: WSMessage) -> None:
+    if msg.type is WSMsgType.BINARY:
+        box.send(_error(ApiError(400, "invalid_input", "expected JSON text frames")))
 
 
 def _error(exc: ApiError) -> dict[str, Any]:
@@ -418,14 +423,13 @@ class ChatChannel:
                 if session is None:
                     await box.close(WSCloseCode.POLICY_VIOLATION, "resume refused")
                     return ws
-            inbox = Inbox(handle, lambda _: box.send(_error(BUSY)), "chat customer")
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    inbox.put(msg.data)
-                elif msg.type is WSMsgType.BINARY:
-                    box.send(_error(ApiError(400, "invalid_input", "expected JSON text frames")))
-                else:
-                    break
+            inbox = Inbox(
+                handle,
+                lambda _: box.send(_error(BUSY)),
+                "chat customer",
+                lambda msg: _not_text(box, msg),
+            )
+            await inbox.serve(ws)
         finally:
 
             async def closed() -> None:

@@ -36,7 +36,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from router.config.tokens import Role
 from router.core import decisions as d
@@ -356,10 +356,7 @@ class AgentHub:
             f"agent {agent_id}",
         )
         try:
-            async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    continue
-                inbox.put(msg.data)
+            await inbox.serve(ws)
         finally:
 
             async def closed() -> None:
