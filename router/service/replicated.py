@@ -51,7 +51,15 @@ from router.core.engine import Engine
 from router.core.events import Event, TimerDue
 from router.service.forked import ForkFailed, can_fork, capture_in_child
 from router.service.runtime import Applier, Clock, Listener, Note, NoteHandler, Part, Stopped
-from router.store import NotLeader, Saved, Snapshot, Store, StoreUnavailable, Unreadable
+from router.store import (
+    NotLeader,
+    OutcomeUnknown,
+    Saved,
+    Snapshot,
+    Store,
+    StoreUnavailable,
+    Unreadable,
+)
 from router.store.base import LogEntry, id_after
 from router.store.codec import decode, encode
 
@@ -269,13 +277,15 @@ class ReplicatedRuntime(Applier):
                     ]
                     taken += chunk
                     batches.append(encode(chunk))
+                unknown = False  # an attempt was sent and not answered: it may land
                 try:
                     try:
                         await self.store.append(batches)
-                    except StoreUnavailable:
+                    except StoreUnavailable as first:
                         # Once more on a fresh connection (after Redis restarted, the
                         # pooled one is dead). Safe: replicas skip request ids they have
                         # applied, so an append that did land has no second effect.
+                        unknown = isinstance(first, OutcomeUnknown)
                         await asyncio.sleep(s.retry_s / 5)
                         await self.store.append(batches)
                 except Exception as exc:  # unreachable, or refused: tell every submitter
@@ -283,12 +293,14 @@ class ReplicatedRuntime(Applier):
                         self._store_down(exc)
                     else:
                         log.exception("appending to the log failed")
+                    if unknown or isinstance(exc, OutcomeUnknown):
+                        why = f"the store did not answer in time; it may still be applied: {exc}"
+                    else:
+                        why = f"the event could not be stored: {exc}"
                     for rid, _, _ in taken:
                         future = self._waiting.get(rid)
                         if future is not None and not future.done():
-                            future.set_exception(
-                                StoreUnavailable(f"the event could not be stored: {exc}")
-                            )
+                            future.set_exception(StoreUnavailable(why))
 
     # -------------------------------------------------------------- the loop
 

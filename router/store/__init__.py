@@ -4,6 +4,7 @@ in process (``MemoryStore``) or in Redis (``RedisStore``), behind one contract."
 from router.store.base import (
     LogEntry,
     NotLeader,
+    OutcomeUnknown,
     Saved,
     Snapshot,
     Store,
@@ -16,6 +17,7 @@ from router.store.base import (
 __all__ = [
     "LogEntry",
     "NotLeader",
+    "OutcomeUnknown",
     "Saved",
     "Snapshot",
     "Store",

@@ -16,6 +16,10 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; nothing was (knowingly) written."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """The store did not answer in time: what was sent may still have been applied."""
+
+
 class Unreadable(RuntimeError):
     """Something at one of the region's keys is not what Yhteys writes there (a stray
     log entry, a snapshot or a fence counter of another program, a key of the wrong

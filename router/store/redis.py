@@ -39,7 +39,15 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.store.base import LogEntry, NotLeader, Saved, Snapshot, StoreUnavailable, Unreadable
+from router.store.base import (
+    LogEntry,
+    NotLeader,
+    OutcomeUnknown,
+    Saved,
+    Snapshot,
+    StoreUnavailable,
+    Unreadable,
+)
 from router.store.keys import Keys
 
 T = TypeVar("T")
@@ -363,6 +371,9 @@ class RedisStore:
     async def _call(self, work: Awaitable[T]) -> T:
         try:
             return await work
+        except (RedisTimeoutError, TimeoutError) as exc:
+            # Sent, but no answer: a write may have landed (or land later).
+            raise OutcomeUnknown(f"redis at {self.url}: {cause(exc)}") from exc
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"redis at {self.url}: {cause(exc)}") from exc
         except ResponseError as exc:
