@@ -223,6 +223,8 @@ async def test_an_unreadable_log_entry_stalls_the_region_by_its_id_until_quarant
     assert f"unreadable log entry {stray}" in capsys.readouterr().out
     assert await asyncio.to_thread(main, ["log", "quarantine", stray, *argv]) == 0
     assert stray in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["log", "quarantine", stray, *argv]) == 1  # once
+    assert f"the log has no entry {stray}" in capsys.readouterr().err
     for client in (a, b):
         await wait_for_body(client, lambda body: body["status"] == "ready")
     # Kept, not dropped.
