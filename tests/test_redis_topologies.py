@@ -44,8 +44,8 @@ USER, USER_PASSWORD = "yhteys", "yhteys-test-secret"
 # Yhteys connects as a user with only what it needs: the ACL given in docs/redis.md.
 ACL = (
     "~yhteys:* resetchannels -@all +hello +auth +ping +select +command +asking "
-    "+cluster|slots +xadd +xread +xrange +xtrim +get +set +incr +exists +pexpire +del "
-    "+hget +hset +hgetall +evalsha +script|load"
+    "+cluster|slots +xadd +xread +xrange +xtrim +get +set +incr +exists +pexpire +pttl +del "
+    "+hget +hset +hgetall +evalsha +script|load +type +xlen +xdel"
 )
 SECRETS = (PASSWORD, SENTINEL_PASSWORD, USER_PASSWORD)
 MASTER_NAME = "yhteys"

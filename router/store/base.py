@@ -16,6 +16,16 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; nothing was (knowingly) written."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """The store did not answer in time: what was sent may still have been applied."""
+
+
+class Unreadable(RuntimeError):
+    """Something at one of the region's keys is not what Yhteys writes there (a stray
+    log entry, a snapshot or a fence counter of another program, a key of the wrong
+    type); the message names the key and what was found. Nothing was written."""
+
+
 class NotLeader(RuntimeError):
     """A fenced write was refused: the caller's lease has lapsed or been taken over."""
 

@@ -17,6 +17,9 @@ key                    type    holds
 ``...:config``         hash    the region file as last accepted: ``fingerprint`` (SHA-256
                                of ``document``), ``document`` (its canonical JSON), ``at``,
                                ``by`` (see ``router/service/regionfile.py``)
+``...:quarantine``     stream  log entries an operator moved aside (``yhteys log
+                               quarantine``): field ``id`` = the entry's id in the log,
+                               ``at`` = when it was moved, ``f:<name>`` = its fields
 =====================  ======  ==========================================================
 """
 
@@ -68,5 +71,11 @@ class Keys:
     def config(self) -> str:
         return self.prefix + "config"
 
+    @property
+    def quarantine(self) -> str:
+        """Log entries moved aside by an operator: kept, never dropped."""
+        return self.prefix + "quarantine"
+
     def all(self) -> tuple[str, ...]:
+        """The keys every running region has (the quarantine exists only once used)."""
         return (self.log, self.lease, self.fence, self.snapshot, self.config)
