@@ -23,10 +23,15 @@ function act(type, body = {}) {
   return new Promise((resolve) => pending.set(id, resolve));
 }
 
+// Pushes counted, so a REST read that was overtaken by the websocket is not applied:
+// it would undo a newer offer or change the socket already delivered.
+let pushes = 0;
+
 async function refresh() {
+  const before = pushes;
   try {
     const s = await session.request("GET", "/api/agent/state");
-    applyState(s);
+    if (pushes === before) applyState(s);
   } catch { /* the websocket's next state will do */ }
 }
 
@@ -37,6 +42,7 @@ function applyState(s) {
 }
 
 function onMessage(msg) {
+  if (msg.type !== "ack" && msg.type !== "error") pushes += 1;
   switch (msg.type) {
     case "state": applyState(msg); break;
     case "agent": state.me = msg.agent; render(); break;
