@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.core.events import TimerDue
 from router.service.app import SERVICE
 from router.service.service import Settings
-from tests.service_support import bearer, login, until
+from tests.service_support import WallClock, at, bearer, login, until
 from tests.test_replica_service import two_instances
 
 Client = TestClient[Any, Any]
@@ -73,3 +74,39 @@ async def test_an_agent_connected_to_a_follower_stays_available_and_hears_of_cha
     for client in pair:
         await until(not_ready_for_silence(client), timeout=5)
         assert client.app[SERVICE].engine.agent("a001").status.value == "not_ready"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def virtual_pair(
+    request: pytest.FixtureRequest, aiohttp_client: MakeClient
+) -> AsyncIterator[tuple[Client, Client, WallClock]]:
+    clock = WallClock(at("2026-11-24 10:00"))
+    async with two_instances(request, aiohttp_client, Settings(), clock) as clients:
+        await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
+        yield (*clients, clock)
+
+
+async def test_an_agent_on_a_follower_stays_available_for_ten_minutes_of_the_regions_time(
+    virtual_pair: tuple[Client, Client, WallClock],
+) -> None:
+    a, b, clock = virtual_pair
+    follower, leader = follower_then_leader((a, b))
+    agent = await login(follower, "a001")
+    engines = [c.app[SERVICE].engine for c in (a, b)]
+    await until(lambda: all(e.agent("a001").presence.value == "available" for e in engines))
+    # Ten minutes of the region's clock in 10 s steps: the follower reports its socket as
+    # each instance does every third of the 30 s timeout, and time is kept by the leader.
+    for _ in range(60):
+        clock.t += 10
+        await follower.app[SERVICE].agents.report_connected()
+        await leader.app[SERVICE].runtime.submit(TimerDue())
+    for engine in engines:
+        await until(lambda e=engine: e.now >= clock.t)  # type: ignore[misc]
+        assert engine.agent("a001").presence.value == "available"
+    # Its socket goes away: 30 s of region time after its last report it is not ready.
+    await agent.close()
+    await until(lambda: follower.app[SERVICE].agents.connected() == ())
+    clock.t += 31
+    await leader.app[SERVICE].runtime.submit(TimerDue())
+    for client in (a, b):
+        await until(not_ready_for_silence(client), timeout=5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -46,10 +47,14 @@ async def pair(
 
 @contextlib.asynccontextmanager
 async def two_instances(
-    request: pytest.FixtureRequest, aiohttp_client: MakeClient, settings: Settings
+    request: pytest.FixtureRequest,
+    aiohttp_client: MakeClient,
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[tuple[Client, Client]]:
     """Two instances of the sample region on one store (``request.param``: "memory",
-    shared in process, or "redis"), each serving over loopback, both healthy."""
+    shared in process, or "redis"), each serving over loopback, both healthy, both on
+    ``clock`` (the region's clock: pass one settable clock for virtual time)."""
     stores: list[Store]
     if request.param == "memory":
         shared = MemoryStore()
@@ -59,7 +64,7 @@ async def two_instances(
         stores = [RedisStore(url, key), RedisStore(url, key)]
     clients = []
     for store in stores:
-        service = Service(region(), settings, store=store, replica=FAST)
+        service = Service(region(), settings, clock=clock, store=store, replica=FAST)
         clients.append(await aiohttp_client(build_app(service)))
         await until(_healthy(service), timeout=5)
     yield clients[0], clients[1]
