@@ -12,7 +12,18 @@ from aiohttp import WSCloseCode, web
 
 from channels import callback, chat, phone, workitems
 from channels import web as web_channel
-from router.service import agents, audit, desk, faces, linked, ops, public, reports, supervisor
+from router.service import (
+    agents,
+    audit,
+    charts,
+    desk,
+    faces,
+    linked,
+    ops,
+    public,
+    reports,
+    supervisor,
+)
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
 from router.service.routes import Route, bind
@@ -38,6 +49,7 @@ PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
     supervisor.routes,
     audit.routes,
     reports.routes,
+    charts.routes,
     public.routes,
     desk.routes,
     faces.routes,
