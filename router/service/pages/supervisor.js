@@ -213,7 +213,7 @@ function drawAgents() {
     h("tbody", {}, view.agents.map(agentRow))));
 }
 
-function renderEdit() {
+function renderEdit(focus = true) {
   const a = view.editing;
   if (!a) return $("agent-edit").replaceChildren();
   const field = (id, label, value) => [h("label", { for: id }, label), h("input", { id, value, size: "40" })];
@@ -255,7 +255,7 @@ function renderEdit() {
     h("select", { id: "move-site" }, h("option", { value: "" }, t("agent.team_site")), sites.map((x) => h("option", { value: x }, x))),
     h("button", { type: "submit", class: "primary" }, t("agent.move"))));
   $("agent-edit").replaceChildren(form, move);
-  $("edit-skills").focus();
+  if (focus) $("edit-skills").focus();
 }
 
 /** Closes the edit form; after a change shows its effect and gives the focus back. */
@@ -298,7 +298,7 @@ function hoursText(name) {
   return parts.join(" · ");
 }
 
-function renderServiceEdit() {
+function renderServiceEdit(focus = true) {
   const s = view.services.find((x) => x.name === view.editingService);
   if (!s) return $("service-edit").replaceChildren();
   const name = tOr("service", s.name);
@@ -332,7 +332,7 @@ function renderServiceEdit() {
   h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("svc.save_all")),
     h("button", { type: "button", onclick: () => { view.editingService = null; renderServiceEdit(); $(`svc-edit-${s.name}`)?.focus(); } }, t("agent.cancel"))));
   $("service-edit").replaceChildren(form);
-  $("svc-choice").focus();
+  if (focus) $("svc-choice").focus();
 }
 
 function serviceRow(s) {
@@ -493,8 +493,9 @@ function onMessage(msg) {
 }
 
 function renderAll() {
-  renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(); renderEffect();
-  keepFocus(drawServices); renderServiceEdit(); renderCharts();
+  // A language switch redraws in place: the focus stays on the switch.
+  renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(false); renderEffect();
+  keepFocus(drawServices); renderServiceEdit(false); renderCharts();
 }
 
 languageSwitch($("lang"));
