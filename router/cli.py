@@ -166,6 +166,7 @@ def serve(args: argparse.Namespace) -> int:
             access_log=args.access_log,
             redis_url=args.redis or os.environ.get("YHTEYS_REDIS_URL") or None,
             notify_url=args.notify_url or os.environ.get("YHTEYS_NOTIFY_URL") or None,
+            apply_region_changes=args.apply_region_changes,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -196,6 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Redis mode: share the region with other instances through this Redis "
         "(redis://HOST:PORT/DB, redis+sentinel://S1,S2/MASTER/DB or redis+cluster://N1,N2; "
         "see docs/redis.md; default $YHTEYS_REDIS_URL; none: in memory, alone)",
+    )
+    s.add_argument(
+        "--apply-region-changes",
+        action="store_true",
+        help="Redis mode: apply the region file's differences from the configuration the "
+        "region was last started with, as supervisors' live edits (default: refuse to "
+        "start and list them; see docs/redis.md)",
     )
     s.add_argument(
         "--notify-url",

@@ -30,7 +30,7 @@ DEEP = "[" * 1000 + "]" * 1000  # 2 KB of nesting: the parser's recursion limit,
 
 # One token per role (and integration channel), so every operation is tried by a caller
 # it lets in as well as by callers it turns away.
-ROLES = ("supervisor", "agent-a001", "telephony", "website", "omaolo", "public")
+ROLES = ("supervisor", "agent-a001", "telephony", "website", "omaolo", "sms", "public")
 
 # Failures a check reports where the check measures something other than the contract;
 # each with the evidence. Nothing else is ignored.
@@ -47,6 +47,8 @@ NOT_MEASURABLE: dict[tuple[str, str], str] = {
     ("PATCH /api/supervisor/services/{name}", "positive_data_acceptance"): "cross-field",
     # to >= from, at most 31 days, rows only with format=csv: rules across parameters.
     ("GET /api/supervisor/audit/export", "positive_data_acceptance"): "cross-parameter",
+    # to >= from and at most 92 days: a rule across parameters.
+    ("GET /api/supervisor/feedback", "positive_data_acceptance"): "cross-parameter",
     # window_start must be the start of a window offered now (GET .../windows): state.
     ("POST /api/channels/callbacks", "positive_data_acceptance"): "offered windows",
 }

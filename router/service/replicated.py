@@ -33,7 +33,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,12 @@ class ReplicatedRuntime(Applier):
         # Called after the state was replaced by a newer snapshot (this instance had
         # fallen behind a trim): connections are told their state afresh.
         self.resynced: list[Callable[[], None]] = []
+        # Checks run once caught up, with the log being applied (so they may submit),
+        # before the instance says it is ready; one that raises refuses the start: its
+        # message is kept in ``refusal`` and the loop stops (regionfile.py).
+        self.before_ready: list[Callable[[], Awaitable[None]]] = []
+        self.refusal: str | None = None
+        self.refused = asyncio.Event()
         self.resyncs = 0
         self.snapshots = 0
         self._snapshot_task: asyncio.Task[None] | None = None
@@ -247,8 +253,10 @@ class ReplicatedRuntime(Applier):
                 asyncio.create_task(self._lease_loop(), name="lease"),
                 asyncio.create_task(self._leader_duties(), name="leader-duties"),
             ]
-            self.started.set()
-            log.info("replica %s caught up at %s", self.instance, self.last_id)
+            if self.before_ready:
+                tasks.append(asyncio.create_task(self._checks(), name="start-up-checks"))
+            else:
+                self._ready()
             await self._consume()
         finally:
             self._running = False
@@ -259,6 +267,24 @@ class ReplicatedRuntime(Applier):
                 if not future.done():
                     future.set_exception(Stopped("the service is shutting down"))
             await self._hand_over()
+
+    def _ready(self) -> None:
+        self.started.set()
+        log.info("replica %s caught up at %s", self.instance, self.last_id)
+
+    async def _checks(self) -> None:
+        try:
+            for check in self.before_ready:
+                await check()
+        except Stopped:
+            return  # stopping anyway
+        except Exception as exc:  # the check says why; the instance does not start
+            self.refusal = str(exc) or repr(exc)
+            log.error("refusing to start: %s", self.refusal)
+            self.refused.set()
+            await self.stop()
+            return
+        self._ready()
 
     async def _end(self, tasks: list[asyncio.Task[None]]) -> None:
         """Ends the helper loops. Each loop also checks a flag, and the wait is bounded:

@@ -7,6 +7,7 @@ from router.store.base import (
     Saved,
     Snapshot,
     Store,
+    StoredConfig,
     StoreUnavailable,
     id_after,
     parse_id,
@@ -19,6 +20,7 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreUnavailable",
+    "StoredConfig",
     "id_after",
     "parse_id",
 ]

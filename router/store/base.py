@@ -34,6 +34,17 @@ class Snapshot:
     blob: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class StoredConfig:
+    """The region file as last accepted for the region (``router/service/regionfile.py``):
+    every instance compares its own file with it at start-up."""
+
+    fingerprint: str  # SHA-256 of ``document``, hex
+    document: bytes  # the file's canonical JSON
+    at: float
+    by: str  # the instance that stored it
+
+
 class Saved(Enum):
     """What became of a snapshot handed to ``Store.save_snapshot``."""
 
@@ -107,6 +118,16 @@ class Store(Protocol):
         ...
 
     async def load_snapshot(self) -> Snapshot | None: ...
+
+    async def load_config(self) -> StoredConfig | None:
+        """The region file as last accepted, or None before the first was stored."""
+        ...
+
+    async def save_config(self, config: StoredConfig, expected: str | None) -> bool:
+        """Stores ``config`` only while the stored fingerprint is ``expected`` (None:
+        nothing stored yet), in one atomic step; False (nothing written) otherwise, so two
+        instances starting at once with different files cannot both win."""
+        ...
 
     async def ping(self) -> None:
         """Raises ``StoreUnavailable`` when the store cannot be reached."""

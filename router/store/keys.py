@@ -14,6 +14,9 @@ key                    type    holds
 ``...:lease``          string  the leader lease, ``"<instance>:<fence>"``, with a TTL
 ``...:fence``          string  the fencing counter; each new lease takes the next number
 ``...:snapshot``       hash    ``upto`` (log id it covers), ``fence``, ``at``, ``blob``
+``...:config``         hash    the region file as last accepted: ``fingerprint`` (SHA-256
+                               of ``document``), ``document`` (its canonical JSON), ``at``,
+                               ``by`` (see ``router/service/regionfile.py``)
 =====================  ======  ==========================================================
 """
 
@@ -61,5 +64,9 @@ class Keys:
     def snapshot(self) -> str:
         return self.prefix + "snapshot"
 
+    @property
+    def config(self) -> str:
+        return self.prefix + "config"
+
     def all(self) -> tuple[str, ...]:
-        return (self.log, self.lease, self.fence, self.snapshot)
+        return (self.log, self.lease, self.fence, self.snapshot, self.config)

@@ -35,7 +35,14 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.store.base import LogEntry, NotLeader, Saved, Snapshot, StoreUnavailable
+from router.store.base import (
+    LogEntry,
+    NotLeader,
+    Saved,
+    Snapshot,
+    StoredConfig,
+    StoreUnavailable,
+)
 from router.store.keys import Keys
 
 T = TypeVar("T")
@@ -61,6 +68,14 @@ return 1
 _APPEND_FENCED = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
 return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
+"""
+
+_CONFIG = """
+local current = redis.call('HGET', KEYS[1], 'fingerprint')
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'document', ARGV[3],
+  'at', ARGV[4], 'by', ARGV[5])
+return 1
 """
 
 _SNAPSHOT = """
@@ -307,6 +322,7 @@ class RedisStore:
         self._release = self.r.register_script(_RELEASE)
         self._append_fenced = self.r.register_script(_APPEND_FENCED)
         self._snapshot = self.r.register_script(_SNAPSHOT)
+        self._config = self.r.register_script(_CONFIG)
 
     async def _call(self, work: Awaitable[T]) -> T:
         try:
@@ -428,6 +444,35 @@ class RedisStore:
             at=float(h[b"at"]),
             blob=h[b"blob"],
         )
+
+    async def load_config(self) -> StoredConfig | None:
+        h = await self._call(cast(Awaitable[dict[bytes, bytes]], self.r.hgetall(self.keys.config)))
+        if not h:
+            return None
+        return StoredConfig(
+            fingerprint=_text(h[b"fingerprint"]),
+            document=h[b"document"],
+            at=float(h[b"at"]),
+            by=_text(h[b"by"]),
+        )
+
+    async def save_config(self, config: StoredConfig, expected: str | None) -> bool:
+        stored = await self._call(
+            cast(
+                Awaitable[Any],
+                self._config(
+                    keys=[self.keys.config],
+                    args=[
+                        expected or "",
+                        config.fingerprint,
+                        config.document,
+                        repr(config.at),
+                        config.by,
+                    ],
+                ),
+            )
+        )
+        return bool(stored)
 
     async def ping(self) -> None:
         await self._call(cast(Awaitable[Any], self.r.ping()))
