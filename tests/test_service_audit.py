@@ -38,6 +38,7 @@ MakeClient = Callable[..., Awaitable[Client]]
 CALLS = "/api/channels/phone/calls"
 AUDIT = "/api/supervisor/audit"
 DAILY = "/api/supervisor/reports/daily"
+CHARTS = "/api/supervisor/reports/daily/charts"
 SUP = bearer("supervisor")
 NUMBER = "+358401234567"
 NEVER_SILENT_S = 1e9  # no heartbeats needed while the fake clock jumps days
@@ -681,6 +682,50 @@ async def test_the_daily_report_on_a_known_day(served: Served) -> None:
     assert wednesday["total"]["same_day_pct"] == 0.0
 
 
+async def test_the_daily_charts_on_a_known_day(served: Served) -> None:
+    client, service, clock = served
+    await _a_known_day(client, service, clock)
+
+    body = await request(client, "GET", f"{CHARTS}?date=2026-11-24&service=nursing_advice")
+    assert (body["date"], body["service"]) == ("2026-11-24", "nursing_advice")
+    # The four answered waited 1200, 1620, 1560 (the 20-30 min band) and 2640 s.
+    histogram = {(b["from_s"], b["to_s"]): b["answered"] for b in body["wait_histogram"]}
+    assert histogram == {
+        (0, 60): 0,
+        (60, 120): 0,
+        (120, 300): 0,
+        (300, 600): 0,
+        (600, 1200): 0,
+        (1200, 1800): 3,
+        (1800, 3600): 1,
+        (3600, 7200): 0,
+        (7200, 14400): 0,
+        (14400, None): 0,
+    }
+    hours = {row["hour"]: row for row in body["by_hour"]}
+    assert list(hours) == list(range(24))
+    # 09:00-09:59: c1..c5 and the callback at 09:50; c1 answered late (P1, due 09:10).
+    assert hours[9] == {
+        "hour": 9,
+        "contacts": 6,
+        "answered": 4,
+        "answered_within_target": 3,
+        "answered_within_target_pct": 75.0,
+    }
+    assert hours[10]["contacts"] == 1 and hours[10]["answered_within_target_pct"] is None
+    assert sum(row["contacts"] for row in body["by_hour"]) == TUESDAY["contacts"]
+
+    every = await request(client, "GET", f"{CHARTS}?date=2026-11-24")
+    assert every["service"] is None and every["by_hour"] == body["by_hour"]
+    dental = await request(client, "GET", f"{CHARTS}?date=2026-11-24&service=oral_health")
+    assert sum(b["answered"] for b in dental["wait_histogram"]) == 0
+    today = await request(client, "GET", CHARTS)  # the default day is today
+    assert today["date"] == "2026-11-25" and today["by_hour"][9]["contacts"] == 1
+
+    bad = await request(client, "GET", f"{CHARTS}?date=2026-13-01&service=nope", status=400)
+    assert problem_fields(bad) == {"date", "service"}
+
+
 @pytest.mark.parametrize(
     ("query", "fields"),
     [
@@ -709,6 +754,7 @@ async def test_only_supervisors_read_the_audit_and_reports(served: Served, token
         f"{AUDIT}/contacts/phone-s1",
         f"{AUDIT}/export?from=2026-11-24",
         f"{DAILY}?date=2026-11-24",
+        f"{CHARTS}?date=2026-11-24",
     ):
         body = await request(client, "GET", path, token, status=403)
         assert body["error"]["code"] == "forbidden"

@@ -16,7 +16,15 @@ from aiohttp.test_utils import TestClient
 from router.service.app import build_app
 from router.service.service import Service, Settings
 from router.service.stats import PUSHER_TASK, stats_for
-from tests.service_support import agent_ws, bearer, make_service, next_of, region
+from tests.service_support import (
+    agent_ws,
+    bearer,
+    make_service,
+    next_of,
+    region,
+    sample_region,
+    served_at,
+)
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -532,6 +540,7 @@ SUPERVISOR_ROUTES = [
     ("POST", "/api/supervisor/contacts/phone-k1/offer"),
     ("GET", "/api/supervisor/stats"),
     ("GET", "/api/supervisor/ws"),
+    ("GET", "/api/supervisor/services/oral_health/hours"),
 ]
 
 
@@ -553,3 +562,58 @@ async def test_every_supervisor_endpoint_needs_a_supervisor_token(
         await client.ws_connect("/api/supervisor/ws")
     assert refused.value.status == 401
     assert service.engine.agent("a001").spec is spec
+
+
+async def test_the_opening_hours_in_force_today_with_their_source(
+    aiohttp_client: MakeClient,
+) -> None:
+    # Thursday 2026-11-26, 10:00 in Helsinki.
+    client, _, clock = await served_at(aiohttp_client, "2026-11-26 10:00", sample_region())
+    # Child and family health: weekly hours, its chat keeps its own (Mon-Thu 09-15).
+    family = await get(client, "/api/supervisor/services/child_family/hours")
+    assert family == {
+        "service": "child_family",
+        "date": "2026-11-26",
+        "timezone": "Europe/Helsinki",
+        "open_now": True,
+        "intervals": [{"from": "08:00", "to": "16:00"}],
+        "source": "weekly",
+        "holiday": None,
+        "channels": {
+            "chat": {
+                "intervals": [{"from": "09:00", "to": "15:00"}],
+                "source": "weekly",
+                "holiday": None,
+            }
+        },
+    }
+    always = await get(client, "/api/supervisor/services/nursing_advice/hours")
+    assert always["intervals"] == [{"from": "00:00", "to": "24:00"}]
+    assert always["source"] == "always" and always["open_now"] is True
+
+    # "Today" follows the region's clock: on Christmas Eve dental care is closed by
+    # exception (the holiday is named too).
+    clock.set("2026-12-24 10:00")
+    dental = await get(client, "/api/supervisor/services/oral_health/hours")
+    assert (dental["date"], dental["intervals"], dental["source"], dental["holiday"]) == (
+        "2026-12-24",
+        [],
+        "exception",
+        "Christmas Eve",
+    )
+    assert dental["open_now"] is False
+    # Another day on request: Christmas Day closes it as a public holiday.
+    christmas = await get(client, "/api/supervisor/services/oral_health/hours?date=2026-12-25")
+    assert (christmas["intervals"], christmas["source"], christmas["holiday"]) == (
+        [],
+        "holiday",
+        "Christmas Day",
+    )
+    clock.set("2026-12-28 07:59")
+    monday = await get(client, "/api/supervisor/services/oral_health/hours")
+    assert (monday["date"], monday["source"], monday["open_now"]) == ("2026-12-28", "weekly", False)
+
+    r = await client.get("/api/supervisor/services/oral_health/hours?date=24.12.", headers=SUP)
+    assert r.status == 400 and problem_fields(await r.json()) == {"date"}
+    r = await client.get("/api/supervisor/services/nope/hours", headers=SUP)
+    assert r.status == 404

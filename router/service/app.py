@@ -15,6 +15,7 @@ from channels import web as web_channel
 from router.service import (
     agents,
     audit,
+    charts,
     desk,
     faces,
     feedback,
@@ -49,6 +50,7 @@ PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
     supervisor.routes,
     audit.routes,
     reports.routes,
+    charts.routes,
     feedback.routes,
     public.routes,
     desk.routes,

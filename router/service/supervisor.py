@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from router.calendar.hours import Schedule
 from router.config.loader import read_agent, read_service
 from router.config.tokens import Role
 from router.core.errors import Conflict, StaleUpdate, UnknownContact
@@ -56,12 +58,12 @@ from router.core.model import (
     UrgencyClass,
 )
 from router.core.state import AgentView, ContactView
-from router.service.audit import Removal, audit_for
+from router.service.audit import Removal, audit_for, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
 from router.service.logs import mask
 from router.service.openapi import NOT_NULL
-from router.service.routes import Query, Route, Schema, choice
+from router.service.routes import DAY, Query, Route, Schema, choice
 from router.service.service import Service
 from router.service.stats import stats_for
 from router.service.views import agent_json, contact_json
@@ -152,6 +154,22 @@ def service_mapping(spec: ServiceSpec) -> dict[str, Any]:
             "retry_s": spec.callback_retry_s,
             "window_s": spec.callback_window_s,
         },
+    }
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def day_hours(schedule: Schedule, day: date) -> dict[str, Any]:
+    """A schedule's hours on a local day: the intervals (local ``HH:MM``, ``24:00`` for
+    midnight at the end), where they come from (``weekly``, ``holiday``, ``eve``,
+    ``exception`` or ``always``) and the public holiday that day, if any."""
+    plan = schedule.plan(day)
+    return {
+        "intervals": [{"from": _hhmm(a), "to": _hhmm(b)} for a, b in plan.hours],
+        "source": plan.source,
+        "holiday": plan.holiday,
     }
 
 
@@ -315,6 +333,30 @@ class SupervisorApi:
     async def get_service(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         name = self._service_name(request)
         return web.json_response(service_mapping(self.service.engine.service(name)))
+
+    async def service_hours(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
+        """The opening hours in force on a local day (default today on the region's
+        clock): the service's own, and those of the channels that keep their own."""
+        name = self._service_name(request)
+        problems = BodyProblems()
+        day = parse_day(problems, request.query, "date")
+        problems.raise_if_any()
+        hours = self.service.region.hours_of(name)
+        now = self.service.runtime.clock()
+        day = day or hours.default.day_of(now)
+        channels = {
+            channel.value: day_hours(schedule, day) for channel, schedule in hours.channels.items()
+        }
+        return web.json_response(
+            {
+                "service": name,
+                "date": day.isoformat(),
+                "timezone": hours.default.zone.key,
+                "open_now": hours.default.is_open(now),
+                **day_hours(hours.default, day),
+                "channels": channels,
+            }
+        )
 
     async def patch_service(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         name = self._service_name(request)
@@ -596,6 +638,24 @@ class SupervisorApi:
                 responses={200: "the service", **denied, 404: "unknown service"},
             ),
             Route(
+                "GET",
+                "/api/supervisor/services/{name}/hours",
+                self.service_hours,
+                "A service's opening hours in force on a local day (default today), with "
+                "their source (weekly hours, holiday, holiday eve, exception) and the hours "
+                "of channels that keep their own; read-only (the region file sets them)",
+                s,
+                tag=tag,
+                responses={
+                    200: "the day's hours",
+                    400: "malformed date",
+                    **denied,
+                    404: "unknown service",
+                },
+                query=(Query("date", DAY, "the local day, YYYY-MM-DD (default: today)"),),
+                schemas={200: HOURS_SCHEMA},
+            ),
+            Route(
                 "PATCH",
                 "/api/supervisor/services/{name}",
                 self.patch_service,
@@ -809,6 +869,37 @@ PRESENCE_BODY: Schema = {
 }
 
 _SECONDS: Schema = {"type": "number", "minimum": 0}
+
+_DAY_HOURS: dict[str, Schema] = {
+    "intervals": {
+        "type": "array",
+        "description": "opening intervals, local time, [from, to); empty: closed all day",
+        "items": {
+            "type": "object",
+            "required": ["from", "to"],
+            "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+        },
+    },
+    "source": {"enum": ["weekly", "holiday", "eve", "exception", "always"]},
+    "holiday": {"type": ["string", "null"], "description": "the public holiday that day"},
+}
+
+HOURS_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["service", "date", "timezone", "open_now", "intervals", "source", "channels"],
+    "properties": {
+        "service": {"type": "string"},
+        "date": {"type": "string", "format": "date"},
+        "timezone": {"type": "string"},
+        "open_now": {"type": "boolean", "description": "within the service's hours right now"},
+        **_DAY_HOURS,
+        "channels": {
+            "type": "object",
+            "description": "channels with their own hours (e.g. chat), the same shape",
+            "additionalProperties": {"type": "object", "properties": _DAY_HOURS},
+        },
+    },
+}
 
 SERVICE_PATCH_BODY: Schema = {
     "type": "object",

@@ -1,13 +1,20 @@
 // The supervisor console: live figures and alerts, the waiting list in the one order with
-// its levers (move, offer), agents (skills, forced presence), audit trails, daily reports.
+// its levers (move, offer, remove), agents (skills, capacity, team and site, forced
+// presence, and the effect of a change on the next decision), services (targets, steps,
+// agent choice, callback policy, hours today), audit trails, daily reports and charts.
 import { h, keepFocus } from "/pages/api.js";
 import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
 import { percent, supervise } from "/pages/live-stats.js";
 
 const $ = (id) => document.getElementById(id);
 const PRESENCES = ["available", "not_ready", "offline"];
+const CHANNELS = ["voice", "chat", "web", "callback", "workitem"];
+const CHOICES = ["longest_idle", "highest_proficiency", "least_occupied"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
-const view = { choices: new Map(), stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [], services: [], editing: null };
+const view = {
+  choices: new Map(), stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [],
+  services: [], hours: new Map(), editing: null, editingService: null, effect: null, removing: null, charts: null,
+};
 let session = null;
 
 function notice(text, error = false) {
@@ -75,6 +82,9 @@ function queueRow(c) {
     ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
   const actions = [h("button", { type: "button", id: `audit-${c.id}`, onclick: () => openAudit(c.id) }, `${t("action.audit")}: ${c.id}`)];
+  if (c.state !== "assigned") {
+    actions.push(h("button", { type: "button", id: `remove-${c.id}`, onclick: () => openRemove(c.id) }, `${t("action.remove")}: ${c.id}`));
+  }
   if (c.state === "waiting") {
     const move = h("select", { id: `move-${c.id}`, "aria-label": `${t("action.move")}: ${c.id}` },
       view.services.filter((s) => s.name !== c.service).map((s) => h("option", { value: s.name }, tOr("service", s.name))));
@@ -107,6 +117,29 @@ function queueRow(c) {
 
 function renderQueue() { keepFocus(drawQueue); }
 
+// Removing a contact asks first: a dialog with the reason (required), then the request.
+function openRemove(contactId) {
+  view.removing = contactId;
+  $("remove-heading").textContent = t("remove.title", { contact: contactId });
+  $("remove-reason").value = "";
+  $("remove-dialog").showModal();
+  $("remove-reason").focus();
+}
+
+async function confirmRemove(event) {
+  event.preventDefault();
+  const contactId = view.removing;
+  const reason = $("remove-reason").value.trim();
+  if (!contactId || !reason) return $("remove-reason").focus();
+  $("remove-dialog").close();
+  if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(contactId)}/remove`, { reason })) {
+    notice(t("remove.done", { contact: contactId, reason }));
+    await loadQueue();
+  }
+  view.removing = null;
+  $("queue-refresh").focus();
+}
+
 function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
@@ -126,6 +159,30 @@ async function loadAgents() {
 }
 
 const skillsText = (skills) => Object.entries(skills).map(([k, v]) => `${k}=${v}`).join(", ");
+const capacityText = (capacity) => CHANNELS.filter((ch) => ch in capacity).map((ch) => `${tOr("channel", ch)} ${capacity[ch]}`).join(", ");
+const contactText = (c) => `${c.id} (${tOr("service", c.service)}${c.position ? `, #${c.position}` : ""})`;
+
+/** After a change to an agent: which waiting contacts the agent may now be offered, and
+ * what it holds, from the server (the contacts listing and their eligible agents). */
+async function showEffect(agentId) {
+  await Promise.all([loadQueue(), loadAgents()]);
+  view.effect = agentId;
+  renderEffect();
+}
+
+function renderEffect() {
+  const a = view.agents.find((x) => x.id === view.effect);
+  if (!a) return $("agent-effect").replaceChildren();
+  const waiting = view.contacts.filter((c) => c.state === "waiting" && (view.eligible.get(c.id) || []).some((e) => e.id === a.id));
+  const held = view.contacts.filter((c) => c.agent_id === a.id);
+  const lines = [];
+  if (a.status === "offline") lines.push(t("agent.effect_offline"));
+  else if (waiting.length) lines.push(t("agent.effect_eligible", { n: waiting.length, list: waiting.map(contactText).join(", ") }));
+  else lines.push(t("agent.effect_none"));
+  if (held.length) lines.push(t("agent.effect_held", { list: held.map((c) => `${c.id} (${tOr("service", c.service)}, ${tOr("state", c.state)})`).join(", ") }));
+  $("agent-effect").replaceChildren(h("div", { class: "notice effect" },
+    h("h3", {}, t("agent.effect_title", { name: a.name })), lines.map((line) => h("p", {}, line))));
+}
 
 function agentRow(a) {
   const presence = h("select", { id: `presence-${a.id}`, "aria-label": t("agent.force_label", { name: a.name }) },
@@ -137,25 +194,26 @@ function agentRow(a) {
     h("td", {}, a.site), h("td", {}, a.team),
     h("td", {}, skillsText(a.skills)),
     h("td", {}, a.languages.join(", ")),
+    h("td", {}, capacityText(a.capacity)),
     h("td", {},
       h("button", { type: "button", id: `edit-${a.id}`, onclick: () => { view.editing = a; renderEdit(); } }, `${t("agent.edit")}: ${a.name}`),
       h("div", { class: "row" }, presence, h("button", { type: "button", id: `force-${a.id}`, onclick: async () => {
         const body = { presence: presence.value, force: true };
         if (presence.value === "not_ready") body.reason = "supervisor";
-        if (await call("POST", `/api/supervisor/agents/${encodeURIComponent(a.id)}/presence`, body)) loadAgents();
+        if (await call("POST", `/api/supervisor/agents/${encodeURIComponent(a.id)}/presence`, body)) showEffect(a.id);
       } }, `${t("agent.force")}: ${a.name}`))));
 }
 
 function renderAgents() { keepFocus(drawAgents); }
 
 function drawAgents() {
-  const head = ["col.agent", "col.status", "col.reason", "col.site", "col.team", "col.skills", "col.languages", "col.actions"];
+  const head = ["col.agent", "col.status", "col.reason", "col.site", "col.team", "col.skills", "col.languages", "col.capacity", "col.actions"];
   $("agents").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
     h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, view.agents.map(agentRow))));
 }
 
-function renderEdit() {
+function renderEdit(focus = true) {
   const a = view.editing;
   if (!a) return $("agent-edit").replaceChildren();
   const field = (id, label, value) => [h("label", { for: id }, label), h("input", { id, value, size: "40" })];
@@ -167,22 +225,46 @@ function renderEdit() {
       skills[name] = Number(level);
     }
     const list = (id) => $(id).value.split(",").map((s) => s.trim()).filter(Boolean);
-    const body = { name: a.name, team: a.team, site: a.site, skills, languages: list("edit-languages"), authorisations: list("edit-auth"), capacity: a.capacity };
-    if (await call("PUT", `/api/supervisor/agents/${encodeURIComponent(a.id)}`, body)) {
-      view.editing = null;
-      renderEdit();
-      loadAgents();
-      loadQueue();
-    }
+    const capacity = {};
+    for (const ch of CHANNELS) if ($(`edit-cap-${ch}`).value !== "") capacity[ch] = Number($(`edit-cap-${ch}`).value);
+    const body = { name: a.name, team: a.team, site: a.site, skills, languages: list("edit-languages"), authorisations: list("edit-auth"), capacity };
+    if (await call("PUT", `/api/supervisor/agents/${encodeURIComponent(a.id)}`, body)) closeEdit(a.id);
   } },
   h("h3", { id: "edit-heading" }, t("agent.editing", { name: a.name })),
   h("div", { class: "row" }, field("edit-skills", t("col.skills"), skillsText(a.skills))),
   h("div", { class: "row" }, field("edit-languages", t("col.languages"), a.languages.join(", "))),
   h("div", { class: "row" }, field("edit-auth", "auth", a.authorisations.join(", "))),
+  h("div", { class: "edit-grid" }, CHANNELS.map((ch) => [
+    h("label", { for: `edit-cap-${ch}` }, t("agent.capacity", { channel: tOr("channel", ch) })),
+    h("input", { id: `edit-cap-${ch}`, type: "number", min: "0", step: "1", value: a.capacity[ch] ?? "" })])),
   h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("agent.save")),
-    h("button", { type: "button", onclick: () => { view.editing = null; renderEdit(); } }, t("agent.cancel"))));
-  $("agent-edit").replaceChildren(form);
-  $("edit-skills").focus();
+    h("button", { type: "button", id: "edit-cancel", onclick: () => closeEdit(null) }, t("agent.cancel"))));
+  const teams = [...new Set(view.agents.map((x) => x.team))].sort();
+  const sites = [...new Set([...(view.stats?.sites || []).map((x) => x.site), ...view.agents.map((x) => x.site)])].sort();
+  const move = h("form", { class: "card", "aria-labelledby": "move-heading", onsubmit: async (event) => {
+    event.preventDefault();
+    const body = { team: $("move-team").value };
+    if ($("move-site").value) body.site = $("move-site").value;
+    if (await call("POST", `/api/supervisor/agents/${encodeURIComponent(a.id)}/move`, body)) closeEdit(a.id);
+  } },
+  h("h3", { id: "move-heading" }, t("agent.move_title")),
+  h("div", { class: "row" },
+    h("label", { for: "move-team" }, t("col.team")),
+    h("select", { id: "move-team" }, teams.map((x) => h("option", { value: x, selected: x === a.team }, x))),
+    h("label", { for: "move-site" }, t("col.site")),
+    h("select", { id: "move-site" }, h("option", { value: "" }, t("agent.team_site")), sites.map((x) => h("option", { value: x }, x))),
+    h("button", { type: "submit", class: "primary" }, t("agent.move"))));
+  $("agent-edit").replaceChildren(form, move);
+  if (focus) $("edit-skills").focus();
+}
+
+/** Closes the edit form; after a change shows its effect and gives the focus back. */
+function closeEdit(changedId) {
+  const id = view.editing?.id;
+  view.editing = null;
+  renderEdit();
+  if (changedId) showEffect(changedId).then(() => $(`edit-${changedId}`)?.focus());
+  else if (id) $(`edit-${id}`)?.focus();
 }
 
 // ------------------------------------------------------------------ services
@@ -191,7 +273,66 @@ async function loadServices() {
   const body = await session.request("GET", "/api/supervisor/services").catch(() => null);
   if (!body) return;
   view.services = body.services;
+  await Promise.all(view.services.map(async (s) => {
+    const hours = await session.request("GET", `/api/supervisor/services/${encodeURIComponent(s.name)}/hours`).catch(() => null);
+    if (hours) view.hours.set(s.name, hours);
+  }));
+  const select = $("report-service");
+  const chosen = select.value;
+  select.replaceChildren(select.options[0], ...view.services.map((s) => h("option", { value: s.name }, tOr("service", s.name))));
+  select.value = chosen;
   keepFocus(drawServices);
+}
+
+function intervalsText(day) {
+  const text = day.intervals.length ? day.intervals.map((i) => `${i.from}–${i.to}`).join(", ") : t("hours.closed");
+  const why = [tOr("hours.source", day.source), day.holiday].filter(Boolean).join(", ");
+  return `${text} (${why})`;
+}
+
+function hoursText(name) {
+  const hours = view.hours.get(name);
+  if (!hours) return "–";
+  const parts = [`${intervalsText(hours)}; ${t(hours.open_now ? "hours.open_now" : "hours.closed_now")}`];
+  for (const [ch, day] of Object.entries(hours.channels)) parts.push(`${tOr("channel", ch)}: ${intervalsText(day)}`);
+  return parts.join(" · ");
+}
+
+function renderServiceEdit(focus = true) {
+  const s = view.services.find((x) => x.name === view.editingService);
+  if (!s) return $("service-edit").replaceChildren();
+  const name = tOr("service", s.name);
+  const row = (id, label, input) => [h("label", { for: id }, label), input];
+  const number = (id, value, attrs = {}) => h("input", { id, type: "number", min: "0", step: "any", value, ...attrs });
+  const form = h("form", { class: "card", "aria-labelledby": "svc-edit-heading", onsubmit: async (event) => {
+    event.preventDefault();
+    const steps = s.steps.map((x, i) => (x.duration_s == null ? x : { ...x, duration_s: Number($(`svc-step-${i}`).value) * 60 }));
+    const patch = {
+      agent_choice: $("svc-choice").value,
+      steps,
+      callback: { attempts: Number($("svc-attempts").value), retry_s: Number($("svc-retry").value) * 60, window_s: Number($("svc-window").value) * 3600 },
+    };
+    if (await call("PATCH", `/api/supervisor/services/${encodeURIComponent(s.name)}`, patch)) {
+      view.editingService = null;
+      renderServiceEdit();
+      await loadServices();
+      notice(t("svc.saved", { service: name }));
+      $(`svc-edit-${s.name}`)?.focus();
+      loadQueue();
+    }
+  } },
+  h("h3", { id: "svc-edit-heading" }, t("svc.editing", { service: name })),
+  h("div", { class: "edit-grid" },
+    row("svc-choice", t("col.choice"), h("select", { id: "svc-choice" }, CHOICES.map((c) => h("option", { value: c, selected: c === s.agent_choice }, tOr("choice", c))))),
+    s.steps.map((x, i) => (x.duration_s == null ? null
+      : row(`svc-step-${i}`, t("svc.step_duration", { n: i + 1, step: tOr("step", x.kind) }), number(`svc-step-${i}`, x.duration_s / 60)))),
+    row("svc-attempts", t("svc.attempts"), number("svc-attempts", s.callback.attempts, { min: "1", max: "20", step: "1" })),
+    row("svc-retry", t("svc.retry"), number("svc-retry", s.callback.retry_s / 60)),
+    row("svc-window", t("svc.window"), number("svc-window", s.callback.window_s / 3600))),
+  h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("svc.save_all")),
+    h("button", { type: "button", onclick: () => { view.editingService = null; renderServiceEdit(); $(`svc-edit-${s.name}`)?.focus(); } }, t("agent.cancel"))));
+  $("service-edit").replaceChildren(form);
+  if (focus) $("svc-choice").focus();
 }
 
 function serviceRow(s) {
@@ -206,7 +347,10 @@ function serviceRow(s) {
     h("td", {}, s.steps.map((x) => `${tOr("step", x.kind)}${x.duration_s != null ? ` ${duration(x.duration_s)}` : ""}${x.overflow_to ? ` → ${tOr("service", x.overflow_to)}` : ""}`).join(" → ")),
     h("td", {}, tOr("choice", s.agent_choice)),
     h("td", {}, duration(s.wrapup_s)),
-    h("td", {}, h("div", { class: "row" }, urgency, minutes, h("button", { type: "button", id: `target-btn-${s.name}`, onclick: async () => {
+    h("td", {}, t("svc.callback", { attempts: s.callback.attempts, retry: duration(s.callback.retry_s), window: duration(s.callback.window_s) })),
+    h("td", {}, hoursText(s.name)),
+    h("td", {}, h("button", { type: "button", id: `svc-edit-${s.name}`, onclick: () => { view.editingService = s.name; renderServiceEdit(); } }, `${t("svc.edit")}: ${name}`),
+      h("div", { class: "row" }, urgency, minutes, h("button", { type: "button", id: `target-btn-${s.name}`, onclick: async () => {
       if (minutes.value === "") return;
       const patch = { urgencies: { [urgency.value]: { target_s: Number(minutes.value) * 60 } } };
       if (await call("PATCH", `/api/supervisor/services/${encodeURIComponent(s.name)}`, patch)) { loadServices(); loadQueue(); }
@@ -214,7 +358,7 @@ function serviceRow(s) {
 }
 
 function drawServices() {
-  const head = ["col.service", "col.requirement", "col.targets", "col.steps", "col.choice", "col.wrapup", "col.actions"];
+  const head = ["col.service", "col.requirement", "col.targets", "col.steps", "col.choice", "col.wrapup", "col.callback", "col.hours", "col.actions"];
   $("service-settings").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
     h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, view.services.map(serviceRow))));
@@ -240,13 +384,98 @@ function today() {
 async function showReport() {
   const date = $("report-date").value;
   const by = $("report-by").value;
-  const report = await session.request("GET", `/api/supervisor/reports/daily?date=${date}&by=${by}`).catch((e) => { notice(t("app.error", { message: e.message }), true); return null; });
+  const service = $("report-service").value;
+  const failed = (e) => { notice(t("app.error", { message: e.message }), true); return null; };
+  const [report, charts] = await Promise.all([
+    session.request("GET", `/api/supervisor/reports/daily?date=${date}&by=${by}`).catch(failed),
+    session.request("GET", `/api/supervisor/reports/daily/charts?date=${date}${service ? `&service=${encodeURIComponent(service)}` : ""}`).catch(failed),
+  ]);
+  view.charts = charts;
+  renderCharts();
   if (!report) return;
   const cells = (row) => FIGURES.map((f) => h("td", { class: "num" }, row[f] == null ? "–" : f.endsWith("_s") ? duration(row[f]) : row[f]));
   $("report").replaceChildren(h("table", {}, h("caption", {}, `${t("report.title")} ${report.date}`),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("report.group")), FIGURES.map((f) => h("th", { scope: "col", class: "num" }, t(`fig.${f}`))))),
     h("tbody", {}, (report.rows || []).map((row) => h("tr", {}, h("th", { scope: "row" }, by === "service" ? tOr("service", row[by]) : row[by]), cells(row))),
       h("tr", {}, h("th", { scope: "row" }, t("report.total")), cells(report.total)))));
+}
+
+// ------------------------------------------------------------------ charts (inline SVG)
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v != null && v !== false) el.setAttribute(k, v);
+  el.append(...children.flat(Infinity).filter((c) => c != null && c !== false).map((c) => (c instanceof Node ? c : String(c))));
+  return el;
+}
+
+/** A bar chart as an image with a title and a description for screen readers; values
+ * null draw no bar. ``line`` draws a reference line at that value. */
+function barChart({ id, title, summary, labels, values, max, axis, tick, line, low }) {
+  const W = 640, H = 260, left = 44, right = 8, top = 12, bottom = 48;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const slot = plotW / values.length, bar = Math.max(3, slot * 0.7);
+  const y = (v) => top + plotH - (max ? (v / max) * plotH : 0);
+  return svg("svg", { id, class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-title ${id}-desc` },
+    svg("title", { id: `${id}-title` }, title),
+    svg("desc", { id: `${id}-desc` }, summary),
+    [0, max / 2, max].map((v) => [
+      svg("line", { class: "grid", x1: left, x2: W - right, y1: y(v), y2: y(v) }),
+      svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, tick(v))]),
+    values.map((v, i) => (v == null ? null : svg("rect", {
+      class: low && low(v) ? "bar low" : "bar", x: left + i * slot + (slot - bar) / 2, y: y(v), width: bar, height: Math.max(0, top + plotH - y(v)),
+    }))),
+    labels.map((label, i) => svg("text", { x: left + i * slot + slot / 2, y: top + plotH + 16, "text-anchor": "middle" }, label)),
+    svg("line", { class: "axis", x1: left, x2: W - right, y1: top + plotH, y2: top + plotH }),
+    line == null ? null : svg("line", { class: "target", x1: left, x2: W - right, y1: y(line), y2: y(line) }),
+    svg("text", { x: left + plotW / 2, y: H - 8, "text-anchor": "middle" }, axis));
+}
+
+function chartTable(caption, head, rows) {
+  return h("details", {}, h("summary", {}, t("chart.table")),
+    h("table", {}, h("caption", { class: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", {}, head.map((x, i) => h("th", { scope: "col", class: i ? "num" : false }, x)))),
+      h("tbody", {}, rows.map(([first, ...rest]) => h("tr", {}, h("th", { scope: "row" }, first), rest.map((x) => h("td", { class: "num" }, x)))))));
+}
+
+const bandText = (b) => (b.to_s == null ? t("chart.band_from", { from: duration(b.from_s) }) : `${duration(b.from_s)}–${duration(b.to_s)}`);
+const bandShort = (b) => (b.to_s == null ? `${b.from_s / 60}+` : `${b.from_s / 60}–${b.to_s / 60}`);
+const pct = (v) => (v == null ? "–" : `${v} %`);
+
+function renderCharts() {
+  const c = view.charts;
+  if (!c) return $("charts").replaceChildren();
+  const service = c.service ? tOr("service", c.service) : t("report.all_services");
+  const answered = c.wait_histogram.reduce((sum, b) => sum + b.answered, 0);
+  const most = c.wait_histogram.reduce((a, b) => (b.answered > a.answered ? b : a), c.wait_histogram[0]);
+  const waitTitle = t("chart.wait.title", { service, date: c.date });
+  const waitMax = Math.max(1, ...c.wait_histogram.map((b) => b.answered));
+  const wait = h("figure", { "aria-labelledby": "chart-wait-caption" },
+    h("figcaption", { id: "chart-wait-caption" }, waitTitle),
+    barChart({
+      id: "chart-wait", title: waitTitle,
+      summary: answered ? t("chart.wait.summary", { answered, band: bandText(most), n: most.answered }) : t("chart.wait.none"),
+      labels: c.wait_histogram.map(bandShort), values: c.wait_histogram.map((b) => b.answered),
+      max: waitMax, axis: t("chart.wait.axis"), tick: (v) => (Number.isInteger(v) ? v : ""),
+    }),
+    chartTable(waitTitle, [t("chart.band"), t("chart.answered")], c.wait_histogram.map((b) => [bandText(b), b.answered])));
+  const hours = c.by_hour.filter((r) => r.answered_within_target_pct != null);
+  const lowest = hours.reduce((a, r) => (a == null || r.answered_within_target_pct < a.answered_within_target_pct ? r : a), null);
+  const hh = (n) => String(n).padStart(2, "0");
+  const slTitle = t("chart.sl.title", { service, date: c.date });
+  const sl = h("figure", { "aria-labelledby": "chart-sl-caption" },
+    h("figcaption", { id: "chart-sl-caption" }, slTitle),
+    barChart({
+      id: "chart-sl", title: slTitle,
+      summary: lowest ? t("chart.sl.summary", { hours: hours.length, low: pct(lowest.answered_within_target_pct), hour: `${hh(lowest.hour)}:00` }) : t("chart.sl.none"),
+      labels: c.by_hour.map((r) => (r.hour % 3 === 0 ? hh(r.hour) : "")), values: c.by_hour.map((r) => r.answered_within_target_pct),
+      max: 100, axis: t("chart.sl.axis"), tick: (v) => `${v} %`, line: 80, low: (v) => v < 80,
+    }),
+    chartTable(slTitle, [t("chart.hour"), t("fig.contacts"), t("fig.answered"), t("chart.within"), t("fig.answered_within_target_pct")],
+      c.by_hour.filter((r) => r.contacts).map((r) => [`${hh(r.hour)}:00–${hh(r.hour)}:59`, r.contacts, r.answered, r.answered_within_target, pct(r.answered_within_target_pct)])));
+  $("charts").replaceChildren(wait, sl);
 }
 
 // ------------------------------------------------------------------ wiring
@@ -263,7 +492,11 @@ function onMessage(msg) {
   }
 }
 
-function renderAll() { renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(); keepFocus(drawServices); }
+function renderAll() {
+  // A language switch redraws in place: the focus stays on the switch.
+  renderStats(); renderAlerts(); renderQueue(); renderAgents(); renderEdit(false); renderEffect();
+  keepFocus(drawServices); renderServiceEdit(false); renderCharts();
+}
 
 languageSwitch($("lang"));
 translate();
@@ -272,6 +505,8 @@ $("report-date").value = today();
 $("report-form").addEventListener("submit", (event) => { event.preventDefault(); showReport(); });
 $("queue-refresh").addEventListener("click", () => { loadQueue(); loadAgents(); });
 $("audit-close").addEventListener("click", () => $("audit-dialog").close());
+$("remove-form").addEventListener("submit", confirmRemove);
+$("remove-cancel").addEventListener("click", () => { $("remove-dialog").close(); $(`remove-${view.removing}`)?.focus(); view.removing = null; });
 $("report-csv").addEventListener("click", () => session.download(`/api/supervisor/reports/daily?date=${$("report-date").value}&by=${$("report-by").value}&format=csv`, `yhteys-daily-${$("report-date").value}.csv`).catch((e) => notice(e.message, true)));
 $("audit-csv").addEventListener("click", () => session.download(`/api/supervisor/audit/export?from=${$("report-date").value}&format=csv`, `yhteys-audit-${$("report-date").value}.csv`).catch((e) => notice(e.message, true)));
 $("audit-jsonl").addEventListener("click", () => session.download(`/api/supervisor/audit/export?from=${$("report-date").value}&format=jsonl`, `yhteys-audit-${$("report-date").value}.jsonl`).catch((e) => notice(e.message, true)));
