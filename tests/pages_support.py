@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -66,7 +66,10 @@ async def browser_context() -> AsyncIterator[Any]:
                 locale="en-GB",
                 timezone_id="Europe/Helsinki",
             )
-            context.set_default_timeout(10_000)
+            # Generous: a shared 2-core machine under a full test run can take seconds to
+            # paint; a real failure still fails, only later.
+            context.set_default_timeout(30_000)
+            expect.set_options(timeout=15_000)
             try:
                 yield context
             finally:
