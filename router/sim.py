@@ -174,9 +174,7 @@ class Simulation:
                     event.contact_id
                 ):
                     continue  # answered (or gone) before the patience ran out
-                if isinstance(event, PresenceChanged) and not self._still_not_ready(
-                    event.agent_id
-                ):
+                if isinstance(event, PresenceChanged) and not self._still_not_ready(event.agent_id):
                     continue  # made available (or logged out) some other way meanwhile
                 if isinstance(event, ContactArrived):
                     self.arrived_at[event.contact.id] = self.now

@@ -37,8 +37,7 @@ def parse_target(text: str) -> tuple[float, float]:
         raise InputError(f"--target: expected SHARE/SECONDS such as 0.8/20, got {text!r}") from None
     if not 0.0 < level < 1.0:
         raise InputError(
-            f"--target: expected a share between 0 and 1 (or 0% and 100%), exclusive, "
-            f"got {share!r}"
+            f"--target: expected a share between 0 and 1 (or 0% and 100%), exclusive, got {share!r}"
         )
     if not 0.0 <= answer_s < math.inf:
         raise InputError(f"--target: expected seconds >= 0, got {seconds!r}")
