@@ -77,9 +77,9 @@ def _demand_mix(
 ) -> tuple[dict[str, list[tuple[Channel, str | None, float]]], list[str]]:
     """Per service, the (channel, language, weight) kinds of contact someone on the
     roster can serve, and a line for each kind nobody can (left out of the demo)."""
-    languages = [(code, w) for code, w in _LANGUAGE_MIX if code in region.languages] or [
-        (None, 1.0)
-    ]
+    languages: list[tuple[str | None, float]] = [
+        (code, w) for code, w in _LANGUAGE_MIX if code in region.languages
+    ] or [(None, 1.0)]
     policy = region.policy()
     mix: dict[str, list[tuple[Channel, str | None, float]]] = {}
     unservable = []
@@ -87,7 +87,7 @@ def _demand_mix(
         svc = region.services[name]
         workitem = "omaolo" in str(svc.requirement) or "symptom" in name
         channels = ((Channel.WORKITEM, 1.0),) if workitem else _CHANNEL_MIX
-        kinds = []
+        kinds: list[tuple[Channel, str | None, float]] = []
         for channel, cw in channels:
             for language, lw in languages:
                 spec = ContactSpec(

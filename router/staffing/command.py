@@ -147,11 +147,12 @@ def render(rows: list[Row], fmt: str, target: Target, out: TextIO) -> None:
     )
     out.write(head + "\n")
     for row in rows:
-        r = row.result
+        res = row.result
         out.write(
-            f"{row.interval.label:<10} {row.interval.arrivals:>8g} {r.load_erlangs:>7.2f} "
-            f"{r.agents:>6} {row.scheduled:>6} {r.p_wait:>7.1%} {r.sl_all:>9.1%} "
-            f"{r.sl_answered:>9.1%} {r.asa_s:>7.1f} {r.p_abandon:>7.1%} {r.occupancy:>6.1%}\n"
+            f"{row.interval.label:<10} {row.interval.arrivals:>8g} {res.load_erlangs:>7.2f} "
+            f"{res.agents:>6} {row.scheduled:>6} {res.p_wait:>7.1%} {res.sl_all:>9.1%} "
+            f"{res.sl_answered:>9.1%} {res.asa_s:>7.1f} {res.p_abandon:>7.1%} "
+            f"{res.occupancy:>6.1%}\n"
         )
     if len(rows) > 1:
         length_h = rows[0].interval.length_s / 3600.0

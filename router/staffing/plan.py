@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from router.staffing.erlang import Result, StaffingError, erlang_a_result, erlang_c_result
+from router.staffing.erlang import Result, StaffingError, erlang_a_result
 
 # Beyond this many agents for one interval the input is surely a mistake.
 MAX_AGENTS = 100_000
