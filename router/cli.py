@@ -20,6 +20,7 @@ from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, ContactFactory, Simulation, servable
 from router.staffing import command as staffing_command
+from router.whatif import command as whatif_command
 
 DEFAULT_CONFIG = "config/region.yaml"
 
@@ -280,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.set_defaults(func=demo)
     staffing_command.add_parser(sub)
+    whatif_command.add_parser(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
