@@ -83,9 +83,7 @@ def _cell(e: Estimate, fmt: str) -> str:
     return text if math.isnan(e.half_width) else f"{text}±{format(e.half_width, fmt)}"
 
 
-def render(
-    results: dict[str, dict[str, Estimate]], fmt: str, sl_s: float, out: TextIO
-) -> None:
+def render(results: dict[str, dict[str, Estimate]], fmt: str, sl_s: float, out: TextIO) -> None:
     if fmt == "json":
         doc = {
             name: {f: {"mean": e.mean, "ci95": e.half_width} for f, e in figures.items()}
@@ -167,8 +165,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--replications",
         type=int,
         default=10,
-        help="independent runs; figures are their mean ± a 95 %% confidence interval "
-        "(%(default)s)",
+        help="independent runs; figures are their mean ± a 95 %% confidence interval (%(default)s)",
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the first run (%(default)s)")
     p.add_argument(
@@ -187,8 +184,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--not-ready-s",
         type=float,
         default=60.0,
-        help="mean time an agent the engine set not ready (missed offer) stays away "
-        "(%(default)g)",
+        help="mean time an agent the engine set not ready (missed offer) stays away (%(default)g)",
     )
     p.add_argument(
         "--format",

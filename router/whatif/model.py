@@ -23,6 +23,7 @@ Across replications each figure is given as a mean with a 95 % confidence interv
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -66,15 +67,15 @@ class Distribution:
     def parse(cls, text: str) -> Distribution:
         """``300`` or ``exp:300``, ``det:300``, ``lognormal:300:0.8``."""
         parts = text.split(":")
-        try:
-            if len(parts) == 1:
-                return cls("exp", float(parts[0]))
-            if len(parts) == 2 and parts[0] in {"exp", "det"}:
-                return cls(parts[0], float(parts[1]))
-            if len(parts) == 3 and parts[0] == "lognormal":
-                return cls("lognormal", float(parts[1]), float(parts[2]))
-        except ValueError:
-            pass
+        numbers: list[float] = []
+        with contextlib.suppress(ValueError):
+            numbers = [float(x) for x in parts[1:]] if len(parts) > 1 else [float(parts[0])]
+        if len(parts) == 1 and numbers:
+            return cls("exp", numbers[0])
+        if len(parts) == 2 and parts[0] in {"exp", "det"} and numbers:
+            return cls(parts[0], numbers[0])
+        if len(parts) == 3 and parts[0] == "lognormal" and numbers:
+            return cls("lognormal", numbers[0], numbers[1])
         raise WhatIfError(
             f"expected a distribution such as 300, exp:300, det:300 or lognormal:300:0.8, "
             f"got {text!r}"
@@ -287,6 +288,5 @@ def run(
         if progress is not None:
             progress(r + 1, replications)
     return {
-        name: {f: confidence([run[name][f] for run in runs]) for f in FIGURES}
-        for name in runs[0]
+        name: {f: confidence([run[name][f] for run in runs]) for f in FIGURES} for name in runs[0]
     }
