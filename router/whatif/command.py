@@ -86,10 +86,13 @@ def _cell(e: Estimate, fmt: str) -> str:
 def render(results: dict[str, dict[str, Estimate]], fmt: str, sl_s: float, out: TextIO) -> None:
     if fmt == "json":
         doc = {
-            name: {f: {"mean": e.mean, "ci95": e.half_width} for f, e in figures.items()}
+            name: {
+                f: {"mean": _finite(e.mean), "ci95": _finite(e.half_width)}
+                for f, e in figures.items()
+            }
             for name, figures in results.items()
         }
-        out.write(json.dumps({"services": doc}, indent=2).replace("NaN", "null") + "\n")
+        out.write(json.dumps({"services": doc}, indent=2) + "\n")
         return
     if fmt == "csv":
         out.write("service," + ",".join(f"{f},{f}_ci95" for f in FIGURES) + "\n")
@@ -110,6 +113,11 @@ def render(results: dict[str, dict[str, Estimate]], fmt: str, sl_s: float, out: 
             f"{_cell(_pct(f['abandoned']), '.1f'):>13} {_cell(_pct(f['occupancy']), '.1f'):>13}\n"
         )
     out.write("(percentages; ± is the 95 % confidence interval over the replications)\n")
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: a figure with nothing to measure (no arrivals) is null."""
+    return None if math.isnan(x) else x
 
 
 def _pct(e: Estimate) -> Estimate:
