@@ -1,6 +1,8 @@
 """The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys check``
 checks a region file (problems exit 2, warnings are printed); ``yhteys demo`` runs the
-engine on a region in virtual time and prints what it decided and why."""
+engine on a region in virtual time and prints what it decided and why; ``yhteys staffing``
+(router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys simulate`` (router/whatif)
+is the replicated what-if on the real engine."""
 
 from __future__ import annotations
 

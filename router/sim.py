@@ -87,10 +87,12 @@ class Behaviour:
         mean = self.patience_s.get(spec.channel)
         return None if mean is None else exponential(rnd, mean)
 
-    def draw_handle(self, rnd: random.Random, spec: ContactSpec) -> float:
+    def draw_handle(self, rnd: random.Random, spec: ContactSpec, channel: Channel) -> float:
+        """A handle time for ``spec``, now on ``channel`` (a call may have become a
+        callback, a chat a call)."""
         if self.handle is not None:
             return self.handle(rnd, spec)
-        return exponential(rnd, self.handle_s.get(spec.channel, 300.0))
+        return exponential(rnd, self.handle_s.get(channel, 300.0))
 
     @property
     def impatient(self) -> bool:
@@ -243,7 +245,7 @@ class Simulation:
             self.schedule(self.now + delay, answer)
         elif isinstance(decision, d.Assigned):
             view = self.engine.contact(decision.contact_id)
-            handle = b.draw_handle(rnd, view.spec)
+            handle = b.draw_handle(rnd, view.spec, view.channel)
             self.answered_wait_s[decision.contact_id] = self.now - view.arrived_at
             self.schedule(
                 self.now + handle, ContactCompleted(decision.contact_id, decision.agent_id)
