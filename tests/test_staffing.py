@@ -256,3 +256,24 @@ def test_every_staffing_option_has_help() -> None:
     staffing = sub.choices["staffing"]
     for action in staffing._actions:
         assert action.help, f"{action.option_strings} has no help"
+
+
+def test_erlang_a_extreme_loads_stay_finite() -> None:
+    # Many agents, little load: 1/B(1000, 10) is beyond any float (it used to divide by 0).
+    idle = erlang_a_result(1000, 10 / 300, 300.0, 20.0, 60.0)
+    assert idle.p_wait == 0.0 and idle.sl_all == 1.0 and idle.occupancy == pytest.approx(0.01)
+    # One agent, 500 Erlangs, patient callers: the queue terms reach e^6000 unscaled.
+    swamped = erlang_a_result(1, 500 / 300, 300.0, 20.0, 3600.0)
+    assert swamped.p_wait == pytest.approx(1.0) and swamped.p_abandon == pytest.approx(0.998)
+    # Little: abandonment rate θ·E[queue] = λ·P(abandon).
+    assert swamped.p_abandon == pytest.approx(swamped.mean_wait_s / 3600.0, rel=1e-9)
+
+
+def test_staffing_thousands_of_agents_with_long_patience(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["staffing", "--arrivals-per-hour", "20000", "--aht-s", "600", "--format", "json"]
+    assert main([*argv, "--patience-s", "100000"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["intervals"]
+    assert row["load_erlangs"] == pytest.approx(3333.3333)
+    assert 3334 <= row["agents"] < 3400 and row["sl_all"] >= 0.8

@@ -82,6 +82,16 @@ def erlang_b(agents: int, load: float) -> float:
     return b
 
 
+def log_inverse_erlang_b(agents: int, load: float) -> float:
+    """log(1/B(N, A)) = log Σ_{n=0..N} (N!/n!)·A^(n−N), by the recurrence
+    1/B(n) = 1 + (n/A)·1/B(n−1) in logs: no overflow however large 1/B gets."""
+    r = 0.0  # log 1/B(0) = 0
+    for n in range(1, agents + 1):
+        x = math.log(n / load) + r
+        r = x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+    return r
+
+
 def erlang_c(agents: int, load: float) -> float:
     """P(wait) in M/M/N; 1.0 when the load is not below the agents (unstable)."""
     if load >= agents:
@@ -148,20 +158,23 @@ def erlang_a_result(
     if lam == 0:
         return Result(agents, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, True)
     nmu = agents * mu
-    # Stationary distribution in units of π(N): states 0..N sum to 1/B, queue terms q_k.
-    below = 1.0 / erlang_b(agents, load)
-    queue = [1.0]  # q_0 = π(N)/π(N)
-    total_q = 1.0
+    # Stationary distribution in units of π(N), in logs (the terms can exceed any float
+    # when few agents face a large load): states 0..N sum to 1/B, queue terms q_k.
+    log_below = log_inverse_erlang_b(agents, load)
+    logs = [0.0]  # log q_0 = log π(N)/π(N)
+    top = max(log_below, 0.0)
     k = 0
     while True:
         k += 1
-        nxt = queue[-1] * lam / (nmu + k * theta)
-        queue.append(nxt)
-        total_q += nxt
-        if nxt < 1e-17 * (below + total_q) and nmu + k * theta > lam:
+        nxt = logs[-1] + math.log(lam / (nmu + k * theta))
+        logs.append(nxt)
+        top = max(top, nxt)
+        if nxt < top - 41.0 and nmu + k * theta > lam:  # e^-41 < 1e-17: negligible
             break
-    norm = below - 1.0 + total_q  # π(N) counted once
-    pi = [q / norm for q in queue]  # π(N+k), k = 0..K
+    scaled = [math.exp(x - top) for x in logs]
+    # π(N) is counted in both parts: states 0..N (1/B) and the queue terms (q_0 = 1).
+    norm = math.exp(log_below - top) - scaled[0] + math.fsum(scaled)
+    pi = [q / norm for q in scaled]  # π(N+k), k = 0..K
     p_wait = math.fsum(pi)
     p_abandon = math.fsum(p * (j + 1) * theta / (nmu + (j + 1) * theta) for j, p in enumerate(pi))
     mean_queue = math.fsum(j * p for j, p in enumerate(pi))
@@ -199,6 +212,13 @@ def _answered_within(pi: list[float], nmu: float, theta: float, t_s: float) -> f
     if t_s == 0:
         return 0.0
     stages = len(pi)
+    # A caller k ahead needs k+1 jumps by t: beyond far more than the jumps that can
+    # happen by t (Poisson with mean rate·t), its chance is nil; drop those stages.
+    mean_jumps = (nmu + stages * theta) * t_s
+    cut = math.ceil(mean_jumps + 12.0 * math.sqrt(mean_jumps) + 40.0)
+    if cut < stages:
+        stages = cut
+        pi = pi[:stages]
     rate = nmu + stages * theta  # the largest exit rate
     weights = _poisson_weights(rate * t_s)
     # v[i-1]: probability mass in stage i; starts as the arrivals' distribution.

@@ -80,8 +80,10 @@ def agents_needed(interval: Interval, target: Target) -> Result:
     # The service level and abandonment improve with every agent added: double, then
     # bisect. Erlang C needs N > A before anything is stable.
     load = interval.arrivals / interval.length_s * interval.aht_s
-    lo = int(load) if math.isinf(interval.patience_s) else 0  # known not to meet the target
-    hi = max(lo + 1, 1)
+    if math.isinf(interval.patience_s):
+        lo, hi = int(load), int(load) + 1  # N <= A is unstable: known not to meet it
+    else:
+        lo, hi = 0, max(1, int(load))  # 0 agents meet nothing
     while True:
         best = evaluate(interval, hi, target.answer_s)
         if target.met(best):
