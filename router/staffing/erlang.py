@@ -18,9 +18,10 @@ of agents::
 **Erlang A** (Palm; Garnett, Mandelbaum and Reiman 2002): the birth-death chain of the
 number of contacts in the system, with birth rate λ, death rate nμ for n ≤ N and
 Nμ + (n−N)θ above N. Its stationary distribution is computed by ratios relative to
-state N (never factorials): the states 0..N carry 1/B(N, A) in those units, and the queue
-states π(N+k)/π(N) = Π_{i=1..k} λ/(Nμ + iθ), summed until the terms are below 1e-17 of
-the total (they fall geometrically once Nμ + kθ > λ). By PASTA an arrival sees π, so::
+state N, in logarithms (never factorials, never overflowing): the states 0..N carry
+1/B(N, A) in those units, and the queue states π(N+k)/π(N) = Π_{i=1..k} λ/(Nμ + iθ),
+summed until the terms are below e^-41 of the largest (they fall once Nμ + kθ > λ). By
+PASTA an arrival sees π, so::
 
     P(wait)    = Σ_{k≥0} π(N+k)
     E[queue]   = Σ_{k≥1} k·π(N+k),   mean wait of all arrivals = E[queue]/λ   (Little)
@@ -38,7 +39,8 @@ the product telescopes::
     P(abandon)                  = Σ_k π(N+k) · (k+1)θ / (Nμ + (k+1)θ)
 
 P(H_k ≤ t) for all k at once by uniformisation of the stage chain (a Poisson-weighted
-sum of powers of a bidiagonal matrix: only additions of positive terms, so stable).
+sum of powers of a bidiagonal matrix: only additions of positive terms, so stable);
+stages with far more ahead than the jumps that can happen by t are dropped.
 With θ → 0 every formula becomes Erlang C's, which the tests check.
 
 Service level is stated two ways, named as such: ``sl_all`` = answered within t / all
