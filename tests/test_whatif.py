@@ -129,3 +129,15 @@ def test_every_simulate_option_has_help() -> None:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for action in sub.choices["simulate"]._actions:
         assert action.help, f"{action.option_strings} has no help"
+
+
+def test_simulate_warns_of_streams_nobody_can_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", "--rate", "oral_health/voice/en=10", "--rate", "nursing_advice=30"]
+    assert main([*argv, "--replications", "1", "--hours", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "yhteys simulate: warning: nobody on the roster can serve oral_health by voice in en: "
+        "those contacts count as not answered\n"
+    )
+    row = next(line for line in captured.out.splitlines() if line.startswith("oral_health"))
+    assert row.split()[2] == "0.0"  # SL of all: none answered

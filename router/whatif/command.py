@@ -28,6 +28,7 @@ from router.whatif.model import (
     Stream,
     WhatIfError,
     run,
+    unservable,
 )
 
 DEFAULT_CONFIG = "config/region.yaml"
@@ -231,13 +232,17 @@ def main(args: argparse.Namespace) -> int:
             not_ready_s=args.not_ready_s,
         )
 
+        policy = region.policy()
+        for text in unservable(policy, scenario):
+            print(f"yhteys simulate: warning: {text}", file=sys.stderr)
+
         def progress(done: int, total: int) -> None:
             if not args.quiet:
                 end = "\n" if done == total else ""
                 print(f"\rsimulate: replication {done}/{total}", end=end, file=sys.stderr)
                 sys.stderr.flush()
 
-        results = run(region.policy(), scenario, args.replications, args.seed, progress)
+        results = run(policy, scenario, args.replications, args.seed, progress)
     except WhatIfError as exc:
         print(f"yhteys simulate: {exc}", file=sys.stderr)
         return 2

@@ -33,7 +33,7 @@ from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
 from router.core.policy import RoutingPolicy
-from router.sim import Behaviour, Simulation
+from router.sim import Behaviour, Simulation, servable
 
 # Draws a duration in seconds.
 Draw = Callable[[random.Random], float]
@@ -290,3 +290,27 @@ def run(
     return {
         name: {f: confidence([run[name][f] for run in runs]) for f in FIGURES} for name in runs[0]
     }
+
+
+def unservable(policy: RoutingPolicy, scenario: Scenario) -> list[str]:
+    """The streams nobody on the roster can ever serve (asked of the real engine, with
+    every agent available and reach widened as far as the service allows): their
+    contacts wait until they give up and count as not answered."""
+    found = []
+    for stream in scenario.streams:
+        svc = policy.services.get(stream.service)
+        if svc is None:
+            continue
+        spec = ContactSpec(
+            id="probe",
+            channel=stream.channel,
+            service=stream.service,
+            urgency=svc.default_urgency,
+            language=stream.language,
+        )
+        if not servable(lambda: Engine(policy), spec, 2 * 86400.0):
+            found.append(
+                f"nobody on the roster can serve {stream.service} by {stream.channel.value} "
+                f"in {stream.language or 'any language'}: those contacts count as not answered"
+            )
+    return found
