@@ -55,10 +55,10 @@ from router.core.events import ContactCancelled
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.routes import Route, Schema
+from router.service.routes import Query, Route, Schema, choice
 from router.service.service import Service
 
-PREFIX = "cb-"
+PREFIX = "cb-"  # (the routes' {contact_id} pattern keeps /callbacks/windows apart)
 HIDDEN_REASON = "a hidden number cannot be called back; the caller stays in the live queue"
 # Numbers the service calls back: Finnish ones (Åland's +35818 included). A foreign
 # number costs the region an international call and may not reach anyone it can help.
@@ -286,6 +286,7 @@ class CallbackChannel:
                 integ,
                 ch,
                 responses={200: "the next windows (epoch seconds)", 400: "unknown service"},
+                query=(Query("service", choice(self.service.region.services), required=True),),
                 tag="callback",
             ),
             Route(
@@ -308,7 +309,7 @@ class CallbackChannel:
             ),
             Route(
                 "GET",
-                "/api/channels/callbacks/{contact_id}",
+                f"/api/channels/callbacks/{{contact_id:{PREFIX}[^/]+}}",
                 self.current,
                 "Status of a callback request: position and estimated wait, or its outcome",
                 integ,
@@ -318,7 +319,7 @@ class CallbackChannel:
             ),
             Route(
                 "DELETE",
-                "/api/channels/callbacks/{contact_id}",
+                f"/api/channels/callbacks/{{contact_id:{PREFIX}[^/]+}}",
                 self.cancel,
                 "The caller cancels their own callback request (outcome cancelled, audited); "
                 "a retry answers the same closed status",

@@ -51,7 +51,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from channels.common import bounded_text, read_language, read_service, read_site
 from channels.refusals import admitted, recording
@@ -63,9 +63,10 @@ from router.core.events import ContactAbandoned, ContactArrived, CustomerAway, C
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_fields
+from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
-from router.service.routes import Route, Schema
+from router.service.routes import Query, Route, Schema
 from router.service.runtime import Note, Part, Stopped
 from router.service.service import Service
 from router.store import StoreUnavailable
@@ -159,6 +160,14 @@ class ChatSaid(Note):
     who: str  # "customer" or "agent"
     text: str
     at: float
+
+
+BUSY = ApiError(503, "busy", "too many frames waiting for an answer; this one was not handled")
+
+
+def _not_text(box: Outbox, msg: WSMessage) -> None:
+    if msg.type is WSMsgType.BINARY:
+        box.send(_error(ApiError(400, "invalid_input", "expected JSON text frames")))
 
 
 def _error(exc: ApiError) -> dict[str, Any]:
@@ -398,6 +407,14 @@ class ChatChannel:
         box = Outbox(ws, "chat customer")
         self.service.websockets.add(box)
         session: ChatSession | None = None
+
+        async def handle(text: str) -> None:
+            nonlocal session
+            session = await self._frame(box, session, text)
+
+        # Frames are handled in turn by the inbox's task while this loop reads on: a
+        # message waiting for the store must not leave the client's pings unanswered.
+        inbox: Inbox | None = None
         try:
             if "session" in request.query or "resume" in request.query:
                 session = await self._resume(
@@ -406,18 +423,26 @@ class ChatChannel:
                 if session is None:
                     await box.close(WSCloseCode.POLICY_VIOLATION, "resume refused")
                     return ws
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    session = await self._frame(box, session, msg.data)
-                elif msg.type is WSMsgType.BINARY:
-                    box.send(_error(ApiError(400, "invalid_input", "expected JSON text frames")))
-                else:
-                    break
+            inbox = Inbox(
+                handle,
+                lambda _: box.send(_error(BUSY)),
+                "chat customer",
+                lambda msg: _not_text(box, msg),
+            )
+            await inbox.serve(ws)
         finally:
-            self.service.websockets.discard(box)
-            if session is not None:
-                self._detach(session, box)
-            await box.finished()
+
+            async def closed() -> None:
+                log.info("chat customer disconnected (close code %s)", ws.close_code)
+                self.service.websockets.discard(box)
+                if session is not None:
+                    self._detach(session, box)
+                await box.finished()
+
+            if inbox is None:
+                await closed()
+            else:
+                await inbox.close(closed)
         return ws
 
     def _detach(self, s: ChatSession, box: Outbox) -> None:
@@ -679,6 +704,10 @@ class ChatChannel:
                 },
                 tag="chat",
                 websocket=True,
+                query=(
+                    Query("session", {"type": "string"}, "resume: the chat's session id"),
+                    Query("resume", {"type": "string"}, "resume: the session's resume token"),
+                ),
             ),
             Route(
                 "GET",

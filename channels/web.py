@@ -40,6 +40,7 @@ from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.openapi import PY_SPACE
 from router.service.routes import Route, Schema
 from router.service.service import Service
 
@@ -150,6 +151,25 @@ class WebChannel:
                             "description": "E.164 number (phone, sms) or e-mail address",
                         },
                     },
+                    "anyOf": [
+                        {
+                            "properties": {
+                                "method": {"const": "email"},
+                                "value": {
+                                    "pattern": "^(?:{})$".format(
+                                        EMAIL.pattern.replace(r"\s", PY_SPACE)
+                                    ),
+                                    "maxLength": MAX_EMAIL,
+                                },
+                            }
+                        },
+                        {
+                            "properties": {
+                                "method": {"enum": ["phone", "sms"]},
+                                "value": {"pattern": f"^(?:{E164.pattern})$"},
+                            }
+                        },
+                    ],
                 },
                 "site": {"type": "string", "description": "the person's own health station"},
                 **OWN_FIELDS,

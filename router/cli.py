@@ -1,8 +1,10 @@
 """The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys check``
 checks a region file (problems exit 2, warnings are printed); ``yhteys demo`` runs the
-engine on a region in virtual time and prints what it decided and why; ``yhteys staffing``
-(router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys simulate`` (router/whatif)
-is the replicated what-if on the real engine."""
+engine on a region in virtual time and prints what it decided and why; ``yhteys log
+inspect`` and ``yhteys log quarantine ID`` show what a region's Redis keys hold and move
+an unreadable log entry aside (docs/redis.md, "When something goes wrong"); ``yhteys
+staffing`` (router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys simulate``
+(router/whatif) is the replicated what-if on the real engine."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from statistics import mean
+from typing import TYPE_CHECKING
 
 from router.config import ConfigError, load_region
 from router.config.advice import region_warnings
@@ -23,6 +26,9 @@ from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, ContactFactory, Simulation, servable
 from router.staffing import command as staffing_command
 from router.whatif import command as whatif_command
+
+if TYPE_CHECKING:
+    from router.store.redis import RedisStore
 
 DEFAULT_CONFIG = "config/region.yaml"
 
@@ -222,6 +228,7 @@ def serve(args: argparse.Namespace) -> int:
             access_log=args.access_log,
             redis_url=args.redis or os.environ.get("YHTEYS_REDIS_URL") or None,
             notify_url=args.notify_url or os.environ.get("YHTEYS_NOTIFY_URL") or None,
+            apply_region_changes=args.apply_region_changes,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -229,6 +236,120 @@ def serve(args: argparse.Namespace) -> int:
     except ServeError as exc:
         print(f"yhteys serve: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+# How many log entries ``yhteys log inspect`` reads at most, and per round trip.
+INSPECT_LIMIT = 100_000
+INSPECT_PAGE = 500
+
+
+def log_command(args: argparse.Namespace) -> int:
+    """``yhteys log inspect`` / ``yhteys log quarantine ID`` against a region's Redis."""
+    import asyncio  # noqa: PLC0415 - only this command needs the event loop and Redis
+
+    from router.store.keys import region_key  # noqa: PLC0415
+    from router.store.redis import BadRedisUrl, RedisStore  # noqa: PLC0415
+
+    url = args.redis or os.environ.get("YHTEYS_REDIS_URL")
+    if not url:
+        print("yhteys log: --redis URL (or $YHTEYS_REDIS_URL) is required", file=sys.stderr)
+        return 2
+    name = args.region
+    if name is None:
+        try:
+            name = load_region(args.config).name
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    try:
+        store = RedisStore(url, region_key(name))
+    except (BadRedisUrl, ValueError) as exc:
+        print(f"yhteys log: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        try:
+            if args.action == "inspect":
+                return await _inspect(store)
+            return await _quarantine(store, args.entry_id)
+        finally:
+            await store.close()
+
+    from router.store import StoreUnavailable  # noqa: PLC0415
+
+    try:
+        return asyncio.run(run())
+    except StoreUnavailable as exc:
+        print(f"yhteys log: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _inspect(store: RedisStore) -> int:
+    from router.service.replicated import readable  # noqa: PLC0415
+    from router.store import LogEntry  # noqa: PLC0415
+
+    found = await store.describe()
+    types = found["types"]
+    print(f"region keys {store.keys.prefix}* on {store.url}")
+    for name in ("log", "lease", "fence", "snapshot", "quarantine"):
+        expected = {"log": "stream", "snapshot": "hash", "quarantine": "stream"}.get(name, "string")
+        kind = types[name]
+        if kind not in ("none", expected):
+            print(f"  {name}: PROBLEM: a {kind}, expected a {expected} (not written by Yhteys)")
+            continue
+        if name == "log":
+            print(f"  log: {found.get('log_length', 0)} entries")
+        elif name == "lease":
+            ttl = found["lease_ttl_ms"]
+            if kind == "none":
+                print("  lease: nobody leads")
+            elif ttl == -1:
+                print(f"  lease: {found['lease']} PROBLEM: no expiry (instances give it one)")
+            else:
+                print(f"  lease: {found['lease']}, lapses in {ttl} ms unless renewed")
+        elif name == "fence":
+            fence = found.get("fence")
+            ok = fence is None or fence.isdigit()
+            print(f"  fence: {fence}" + ("" if ok else " PROBLEM: not a number"))
+        elif name == "snapshot":
+            snap = found.get("snapshot")
+            if snap is None:
+                print("  snapshot: none")
+            elif not {"upto", "fence", "at", "blob"} <= set(snap):
+                print(f"  snapshot: PROBLEM: fields {', '.join(sorted(snap))}")
+            else:
+                print(f"  snapshot: up to {snap['upto']}, fence {snap['fence']}, {snap['blob']}")
+        else:
+            print(f"  quarantine: {found.get('quarantined', 0)} entries")
+    if types["log"] != "stream":
+        return 1 if types["log"] != "none" else 0
+    bad = 0
+    after, scanned = "-", 0
+    while scanned < INSPECT_LIMIT:
+        page = await store.entries(after, INSPECT_PAGE)
+        for entry_id, fields in page:
+            scanned += 1
+            problem = readable(LogEntry(entry_id, fields.get("b", b"")))
+            if isinstance(problem, str):
+                bad += 1
+                names = ", ".join(sorted(fields))
+                print(f"unreadable log entry {entry_id}: {problem} (fields: {names})")
+        if len(page) < INSPECT_PAGE:
+            break
+        after = "(" + page[-1][0]
+    print(f"{scanned} log entries read, {bad} unreadable")
+    if bad:
+        print("move each aside with: yhteys log quarantine ID (same --redis and region)")
+    return 1 if bad else 0
+
+
+async def _quarantine(store: RedisStore, entry_id: str) -> int:
+    moved = await store.quarantine(entry_id)
+    if moved is None:
+        print(f"yhteys log: the log has no entry {entry_id}", file=sys.stderr)
+        return 1
+    print(f"moved log entry {entry_id} to {store.keys.quarantine} (as {moved})")
     return 0
 
 
@@ -252,6 +373,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Redis mode: share the region with other instances through this Redis "
         "(redis://HOST:PORT/DB, redis+sentinel://S1,S2/MASTER/DB or redis+cluster://N1,N2; "
         "see docs/redis.md; default $YHTEYS_REDIS_URL; none: in memory, alone)",
+    )
+    s.add_argument(
+        "--apply-region-changes",
+        action="store_true",
+        help="Redis mode: apply the region file's differences from the configuration the "
+        "region was last started with, as supervisors' live edits (default: refuse to "
+        "start and list them; see docs/redis.md)",
     )
     s.add_argument(
         "--notify-url",
@@ -282,9 +410,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="service-level threshold: answered within this many seconds (%(default)g)",
     )
     p.set_defaults(func=demo)
+    lg = sub.add_parser(
+        "log",
+        help="inspect a region's Redis keys; move an unreadable log entry aside",
+        description="Operators' tools for Redis mode (docs/redis.md, 'When something goes "
+        "wrong'). inspect: what the region's keys hold and every log entry that cannot be "
+        "read (exit 1 when there is one). quarantine ID: move that entry to the "
+        "quarantine stream (kept, never dropped); the instances then carry on.",
+    )
+    lg.add_argument("action", choices=["inspect", "quarantine"])
+    lg.add_argument("entry_id", nargs="?", metavar="ID", help="the log entry (quarantine)")
+    lg.add_argument("--redis", metavar="URL", help="the region's Redis (default $YHTEYS_REDIS_URL)")
+    lg.add_argument("--region", metavar="NAME", help="the region's name (default: --config's)")
+    lg.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    lg.set_defaults(func=log_command)
     staffing_command.add_parser(sub)
     whatif_command.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "log" and (args.action == "quarantine") != (args.entry_id is not None):
+        parser.error("log quarantine takes one entry ID; log inspect takes none")
     result: int = args.func(args)
     return result
 

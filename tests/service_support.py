@@ -167,3 +167,20 @@ class WallClock:
 
     def set(self, text: str) -> None:
         self.t = at(text)
+
+
+async def served_at(
+    aiohttp_client: Callable[..., Any],
+    start: str,
+    the_region: Region | None = None,
+    settings: Settings | None = None,
+) -> tuple[Client, Service, WallClock]:
+    """The whole app on a settable clock starting at ``start`` (local Helsinki time):
+    virtual time over real HTTP and websockets. Move ``clock.t`` and submit
+    ``TimerDue()`` to fire what falls due."""
+    from router.service.app import build_app  # noqa: PLC0415 - the app imports this
+
+    clock = WallClock(at(start))
+    service = Service(the_region or region(), settings or Settings(), clock=clock)
+    client: Client = await aiohttp_client(build_app(service))
+    return client, service, clock

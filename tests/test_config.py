@@ -858,6 +858,42 @@ def test_load_region_accepts_str_paths() -> None:
     assert load_region(str(SAMPLE)).source == str(SAMPLE)
 
 
+# --- feedback -----------------------------------------------------------------------------
+
+
+def test_sample_surveys_resolved_nursing_advice_calls(region: Region) -> None:
+    policy = region.feedback_of("nursing_advice")
+    assert policy is not None and policy.after == {"resolved"}
+    assert policy.cooldown_days == 30 and set(policy.texts) == {"fi", "sv"}
+    assert region.feedback_of("oral_health") is None
+
+
+def test_feedback_problems_are_reported_together(doc: Doc) -> None:
+    i = index_of(doc, "services", "name", "nursing_advice")
+    doc["services"][i]["feedback"] = {
+        "after": ["resolved", "abandoned"],
+        "channels": ["voice", "chat", "fax"],
+        "cooldown_days": 0,
+        "answer_window_s": -5,
+        "texts": {"de": "Danke", "fi": ""},
+        "per_agent": True,
+    }
+    assert problems(doc) == lines(
+        f"services[{i}].feedback.per_agent: unknown key 'per_agent'; expected one of: "
+        "after, channels, cooldown_days, answer_window_s, texts",
+        f"services[{i}].feedback.after[1]: expected an outcome after which a person can be "
+        "asked, one of: resolved, merged, transferred, redirected; got 'abandoned'",
+        f"services[{i}].feedback.channels[1]: chat contacts carry no phone number to send a "
+        "request to; expected some of: callback, voice, web, workitem",
+        f"services[{i}].feedback.channels[2]: unknown channel 'fax'; "
+        "expected one of: voice, chat, web, callback, workitem",
+        f"services[{i}].feedback.texts.de: unknown language 'de'; expected one of: fi, sv, en",
+        f"services[{i}].feedback.texts.fi: must not be empty",
+        f"services[{i}].feedback.cooldown_days: must be 1..3650, got 0",
+        f"services[{i}].feedback.answer_window_s: must be above 0, got -5",
+    )
+
+
 # --- tokens ----------------------------------------------------------------------------
 
 HASH = "0" * 64
@@ -896,7 +932,7 @@ def test_token_rules_are_reported_together(doc: Doc) -> None:
         "tokens[2].channels: an integration token must list its channels",
         "tokens[3].agent: unknown agent 'nobody'",
         "tokens[4].channels[0]: unknown channel 'fax'; "
-        "expected one of: phone, chat, web, workitems, callback",
+        "expected one of: phone, chat, web, workitems, callback, feedback",
         "tokens[4].sources[0]: unknown source 'x'; sources are the region's authorisations",
         "tokens[4].channels: an integration token must list its channels",
         "tokens[4].sha256: the same token is also used at tokens[0].sha256",

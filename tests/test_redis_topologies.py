@@ -31,7 +31,7 @@ from router.core.events import AgentLoggedIn, ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
-from router.store import NotLeader, Snapshot, Store, StoreUnavailable
+from router.store import NotLeader, Snapshot, Store, StoredConfig, StoreUnavailable
 from router.store.keys import Keys
 from router.store.redis import URL_FORMS, BadRedisUrl, RedisStore, parse_url, redact
 from tests import test_store_contract as contract
@@ -44,8 +44,8 @@ USER, USER_PASSWORD = "yhteys", "yhteys-test-secret"
 # Yhteys connects as a user with only what it needs: the ACL given in docs/redis.md.
 ACL = (
     "~yhteys:* resetchannels -@all +hello +auth +ping +select +command +asking "
-    "+cluster|slots +xadd +xread +xrange +xtrim +get +set +incr +exists +pexpire +del "
-    "+hget +hset +hgetall +evalsha +script|load"
+    "+cluster|slots +xadd +xread +xrange +xtrim +get +set +incr +exists +pexpire +pttl +del "
+    "+hget +hset +hgetall +evalsha +script|load +type +xlen +xdel"
 )
 SECRETS = (PASSWORD, SENTINEL_PASSWORD, USER_PASSWORD)
 MASTER_NAME = "yhteys"
@@ -547,6 +547,7 @@ async def test_each_region_lives_whole_on_the_node_owning_its_slot(
             ids = await store.append([b"one", b"two", b"three"])  # a pipeline
             await store.append_fenced("a", fence, b"tick")  # EVALSHA over two keys
             await store.save_snapshot("a", fence, Snapshot(ids[1], fence, 1.0, b"s"))
+            assert await store.save_config(StoredConfig("f", b"{}", 1.0, "a"), None)
             assert len(await store.read("0", 10, 100)) == 4  # XREAD with BLOCK
         finally:
             await store.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from router.core import decisions as d
-from router.core.errors import Conflict
+from router.core.errors import Conflict, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     ContactArrived,
@@ -107,6 +107,19 @@ async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+def in_state(instance: Instance, contact_id: str, state: ContactState) -> Callable[[], bool]:
+    """True once the instance's replica has the contact in ``state`` (a replica that has
+    not read the arrival yet does not know the contact)."""
+
+    def check() -> bool:
+        try:
+            return instance.service.engine.contact(contact_id).state is state
+        except UnknownContact:
+            return False
+
+    return check
+
+
 def call(n: int, service: str = "nursing_advice") -> ContactArrived:
     return ContactArrived(ContactSpec(f"phone-c{n}", Channel.VOICE, service, language="fi"))
 
@@ -128,7 +141,7 @@ async def test_a_contact_submitted_on_one_instance_is_offered_by_every_replica(
     assert b.service.engine.contact("phone-c1").state is ContactState.OFFERED
     # The agent's answer goes in at b; a sees the same assignment.
     await b.runtime.submit(OfferAccepted("phone-c1", "a001"))
-    await until(lambda: a.service.engine.contact("phone-c1").state is ContactState.ASSIGNED)
+    await until(in_state(a, "phone-c1", ContactState.ASSIGNED))
 
 
 async def test_refusals_are_the_same_everywhere_and_reach_only_the_submitter(
@@ -173,7 +186,7 @@ async def test_a_follower_takes_over_when_the_leader_dies_and_keeps_the_timers(
     await a.runtime.submit(ServiceUpdated(quick))
     await a.runtime.submit(AgentLoggedIn("a001"))
     await a.runtime.submit(call(1))
-    await until(lambda: b.service.engine.contact("phone-c1").state is ContactState.OFFERED)
+    await until(in_state(b, "phone-c1", ContactState.OFFERED))
     await a.crash()
     # The offer made before the crash still expires: b took the lease and keeps time.
     await until(lambda: any(isinstance(x, d.Requeued) for x in b.heard), timeout=5)

@@ -11,14 +11,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from router.service.app import SERVICE, build_app
-from router.service.service import Service, Settings
-from router.store import Store
-from router.store.memory import MemoryStore
-from router.store.redis import RedisStore
-from tests.redis_support import unique_region
-from tests.service_support import bearer, login, region, until
-from tests.test_replica_service import FAST
+from router.core.events import TimerDue
+from router.service.app import SERVICE
+from router.service.service import Settings
+from tests.service_support import WallClock, at, bearer, login, until
+from tests.test_replica_service import two_instances
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -29,31 +26,10 @@ TIMEOUT_S = 0.6  # reports every 0.2 s
 async def pair(
     request: pytest.FixtureRequest, aiohttp_client: MakeClient
 ) -> AsyncIterator[tuple[Client, Client]]:
-    stores: list[Store]
-    if request.param == "memory":
-        shared = MemoryStore()
-        stores = [shared, shared]
-    else:
-        url, key = request.getfixturevalue("redis_url"), unique_region()
-        stores = [RedisStore(url, key), RedisStore(url, key)]
-    clients = []
-    for store in stores:
-        service = Service(
-            region(), Settings(heartbeat_timeout_s=TIMEOUT_S), store=store, replica=FAST
-        )
-        clients.append(await aiohttp_client(build_app(service)))
-        await until(healthy(service), timeout=5)
-    await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
-    yield clients[0], clients[1]
-    for client in clients:
-        await client.close()
-    if request.param == "redis":
-        for store in stores:
-            await store.close()
-
-
-def healthy(service: Service) -> Callable[[], bool]:
-    return lambda: service.runtime.healthy
+    settings = Settings(heartbeat_timeout_s=TIMEOUT_S)
+    async with two_instances(request, aiohttp_client, settings) as clients:
+        await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
+        yield clients
 
 
 def not_ready_for_silence(client: Client) -> Callable[[], bool]:
@@ -98,3 +74,39 @@ async def test_an_agent_connected_to_a_follower_stays_available_and_hears_of_cha
     for client in pair:
         await until(not_ready_for_silence(client), timeout=5)
         assert client.app[SERVICE].engine.agent("a001").status.value == "not_ready"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def virtual_pair(
+    request: pytest.FixtureRequest, aiohttp_client: MakeClient
+) -> AsyncIterator[tuple[Client, Client, WallClock]]:
+    clock = WallClock(at("2026-11-24 10:00"))
+    async with two_instances(request, aiohttp_client, Settings(), clock) as clients:
+        await until(lambda: any(c.app[SERVICE].runtime.is_leader for c in clients), timeout=5)
+        yield (*clients, clock)
+
+
+async def test_an_agent_on_a_follower_stays_available_for_ten_minutes_of_the_regions_time(
+    virtual_pair: tuple[Client, Client, WallClock],
+) -> None:
+    a, b, clock = virtual_pair
+    follower, leader = follower_then_leader((a, b))
+    agent = await login(follower, "a001")
+    engines = [c.app[SERVICE].engine for c in (a, b)]
+    await until(lambda: all(e.agent("a001").presence.value == "available" for e in engines))
+    # Ten minutes of the region's clock in 10 s steps: the follower reports its socket as
+    # each instance does every third of the 30 s timeout, and time is kept by the leader.
+    for _ in range(60):
+        clock.t += 10
+        await follower.app[SERVICE].agents.report_connected()
+        await leader.app[SERVICE].runtime.submit(TimerDue())
+    for engine in engines:
+        await until(lambda e=engine: e.now >= clock.t)  # type: ignore[misc]
+        assert engine.agent("a001").presence.value == "available"
+    # Its socket goes away: 30 s of region time after its last report it is not ready.
+    await agent.close()
+    await until(lambda: follower.app[SERVICE].agents.connected() == ())
+    clock.t += 31
+    await leader.app[SERVICE].runtime.submit(TimerDue())
+    for client in (a, b):
+        await until(not_ready_for_silence(client), timeout=5)

@@ -6,6 +6,8 @@ memory store shared in process and against a real Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -39,6 +41,20 @@ def _healthy(service: Service) -> Callable[[], bool]:
 async def pair(
     request: pytest.FixtureRequest, aiohttp_client: MakeClient
 ) -> AsyncIterator[tuple[Client, Client]]:
+    async with two_instances(request, aiohttp_client, Settings()) as clients:
+        yield clients
+
+
+@contextlib.asynccontextmanager
+async def two_instances(
+    request: pytest.FixtureRequest,
+    aiohttp_client: MakeClient,
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[tuple[Client, Client]]:
+    """Two instances of the sample region on one store (``request.param``: "memory",
+    shared in process, or "redis"), each serving over loopback, both healthy, both on
+    ``clock`` (the region's clock: pass one settable clock for virtual time)."""
     stores: list[Store]
     if request.param == "memory":
         shared = MemoryStore()
@@ -48,7 +64,7 @@ async def pair(
         stores = [RedisStore(url, key), RedisStore(url, key)]
     clients = []
     for store in stores:
-        service = Service(region(), Settings(), store=store, replica=FAST)
+        service = Service(region(), settings, clock=clock, store=store, replica=FAST)
         clients.append(await aiohttp_client(build_app(service)))
         await until(_healthy(service), timeout=5)
     yield clients[0], clients[1]

@@ -9,15 +9,14 @@ from aiohttp.test_utils import TestClient
 
 from router.core.events import TimerDue
 from router.service.app import build_app
-from router.service.service import Service, Settings
+from router.service.service import Settings
 from tests.service_support import (
     Socket,
-    WallClock,
     at,
     bearer,
     login,
     make_service,
-    region,
+    served_at,
 )
 
 Client = TestClient[Any, Any]
@@ -39,9 +38,9 @@ async def test_a_silent_agent_is_set_not_ready_but_keeps_its_work(
 ) -> None:
     # Virtual time over real HTTP: the rule is a timer on the region's clock, so the test
     # moves the clock and nothing sleeps.
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(heartbeat_timeout_s=30.0), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-24 10:00", settings=Settings(heartbeat_timeout_s=30.0)
+    )
     # a001 logs in over REST only and takes a call; a002 stays on a websocket.
     assert (await post(client, "/api/agent/login", "a001", {}))[0] == 200
     ws = await login(client, "a002")
@@ -159,9 +158,7 @@ async def test_an_agent_back_from_a_timed_out_offer_is_offered_the_earliest_call
 ) -> None:
     """A timeout is not a decline: with the default ``timeout_cooldown_s`` (0) the call
     that rang unanswered is offered again before later ones; a supervisor may set it."""
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     ws = await login(client, "a005")  # the only nurse in: nursing_advice times out in 20 s
 
     async def ring(call_id: str) -> Any:

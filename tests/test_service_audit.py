@@ -619,6 +619,12 @@ TUESDAY = {
     "merged": 0,
     "open": 0,
     "refused": 0,  # turned away after hours (not among the contacts)
+    # The survey after resolved nursing-advice calls and callbacks: the three resolved
+    # calls share one number (asked once), the resolved callback has its own.
+    "feedback_requests": 2,
+    "feedback_answers": 0,
+    "feedback_response_pct": 0.0,
+    "nps": None,
 }
 
 

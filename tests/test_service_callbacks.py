@@ -17,7 +17,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from router.core.events import TimerDue
 from router.service.app import build_app
 from router.service.service import Service, Settings
-from tests.service_support import WallClock, at, bearer, customer, login, region, sample_region
+from tests.service_support import (
+    WallClock,
+    at,
+    bearer,
+    customer,
+    login,
+    region,
+    sample_region,
+    served_at,
+)
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -41,9 +50,7 @@ async def tick(service: Service, clock: WallClock, seconds: float) -> None:
 async def test_a_caller_who_turns_into_a_callback_is_called_back_in_the_original_order(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     tel = bearer("telephony")
     for i in range(3):
         r = await client.post(CALLS, json=call(f"q{i}", f"+35840000000{i}"), headers=tel)
@@ -250,9 +257,9 @@ async def test_after_hours_the_sample_region_redirects_schedules_or_says_when_to
 async def test_a_contact_after_closing_on_maundy_thursday_is_due_on_the_tuesday_after_easter(
     aiohttp_client: MakeClient, hours_region: Any
 ) -> None:
-    clock = WallClock(at("2027-03-25 18:00"))  # Maundy Thursday 2027, after closing
-    service = Service(hours_region, Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, _clock = await served_at(
+        aiohttp_client, "2027-03-25 18:00", hours_region
+    )  # Maundy Thursday 2027, after closing
     r = await client.post(
         "/api/channels/web/requests",
         json={
@@ -275,9 +282,9 @@ def test_the_test_region_has_no_hours_so_wall_clock_tests_do_not_depend_on_the_h
 async def test_a_scheduled_callback_waits_for_the_window_the_caller_picked(
     aiohttp_client: MakeClient, hours_region: Any
 ) -> None:
-    clock = WallClock(at("2026-11-24 09:10"))  # a Tuesday, dental line open 08:00-16:00
-    service = Service(hours_region, Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-24 09:10", hours_region
+    )  # a Tuesday, dental line open 08:00-16:00
     tel = bearer("telephony")
     r = await client.get("/api/channels/callbacks/windows?service=oral_health", headers=tel)
     offered = (await r.json())["windows"]
@@ -310,9 +317,9 @@ async def test_a_scheduled_callback_waits_for_the_window_the_caller_picked(
 async def test_supervisors_are_warned_when_today_s_capacity_will_not_reach_what_is_due(
     aiohttp_client: MakeClient, hours_region: Any
 ) -> None:
-    clock = WallClock(at("2026-11-24 15:00"))  # an hour before the dental line closes
-    service = Service(hours_region, Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, _clock = await served_at(
+        aiohttp_client, "2026-11-24 15:00", hours_region
+    )  # an hour before the dental line closes
     dentist = await login(client, "a007")  # dental 4 (see the sample region)
     ws = await client.ws_connect("/api/supervisor/ws?access_token=demo-supervisor")
     first = await ws.receive_json()
@@ -384,9 +391,9 @@ async def test_a_retried_callback_or_web_request_with_an_idempotency_key_makes_o
 async def test_a_chat_started_after_hours_waits_for_the_opening_and_is_told_when_queued(
     aiohttp_client: MakeClient, hours_region: Any
 ) -> None:
-    clock = WallClock(at("2026-11-27 10:00"))  # Friday: the family chat is open Mon-Thu only
-    service = Service(hours_region, Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-27 10:00", hours_region
+    )  # Friday: the family chat is open Mon-Thu only
     cust = await customer(client)
     await cust.send({"type": "start", "service": "child_family", "language": "fi"})
     await cust.next("session")
@@ -435,9 +442,7 @@ async def test_a_caller_who_chose_a_callback_and_hung_up_is_still_called_back(
 ) -> None:
     """Issue 11.2: hanging up after choosing a callback is what the caller was told to
     do; the callback keeps its place and follows its attempts to the end."""
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     tel = bearer("telephony")
     r = await client.post(CALLS, json=call("h1", "+358401230001"), headers=tel)
     assert (await r.json())["action"] == "queue"
@@ -488,9 +493,7 @@ async def test_a_caller_who_chose_a_callback_and_hung_up_is_still_called_back(
 async def test_a_callback_whose_caller_hung_up_ends_unreachable_after_its_attempts(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     tel = bearer("telephony")
     await client.post(CALLS, json=call("u1", "+358401230002"), headers=tel)
     await client.post(f"{CALLS}/u1/callback", json={}, headers=tel)
@@ -516,9 +519,7 @@ async def test_a_callback_whose_caller_hung_up_ends_unreachable_after_its_attemp
 async def test_a_caller_cancels_their_own_callback_request_once_audited_and_counted(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, _clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     tel = bearer("telephony")
     r = await client.post(
         "/api/channels/callbacks",

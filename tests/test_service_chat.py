@@ -14,17 +14,15 @@ from channels.chat import channel_of
 from router.core import decisions as d
 from router.core.events import TimerDue
 from router.service.app import build_app
-from router.service.service import Service, Settings
+from router.service.service import Service
 from tests.service_support import (
     CHAT_WS,
     Socket,
-    WallClock,
-    at,
     bearer,
     customer,
     login,
     make_service,
-    region,
+    served_at,
     until,
 )
 
@@ -191,9 +189,7 @@ async def test_a_customer_who_leaves_before_an_answer_is_abandoned_after_the_gra
 
 async def test_the_grace_period_runs_on_the_regions_clock(aiohttp_client: MakeClient) -> None:
     # Virtual time over real websockets: nothing sleeps, the clock is moved.
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     seen = closures(service)
     cust = await customer(client)
     await cust.send(START)

@@ -24,6 +24,7 @@ from tests.service_support import (
     login,
     region,
     sample_region,
+    served_at,
 )
 
 Client = TestClient[Any, Any]
@@ -102,9 +103,7 @@ async def test_a_call_for_an_own_nurse_goes_to_that_nurse_though_another_is_free
 async def test_an_own_nurse_call_waits_for_that_nurse_then_widens_to_the_team_and_region(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(own_first(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00", own_first())
     tel = bearer("telephony")
     # a009 (neuvola team, nursing 2) is free longest, a002 is in a003's team, and a003,
     # the caller's own nurse, is logged in but not ready.
@@ -188,9 +187,7 @@ async def reclassify(client: Client, agent: str, contact_id: str, urgency: str) 
 async def test_the_nurse_handling_a_call_reclassifies_it_and_both_classes_are_kept(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 10:00"))
-    service = Service(region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
     tel = bearer("telephony")
     await login(client, "a001")
     body = call("r1", ivr={"service": "nursing_advice", "language": "fi", "urgency": "P4"})
@@ -233,9 +230,9 @@ async def test_the_nurse_handling_a_call_reclassifies_it_and_both_classes_are_ke
 async def test_a_reclassified_due_time_follows_the_same_day_rule_of_the_service(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 15:30"))  # Tuesday; the dental line closes at 16:00
-    service = Service(sample_region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-24 15:30", sample_region()
+    )  # Tuesday; the dental line closes at 16:00
     tel = bearer("telephony")
     await login(client, "a007")
     body = call("d1", ivr={"service": "oral_health", "language": "fi"})

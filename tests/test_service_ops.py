@@ -16,6 +16,7 @@ from router.core.model import ContactState
 from router.service import ops
 from router.service.app import ROUTES, build_app, route_table
 from router.service.metrics import metrics_for
+from router.service.openapi import strict, vocabulary
 from router.service.service import Service, Settings
 from tests.service_support import agent_ws, bearer, make_service, next_of, region
 
@@ -224,7 +225,7 @@ async def test_openapi_is_a_well_formed_openapi_3_1_document(
         "scheme": "bearer",
     }
     error = doc["components"]["schemas"]["Error"]
-    assert error["properties"]["error"]["required"] == ["status", "code", "message"]
+    assert error["properties"]["error"]["required"] == ["status", "code", "message", "problems"]
     tags = {t["name"] for t in doc["tags"]}
     operation_ids: set[str] = set()
     methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -254,7 +255,7 @@ async def test_openapi_is_a_well_formed_openapi_3_1_document(
 async def test_openapi_documents_exactly_the_routes_the_app_serves(
     served: tuple[Client, Service],
 ) -> None:
-    client, _ = served
+    client, service = served
     doc = await fetch_openapi(client)
     documented = {(m.upper(), path) for path, item in doc["paths"].items() for m in item}
     app = client.app
@@ -265,6 +266,10 @@ async def test_openapi_documents_exactly_the_routes_the_app_serves(
         if route.method != "HEAD" and route.resource is not None
     }
     assert documented == served_routes
+    engine = service.engine
+    words = vocabulary(
+        service.region, {name: tuple(engine.service(name).urgencies) for name in engine.services()}
+    )
     # And the security each operation declares is what the route enforces.
     for route in app[ROUTES]:
         op = doc["paths"][re.sub(r"\{(\w+):[^}]*\}", r"{\1}", route.path)][
@@ -282,14 +287,17 @@ async def test_openapi_documents_exactly_the_routes_the_app_serves(
         if route.websocket:
             assert "101" in op["responses"]
         if route.body is not None:
-            assert op["requestBody"]["content"]["application/json"]["schema"] == route.body
+            # The route's schema made as exact as the body reader (openapi.strict).
+            assert op["requestBody"]["content"]["application/json"]["schema"] == strict(
+                route.body, words
+            )
         for status in route.responses:
             assert str(status) in op["responses"] or (route.websocket and status < 300)
         for status, response in op["responses"].items():
             if int(status) >= 400:
-                assert response["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/Error"
-                }
+                assert response["content"]["application/json"]["schema"] == route.schemas.get(
+                    int(status), {"$ref": "#/components/schemas/Error"}
+                )
 
 
 async def test_a_401_matches_the_documented_error_schema(served: tuple[Client, Service]) -> None:

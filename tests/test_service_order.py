@@ -11,9 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from router.core.events import TimerDue
-from router.service.app import build_app
-from router.service.service import Service, Settings
-from tests.service_support import WallClock, at, bearer, login, sample_region
+from tests.service_support import at, bearer, login, sample_region, served_at
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -32,9 +30,7 @@ async def test_an_urgent_call_at_15_45_is_announced_and_offered_before_later_rou
     aiohttp_client: MakeClient,
 ) -> None:
     # social_services: open 08-16, urgent 30 min, normal 4 h. Tuesday 24 November 2026.
-    clock = WallClock(at("2026-11-24 12:10"))
-    service = Service(sample_region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, clock = await served_at(aiohttp_client, "2026-11-24 12:10", sample_region())
     tel = bearer("telephony")
     for i in range(5):  # 12:10 ... 12:50: their own targets are 16:10 ... 16:50
         clock.set(f"2026-11-24 12:{10 + 10 * i}")
@@ -74,9 +70,9 @@ async def test_a_p8_call_to_the_round_the_clock_line_on_monday_morning_is_due_by
     aiohttp_client: MakeClient,
 ) -> None:
     # nursing_advice is open round the clock; its same-day window is Mon-Fri 08-16.
-    clock = WallClock(at("2026-11-23 10:00"))  # a Monday
-    service = Service(sample_region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, clock = await served_at(
+        aiohttp_client, "2026-11-23 10:00", sample_region()
+    )  # a Monday
     tel = bearer("telephony")
     r = await client.post(CALLS, json=call("p8", "nursing_advice", "P8"), headers=tel)
     assert (await r.json())["action"] == "queue"  # open: nobody is told to call again
@@ -102,9 +98,9 @@ async def test_a_p8_call_to_the_round_the_clock_line_on_monday_morning_is_due_by
 async def test_a_callback_left_after_hours_and_answered_next_morning_counts_as_same_day(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-24 17:00"))  # Tuesday, after social services close
-    service = Service(sample_region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-24 17:00", sample_region()
+    )  # Tuesday, after social services close
     body = {"number": "+358401112222", "service": "social_services", "language": "fi"}
     r = await client.post("/api/channels/callbacks", json=body, headers=bearer("telephony"))
     assert r.status == 201
@@ -129,9 +125,9 @@ async def test_a_callback_left_after_hours_and_answered_next_morning_counts_as_s
 async def test_a_round_the_clock_line_warns_when_its_same_day_window_will_not_be_met(
     aiohttp_client: MakeClient,
 ) -> None:
-    clock = WallClock(at("2026-11-23 15:00"))  # Monday, an hour before the window ends
-    service = Service(sample_region(), Settings(), clock=clock)
-    client = await aiohttp_client(build_app(service))
+    client, _service, _clock = await served_at(
+        aiohttp_client, "2026-11-23 15:00", sample_region()
+    )  # Monday, an hour before the window ends
     nurse = await login(client, "a001", presence="not_ready")
     ws = await client.ws_connect("/api/supervisor/ws?access_token=demo-supervisor")
     first = await ws.receive_json()

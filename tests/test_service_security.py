@@ -35,7 +35,7 @@ MakeClient = Callable[..., Awaitable[Client]]
 # Which demo token stands for each role (integrations: every one, to check channels).
 _REPRESENTATIVE = {Role.AGENT: "agent-a001", Role.SUPERVISOR: "supervisor", Role.PUBLIC: "public"}
 _PARAM = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
-_DUMMIES = ("x1", "1", "a", "x")
+_DUMMIES = ("x1", "1", "a", "x", "cb-1")
 
 
 def _tokens() -> list[TokenSpec]:

@@ -500,7 +500,9 @@ async def test_statistics_and_deadline_alerts_are_pushed_over_the_websocket(
 
     await ws.send_json({"type": "stats"})
     assert (await next_of(ws, "stats"))["totals"]["waiting"] == 1
-    await ws.send_str("nonsense")
+    await ws.send_str("nonsense")  # not JSON: the same code as on every websocket
+    assert (await next_of(ws, "error"))["code"] == "invalid_json"
+    await ws.send_json({"type": "other"})
     assert (await next_of(ws, "error"))["code"] == "invalid_input"
     assert len(stats.sockets) == 1
     await ws.close()

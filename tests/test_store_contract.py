@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from router.store import NotLeader, Saved, Snapshot, Store
+from router.store import NotLeader, Saved, Snapshot, Store, StoredConfig
 from router.store.codec import UnsafeData, decode, encode
 from router.store.memory import MemoryStore
 from router.store.redis import RedisStore
@@ -239,3 +239,19 @@ def test_the_codec_refuses_foreign_classes_imported_into_allowed_modules() -> No
         with pytest.raises(UnsafeData):
             decode(data)
     assert pickle.loads(b"\x80\x05csortedcontainers.sortedlist\nrepeat\n.") is not None
+
+
+async def test_the_region_configuration_is_stored_only_over_the_one_expected(
+    store: Store,
+) -> None:
+    first = StoredConfig("f1", b'{"a": 1}', 1.5, "instance-1")
+    second = StoredConfig("f2", b'{"a": 2}', 2.5, "instance-2")
+    assert await store.load_config() is None
+    # Nothing stored yet: only a write that expects nothing lands.
+    assert await store.save_config(first, "f0") is False
+    assert await store.save_config(first, None) is True
+    assert await store.load_config() == first
+    # Two instances that both saw nothing: the second one's write is refused.
+    assert await store.save_config(second, None) is False
+    assert await store.save_config(second, "f1") is True
+    assert await store.load_config() == second

@@ -29,6 +29,8 @@ The whole file is checked before anything is refused: every problem is collected
         not_ready_on_decline: BOOL  # default false
         not_ready_on_timeout: BOOL  # default true
         warn_fraction: 0 <= N < 1   # default 0.2
+        feedback: {after: [OUTCOME, ...], cooldown_days: N, ...}  # optional; see
+                                    # router/config/feedback.py
     agents:                                 # optional
       - id: ID
         name: STR
@@ -58,6 +60,7 @@ import yaml
 from router.calendar.hours import ServiceHours
 from router.calendar.rules import AfterHoursPolicy
 from router.config.errors import ConfigError, Problems, key_path
+from router.config.feedback import FeedbackPolicy, read_feedback
 from router.config.hours import read_after_hours, read_hours
 from router.config.reader import (
     IDENT,
@@ -125,6 +128,7 @@ _SERVICE_OPTIONAL = (
     "callback",
     "hours",
     "after_hours",
+    "feedback",
 )
 _LIVE_ONLY_IN_FILE = ("hours", "after_hours")
 _AGENT_REQUIRED = ("id", "name", "team", "languages")
@@ -188,6 +192,8 @@ def read_service(
     for key in _LIVE_ONLY_IN_FILE:
         if isinstance(value, dict) and key in value:
             problems.add(key_path(path, key), "opening hours are set in the region file")
+    if isinstance(value, dict) and "feedback" in value:
+        problems.add(key_path(path, "feedback"), "the feedback survey is set in the region file")
     spec, targets = _service(problems, path, value, _known_of(region, current))
     if spec is not None:
         _loops_through(problems, spec.name, targets, current)
@@ -319,6 +325,8 @@ class _Known:
     timezone: str = DEFAULT_TIMEZONE
     hours: dict[str, ServiceHours] = field(default_factory=dict)
     after_hours: dict[str, AfterHoursPolicy] = field(default_factory=dict)
+    feedback: dict[str, FeedbackPolicy] = field(default_factory=dict)
+    languages: tuple[str, ...] | None = None  # None: the section is broken
 
     def refs(self, section: str, names: Iterable[str]) -> Iterable[str] | None:
         """``names`` to check references against, or None when ``section`` is broken."""
@@ -353,7 +361,12 @@ def _build(data: object, problems: Problems) -> Region:
         if ((top.given(key) or key in TOP_LEVEL_REQUIRED) and not isinstance(top.raw(key), list))
         or (key in _NON_EMPTY and top.raw(key) == [])
     )
-    known = _Known(catalogue, broken, timezone=timezone)
+    known = _Known(
+        catalogue,
+        broken,
+        timezone=timezone,
+        languages=None if "languages" in broken else languages,
+    )
     known.sites = _sites(problems, top)
     known.teams = _teams(problems, top, known)
     blocks = _blocks(problems, top)
@@ -380,6 +393,7 @@ def _build(data: object, problems: Problems) -> Region:
         source=problems.source,
         hours=known.hours,
         after_hours=known.after_hours,
+        feedback=known.feedback,
     )
 
 
@@ -574,6 +588,11 @@ def _service(
             # Not checked against a broken urgency list: one mistake, one report.
             urgencies.keys() if urgencies else None,
         )
+        feedback = read_feedback(
+            problems, entry.at("feedback"), entry.raw("feedback"), known.languages
+        )
+        if feedback is not None:
+            known.feedback[name] = feedback
     spec = ServiceSpec(
         name=name or "",
         requirement=requirement,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from router.calendar.hours import ServiceHours
 from router.calendar.rules import AfterHoursPolicy
+from router.config.feedback import FeedbackPolicy
 from router.config.tokens import TokenSpec
 from router.core.model import AgentSpec, Channel, ServiceSpec
 from router.core.policy import RoutingPolicy
@@ -49,12 +50,17 @@ class Region:
     # Opening hours and what happens after hours, per service (absent: always open).
     hours: Mapping[str, ServiceHours] = field(default_factory=dict)
     after_hours: Mapping[str, AfterHoursPolicy] = field(default_factory=dict)
+    # The feedback survey after a contact, per service (absent: none).
+    feedback: Mapping[str, FeedbackPolicy] = field(default_factory=dict)
 
     def hours_of(self, service: str) -> ServiceHours:
         return self.hours.get(service) or ServiceHours()
 
     def after_hours_of(self, service: str) -> AfterHoursPolicy:
         return self.after_hours.get(service) or AfterHoursPolicy()
+
+    def feedback_of(self, service: str) -> FeedbackPolicy | None:
+        return self.feedback.get(service)
 
     def policy(self) -> RoutingPolicy:
         """The engine's configuration for this region (fresh mappings on each call)."""

@@ -4,7 +4,8 @@ tokens:
   - name: telephony                 # shown in logs instead of the secret
     role: integration               # agent | supervisor | integration | public
     sha256: 64 hex digits           # sha256 of the token, e.g. `printf %s TOKEN | sha256sum`
-    channels: [phone, callback]     # integration only: phone, chat, web, workitems, callback
+    channels: [phone, callback]     # integration only: phone, chat, web, workitems, callback,
+                                    # feedback (the SMS gateway's answers and opt-outs)
     sources: [omaolo]               # integration with workitems: allowed source systems
     agent: a001                     # agent only: whose token it is
     demo: true                      # a published demo token (refused off loopback)
@@ -36,6 +37,7 @@ class ApiChannel(StrEnum):
     WEB = "web"
     WORKITEMS = "workitems"
     CALLBACK = "callback"
+    FEEDBACK = "feedback"  # the SMS gateway relaying survey answers and opt-outs
 
 
 @dataclass(frozen=True, slots=True)

@@ -482,14 +482,9 @@ class Engine:
         the new class by the door's rule (``place_and_deadline`` from the same clock start
         and same-day cap; ``ev.due_at``, when given, is both), and the warning and
         deadline are re-armed for it. Both classes stay on the record."""
-        c = self._open_contact(ev.contact_id)
-        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
-            raise Conflict(
-                f"contact {c.id!r} is {c.state.value}"
-                + (f" with {c.agent_id!r}" if c.agent_id else "")
-                + f", not assigned to {ev.agent_id!r}: only the professional handling "
-                "it may re-classify it"
-            )
+        c = self._assigned_to(
+            ev.contact_id, ev.agent_id, ": only the professional handling it may re-classify it"
+        )
         urgency = c.service.urgencies.get(ev.urgency)
         if urgency is None:
             raise InvalidEvent(
@@ -555,14 +550,19 @@ class Engine:
         c = self._offered_to(ev.contact_id, ev.agent_id)
         self._return_offer(c, "declined", c.service.not_ready_on_decline, now, out)
 
-    def _on_completed(self, ev: ContactCompleted, now: float, out: Decisions) -> None:
-        c = self._open_contact(ev.contact_id)
-        if c.state is not ContactState.ASSIGNED or c.agent_id != ev.agent_id:
+    def _assigned_to(self, contact_id: str, agent_id: str, why: str = "") -> ContactRecord:
+        """The open contact, which must be assigned to ``agent_id`` (else ``Conflict``)."""
+        c = self._open_contact(contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != agent_id:
             raise Conflict(
                 f"contact {c.id!r} is {c.state.value}"
                 + (f" with {c.agent_id!r}" if c.agent_id else "")
-                + f", not assigned to {ev.agent_id!r}"
+                + f", not assigned to {agent_id!r}{why}"
             )
+        return c
+
+    def _on_completed(self, ev: ContactCompleted, now: float, out: Decisions) -> None:
+        c = self._assigned_to(ev.contact_id, ev.agent_id)
         a = self._agents[ev.agent_id]
         if a.avail_entry is not None:
             self._pool.unindex(a)

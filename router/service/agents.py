@@ -36,7 +36,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from router.config.tokens import Role
 from router.core import decisions as d
@@ -65,6 +65,7 @@ from router.core.model import (
 )
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame, read_json
+from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Route
@@ -347,19 +348,31 @@ class AgentHub:
             hook(agent_id)
         if self.service.engine.agent(agent_id).status is not AgentStatus.OFFLINE:
             await self._report(self.sighting((agent_id,), held=True))  # a reconnect
+        # Each frame is handled in turn by the inbox's task while this loop reads on:
+        # an action waiting for the store must not leave the client's pings unanswered.
+        inbox = Inbox(
+            lambda text: self._ws_message(agent_id, box, text),
+            lambda text: box.send(_busy(text)),
+            f"agent {agent_id}",
+        )
         try:
-            async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    continue
-                await self._ws_message(agent_id, box, msg.data)
+            await inbox.serve(ws)
         finally:
-            self.sessions.get(agent_id, set()).discard(box)
-            if not self.sessions.get(agent_id):
-                self.sessions.pop(agent_id, None)
-                # The last socket here closed: from now on the timeout runs.
-                await self._report(self.sighting((agent_id,)))
-            self.service.websockets.discard(box)
-            await box.finished()
+
+            async def closed() -> None:
+                # A client going away is no error of the service's: said at INFO.
+                log.info("agent %s disconnected (close code %s)", agent_id, ws.close_code)
+                self.sessions.get(agent_id, set()).discard(box)
+                self.service.websockets.discard(box)
+                try:
+                    if not self.sessions.get(agent_id):
+                        self.sessions.pop(agent_id, None)
+                        # The last socket here closed: from now on the timeout runs.
+                        await self._report(self.sighting((agent_id,)))
+                finally:
+                    await box.finished()
+
+            await inbox.close(closed)
         return ws
 
     async def _ws_message(self, agent_id: str, box: Outbox, text: str) -> None:
@@ -396,6 +409,15 @@ class AgentHub:
         if view.agent_id != agent_id or view.state is not ContactState.ASSIGNED:
             raise ApiError(409, "conflict", f"contact {contact_id!r} is not assigned to you")
         await self.chat_sender(contact_id or "", agent_id, text or "")
+
+
+def _busy(text: str) -> dict[str, Any]:
+    """The answer to a frame the socket's inbox had no room for: not handled."""
+    ref: object = None
+    with contextlib.suppress(Exception):
+        ref = parse_frame(text).get("id")
+    err = ApiError(503, "busy", "too many frames waiting for an answer; this one was not handled")
+    return {"type": "error", "id": ref, **err.body()["error"]}  # type: ignore[dict-item]
 
 
 # ---------------------------------------------------------------- routes
@@ -436,21 +458,22 @@ def routes(service: Service) -> list[Route]:
         return response
 
     agent = (Role.AGENT,)
+    presence_enum = {"enum": ["available", "not_ready"]}
     presence_body = {
         "type": "object",
-        "properties": {
-            "presence": {"enum": ["available", "not_ready"]},
-            "reason": {"type": "string"},
-        },
+        "required": ["presence"],
+        "properties": {"presence": presence_enum, "reason": {"type": "string"}},
     }
     return [
         Route(
             "POST",
             "/api/agent/login",
             action("login"),
-            "Log in (once, for every channel)",
+            "Log in (once, for every channel), available (default) or not_ready",
             agent,
-            body=presence_body,
+            # No reason here: a reason belongs to a presence change (POST .../presence).
+            body={"type": "object", "properties": {"presence": presence_enum}},
+            responses={200: "OK", 409: "already logged in"},
             tag="agent",
         ),
         Route(
@@ -460,6 +483,7 @@ def routes(service: Service) -> list[Route]:
             "Log out (refused with work in hand unless force)",
             agent,
             body={"type": "object", "properties": {"force": {"type": "boolean"}}},
+            responses={200: "OK", 409: "work in hand (see force), or not logged in"},
             tag="agent",
         ),
         Route(
@@ -469,6 +493,7 @@ def routes(service: Service) -> list[Route]:
             "Set presence: available or not_ready with a reason",
             agent,
             body=presence_body,
+            responses={200: "OK", 409: "not logged in, or work in hand"},
             tag="agent",
         ),
         Route(
@@ -561,6 +586,7 @@ def routes(service: Service) -> list[Route]:
             action("wrapup_done"),
             "End wrap-up early",
             agent,
+            responses={200: "OK", 409: "not in wrap-up"},
             tag="agent",
         ),
         Route(

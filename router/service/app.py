@@ -12,7 +12,18 @@ from aiohttp import WSCloseCode, web
 
 from channels import callback, chat, phone, workitems
 from channels import web as web_channel
-from router.service import agents, audit, linked, ops, public, reports, supervisor
+from router.service import (
+    agents,
+    audit,
+    desk,
+    faces,
+    feedback,
+    linked,
+    ops,
+    public,
+    reports,
+    supervisor,
+)
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
 from router.service.routes import Route, bind
@@ -38,7 +49,10 @@ PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
     supervisor.routes,
     audit.routes,
     reports.routes,
+    feedback.routes,
     public.routes,
+    desk.routes,
+    faces.routes,
 )
 
 
@@ -57,7 +71,10 @@ def build_app(service: Service) -> web.Application:
     table = route_table(service)
     app[ROUTES] = table
     for route in table:
-        app.router.add_route(route.method, route.path, bind(route, TOKENS), name=None)
+        handler = bind(route, TOKENS)
+        app.router.add_route(route.method, route.path, handler, name=None)
+        if route.method == "GET":  # HEAD answers wherever GET does (aiohttp drops the body)
+            app.router.add_route("HEAD", route.path, handler, name=None)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_websockets)
     return app

@@ -78,7 +78,7 @@ from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.metrics import metrics_for
-from router.service.routes import Route
+from router.service.routes import DAY, Query, Route, choice
 from router.service.runtime import Note, Part
 from router.store.codec import allow, decode, encode
 
@@ -181,6 +181,14 @@ def _columns() -> tuple[str, ...]:
     return tuple(seen)
 
 
+# The survey after the contact (``router/service/feedback.py`` fills them in through
+# ``Audit.feedback_of``): the request, the score and the answer's text (masked).
+FEEDBACK_COLUMNS: tuple[str, ...] = (
+    "feedback_requested_at",
+    "feedback_score",
+    "feedback_answered_at",
+    "feedback_text",
+)
 CHANGE_COLUMNS: tuple[str, ...] = ("contact_id", "at", "time", "change", "agent_id", *_columns())
 CONTACT_COLUMNS: tuple[str, ...] = (
     "contact_id",
@@ -210,9 +218,18 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "removal_reason",
     "changes_omitted",
     "partial",
+    *FEEDBACK_COLUMNS,
 )
 CONTACT_TIME_COLUMNS = frozenset(
-    {"arrived_at", "due_at", "due_at_final", "answered_at", "closed_at"}
+    {
+        "arrived_at",
+        "due_at",
+        "due_at_final",
+        "answered_at",
+        "closed_at",
+        "feedback_requested_at",
+        "feedback_answered_at",
+    }
 )
 
 
@@ -451,6 +468,8 @@ class Audit:
         self._over_warned_at = float("-inf")
         self._decoded: OrderedDict[int, dict[str, AuditRecord]] = OrderedDict()
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
+        # A contact's FEEDBACK_COLUMNS, from the feedback survey when there is one.
+        self.feedback_of: Callable[[str], Mapping[str, Any]] = lambda _: {}
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
             d.Queued: self._queued,
             d.Offered: self._offered,
@@ -1014,6 +1033,8 @@ class Audit:
             "removal_reason": record.removal_reason,
             "changes_omitted": record.omitted,
             "partial": record.partial,
+            **dict.fromkeys(FEEDBACK_COLUMNS),
+            **self.feedback_of(record.id),
         }
 
     def contact_json(self, record: AuditRecord) -> dict[str, Any]:
@@ -1208,6 +1229,18 @@ class AuditApi:
                     400: "missing or malformed dates, a range over 31 days, unknown format",
                     **denied,
                 },
+                query=(
+                    Query("from", DAY, "the first local day", required=True),
+                    Query(
+                        "to",
+                        DAY,
+                        f"the last local day (default: from; at most {MAX_EXPORT_DAYS} days)",
+                    ),
+                    Query("format", choice(FORMATS), "jsonl (default) or csv"),
+                    Query(
+                        "rows", choice(ROWS), "for csv: one row per change (default) or per contact"
+                    ),
+                ),
             ),
         ]
 

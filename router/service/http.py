@@ -1,7 +1,10 @@
 """JSON errors and request-body reading for the HTTP API.
 
-Every error is a JSON body ``{"error": {"status", "code", "message", "problems"?}}``;
-``problems`` lists ``{"field", "reason"}`` for invalid input, every problem at once.
+Every error is a JSON body ``{"error": {"status", "code", "message", "problems"}}``;
+``problems`` lists ``{"field", "reason"}`` for invalid input, every problem at once (an
+empty list when the error is not about a field).
+Limits on what is read: a body (or websocket frame) of at most ``MAX_BODY_BYTES`` and JSON
+nested at most ``MAX_JSON_DEPTH`` arrays/objects deep; more is a 413 / 400, never a 500.
 Bodies are read with the same typed readers as the region file (``router.config.reader``),
 so an API field and a YAML key are checked by the same rules.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +29,9 @@ log = logging.getLogger("yhteys.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_BODY_BYTES = 64 * 1024
+# Deeper than any body the API defines (they nest 3 levels at most) and far below what
+# the JSON parser itself survives (about 1,000 levels, then RecursionError).
+MAX_JSON_DEPTH = 32
 
 
 class ApiError(Exception):
@@ -35,26 +41,28 @@ class ApiError(Exception):
         code: str,
         message: str,
         problems: Sequence[tuple[str, str]] = (),
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.problems = list(problems)
+        self.headers = dict(headers or {})
+        if status == 401:
+            self.headers.setdefault("WWW-Authenticate", "Bearer")
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {
             "status": self.status,
             "code": self.code,
             "message": self.message,
+            "problems": [{"field": f, "reason": r} for f, r in self.problems],
         }
-        if self.problems:
-            error["problems"] = [{"field": f, "reason": r} for f, r in self.problems]
         return {"error": error}
 
     def response(self) -> web.Response:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return web.json_response(self.body(), status=self.status, headers=headers)
+        return web.json_response(self.body(), status=self.status, headers=self.headers or None)
 
 
 def invalid(problems: Sequence[tuple[str, str]]) -> ApiError:
@@ -101,18 +109,47 @@ async def read_json(request: web.Request) -> object:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes") from None
     if not raw:
         raise ApiError(400, "invalid_input", "a JSON body is required")
+    return decode_json(raw, "the body")
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deep ``value`` nests (a scalar is 0), counting no further than ``limit + 1``."""
+    if isinstance(value, dict):
+        children: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return 0
+    if limit <= 0:
+        return 1
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
+def decode_json(raw: bytes | str, what: str) -> object:
+    """JSON text as a value: a 400 (never a 500) when it is not JSON or nests deeper
+    than ``MAX_JSON_DEPTH``."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        raise ApiError(400, "invalid_json", f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        value = None
+        too_deep = True
+    else:
+        too_deep = _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH
+    if too_deep:
+        raise ApiError(
+            400,
+            "invalid_json",
+            f"{what} nests arrays/objects more than {MAX_JSON_DEPTH} levels deep",
+            [("(body)", f"at most {MAX_JSON_DEPTH} levels of nesting")],
+        )
+    return value
 
 
 def parse_frame(text: str) -> dict[str, Any]:
     """A websocket text frame: a JSON object with a string ``type``."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"not valid JSON: {exc}") from None
+    body = decode_json(text, "the frame")
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise ApiError(400, "invalid_input", "expected an object with a 'type'")
     return body
@@ -123,7 +160,9 @@ async def read_fields(
 ) -> tuple[Fields, BodyProblems]:
     """The body as a checked mapping; call ``problems.raise_if_any()`` after reading."""
     problems = BodyProblems()
-    fields = Fields(problems, "", await read_json(request), required, optional)
+    # A body of optional fields only may be left out altogether (as the OpenAPI says).
+    body = await read_json(request) if required or request.can_read_body else {}
+    fields = Fields(problems, "", body, required, optional)
     if not fields.valid:
         problems.raise_if_any()
     return fields, problems
@@ -149,7 +188,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return ApiError(exc.status, code, exc.reason).response()
+        # Keep what the exception says about the resource (a 405's Allow header).
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return ApiError(exc.status, code, exc.reason, headers=headers).response()
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return ApiError(500, "internal", "internal error; see the service log").response()

@@ -8,6 +8,11 @@ sent as a bearer token) receives ``POST`` JSON::
     {"id": "...", "type": "callback_unreachable", "contact_id", "service", "number",
      "language", "attempts": [{"at", "agent_id", "result"}, ...], "closed_at"}
 
+or, for the survey after a contact (``router/service/feedback.py``)::
+
+    {"id": "...", "type": "feedback_request", "request_id", "contact_id", "service",
+     "number", "language", "text", "answer_by"}
+
 A 2xx answer delivers it; anything else (or no answer in 10 s) is retried with back-off
 (1 s, 2 s, 4 s ... at most 5 min apart) until it is delivered. ``id`` is stable across
 retries, so the gateway can drop duplicates. Pending notifications are derived from the
@@ -99,18 +104,30 @@ class Notifier:
             if record is None or decision.outcome != "unreachable":
                 return
             nid = f"unreachable-{decision.contact_id}"
-            self.pending[nid] = {
-                "id": nid,
-                "type": "callback_unreachable",
-                "contact_id": decision.contact_id,
-                "service": decision.service,
-                "closed_at": now,
-                **record,
-            }
-            while len(self.pending) > MAX_PENDING:
-                dropped, _ = self.pending.popitem(last=False)
-                log.error("notification %s dropped: over %d pending", dropped, MAX_PENDING)
-            self._wake.set()
+            self.enqueue(
+                {
+                    "id": nid,
+                    "type": "callback_unreachable",
+                    "contact_id": decision.contact_id,
+                    "service": decision.service,
+                    "closed_at": now,
+                    **record,
+                }
+            )
+
+    def enqueue(self, body: dict[str, Any]) -> None:
+        """Queues ``body`` (with a stable ``id`` and a ``contact_id``) for the hook. Only
+        from a listener or a note handler: every instance queues it from the same log,
+        so the pending set is the same everywhere (the feedback survey uses it too)."""
+        self.pending[body["id"]] = body
+        while len(self.pending) > MAX_PENDING:
+            dropped, _ = self.pending.popitem(last=False)
+            log.error("notification %s dropped: over %d pending", dropped, MAX_PENDING)
+        self._wake.set()
+
+    def withdraw(self, nid: str) -> bool:
+        """Drops a pending notification not yet delivered (same rule as ``enqueue``)."""
+        return self.pending.pop(nid, None) is not None
 
     def _on_sent(self, note: NotificationSent, now: float) -> None:
         if self.pending.pop(note.id, None) is not None:

@@ -15,15 +15,48 @@ from aiohttp import web
 from router.service import openapi
 from router.service.auth import Principal
 from router.service.metrics import metrics_for
+from router.service.replicated import ReplicatedRuntime
 from router.service.routes import Route
 
 if TYPE_CHECKING:
     from router.service.service import Service
 
 
+# What /readyz answers, ready or not (the counts only when ready; store in Redis mode).
+READY_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": ["status", "leader"],
+    "properties": {
+        "status": {
+            "enum": ["ready", "starting", "not_ready", "stalled"],
+            "description": "stalled: Redis mode, something stored cannot be read (see problem)",
+        },
+        "leader": {"type": "boolean", "description": "this instance runs the dispatcher"},
+        "store": {
+            "enum": ["reachable", "unreachable", "not_answering"],
+            "description": "Redis mode only; not_answering: a log read is overdue (a stall)",
+        },
+        "problem": {
+            "type": "string",
+            "description": "Redis mode: what keeps the instance from serving, in words "
+            "(the cause of an unreachable store, an unreadable log entry by its id, "
+            "catching up); see docs/redis.md, the runbook",
+        },
+        "lease_problem": {
+            "type": "string",
+            "description": "Redis mode: why no instance can take the lease",
+        },
+        "waiting": {"type": "integer", "minimum": 0, "description": "ready only"},
+        "events": {"type": "integer", "minimum": 0, "description": "ready only"},
+        "websockets": {"type": "integer", "minimum": 0, "description": "ready only"},
+    },
+    "additionalProperties": False,
+}
+
+
 def routes(service: Service) -> list[Route]:
     metrics = metrics_for(service)
-    document: bytes | None = None
+    document: tuple[dict[str, tuple[str, ...]], bytes] | None = None
 
     async def healthz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
@@ -31,11 +64,25 @@ def routes(service: Service) -> list[Route]:
     async def readyz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         runtime = service.runtime
         body: dict[str, object] = {"leader": runtime.is_leader}
-        if service.store is not None:
-            body["store"] = "reachable" if getattr(runtime, "store_ok", False) else "unreachable"
+        if isinstance(runtime, ReplicatedRuntime):
+            # Redis mode: what keeps the instance from serving, named (docs/redis.md,
+            # "When something goes wrong").
+            if runtime.store_error is not None and not runtime.store_ok:
+                body["store"] = "unreachable"
+            elif runtime.not_answering_s():
+                body["store"] = "not_answering"
+            else:
+                body["store"] = "reachable"
+            problem = runtime.problem()
+            if problem is not None:
+                body["problem"] = problem
+            if runtime.lease_problem is not None:
+                body["lease_problem"] = runtime.lease_problem
+            if runtime.stalled is not None:
+                return web.json_response({"status": "stalled", **body}, status=503)
         if not service.ready or not runtime.running or not runtime.started.is_set():
             return web.json_response({"status": "starting", **body}, status=503)
-        if not runtime.healthy:  # the store cannot be reached, or shutting down
+        if not runtime.healthy:  # the store cannot be reached or stalls, or shutting down
             return web.json_response({"status": "not_ready", **body}, status=503)
         return web.json_response(
             {
@@ -53,12 +100,17 @@ def routes(service: Service) -> list[Route]:
 
     async def openapi_json(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         nonlocal document
-        if document is None:
+        # Built again when a supervisor changed a service's urgency classes (the document
+        # lists each service's classes).
+        engine = service.engine
+        urgencies = {name: tuple(engine.service(name).urgencies) for name in engine.services()}
+        if document is None or document[0] != urgencies:
             from router.service.app import ROUTES  # noqa: PLC0415 - app imports this module
 
             table: list[Route] = request.app[ROUTES]
-            document = json.dumps(openapi.build(table), indent=1).encode()
-        return web.Response(body=document, content_type="application/json")
+            built = openapi.build(table, region=service.region, urgencies=urgencies)
+            document = (urgencies, json.dumps(built, indent=1).encode())
+        return web.Response(body=document[1], content_type="application/json")
 
     return [
         Route("GET", "/healthz", healthz, "Liveness: the process answers", tag="ops"),
@@ -66,9 +118,16 @@ def routes(service: Service) -> list[Route]:
             "GET",
             "/readyz",
             readyz,
-            "Readiness: the dispatch loop runs (and, in Redis mode, is caught up with the store)",
+            "Readiness: the dispatch loop runs (and, in Redis mode, is caught up with the "
+            "store, which answers). 503 bodies say why: status starting, not_ready or "
+            "stalled, and in Redis mode store (reachable, unreachable, not_answering) "
+            "and problem (the cause in words)",
             tag="ops",
-            responses={200: "ready", 503: "not ready"},
+            responses={
+                200: "ready",
+                503: "not ready (starting, catching up, the store unreachable or stalled)",
+            },
+            schemas={200: READY_SCHEMA, 503: READY_SCHEMA},
         ),
         Route(
             "GET",

@@ -18,8 +18,17 @@ Each log item carries the time its instance stamped on it; the engine never lets
 run backwards, so replay is exact.
 
 A new instance loads the newest snapshot, replays the log after it and only then says
-it is ready. When the store cannot be reached the instance reports not ready and
-refuses with 503 what it cannot persist, and carries on when the store is back.
+it is ready (until then it refuses with "catching up"). When the store cannot be reached
+the instance logs why once (NOAUTH, WRONGPASS, connection refused, DNS…), reports not
+ready with that cause and refuses with 503 what it cannot persist, and carries on when
+the store is back. A read that Redis has not answered within ``ANSWER_WITHIN_S`` of its
+block time (a stalled Redis) is reported at once, before any socket timeout.
+
+A log entry that cannot be read (not written by Yhteys: a stray ``XADD``) is never
+skipped: skipping it on one instance and not another would split the region. The
+instance logs it with its id, stops applying there (``/readyz``: ``stalled``, with the
+cause) and refuses new events until an operator moves the entry aside with ``yhteys log
+quarantine ID`` (docs/redis.md); then it carries on with nothing else lost.
 """
 
 from __future__ import annotations
@@ -33,16 +42,24 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
 from router.core.events import Event, TimerDue
 from router.service.forked import ForkFailed, can_fork, capture_in_child
 from router.service.runtime import Applier, Clock, Listener, Note, NoteHandler, Part, Stopped
-from router.store import NotLeader, Saved, Snapshot, Store, StoreUnavailable
+from router.store import (
+    NotLeader,
+    OutcomeUnknown,
+    Saved,
+    Snapshot,
+    Store,
+    StoreUnavailable,
+    Unreadable,
+)
 from router.store.base import LogEntry, id_after
 from router.store.codec import decode, encode
 
@@ -50,6 +67,9 @@ log = logging.getLogger("yhteys.replica")
 
 # A snapshot waits for this long without new log entries (up to 4 intervals).
 QUIET_S = 0.2
+# A log read not answered this long after its block time means Redis has stalled.
+ANSWER_WITHIN_S = 0.75
+_ITEM_TYPES = (*get_args(Event), Note)
 
 # (request id, time stamped by the submitting instance, event)
 Item = tuple[str, float, Event | Note]
@@ -106,6 +126,12 @@ class ReplicatedRuntime(Applier):
         # Called after the state was replaced by a newer snapshot (this instance had
         # fallen behind a trim): connections are told their state afresh.
         self.resynced: list[Callable[[], None]] = []
+        # Checks run once caught up, with the log being applied (so they may submit),
+        # before the instance says it is ready; one that raises refuses the start: its
+        # message is kept in ``refusal`` and the loop stops (regionfile.py).
+        self.before_ready: list[Callable[[], Awaitable[None]]] = []
+        self.refusal: str | None = None
+        self.refused = asyncio.Event()
         self.resyncs = 0
         self.snapshots = 0
         self._snapshot_task: asyncio.Task[None] | None = None
@@ -115,6 +141,13 @@ class ReplicatedRuntime(Applier):
         self.last_id = "0"
         self.fence: int | None = None
         self.store_ok = False
+        # Why the store cannot be used, once known (the cause, as logged).
+        self.store_error: str | None = None
+        # Why this instance cannot apply the log (an unreadable entry or snapshot).
+        self.stalled: str | None = None
+        # Why the lease cannot be taken (garbage at the lease or fence key).
+        self.lease_problem: str | None = None
+        self._reading_since: float | None = None
         self.leader_changes = 0
         self._seq = itertools.count(1)
         self._outgoing: deque[Item] = deque()
@@ -147,8 +180,37 @@ class ReplicatedRuntime(Applier):
 
     @property
     def healthy(self) -> bool:
-        """Caught up with the log and able to reach the store."""
-        return self.started.is_set() and self.store_ok and not self._stopping
+        """Caught up with the log, able to reach the store and to apply what it reads."""
+        return (
+            self.started.is_set()
+            and self.store_ok
+            and not self._stopping
+            and self.stalled is None
+            and self.not_answering_s() == 0.0
+        )
+
+    def not_answering_s(self) -> float:
+        """How long past its block time the current log read has gone unanswered, once
+        that is more than ``ANSWER_WITHIN_S`` (a stalled Redis); else 0."""
+        since = self._reading_since
+        if since is None or not self.started.is_set():
+            return 0.0
+        late = time.monotonic() - since - self.settings.read_block_ms / 1000
+        return late if late > ANSWER_WITHIN_S else 0.0
+
+    def problem(self) -> str | None:
+        """What keeps this instance from serving, in the operator's words."""
+        if self.stalled is not None:
+            return self.stalled
+        if self.store_error is not None and not self.store_ok:
+            return f"the region's store cannot be reached: {self.store_error}"
+        late = self.not_answering_s()
+        if late:
+            wait = late + self.settings.read_block_ms / 1000
+            return f"Redis has not answered a log read for {wait:.1f} s (stalled?)"
+        if not self.started.is_set() and self._running:
+            return "catching up with the region's log"
+        return None
 
     # -------------------------------------------------------------- submitting
 
@@ -158,8 +220,15 @@ class ReplicatedRuntime(Applier):
         ``StoreUnavailable`` when the store cannot take it (or did not confirm it)."""
         if self._stopping:
             raise Stopped("the service is shutting down")
+        if self.stalled is not None:
+            raise StoreUnavailable(f"this instance cannot apply the region's log: {self.stalled}")
         if not self.store_ok:
-            raise StoreUnavailable("the region's store cannot be reached")
+            if self.store_error is None and not self.started.is_set():
+                raise StoreUnavailable(
+                    "this instance is catching up with the region's log; try again shortly"
+                )
+            cause = f": {self.store_error}" if self.store_error else ""
+            raise StoreUnavailable(f"the region's store cannot be reached{cause}")
         if len(self._outgoing) >= self.settings.max_pending:
             raise StoreUnavailable("too many events waiting for the store")
         rid = f"{self.instance}:{next(self._seq)}"
@@ -214,13 +283,15 @@ class ReplicatedRuntime(Applier):
                     ]
                     taken += chunk
                     batches.append(encode(chunk))
+                unknown = False  # an attempt was sent and not answered: it may land
                 try:
                     try:
                         await self.store.append(batches)
-                    except StoreUnavailable:
+                    except StoreUnavailable as first:
                         # Once more on a fresh connection (after Redis restarted, the
                         # pooled one is dead). Safe: replicas skip request ids they have
                         # applied, so an append that did land has no second effect.
+                        unknown = isinstance(first, OutcomeUnknown)
                         await asyncio.sleep(s.retry_s / 5)
                         await self.store.append(batches)
                 except Exception as exc:  # unreachable, or refused: tell every submitter
@@ -228,12 +299,14 @@ class ReplicatedRuntime(Applier):
                         self._store_down(exc)
                     else:
                         log.exception("appending to the log failed")
+                    if unknown or isinstance(exc, OutcomeUnknown):
+                        why = f"the store did not answer in time; it may still be applied: {exc}"
+                    else:
+                        why = f"the event could not be stored: {exc}"
                     for rid, _, _ in taken:
                         future = self._waiting.get(rid)
                         if future is not None and not future.done():
-                            future.set_exception(
-                                StoreUnavailable(f"the event could not be stored: {exc}")
-                            )
+                            future.set_exception(StoreUnavailable(why))
 
     # -------------------------------------------------------------- the loop
 
@@ -241,14 +314,20 @@ class ReplicatedRuntime(Applier):
         self._running = True
         tasks: list[asyncio.Task[None]] = []
         try:
-            await self._start()
+            try:
+                await self._start()
+            except Stopped:
+                log.info("%s stopped before it caught up with the store", self.instance)
+                return
             tasks = [
                 asyncio.create_task(self._append_loop(), name="log-append"),
                 asyncio.create_task(self._lease_loop(), name="lease"),
                 asyncio.create_task(self._leader_duties(), name="leader-duties"),
             ]
-            self.started.set()
-            log.info("replica %s caught up at %s", self.instance, self.last_id)
+            if self.before_ready:
+                tasks.append(asyncio.create_task(self._checks(), name="start-up-checks"))
+            else:
+                self._ready()
             await self._consume()
         finally:
             self._running = False
@@ -259,6 +338,28 @@ class ReplicatedRuntime(Applier):
                 if not future.done():
                     future.set_exception(Stopped("the service is shutting down"))
             await self._hand_over()
+
+    def _ready(self) -> None:
+        self.started.set()
+        log.info("replica %s caught up at %s", self.instance, self.last_id)
+
+    async def _checks(self) -> None:
+        # A stalled log (an unreadable entry) is the operator's to fix first: the checks
+        # run on the state after it, and their events could not be applied meanwhile.
+        while self.stalled is not None and self._looping:
+            await asyncio.sleep(self.settings.retry_s)
+        try:
+            for check in self.before_ready:
+                await check()
+        except Stopped:
+            return  # stopping anyway
+        except Exception as exc:  # the check says why; the instance does not start
+            self.refusal = str(exc) or repr(exc)
+            log.error("refusing to start: %s", self.refusal)
+            self.refused.set()
+            await self.stop()
+            return
+        self._ready()
 
     async def _end(self, tasks: list[asyncio.Task[None]]) -> None:
         """Ends the helper loops. Each loop also checks a flag, and the wait is bounded:
@@ -299,59 +400,98 @@ class ReplicatedRuntime(Applier):
                 snapshot = await self.store.load_snapshot()
                 if snapshot is not None:
                     self._restore(snapshot)
+                self.store_error = None
+                self._set_stalled(None)
                 while True:  # catch up before saying ready
                     entries = await self._read(None)
                     if entries is None:
                         continue  # fell behind a trim: resynced from the snapshot
                     if not entries:
                         break
-                    self._apply_entries(entries)
+                    problem = self._apply_entries(entries)
+                    if problem is not None:  # ready to say so; the loop waits for a fix
+                        self._set_stalled(problem)
+                        break
                 self.store_ok = True
                 return
             except StoreUnavailable as exc:
                 self._store_down(exc)
-                if self._stopping:
-                    raise Stopped("stopped before the store could be reached") from None
-                await asyncio.sleep(self.settings.retry_s)
+            except Unreadable as exc:
+                self._set_stalled(str(exc))
+            if self._stopping:
+                raise Stopped("stopped before the store could be reached") from None
+            await asyncio.sleep(self.settings.retry_s)
 
     async def _consume(self) -> None:
         s = self.settings
         while not self._halted:
             if self._stopping and not self._outgoing and not self._waiting:
                 return
+            self._reading_since = time.monotonic()
             try:
                 entries = await self._read(s.read_block_ms)
-            except StoreUnavailable as exc:
-                self._store_down(exc)
+            except (StoreUnavailable, Unreadable) as exc:
+                self._reading_since = None
+                if isinstance(exc, Unreadable):
+                    self._set_stalled(str(exc))
+                else:
+                    self._store_down(exc)
                 self._expire_unconfirmed()
                 if self._stopping:
                     return
                 await asyncio.sleep(s.retry_s)
                 continue
+            self._reading_since = None
             self._expire_unconfirmed()
             if not self.store_ok:
                 log.info("store reachable again; carrying on from %s", self.last_id)
                 self.store_ok = True
+            self.store_error = None
+            problem = None
             if entries and not self._halted:  # None: resynced, read on from the snapshot
-                self._apply_entries(entries)
+                problem = self._apply_entries(entries)
                 self._last_applied_at = time.monotonic()
                 await asyncio.sleep(0)  # let handlers answer between batches
+            self._set_stalled(problem)
+            if problem is not None:
+                # Read again until the entry is moved aside. What was submitted before
+                # is in the log behind it: its submitters get the "may still be
+                # applied" 503 of the confirm timeout, and it is applied after the move.
+                await asyncio.sleep(s.retry_s)
             self._wake_leader.set()
 
     def _store_down(self, exc: Exception) -> None:
-        if self.store_ok:
-            log.error("store unreachable: %s", exc)
+        """Logs the cause once (again only when it changes) and reports not ready."""
+        text = str(exc)
+        if text != self.store_error:
+            log.error("the region's store cannot be reached: %s", text)
+        self.store_error = text
         self.store_ok = False
 
-    def _apply_entries(self, entries: list[Any]) -> None:
+    def _set_stalled(self, problem: str | None) -> None:
+        if problem is not None and problem != self.stalled:
+            log.error("%s; the region stops here (docs/redis.md, runbook)", problem)
+        elif problem is None and self.stalled is not None:
+            log.warning("the log can be read again; carrying on from %s", self.last_id)
+        self.stalled = problem
+
+    def _apply_entries(self, entries: list[Any]) -> str | None:
+        """Applies ``entries`` in order up to the first unreadable one; what is wrong
+        with that one (naming its id), or None when all were applied."""
         for entry in entries:
             if not id_after(entry.id, self.last_id):
                 continue
-            items: list[Item] = decode(entry.data)
+            items = readable(entry)
+            if isinstance(items, str):
+                return (
+                    f"log entry {entry.id} cannot be read ({items}); move it aside with "
+                    f"`yhteys log quarantine {entry.id}`"
+                )
             for rid, stamped, event in items:
                 self._apply(rid, stamped, event)
             self.last_id = entry.id
             self._since_snapshot += 1
+        return None
 
     def _apply(self, rid: str, stamped: float, event: Event | Note) -> None:
         if rid in self._done_set:
@@ -413,7 +553,14 @@ class ReplicatedRuntime(Applier):
         return None
 
     def _restore(self, snapshot: Snapshot) -> None:
-        state = decode(snapshot.blob)
+        try:
+            state = decode(snapshot.blob)
+            if not isinstance(state, dict) or not {"engine", "requests", "parts"} <= set(state):
+                raise ValueError(f"a {type(state).__name__} without the expected fields")
+        except Exception as exc:
+            raise Unreadable(
+                f"the snapshot up to {snapshot.upto} cannot be read ({type(exc).__name__}: {exc})"
+            ) from None
         self.engine = state["engine"]
         self._done_rids = deque(state["requests"])
         self._done_set = set(self._done_rids)
@@ -509,10 +656,19 @@ class ReplicatedRuntime(Applier):
                     self._lease_deadline = asked_at + s.lease_ttl_s * 0.9
                 else:
                     self._step_down("the lease was taken over")
+                if self.lease_problem is not None:
+                    log.warning("the lease can be taken again")
+                    self.lease_problem = None
             except StoreUnavailable as exc:
                 self._store_down(exc)
                 if self.fence is not None and time.monotonic() >= self._lease_deadline:
                     self._step_down("the lease lapsed while the store was unreachable")
+            except Unreadable as exc:
+                if str(exc) != self.lease_problem:
+                    log.error("the lease cannot be taken or renewed: %s", exc)
+                self.lease_problem = str(exc)
+                if self.fence is not None and time.monotonic() >= self._lease_deadline:
+                    self._step_down("the lease lapsed while its key could not be read")
             await asyncio.sleep(s.renew_every_s if self.fence is not None else s.acquire_every_s)
 
     def _step_down(self, why: str) -> None:
@@ -553,7 +709,7 @@ class ReplicatedRuntime(Applier):
     async def _background_snapshot(self) -> None:
         try:
             await self.snapshot()
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, Unreadable) as exc:
             log.warning("snapshot not saved: %s", exc)
 
     async def _tick_if_due(self) -> None:
@@ -576,6 +732,9 @@ class ReplicatedRuntime(Applier):
         except StoreUnavailable as exc:
             self._tick_pending = None
             self._store_down(exc)
+        except Unreadable as exc:
+            self._tick_pending = None
+            log.warning("time not kept: %s", exc)
 
     def _arm(self, due: float) -> None:
         if self._timer_at == due:
@@ -603,6 +762,27 @@ class ReplicatedRuntime(Applier):
                 if self.fence is not None:
                     await self.store.release(self.instance, self.fence)
                     log.info("%s handed the lease over", self.instance)
-        except (StoreUnavailable, TimeoutError) as exc:
+        except (StoreUnavailable, Unreadable, TimeoutError) as exc:
             log.warning("%s could not hand the lease over: %r", self.instance, exc)
         self.fence = None
+
+
+def readable(entry: LogEntry) -> list[Item] | str:
+    """The items of a log entry, or what is wrong with it. Checked whole before any is
+    applied: an entry is applied entirely or not at all."""
+    if not entry.data:
+        return "no field 'b': not written by Yhteys"
+    try:
+        items = decode(entry.data)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if not isinstance(items, list) or not all(
+        isinstance(item, tuple)
+        and len(item) == 3
+        and isinstance(item[0], str)
+        and isinstance(item[1], int | float)
+        and isinstance(item[2], _ITEM_TYPES)
+        for item in items
+    ):
+        return f"a {type(items).__name__} that is not a batch of events"
+    return items

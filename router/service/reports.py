@@ -21,7 +21,9 @@ day (O(those contacts) per query; nothing else is kept). The definitions are in
 - also ``redirected``, ``cancelled``, ``merged`` and ``open`` (not closed yet: a day's
   figures settle once its contacts have closed);
 - ``refused``: turned away at the door after hours (told when the service opens; no
-  contact was made, so not among ``contacts``), by the day they were turned away.
+  contact was made, so not among ``contacts``), by the day they were turned away;
+- ``feedback_requests``, ``feedback_answers``, ``feedback_response_pct`` and ``nps``: the
+  survey after a contact (``router/service/feedback.py``), by the day of the request.
 
 Grouping is by what the contact arrived with: its service, channel, language and the
 caller's own site (``preferred_site``).
@@ -47,13 +49,22 @@ from router.service.audit import (
     parse_day,
 )
 from router.service.auth import Principal
+from router.service.feedback import feedback_for
+from router.service.feedback import figures as feedback_figures
 from router.service.http import BodyProblems
-from router.service.routes import Route
+from router.service.routes import DAY, Query, Route, choice
 
 if TYPE_CHECKING:
     from router.service.service import Service
 
 DIMENSIONS = ("service", "channel", "language", "site")
+# The survey after a contact (router/service/feedback.py), by the day of the request.
+FEEDBACK_FIGURES: tuple[str, ...] = (
+    "feedback_requests",
+    "feedback_answers",
+    "feedback_response_pct",
+    "nps",
+)
 FORMATS = ("json", "csv")
 FIGURES: tuple[str, ...] = (
     "contacts",
@@ -75,6 +86,7 @@ FIGURES: tuple[str, ...] = (
     "merged",
     "open",
     "refused",
+    *FEEDBACK_FIGURES,
 )
 _KEYS: dict[str, Callable[[AuditRecord], str | None]] = {
     "service": lambda r: r.service or None,
@@ -157,6 +169,16 @@ def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dic
     }
 
 
+def _feedback(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    f = feedback_figures(requests)
+    return {
+        "feedback_requests": f["requests"],
+        "feedback_answers": f["answers"],
+        "feedback_response_pct": f["response_pct"],
+        "nps": f["nps"],
+    }
+
+
 class Reports:
     def __init__(self, service: Service, audit: Audit) -> None:
         self.service = service
@@ -188,7 +210,22 @@ class Reports:
                 groups.setdefault(key(r), []).append(r)
             body["rows"] = [{by: k, **figures(rs, days)} for k, rs in groups.items()]
         body["total"] = figures(records, days)
+        self._add_feedback(body, day, by)
         return body
+
+    def _add_feedback(self, body: dict[str, Any], day: date, by: str | None) -> None:
+        """The day's feedback figures next to each group's contact figures."""
+        requests = feedback_for(self.service).day(day)
+        if by is not None:
+            groups: dict[str | None, list[dict[str, Any]]] = {}
+            for r in requests:
+                groups.setdefault(r[by], []).append(r)
+            rows = body["rows"]
+            for row in rows:
+                row.update(_feedback(groups.pop(row[by], [])))
+            for k, rs in groups.items():  # asked that day; none of its contacts arrived
+                rows.append({by: k, **figures([], self.audit.days.of), **_feedback(rs)})
+        body["total"].update(_feedback(requests))
 
     def today(self) -> date:
         return datetime.fromtimestamp(self.service.runtime.clock(), self.audit.days.zone).date()
@@ -230,8 +267,9 @@ class Reports:
                 "Daily figures for a local day (query: date=YYYY-MM-DD (default today), "
                 "by=service|channel|language|site, format=json|csv): contacts, answered "
                 "within target %, same-day contact %, average and 90th-percentile wait, "
-                "abandonment, callback attempts per callback contact, unreachable, and the "
-                "contacts turned away after hours (refused)",
+                "abandonment, callback attempts per callback contact, unreachable, the "
+                "contacts turned away after hours (refused), and the feedback survey's "
+                "requests, answers, response rate and NPS",
                 (Role.SUPERVISOR,),
                 tag="supervisor",
                 responses={
@@ -240,6 +278,11 @@ class Reports:
                     401: "no valid token",
                     403: "not a supervisor token",
                 },
+                query=(
+                    Query("date", DAY, "the local day, YYYY-MM-DD (default: today)"),
+                    Query("by", choice(DIMENSIONS), "one row per service, channel, ..."),
+                    Query("format", choice(FORMATS), "json (default) or csv"),
+                ),
             )
         ]
 

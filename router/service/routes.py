@@ -3,7 +3,7 @@ document, so the two cannot drift apart."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +11,29 @@ from aiohttp import web
 
 from router.config.tokens import ApiChannel, Role
 from router.service.auth import Principal, authenticate, require
+from router.service.http import ApiError
 
 Handler = Callable[[web.Request, Principal | None], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query parameter a route reads: its JSON schema (string values are checked by
+    the handler against it) and whether it must be given."""
+
+    name: str
+    schema: Schema
+    description: str = ""
+    required: bool = False
+
+
+# A local day as the query parameters take it.
+DAY: Schema = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+
+
+def choice(values: Iterable[str]) -> Schema:
+    return {"type": "string", "enum": list(values)}
 
 
 @dataclass(frozen=True)
@@ -28,6 +48,14 @@ class Route:
     responses: dict[int, str] = field(default_factory=lambda: {200: "OK"})
     tag: str = "api"
     websocket: bool = False
+    query: tuple[Query, ...] = ()
+    # Response bodies that are not the default (JSON object for 2xx, Error for >= 400).
+    schemas: dict[int, Schema] = field(default_factory=dict)
+
+
+def wants_upgrade(request: web.Request) -> bool:
+    """True when the request asks to become a websocket (``Upgrade: websocket``)."""
+    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 def bind(
@@ -40,6 +68,14 @@ def bind(
         if route.roles:
             principal = authenticate(request, request.app[tokens_key], route.websocket)
             require(principal, route.roles, route.channel)
+        if route.websocket and not wants_upgrade(request):
+            raise ApiError(
+                426,
+                "upgrade_required",
+                f"{route.path} is a websocket: send GET with 'Upgrade: websocket' and "
+                f"'Connection: Upgrade', got a plain {request.method}",
+                headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+            )
         return await route.handler(request, principal)
 
     handle.__name__ = route.handler.__name__

@@ -1,7 +1,10 @@
 """``yhteys serve``: load the region, refuse unsafe settings, run the app on uvloop.
 
 Everything that can refuse (the region file, published demo tokens off loopback) is
-checked before any global state changes — logging, the event loop — and before binding.
+checked before any global state changes — logging, the event loop — and before binding;
+in Redis mode the region file is also compared with the one the region was last started
+with before binding, and again once caught up (``regionfile.py``; a refusal then stops
+the service, exit code 2).
 SIGTERM and SIGINT shut down gracefully: stop accepting, close every websocket with 1001
 "service shutting down", let the dispatch loop apply what is queued, exit 0.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import signal
 
 import prometheus_client
 from aiohttp import web
@@ -89,6 +93,7 @@ def run(
     access_log: bool = False,
     redis_url: str | None = None,
     notify_url: str | None = None,
+    apply_region_changes: bool = False,
 ) -> None:
     region = load_region(config)
     store = None
@@ -102,8 +107,18 @@ def run(
             raise ServeError(f"--redis: {exc}") from None
     if notify_url and not notify_url.startswith(("http://", "https://")):
         raise ServeError(f"--notify-url {notify_url!r}: expected an http:// or https:// URL")
+    if apply_region_changes and store is None:
+        raise ServeError(
+            "--apply-region-changes: only in Redis mode (--redis); in memory mode the region "
+            "is the file each time it starts"
+        )
     settings = Settings(
-        host=host, port=port, demo=demo, access_log=access_log, notify_url=notify_url or None
+        host=host,
+        port=port,
+        demo=demo,
+        access_log=access_log,
+        notify_url=notify_url or None,
+        apply_region_changes=apply_region_changes,
     )
     service = Service(region, settings, store=store)
     check_safe(service)
@@ -132,6 +147,9 @@ def run(
             len(service.tokens.demo_tokens()),
         )
     loop, fast = new_event_loop()
+    if store is not None:
+        _check_region_file(service, loop, apply_region_changes)
+        service.background.append(("region-check", lambda: _stop_when_refused(service)))
     settle_collector()
     log.info(
         "serving %s on http://%s:%d (%d agents, %d services, uvloop %s)",
@@ -154,4 +172,31 @@ def run(
         )
     except OSError as exc:  # the address is taken or not ours
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    refusal = getattr(service.runtime, "refusal", None)
+    if refusal:
+        raise ServeError(refusal)
     log.info("stopped")
+
+
+def _check_region_file(service: Service, loop: asyncio.AbstractEventLoop, apply: bool) -> None:
+    """Redis mode, before listening: the region file against the stored one (the same
+    loop then serves, so the store's connections stay usable). A store that cannot be
+    reached now is no refusal: the instance waits for it, and checks again once caught up."""
+    from router.service.regionfile import RegionMismatch, check_stored  # noqa: PLC0415
+    from router.store import StoreUnavailable  # noqa: PLC0415
+
+    try:
+        loop.run_until_complete(check_stored(service, apply))
+    except RegionMismatch as exc:
+        raise ServeError(str(exc)) from None
+    except StoreUnavailable as exc:
+        log.warning("region file not yet compared with the stored one: %s", exc)
+
+
+async def _stop_when_refused(service: Service) -> None:
+    """A start-up check refused once caught up (regionfile.py): stop, as SIGTERM would."""
+    refused = getattr(service.runtime, "refused", None)
+    if refused is None:
+        return
+    await refused.wait()
+    signal.raise_signal(signal.SIGTERM)

@@ -32,6 +32,9 @@ class Settings:
     ws_ping_s: float = 10.0
     access_log: bool = False
     notify_url: str | None = None  # the notification hook (SMS gateway), see notify.py
+    # Redis mode: apply the region file's differences from the stored configuration
+    # (``yhteys serve --apply-region-changes``, see regionfile.py) instead of refusing.
+    apply_region_changes: bool = False
 
 
 class Service:
@@ -71,6 +74,12 @@ class Service:
         # Work for the service's life that modules add (name, coroutine function); the
         # app runs each as a task and cancels it at shutdown.
         self.background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        if isinstance(self.runtime, ReplicatedRuntime):
+            # It reads the supervisor API's shapes, whose module imports this one.
+            from router.service.regionfile import reconcile  # noqa: PLC0415
+
+            apply = self.settings.apply_region_changes
+            self.runtime.before_ready.append(lambda: reconcile(self, apply))
         self.notifier = Notifier(self, self.settings.notify_url, os.environ.get(NOTIFY_TOKEN))
         self.background.append(("notification-hook", self.notifier.run))
 

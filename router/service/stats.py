@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import weakref
 from collections import Counter
@@ -48,6 +47,7 @@ from aiohttp import WSMsgType, web
 
 from router.core import decisions as d
 from router.core.model import AgentSpec, AgentStatus, Channel
+from router.service.http import ApiError, decode_json
 from router.service.outbox import Outbox
 from router.service.runtime import Part
 from skills import CompiledRequirement, Requirement
@@ -346,20 +346,19 @@ class Stats:
 
     def _request(self, box: Outbox, text: str) -> None:
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError:
-            body = None
+            body = decode_json(text, "the frame")
+        except ApiError as exc:  # not JSON, or nested too deep: an error frame, never a crash
+            box.send({"type": "error", **exc.body()["error"]})  # type: ignore[dict-item]
+            return
         if isinstance(body, dict) and body.get("type") == "stats":
             box.send({"type": "stats", **self.snapshot()})
             return
-        box.send(
-            {
-                "type": "error",
-                "status": 400,
-                "code": "invalid_input",
-                "message": 'supervisors may send {"type": "stats"}; everything else is pushed',
-            }
+        error = ApiError(
+            400,
+            "invalid_input",
+            'supervisors may send {"type": "stats"}; everything else is pushed',
         )
+        box.send({"type": "error", **error.body()["error"]})  # type: ignore[dict-item]
 
 
 _STATS: weakref.WeakKeyDictionary[Service, Stats] = weakref.WeakKeyDictionary()

@@ -60,7 +60,8 @@ from router.service.audit import Removal, audit_for
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
 from router.service.logs import mask
-from router.service.routes import Route, Schema
+from router.service.openapi import NOT_NULL
+from router.service.routes import Query, Route, Schema, choice
 from router.service.service import Service
 from router.service.stats import stats_for
 from router.service.views import agent_json, contact_json
@@ -127,7 +128,9 @@ def _step_mapping(step: Step) -> dict[str, Any]:
 
 
 def service_mapping(spec: ServiceSpec) -> dict[str, Any]:
-    """A service in the shape of an entry of the region file's ``services:`` list."""
+    """A service in the shape of an entry of the region file's ``services:`` list: every
+    field of ``ServiceSpec`` (a PATCH merges into this and reads it back, so a field left
+    out here would silently return to its default; a round-trip test holds them equal)."""
     return {
         "name": spec.name,
         "requirement": str(spec.requirement),
@@ -144,6 +147,11 @@ def service_mapping(spec: ServiceSpec) -> dict[str, Any]:
         "not_ready_on_decline": spec.not_ready_on_decline,
         "not_ready_on_timeout": spec.not_ready_on_timeout,
         "warn_fraction": spec.warn_fraction,
+        "callback": {
+            "attempts": spec.callback_attempts,
+            "retry_s": spec.callback_retry_s,
+            "window_s": spec.callback_window_s,
+        },
     }
 
 
@@ -502,6 +510,7 @@ class SupervisorApi:
         s = SUPERVISOR
         tag = "supervisor"
         denied = {401: "no valid token", 403: "not a supervisor token"}
+        region = self.service.region
         return [
             Route(
                 "GET",
@@ -612,6 +621,17 @@ class SupervisorApi:
                 s,
                 tag=tag,
                 responses={200: "a page of contacts", 400: "invalid query", **denied},
+                query=(
+                    Query("service", choice(region.services), "only this service's contacts"),
+                    Query("site", choice(region.sites), "only contacts preferring this site"),
+                    Query("state", choice(st.value for st in OPEN_STATES), "only this state"),
+                    Query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                        f"page size (default {DEFAULT_LIMIT})",
+                    ),
+                    Query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
+                ),
             ),
             Route(
                 "POST",
@@ -795,9 +815,10 @@ SERVICE_PATCH_BODY: Schema = {
     "description": "A JSON merge patch (RFC 7396) of the service in the region file's shape: "
     "objects merge, lists replace, null removes a key (its default applies)",
     "properties": {
-        "requirement": {"type": "string"},
+        "requirement": {"type": "string", NOT_NULL: True},
         "urgencies": {
             "type": "object",
+            NOT_NULL: True,
             "additionalProperties": {
                 "type": ["object", "null"],
                 "properties": {
@@ -830,6 +851,14 @@ SERVICE_PATCH_BODY: Schema = {
         "not_ready_on_decline": {"type": "boolean"},
         "not_ready_on_timeout": {"type": "boolean"},
         "warn_fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "callback": {
+            "type": "object",
+            "properties": {
+                "attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+                "retry_s": {"type": "number", "exclusiveMinimum": 0},
+                "window_s": {"type": "number", "exclusiveMinimum": 0},
+            },
+        },
     },
 }
 

@@ -4,10 +4,13 @@ in process (``MemoryStore``) or in Redis (``RedisStore``), behind one contract."
 from router.store.base import (
     LogEntry,
     NotLeader,
+    OutcomeUnknown,
     Saved,
     Snapshot,
     Store,
+    StoredConfig,
     StoreUnavailable,
+    Unreadable,
     id_after,
     parse_id,
 )
@@ -15,10 +18,13 @@ from router.store.base import (
 __all__ = [
     "LogEntry",
     "NotLeader",
+    "OutcomeUnknown",
     "Saved",
     "Snapshot",
     "Store",
     "StoreUnavailable",
+    "StoredConfig",
+    "Unreadable",
     "id_after",
     "parse_id",
 ]

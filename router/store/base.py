@@ -16,6 +16,16 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; nothing was (knowingly) written."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """The store did not answer in time: what was sent may still have been applied."""
+
+
+class Unreadable(RuntimeError):
+    """Something at one of the region's keys is not what Yhteys writes there (a stray
+    log entry, a snapshot or a fence counter of another program, a key of the wrong
+    type); the message names the key and what was found. Nothing was written."""
+
+
 class NotLeader(RuntimeError):
     """A fenced write was refused: the caller's lease has lapsed or been taken over."""
 
@@ -32,6 +42,17 @@ class Snapshot:
     fence: int
     at: float
     blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConfig:
+    """The region file as last accepted for the region (``router/service/regionfile.py``):
+    every instance compares its own file with it at start-up."""
+
+    fingerprint: str  # SHA-256 of ``document``, hex
+    document: bytes  # the file's canonical JSON
+    at: float
+    by: str  # the instance that stored it
 
 
 class Saved(Enum):
@@ -107,6 +128,16 @@ class Store(Protocol):
         ...
 
     async def load_snapshot(self) -> Snapshot | None: ...
+
+    async def load_config(self) -> StoredConfig | None:
+        """The region file as last accepted, or None before the first was stored."""
+        ...
+
+    async def save_config(self, config: StoredConfig, expected: str | None) -> bool:
+        """Stores ``config`` only while the stored fingerprint is ``expected`` (None:
+        nothing stored yet), in one atomic step; False (nothing written) otherwise, so two
+        instances starting at once with different files cannot both win."""
+        ...
 
     async def ping(self) -> None:
         """Raises ``StoreUnavailable`` when the store cannot be reached."""

@@ -14,6 +14,12 @@ key                    type    holds
 ``...:lease``          string  the leader lease, ``"<instance>:<fence>"``, with a TTL
 ``...:fence``          string  the fencing counter; each new lease takes the next number
 ``...:snapshot``       hash    ``upto`` (log id it covers), ``fence``, ``at``, ``blob``
+``...:config``         hash    the region file as last accepted: ``fingerprint`` (SHA-256
+                               of ``document``), ``document`` (its canonical JSON), ``at``,
+                               ``by`` (see ``router/service/regionfile.py``)
+``...:quarantine``     stream  log entries an operator moved aside (``yhteys log
+                               quarantine``): field ``id`` = the entry's id in the log,
+                               ``at`` = when it was moved, ``f:<name>`` = its fields
 =====================  ======  ==========================================================
 """
 
@@ -61,5 +67,15 @@ class Keys:
     def snapshot(self) -> str:
         return self.prefix + "snapshot"
 
+    @property
+    def config(self) -> str:
+        return self.prefix + "config"
+
+    @property
+    def quarantine(self) -> str:
+        """Log entries moved aside by an operator: kept, never dropped."""
+        return self.prefix + "quarantine"
+
     def all(self) -> tuple[str, ...]:
-        return (self.log, self.lease, self.fence, self.snapshot)
+        """The keys every running region has (the quarantine exists only once used)."""
+        return (self.log, self.lease, self.fence, self.snapshot, self.config)

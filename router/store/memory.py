@@ -13,6 +13,7 @@ from router.store.base import (
     NotLeader,
     Saved,
     Snapshot,
+    StoredConfig,
     StoreUnavailable,
     id_after,
     parse_id,
@@ -30,6 +31,7 @@ class MemoryStore:
         self._fence = 0
         self._snapshot: Snapshot | None = None
         self._trimmed: str | None = None
+        self._config: StoredConfig | None = None
         self.down = False  # a test can take the store "offline"
 
     def _check(self) -> None:
@@ -146,6 +148,18 @@ class MemoryStore:
     async def load_snapshot(self) -> Snapshot | None:
         self._check()
         return self._snapshot
+
+    async def load_config(self) -> StoredConfig | None:
+        self._check()
+        return self._config
+
+    async def save_config(self, config: StoredConfig, expected: str | None) -> bool:
+        self._check()
+        current = self._config.fingerprint if self._config is not None else None
+        if current != expected:
+            return False
+        self._config = config
+        return True
 
     async def ping(self) -> None:
         self._check()

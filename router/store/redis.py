@@ -12,6 +12,9 @@ pipelined appends and the stream reads of a region all go to the one node owning
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast
@@ -23,6 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import (
+    AuthenticationError,
     BusyLoadingError,
     ClusterError,
     MasterDownError,
@@ -35,13 +39,32 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.store.base import LogEntry, NotLeader, Saved, Snapshot, StoreUnavailable
+from router.store.base import (
+    LogEntry,
+    NotLeader,
+    OutcomeUnknown,
+    Saved,
+    Snapshot,
+    StoredConfig,
+    StoreUnavailable,
+    Unreadable,
+)
 from router.store.keys import Keys
 
 T = TypeVar("T")
+log = logging.getLogger("yhteys.store")
 
+# A lease key with no expiry (set by hand, or restored from a dump without TTLs) would
+# keep every instance from leading for ever: it is given the lease's TTL (so it lapses
+# like a lease whose holder died) and reported with -1.
 _ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return -1
+  end
+  return false
+end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', ARGV[2])
 return fence
@@ -61,6 +84,14 @@ return 1
 _APPEND_FENCED = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOTLEADER') end
 return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
+"""
+
+_CONFIG = """
+local current = redis.call('HGET', KEYS[1], 'fingerprint')
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'document', ARGV[3],
+  'at', ARGV[4], 'by', ARGV[5])
+return 1
 """
 
 _SNAPSHOT = """
@@ -87,6 +118,21 @@ return 1
 """
 
 _SAVED = {0: Saved.BEHIND, 1: Saved.STORED, 2: Saved.CURRENT}
+
+# Moves one log entry to the quarantine stream, fields and all, in one step.
+_QUARANTINE = """
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local fields = found[1][2]
+local moved = {'id', ARGV[1], 'at', ARGV[2]}
+for i = 1, #fields, 2 do
+  moved[#moved + 1] = 'f:' .. fields[i]
+  moved[#moved + 1] = fields[i + 1]
+end
+local qid = redis.call('XADD', KEYS[2], '*', unpack(moved))
+redis.call('XDEL', KEYS[1], ARGV[1])
+return qid
+"""
 
 
 URL_FORMS = (
@@ -146,6 +192,26 @@ _UNAVAILABLE = (
     MasterDownError,
     TryAgainError,
 )
+
+
+def cause(exc: BaseException) -> str:
+    """What a Redis error means for the operator, in one line: the Redis error code
+    (NOAUTH, WRONGPASS, …) or the network's (connection refused, DNS) and the fix."""
+    text = str(exc)
+    root = exc.__cause__ or exc.__context__
+    if isinstance(exc, AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:
+        if "invalid username-password" in text or "WRONGPASS" in text:
+            return f"WRONGPASS: Redis refused the user or password in the URL ({text})"
+        return f"NOAUTH: Redis requires a password and the URL gives none ({text})"
+    if "DB index is out of range" in text:
+        return f"the database number in the URL does not exist on this Redis ({text})"
+    if isinstance(root, socket.gaierror) or "Name or service not known" in text:
+        return f"DNS: the host name in the URL cannot be resolved ({text})"
+    if isinstance(root, ConnectionRefusedError) or "Connection refused" in text:
+        return f"connection refused: nothing listens at that address ({text})"
+    if isinstance(exc, RedisTimeoutError | TimeoutError):
+        return f"timed out: Redis did not answer in time ({text or type(exc).__name__})"
+    return text or type(exc).__name__
 
 
 class BadRedisUrl(ValueError):
@@ -293,6 +359,8 @@ def connect(
 
 
 _REFUSED_WRITES = ("NOREPLICAS", "BUSY")
+# Replies that mean the URL or the server's set-up is wrong, not the command.
+_MISCONFIGURED = ("DB index is out of range", "NOAUTH", "WRONGPASS", "NOPERM")
 
 
 class RedisStore:
@@ -307,16 +375,28 @@ class RedisStore:
         self._release = self.r.register_script(_RELEASE)
         self._append_fenced = self.r.register_script(_APPEND_FENCED)
         self._snapshot = self.r.register_script(_SNAPSHOT)
+        self._config = self.r.register_script(_CONFIG)
+        self._quarantine = self.r.register_script(_QUARANTINE)
 
     async def _call(self, work: Awaitable[T]) -> T:
         try:
             return await work
+        except (RedisTimeoutError, TimeoutError) as exc:
+            # Sent, but no answer: a write may have landed (or land later).
+            raise OutcomeUnknown(f"redis at {self.url}: {cause(exc)}") from exc
         except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"redis at {self.url}: {exc}") from exc
+            raise StoreUnavailable(f"redis at {self.url}: {cause(exc)}") from exc
         except ResponseError as exc:
             text = str(exc)
             if "NOTLEADER" in text:
                 raise NotLeader(text) from None
+            if any(sign in text for sign in _MISCONFIGURED):
+                raise StoreUnavailable(f"redis at {self.url}: {cause(exc)}") from exc
+            if text.startswith("WRONGTYPE") or "not an integer" in text:
+                raise Unreadable(
+                    f"a key of region {self.keys.region} holds what Yhteys did not write "
+                    f"({text}); see `yhteys log inspect`"
+                ) from None
             if text.startswith(_REFUSED_WRITES):
                 # Redis is up but will not take writes now (no replica to confirm them,
                 # out of memory, a script running): as good as unreachable for us.
@@ -361,12 +441,26 @@ class RedisStore:
         return _text(value) if value is not None else None
 
     async def acquire(self, owner: str, ttl_ms: int) -> int | None:
-        fence = await self._call(
-            cast(
-                Awaitable[Any],
-                self._acquire(keys=[self.keys.lease, self.keys.fence], args=[owner, ttl_ms]),
+        try:
+            fence = await self._call(
+                cast(
+                    Awaitable[Any],
+                    self._acquire(keys=[self.keys.lease, self.keys.fence], args=[owner, ttl_ms]),
+                )
             )
-        )
+        except Unreadable as exc:
+            raise Unreadable(
+                f"the fence counter at {self.keys.fence} (or the lease at {self.keys.lease}) "
+                f"is not what Yhteys writes: {exc}"
+            ) from None
+        if fence is not None and int(fence) == -1:
+            log.warning(
+                "the lease key %s had no expiry (nobody could ever take it over): "
+                "gave it %d ms; an instance takes the lead when that lapses",
+                self.keys.lease,
+                ttl_ms,
+            )
+            return None
         return int(fence) if fence else None
 
     async def renew(self, owner: str, fence: int, ttl_ms: int) -> bool:
@@ -422,12 +516,103 @@ class RedisStore:
         )
         if not h:
             return None
-        return Snapshot(
-            upto=_text(h[b"upto"]),
-            fence=int(h[b"fence"]),
-            at=float(h[b"at"]),
-            blob=h[b"blob"],
+        try:
+            return Snapshot(
+                upto=_text(h[b"upto"]),
+                fence=int(h[b"fence"]),
+                at=float(h[b"at"]),
+                blob=h[b"blob"],
+            )
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+            fields = ", ".join(sorted(_text(k) for k in h))
+            raise Unreadable(
+                f"the snapshot at {self.keys.snapshot} is not one Yhteys wrote "
+                f"(fields: {fields}; {type(exc).__name__}: {exc})"
+            ) from None
+
+    # ---------------------------------------------------------- operators' tools
+
+    async def entries(
+        self, after: str = "-", count: int = 100
+    ) -> list[tuple[str, dict[str, bytes]]]:
+        """Up to ``count`` log entries from ``after`` (inclusive), with all their fields."""
+        reply: Any = await self._call(self.r.xrange(self.keys.log, min=after, count=count))
+        return [(_text(i), {_text(k): v for k, v in fields.items()}) for i, fields in reply]
+
+    async def quarantine(self, entry_id: str) -> str | None:
+        """Moves log entry ``entry_id`` to the quarantine stream; its id there, or None
+        when the log has no such entry."""
+        moved = await self._call(
+            cast(
+                Awaitable[Any],
+                self._quarantine(
+                    keys=[self.keys.log, self.keys.quarantine], args=[entry_id, repr(time.time())]
+                ),
+            )
         )
+        return _text(moved) if moved else None
+
+    async def describe(self) -> dict[str, Any]:
+        """What the region's keys hold, for ``yhteys log inspect``."""
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        for key in (k.log, k.lease, k.fence, k.snapshot, k.quarantine):
+            pipe.type(key)
+        pipe.pttl(k.lease)
+        replies: list[Any] = await self._call(pipe.execute())
+        types = [_text(t) for t in replies[:5]]
+        found: dict[str, Any] = {
+            "types": dict(
+                zip(("log", "lease", "fence", "snapshot", "quarantine"), types, strict=True)
+            ),
+            "lease_ttl_ms": int(replies[5]),
+        }
+        if types[0] == "stream":
+            found["log_length"] = int(await self._call(self.r.xlen(k.log)))
+        if types[1] == "string":
+            lease: Any = await self._call(self.r.get(k.lease))
+            found["lease"] = _text(lease) if lease is not None else None
+        if types[2] == "string":
+            fence: Any = await self._call(self.r.get(k.fence))
+            found["fence"] = _text(fence) if fence is not None else None
+        if types[3] == "hash":
+            h: Any = await self._call(cast(Awaitable[Any], self.r.hgetall(k.snapshot)))
+            found["snapshot"] = {
+                _text(key): (_text(v) if key != b"blob" else f"{len(v)} bytes")
+                for key, v in h.items()
+            }
+        if types[4] == "stream":
+            found["quarantined"] = int(await self._call(self.r.xlen(k.quarantine)))
+        return found
+
+    async def load_config(self) -> StoredConfig | None:
+        h = await self._call(cast(Awaitable[dict[bytes, bytes]], self.r.hgetall(self.keys.config)))
+        if not h:
+            return None
+        return StoredConfig(
+            fingerprint=_text(h[b"fingerprint"]),
+            document=h[b"document"],
+            at=float(h[b"at"]),
+            by=_text(h[b"by"]),
+        )
+
+    async def save_config(self, config: StoredConfig, expected: str | None) -> bool:
+        stored = await self._call(
+            cast(
+                Awaitable[Any],
+                self._config(
+                    keys=[self.keys.config],
+                    args=[
+                        expected or "",
+                        config.fingerprint,
+                        config.document,
+                        repr(config.at),
+                        config.by,
+                    ],
+                ),
+            )
+        )
+        return bool(stored)
 
     async def ping(self) -> None:
         await self._call(cast(Awaitable[Any], self.r.ping()))
@@ -444,8 +629,10 @@ def _entries(reply: Any) -> list[LogEntry]:
         return []
     # RESP2 gives [[stream, entries]]; RESP3 gives {stream: [entries]}.
     streams = reply.values() if isinstance(reply, dict) else (s[1] for s in reply)
+    # An entry without the field ``b`` was not written by Yhteys (a stray XADD): it is
+    # passed on empty, and the replica reports it as unreadable with its id.
     return [
-        LogEntry(_text(entry_id), dict(fields)[b"b"])
+        LogEntry(_text(entry_id), dict(fields).get(b"b", b""))
         for entries in streams
         for entry_id, fields in entries
     ]

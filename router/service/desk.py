@@ -1,0 +1,131 @@
+"""What the pages need that the rest of the API did not say: a callback's attempt
+history for the agent who has it, and the agents a supervisor may offer a waiting
+contact to.
+
+- ``GET /api/agent/contacts/{contact_id}/attempts`` (agent): ``{contact_id, attempts:
+  [{at, attempt, result, retry_at}]}`` from the contact's audit trail, for a contact
+  offered or assigned to the calling agent (409 otherwise, 404 when unknown).
+- ``GET /api/supervisor/contacts/{contact_id}/eligible`` (supervisor): ``{contact_id,
+  requirement, agents: [{id, name, status, site, team, free}]}``: the logged-in agents
+  who meet the contact's requirement as it is now (skills, levels, language,
+  authorisation); ``free`` says whether the agent has room in the contact's channel now
+  (capacity left, nothing in hand that blocks it), which a supervisor's offer needs:
+  ``.../offer`` overrides not ready and wrap-up, never capacity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from router.config.tokens import Role
+from router.core.model import AgentStatus, Channel, ContactState
+from router.core.state import AgentView
+from router.service.audit import audit_for
+from router.service.auth import Principal
+from router.service.http import ApiError
+from router.service.routes import Route
+from router.service.service import Service
+from skills.expression import parse_requirement
+
+MINE = (ContactState.OFFERED, ContactState.ASSIGNED)
+
+
+def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
+    """Whether a supervisor's offer in ``channel`` fits the agent now: capacity left and
+    nothing in hand that blocks the channel (a supervisor overrides not ready and
+    wrap-up, never capacity: the engine's rule for ``ManualOffer``)."""
+    if agent.load.get(channel, 0) >= agent.spec.capacity.get(channel, 0):
+        return False
+    blocks = service.region.blocks
+    for contact_id in agent.contacts:
+        held = service.engine.contact(contact_id).channel
+        if channel in blocks.get(held, frozenset()):
+            return False
+    return True
+
+
+def routes(service: Service) -> list[Route]:
+    audit = audit_for(service)
+    catalogue = service.region.catalogue
+
+    async def attempts(request: web.Request, principal: Principal | None) -> web.StreamResponse:
+        if principal is None or principal.agent is None:
+            raise ApiError(403, "forbidden", "an agent token is required")
+        contact_id = request.match_info["contact_id"]
+        view = service.engine.contact(contact_id)  # 404 when unknown
+        if view.agent_id != principal.agent or view.state not in MINE:
+            raise ApiError(
+                409, "conflict", f"contact {contact_id!r} is not offered or assigned to you"
+            )
+        record = audit.get(contact_id)
+        changes = audit.changes(record) if record is not None else iter(())
+        return web.json_response(
+            {
+                "contact_id": contact_id,
+                "attempts": [
+                    {key: change.get(key) for key in ("at", "attempt", "result", "retry_at")}
+                    for change in changes
+                    if change["change"] == "callback_attempt"
+                ],
+            }
+        )
+
+    async def eligible(request: web.Request, _: Principal | None) -> web.StreamResponse:
+        contact_id = request.match_info["contact_id"]
+        view = service.engine.contact(contact_id)  # 404 when unknown
+        compiled = parse_requirement(view.requirement, catalogue).compile(catalogue)
+        agents: list[dict[str, Any]] = []
+        for agent in service.engine.agents():
+            if agent.status is AgentStatus.OFFLINE:
+                continue
+            if not compiled.matches(catalogue.agent_mask(agent.spec.abilities)):
+                continue
+            agents.append(
+                {
+                    "id": agent.id,
+                    "name": agent.spec.name,
+                    "status": agent.status.value,
+                    "site": agent.site,
+                    "team": agent.team,
+                    "free": _room(service, agent, view.channel),
+                }
+            )
+        return web.json_response(
+            {"contact_id": contact_id, "requirement": view.requirement, "agents": agents}
+        )
+
+    return [
+        Route(
+            "GET",
+            "/api/agent/contacts/{contact_id}/attempts",
+            attempts,
+            "The callback attempts made on a contact offered or assigned to you "
+            "(time, number, result, next try)",
+            (Role.AGENT,),
+            tag="agent",
+            responses={
+                200: "the attempts, oldest first",
+                401: "no valid token",
+                403: "not an agent token",
+                404: "no such contact",
+                409: "not offered or assigned to you",
+            },
+        ),
+        Route(
+            "GET",
+            "/api/supervisor/contacts/{contact_id}/eligible",
+            eligible,
+            "The logged-in agents who meet an open contact's requirement now, and whether "
+            "each has free capacity in its channel (whom it may be offered to)",
+            (Role.SUPERVISOR,),
+            tag="supervisor",
+            responses={
+                200: "the eligible agents",
+                401: "no valid token",
+                403: "not a supervisor token",
+                404: "no such contact",
+            },
+        ),
+    ]
