@@ -2,7 +2,9 @@
 checks a region file (problems exit 2, warnings are printed); ``yhteys demo`` runs the
 engine on a region in virtual time and prints what it decided and why; ``yhteys log
 inspect`` and ``yhteys log quarantine ID`` show what a region's Redis keys hold and move
-an unreadable log entry aside (docs/redis.md, "When something goes wrong")."""
+an unreadable log entry aside (docs/redis.md, "When something goes wrong"); ``yhteys
+staffing`` (router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys simulate``
+(router/whatif) is the replicated what-if on the real engine."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from router.config.region import Region
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
-from router.sim import ContactFactory, Simulation
+from router.sim import Behaviour, ContactFactory, Simulation, servable
+from router.staffing import command as staffing_command
+from router.whatif import command as whatif_command
 
 if TYPE_CHECKING:
     from router.store.redis import RedisStore
@@ -71,11 +75,51 @@ def _describe(decision: d.Decision) -> str:
     return repr(decision)
 
 
+# Channels a demo contact arrives on, by weight (work-item services: work items only).
+_CHANNEL_MIX = ((Channel.VOICE, 3.0), (Channel.CHAT, 1.0), (Channel.WEB, 1.0))
+# How far ahead the demo asks the engine whether a kind of contact can ever be served.
+_SERVABLE_HORIZON_S = 2 * 86400.0
+
+
+def _demand_mix(
+    region: Region,
+) -> tuple[dict[str, list[tuple[Channel, str | None, float]]], list[str]]:
+    """Per service, the (channel, language, weight) kinds of contact someone on the
+    roster can serve, and a line for each kind nobody can (left out of the demo)."""
+    languages: list[tuple[str | None, float]] = [
+        (code, w) for code, w in _LANGUAGE_MIX if code in region.languages
+    ] or [(None, 1.0)]
+    policy = region.policy()
+    mix: dict[str, list[tuple[Channel, str | None, float]]] = {}
+    unservable = []
+    for name in sorted(region.services):
+        svc = region.services[name]
+        workitem = "omaolo" in str(svc.requirement) or "symptom" in name
+        channels = ((Channel.WORKITEM, 1.0),) if workitem else _CHANNEL_MIX
+        kinds: list[tuple[Channel, str | None, float]] = []
+        for channel, cw in channels:
+            for language, lw in languages:
+                spec = ContactSpec(
+                    id="probe",
+                    channel=channel,
+                    service=name,
+                    urgency=svc.default_urgency,
+                    language=language,
+                )
+                if servable(lambda: Engine(policy), spec, _SERVABLE_HORIZON_S):
+                    kinds.append((channel, language, cw * lw))
+                else:
+                    unservable.append(f"{name} by {channel.value} in {language or 'any language'}")
+        if kinds:
+            mix[name] = kinds
+    return mix, unservable
+
+
 def _contact_factory(region: Region) -> ContactFactory:
-    services = sorted(region.services)
+    """Demo contacts of every service, channel and language someone can serve."""
+    mix, _ = _demand_mix(region)
+    services = sorted(mix)
     sites = sorted(region.sites)
-    languages = [code for code, _ in _LANGUAGE_MIX if code in region.languages]
-    weights = [w for code, w in _LANGUAGE_MIX if code in region.languages]
 
     def make(rnd: random.Random, n: int, t: float) -> ContactSpec:
         name = rnd.choice(services)
@@ -84,20 +128,14 @@ def _contact_factory(region: Region) -> ContactFactory:
         urgency = rnd.choice(classes)
         if rnd.random() < 0.01 and any(c.redirect for c in svc.urgencies.values()):
             urgency = next(u for u, c in svc.urgencies.items() if c.redirect)
-        workitem = "omaolo" in str(svc.requirement) or "symptom" in name
-        channel = (
-            Channel.WORKITEM
-            if workitem
-            else rnd.choice(
-                [Channel.VOICE, Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.WEB]
-            )
-        )
+        kinds = mix[name]
+        channel, language, _ = rnd.choices(kinds, [w for _, _, w in kinds])[0]
         return ContactSpec(
             id=f"c{n}",
             channel=channel,
             service=name,
             urgency=urgency,
-            language=rnd.choices(languages, weights)[0] if languages else None,
+            language=language,
             preferred_site=rnd.choice(sites) if sites else None,
         )
 
@@ -111,9 +149,11 @@ def demo(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     engine = Engine(region.policy())
-    sim = Simulation(engine, seed=args.seed)
+    patience = {ch: args.patience_s for ch in Channel} if args.patience_s else {}
+    sim = Simulation(engine, seed=args.seed, behaviour=Behaviour(patience_s=patience))
     sim.log_in_everyone()
     minutes = args.minutes
+    _, unservable = _demand_mix(region)
     sim.arrivals(_contact_factory(region), per_hour=args.per_hour, until=minutes * 60)
     print(
         f"Yhteys demo: {region.name} — {len(region.agents)} agents, "
@@ -121,6 +161,11 @@ def demo(args: argparse.Namespace) -> int:
         f"minutes of virtual time (seed {args.seed}).",
         flush=True,
     )
+    if unservable:
+        print(
+            f"Not drawn, as nobody on the roster can serve them: {'; '.join(unservable)}.",
+            flush=True,
+        )
     counts: Counter[str] = Counter()
     shown = 0
     for t, decision in sim.run(until=minutes * 60 + 3600):
@@ -137,6 +182,17 @@ def demo(args: argparse.Namespace) -> int:
         waits.sort()
         p90 = waits[int(0.9 * (len(waits) - 1))]
         print(f"  answered: {len(waits)}, mean wait {mean(waits):.0f} s, 90th pct {p90:.0f} s")
+    arrivals = len(sim.arrived_at)
+    if arrivals:
+        sl_s = args.sl_s
+        within = sum(1 for w in waits if w <= sl_s)
+        abandoned = len(sim.abandoned_wait_s)
+        of_answered = f"{within / len(waits):.1%}" if waits else "-"
+        print(
+            f"  service level ({sl_s:g} s): {within / arrivals:.1%} of all {arrivals} arrivals, "
+            f"{of_answered} of answered contacts"
+        )
+        print(f"  abandoned: {abandoned} ({abandoned / arrivals:.1%} of arrivals)")
     print(f"  still waiting: {engine.waiting_count}")
     return 0
 
@@ -339,8 +395,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
     p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")
     p.add_argument("--per-hour", type=float, default=240.0, help="contacts arriving per hour")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="random seed (%(default)s)")
     p.add_argument("--show", type=int, default=60, help="decisions to print in full")
+    p.add_argument(
+        "--patience-s",
+        type=float,
+        default=0.0,
+        help="mean patience of customers in seconds (exponential); 0: nobody abandons",
+    )
+    p.add_argument(
+        "--sl-s",
+        type=float,
+        default=20.0,
+        help="service-level threshold: answered within this many seconds (%(default)g)",
+    )
     p.set_defaults(func=demo)
     lg = sub.add_parser(
         "log",
@@ -356,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lg.add_argument("--region", metavar="NAME", help="the region's name (default: --config's)")
     lg.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
     lg.set_defaults(func=log_command)
+    staffing_command.add_parser(sub)
+    whatif_command.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "log" and (args.action == "quarantine") != (args.entry_id is not None):
         parser.error("log quarantine takes one entry ID; log inspect takes none")

@@ -33,17 +33,28 @@ from router.core.events import (
     Event,
     OfferAccepted,
     OfferDeclined,
+    PresenceChanged,
     TimerDue,
 )
-from router.core.model import Channel, ContactSpec, ContactState
+from router.core.model import Channel, ContactSpec, ContactState, Presence
 
 # Draws how long a customer is willing to wait (seconds; None: for ever).
 PatienceFn = Callable[[random.Random, ContactSpec], float | None]
+# Draws how long an agent handles a contact (seconds).
+HandleFn = Callable[[random.Random, ContactSpec], float]
+
+
+def exponential(rnd: random.Random, mean_s: float) -> float:
+    """An exponential draw of mean ``mean_s``; a mean of 0 is a deterministic 0 (no draw)."""
+    if mean_s <= 0.0:
+        return 0.0
+    return rnd.expovariate(1.0 / mean_s)
 
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
-    """How the simulated people act. Times are means of exponential distributions."""
+    """How the simulated people act. Times are means of exponential distributions; a mean
+    of 0 means at once (deterministic zero)."""
 
     answer_delay_s: float = 4.0
     decline_share: float = 0.05
@@ -62,12 +73,26 @@ class Behaviour:
     patience_s: dict[Channel, float] = field(default_factory=dict)
     # Or any other distribution: replaces ``patience_s`` when given.
     patience: PatienceFn | None = None
+    # Any other handle-time distribution (e.g. per service, lognormal): replaces
+    # ``handle_s`` when given.
+    handle: HandleFn | None = None
+    # How long an agent the engine set not ready (a missed offer, or a decline where the
+    # service says so) stays away before making itself available again: the mean of an
+    # exponential (0: back at once); None: never comes back (staff decays).
+    not_ready_s: float | None = 60.0
 
     def draw_patience(self, rnd: random.Random, spec: ContactSpec) -> float | None:
         if self.patience is not None:
             return self.patience(rnd, spec)
         mean = self.patience_s.get(spec.channel)
-        return None if mean is None else rnd.expovariate(1.0 / mean)
+        return None if mean is None else exponential(rnd, mean)
+
+    def draw_handle(self, rnd: random.Random, spec: ContactSpec, channel: Channel) -> float:
+        """A handle time for ``spec``, now on ``channel`` (a call may have become a
+        callback, a chat a call)."""
+        if self.handle is not None:
+            return self.handle(rnd, spec)
+        return exponential(rnd, self.handle_s.get(channel, 300.0))
 
     @property
     def impatient(self) -> bool:
@@ -86,12 +111,14 @@ class Simulation:
         # Patience has its own stream, so that making customers impatient changes nothing
         # else that is drawn (arrivals, answer delays, handle times).
         self.patience_random = random.Random(f"patience-{seed}")
+        self.not_ready_random = random.Random(f"not-ready-{seed}")
         self.behaviour = behaviour or Behaviour()
         self.now = 0.0
         self._pending: list[tuple[float, int, Event]] = []
         self._seq = 0
-        self.offered_at: dict[str, float] = {}
+        # When each contact arrived, and when it was first offered (kept after it closes).
         self.arrived_at: dict[str, float] = {}
+        self.offered_at: dict[str, float] = {}
         self.answered_wait_s: dict[str, float] = {}
         self.refused = 0
         # Measured as the live service measures them, from the simulated decisions.
@@ -149,6 +176,10 @@ class Simulation:
                     event.contact_id
                 ):
                     continue  # answered (or gone) before the patience ran out
+                if isinstance(event, PresenceChanged) and not self._still_not_ready(event.agent_id):
+                    continue  # made available (or logged out) some other way meanwhile
+                if isinstance(event, ContactArrived):
+                    self.arrived_at[event.contact.id] = self.now
             else:
                 event = TimerDue()
             try:
@@ -168,6 +199,13 @@ class Simulation:
             return self.engine.contact(contact_id).state is not ContactState.ASSIGNED
         except RoutingError:
             return False
+
+    def _still_not_ready(self, agent_id: str) -> bool:
+        try:
+            view = self.engine.agent(agent_id)
+        except RoutingError:
+            return False
+        return view.presence is Presence.NOT_READY
 
     def _record_estimate(self, contact_id: str, service: str) -> None:
         times = self.handle_times
@@ -197,7 +235,8 @@ class Simulation:
         if b.impatient and isinstance(decision, d.Queued | d.Offered):
             self._lose_patience(decision.contact_id)
         if isinstance(decision, d.Offered):
-            delay = rnd.expovariate(1.0 / b.answer_delay_s)
+            self.offered_at.setdefault(decision.contact_id, self.now)
+            delay = exponential(rnd, b.answer_delay_s)
             answer: Event
             if rnd.random() < b.decline_share:
                 answer = OfferDeclined(decision.contact_id, decision.agent_id)
@@ -205,15 +244,38 @@ class Simulation:
                 answer = OfferAccepted(decision.contact_id, decision.agent_id)
             self.schedule(self.now + delay, answer)
         elif isinstance(decision, d.Assigned):
-            channel = self.engine.contact(decision.contact_id).channel
-            handle = rnd.expovariate(1.0 / b.handle_s.get(channel, 300.0))
-            self.answered_wait_s[decision.contact_id] = (
-                self.now - self.engine.contact(decision.contact_id).arrived_at
-            )
+            view = self.engine.contact(decision.contact_id)
+            handle = b.draw_handle(rnd, view.spec, view.channel)
+            self.answered_wait_s[decision.contact_id] = self.now - view.arrived_at
             self.schedule(
                 self.now + handle, ContactCompleted(decision.contact_id, decision.agent_id)
             )
+        elif (
+            isinstance(decision, d.AgentPresenceSet)
+            and decision.presence is Presence.NOT_READY
+            and b.not_ready_s is not None
+        ):
+            back = self.now + exponential(self.not_ready_random, b.not_ready_s)
+            self.schedule(back, PresenceChanged(decision.agent_id, Presence.AVAILABLE))
         elif isinstance(decision, d.Closed) and decision.outcome == "abandoned":
             arrived = self._patient_since.pop(decision.contact_id, None)
             if arrived is not None:
                 self.abandoned_wait_s[decision.contact_id] = self.now - arrived
+
+
+def servable(make_engine: Callable[[], Engine], spec: ContactSpec, horizon_s: float) -> bool:
+    """Could anyone on the roster ever be offered ``spec``? Asked of the real engine: a
+    fresh one (from ``make_engine``) with every agent logged in and available takes the
+    contact, and its timers (widening reach, relaxed levels, overflow) run up to
+    ``horizon_s``; True as soon as it makes an offer."""
+    engine = make_engine()
+    for agent in list(engine.agents()):
+        engine.apply(0.0, AgentLoggedIn(agent.id))
+    decisions = engine.apply(0.0, ContactArrived(spec))
+    while True:
+        if any(isinstance(x, d.Offered | d.Redirected) for x in decisions):
+            return True
+        at = engine.next_timer_at()
+        if at is None or at > horizon_s:
+            return False
+        decisions = engine.apply(at, TimerDue())

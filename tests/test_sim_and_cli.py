@@ -10,8 +10,9 @@ from router.cli import _contact_factory, main
 from router.config import load_region
 from router.core import decisions as d
 from router.core.engine import Engine
-from router.core.model import ContactSpec
-from router.sim import Simulation
+from router.core.model import Channel, ContactSpec, Presence
+from router.sim import Behaviour, Simulation
+from tests import builders
 
 REGION = "config/region.yaml"
 
@@ -70,3 +71,87 @@ def test_demo_command_prints_decisions_and_a_summary(capsys: pytest.CaptureFixtu
 def test_demo_reports_a_bad_config(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--config", "no/such/region.yaml"]) == 2
     assert "no/such/region.yaml: file not found" in capsys.readouterr().err
+
+
+def test_demo_draws_only_servable_contacts_and_reports_service_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before: web contacts for services without web capacity and English oral health
+    # were drawn, and waited for ever ("still waiting: 20" after the default hour).
+    assert main(["demo", "--config", REGION, "--show", "0", "--patience-s", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "Not drawn, as nobody on the roster can serve them: " in out
+    assert "oral_health by voice in en" in out and "child_family by web in fi" in out
+    assert "still waiting: 0" in out
+    assert "service level (20 s): " in out and "of all " in out and "of answered contacts" in out
+    assert "abandoned: " in out
+
+
+def test_demo_contacts_are_all_servable() -> None:
+    region = load_region(REGION)
+    make = _contact_factory(region)
+    rnd = random.Random(5)
+    drawn = {
+        (s.service, s.channel.value, s.language) for s in (make(rnd, n, 0) for n in range(3000))
+    }
+    assert ("oral_health", "voice", "en") not in drawn
+    assert not any(ch == "web" and svc == "child_family" for svc, ch, _ in drawn)
+    assert ("nursing_advice", "web", "sv") in drawn  # servable kinds are still drawn
+
+
+def _single_skill(agents: int) -> Engine:
+    return builders.engine(
+        [builders.service("advice", "nursing>=1", offer_timeout_s=20.0)],
+        [builders.agent(f"a{i:02d}", "vaasa", {"nursing": 1}) for i in range(agents)],
+    )
+
+
+def _calls(rnd: random.Random, n: int, t: float) -> ContactSpec:
+    return ContactSpec(id=f"c{n}", channel=Channel.VOICE, service="advice", urgency="P5")
+
+
+def test_agents_set_not_ready_come_back() -> None:
+    # 14 agents at A = 10 (200 calls/h, 180 s), a quarter of the offers ring out (answer
+    # after 15 s on average, the offer lapses at 20 s) and set the agent not ready. Before,
+    # nobody came back: every agent ended not ready and the queue grew without bound.
+    engine = _single_skill(14)
+    behaviour = Behaviour(answer_delay_s=15.0, decline_share=0.0, handle_s={Channel.VOICE: 180.0})
+    sim = Simulation(engine, seed=4, behaviour=behaviour)
+    sim.log_in_everyone()
+    sim.arrivals(_calls, per_hour=200, until=8 * 3600)
+    log = list(sim.run(until=8 * 3600))
+    not_ready = [x for _, x in log if isinstance(x, d.AgentPresenceSet)]
+    assert len(not_ready) > 100  # far more than 14: they came back, and missed offers again
+    still = [a.id for a in engine.agents() if a.presence is Presence.NOT_READY]
+    assert len(still) < 7
+    assert engine.waiting_count < 30
+
+
+def test_zero_means_are_deterministic_zero() -> None:
+    # Before: a mean of 0 raised ZeroDivisionError (expovariate(1 / 0)).
+    engine = _single_skill(3)
+    zero = Behaviour(answer_delay_s=0.0, decline_share=0.0, handle_s={Channel.VOICE: 0.0})
+    sim = Simulation(engine, seed=2, behaviour=zero)
+    sim.log_in_everyone()
+    sim.arrivals(_calls, per_hour=100, until=3600)
+    log = list(sim.run(until=3600))
+    assigned = [x.contact_id for _, x in log if isinstance(x, d.Assigned)]
+    assert len(assigned) > 50 and engine.waiting_count == 0
+    assert set(sim.answered_wait_s.values()) == {0.0}  # answered at once, handled in no time
+    impatient = Behaviour(answer_delay_s=5.0, patience_s={Channel.VOICE: 0.0})
+    sim = Simulation(_single_skill(1), seed=2, behaviour=impatient)
+    sim.log_in_everyone()
+    sim.arrivals(_calls, per_hour=100, until=3600)
+    list(sim.run(until=7200))
+    assert sim.abandoned_wait_s and set(sim.abandoned_wait_s.values()) == {0.0}
+
+
+def test_simulation_records_arrival_and_first_offer_times() -> None:
+    sim = Simulation(_single_skill(2), seed=3)
+    sim.log_in_everyone()
+    sim.arrivals(_calls, per_hour=60, until=3600)
+    list(sim.run(until=7200))
+    assert len(sim.arrived_at) > 30
+    assert set(sim.offered_at) <= set(sim.arrived_at)
+    assert len(sim.arrived_at) - len(sim.offered_at) == sim.engine.waiting_count
+    assert all(sim.offered_at[c] >= sim.arrived_at[c] for c in sim.offered_at)
