@@ -6,6 +6,7 @@ the end is not withdrawn and work in hand goes on."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -20,10 +21,10 @@ from router.core.events import (
     ContactCompleted,
     OfferAccepted,
 )
-from router.core.model import AgentSpec, Channel, ContactSpec
+from router.core.model import Channel, ContactSpec
 from router.core.partners import Agreement, CoverPlan, gate_authorisations
 from router.core.policy import RoutingPolicy
-from skills import SkillCatalogue, parse_requirement
+from skills import SkillCatalogue
 from tests.builders import CATALOGUE, Clock, agent, service
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -47,15 +48,7 @@ def clock() -> Clock:
         (*CATALOGUE.authorisations, *gate_authorisations(["kp"])),
     )
     services = [service("nurse", "nursing"), service("dental", "nursing")]
-    services = [
-        s.__class__(**{**{f: getattr(s, f) for f in s.__slots__}, "requirement": r})  # type: ignore[attr-defined]
-        for s, r in zip(
-            services,
-            (parse_requirement("nursing", catalogue), parse_requirement("nursing", catalogue)),
-            strict=True,
-        )
-    ]
-    partner = AgentSpec(**{**_fields(agent("p1", "kokkola", {"nursing": 3})), "partner": "kp"})
+    partner = replace(agent("p1", "kokkola", {"nursing": 3}), partner="kp")
     policy = RoutingPolicy(
         catalogue,
         {s.name: s for s in services},
@@ -64,10 +57,6 @@ def clock() -> Clock:
     )
     c = Clock(Engine(policy))
     return c
-
-
-def _fields(spec: AgentSpec) -> dict[str, object]:
-    return {f: getattr(spec, f) for f in spec.__slots__}
 
 
 def call(cid: str, svc: str = "nurse") -> ContactArrived:
@@ -145,7 +134,7 @@ def test_a_public_holiday_has_no_cover() -> None:
 
 def test_a_partner_agent_naming_an_unknown_agreement_is_refused() -> None:
     c = clock()
-    spec = AgentSpec(**{**_fields(agent("p2", "kokkola", {"nursing": 3})), "partner": "nope"})
+    spec = replace(agent("p2", "kokkola", {"nursing": 3}), partner="nope")
     with pytest.raises(InvalidEvent, match="unknown partner agreement 'nope'"):
         c.at(local(2026, 12, 7, 12, 0), AgentUpdated(spec))
 
