@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -939,4 +941,33 @@ def test_token_rules_are_reported_together(doc: Doc) -> None:
         "tokens[4].channels: an integration token must list its channels",
         "tokens[4].sha256: the same token is also used at tokens[0].sha256",
         "tokens[5].agent: only agent tokens name an agent, not public tokens",
+    )
+
+
+def test_partner_agreements_are_read_with_their_cover(doc: Doc) -> None:
+    region = parse_region(doc, SRC)
+    agreement = region.agreements["keski-pohjanmaa"]
+    assert agreement.services == frozenset({"nursing_advice"})
+    monday_evening = datetime(2026, 11, 30, 16, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
+    assert agreement.cover.is_on(monday_evening.timestamp())
+    assert not agreement.cover.is_on(monday_evening.timestamp() - 1)
+    assert region.agents["kp01"].partner == "keski-pohjanmaa"
+    assert region.policy().agreements == region.agreements
+
+
+def test_partner_problems_are_reported_with_their_paths(doc: Doc) -> None:
+    put(doc, "partners[0].services", ["nursing_advice", "no_such"])
+    put(doc, "partners[0].cover.weekly", _DROP)
+    put(doc, "partners[0].cover.channels", {"chat": "always"})
+    kp01 = index_of(doc, "agents", "id", "kp01")
+    put(doc, f"agents[{kp01}].partner", "soite")
+    assert problems(doc) == lines(
+        "partners[0].services[1]: unknown service 'no_such'; expected one of: nursing_advice, "
+        "symptom_assessment, oral_health, child_family, mental_health, social_services, "
+        "prescriptions, appointments",
+        "partners[0].cover.channels: unknown key 'channels'; expected one of: weekly, "
+        "timezone, holidays, exceptions",
+        "partners[0].cover.weekly: required key is missing",
+        f"agents[{kp01}].partner: unknown partner agreement 'soite'; expected one of: "
+        "keski-pohjanmaa",
     )

@@ -387,7 +387,7 @@ def _build(data: object, problems: Problems) -> Region:
     known.teams = _teams(problems, top, known)
     blocks = _blocks(problems, top)
     services = _services(problems, top, known)
-    agreements = read_partners(
+    agreements, agreement_names = read_partners(
         problems,
         top.items("partners"),
         None if "services" in broken else list(services),
@@ -400,7 +400,7 @@ def _build(data: object, problems: Problems) -> Region:
             catalogue.languages,
             (*catalogue.authorisations, *gate_authorisations(agreements)),
         )
-    known.agreements = set(agreements)
+    known.agreements = agreement_names
     agents = _agents(problems, top, known)
     tokens = read_tokens(
         problems,

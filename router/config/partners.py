@@ -29,7 +29,7 @@ from router.core.partners import Agreement, CoverPlan
 
 _KEYS_REQUIRED = ("name", "services", "cover")
 _KEYS_OPTIONAL = ("region",)
-_COVER_KEYS = ("timezone", "weekly", "holidays", "exceptions")
+_COVER_KEYS = ("timezone", "holidays", "exceptions")
 _NAME_FORM = "name (letters, digits, '_', '.', '-'; starting with a letter or '_')"
 
 
@@ -38,10 +38,13 @@ def read_partners(
     entries: list[tuple[str, object]],
     services: Collection[str] | None,
     timezone: str,
-) -> dict[str, Agreement]:
-    """The agreements of the ``partners`` list (its entries with their paths).
-    ``services`` are the region's (None: not checked)."""
+) -> tuple[dict[str, Agreement], set[str]]:
+    """The agreements of the ``partners`` list (its entries with their paths), and the
+    names of all entries, also those with problems (for checking agents' references
+    without reporting one mistake twice). ``services`` are the region's (None: not
+    checked)."""
     agreements: dict[str, Agreement] = {}
+    names: set[str] = set()
     for path, value in entries:
         entry = Fields(problems, path, value, _KEYS_REQUIRED, _KEYS_OPTIONAL)
         if not entry.valid:
@@ -49,8 +52,10 @@ def read_partners(
         name = None
         if entry.given("name"):
             name = as_pattern(problems, entry.at("name"), entry.raw("name"), NAME, _NAME_FORM)
-        if name is not None and name in agreements:
+        if name is not None and name in names:
             problems.add(entry.at("name"), f"duplicate agreement name {name!r}")
+        if name is not None:
+            names.add(name)
         named: set[str] = set()
         for where, raw in entry.items("services"):
             if not isinstance(raw, str):
@@ -68,7 +73,7 @@ def read_partners(
             agreements[name] = Agreement(
                 name, frozenset(named), cover, entry.text("region", "") or ""
             )
-    return agreements
+    return agreements, names
 
 
 def _cover(problems: Problems, entry: Fields, timezone: str) -> CoverPlan | None:
@@ -76,7 +81,7 @@ def _cover(problems: Problems, entry: Fields, timezone: str) -> CoverPlan | None
     if raw is None:
         return None
     block = Fields(problems, entry.at("cover"), raw, ("weekly",), _COVER_KEYS)
-    if not block.valid:
+    if not block.valid or not block.has("weekly"):
         return None
     schedule: Schedule = read_hours(problems, entry.at("cover"), raw, timezone).default
     if schedule.weekly is None:
