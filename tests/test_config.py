@@ -140,7 +140,7 @@ def test_sample_region_policy(region: Region) -> None:
     assert dict(policy.agents) == dict(region.agents)
     assert dict(policy.blocks) == dict(DEFAULT_BLOCKS)
     # the partner agreement adds its gates (router.core.partners) after the file's own
-    assert region.catalogue.authorisations == ("omaolo", "own-region", "partner:keski-pohjanmaa")
+    assert region.catalogue.authorisations == ("omaolo", "own-region", "partner.keski-pohjanmaa")
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])

@@ -393,6 +393,13 @@ def _build(data: object, problems: Problems) -> Region:
         None if "services" in broken else list(services),
         timezone,
     )
+    for gate in gate_authorisations(agreements):
+        if gate in catalogue.authorisations:
+            problems.add(
+                top.at("authorisations"),
+                f"{gate!r} is reserved for partner agreements (router.core.partners); "
+                "rename your authorisation",
+            )
     if agreements:
         # The gates (router.core.partners) are authorisations after the file's own.
         catalogue = SkillCatalogue(

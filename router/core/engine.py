@@ -213,6 +213,11 @@ class Engine:
         for a in self._agents.values():
             yield agent_view(a, self.now)
 
+    def agent_mask(self, agent_id: str) -> int:
+        """The skill mask the agent is matched with now: its abilities, plus its partner
+        gate (``router.core.partners``) when the region has agreements."""
+        return self._pool.groups[self._agent(agent_id).group].mask
+
     def seen_until(self, agent_id: str) -> float | None:
         """Until when the agent's last sighting (``AgentsSeen``) counts; None if it was
         never reported since it logged in."""
@@ -369,7 +374,7 @@ class Engine:
 
     def _mask_of(self, spec: AgentSpec) -> int:
         """The agent's skill mask with its partner gate: ``own-region`` for the region's
-        own agents, ``partner:<name>`` for a partner agent while its cover is on."""
+        own agents, ``partner.<name>`` for a partner agent while its cover is on."""
         mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
         agreements = self.policy.agreements
         if not agreements:

@@ -5,8 +5,8 @@ A partner agent is a roster agent whose ``AgentSpec.partner`` names an agreement
 eligible for a contact only when the agreement names the contact's service AND cover is
 on at that instant. Both are expressed in skill masks, so matching costs nothing more:
 when a region has agreements, every service's requirement is joined with a *gate*
-(``auth:own-region`` or ``auth:partner:<name>`` for each agreement naming the service);
-the region's own agents hold ``own-region``, a partner agent holds ``partner:<name>``
+(``auth:own-region`` or ``auth:partner.<name>`` for each agreement naming the service);
+the region's own agents hold ``own-region``, a partner agent holds ``partner.<name>``
 only while its agreement's cover is on. Cover changes are engine timers at the exact
 instants the schedule (a weekly pattern with exceptions and public holidays, local time)
 opens and closes, so memory mode, Redis mode and virtual time change over alike.
@@ -30,7 +30,7 @@ OWN_REGION = "own-region"
 
 
 def partner_authorisation(agreement: str) -> str:
-    return f"partner:{agreement}"
+    return f"partner.{agreement}"
 
 
 def gate_authorisations(agreements: Iterable[str]) -> tuple[str, ...]:
