@@ -24,6 +24,7 @@ from router.core.events import (
 from router.core.model import Channel, ContactSpec
 from router.core.partners import Agreement, CoverPlan, gate_authorisations
 from router.core.policy import RoutingPolicy
+from router.store import codec
 from skills import SkillCatalogue
 from tests.builders import CATALOGUE, Clock, agent, service
 
@@ -139,10 +140,15 @@ def test_a_partner_agent_naming_an_unknown_agreement_is_refused() -> None:
         c.at(local(2026, 12, 7, 12, 0), AgentUpdated(spec))
 
 
-def test_the_engine_with_cover_state_survives_a_snapshot() -> None:
+@pytest.mark.parametrize("store", [False, True], ids=["pickle", "store-codec"])
+def test_the_engine_with_cover_state_survives_a_snapshot(store: bool) -> None:
+    """Also through the Redis store's restricted unpickler: the agreement and its plan
+    are core classes and plain data (no zone object, no function)."""
     c = clock()
     c.at(local(2026, 12, 7, 17, 0), AgentLoggedIn("p1"))
-    copy: Engine = pickle.loads(pickle.dumps(c.engine))
+    copy: Engine = (
+        codec.decode(codec.encode(c.engine)) if store else pickle.loads(pickle.dumps(c.engine))
+    )
     d2 = Clock(copy)
     d2.now = c.now
     assert d2.at(local(2026, 12, 7, 17, 1), call("k1")) == [("offer", "k1", "p1")]
