@@ -286,7 +286,9 @@ class ChatChannel:
     # ------------------------------------------------------------ decisions
 
     def on_decision(self, decision: d.Decision, now: float) -> None:
-        if isinstance(decision, d.AgentPresenceSet | d.WrapUpStarted | d.WrapUpEnded):
+        if isinstance(
+            decision, d.AgentPresenceSet | d.WrapUpStarted | d.WrapUpEnded | d.CoverChanged
+        ):
             return
         s = self.by_contact.get(decision.contact_id)
         if s is None:

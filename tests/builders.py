@@ -108,6 +108,8 @@ def brief(dec: d.Decision) -> tuple[object, ...]:
         return ("scheduled", dec.contact_id, dec.until)
     if isinstance(dec, d.CallbackAttempt):
         return ("attempt", dec.contact_id, dec.attempt, dec.result, dec.retry_at)
+    if isinstance(dec, d.CoverChanged):
+        return ("cover", dec.agreement, dec.on)
     if isinstance(dec, d.Reclassified):
         return ("reclassified", dec.contact_id, dec.old, dec.new, dec.due_at)
     raise AssertionError(dec)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -137,7 +139,8 @@ def test_sample_region_policy(region: Region) -> None:
     assert dict(policy.services) == dict(region.services)
     assert dict(policy.agents) == dict(region.agents)
     assert dict(policy.blocks) == dict(DEFAULT_BLOCKS)
-    assert region.catalogue.authorisations == ("omaolo",)
+    # the partner agreement adds its gates (router.core.partners) after the file's own
+    assert region.catalogue.authorisations == ("omaolo", "own-region", "partner.keski-pohjanmaa")
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])
@@ -224,6 +227,7 @@ def test_agent_site_defaults_to_team_site_and_may_differ(doc: Doc) -> None:
 def test_null_optional_keys_count_as_absent(doc: Doc) -> None:
     put(doc, "authorisations", None)
     put(doc, "agents", None)
+    put(doc, "partners", None)
     put(doc, "services[1].requirement", "nursing>=3")
     put(doc, "services[0].wrapup_s", None)
     region = parse_region(doc, SRC)
@@ -252,7 +256,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("foo", 1)],
         [
             "foo: unknown key 'foo'; expected one of: region, languages, skills, services, "
-            "authorisations, sites, teams, channel_blocks, agents, tokens"
+            "authorisations, sites, teams, channel_blocks, agents, tokens, partners"
         ],
     ),
     (
@@ -260,7 +264,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[3].skils", {"nursing": 2})],
         [
             "agents[3].skils: unknown key 'skils'; expected one of: id, name, team, "
-            "languages, site, skills, authorisations, capacity, display_name"
+            "languages, site, skills, authorisations, capacity, display_name, partner"
         ],
     ),
     (
@@ -334,7 +338,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [
             "sites[1].id: duplicate site id 'vaasa' (first defined at sites[0].id)",
             "teams[13].site: unknown site 'korsholm'; known sites: vaasa, laihia, jakobstad, "
-            "narpes, kristinestad",
+            "narpes, kristinestad, kokkola",
         ],
     ),
     (
@@ -373,7 +377,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("teams[0].site", "vasa")],
         [
             "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-            "narpes, kristinestad"
+            "narpes, kristinestad, kokkola"
         ],
     ),
     (
@@ -381,7 +385,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[0].site", "oulu")],
         [
             "agents[0].site: unknown site 'oulu'; known sites: vaasa, korsholm, laihia, jakobstad, "
-            "narpes, kristinestad"
+            "narpes, kristinestad, kokkola"
         ],
     ),
     (
@@ -392,7 +396,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
             "vaasa-neuvola, vaasa-mhsu, vaasa-social, vaasa-assistants, region-digital, "
             "jakobstad-nurses, jakobstad-oral, jakobstad-family, jakobstad-psychosocial, "
             "jakobstad-assistants, narpes-health, korsholm-health, kristinestad-health, "
-            "laihia-health"
+            "laihia-health, kp-nurses"
         ],
     ),
     (
@@ -737,7 +741,7 @@ def test_all_problems_are_reported_at_once(doc: Doc) -> None:
     put(doc, "services[0].steps[0].duration_s", _DROP)
     assert problems(doc) == lines(
         "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-        "narpes, kristinestad",
+        "narpes, kristinestad, kokkola",
         "services[0].steps[0].duration_s: required on every step but the last (a step without "
         "a duration lasts for good)",
         "agents[12].skills.nursing: proficiency must be 1..5, got 7",
@@ -753,7 +757,7 @@ def test_every_field_of_a_broken_entry_is_checked(doc: Doc) -> None:
         "sites[5].id: expected a string, got null",
         "sites[5].name: must not be empty",
         "teams[14].site: unknown site 'kristinestad'; known sites: vaasa, korsholm, laihia, "
-        "jakobstad, narpes",
+        "jakobstad, narpes, kokkola",
         "agents[2].id: expected a string, got integer 3",
         "agents[2].capacity.voice: capacity must be >= 0, got -1",
     )
@@ -784,7 +788,7 @@ def test_the_error_is_a_value_error_listing_problems(doc: Doc) -> None:
             None,
             "(top level): the document is empty; expected a mapping with keys: region, "
             "languages, skills, services, authorisations, sites, teams, channel_blocks, agents, "
-            "tokens",
+            "tokens, partners",
         ),
         (["region"], "(top level): expected a mapping, got list"),
     ],
@@ -937,4 +941,33 @@ def test_token_rules_are_reported_together(doc: Doc) -> None:
         "tokens[4].channels: an integration token must list its channels",
         "tokens[4].sha256: the same token is also used at tokens[0].sha256",
         "tokens[5].agent: only agent tokens name an agent, not public tokens",
+    )
+
+
+def test_partner_agreements_are_read_with_their_cover(doc: Doc) -> None:
+    region = parse_region(doc, SRC)
+    agreement = region.agreements["keski-pohjanmaa"]
+    assert agreement.services == frozenset({"nursing_advice"})
+    monday_evening = datetime(2026, 11, 30, 16, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
+    assert agreement.cover.is_on(monday_evening.timestamp())
+    assert not agreement.cover.is_on(monday_evening.timestamp() - 1)
+    assert region.agents["kp01"].partner == "keski-pohjanmaa"
+    assert region.policy().agreements == region.agreements
+
+
+def test_partner_problems_are_reported_with_their_paths(doc: Doc) -> None:
+    put(doc, "partners[0].services", ["nursing_advice", "no_such"])
+    put(doc, "partners[0].cover.weekly", _DROP)
+    put(doc, "partners[0].cover.channels", {"chat": "always"})
+    kp01 = index_of(doc, "agents", "id", "kp01")
+    put(doc, f"agents[{kp01}].partner", "soite")
+    assert problems(doc) == lines(
+        "partners[0].services[1]: unknown service 'no_such'; expected one of: nursing_advice, "
+        "symptom_assessment, oral_health, child_family, mental_health, social_services, "
+        "prescriptions, appointments",
+        "partners[0].cover.channels: unknown key 'channels'; expected one of: weekly, "
+        "timezone, holidays, exceptions",
+        "partners[0].cover.weekly: required key is missing",
+        f"agents[{kp01}].partner: unknown partner agreement 'soite'; expected one of: "
+        "keski-pohjanmaa",
     )

@@ -620,6 +620,7 @@ TUESDAY = {
     "merged": 0,
     "open": 0,
     "refused": 0,  # turned away after hours (not among the contacts)
+    "answered_by_partner": 0,  # no partner agent (``partners:``) logged in
     # The survey after resolved nursing-advice calls and callbacks: the three resolved
     # calls share one number (asked once), the resolved callback has its own.
     "feedback_requests": 2,

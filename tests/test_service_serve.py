@@ -64,7 +64,7 @@ def test_demo_tokens_off_loopback_are_refused_before_binding(
     assert "published demo token" in err
     for name in ("supervisor", "telephony", "website", "omaolo", "public"):
         assert name in err
-    assert "43 agent tokens agent-a001 … agent-a043" in err
+    assert "45 agent tokens agent-a001 … agent-kp02" in err
     assert "tokens:" in err and "sha256" in err  # replace them with your own hashes
     assert "127.0.0.1" in err and "--demo" in err  # or stay on loopback, or say it's a demo
 

@@ -42,6 +42,10 @@ The whole file is checked before anything is refused: every problem is collected
         languages: [CODE, ...]              # non-empty
         authorisations: [NAME, ...]         # optional
         capacity: {CHANNEL: N >= 0, ...}    # default {voice: 1}; at least one above 0
+        partner: NAME                       # optional; a partner region's agent under
+                                            # that agreement
+    partners:                               # optional; see router/config/partners.py
+      - {name: NAME, region: STR, services: [SERVICE, ...], cover: {weekly: ...}}
 
 A key set to ``null`` counts as absent unless it is required. Each top-level section is
 read by its own small function; a new section (e.g. ``tokens`` or ``hours``) is a new
@@ -62,6 +66,7 @@ from router.calendar.rules import AfterHoursPolicy
 from router.config.errors import ConfigError, Problems, key_path
 from router.config.feedback import FeedbackPolicy, read_feedback
 from router.config.hours import read_after_hours, read_hours
+from router.config.partners import read_partners
 from router.config.reader import (
     IDENT,
     NAME,
@@ -85,6 +90,7 @@ from router.core.model import (
     StepKind,
     UrgencyClass,
 )
+from router.core.partners import gate_authorisations
 from router.core.service_rules import WIDE_STEPS
 from skills import (
     MAX_LEVEL,
@@ -97,7 +103,15 @@ from skills import (
 )
 
 TOP_LEVEL_REQUIRED = ("region", "languages", "skills", "services")
-TOP_LEVEL_OPTIONAL = ("authorisations", "sites", "teams", "channel_blocks", "agents", "tokens")
+TOP_LEVEL_OPTIONAL = (
+    "authorisations",
+    "sites",
+    "teams",
+    "channel_blocks",
+    "agents",
+    "tokens",
+    "partners",
+)
 _REFERENCED = ("languages", "skills", "authorisations", "sites", "teams", "services")
 _NON_EMPTY = ("languages", "services")
 
@@ -132,7 +146,7 @@ _SERVICE_OPTIONAL = (
 )
 _LIVE_ONLY_IN_FILE = ("hours", "after_hours")
 _AGENT_REQUIRED = ("id", "name", "team", "languages")
-_AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity", "display_name")
+_AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity", "display_name", "partner")
 
 _ID_FORM = "id (letters, digits, '_', '.', '-'; starting with a letter or digit)"
 _NAME_FORM = "name (letters, digits, '_', '.', '-'; starting with a letter or '_')"
@@ -207,6 +221,7 @@ def _known_of(region: Region, services: Iterable[str]) -> _Known:
         dict(region.sites),
         dict(region.teams),
         list(services),
+        agreements=set(region.agreements),
     )
 
 
@@ -327,6 +342,7 @@ class _Known:
     after_hours: dict[str, AfterHoursPolicy] = field(default_factory=dict)
     feedback: dict[str, FeedbackPolicy] = field(default_factory=dict)
     languages: tuple[str, ...] | None = None  # None: the section is broken
+    agreements: set[str] = field(default_factory=set)  # the partners section's names
 
     def refs(self, section: str, names: Iterable[str]) -> Iterable[str] | None:
         """``names`` to check references against, or None when ``section`` is broken."""
@@ -371,6 +387,27 @@ def _build(data: object, problems: Problems) -> Region:
     known.teams = _teams(problems, top, known)
     blocks = _blocks(problems, top)
     services = _services(problems, top, known)
+    agreements, agreement_names = read_partners(
+        problems,
+        top.items("partners"),
+        None if "services" in broken else list(services),
+        timezone,
+    )
+    for gate in gate_authorisations(agreements):
+        if gate in catalogue.authorisations:
+            problems.add(
+                top.at("authorisations"),
+                f"{gate!r} is reserved for partner agreements (router.core.partners); "
+                "rename your authorisation",
+            )
+    if agreements:
+        # The gates (router.core.partners) are authorisations after the file's own.
+        catalogue = SkillCatalogue(
+            catalogue.skills,
+            catalogue.languages,
+            (*catalogue.authorisations, *gate_authorisations(agreements)),
+        )
+    known.agreements = agreement_names
     agents = _agents(problems, top, known)
     tokens = read_tokens(
         problems,
@@ -394,6 +431,7 @@ def _build(data: object, problems: Problems) -> Region:
         hours=known.hours,
         after_hours=known.after_hours,
         feedback=known.feedback,
+        agreements=agreements,
     )
 
 
@@ -839,6 +877,13 @@ def _agent(problems: Problems, path: str, value: object, known: _Known) -> Agent
     if entry.raw("languages") == []:
         problems.add(entry.at("languages"), "must list at least one language")
     capacity = _capacity(problems, entry)
+    partner = entry.text("partner", "")
+    if partner and partner not in known.agreements:
+        known_names = ", ".join(sorted(known.agreements)) or "(none: add a partners section)"
+        problems.add(
+            entry.at("partner"),
+            f"unknown partner agreement {partner!r}; expected one of: {known_names}",
+        )
     if agent_id is None:
         return None
     return AgentSpec(
@@ -849,6 +894,7 @@ def _agent(problems: Problems, path: str, value: object, known: _Known) -> Agent
         abilities=abilities,
         capacity=capacity,
         display_name=display_name or "",
+        partner=partner,
     )
 
 

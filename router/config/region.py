@@ -11,6 +11,7 @@ from router.calendar.rules import AfterHoursPolicy
 from router.config.feedback import FeedbackPolicy
 from router.config.tokens import TokenSpec
 from router.core.model import AgentSpec, Channel, ServiceSpec
+from router.core.partners import Agreement
 from router.core.policy import RoutingPolicy
 from skills import SkillCatalogue
 
@@ -52,6 +53,9 @@ class Region:
     after_hours: Mapping[str, AfterHoursPolicy] = field(default_factory=dict)
     # The feedback survey after a contact, per service (absent: none).
     feedback: Mapping[str, FeedbackPolicy] = field(default_factory=dict)
+    # Partner agreements by name (``partners:``): a neighbouring region's agents covering
+    # some services during scheduled hours.
+    agreements: Mapping[str, Agreement] = field(default_factory=dict)
 
     def hours_of(self, service: str) -> ServiceHours:
         return self.hours.get(service) or ServiceHours()
@@ -69,4 +73,5 @@ class Region:
             services=dict(self.services),
             agents=dict(self.agents),
             blocks=dict(self.blocks),
+            agreements=dict(self.agreements),
         )

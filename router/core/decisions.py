@@ -210,6 +210,15 @@ class WrapUpEnded:
     agent_id: str
 
 
+@dataclass(slots=True)
+class CoverChanged:
+    """A partner agreement's cover turned on or off (``router.core.partners``): its
+    agents may now receive, or no longer get new offers of, the services it names."""
+
+    agreement: str
+    on: bool
+
+
 Decision = (
     Queued
     | Offered
@@ -230,4 +239,5 @@ Decision = (
     | AgentPresenceSet
     | WrapUpStarted
     | WrapUpEnded
+    | CoverChanged
 )

@@ -73,6 +73,7 @@ from router.core.model import (
     StepKind,
     place_and_deadline,
 )
+from router.core.partners import OWN_REGION, partner_authorisation, service_agreements
 from router.core.policy import RoutingPolicy
 from router.core.pool import AgentPool
 from router.core.queue import REGION, ScopeKey, WaitingQueue
@@ -88,7 +89,7 @@ from router.core.state import (
 )
 from router.core.timers import SLOT_S, TimerKind, TimerQueue
 from router.core.urgency_map import class_after_move
-from skills import CatalogueError, RequirementError
+from skills import CatalogueError, Requirement, RequirementError, Term
 
 Decisions = list[d.Decision]
 _INF = float("inf")
@@ -122,6 +123,7 @@ class Engine:
         self._share: dict[int, float] | None = None
         self._service_base: dict[tuple[str, str | None, str | None], int] = {}
         self._init_liveness()
+        self._init_cover()
         for spec in policy.agents.values():
             self._add_agent(spec)
 
@@ -131,11 +133,27 @@ class Engine:
         # agent -> when its one pending LIVENESS timer fires
         self._live_timer: dict[str, float] = {}
 
+    def _init_cover(self) -> None:
+        agreements = getattr(self.policy, "agreements", None) or {}
+        for name in (OWN_REGION, *map(partner_authorisation, agreements)):
+            if agreements and not self.catalogue.has_authorisation(name):
+                raise ValueError(
+                    f"the catalogue lacks the partner gate authorisation {name!r}: build it "
+                    "with router.core.partners.gate_authorisations"
+                )
+        # agreement -> whether its cover is on; empty until the first event gives a time.
+        self._cover: dict[str, bool] = {}
+        self._cover_timer: dict[str, float] = {}  # agreement -> its pending change
+        self._cover_pending = bool(agreements)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A snapshot written before the liveness rule lacks its state: it starts empty."""
+        """A snapshot written before the liveness rule (or partner cover) lacks its
+        state: it starts empty."""
         self.__dict__.update(state)
         if "_seen" not in state:
             self._init_liveness()
+        if "_cover" not in state:
+            self._init_cover()
 
     # ----------------------------------------------------------------- public API
 
@@ -151,6 +169,8 @@ class Engine:
         else:
             raise InvalidEvent(f"the time of an event must be a finite number, got {now!r}")
         out: Decisions = []
+        if self._cover_pending:
+            self._start_cover(now, out)
         keys = self._timers.keys
         if keys and keys[0] * SLOT_S <= now:
             self._fire_timers(now, out)
@@ -192,6 +212,11 @@ class Engine:
     def agents(self) -> Iterator[AgentView]:
         for a in self._agents.values():
             yield agent_view(a, self.now)
+
+    def agent_mask(self, agent_id: str) -> int:
+        """The skill mask the agent is matched with now: its abilities, plus its partner
+        gate (``router.core.partners``) when the region has agreements."""
+        return self._pool.groups[self._agent(agent_id).group].mask
 
     def seen_until(self, agent_id: str) -> float | None:
         """Until when the agent's last sighting (``AgentsSeen``) counts; None if it was
@@ -322,15 +347,76 @@ class Engine:
 
     def _base_rid(self, spec: ContactSpec, service: ServiceSpec) -> int:
         if spec.requirement is not None:
-            return self._reqs.contact_base(spec.requirement, spec.language, spec.authorisation)
+            return self._reqs.contact_base(
+                self._gated(spec.requirement, service.name), spec.language, spec.authorisation
+            )
         # Most contacts take their service's requirement: a cheap key, no hashing of the
         # requirement itself on every arrival.
         key = (service.name, spec.language, spec.authorisation)
         rid = self._service_base.get(key)
         if rid is None:
-            rid = self._reqs.contact_base(service.requirement, spec.language, spec.authorisation)
+            rid = self._reqs.contact_base(
+                self._gated(service.requirement, service.name), spec.language, spec.authorisation
+            )
             self._service_base[key] = rid
         return rid
+
+    def _gated(self, requirement: Requirement, service: str) -> Requirement:
+        """With partner agreements, ``requirement`` joined with its service's gate: the
+        region's own agents, or the agents of an agreement naming the service."""
+        agreements = self.policy.agreements
+        if not agreements:
+            return requirement
+        gate = Requirement.term(Term("auth", OWN_REGION))
+        for name in service_agreements(agreements, service):
+            gate = gate.any_of(Requirement.term(Term("auth", partner_authorisation(name))))
+        return requirement.all_of(gate)
+
+    def _mask_of(self, spec: AgentSpec) -> int:
+        """The agent's skill mask with its partner gate: ``own-region`` for the region's
+        own agents, ``partner.<name>`` for a partner agent while its cover is on."""
+        mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
+        agreements = self.policy.agreements
+        if not agreements:
+            return mask
+        if not spec.partner:
+            return mask | self.catalogue.authorisation_bit(OWN_REGION)
+        if spec.partner not in agreements:
+            raise InvalidEvent(
+                f"agent {spec.id!r}: unknown partner agreement {spec.partner!r}; "
+                f"known: {', '.join(agreements)}"
+            )
+        if self._cover.get(spec.partner, False):
+            return mask | self.catalogue.authorisation_bit(partner_authorisation(spec.partner))
+        return mask
+
+    # ------------------------------------------------------------------ partner cover
+
+    def _start_cover(self, now: float, out: Decisions) -> None:
+        """The first event gives the engine a time: each agreement's cover is set as the
+        schedule says at ``now`` and a timer armed for its next change."""
+        self._cover_pending = False
+        for name in self.policy.agreements:
+            self._cover_due(name, now, now, out)
+
+    def _cover_due(self, name: str, at: float, token: float, out: Decisions) -> None:
+        """A cover change instant (or the start): partner agents of agreement ``name``
+        gain or lose the gate; an offer in progress and work in hand are left alone."""
+        if self._cover_timer.get(name, token) != token:
+            return  # a stale timer (cannot happen today: one per agreement)
+        plan = self.policy.agreements[name].cover
+        on = plan.is_on(at)
+        was = self._cover.get(name, False)
+        self._cover[name] = on
+        following = plan.next_change(at)
+        if following is not None:
+            self._cover_timer[name] = following
+            self._timers.push(following, TimerKind.COVER, name, following)
+        if on != was:
+            out.append(d.CoverChanged(name, on))
+            for a in self._agents.values():
+                if a.spec.partner == name:
+                    self._regroup(a, a.spec, self._mask_of(a.spec), at, out)
 
     def _token(self) -> int:
         """A timer token never used before, so a timer can never match a later record
@@ -713,11 +799,18 @@ class Engine:
         for ch, n in spec.capacity.items():
             if ch not in CHANNELS or n < 0:
                 raise InvalidEvent(f"capacity for {ch!r} must be a channel and >= 0, got {n}")
-        mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
+        mask = self._mask_of(spec)
         a = self._agents.get(spec.id)
         if a is None:
             self._add_agent(spec)
             return
+        self._regroup(a, spec, mask, now, out)
+
+    def _regroup(
+        self, a: AgentRecord, spec: AgentSpec, mask: int, now: float, out: Decisions
+    ) -> None:
+        """The agent's spec or mask changed: it moves to its new group, drains the queue
+        with what it can now serve, and contacts nobody logged in can serve widen."""
         self._pool.unindex(a)
         old_scopes = a.scopes
         old_group = a.group
@@ -734,7 +827,7 @@ class Engine:
     def _add_agent(self, spec: AgentSpec) -> None:
         self._agent_seq += 1
         a = AgentRecord(spec, self._agent_seq)
-        a.group = self._pool.group_for(spec, self.catalogue.agent_mask(spec.abilities))
+        a.group = self._pool.group_for(spec, self._mask_of(spec))
         self._agents[spec.id] = a
 
     # ------------------------------------------------------------------ services
@@ -1082,6 +1175,9 @@ class Engine:
                 continue
             if kind is TimerKind.LIVENESS:
                 self._liveness_due(ref, at, token, out)
+                continue
+            if kind is TimerKind.COVER:
+                self._cover_due(ref, at, token, out)
                 continue
             c = self._contacts.get(ref)
             if c is None:

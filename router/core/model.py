@@ -156,6 +156,13 @@ class AgentSpec:
     capacity: Mapping[Channel, int] = field(default_factory=lambda: {Channel.VOICE: 1})
     # What customers are told (the chat's "joined"): "" means the first name.
     display_name: str = ""
+    # A partner region's agent: the agreement (``router.core.partners``) that says which
+    # services it may receive and when. "": one of the region's own agents.
+    partner: str = ""
+
+    def __setstate__(self, state: list[object]) -> None:
+        """Unpickles a spec, also one written before a field was added."""
+        _restore(self, state)
 
     @property
     def shown_name(self) -> str:
@@ -207,8 +214,13 @@ class ContactSpec:
     def __setstate__(self, state: list[object]) -> None:
         """Unpickles a spec, also one written before a field was added (snapshots and
         log entries of an earlier version): a missing field takes its default."""
-        for f, value in zip(fields(self), state, strict=False):
-            object.__setattr__(self, f.name, value)
-        for f in fields(self)[len(state) :]:
-            default = f.default_factory() if f.default_factory is not MISSING else f.default
-            object.__setattr__(self, f.name, default)
+        _restore(self, state)
+
+
+def _restore(obj: object, state: list[object]) -> None:
+    """Sets a slots dataclass's fields from ``state``; missing ones take their default."""
+    for f, value in zip(fields(obj), state, strict=False):  # type: ignore[arg-type]
+        object.__setattr__(obj, f.name, value)
+    for f in fields(obj)[len(state) :]:  # type: ignore[arg-type]
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        object.__setattr__(obj, f.name, default)

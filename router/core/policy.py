@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router.core.model import DEFAULT_BLOCKS, AgentSpec, Channel, ServiceSpec
+from router.core.model import DEFAULT_BLOCKS, AgentSpec, Channel, ServiceSpec, _restore
+from router.core.partners import Agreement
 from skills import SkillCatalogue
 
 
@@ -16,3 +17,10 @@ class RoutingPolicy:
     services: Mapping[str, ServiceSpec]
     agents: Mapping[str, AgentSpec] = field(default_factory=dict)
     blocks: Mapping[Channel, frozenset[Channel]] = field(default_factory=lambda: DEFAULT_BLOCKS)
+    # Partner agreements by name (``router.core.partners``); the catalogue must then hold
+    # their gate authorisations (``gate_authorisations``).
+    agreements: Mapping[str, Agreement] = field(default_factory=dict)
+
+    def __setstate__(self, state: list[object]) -> None:
+        """Unpickles a policy, also one from before agreements: none."""
+        _restore(self, state)

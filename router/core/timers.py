@@ -25,6 +25,7 @@ class TimerKind(IntEnum):
     HOLD = 6  # a scheduled contact's time has come
     LIVENESS = 7  # an agent's last sighting runs out (``AgentsSeen``)
     AWAY = 8  # a contact's person has been away for its grace period (``CustomerAway``)
+    COVER = 9  # a partner agreement's cover turns on or off (``router.core.partners``)
 
 
 Timer = tuple[float, int, TimerKind, str, float]

@@ -80,7 +80,8 @@ def routes(service: Service) -> list[Route]:
         for agent in service.engine.agents():
             if agent.status is AgentStatus.OFFLINE:
                 continue
-            if not compiled.matches(catalogue.agent_mask(agent.spec.abilities)):
+            # the engine's mask: with partner agreements it carries the agent's gate
+            if not compiled.matches(service.engine.agent_mask(agent.id)):
                 continue
             agents.append(
                 {

@@ -56,6 +56,7 @@ _FIXED = {
     "skills": "the skill catalogue is fixed when the region is first started",
     "authorisations": "the skill catalogue is fixed when the region is first started",
     "channel_blocks": "channel blocks are fixed when the region is first started",
+    "partners": "partner agreements are fixed when the region is first started",
 }
 _FILE_ONLY_SERVICE_KEYS = ("hours", "after_hours", "feedback")
 _SHOWN_CHARS = 60
@@ -131,6 +132,8 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
         },
         "agents": {spec.id: agent_mapping(spec, languages) for spec in agents},
         "tokens": {t.name: plain(t) for t in region.tokens},
+        # Only when set: a region without agreements keeps its stored fingerprint.
+        **({"partners": plain(region.agreements)} if region.agreements else {}),
     }
 
 
@@ -184,7 +187,7 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any], secret: bool 
 def differences(stored: Mapping[str, Any], file: Mapping[str, Any]) -> Differences:
     """Every difference between the stored document and the file's, section by section."""
     out = Differences()
-    for key in ("languages", "skills", "authorisations", "channel_blocks"):
+    for key in ("languages", "skills", "authorisations", "channel_blocks", "partners"):
         if stored.get(key) != file.get(key):
             line = f"{key}: {_shown(stored.get(key))} -> {_shown(file.get(key))}"
             out.lines.append(line)

@@ -20,6 +20,9 @@ day (O(those contacts) per query; nothing else is kept). The definitions are in
   and attempts per callback contact; ``unreachable``;
 - also ``redirected``, ``cancelled``, ``merged`` and ``open`` (not closed yet: a day's
   figures settle once its contacts have closed);
+- ``answered_by_partner``: of ``answered``, those answered by a partner region's agent
+  (an agent whose roster entry names a partner agreement, ``partners:`` in the region
+  file);
 - ``refused``: turned away at the door after hours (told when the service opens; no
   contact was made, so not among ``contacts``), by the day they were turned away;
 - ``feedback_requests``, ``feedback_answers``, ``feedback_response_pct`` and ``nps``: the
@@ -32,7 +35,7 @@ caller's own site (``preferred_site``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +89,7 @@ FIGURES: tuple[str, ...] = (
     "merged",
     "open",
     "refused",
+    "answered_by_partner",
     *FEEDBACK_FIGURES,
 )
 _KEYS: dict[str, Callable[[AuditRecord], str | None]] = {
@@ -108,9 +112,14 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dict[str, Any]:
-    """The day's figures of ``records`` (contacts that arrived that day)."""
-    contacts = answered = within = same_day = 0
+def figures(
+    records: Iterable[AuditRecord],
+    days: Callable[[float], str],
+    partners: Collection[str] = frozenset(),
+) -> dict[str, Any]:
+    """The day's figures of ``records`` (contacts that arrived that day); ``partners``
+    are the ids of partner agents (``answered_by_partner``)."""
+    contacts = answered = within = same_day = by_partner = 0
     abandoned = redirected = cancelled = merged = unreachable = still_open = 0
     callbacks = attempts = refused = 0
     waits: list[float] = []
@@ -138,6 +147,8 @@ def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dic
         if r.answered_at is None:
             continue
         answered += 1
+        if r.answered_by in partners:
+            by_partner += 1
         waits.append(max(0.0, r.answered_at - r.arrived_at))
         if r.answered_due is not None and r.answered_at <= r.answered_due:
             within += 1
@@ -166,6 +177,7 @@ def figures(records: Iterable[AuditRecord], days: Callable[[float], str]) -> dic
         "merged": merged,
         "open": still_open,
         "refused": refused,
+        "answered_by_partner": by_partner,
     }
 
 
@@ -197,6 +209,7 @@ class Reports:
     def daily(self, day: date, by: str | None) -> dict[str, Any]:
         records = self.audit.day(day)
         days = self.audit.days.of
+        partners = frozenset(a.id for a in self.service.engine.agents() if a.spec.partner)
         body: dict[str, Any] = {
             "date": day.isoformat(),
             "timezone": self.audit.days.zone.key,
@@ -208,8 +221,8 @@ class Reports:
             groups: dict[str | None, list[AuditRecord]] = {k: [] for k in self._known(by)}
             for r in records:
                 groups.setdefault(key(r), []).append(r)
-            body["rows"] = [{by: k, **figures(rs, days)} for k, rs in groups.items()]
-        body["total"] = figures(records, days)
+            body["rows"] = [{by: k, **figures(rs, days, partners)} for k, rs in groups.items()]
+        body["total"] = figures(records, days, partners)
         self._add_feedback(body, day, by)
         return body
 
@@ -268,8 +281,8 @@ class Reports:
                 "by=service|channel|language|site, format=json|csv): contacts, answered "
                 "within target %, same-day contact %, average and 90th-percentile wait, "
                 "abandonment, callback attempts per callback contact, unreachable, the "
-                "contacts turned away after hours (refused), and the feedback survey's "
-                "requests, answers, response rate and NPS",
+                "contacts turned away after hours (refused), those answered by partner "
+                "agents, and the feedback survey's requests, answers, response rate and NPS",
                 (Role.SUPERVISOR,),
                 tag="supervisor",
                 responses={

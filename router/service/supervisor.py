@@ -99,6 +99,7 @@ def agent_mapping(spec: AgentSpec, languages: tuple[str, ...]) -> dict[str, Any]
         "authorisations": sorted(abilities.authorisations),
         "capacity": {channel.value: n for channel, n in spec.capacity.items()},
         **({"display_name": spec.display_name} if spec.display_name else {}),
+        **({"partner": spec.partner} if spec.partner else {}),
     }
 
 
