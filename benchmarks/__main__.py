@@ -50,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
         help="share of agents taking 2-3 chats instead of 1 call (and of contacts that "
         "are chats); default 0",
     )
+    p.add_argument(
+        "--floor-rounds",
+        type=int,
+        metavar="N",
+        help="pairs of interleaved engine/floor rounds per cell (default 9, quick 5; 0: skip)",
+    )
+    p.add_argument(
+        "--floor-cycles",
+        type=int,
+        metavar="N",
+        help="cycles (complete, accept, arrive) per floor round (default 1000, quick 300)",
+    )
     p.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the built state")
     p.add_argument(
         "--profile",
@@ -77,6 +89,8 @@ def main(argv: list[str]) -> int:
         profile=bool(args.profile),
         shape=Shape(chat_share=args.chat_share),
         load_before=os.getloadavg()[0],
+        floor_rounds=args.floor_rounds if args.floor_rounds is not None else (5 if quick else 9),
+        floor_cycles=args.floor_cycles or (300 if quick else 1_000),
     )
     start = time.perf_counter()
     runs = run(settings)
