@@ -462,7 +462,7 @@ def _cost(rec: Recorder, pauses: list[int]) -> RoundCost:
     )
 
 
-def _round(drv: Driver | FloorDriver, cycles: int, waiting: int) -> Recorder:
+def run_round(drv: Driver | FloorDriver, cycles: int, waiting: int) -> Recorder:
     rec = drv.rec = Recorder()
     try:
         for _ in range(cycles):
@@ -512,7 +512,7 @@ def compare(plan: Floorplan, waiting: int, rounds: int, cycles: int, freeze: boo
             pair: list[Recorder] = []
             for side, drv in ((ENGINE, edriver), (FLOOR, fdriver)):
                 pauses.clear()
-                rec = _round(drv, cycles, waiting)
+                rec = run_round(drv, cycles, waiting)
                 (run.engine if side == ENGINE else run.floor).append(_cost(rec, pauses))
                 pair.append(rec)
             e_offers, f_offers = pair[0].offers, pair[1].offers

@@ -368,7 +368,7 @@ def floor_verdicts(runs: list[AgentsRun]) -> list[Verdict]:
     return out
 
 
-def render(s: Settings, runs: list[AgentsRun]) -> str:
+def render(s: Settings, runs: list[AgentsRun], instructions: list[str] | None = None) -> str:
     lines = ["Yhteys dispatch-loop benchmark (router.core.engine.Engine, pure, one process)"]
     lines += machine(s)
     lines.append("")
@@ -388,6 +388,8 @@ def render(s: Settings, runs: list[AgentsRun]) -> str:
     if any(c.floor is not None for c in _cells(runs)):
         lines += ["", FLOOR_LEGEND, ""]
         lines += floor_table(runs)
+    if instructions:
+        lines += ["", *instructions]
     lines += ["", "Targets:"]
     lines += [v.line() for v in verdicts(runs)]
     lines.append(RETIRED_SPEEDUP)
@@ -402,7 +404,9 @@ def render(s: Settings, runs: list[AgentsRun]) -> str:
     return "\n".join(lines)
 
 
-def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
+def write_results(
+    s: Settings, runs: list[AgentsRun], argv: list[str], instructions: list[str] | None = None
+) -> Path:
     cmd = " ".join(["python -m benchmarks", *argv])
     body = [
         "# Benchmark results",
@@ -441,6 +445,7 @@ def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
         *floor_table(runs),
         "```",
         "",
+        *(["```", *instructions, "```", ""] if instructions else []),
         "## Targets",
         "",
         *[f"- {v.line()}" for v in verdicts(runs)],
@@ -465,6 +470,6 @@ def kept_sections(path: Path) -> str:
     return "" if after < 0 else "\n" + text[after + 1 :]
 
 
-def print_report(s: Settings, runs: list[AgentsRun]) -> None:
-    print(render(s, runs))
+def print_report(s: Settings, runs: list[AgentsRun], instructions: list[str] | None = None) -> None:
+    print(render(s, runs, instructions))
     sys.stdout.flush()
