@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import random
+import resource
 import statistics
 import time
 from collections.abc import Mapping
@@ -390,6 +391,8 @@ class FloorDriver:
 
 ENGINE, FLOOR = 0, 1
 METRICS = ("mean", "p50", "p99")
+# Fewest round pairs free of preemption for the ratios to be taken over those alone.
+MIN_CLEAN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +406,7 @@ class RoundCost:
     p99_ns: int
     gc_pauses: int
     gc_ns: int
+    preempted: int = 0  # involuntary context switches during the round
 
     @property
     def ns_per_decision(self) -> float:
@@ -427,13 +431,19 @@ class FloorRun:
     compared: int = 0
     first_difference: int | None = None
 
+    def pairs(self) -> list[tuple[RoundCost, RoundCost]]:
+        """The round pairs the ratios are taken over: those in which neither side was
+        preempted (the OS gave the core to other work, which costs a few ms of some
+        event), when there are at least ``MIN_CLEAN`` of them; else every pair."""
+        pairs = list(zip(self.engine, self.floor, strict=False))
+        clean = [(e, f) for e, f in pairs if e.preempted == 0 and f.preempted == 0]
+        return clean if len(clean) >= MIN_CLEAN else pairs
+
     def ratios(self, metric: str) -> list[float]:
         """Engine / floor, per round pair: mean = cost per decision, p50 and p99 = the
         percentiles of the cost per event."""
         return [
-            e.metric(metric) / f.metric(metric)
-            for e, f in zip(self.engine, self.floor, strict=False)
-            if f.metric(metric) > 0
+            e.metric(metric) / f.metric(metric) for e, f in self.pairs() if f.metric(metric) > 0
         ]
 
     def ratio(self, metric: str) -> tuple[float, float, float]:
@@ -445,11 +455,11 @@ class FloorRun:
 
     def side(self, side: int, metric: str) -> float:
         """The median over the rounds of one side's metric (ns)."""
-        rounds = self.engine if side == ENGINE else self.floor
+        rounds = [pair[side] for pair in self.pairs()]
         return statistics.median(r.metric(metric) for r in rounds) if rounds else float("nan")
 
 
-def _cost(rec: Recorder, pauses: list[int]) -> RoundCost:
+def _cost(rec: Recorder, pauses: list[int], preempted: int) -> RoundCost:
     lat = sorted(ns for kind in rec.lat for ns in kind)
     return RoundCost(
         events=len(lat),
@@ -459,6 +469,7 @@ def _cost(rec: Recorder, pauses: list[int]) -> RoundCost:
         p99_ns=percentile(lat, 0.99),
         gc_pauses=len(pauses),
         gc_ns=sum(pauses),
+        preempted=preempted,
     )
 
 
@@ -512,8 +523,10 @@ def compare(plan: Floorplan, waiting: int, rounds: int, cycles: int, freeze: boo
             pair: list[Recorder] = []
             for side, drv in ((ENGINE, edriver), (FLOOR, fdriver)):
                 pauses.clear()
+                switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
                 rec = run_round(drv, cycles, waiting)
-                (run.engine if side == ENGINE else run.floor).append(_cost(rec, pauses))
+                switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - switches
+                (run.engine if side == ENGINE else run.floor).append(_cost(rec, pauses, switches))
                 pair.append(rec)
             e_offers, f_offers = pair[0].offers, pair[1].offers
             if e_offers != f_offers:

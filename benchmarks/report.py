@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.dispatch import DT, ROUNDS, AgentsRun, Cell, Sample, Settings
-from benchmarks.floor import ENGINE, FLOOR, FloorRun
+from benchmarks.floor import ENGINE, FLOOR, MIN_CLEAN, FloorRun
 from router.service.collector import GC_THRESHOLDS
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -43,7 +43,9 @@ FLOOR_LEGEND = (
     "available-agent heaps, eligibility precomputed; no traces, timers, tallies, steps, "
     "event or decision objects), from the engine's state after its measured phase, in "
     "interleaved rounds (engine, floor, engine, ...) over the same events; ratio = engine "
-    "/ floor per round pair, shown as the median (lowest-highest) over the rounds: mean = "
+    "/ floor per round pair, shown as the median (lowest-highest) over the round pairs "
+    f"in which neither side was preempted (rounds = those kept / all; all are kept when "
+    f"fewer than {MIN_CLEAN} are clean): mean = "
     "cost per decision, p50/p99 = percentiles of the cost per event. ns and us columns are "
     "the medians over the rounds. gc = collector pauses that fell in each side's rounds "
     "(count, total ms), with the service's thresholds on both sides:"
@@ -321,8 +323,9 @@ def floor_table(runs: list[AgentsRun]) -> list[str]:
         same = f"yes ({f.compared})" if f.first_difference is None else f"NO @{f.first_difference}"
         ep = f"{_us(f.side(ENGINE, 'p50'))} / {_us(f.side(ENGINE, 'p99'))}"
         fp = f"{_us(f.side(FLOOR, 'p50'))} / {_us(f.side(FLOOR, 'p99'))}"
+        rounds = f"{len(f.pairs())}/{len(f.engine)} x {f.cycles:,}"
         lines.append(
-            f"{c.agents:>7,} {c.waiting:>8,} {f'{len(f.engine)} x {f.cycles:,}':>12} "
+            f"{c.agents:>7,} {c.waiting:>8,} {rounds:>12} "
             f"{f.side(ENGINE, 'mean'):>13,.0f} {f.side(FLOOR, 'mean'):>12,.0f} "
             f"{_ratio(f, 'mean'):>20} {ep:>17} {fp:>16} {_ratio(f, 'p50'):>20} "
             f"{_ratio(f, 'p99'):>20} "
@@ -347,7 +350,8 @@ def floor_verdicts(runs: list[AgentsRun]) -> list[Verdict]:
                 Verdict(
                     name,
                     mid <= TARGET_FLOOR_RATIO,
-                    f"{mid:.2f}x (rounds {lo:.2f}-{hi:.2f}, median of {len(f.engine)})",
+                    f"{mid:.2f}x (rounds {lo:.2f}-{hi:.2f}, median of {len(f.pairs())} of "
+                    f"{len(f.engine)} round pairs)",
                 )
             )
     floors = [c.floor for c in _cells(runs) if c.floor is not None]
