@@ -56,13 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         "--floor-rounds",
         type=int,
         metavar="N",
-        help="pairs of interleaved engine/floor rounds per cell (default 21, quick 7; 0: skip)",
+        help="pairs of interleaved engine/floor rounds per cell (default 15, quick 7; 0: skip)",
     )
     p.add_argument(
         "--floor-cycles",
         type=int,
         metavar="N",
-        help="cycles (complete, accept, arrive) per floor round (default 400, quick 200)",
+        help="cycles (complete, accept, arrive) per floor round (default 1000, quick 200)",
     )
     p.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the built state")
     p.add_argument(
@@ -99,8 +99,8 @@ def main(argv: list[str]) -> int:
         profile=bool(args.profile),
         shape=Shape(chat_share=args.chat_share),
         load_before=os.getloadavg()[0],
-        floor_rounds=args.floor_rounds if args.floor_rounds is not None else (7 if quick else 21),
-        floor_cycles=args.floor_cycles or (200 if quick else 400),
+        floor_rounds=args.floor_rounds if args.floor_rounds is not None else (7 if quick else 15),
+        floor_cycles=args.floor_cycles or (200 if quick else 1_000),
     )
     start = time.perf_counter()
     runs = run(settings)

@@ -310,8 +310,8 @@ class Settings:
     load_before: float = 0.0  # 1-minute load average when the run started
     # the engine against the floor (benchmarks/floor.py): pairs of interleaved rounds of
     # this many cycles each (0 rounds: not run)
-    floor_rounds: int = 21
-    floor_cycles: int = 400
+    floor_rounds: int = 15
+    floor_cycles: int = 1_000
 
 
 def log(msg: str) -> None:

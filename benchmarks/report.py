@@ -47,8 +47,10 @@ FLOOR_LEGEND = (
     f"in which neither side was preempted (rounds = those kept / all; all are kept when "
     f"fewer than {MIN_CLEAN} are clean): mean = "
     "cost per decision, p50/p99 = percentiles of the cost per event. ns and us columns are "
-    "the medians over the rounds. gc = collector pauses that fell in each side's rounds "
-    "(count, total ms), with the service's thresholds on both sides:"
+    "the medians over the rounds kept. gc = collector pauses (count, total ms): the "
+    "collector runs with the service's thresholds in the engine's rounds and is off in the "
+    "floor's, whose tracked allocations net to about zero per round (a pass falling in its "
+    "round would scan the engine's young objects):"
 )
 
 
