@@ -1,20 +1,22 @@
 """Where the engine's time goes per cycle (complete, accept, arrive), by feature.
 
 ``python -m benchmarks.breakdown [agents waiting]`` builds the dispatch benchmark's cell
-(default 2,000 agents / 10,000 waiting), times the engine's calls once plain, then once
-under cProfile (enabled only inside ``engine.apply``), and groups the functions' own time
-by the feature they serve. cProfile adds a fixed cost to every call; that cost, taken as
-(profiled time - plain time) / calls, is subtracted from each function in proportion to
-its calls, so the groups add up to the plain time. Built-in calls (``dict.get``, ``len``,
-``min``...) are charged to the engine function that made them. Estimates, not exact
-figures: use ``benchmarks.instructions`` to see a change.
+(default 2,000 agents / 10,000 waiting), then runs the measured loop with cProfile enabled
+only inside ``engine.apply``, timing with the process's CPU clock (so other work on the
+machine does not land in the figures), and groups the functions' own time by the feature
+they serve. cProfile adds a fixed cost to every call; that cost is calibrated in the same
+process (a loop of empty calls, profiled and not) and subtracted per call. Built-in calls
+(``dict.get``, ``len``, ``min``...) are charged to the engine function that made them.
+Estimates, not exact figures: use ``benchmarks.instructions`` to see a change.
 """
 
 from __future__ import annotations
 
 import cProfile
 import pstats
+import statistics
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -97,52 +99,62 @@ class _Profiled:
         return self.engine.waiting_count
 
 
+def _nothing() -> None:
+    return None
+
+
+def _calls(n: int) -> None:
+    f = _nothing
+    for _ in range(n):
+        f()
+
+
+def call_cost(n: int = 200_000, repeats: int = 5) -> float:
+    """What cProfile adds per call, in ns of process CPU time (the median of ``repeats``)."""
+    costs = []
+    for _ in range(repeats):
+        t0 = time.process_time_ns()
+        _calls(n)
+        plain = time.process_time_ns() - t0
+        profiler = cProfile.Profile(time.process_time_ns, 1e-9)
+        t0 = time.process_time_ns()
+        profiler.enable()
+        _calls(n)
+        profiler.disable()
+        profiled = time.process_time_ns() - t0
+        costs.append((profiled - plain) / (n + 1))
+    return statistics.median(costs)
+
+
 def breakdown(agents: int, waiting: int, events: int = 20_000) -> list[str]:
     s = Settings(agents=[agents], waiting=[waiting], floor_rounds=0)
     plan = Floorplan(agents, s, lambda _msg: None)
     plan.grow(waiting)
     plan.warm_up(waiting)
     plan.start_cell(waiting)
-    plain = measure(plan.driver, waiting, events, 60.0, s.freeze)
-    profiler = cProfile.Profile()
+    per_call = call_cost()
+    profiler = cProfile.Profile(time.process_time_ns, 1e-9)
     plan.driver.m = _Profiled(plan.engine, profiler)
-    profiled = measure(plan.driver, waiting, events, 120.0, s.freeze)
+    sample = measure(plan.driver, waiting, events, 600.0, s.freeze)
     stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     own: dict[str, float] = defaultdict(float)
-    calls: dict[str, int] = defaultdict(int)
-    total_calls = 0
     for func, (_cc, nc, tt, _ct, callers) in stats.items():
-        total_calls += nc
-        if func[0] == "~":  # a built-in: charged to its callers
+        if func[0] == "~":  # a built-in: charged to its callers, less cProfile's cost
             for caller, (_c, cnc, ctt, _cct) in callers.items():
-                key = _group(_key(caller))
-                own[key] += ctt
-                calls[key] += cnc
+                own[_group(_key(caller))] += max(0.0, ctt * 1e9 - cnc * per_call)
             continue
-        key = _group(_key(func))
-        own[key] += tt
-        calls[key] += nc
-    cycles = plain.by_kind["complete"][0]
-    pcycles = profiled.by_kind["complete"][0]
-    plain_ns = plain.total_ns / cycles
-    prof_ns = sum(own.values()) * 1e9 / pcycles
-    per_call = (prof_ns - plain_ns) * pcycles / max(1, total_calls)
-    rows = sorted(
-        (
-            (name, max(0.0, t * 1e9 / pcycles - calls[name] / pcycles * per_call))
-            for name, t in own.items()
-        ),
-        key=lambda r: -r[1],
-    )
+        own[_group(_key(func))] += max(0.0, tt * 1e9 - nc * per_call)
+    cycles = sample.by_kind["complete"][0]
+    rows = sorted(((name, ns / cycles) for name, ns in own.items()), key=lambda r: -r[1])
     shown = sum(ns for _, ns in rows)
     lines = [
-        f"engine at {agents:,} agents / {waiting:,} waiting: {plain_ns / 1000:.1f} us per cycle "
-        f"plain ({plain.decisions / cycles:.2f} decisions per cycle); profiled "
-        f"{prof_ns / 1000:.1f} us, less {per_call:.0f} ns per call x "
-        f"{total_calls / pcycles:.0f} calls per cycle:",
+        f"engine at {agents:,} agents / {waiting:,} waiting, {cycles:,} cycles "
+        f"({sample.decisions / cycles:.2f} decisions per cycle): about {shown / 1000:.1f} us "
+        f"of CPU per cycle once cProfile's {per_call:.0f} ns per call is taken off:",
     ]
     for name, ns in rows:
-        lines.append(f"  {ns / 1000:6.2f} us  {100 * ns / shown:5.1f} %  {name}")
+        if ns >= 0.005 * shown:
+            lines.append(f"  {ns / 1000:6.2f} us  {100 * ns / shown:5.1f} %  {name}")
     return lines
 
 

@@ -439,6 +439,15 @@ class FloorRun:
         clean = [(e, f) for e, f in pairs if e.preempted == 0 and f.preempted == 0]
         return clean if len(clean) >= MIN_CLEAN else pairs
 
+    @property
+    def clean(self) -> int:
+        """Round pairs in which neither side was preempted."""
+        return sum(
+            1
+            for e, f in zip(self.engine, self.floor, strict=False)
+            if not (e.preempted or f.preempted)
+        )
+
     def ratios(self, metric: str) -> list[float]:
         """Engine / floor, per round pair: mean = cost per decision, p50 and p99 = the
         percentiles of the cost per event."""

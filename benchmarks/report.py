@@ -44,10 +44,10 @@ FLOOR_LEGEND = (
     "event or decision objects), from the engine's state after its measured phase, in "
     "interleaved rounds (engine, floor, engine, ...) over the same events; ratio = engine "
     "/ floor per round pair, shown as the median (lowest-highest) over the round pairs "
-    f"in which neither side was preempted (rounds = those kept / all; all are kept when "
-    f"fewer than {MIN_CLEAN} are clean): mean = "
+    f"in which neither side was preempted, or over all when fewer than {MIN_CLEAN} are "
+    f"(rounds = pairs neither side was preempted in / all pairs x cycles per round): mean = "
     "cost per decision, p50/p99 = percentiles of the cost per event. ns and us columns are "
-    "the medians over the rounds kept. gc = collector pauses (count, total ms): the "
+    "the medians over the same rounds. gc = collector pauses (count, total ms): the "
     "collector runs with the service's thresholds in the engine's rounds and is off in the "
     "floor's, whose tracked allocations net to about zero per round (a pass falling in its "
     "round would scan the engine's young objects):"
@@ -325,7 +325,7 @@ def floor_table(runs: list[AgentsRun]) -> list[str]:
         same = f"yes ({f.compared})" if f.first_difference is None else f"NO @{f.first_difference}"
         ep = f"{_us(f.side(ENGINE, 'p50'))} / {_us(f.side(ENGINE, 'p99'))}"
         fp = f"{_us(f.side(FLOOR, 'p50'))} / {_us(f.side(FLOOR, 'p99'))}"
-        rounds = f"{len(f.pairs())}/{len(f.engine)} x {f.cycles:,}"
+        rounds = f"{f.clean}/{len(f.engine)} x {f.cycles:,}"
         lines.append(
             f"{c.agents:>7,} {c.waiting:>8,} {rounds:>12} "
             f"{f.side(ENGINE, 'mean'):>13,.0f} {f.side(FLOOR, 'mean'):>12,.0f} "
@@ -353,7 +353,7 @@ def floor_verdicts(runs: list[AgentsRun]) -> list[Verdict]:
                     name,
                     mid <= TARGET_FLOOR_RATIO,
                     f"{mid:.2f}x (rounds {lo:.2f}-{hi:.2f}, median of {len(f.pairs())} of "
-                    f"{len(f.engine)} round pairs)",
+                    f"{len(f.engine)} round pairs, {f.clean} not preempted)",
                 )
             )
     floors = [c.floor for c in _cells(runs) if c.floor is not None]

@@ -73,7 +73,7 @@ def test_the_report_prints_the_floor_ratios_and_retires_the_naive_target() -> No
     p99 = next(ln for ln in lines if "the floor's p99 per event at 2,000 agents" in ln)
     for line in (mean, p99):
         assert line.startswith(("PASS", "MISS"))
-        assert "x (rounds " in line and "of 3 round pairs)" in line
+        assert "x (rounds " in line and "of 3 round pairs, " in line
     assert "PASS  the floor makes the engine's choices" in text
     assert "PASS  the naive matcher makes the engine's choices" in text
     assert RETIRED_SPEEDUP in lines
