@@ -19,6 +19,10 @@ Per agent count ``A`` (one engine, reused for every queue length, shortest first
 4. the naive matcher starts from a snapshot of the same state and runs the same driver
    with the same random streams (bounded in events and seconds); its offers must be the
    engine's offers, and the run says whether they were.
+5. the floor (``benchmarks/floor.py``, a minimal indexed matcher) is built from the
+   engine's state after its measured phase, and the two run interleaved rounds over the
+   same events (``floor.compare``): the engine/floor ratios, and whether every offer was
+   the same.
 
 Virtual time moves ``DT`` seconds per event. Before each measured phase the collector
 runs and the long-lived state is frozen (``gc.freeze()``, as the service does after
