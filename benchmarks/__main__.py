@@ -1,7 +1,8 @@
 """``python -m benchmarks`` (``make bench``): the dispatch-loop benchmark of the pure engine.
 
 The full matrix (200, 2,000 and 20,000 agents x 1,000, 10,000 and 100,000 waiting, with
-the naive matcher in every cell) takes a few minutes; ``--quick`` is a small smoke run.
+the naive matcher and the floor in every cell, then instruction counts under valgrind when
+it is installed) takes a few minutes; ``--quick`` is a small smoke run (seconds).
 Figures go to stdout, progress to stderr; ``--write-results`` also writes
 ``benchmarks/RESULTS.md``.
 """
@@ -14,6 +15,7 @@ import sys
 import time
 
 from benchmarks.dispatch import Settings, log, run
+from benchmarks.instructions import measure as count_instructions
 from benchmarks.report import print_report, write_results
 from benchmarks.workload import Shape
 
@@ -25,7 +27,7 @@ QUICK_WAITING = [1_000, 10_000]
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="small smoke run (< 20 s)")
+    p.add_argument("--quick", action="store_true", help="small smoke run (< 10 s)")
     p.add_argument("--agents", type=int, nargs="+", metavar="N", help="agent counts")
     p.add_argument("--waiting", type=int, nargs="+", metavar="N", help="queue lengths")
     p.add_argument("--events", type=int, metavar="N", help="measured events per cell")
@@ -50,11 +52,31 @@ def _parser() -> argparse.ArgumentParser:
         help="share of agents taking 2-3 chats instead of 1 call (and of contacts that "
         "are chats); default 0",
     )
+    p.add_argument(
+        "--floor-rounds",
+        type=int,
+        metavar="N",
+        help="pairs of interleaved engine/floor rounds per cell (default 15, quick 7; 0: skip)",
+    )
+    p.add_argument(
+        "--floor-cycles",
+        type=int,
+        metavar="N",
+        help="cycles (complete, accept, arrive) per floor round (default 1000, quick 200)",
+    )
     p.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the built state")
     p.add_argument(
         "--profile",
         action="store_true",
         help="run cProfile over the engine's measured phase and print the top functions",
+    )
+    p.add_argument(
+        "--instructions",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="count instructions per decision under valgrind (benchmarks/instructions.py): "
+        "auto = in full runs when valgrind is installed (about 2 minutes), yes = also with "
+        "--quick, no = never",
     )
     p.add_argument("--write-results", action="store_true", help="also write benchmarks/RESULTS.md")
     return p
@@ -77,13 +99,20 @@ def main(argv: list[str]) -> int:
         profile=bool(args.profile),
         shape=Shape(chat_share=args.chat_share),
         load_before=os.getloadavg()[0],
+        floor_rounds=args.floor_rounds if args.floor_rounds is not None else (7 if quick else 15),
+        floor_cycles=args.floor_cycles or (200 if quick else 1_000),
     )
     start = time.perf_counter()
     runs = run(settings)
-    print_report(settings, runs)
+    instructions: list[str] | None = None
+    if args.instructions == "yes" or (args.instructions == "auto" and not quick):
+        log("counting instructions under valgrind (benchmarks/instructions.py)")
+        counted = count_instructions(seed=args.seed)
+        instructions = [counted] if isinstance(counted, str) else counted.lines()
+    print_report(settings, runs, instructions)
     log(f"done in {time.perf_counter() - start:.1f} s")
     if args.write_results:
-        path = write_results(settings, runs, argv)
+        path = write_results(settings, runs, argv, instructions)
         log(f"wrote {path}")
     return 0
 

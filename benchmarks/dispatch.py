@@ -19,6 +19,10 @@ Per agent count ``A`` (one engine, reused for every queue length, shortest first
 4. the naive matcher starts from a snapshot of the same state and runs the same driver
    with the same random streams (bounded in events and seconds); its offers must be the
    engine's offers, and the run says whether they were.
+5. the floor (``benchmarks/floor.py``, a minimal indexed matcher) is built from the
+   engine's state after its measured phase, and the two run interleaved rounds over the
+   same events (``floor.compare``): the engine/floor ratios, and whether every offer was
+   the same.
 
 Virtual time moves ``DT`` seconds per event. Before each measured phase the collector
 runs and the long-lived state is frozen (``gc.freeze()``, as the service does after
@@ -39,7 +43,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from benchmarks.naive import NaiveAgent, NaiveContact, NaiveMatcher
 from benchmarks.workload import ContactStream, Region, Shape, build_region
@@ -55,6 +59,9 @@ from router.core.events import (
 from router.core.model import AgentStatus, ContactSpec
 from router.service.collector import GC_THRESHOLDS
 from skills import Requirement
+
+if TYPE_CHECKING:
+    from benchmarks.floor import FloorRun
 
 DT = 0.001
 # The measured phase is split into rounds; throughput is the median round's, so a burst
@@ -275,6 +282,7 @@ class Cell:
     compared: int
     first_difference: int | None  # index of the first differing offer, None when the same
     profile: str = ""
+    floor: FloorRun | None = None  # the engine against the floor, interleaved rounds
 
 
 @dataclass(slots=True)
@@ -304,6 +312,10 @@ class Settings:
     profile: bool = False
     shape: Shape = field(default_factory=Shape)
     load_before: float = 0.0  # 1-minute load average when the run started
+    # the engine against the floor (benchmarks/floor.py): pairs of interleaved rounds of
+    # this many cycles each (0 rounds: not run)
+    floor_rounds: int = 15
+    floor_cycles: int = 1_000
 
 
 def log(msg: str) -> None:
@@ -561,6 +573,23 @@ def run_agents(n_agents: int, s: Settings) -> AgentsRun:
             )
         del naive, ndriver
         gc.unfreeze()
+        floor_run = None
+        if s.floor_rounds > 0:
+            from benchmarks.floor import compare  # noqa: PLC0415 - floor imports this module
+
+            progress(
+                f"engine vs floor: {s.floor_rounds} pairs of interleaved rounds of "
+                f"{s.floor_cycles:,} cycles"
+            )
+            floor_run = compare(plan, w, s.floor_rounds, s.floor_cycles, s.freeze)
+            gc.unfreeze()
+            if floor_run.first_difference is not None:
+                log(f"  !! the floor and the engine differ at offer {floor_run.first_difference}")
+            mean = floor_run.ratio("mean")
+            progress(
+                f"engine/floor per decision {mean[0]:.2f}x ({mean[1]:.2f}-{mean[2]:.2f}), "
+                f"p99 {floor_run.ratio('p99')[0]:.2f}x"
+            )
         cells.append(
             Cell(
                 agents=n_agents,
@@ -574,6 +603,7 @@ def run_agents(n_agents: int, s: Settings) -> AgentsRun:
                 compared=compared,
                 first_difference=first_diff,
                 profile=_profile_text(profiler) if profiler is not None else "",
+                floor=floor_run,
             )
         )
         progress(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.dispatch import DT, ROUNDS, AgentsRun, Cell, Sample, Settings
+from benchmarks.floor import ENGINE, FLOOR, MIN_CLEAN, FloorRun
 from router.service.collector import GC_THRESHOLDS
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -27,7 +28,30 @@ TARGET_SMALL_WAITING = 1_000
 TARGET_DECISIONS_PER_S = 100_000
 TARGET_P99_US = 50.0
 TARGET_GROWTH = 1.5
-TARGET_SPEEDUP = 500.0
+# The engine against the floor (benchmarks/floor.py): cells and the largest ratio.
+FLOOR_CELLS = ((20_000, 1_000), (20_000, 100_000), (2_000, 10_000))
+TARGET_FLOOR_RATIO = 2.0
+RETIRED_SPEEDUP = (
+    "RETIRED  >= 500x faster than the naive matcher at 100,000 waiting. The naive scan is "
+    "memory-bound and its speed swings about 3x with the host (135x-1,327x for nearly the "
+    "same engine, RESULTS.md 'Run-to-run variance'), so the ratio measured the machine more "
+    "than the engine; the engine/floor ratios replace it. The naive matcher stays as the "
+    "same-choices check and its speed-up stays in the table."
+)
+FLOOR_LEGEND = (
+    "Engine against the floor (benchmarks/floor.py: per-signature waiting heaps, per-group "
+    "available-agent heaps, eligibility precomputed; no traces, timers, tallies, steps, "
+    "event or decision objects), from the engine's state after its measured phase, in "
+    "interleaved rounds (engine, floor, engine, ...) over the same events; ratio = engine "
+    "/ floor per round pair, shown as the median (lowest-highest) over the round pairs "
+    f"in which neither side was preempted, or over all when fewer than {MIN_CLEAN} are "
+    f"(rounds = pairs neither side was preempted in / all pairs x cycles per round): mean = "
+    "cost per decision, p50/p99 = percentiles of the cost per event. ns and us columns are "
+    "the medians over the same rounds. gc = collector pauses (count, total ms): the "
+    "collector runs with the service's thresholds in the engine's rounds and is off in the "
+    "floor's, whose tracked allocations net to about zero per round (a pass falling in its "
+    "round would scan the engine's young objects):"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,24 +284,7 @@ def verdicts(runs: list[AgentsRun]) -> list[Verdict]:
                 f"= {growth:.2f}x",
             )
         )
-    for run in runs:
-        large = _find(runs, run.agents, TARGET_WAITING)
-        name = (
-            f">= {TARGET_SPEEDUP:g}x faster than the naive matcher at "
-            f"{TARGET_WAITING:,} waiting ({run.agents:,} agents)"
-        )
-        if large is None or large.naive is None:
-            out.append(Verdict(name, None, "cell not run"))
-            continue
-        ratio = large.naive.ns_per_event / large.real.ns_per_event
-        out.append(
-            Verdict(
-                name,
-                ratio >= TARGET_SPEEDUP,
-                f"{ratio:,.0f}x ({large.naive.ns_per_event / 1000:,.0f} us vs "
-                f"{large.real.ns_per_event / 1000:.1f} us per event)",
-            )
-        )
+    out.extend(floor_verdicts(runs))
     same = [c for c in _cells(runs) if c.naive is not None]
     differing = [c for c in same if c.first_difference is not None]
     out.append(
@@ -296,7 +303,78 @@ def verdicts(runs: list[AgentsRun]) -> list[Verdict]:
     return out
 
 
-def render(s: Settings, runs: list[AgentsRun]) -> str:
+def _ratio(run: FloorRun, metric: str) -> str:
+    mid, lo, hi = run.ratio(metric)
+    return f"{mid:.2f}x ({lo:.2f}-{hi:.2f})"
+
+
+def floor_table(runs: list[AgentsRun]) -> list[str]:
+    head = (
+        f"{'agents':>7} {'waiting':>8} {'rounds':>12} {'engine ns/dec':>13} "
+        f"{'floor ns/dec':>12} {'mean ratio':>20} {'engine p50/p99 us':>17} "
+        f"{'floor p50/p99 us':>16} {'p50 ratio':>20} {'p99 ratio':>20} "
+        f"{'gc engine / floor':>19} {'same offers':>12}"
+    )
+    lines = [head, "-" * len(head)]
+    for c in _cells(runs):
+        f = c.floor
+        if f is None:
+            continue
+        gc_e = (sum(r.gc_pauses for r in f.engine), sum(r.gc_ns for r in f.engine) / 1e6)
+        gc_f = (sum(r.gc_pauses for r in f.floor), sum(r.gc_ns for r in f.floor) / 1e6)
+        same = f"yes ({f.compared})" if f.first_difference is None else f"NO @{f.first_difference}"
+        ep = f"{_us(f.side(ENGINE, 'p50'))} / {_us(f.side(ENGINE, 'p99'))}"
+        fp = f"{_us(f.side(FLOOR, 'p50'))} / {_us(f.side(FLOOR, 'p99'))}"
+        rounds = f"{f.clean}/{len(f.engine)} x {f.cycles:,}"
+        lines.append(
+            f"{c.agents:>7,} {c.waiting:>8,} {rounds:>12} "
+            f"{f.side(ENGINE, 'mean'):>13,.0f} {f.side(FLOOR, 'mean'):>12,.0f} "
+            f"{_ratio(f, 'mean'):>20} {ep:>17} {fp:>16} {_ratio(f, 'p50'):>20} "
+            f"{_ratio(f, 'p99'):>20} "
+            f"{f'{gc_e[0]}/{gc_e[1]:.1f} {gc_f[0]}/{gc_f[1]:.1f}':>19} {same:>12}"
+        )
+    return lines
+
+
+def floor_verdicts(runs: list[AgentsRun]) -> list[Verdict]:
+    out: list[Verdict] = []
+    for agents, waiting in FLOOR_CELLS:
+        where = f"{agents:,} agents / {waiting:,} waiting"
+        cell = _find(runs, agents, waiting)
+        f = cell.floor if cell is not None else None
+        for metric, what in (("mean", "mean cost per decision"), ("p99", "p99 per event")):
+            name = f"engine <= {TARGET_FLOOR_RATIO:g}x the floor's {what} at {where}"
+            if f is None or not f.engine:
+                out.append(Verdict(name, None, "cell not run"))
+                continue
+            mid, lo, hi = f.ratio(metric)
+            out.append(
+                Verdict(
+                    name,
+                    mid <= TARGET_FLOOR_RATIO,
+                    f"{mid:.2f}x (rounds {lo:.2f}-{hi:.2f}, median of {len(f.pairs())} of "
+                    f"{len(f.engine)} round pairs, {f.clean} not preempted)",
+                )
+            )
+    floors = [c.floor for c in _cells(runs) if c.floor is not None]
+    differing = [f for f in floors if f.first_difference is not None]
+    out.append(
+        Verdict(
+            "the floor makes the engine's choices",
+            not differing if floors else None,
+            f"{sum(f.compared for f in floors):,} offers compared in {len(floors)} cells"
+            + (
+                "; differ in "
+                + ", ".join(f"{f.agents}/{f.waiting} @{f.first_difference}" for f in differing)
+                if differing
+                else ", all the same"
+            ),
+        )
+    )
+    return out
+
+
+def render(s: Settings, runs: list[AgentsRun], instructions: list[str] | None = None) -> str:
     lines = ["Yhteys dispatch-loop benchmark (router.core.engine.Engine, pure, one process)"]
     lines += machine(s)
     lines.append("")
@@ -313,8 +391,14 @@ def render(s: Settings, runs: list[AgentsRun]) -> str:
         "",
     ]
     lines += fill_table(runs)
+    if any(c.floor is not None for c in _cells(runs)):
+        lines += ["", FLOOR_LEGEND, ""]
+        lines += floor_table(runs)
+    if instructions:
+        lines += ["", *instructions]
     lines += ["", "Targets:"]
     lines += [v.line() for v in verdicts(runs)]
+    lines.append(RETIRED_SPEEDUP)
     profiles = [c for c in _cells(runs) if c.profile]
     for c in profiles:
         lines += [
@@ -326,7 +410,9 @@ def render(s: Settings, runs: list[AgentsRun]) -> str:
     return "\n".join(lines)
 
 
-def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
+def write_results(
+    s: Settings, runs: list[AgentsRun], argv: list[str], instructions: list[str] | None = None
+) -> Path:
     cmd = " ".join(["python -m benchmarks", *argv])
     body = [
         "# Benchmark results",
@@ -359,9 +445,17 @@ def write_results(s: Settings, runs: list[AgentsRun], argv: list[str]) -> Path:
         *fill_table(runs),
         "```",
         "",
+        FLOOR_LEGEND,
+        "",
+        "```",
+        *floor_table(runs),
+        "```",
+        "",
+        *(["```", *instructions, "```", ""] if instructions else []),
         "## Targets",
         "",
         *[f"- {v.line()}" for v in verdicts(runs)],
+        f"- {RETIRED_SPEEDUP}",
         "",
     ]
     RESULTS.write_text("\n".join(body) + kept_sections(RESULTS), encoding="utf-8")
@@ -382,6 +476,6 @@ def kept_sections(path: Path) -> str:
     return "" if after < 0 else "\n" + text[after + 1 :]
 
 
-def print_report(s: Settings, runs: list[AgentsRun]) -> None:
-    print(render(s, runs))
+def print_report(s: Settings, runs: list[AgentsRun], instructions: list[str] | None = None) -> None:
+    print(render(s, runs, instructions))
     sys.stdout.flush()
