@@ -81,6 +81,10 @@ def test_check_takes_the_region_file_as_an_argument_or_with_config(
     assert str(broken) in capsys.readouterr().err
     assert cli.main(["check", str(broken), "--config", "config/region.yaml"]) == 2
     assert "two region files given" in capsys.readouterr().err
+    # Without one named, the file serve would read: $YHTEYS_CONFIG first.
+    clean_env.setenv("YHTEYS_CONFIG", str(broken))
+    assert cli.main(["check"]) == 2
+    assert str(broken) in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ the packaged sample
