@@ -1,25 +1,39 @@
-"""The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys check``
-checks a region file (problems exit 2, warnings are printed); ``yhteys demo`` runs the
-engine on a region in virtual time and prints what it decided and why; ``yhteys log
-inspect`` and ``yhteys log quarantine ID`` show what a region's Redis keys hold and move
-an unreadable log entry aside (docs/redis.md, "When something goes wrong"); ``yhteys
-staffing`` (router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys simulate``
-(router/whatif) is the replicated what-if on the real engine."""
+"""The ``yhteys`` command line: ``yhteys serve`` runs the routing service; ``yhteys check
+[REGION.yaml]`` checks a region file (problems exit 2, warnings are printed); ``yhteys
+token`` generates a bearer token and the ``tokens:`` entry holding its hash; ``yhteys
+demo`` runs the engine on a region in virtual time and prints what it decided and why;
+``yhteys log inspect`` and ``yhteys log quarantine ID`` show what a region's Redis keys
+hold and move an unreadable log entry aside (docs/redis.md, "When something goes wrong");
+``yhteys staffing`` (router/staffing) sizes a pool by Erlang C / Erlang A; ``yhteys
+simulate`` (router/whatif) is the replicated what-if on the real engine.
+
+Without a region file named, every command reads ``$YHTEYS_CONFIG``, else
+``./config/region.yaml`` when it exists, else the sample region packaged with the
+distribution. Every ``serve`` option has an environment variable (``YHTEYS_*``, named in
+its help); the command line wins over the environment."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import secrets
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from statistics import mean
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
+import yaml
+
+from router import __version__
 from router.config import ConfigError, load_region
 from router.config.advice import region_warnings
+from router.config.reader import IDENT
 from router.config.region import Region
+from router.config.sample import REGION_YAML as SAMPLE_REGION
+from router.config.tokens import ApiChannel, Role, hash_token
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
@@ -31,6 +45,24 @@ if TYPE_CHECKING:
     from router.store.redis import RedisStore
 
 DEFAULT_CONFIG = "config/region.yaml"
+CONFIG_HELP = (
+    "region YAML (default $YHTEYS_CONFIG, else ./config/region.yaml when it exists, else the "
+    "sample region packaged with yhteys)"
+)
+
+
+def region_file(given: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The region file a command reads: the one named, else ``$YHTEYS_CONFIG``, else
+    ``./config/region.yaml`` when it exists, else the packaged sample."""
+    env = os.environ if env is None else env
+    if given:
+        return given
+    if env.get("YHTEYS_CONFIG"):
+        return env["YHTEYS_CONFIG"]
+    if Path(DEFAULT_CONFIG).is_file():
+        return DEFAULT_CONFIG
+    return str(SAMPLE_REGION)
+
 
 # Which channel a demo contact of a service arrives on, and how often each is used.
 _LANGUAGE_MIX = (("fi", 0.75), ("sv", 0.2), ("en", 0.05))
@@ -144,7 +176,7 @@ def _contact_factory(region: Region) -> ContactFactory:
 
 def demo(args: argparse.Namespace) -> int:
     try:
-        region = load_region(args.config)
+        region = load_region(region_file(args.config))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -200,8 +232,16 @@ def demo(args: argparse.Namespace) -> int:
 def check(args: argparse.Namespace) -> int:
     """Loads the region as ``serve`` would: every problem (exit 2), else every warning
     (``warning: ...`` lines) and a summary (exit 0)."""
+    if args.file and args.config and args.file != args.config:
+        print(
+            f"yhteys check: two region files given ({args.file} and --config {args.config}); "
+            "name one",
+            file=sys.stderr,
+        )
+        return 2
+    path = region_file(args.file or args.config)
     try:
-        region = load_region(args.config)
+        region = load_region(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -209,33 +249,170 @@ def check(args: argparse.Namespace) -> int:
     for text in warnings:
         print(f"warning: {text}")
     print(
-        f"{args.config}: region {region.name}: {len(region.services)} services, "
+        f"{path}: region {region.name}: {len(region.services)} services, "
         f"{len(region.agents)} agents, {len(warnings)} warning(s)"
     )
     return 0
 
 
+# ``serve``'s options and their environment variables; the command line wins.
+SERVE_ENV = {
+    "config": "YHTEYS_CONFIG",
+    "host": "YHTEYS_HOST",
+    "port": "YHTEYS_PORT",
+    "demo": "YHTEYS_DEMO",
+    "log_format": "YHTEYS_LOG_FORMAT",
+    "access_log": "YHTEYS_ACCESS_LOG",
+    "redis": "YHTEYS_REDIS_URL",
+    "apply_region_changes": "YHTEYS_APPLY_REGION_CHANGES",
+    "notify_url": "YHTEYS_NOTIFY_URL",
+}
+LOG_FORMATS = ("json", "text")
+
+
+class ServeOptions(TypedDict):
+    """``router.service.serve.run``'s keyword arguments, as ``serve`` resolved them."""
+
+    host: str
+    port: int
+    demo: bool
+    log_format: str
+    access_log: bool
+    redis_url: str | None
+    notify_url: str | None
+    apply_region_changes: bool
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def serve_settings(
+    args: argparse.Namespace, env: Mapping[str, str]
+) -> tuple[str, ServeOptions, list[str]]:
+    """The region file and ``run``'s keyword arguments from the command line, else the
+    environment, else the defaults; and a line for each environment variable that holds no
+    valid value."""
+    problems: list[str] = []
+
+    def given(dest: str) -> str | None:
+        value = env.get(SERVE_ENV[dest])
+        return value if value else None
+
+    def flag(dest: str) -> bool:
+        cli_value: bool | None = getattr(args, dest)
+        if cli_value is not None:
+            return cli_value
+        raw = env.get(SERVE_ENV[dest], "")
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() not in _FALSE:
+            problems.append(
+                f"${SERVE_ENV[dest]}: expected one of {', '.join(_TRUE)} or "
+                f"{', '.join(x for x in _FALSE if x)} (or empty), got {raw!r}"
+            )
+        return False
+
+    port: int = 8080
+    if args.port is not None:
+        port = args.port
+    elif (raw := given("port")) is not None:
+        if raw.isdigit() and 0 <= int(raw) <= 65535:
+            port = int(raw)
+        else:
+            problems.append(f"$YHTEYS_PORT: expected a port number 0..65535, got {raw!r}")
+    log_format = args.log_format or given("log_format") or "json"
+    if log_format not in LOG_FORMATS:
+        problems.append(
+            f"$YHTEYS_LOG_FORMAT: expected one of {', '.join(LOG_FORMATS)}, got {log_format!r}"
+        )
+    options: ServeOptions = {
+        "host": args.host or given("host") or "127.0.0.1",
+        "port": port,
+        "demo": flag("demo"),
+        "log_format": log_format,
+        "access_log": flag("access_log"),
+        "redis_url": args.redis or given("redis"),
+        "notify_url": args.notify_url or given("notify_url"),
+        "apply_region_changes": flag("apply_region_changes"),
+    }
+    return region_file(args.config, env), options, problems
+
+
 def serve(args: argparse.Namespace) -> int:
     from router.service.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
 
+    config, options, problems = serve_settings(args, os.environ)
+    if problems:
+        for problem in problems:
+            print(f"yhteys serve: {problem}", file=sys.stderr)
+        return 2
     try:
-        run(
-            args.config,
-            host=args.host,
-            port=args.port,
-            demo=args.demo,
-            log_format=args.log_format,
-            access_log=args.access_log,
-            redis_url=args.redis or os.environ.get("YHTEYS_REDIS_URL") or None,
-            notify_url=args.notify_url or os.environ.get("YHTEYS_NOTIFY_URL") or None,
-            apply_region_changes=args.apply_region_changes,
-        )
+        run(config, **options)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
     except ServeError as exc:
         print(f"yhteys serve: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+# Random bytes in a generated token's secret (256 bits), and the fewest accepted.
+TOKEN_BYTES = 32
+TOKEN_MIN_BYTES = 16
+
+
+def token(args: argparse.Namespace) -> int:
+    """Prints a new secret (line 1) and the ``tokens:`` entry with its SHA-256 (line 2) on
+    stdout; the warning to store the secret goes to stderr. Nothing is printed on stdout
+    when the options do not make a valid entry (exit 2)."""
+    role = Role(args.role)
+    problems = []
+    if not IDENT.fullmatch(args.name):
+        problems.append(
+            f"--name {args.name!r}: expected an id (letters, digits, '_', '.', '-'; "
+            "starting with a letter or digit)"
+        )
+    if role is Role.AGENT:
+        if args.agent is None:
+            problems.append("--role agent needs --agent ID: the agent the token acts as")
+        elif not IDENT.fullmatch(args.agent):
+            problems.append(f"--agent {args.agent!r}: expected an agent id")
+    elif args.agent is not None:
+        problems.append(f"--agent: only agent tokens name an agent, not {role} tokens")
+    if role is Role.INTEGRATION and not args.channels:
+        problems.append(
+            "--role integration needs --channel (one or more of "
+            f"{', '.join(c.value for c in ApiChannel)}): where the token may post"
+        )
+    if role is not Role.INTEGRATION and (args.channels or args.sources):
+        problems.append(f"--channel and --source: only integration tokens have them, not {role}")
+    if args.bytes < TOKEN_MIN_BYTES:
+        problems.append(f"--bytes {args.bytes}: at least {TOKEN_MIN_BYTES} random bytes")
+    if problems:
+        for problem in problems:
+            print(f"yhteys token: {problem}", file=sys.stderr)
+        return 2
+    secret = secrets.token_urlsafe(args.bytes)
+    entry: dict[str, object] = {"name": args.name, "role": role.value}
+    if args.agent is not None:
+        entry["agent"] = args.agent
+    if args.channels:
+        entry["channels"] = list(dict.fromkeys(args.channels))
+    if args.sources:
+        entry["sources"] = list(dict.fromkeys(args.sources))
+    entry["sha256"] = hash_token(secret)
+    line = yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=1 << 16)
+    print(
+        "yhteys token: the first line is the secret: store it now (e.g. in the client's "
+        "secret store); it is shown only this once and the region file keeps only its hash. "
+        "Paste the second line into the region file's tokens: section and restart "
+        "(docs/configuration.md, 'tokens').",
+        file=sys.stderr,
+    )
+    print(secret)
+    print(f"  - {line.strip()}")
     return 0
 
 
@@ -258,7 +435,7 @@ def log_command(args: argparse.Namespace) -> int:
     name = args.region
     if name is None:
         try:
-            name = load_region(args.config).name
+            name = load_region(region_file(args.config)).name
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -353,46 +530,117 @@ async def _quarantine(store: RedisStore, entry_id: str) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="yhteys", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (every option has help text: tests/test_cli_ops.py)."""
+    parser = argparse.ArgumentParser(
+        prog="yhteys", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="run the routing service (HTTP + websockets)")
-    s.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
-    s.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    s = sub.add_parser(
+        "serve",
+        help="run the routing service (HTTP + websockets)",
+        description="Run the routing service. Every option has an environment variable "
+        "(named in its help); the command line wins over the environment.",
+    )
+    s.add_argument("--config", help=f"{CONFIG_HELP}; env YHTEYS_CONFIG")
+    s.add_argument("--host", help="address to bind (default 127.0.0.1; env YHTEYS_HOST)")
+    s.add_argument("--port", type=int, help="port (default 8080; env YHTEYS_PORT)")
     s.add_argument(
         "--demo",
-        action="store_true",
-        help="allow the sample's published demo tokens on a non-loopback address",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="allow the sample's published demo tokens on a non-loopback address "
+        "(env YHTEYS_DEMO=1; --no-demo overrides it)",
     )
-    s.add_argument("--log-format", choices=["json", "text"], default="json")
-    s.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    s.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="log lines as JSON objects or as text; phone numbers and personal identity "
+        "codes are masked in both (default json; env YHTEYS_LOG_FORMAT)",
+    )
+    s.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log every HTTP request (env YHTEYS_ACCESS_LOG=1)",
+    )
     s.add_argument(
         "--redis",
         metavar="URL",
         help="Redis mode: share the region with other instances through this Redis "
         "(redis://HOST:PORT/DB, redis+sentinel://S1,S2/MASTER/DB or redis+cluster://N1,N2; "
-        "see docs/redis.md; default $YHTEYS_REDIS_URL; none: in memory, alone)",
+        "see docs/redis.md; env YHTEYS_REDIS_URL; none: in memory, alone)",
     )
     s.add_argument(
         "--apply-region-changes",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="Redis mode: apply the region file's differences from the configuration the "
         "region was last started with, as supervisors' live edits (default: refuse to "
-        "start and list them; see docs/redis.md)",
+        "start and list them; see docs/redis.md; env YHTEYS_APPLY_REGION_CHANGES=1)",
     )
     s.add_argument(
         "--notify-url",
         metavar="URL",
         help="notification hook (e.g. the SMS gateway) told when a callback ends "
-        "unreachable (default $YHTEYS_NOTIFY_URL; bearer token from $YHTEYS_NOTIFY_TOKEN)",
+        "unreachable (env YHTEYS_NOTIFY_URL; bearer token from $YHTEYS_NOTIFY_TOKEN)",
     )
     s.set_defaults(func=serve)
     c = sub.add_parser("check", help="check a region file: problems, then warnings")
-    c.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    c.add_argument("file", nargs="?", metavar="REGION.yaml", help=CONFIG_HELP)
+    c.add_argument("--config", help="the same as REGION.yaml (kept for scripts)")
     c.set_defaults(func=check)
+    t = sub.add_parser(
+        "token",
+        help="generate a bearer token and the tokens: entry with its hash",
+        description="Generate a random bearer token. Prints the secret (line 1: store it, "
+        "it is shown only once) and the entry to paste into the region file's tokens: "
+        "section (line 2: the secret's SHA-256, never the secret). See "
+        "docs/configuration.md, 'tokens'.",
+    )
+    t.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in Role],
+        help="what the token may call (docs/service.md, 'Roles and tokens')",
+    )
+    t.add_argument(
+        "--name",
+        required=True,
+        help="the token's name, unique in the file: shown in logs and the audit instead "
+        "of the secret (e.g. supervisor-2 beside supervisor-1 when rotating)",
+    )
+    t.add_argument("--agent", metavar="ID", help="agent tokens (required): the agent id it acts as")
+    t.add_argument(
+        "--channel",
+        dest="channels",
+        action="append",
+        choices=[ch.value for ch in ApiChannel],
+        help="integration tokens (at least one): a channel it may post to; repeat for more",
+    )
+    t.add_argument(
+        "--source",
+        dest="sources",
+        action="append",
+        metavar="NAME",
+        help="integration tokens with workitems: a source system (one of the region's "
+        "authorisations) it may submit items for; repeat for more",
+    )
+    t.add_argument(
+        "--bytes",
+        type=int,
+        default=TOKEN_BYTES,
+        help="random bytes in the secret (%(default)s; at least 16)",
+    )
+    t.set_defaults(func=token)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")
     p.add_argument("--per-hour", type=float, default=240.0, help="contacts arriving per hour")
     p.add_argument("--seed", type=int, default=1, help="random seed (%(default)s)")
@@ -418,14 +666,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "read (exit 1 when there is one). quarantine ID: move that entry to the "
         "quarantine stream (kept, never dropped); the instances then carry on.",
     )
-    lg.add_argument("action", choices=["inspect", "quarantine"])
+    lg.add_argument(
+        "action",
+        choices=["inspect", "quarantine"],
+        help="inspect: read the keys and every log entry; quarantine: move entry ID aside",
+    )
     lg.add_argument("entry_id", nargs="?", metavar="ID", help="the log entry (quarantine)")
     lg.add_argument("--redis", metavar="URL", help="the region's Redis (default $YHTEYS_REDIS_URL)")
     lg.add_argument("--region", metavar="NAME", help="the region's name (default: --config's)")
-    lg.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    lg.add_argument("--config", help=CONFIG_HELP)
     lg.set_defaults(func=log_command)
     staffing_command.add_parser(sub)
     whatif_command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "log" and (args.action == "quarantine") != (args.entry_id is not None):
         parser.error("log quarantine takes one entry ID; log inspect takes none")

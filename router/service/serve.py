@@ -152,8 +152,9 @@ def run(
         service.background.append(("region-check", lambda: _stop_when_refused(service)))
     settle_collector()
     log.info(
-        "serving %s on http://%s:%d (%d agents, %d services, uvloop %s)",
+        "serving %s from %s on http://%s:%d (%d agents, %d services, uvloop %s)",
         region.name,
+        config,
         f"[{host}]" if ":" in host else host,
         port,
         len(region.agents),
