@@ -26,6 +26,7 @@ from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, ContactFactory, Simulation, servable
 from router.staffing import command as staffing_command
 from router.whatif import command as whatif_command
+from router.whatif import compare_command
 
 if TYPE_CHECKING:
     from router.store.redis import RedisStore
@@ -426,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lg.set_defaults(func=log_command)
     staffing_command.add_parser(sub)
     whatif_command.add_parser(sub)
+    compare_command.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "log" and (args.action == "quarantine") != (args.entry_id is not None):
         parser.error("log quarantine takes one entry ID; log inspect takes none")
