@@ -85,6 +85,11 @@ def split_by_site(streams: Sequence[Stream], policy: RoutingPolicy) -> tuple[Str
                 )
             out.append(stream)
             continue
+        if stream.service not in policy.services:
+            raise WhatIfError(
+                f"no service {stream.service!r} in the region; expected one of "
+                f"{', '.join(sorted(policy.services))}"
+            )
         able = Counter(
             spec.site
             for aid, spec in policy.agents.items()
