@@ -5,8 +5,9 @@ alone.
 
 **Pooling** (:func:`pooling_variants`): the region's own agents (partner agents left out),
 and every stream of contacts given a caller's own site — a stream without one is split
-over the sites in proportion to their agents able to serve its service, so each site
-carries the same load per such agent. Every service's widening steps are replaced by:
+over the sites in proportion to their agents able to serve it (its service's
+requirement, capacity on its channel), so each site carries the same load per such
+agent. Every service's widening steps are replaced by:
 
 - ``islands``: ``own_site`` for good (each site's calls only to that site's agents);
 - ``pool``: ``region`` at once (one region-wide pool);
@@ -73,7 +74,8 @@ def agents_per_site(policy: RoutingPolicy) -> Counter[str]:
 def split_by_site(streams: Sequence[Stream], policy: RoutingPolicy) -> tuple[Stream, ...]:
     """Every stream with a caller's site: one given stays; one without is split over the
     sites in proportion to their agents able to serve the stream's service (at its
-    requirement), so each site carries the same load per such agent."""
+    requirement, with capacity on its channel), so each site carries the same load per
+    such agent."""
     sites = agents_per_site(policy)
     out: list[Stream] = []
     for stream in streams:
@@ -93,11 +95,15 @@ def split_by_site(streams: Sequence[Stream], policy: RoutingPolicy) -> tuple[Str
         able = Counter(
             spec.site
             for aid, spec in policy.agents.items()
-            if _can_serve(policy, aid, frozenset({stream.service}))
+            if spec.capacity.get(stream.channel, 0) > 0
+            and _can_serve(policy, aid, frozenset({stream.service}))
         )
         total = sum(able.values())
         if not total:
-            raise WhatIfError(f"--rate {stream.service}: nobody in the region can serve it")
+            raise WhatIfError(
+                f"--rate {stream.service}: expected agents who serve it by "
+                f"{stream.channel.value}, found none in the region"
+            )
         for site, n in sorted(able.items()):
             out.append(dataclasses.replace(stream, per_hour=stream.per_hour * n / total, site=site))
     return tuple(out)

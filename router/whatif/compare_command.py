@@ -310,8 +310,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="islands vs one region-wide pool vs own site first for N s",
         description="The same demand and staff routed as separate sites (islands), as one "
         "region-wide pool, and own site first for N seconds then the region. A --rate "
-        "without @SITE is split over the sites in proportion to their agents able to "
-        "serve the service; partner agents are left out.",
+        "without @SITE is split over the sites in proportion to their agents able to serve "
+        "it (the service's requirement, capacity on the channel); partner agents are left "
+        "out.",
     )
     _common(pool, hours=True)
     pool.add_argument(
