@@ -186,6 +186,16 @@ def test_compare_bad_input_says_what_was_expected(
     assert message in err, err
 
 
+def test_compare_report_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "report.md"
+    argv = ["compare", "pooling", "--config", ISLANDS, "--rate", "advice=30", "--quiet"]
+    assert main([*argv, "--replications", "1", "--hours", "0.5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("yhteys compare pooling: --out: expected a file that can be written")
+
+
 def test_every_compare_option_has_help() -> None:
     parser = argparse.ArgumentParser()
     compare_command.add_parser(parser.add_subparsers())

@@ -221,7 +221,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
     render_table(results, args.sl_s, sys.stdout, gain_of)
     if args.out:
-        write_report(args.out, title, lines, results, args.sl_s, gain_of)
+        try:
+            write_report(args.out, title, lines, results, args.sl_s, gain_of)
+        except OSError as exc:
+            print(f"{name}: --out: expected a file that can be written, got {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
