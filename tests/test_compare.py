@@ -109,11 +109,10 @@ def test_cover_gains_evening_service_level(
     assert float(cover["abandoned"]) < float(alone["abandoned"])
 
 
-def test_cover_partners_idle_when_cover_is_off(
+def test_cover_measures_the_days_cover_period(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Saturday's cover is 10-18; measured from its opening, partner agents help then.
-    # On the same figures, the variant with partners logged in is never worse.
+    # Saturday's cover is 10-18: 8 hours measured; own staff given by id.
     report = tmp_path / "sat.csv"
     argv = ["compare", "cover", "--rate", "nursing_advice=30", "--day", "2027-01-09"]
     args = ["--own-staff", "a001,a002", "--replications", "2", "--quiet", "--out", str(report)]
