@@ -21,7 +21,6 @@ import secrets
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from statistics import mean
 from typing import TYPE_CHECKING, TypedDict
 
@@ -32,7 +31,7 @@ from router.config import ConfigError, load_region
 from router.config.advice import region_warnings
 from router.config.reader import IDENT
 from router.config.region import Region
-from router.config.sample import REGION_YAML as SAMPLE_REGION
+from router.config.sample import region_file
 from router.config.tokens import ApiChannel, Role, hash_token
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -40,28 +39,15 @@ from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, ContactFactory, Simulation, servable
 from router.staffing import command as staffing_command
 from router.whatif import command as whatif_command
+from router.whatif import compare_command
 
 if TYPE_CHECKING:
     from router.store.redis import RedisStore
 
-DEFAULT_CONFIG = "config/region.yaml"
 CONFIG_HELP = (
     "region YAML (default $YHTEYS_CONFIG, else ./config/region.yaml when it exists, else the "
     "sample region packaged with yhteys)"
 )
-
-
-def region_file(given: str | None, env: Mapping[str, str] | None = None) -> str:
-    """The region file a command reads: the one named, else ``$YHTEYS_CONFIG``, else
-    ``./config/region.yaml`` when it exists, else the packaged sample."""
-    env = os.environ if env is None else env
-    if given:
-        return given
-    if env.get("YHTEYS_CONFIG"):
-        return env["YHTEYS_CONFIG"]
-    if Path(DEFAULT_CONFIG).is_file():
-        return DEFAULT_CONFIG
-    return str(SAMPLE_REGION)
 
 
 # Which channel a demo contact of a service arrives on, and how often each is used.
@@ -678,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     lg.set_defaults(func=log_command)
     staffing_command.add_parser(sub)
     whatif_command.add_parser(sub)
+    compare_command.add_parser(sub)
     return parser
 
 
