@@ -378,6 +378,11 @@ class Engine:
         mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
         agreements = self.policy.agreements
         if not agreements:
+            if spec.partner:  # never an ungated partner: it would serve every service
+                raise InvalidEvent(
+                    f"agent {spec.id!r}: partner agreement {spec.partner!r}, but the "
+                    "region's engine has no partner agreements"
+                )
             return mask
         if not spec.partner:
             return mask | self.catalogue.authorisation_bit(OWN_REGION)
