@@ -71,6 +71,17 @@ def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
+def nice(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at least ``x`` (1 for nothing): the scale's top."""
+    if not x > 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(x))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if step * power >= x - 1e-12:
+            return step * power
+    return 10.0 * power
+
+
 def bar_chart(
     chart_id: str,
     title: str,
@@ -93,8 +104,7 @@ def bar_chart(
                 extra = s.spread[i] if s.spread is not None else None
                 extent = v + (extra if extra is not None and math.isfinite(extra) else 0.0)
                 highest = max(highest, extent)
-    scale_max = top if top is not None else (highest or 1.0)
-    scale_max = max(scale_max, highest) if top is None else scale_max
+    scale_max = top if top is not None else nice(highest)
 
     def y(v: float) -> float:
         v = min(max(v, 0.0), scale_max)
