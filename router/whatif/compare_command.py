@@ -9,7 +9,7 @@ with the same demand, staff and seeds (router/whatif/compare.py, docs/staffing.m
 One table on stdout (per variant: SL of all arrivals and of answered contacts, mean and
 90th-percentile wait of answered contacts, abandonment, occupancy, each ± its 95 %
 confidence interval over the replications), and with ``--out FILE`` a report: CSV when
-FILE ends in .csv, else markdown.
+FILE ends in .csv, else markdown; with ``--report FILE.html`` the HTML report.
 """
 
 from __future__ import annotations
