@@ -17,8 +17,10 @@ import math
 import sys
 from typing import TextIO
 
+from router.staffing import html
 from router.staffing.erlang import StaffingError
 from router.staffing.plan import Interval, Row, Target, plan
+from router.staffing.report import report
 
 
 class InputError(StaffingError):
@@ -230,6 +232,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="table",
         help="output format (%(default)s)",
     )
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write an HTML report (charts of staff needed vs scheduled and of the "
+        "expected service level, the assumptions, the formulas and the table)",
+    )
     p.set_defaults(func=run)
 
 
@@ -266,8 +274,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             level, answer_s = parse_target(args.target)
         target = Target(level, answer_s, args.max_abandon, args.sl_over == "answered")
+        if args.report is not None:
+            html.check_path(args.report)
         rows = plan(_intervals(args, patience_s), target, args.shrinkage)
-    except StaffingError as exc:
+        if args.report is not None:
+            html.write(args.report, report(rows, target, args.shrinkage))
+    except (StaffingError, html.ReportPathError) as exc:
         print(f"yhteys staffing: {exc}", file=sys.stderr)
         return 2
     render(rows, args.format, target, sys.stdout)

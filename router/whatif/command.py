@@ -20,6 +20,7 @@ from typing import TextIO
 from router.config import ConfigError, load_region
 from router.config.sample import region_file
 from router.core.model import Channel
+from router.staffing import html
 from router.whatif.model import (
     ALL,
     FIGURES,
@@ -28,9 +29,10 @@ from router.whatif.model import (
     Scenario,
     Stream,
     WhatIfError,
-    run,
+    run_detailed,
     unservable,
 )
+from router.whatif.report import simulate_report
 
 
 def parse_rate(text: str, languages: frozenset[str] | None = None) -> Stream:
@@ -205,6 +207,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="table",
         help="output format (%(default)s)",
     )
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write an HTML report (service level by hour, wait distribution per "
+        "service, the summary with confidence intervals)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=main)
 
@@ -246,11 +254,59 @@ def main(args: argparse.Namespace) -> int:
                 print(f"\rsimulate: replication {done}/{total}", end=end, file=sys.stderr)
                 sys.stderr.flush()
 
-        results = run(policy, scenario, args.replications, args.seed, progress)
-    except WhatIfError as exc:
+        if args.report is not None:
+            html.check_path(args.report)
+        results, details = run_detailed(policy, scenario, args.replications, args.seed, progress)
+        if len(results) == 2:  # one service: its row is the "all" row
+            results.pop(ALL)
+        if args.report is not None:
+            page = simulate_report(
+                f"Simulation: {region.name}",
+                assumptions(args, scenario),
+                results,
+                details,
+                args.sl_s,
+            )
+            html.write(args.report, page)
+    except (WhatIfError, html.ReportPathError) as exc:
         print(f"yhteys simulate: {exc}", file=sys.stderr)
         return 2
-    if len(results) == 2:  # one service: its row is the "all" row
-        results.pop(ALL)
     render(results, args.format, args.sl_s, sys.stdout)
     return 0
+
+
+def assumptions(args: argparse.Namespace, scenario: Scenario) -> list[tuple[str, str]]:
+    """What the run was given, for the report."""
+    streams = ", ".join(
+        f"{s.service}/{s.channel.value}{'/' + s.language if s.language else ''} {s.per_hour:g}/h"
+        for s in scenario.streams
+    )
+    handle = ", ".join(
+        f"{_other(name, len(scenario.handle))}: {_dist(d)}" for name, d in scenario.handle.items()
+    )
+    return [
+        ("region file", str(args.config or region_file(None))),
+        ("arrivals (Poisson)", streams),
+        ("handle time", handle),
+        ("patience", _dist(scenario.patience) if scenario.patience else "none: nobody abandons"),
+        ("measured", f"{args.hours:g} h per replication after {args.warmup_min:g} min warm-up"),
+        (
+            "replications",
+            f"{args.replications}, seeds {args.seed} to {args.seed + args.replications - 1}",
+        ),
+        ("service-level threshold", f"answered within {args.sl_s:g} s"),
+        ("agents", "every agent of the region logged in from the start"),
+        ("answer delay", f"{args.answer_delay_s:g} s mean; not ready {args.not_ready_s:g} s"),
+    ]
+
+
+def _other(name: str, given: int) -> str:
+    if name != "*":
+        return name
+    return "every service" if given == 1 else "every other service"
+
+
+def _dist(d: Distribution) -> str:
+    names = {"exp": "exponential", "det": "always", "lognormal": "lognormal"}
+    extra = f", cv {d.cv:g}" if d.kind == "lognormal" else ""
+    return f"{names[d.kind]}, mean {d.mean_s:g} s{extra}"

@@ -9,7 +9,7 @@ with the same demand, staff and seeds (router/whatif/compare.py, docs/staffing.m
 One table on stdout (per variant: SL of all arrivals and of answered contacts, mean and
 90th-percentile wait of answered contacts, abandonment, occupancy, each ± its 95 %
 confidence interval over the replications), and with ``--out FILE`` a report: CSV when
-FILE ends in .csv, else markdown.
+FILE ends in .csv, else markdown; with ``--report FILE.html`` the HTML report.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TextIO
 
 from router.config import ConfigError, load_region
 from router.config.sample import region_file
+from router.staffing import html
 from router.whatif.command import parse_handle, parse_rate
 from router.whatif.compare import (
     ALONE,
@@ -38,6 +39,7 @@ from router.whatif.compare import (
     split_by_site,
 )
 from router.whatif.model import ALL, FIGURES, Distribution, Estimate, Scenario, Stream, WhatIfError
+from router.whatif.report import compare_report
 
 DEFAULT_DAY = "2027-01-04"  # a Monday (the sample's cover: Mon, Wed, Fri 16-22, weekends)
 
@@ -124,6 +126,17 @@ def render_table(
             f"mean wait {g['asa_s']:+.1f} s\n"
         )
     out.write("(percentages; ± is the 95 % confidence interval over the replications)\n")
+
+
+def gain_text(results: dict[str, Results], sl_s: float, gain_of: tuple[str, str] | None) -> str:
+    if gain_of is None:
+        return ""
+    g = gain(results, *gain_of)
+    return (
+        f"Gain of {gain_of[1]!r} over {gain_of[0]!r}: SL{sl_s:g} of all "
+        f"{g['sl_all'] * 100:+.1f} points, abandonment {g['abandoned'] * 100:+.1f} points, "
+        f"mean wait {g['asa_s']:+.1f} s."
+    )
 
 
 def write_report(
@@ -215,8 +228,17 @@ def main(args: argparse.Namespace) -> int:
                 "demand: " + ", ".join(f"{s.service} {s.per_hour:g}/h" for s in scenario.streams),
                 f"staff: {len(staff)} own agents; with cover also {partners} partner agents",
             ]
+        if args.report is not None:
+            html.check_path(args.report)
         results = compare(variants, scenario, args.replications, args.seed, _progress(args))
-    except WhatIfError as exc:
+        if args.report is not None:
+            html.write(
+                args.report,
+                compare_report(
+                    title, lines, results, args.sl_s, gain_text(results, args.sl_s, gain_of)
+                ),
+            )
+    except (WhatIfError, html.ReportPathError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
     render_table(results, args.sl_s, sys.stdout, gain_of)
@@ -302,6 +324,12 @@ def _common(p: argparse.ArgumentParser, hours: bool) -> None:
         "--out",
         metavar="FILE",
         help="also write a report: CSV if FILE ends in .csv, else markdown",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write an HTML report (the variants side by side as bars with confidence "
+        "intervals, and the table)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 

@@ -18,7 +18,11 @@ Per service (the one the contact arrived for, even if it overflowed) and replica
   service's share of the pool's time; the ``all`` row sums them.
 
 Across replications each figure is given as a mean with a 95 % confidence interval
-(Student t over the replications' values).
+(Student t over the replications' values). :func:`run_detailed` also gives, summed over
+the replications, per service and hour of the measured window the arrivals, the answered
+and the answered within ``sl_s``, and the answered contacts by wait in the daily
+report's bands (``WAIT_BANDS_S``, as ``router/service/charts.py``): what the HTML report
+draws.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from router.sim import Behaviour, Simulation, servable
 Draw = Callable[[random.Random], float]
 
 ALL = "all"
+# Waiting-time bands' lower bounds in seconds, the supervisor console's (0, 1, 2, 5, 10,
+# 20, 30, 60, 120 and 240+ minutes); the last band is open-ended.
+WAIT_BANDS_S: tuple[int, ...] = (0, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 
@@ -133,6 +140,23 @@ class Tally:
     abandoned: int = 0
     waits: list[float] = field(default_factory=list)
     busy_s: float = 0.0
+    # Per hour of the measured window: arrivals, answered, answered within sl_s.
+    hours: list[list[int]] = field(default_factory=list)
+
+    def count_hour(self, hour: int, answered: bool, within: bool) -> None:
+        while len(self.hours) <= hour:
+            self.hours.append([0, 0, 0])
+        row = self.hours[hour]
+        row[0] += 1
+        row[1] += answered
+        row[2] += within
+
+    def bands(self) -> list[int]:
+        """The answered contacts by wait, in ``WAIT_BANDS_S``."""
+        counts = [0] * len(WAIT_BANDS_S)
+        for w in self.waits:
+            counts[_band(w)] += 1
+        return counts
 
     def figures(self, agents: int, window_s: float) -> dict[str, float]:
         waits = sorted(self.waits)
@@ -146,6 +170,14 @@ class Tally:
             "abandoned": self.abandoned / n if n else math.nan,
             "occupancy": self.busy_s / (agents * window_s) if agents else math.nan,
         }
+
+
+def _band(wait_s: float) -> int:
+    index = 0
+    for k, bound in enumerate(WAIT_BANDS_S):
+        if wait_s >= bound:
+            index = k
+    return index
 
 
 def _quantile(xs: list[float], q: float) -> float:
@@ -179,6 +211,13 @@ def replicate(
     policy: RoutingPolicy, scenario: Scenario, seed: int
 ) -> tuple[dict[str, dict[str, float]], int]:
     """One replication: figures per service (and ``all``), and how many decisions."""
+    figures, decisions, _ = _replicate(policy, scenario, seed)
+    return figures, decisions
+
+
+def _replicate(
+    policy: RoutingPolicy, scenario: Scenario, seed: int
+) -> tuple[dict[str, dict[str, float]], int, dict[str, Tally]]:
     services = sorted({s.service for s in scenario.streams})
     for name in services:
         if name not in policy.services:
@@ -261,6 +300,8 @@ def replicate(
                 tally.within += 1
         elif cid in sim.abandoned_wait_s:
             tally.abandoned += 1
+        hour = int((arrived - start) // 3600.0)
+        tally.count_hour(hour, wait is not None, wait is not None and wait <= scenario.sl_s)
     agents = sum(1 for _ in engine.agents())
     total = Tally()
     for t in tallies.values():
@@ -270,12 +311,35 @@ def replicate(
         total.abandoned += t.abandoned
         total.waits.extend(t.waits)
         total.busy_s += t.busy_s
+        total.hours.extend([0, 0, 0] for _ in range(len(t.hours) - len(total.hours)))
+        for hour, row in enumerate(t.hours):
+            for k in range(3):
+                total.hours[hour][k] += row[k]
     figures = {name: t.figures(agents, scenario.measure_s) for name, t in tallies.items()}
     figures[ALL] = total.figures(agents, scenario.measure_s)
-    return figures, decisions
+    return figures, decisions, {**tallies, ALL: total}
 
 
 FIGURES = ("arrivals", "sl_all", "sl_answered", "asa_s", "p90_wait_s", "abandoned", "occupancy")
+
+
+@dataclass(slots=True)
+class Detail:
+    """Counts summed over the replications for one service (or ``all``): per hour of the
+    measured window ``[arrivals, answered, answered within sl_s]``, and the answered
+    contacts by wait in ``WAIT_BANDS_S``."""
+
+    hours: list[list[int]] = field(default_factory=list)
+    bands: list[int] = field(default_factory=lambda: [0] * len(WAIT_BANDS_S))
+
+    def add(self, tally: Tally, hours: int) -> None:
+        while len(self.hours) < hours:
+            self.hours.append([0, 0, 0])
+        for hour, row in enumerate(tally.hours[:hours]):
+            for k in range(3):
+                self.hours[hour][k] += row[k]
+        for k, n in enumerate(tally.bands()):
+            self.bands[k] += n
 
 
 def run(
@@ -287,17 +351,33 @@ def run(
 ) -> dict[str, dict[str, Estimate]]:
     """``replications`` independent runs (seeds ``seed``, ``seed + 1``, ...): each figure
     per service (and ``all``) as a mean with its 95 % confidence interval."""
+    return run_detailed(policy, scenario, replications, seed, progress)[0]
+
+
+def run_detailed(
+    policy: RoutingPolicy,
+    scenario: Scenario,
+    replications: int,
+    seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, dict[str, Estimate]], dict[str, Detail]]:
+    """As :func:`run`, and the per-hour and wait-band counts per service (and ``all``)."""
     if replications < 1:
         raise WhatIfError(f"expected at least 1 replication, got {replications}")
     runs = []
+    details: dict[str, Detail] = {}
+    hours = max(1, math.ceil(scenario.measure_s / 3600.0 - 1e-9))
     for r in range(replications):
-        figures, _ = replicate(policy, scenario, seed + r)
+        figures, _, tallies = _replicate(policy, scenario, seed + r)
         runs.append(figures)
+        for name, tally in tallies.items():
+            details.setdefault(name, Detail()).add(tally, hours)
         if progress is not None:
             progress(r + 1, replications)
-    return {
+    results = {
         name: {f: confidence([run[name][f] for run in runs]) for f in FIGURES} for name in runs[0]
     }
+    return results, details
 
 
 def unservable(policy: RoutingPolicy, scenario: Scenario) -> list[str]:
