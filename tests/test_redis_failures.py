@@ -19,10 +19,10 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient
 
-from channels.chat import channel_of
 from router.cli import main
 from router.core.errors import UnknownContact
 from router.core.events import TimerDue
+from router.instance import channel_of
 from router.service.app import build_app
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.chat import channel_of
 from router.core import decisions as d
 from router.core.events import TimerDue
+from router.instance import channel_of
 from router.service.app import build_app
 from router.service.service import Service
 from tests.service_support import (

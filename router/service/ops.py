@@ -14,7 +14,7 @@ from aiohttp import web
 
 from router.service import openapi
 from router.service.auth import Principal
-from router.service.metrics import metrics_for
+from router.service.metrics import Metrics
 from router.service.replicated import ReplicatedRuntime
 from router.service.routes import Route
 
@@ -54,8 +54,7 @@ READY_SCHEMA: dict[str, object] = {
 }
 
 
-def routes(service: Service) -> list[Route]:
-    metrics = metrics_for(service)
+def routes(service: Service, metrics: Metrics) -> list[Route]:
     document: tuple[dict[str, tuple[str, ...]], bytes] | None = None
 
     async def healthz(request: web.Request, principal: Principal | None) -> web.StreamResponse:

@@ -130,7 +130,7 @@ def run(
             "Redis mode: %s, keys %s*, instance %s",
             store.url,
             store.keys.prefix,
-            getattr(service.runtime, "instance", "?"),
+            service.runtime.instance,
         )
     else:
         log.warning(
@@ -173,7 +173,7 @@ def run(
         )
     except OSError as exc:  # the address is taken or not ours
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    refusal = getattr(service.runtime, "refusal", None)
+    refusal = service.runtime.refusal
     if refusal:
         raise ServeError(refusal)
     log.info("stopped")
@@ -196,8 +196,5 @@ def _check_region_file(service: Service, loop: asyncio.AbstractEventLoop, apply:
 
 async def _stop_when_refused(service: Service) -> None:
     """A start-up check refused once caught up (regionfile.py): stop, as SIGTERM would."""
-    refused = getattr(service.runtime, "refused", None)
-    if refused is None:
-        return
-    await refused.wait()
+    await service.runtime.refused.wait()
     signal.raise_signal(signal.SIGTERM)
