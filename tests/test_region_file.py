@@ -21,10 +21,10 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.config import parse_region
 from router.config.region import Region
 from router.core.events import AgentUpdated
-from router.service.app import build_app
 from router.service.regionfile import encode_document, fingerprint, region_document
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings

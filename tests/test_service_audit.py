@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core.events import (
     ContactAbandoned,
     ContactArrived,
@@ -24,7 +25,6 @@ from router.core.events import (
 from router.core.model import Channel, ContactSpec
 from router.instance import audit_for
 from router.service import audit
-from router.service.app import build_app
 from router.service.audit import CHANGE_COLUMNS, CONTACT_COLUMNS, AuditSettings
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings

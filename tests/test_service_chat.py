@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core import decisions as d
 from router.core.events import TimerDue
 from router.instance import channel_of
-from router.service.app import build_app
 from router.service.service import Service
 from tests.service_support import (
     CHAT_WS,

@@ -12,11 +12,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
+from router.app import build_app, route_table
 from router.core.model import ContactState
 from router.instance import metrics_for
 from router.service import ops
-from router.service.app import ROUTES, build_app, route_table
 from router.service.openapi import strict, vocabulary
+from router.service.routes import ROUTES
 from router.service.service import Service, Settings
 from tests.service_support import agent_ws, bearer, make_service, next_of, region
 

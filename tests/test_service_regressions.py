@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.errors import RoutingError
@@ -23,7 +24,6 @@ from router.core.events import (
     WrapUpDone,
 )
 from router.core.model import Channel, ContactSpec
-from router.service.app import build_app
 from router.service.logs import mask
 from router.service.runtime import MemoryRuntime
 from router.service.service import Service, Settings

@@ -16,7 +16,7 @@ from router.service import openapi
 from router.service.auth import Principal
 from router.service.metrics import Metrics
 from router.service.replicated import ReplicatedRuntime
-from router.service.routes import Route
+from router.service.routes import ROUTES, Route
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -104,8 +104,6 @@ def routes(service: Service, metrics: Metrics) -> list[Route]:
         engine = service.engine
         urgencies = {name: tuple(engine.service(name).urgencies) for name in engine.services()}
         if document is None or document[0] != urgencies:
-            from router.service.app import ROUTES  # noqa: PLC0415 - app imports this module
-
             table: list[Route] = request.app[ROUTES]
             built = openapi.build(table, region=service.region, urgencies=urgencies)
             document = (urgencies, json.dumps(built, indent=1).encode())

@@ -14,14 +14,13 @@ from aiohttp import WSCloseCode, web
 from router.instance import Instance, instance_of
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
-from router.service.routes import Route, bind
+from router.service.routes import ROUTES, Route, bind
 from router.service.service import Service
 
 log = logging.getLogger("yhteys.service")
 
 SERVICE = web.AppKey("service", Service)
 TOKENS = web.AppKey("tokens", TokenStore)
-ROUTES = web.AppKey("routes", list)
 
 
 def route_table(service: Service) -> list[Route]:

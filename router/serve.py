@@ -19,13 +19,15 @@ import signal
 import prometheus_client
 from aiohttp import web
 
+from router.app import build_app
 from router.config import load_region
 from router.config.advice import region_warnings
 from router.config.tokens import Role, TokenSpec
-from router.service.app import build_app
 from router.service.collector import settle_collector
 from router.service.logs import configure_logging
+from router.service.regionfile import RegionMismatch, check_stored
 from router.service.service import Service, Settings
+from router.store import StoreUnavailable
 
 log = logging.getLogger("yhteys.serve")
 
@@ -183,9 +185,6 @@ def _check_region_file(service: Service, loop: asyncio.AbstractEventLoop, apply:
     """Redis mode, before listening: the region file against the stored one (the same
     loop then serves, so the store's connections stay usable). A store that cannot be
     reached now is no refusal: the instance waits for it, and checks again once caught up."""
-    from router.service.regionfile import RegionMismatch, check_stored  # noqa: PLC0415
-    from router.store import StoreUnavailable  # noqa: PLC0415
-
     try:
         loop.run_until_complete(check_stored(service, apply))
     except RegionMismatch as exc:
