@@ -441,7 +441,8 @@ class Segment:
 
 
 class Audit:
-    """The audit of one service; it registers itself with the dispatch loop.
+    """The audit of one service (its listeners, notes and part are registered by the
+    composition root, ``router/instance.py``).
 
     Records live in ``live`` (open contacts and those closed since the last seal) and,
     once closed, in sealed segments of ``seal_every`` records. ``by_day`` indexes both

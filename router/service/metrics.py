@@ -1,9 +1,9 @@
 """Prometheus metrics of one live service.
 
 Each ``Service`` gets its own ``CollectorRegistry`` (never the process-global one), so a
-process - or a test run - may hold several services. ``metrics_for(service)`` creates the
-metrics once per service and attaches them to its dispatch loop; calling it again returns
-the same object, so building the route table twice does not count everything twice.
+process - or a test run - may hold several services. The composition root
+(``router/instance.py``) creates them once per instance and registers ``on_decision``
+and ``observe_dispatch`` with its runtime.
 
 Counted as decisions are published (inside the dispatch loop, so cheap):
 

@@ -82,8 +82,8 @@ def _counts(counter: Counter[AgentStatus] | None) -> dict[str, int]:
 
 
 class Stats:
-    """The statistics of one service; feed it every decision (it registers itself as a
-    listener of the dispatch loop)."""
+    """The statistics of one service; feed it every decision (``on_decision``, registered
+    by the composition root, ``router/instance.py``)."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
