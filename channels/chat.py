@@ -95,6 +95,11 @@ class ChatSession:
     ready: bool = False  # the customer has been told the session
     outcome: str | None = None
     redirect: str | None = None
+    # How many connections have held the chat: the latest one's number goes with the
+    # engine's CustomerAway/CustomerBack, so a late report about an older one is ignored.
+    epoch: int = 0
+    # Set only from an older version's snapshot: since when the customer was away.
+    away_since: float | None = None
     # This instance's own: the customer's socket when it is connected here.
     box: Outbox | None = None
     box_conn: str | None = None
@@ -193,6 +198,8 @@ class ChatChannel:
         was_away = s.conn is None
         s.conn = n.conn
         s.ready = True
+        s.epoch += 1
+        s.away_since = None
         if s.box is not None and s.box_conn != n.conn:  # replaced by a newer connection
             old = s.box
             s.box = s.box_conn = None
@@ -243,6 +250,8 @@ class ChatChannel:
                 s.ready,
                 s.outcome,
                 s.redirect,
+                None,  # where an older version kept ``away_since``
+                s.epoch,
             )
             for s in self.sessions.values()
         ]
@@ -254,6 +263,10 @@ class ChatChannel:
             sid, token_digest, cid, transcript, conn, agent_id, ready, outcome, redirect = row[:9]
             s = ChatSession(sid, token_digest, cid, list(transcript), conn, agent_id, ready)
             s.outcome, s.redirect = outcome, redirect
+            s.epoch = row[10] if len(row) > 10 else 0
+            # An older version timed the grace itself: a customer away at the upgrade is
+            # handed to the engine's timer once this instance runs (``grace_upgrade``).
+            s.away_since = row[9] if len(row) > 9 and conn is None and agent_id is None else None
             mine = local.pop(sid, None)
             if mine is not None:  # this instance's socket, if the customer is here
                 s.box, s.box_conn = mine.box, mine.box_conn
@@ -437,13 +450,30 @@ class ChatChannel:
         if s.id in self.sessions:
             self._spawn(self._gone(s, conn))
 
+    async def grace_upgrade(self) -> None:
+        """Once this instance has caught up: chats whose customer was away under an older
+        version (which timed the grace itself) get the engine's timer for what is left
+        of it. Every instance may do this; the engine arms one timer per contact."""
+        runtime = self.service.runtime
+        await runtime.started.wait()  # caught up: the snapshot's sessions are here
+        now = runtime.clock()
+        for s in list(self.sessions.values()):
+            since, s.away_since = s.away_since, None
+            if since is None or s.conn is not None:
+                continue
+            left = max(0.0, self.grace_s - (now - since))
+            with contextlib.suppress(RoutingError, Stopped, StoreUnavailable):
+                await runtime.submit(CustomerAway(s.contact_id, left, s.epoch))
+
     async def _gone(self, s: ChatSession, conn: str) -> None:
         """The customer's connection ended: every instance hears of it, and the engine's
         grace timer (on the region's clock) abandons the chat unless they come back or
         an agent has it."""
         await self._note_quietly(ChatDetached(s.id, conn))
+        if s.conn is not None:
+            return  # a newer connection holds it already: the customer is there
         with contextlib.suppress(RoutingError, Stopped, StoreUnavailable):
-            await self.service.runtime.submit(CustomerAway(s.contact_id, self.grace_s))
+            await self.service.runtime.submit(CustomerAway(s.contact_id, self.grace_s, s.epoch))
 
     async def _note_quietly(self, note: Note) -> None:
         try:
@@ -605,7 +635,7 @@ class ChatChannel:
         # Every instance hears of it: an older connection, wherever it is, is replaced.
         await self.service.runtime.submit(ChatAttached(s.id, conn, resumed=True))
         with contextlib.suppress(RoutingError):  # closed meanwhile: told just below
-            await self.service.runtime.submit(CustomerBack(s.contact_id))
+            await self.service.runtime.submit(CustomerBack(s.contact_id, s.epoch))
         try:
             view = self.service.engine.contact(s.contact_id)
         except UnknownContact:

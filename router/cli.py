@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import secrets
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from statistics import mean
 from typing import TYPE_CHECKING, TypedDict
 
@@ -32,7 +32,7 @@ from router.config import ConfigError, load_region
 from router.config.advice import region_warnings
 from router.config.reader import IDENT
 from router.config.region import Region
-from router.config.sample import REGION_YAML as SAMPLE_REGION
+from router.config.sample import region_file
 from router.config.tokens import ApiChannel, Role, hash_token
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -40,28 +40,15 @@ from router.core.model import Channel, ContactSpec
 from router.sim import Behaviour, ContactFactory, Simulation, servable
 from router.staffing import command as staffing_command
 from router.whatif import command as whatif_command
+from router.whatif import compare_command
 
 if TYPE_CHECKING:
     from router.store.redis import RedisStore
 
-DEFAULT_CONFIG = "config/region.yaml"
 CONFIG_HELP = (
     "region YAML (default $YHTEYS_CONFIG, else ./config/region.yaml when it exists, else the "
     "sample region packaged with yhteys)"
 )
-
-
-def region_file(given: str | None, env: Mapping[str, str] | None = None) -> str:
-    """The region file a command reads: the one named, else ``$YHTEYS_CONFIG``, else
-    ``./config/region.yaml`` when it exists, else the packaged sample."""
-    env = os.environ if env is None else env
-    if given:
-        return given
-    if env.get("YHTEYS_CONFIG"):
-        return env["YHTEYS_CONFIG"]
-    if Path(DEFAULT_CONFIG).is_file():
-        return DEFAULT_CONFIG
-    return str(SAMPLE_REGION)
 
 
 # Which channel a demo contact of a service arrives on, and how often each is used.
@@ -449,7 +436,7 @@ def log_command(args: argparse.Namespace) -> int:
         try:
             if args.action == "inspect":
                 return await _inspect(store)
-            return await _quarantine(store, args.entry_id)
+            return await _quarantine(store, args.entry_id, args.force)
         finally:
             await store.close()
 
@@ -521,7 +508,30 @@ async def _inspect(store: RedisStore) -> int:
     return 1 if bad else 0
 
 
-async def _quarantine(store: RedisStore, entry_id: str) -> int:
+async def _quarantine(store: RedisStore, entry_id: str, force: bool = False) -> int:
+    from router.service.replicated import readable  # noqa: PLC0415
+    from router.store import LogEntry  # noqa: PLC0415
+
+    if re.fullmatch(r"\d+-\d+", entry_id) is None:
+        print(
+            f"yhteys log: {entry_id!r} is not a whole log entry id; expected "
+            "<milliseconds>-<sequence> as 'yhteys log inspect' prints it",
+            file=sys.stderr,
+        )
+        return 2
+    found = await store.entries(entry_id, 1)
+    if found and found[0][0] == entry_id and not force:
+        problem = readable(LogEntry(entry_id, found[0][1].get("b", b"")))
+        if not isinstance(problem, str):
+            # Moving a readable entry would drop events that instances already past it
+            # have applied and the others never will: the replicas would disagree.
+            print(
+                f"yhteys log: entry {entry_id} is readable: it holds events every instance "
+                "applies, so it is not moved (only unreadable entries are quarantined; "
+                "--force moves it anyway)",
+                file=sys.stderr,
+            )
+            return 2
     moved = await store.quarantine(entry_id)
     if moved is None:
         print(f"yhteys log: the log has no entry {entry_id}", file=sys.stderr)
@@ -672,12 +682,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="inspect: read the keys and every log entry; quarantine: move entry ID aside",
     )
     lg.add_argument("entry_id", nargs="?", metavar="ID", help="the log entry (quarantine)")
+    lg.add_argument(
+        "--force",
+        action="store_true",
+        help="quarantine: move the entry even though it is readable (the instances that "
+        "applied it keep its effect, the others never see it; only when you know why)",
+    )
     lg.add_argument("--redis", metavar="URL", help="the region's Redis (default $YHTEYS_REDIS_URL)")
     lg.add_argument("--region", metavar="NAME", help="the region's name (default: --config's)")
     lg.add_argument("--config", help=CONFIG_HELP)
     lg.set_defaults(func=log_command)
     staffing_command.add_parser(sub)
     whatif_command.add_parser(sub)
+    compare_command.add_parser(sub)
     return parser
 
 

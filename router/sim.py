@@ -144,11 +144,13 @@ class Simulation:
         per_hour: float,
         until: float,
         profile: RateProfile | None = None,
+        start: float = 0.0,
     ) -> None:
-        """Schedules a Poisson stream of arrivals made by ``factory``: ``per_hour`` at a
-        constant rate, or with ``profile`` a rate of ``per_hour × profile(t)`` (thinning:
-        candidates at the peak rate, each kept with probability ``profile(t)``)."""
-        t, n = 0.0, 0
+        """Schedules a Poisson stream of arrivals made by ``factory`` from ``start`` on:
+        ``per_hour`` at a constant rate, or with ``profile`` a rate of ``per_hour ×
+        profile(t)`` (thinning: candidates at the peak rate, each kept with probability
+        ``profile(t)``)."""
+        t, n = start, 0
         while True:
             t += self.random.expovariate(per_hour / 3600.0)
             if t >= until:

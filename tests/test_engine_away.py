@@ -87,3 +87,17 @@ def test_a_zero_grace_abandons_at_once_and_a_bad_one_is_refused() -> None:
     with pytest.raises(InvalidEvent):
         c.at(2, CustomerAway("j", float("inf")))
     assert not c.engine.contact("j").customer_away
+
+
+def test_a_late_report_about_an_older_connection_is_ignored() -> None:
+    # Redis mode: the customer resumed on another instance (connection 2) before the
+    # first instance's report that connection 1 went reached the log.
+    c = clock()
+    c.at(0, chat("k"))
+    c.at(5, CustomerBack("k", epoch=2), CustomerAway("k", 60.0, epoch=1))
+    assert not c.engine.contact("k").customer_away
+    c.advance_to(1000.0)
+    assert c.engine.contact("k").state.value == "waiting"
+    c.at(1000, CustomerAway("k", 60.0, epoch=2))  # the resumed connection goes: counted
+    c.advance_to(1060.0)
+    assert c.log[-1] == (1060.0, ("closed", "k", "abandoned"))

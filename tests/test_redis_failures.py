@@ -221,6 +221,15 @@ async def test_an_unreadable_log_entry_stalls_the_region_by_its_id_until_quarant
     argv = ["--redis", redis_url, "--region", key]
     assert await asyncio.to_thread(main, ["log", "inspect", *argv]) == 1
     assert f"unreadable log entry {stray}" in capsys.readouterr().out
+    # A mistyped id of a readable entry, or a partial id, moves nothing.
+    good: Any = admin.xrange(Keys(key).log, count=1)
+    good_id = good[0][0].decode()
+    assert await asyncio.to_thread(main, ["log", "quarantine", good_id, *argv]) == 2
+    assert "is readable" in capsys.readouterr().err
+    partial = stray.split("-")[0]
+    assert await asyncio.to_thread(main, ["log", "quarantine", partial, *argv]) == 2
+    assert "not a whole log entry id" in capsys.readouterr().err
+    assert admin.xrange(Keys(key).log, good_id, good_id) != []
     assert await asyncio.to_thread(main, ["log", "quarantine", stray, *argv]) == 0
     assert stray in capsys.readouterr().out
     assert await asyncio.to_thread(main, ["log", "quarantine", stray, *argv]) == 1  # once

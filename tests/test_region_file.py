@@ -24,8 +24,15 @@ from aiohttp.test_utils import TestClient
 from router.app import build_app
 from router.config import parse_region
 from router.config.region import Region
+from router.core.engine import Engine
+from router.core.errors import InvalidEvent
 from router.core.events import AgentUpdated
-from router.service.regionfile import encode_document, fingerprint, region_document
+from router.service.regionfile import (
+    differences,
+    encode_document,
+    fingerprint,
+    region_document,
+)
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import StoredConfig
@@ -308,3 +315,21 @@ async def test_apply_region_changes_is_refused_in_memory_mode() -> None:
     code, err = await serve("--apply-region-changes", "--port", "1")
     assert code == 2
     assert "--apply-region-changes: only in Redis mode" in err
+
+
+def test_partner_agreements_added_to_a_region_started_without_them_are_refused() -> None:
+    """A region whose state predates partner agreements (an older version's snapshot
+    has none): a file that adds them differs in sections the engine cannot take live, so
+    the check refuses it even with --apply-region-changes, rather than store it as
+    accepted while the engine would treat the partner agents as ungated agents."""
+    before = copy.deepcopy(sample_data())
+    before.pop("partners", None)
+    before["agents"] = [a for a in before["agents"] if not a.get("partner")]
+    before["tokens"] = [t for t in before["tokens"] if t.get("agent") not in {"kp01", "kp02"}]
+    old_region, new_region = as_region(before), as_region(sample_data())
+    engine = Engine(old_region.policy())
+    diff = differences(region_document(new_region, engine), region_document(new_region))
+    assert any(line.startswith("partners:") for line in diff.fixed), diff.fixed
+    # And the engine never takes a partner agent it has no agreement for.
+    with pytest.raises(InvalidEvent, match="no partner agreements"):
+        engine.apply(1.0, AgentUpdated(new_region.agents["kp01"]))

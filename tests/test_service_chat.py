@@ -374,3 +374,30 @@ async def test_a_reconnecting_agent_gets_the_transcript_of_its_chats_again(
     assert [m["text"] for m in transcript["messages"]] == ["Hej"]
     await again.close()
     await cust.close()
+
+
+async def test_a_customer_away_under_an_older_version_is_abandoned_for_what_is_left(
+    aiohttp_client: MakeClient,
+) -> None:
+    # An older version kept, per chat, since when its customer was away and timed the
+    # grace itself; after an upgrade the engine's timer takes over what is left of it.
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
+    seen = closures(service)
+    cust = await customer(client)
+    await cust.send(START)
+    cid = (await cust.next("session"))["contact_id"]
+    channel = channel_of(service)
+    rows = [
+        (*row[:4], None, *row[5:9], clock.t - 45.0)  # away for 45 s, the old layout
+        for row in channel.capture()
+    ]
+    channel.restore(rows)
+    await channel.grace_upgrade()
+    assert service.engine.contact(cid).customer_away
+    clock.t += 14
+    await service.runtime.submit(TimerDue())
+    assert not seen
+    clock.t += 1
+    await service.runtime.submit(TimerDue())
+    assert [(c.contact_id, c.outcome) for c in seen] == [(cid, "abandoned")]
+    await cust.close()

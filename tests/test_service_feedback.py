@@ -175,6 +175,26 @@ async def test_a_resolved_call_is_surveyed_in_its_language_and_the_answer_is_rep
                 assert "a001" not in text and "Aino" not in text and "Nieminen" not in text
 
 
+async def test_two_different_answers_at_once_keep_one_and_refuse_the_other(
+    aiohttp_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with world(aiohttp_client) as w:
+        # The sample runs without YHTEYS_FEEDBACK_KEY: the service says the hashes are weak.
+        assert "YHTEYS_FEEDBACK_KEY is not set" in caplog.text
+        await resolved_call(w, "c1", "+358401112222", "fi")
+        rid = (await w.gateway.next(1))["request_id"]
+        first, second = await asyncio.gather(
+            w.client.post(ANSWERS, json={"request_id": rid, "score": 9}, headers=SMS),
+            w.client.post(ANSWERS, json={"request_id": rid, "score": 2}, headers=SMS),
+        )
+        statuses = sorted([first.status, second.status])
+        assert statuses == [200, 409], statuses
+        kept = await (first if first.status == 200 else second).json()
+        refused = await (second if first.status == 200 else first).json()
+        assert refused["error"]["code"] == "already_answered"
+        assert kept["score"] in (9, 2)
+
+
 async def test_one_request_per_number_per_period_and_opt_outs_are_honoured(
     aiohttp_client: MakeClient,
 ) -> None:

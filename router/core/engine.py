@@ -378,6 +378,11 @@ class Engine:
         mask = self.catalogue.agent_mask(spec.abilities)  # raises on unknown names
         agreements = self.policy.agreements
         if not agreements:
+            if spec.partner:  # never an ungated partner: it would serve every service
+                raise InvalidEvent(
+                    f"agent {spec.id!r}: partner agreement {spec.partner!r}, but the "
+                    "region's engine has no partner agreements"
+                )
             return mask
         if not spec.partner:
             return mask | self.catalogue.authorisation_bit(OWN_REGION)
@@ -461,12 +466,18 @@ class Engine:
             raise InvalidEvent(f"grace_s must be a number of seconds >= 0, got {grace!r}")
         if c.channel is Channel.CALLBACK:
             return  # the caller is expected to be away: we call them (see _on_abandoned)
+        if ev.epoch < c.away_epoch:
+            return  # about a connection older than one that came back since
+        c.away_epoch = ev.epoch
         c.away_grace = grace
         if c.state is not ContactState.ASSIGNED and c.away_token == 0:
             self._arm_away(c, now, out)
 
     def _on_back(self, ev: CustomerBack, now: float, out: Decisions) -> None:
         c = self._open_contact(ev.contact_id)
+        if ev.epoch < c.away_epoch:
+            return  # an older connection than the one that went since
+        c.away_epoch = ev.epoch
         c.away_grace = None
         c.away_token = 0
 

@@ -31,6 +31,10 @@ class CustomerAway:
 
     contact_id: str
     grace_s: float
+    # Which of the person's connections went (they count up as the person comes back):
+    # a report about an older connection than one already back is stale and ignored, so
+    # instances reporting out of order never abandon a person who is there.
+    epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class CustomerBack:
     """The person on a contact is back (a chat resumed): no abandoning for being away."""
 
     contact_id: str
+    epoch: int = 0  # the connection that came back (see ``CustomerAway.epoch``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ class ContactRecord:
         "agent_id",
         "arrived_at",
         "attempts",
+        "away_epoch",
         "away_grace",
         "away_token",
         "base_rid",
@@ -85,6 +86,7 @@ class ContactRecord:
         # pending AWAY timer, 0 when none is armed (it is with an agent, or present).
         self.away_grace: float | None = None
         self.away_token = 0
+        self.away_epoch = 0  # the latest connection of its person heard of
         self.seq = seq
         self.arrived_at = arrived_at
         # Its place in the one order, ``(target_at, seq)``: arrival + the class's target.
@@ -128,6 +130,7 @@ class ContactRecord:
         self.original_urgency = None
         self.away_grace = None
         self.away_token = 0
+        self.away_epoch = 0
         slots = state[1]
         for name, value in slots.items():
             setattr(self, name, value)

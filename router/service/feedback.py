@@ -156,7 +156,18 @@ class Feedback:
         self.service = service
         self.days = audit.days
         self.retention_s = audit.settings.retention_days * 86_400.0
-        key = os.environ.get(KEY_ENV) or f"yhteys-feedback:{service.region.name}"
+        key = os.environ.get(KEY_ENV)
+        if not key:
+            key = f"yhteys-feedback:{service.region.name}"
+            if service.region.feedback:
+                # The region's name is public and phone numbers are few: without a secret
+                # key the kept hashes can be reversed by trying every number.
+                log.warning(
+                    "%s is not set: the feedback survey's number hashes use a key derived "
+                    "from the region's name, which anyone can reverse; set a secret key "
+                    "(the same on every instance) before real numbers arrive",
+                    KEY_ENV,
+                )
         self._key = key.encode()
         # Open contacts of a region with a survey: number, and what the figures group by.
         self.open: dict[str, dict[str, Any]] = {}
@@ -528,6 +539,14 @@ class FeedbackApi:
         await runtime.submit(FeedbackAnswered(rid, score, masked))
         if record["answered_at"] is None:  # the window closed while it waited in line
             raise ApiError(409, "window_closed", f"answers to {rid!r} are no longer taken")
+        if (record["score"], record["text"]) != (score, masked):
+            # Another answer to the same request was applied first: this one is not kept.
+            raise ApiError(
+                409,
+                "already_answered",
+                f"request {rid!r} was answered meanwhile with another answer; "
+                "an answer cannot be changed",
+            )
         return web.json_response(answer_json(record))
 
     async def opt_out(self, request: web.Request, _: Principal | None) -> web.StreamResponse:

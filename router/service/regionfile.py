@@ -105,10 +105,15 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
     if engine is None:
         agents = list(region.agents.values())
         services = list(region.services.values())
+        catalogue, blocks, agreements = region.catalogue, region.blocks, region.agreements
     else:
+        # Everything the engine holds comes from the engine: what it routes by now, so a
+        # section it cannot take live (the catalogue, blocks, partner agreements) shows
+        # as a difference and is refused, never stored as accepted unapplied.
         agents = [view.spec for view in engine.agents()]
         services = [engine.service(name) for name in engine.services()]
-    catalogue = region.catalogue
+        catalogue = engine.catalogue
+        blocks, agreements = engine.policy.blocks, engine.policy.agreements
     return {
         "region": {"name": region.name, "timezone": region.timezone},
         "languages": list(catalogue.languages),
@@ -116,7 +121,7 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
         "authorisations": list(catalogue.authorisations),
         "sites": {s.id: {"name": s.name} for s in region.sites.values()},
         "teams": {t.id: {"site": t.site, "name": t.name} for t in region.teams.values()},
-        "channel_blocks": plain(region.blocks),
+        "channel_blocks": plain(blocks),
         "services": {
             spec.name: {
                 **service_mapping(spec),
@@ -134,7 +139,7 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
         "agents": {spec.id: agent_mapping(spec, languages) for spec in agents},
         "tokens": {t.name: plain(t) for t in region.tokens},
         # Only when set: a region without agreements keeps its stored fingerprint.
-        **({"partners": plain(region.agreements)} if region.agreements else {}),
+        **({"partners": plain(agreements)} if agreements else {}),
     }
 
 

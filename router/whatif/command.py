@@ -18,6 +18,7 @@ import sys
 from typing import TextIO
 
 from router.config import ConfigError, load_region
+from router.config.sample import region_file
 from router.core.model import Channel
 from router.whatif.model import (
     ALL,
@@ -30,8 +31,6 @@ from router.whatif.model import (
     run,
     unservable,
 )
-
-DEFAULT_CONFIG = "config/region.yaml"
 
 
 def parse_rate(text: str, languages: frozenset[str] | None = None) -> Stream:
@@ -132,7 +131,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="region YAML (%(default)s)")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="region YAML (default: $YHTEYS_CONFIG, else ./config/region.yaml, else the "
+        "packaged sample)",
+    )
     p.add_argument(
         "--rate",
         action="append",
@@ -207,7 +211,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def main(args: argparse.Namespace) -> int:
     try:
-        region = load_region(args.config)
+        region = load_region(region_file(args.config))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

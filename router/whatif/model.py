@@ -98,6 +98,7 @@ class Stream:
     per_hour: float
     channel: Channel = Channel.VOICE
     language: str | None = None
+    site: str | None = None  # the caller's own site (``preferred_site``); None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,9 @@ class Scenario:
     sl_s: float = 20.0
     answer_delay_s: float = 0.0
     not_ready_s: float | None = 60.0
+    # Virtual time (epoch seconds) the replication starts at: everything above counts
+    # from here. 0 unless the time of day matters (partner cover by schedule).
+    start_at: float = 0.0
 
     def handle_of(self, service: str) -> Distribution:
         found = self.handle.get(service) or self.handle.get("*")
@@ -201,8 +205,11 @@ def replicate(
     )
     engine = Engine(policy)
     sim = Simulation(engine, seed=seed, behaviour=behaviour)
-    sim.log_in_everyone()
-    start, end = scenario.warmup_s, scenario.warmup_s + scenario.measure_s
+    origin = scenario.start_at
+    sim.now = origin
+    sim.log_in_everyone(at=origin)
+    start = origin + scenario.warmup_s
+    end = start + scenario.measure_s
     service_of: dict[str, str] = {}
     for i, stream in enumerate(scenario.streams):
 
@@ -217,10 +224,11 @@ def replicate(
                 service=stream.service,
                 urgency=policy.services[stream.service].default_urgency,
                 language=stream.language,
+                preferred_site=stream.site,
             )
 
         if stream.per_hour > 0:
-            sim.arrivals(make, per_hour=stream.per_hour, until=end)
+            sim.arrivals(make, per_hour=stream.per_hour, until=end, start=origin)
     tallies = {name: Tally() for name in services}
     assigned_at: dict[str, float] = {}
     decisions = 0
