@@ -336,5 +336,5 @@ class CallbackChannel:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return CallbackChannel(service).routes()
+def routes(channel: CallbackChannel) -> list[Route]:
+    return channel.routes()

@@ -67,7 +67,7 @@ from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
 from router.service.routes import Query, Route, Schema
-from router.service.runtime import Note, Part, Stopped
+from router.service.runtime import Note, Stopped
 from router.service.service import Service
 from router.store import StoreUnavailable
 from router.store.codec import allow
@@ -81,15 +81,6 @@ MAX_MESSAGES = 1000
 MAX_SESSIONS = 10_000
 MAX_FRAME = 64 * 1024
 DEFAULT_GRACE_S = 60.0
-
-
-def channel_of(service: Service) -> ChatChannel:
-    """The chat channel serving ``service`` (to tune ``grace_s``, or inspect sessions)."""
-    for listener in service.runtime.listeners:
-        owner = getattr(listener, "__self__", None)
-        if isinstance(owner, ChatChannel):
-            return owner
-    raise LookupError("no chat channel is attached to this service")
 
 
 @dataclass(eq=False, slots=True)
@@ -187,31 +178,20 @@ class ChatChannel:
         self.sessions: dict[str, ChatSession] = {}
         self.by_contact: dict[str, ChatSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        runtime = service.runtime
-        runtime.listeners.append(self.on_decision)
-        runtime.notes[ChatOpened] = self._on_opened
-        runtime.notes[ChatDropped] = self._on_dropped
-        runtime.notes[ChatAttached] = self._on_attached
-        runtime.notes[ChatDetached] = self._on_detached
-        runtime.notes[ChatSaid] = self._on_said
-        runtime.parts["chat"] = Part(self._capture, self._restore)
-        service.agents.chat_sender = self.agent_says
-        service.agents.on_connect.append(self.agent_connected)
-        service.background.append(("chat-grace-upgrade", self._grace_upgrade))
 
     # ------------------------------------------------------------ notes (every instance)
 
-    def _on_opened(self, n: ChatOpened, now: float) -> None:
+    def on_opened(self, n: ChatOpened, now: float) -> None:
         s = ChatSession(n.session_id, n.token_digest, n.contact_id)
         self.sessions[s.id] = s
         self.by_contact[s.contact_id] = s
 
-    def _on_dropped(self, n: ChatDropped, now: float) -> None:
+    def on_dropped(self, n: ChatDropped, now: float) -> None:
         s = self.sessions.get(n.session_id)
         if s is not None:
             self._forget(s)
 
-    def _on_attached(self, n: ChatAttached, now: float) -> None:
+    def on_attached(self, n: ChatAttached, now: float) -> None:
         s = self.sessions.get(n.session_id)
         if s is None:
             return
@@ -232,7 +212,7 @@ class ChatChannel:
                 s.agent_id, {"type": "chat.customer_back", "contact_id": s.contact_id}
             )
 
-    def _on_detached(self, n: ChatDetached, now: float) -> None:
+    def on_detached(self, n: ChatDetached, now: float) -> None:
         s = self.sessions.get(n.session_id)
         # conn "" : the customer went before the session was ever attached.
         if s is None or (s.conn != n.conn and not (n.conn == "" and s.conn is None)):
@@ -244,7 +224,7 @@ class ChatChannel:
                 s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
             )
 
-    def _on_said(self, n: ChatSaid, now: float) -> None:
+    def on_said(self, n: ChatSaid, now: float) -> None:
         s = self.by_contact.get(n.contact_id)
         if s is None or len(s.transcript) >= MAX_MESSAGES:
             return
@@ -258,7 +238,7 @@ class ChatChannel:
         else:
             self._tell(s, {"type": "message", **entry})
 
-    def _capture(self) -> list[tuple[Any, ...]]:
+    def capture(self) -> list[tuple[Any, ...]]:
         return [
             (
                 s.id,
@@ -276,7 +256,7 @@ class ChatChannel:
             for s in self.sessions.values()
         ]
 
-    def _restore(self, data: list[tuple[Any, ...]]) -> None:
+    def restore(self, data: list[tuple[Any, ...]]) -> None:
         local = self.sessions
         self.sessions, self.by_contact = {}, {}
         for row in data:
@@ -285,7 +265,7 @@ class ChatChannel:
             s.outcome, s.redirect = outcome, redirect
             s.epoch = row[10] if len(row) > 10 else 0
             # An older version timed the grace itself: a customer away at the upgrade is
-            # handed to the engine's timer once this instance runs (``_grace_upgrade``).
+            # handed to the engine's timer once this instance runs (``grace_upgrade``).
             s.away_since = row[9] if len(row) > 9 and conn is None and agent_id is None else None
             mine = local.pop(sid, None)
             if mine is not None:  # this instance's socket, if the customer is here
@@ -470,7 +450,7 @@ class ChatChannel:
         if s.id in self.sessions:
             self._spawn(self._gone(s, conn))
 
-    async def _grace_upgrade(self) -> None:
+    async def grace_upgrade(self) -> None:
         """Once this instance has caught up: chats whose customer was away under an older
         version (which timed the grace itself) get the engine's timer for what is left
         of it. Every instance may do this; the engine arms one timer per contact."""
@@ -769,5 +749,5 @@ class ChatChannel:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return ChatChannel(service).routes()
+def routes(channel: ChatChannel) -> list[Route]:
+    return channel.routes()

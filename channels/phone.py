@@ -365,5 +365,5 @@ class PhoneChannel:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return PhoneChannel(service).routes()
+def routes(channel: PhoneChannel) -> list[Route]:
+    return channel.routes()

@@ -27,7 +27,7 @@ from typing import Any
 
 from channels.hours import CallAgainAt, admit, closed_error
 from router.core.model import ContactSpec
-from router.service.audit import Refusal, audit_for
+from router.service.audit import Refusal
 from router.service.http import ApiError
 from router.service.logs import mask
 from router.service.service import Service
@@ -81,7 +81,6 @@ def refusal(service: Service, spec: ContactSpec, opens_at: float | None) -> Refu
 
 async def record(service: Service, spec: ContactSpec, opens_at: float | None) -> None:
     """Records the refusal of ``spec`` through the log (every instance sees it)."""
-    audit_for(service)  # its handler takes the note
     await service.runtime.submit(refusal(service, spec, opens_at))
 
 

@@ -15,7 +15,6 @@ from router.core.errors import Conflict, InvalidEvent, UnknownContact
 from router.core.events import ContactArrived, ContactCancelled, Event
 from router.core.model import ContactSpec, ContactState
 from router.service.http import ApiError
-from router.service.runtime import Part
 from router.service.service import Service
 
 REMEMBER_FINISHED = 10_000
@@ -56,10 +55,6 @@ class StatusBook:
         self.labels: dict[str, dict[str, Any]] = {}
         self.labeller = labeller
         self.arriving = InFlight()
-        service.runtime.listeners.append(self.on_decision)
-        if labeller is not None:
-            service.runtime.applied_listeners.append(self.on_applied)
-        service.runtime.parts["status:" + prefix] = Part(self.capture, self.restore)
 
     def on_applied(self, event: Event, now: float) -> None:
         if (

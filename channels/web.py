@@ -217,5 +217,5 @@ class WebChannel:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return WebChannel(service).routes()
+def routes(channel: WebChannel) -> list[Route]:
+    return channel.routes()

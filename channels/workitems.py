@@ -289,5 +289,5 @@ class WorkItemChannel:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return WorkItemChannel(service).routes()
+def routes(channel: WorkItemChannel) -> list[Route]:
+    return channel.routes()

@@ -258,7 +258,7 @@ LOG_FORMATS = ("json", "text")
 
 
 class ServeOptions(TypedDict):
-    """``router.service.serve.run``'s keyword arguments, as ``serve`` resolved them."""
+    """``router.serve.run``'s keyword arguments, as ``serve`` resolved them."""
 
     host: str
     port: int
@@ -327,7 +327,7 @@ def serve_settings(
 
 
 def serve(args: argparse.Namespace) -> int:
-    from router.service.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
+    from router.serve import ServeError, run  # noqa: PLC0415 - aiohttp only when serving
 
     config, options, problems = serve_settings(args, os.environ)
     if problems:

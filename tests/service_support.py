@@ -178,7 +178,7 @@ async def served_at(
     """The whole app on a settable clock starting at ``start`` (local Helsinki time):
     virtual time over real HTTP and websockets. Move ``clock.t`` and submit
     ``TimerDue()`` to fire what falls due."""
-    from router.service.app import build_app  # noqa: PLC0415 - the app imports this
+    from router.app import build_app  # noqa: PLC0415 - the app imports this
 
     clock = WallClock(at(start))
     service = Service(the_region or region(), settings or Settings(), clock=clock)

@@ -21,11 +21,11 @@ from aiohttp.test_utils import TestClient
 
 import router
 from router import cli
+from router import serve as serve_module
+from router.app import build_app
 from router.config import load_region
 from router.config.sample import REGION_YAML
 from router.config.tokens import ApiChannel, Role, hash_token
-from router.service import serve as serve_module
-from router.service.app import build_app
 from router.service.service import Service, Settings
 from tests.test_service_serve import START_TIMEOUT_S, free_port, running, wait_healthy
 

@@ -16,7 +16,7 @@ import yaml
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from router.service.app import build_app
+from router.app import build_app
 from tests.service_support import agent_ws, bearer, make_service, next_of
 
 ROOT = Path(__file__).resolve().parent.parent

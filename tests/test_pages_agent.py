@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
-from router.service.app import build_app
+from router.app import build_app
 from tests.pages_support import assert_accessible, browser_context, screenshot
 from tests.service_support import bearer, customer, make_service
 

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
+from router.app import build_app
 from router.core.model import Channel, ContactState
-from router.service.app import build_app
-from router.service.audit import audit_for
+from router.instance import audit_for
 from router.service.service import Service, Settings
 from tests.pages_support import assert_accessible, browser_context, screenshot
 from tests.service_support import WallClock, at, bearer, make_service, sample_region

@@ -19,11 +19,11 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient
 
-from channels.chat import channel_of
+from router.app import build_app
 from router.cli import main
 from router.core.errors import UnknownContact
 from router.core.events import TimerDue
-from router.service.app import build_app
+from router.instance import channel_of
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import StoreUnavailable

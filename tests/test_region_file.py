@@ -21,12 +21,12 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.config import parse_region
 from router.config.region import Region
 from router.core.engine import Engine
 from router.core.errors import InvalidEvent
 from router.core.events import AgentUpdated
-from router.service.app import build_app
 from router.service.regionfile import (
     differences,
     encode_document,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.app import SERVICE
 from router.core.events import TimerDue
-from router.service.app import SERVICE
 from router.service.service import Settings
 from tests.service_support import WallClock, at, bearer, login, until
 from tests.test_replica_service import two_instances

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.chat import channel_of
-from router.service.app import SERVICE, build_app
+from router.app import SERVICE, build_app
+from router.instance import channel_of
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import Store

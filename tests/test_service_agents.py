@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core.events import TimerDue
-from router.service.app import build_app
 from router.service.service import Settings
 from tests.service_support import (
     Socket,

@@ -9,12 +9,12 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from unittest import mock
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core.events import (
     ContactAbandoned,
     ContactArrived,
@@ -23,11 +23,10 @@ from router.core.events import (
     TimerDue,
 )
 from router.core.model import Channel, ContactSpec
-from router.service import app as app_module
-from router.service import audit, reports
-from router.service.app import build_app
-from router.service.audit import CHANGE_COLUMNS, CONTACT_COLUMNS, AuditSettings, audit_for
-from router.service.replicated import ReplicaSettings
+from router.instance import audit_for
+from router.service import audit
+from router.service.audit import CHANGE_COLUMNS, CONTACT_COLUMNS, AuditSettings
+from router.service.replicated import ReplicaSettings, ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store.codec import decode, encode
 from router.store.memory import MemoryStore
@@ -45,11 +44,7 @@ NEVER_SILENT_S = 1e9  # no heartbeats needed while the fake clock jumps days
 
 
 def build(service: Service) -> web.Application:
-    """The app with the audit and report routes (until app.PROVIDERS lists them)."""
-    providers = app_module.PROVIDERS
-    extra = tuple(p for p in (audit.routes, reports.routes) if p not in providers)
-    with mock.patch.object(app_module, "PROVIDERS", providers + extra):
-        return build_app(service)
+    return build_app(service)
 
 
 Served = tuple[Client, Service, WallClock]
@@ -933,7 +928,8 @@ async def test_in_redis_mode_every_instance_keeps_the_same_audit(
     assert audit_for(services[0]).capture() == audit_for(services[1]).capture()
     # A snapshot carries it to an instance that starts later.
     leader = next(s for s in services if s.runtime.is_leader)
-    assert await leader.runtime.snapshot()  # type: ignore[union-attr]
+    assert isinstance(leader.runtime, ReplicatedRuntime)
+    assert await leader.runtime.snapshot()
     late = Service(region(), Settings(), store=shared, replica=FAST)
     c = await aiohttp_client(build(late))
     await until(lambda: audit_for(late).get("phone-m1") is not None, timeout=5)

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from router.app import build_app
 from router.core.events import TimerDue
-from router.service.app import build_app
 from router.service.service import Service, Settings
 from tests.service_support import (
     WallClock,

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from channels.callback import HIDDEN_REASON
-from router.service.app import build_app
+from router.app import build_app
 from router.service.service import Service
 from tests.service_support import bearer, login, make_service
 

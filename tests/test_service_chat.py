@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.chat import channel_of
+from router.app import build_app
 from router.core import decisions as d
 from router.core.events import TimerDue
-from router.service.app import build_app
+from router.instance import channel_of
 from router.service.service import Service
 from tests.service_support import (
     CHAT_WS,
@@ -389,10 +389,10 @@ async def test_a_customer_away_under_an_older_version_is_abandoned_for_what_is_l
     channel = channel_of(service)
     rows = [
         (*row[:4], None, *row[5:9], clock.t - 45.0)  # away for 45 s, the old layout
-        for row in channel._capture()
+        for row in channel.capture()
     ]
-    channel._restore(rows)
-    await channel._grace_upgrade()
+    channel.restore(rows)
+    await channel.grace_upgrade()
     assert service.engine.contact(cid).customer_away
     clock.t += 14
     await service.runtime.submit(TimerDue())

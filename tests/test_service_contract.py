@@ -19,8 +19,8 @@ import schemathesis
 from aiohttp import WSMsgType, web
 from schemathesis.engine import events, from_schema
 
+from router.app import build_app, route_table
 from router.config.tokens import TokenSpec
-from router.service.app import build_app, route_table
 from router.service.http import MAX_JSON_DEPTH
 from router.service.routes import Route
 from tests.service_support import Client, bearer, login, make_service, region

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from router.service.app import build_app
+from router.app import build_app
 from router.service.faces import pages_dir
 from tests.service_support import bearer, login, make_service
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from router.service.app import build_app
+from router.app import build_app
 from tests.service_support import Socket, bearer, customer, login, make_service
 
 Client = TestClient[Any, Any]

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from router.service.app import build_app
+from router.app import build_app
 from router.service.feedback import DIMENSIONS
 from router.service.regionfile import differences, region_document
 from router.service.replicated import ReplicaSettings

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.config.region import Region
 from router.core.events import TimerDue
 from router.core.model import Step, StepKind
-from router.service.app import build_app
 from router.service.service import Service, Settings
 from tests.service_support import (
     WallClock,

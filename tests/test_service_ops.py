@@ -12,11 +12,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
+from router.app import build_app, route_table
 from router.core.model import ContactState
+from router.instance import metrics_for
 from router.service import ops
-from router.service.app import ROUTES, build_app, route_table
-from router.service.metrics import metrics_for
 from router.service.openapi import strict, vocabulary
+from router.service.routes import ROUTES
 from router.service.service import Service, Settings
 from tests.service_support import agent_ws, bearer, make_service, next_of, region
 
@@ -80,7 +81,7 @@ async def test_healthz_and_readyz_answer_without_a_token(served: tuple[Client, S
 
 async def test_readyz_is_503_until_the_dispatch_loop_runs() -> None:
     service = make_service()  # built, never started
-    readyz = next(r for r in ops.routes(service) if r.path == "/readyz")
+    readyz = next(r for r in ops.routes(service, metrics_for(service)) if r.path == "/readyz")
     response = await readyz.handler(make_mocked_request("GET", "/readyz"), None)
     assert isinstance(response, web.Response)
     assert response.status == 503
@@ -169,6 +170,30 @@ async def test_redirected_and_abandoned_calls_are_counted_with_their_outcome(
     assert value(metrics, "yhteys_contacts_total", outcome="redirected", **labels) == 1
     assert value(metrics, "yhteys_contacts_total", outcome="abandoned", **labels) == 1
     assert ("yhteys_wait_seconds_count", frozenset({("service", "nursing_advice")})) in metrics
+
+
+async def test_building_the_app_twice_delivers_each_decision_once(
+    aiohttp_client: MakeClient,
+) -> None:
+    service = make_service()
+    build_app(service)  # an app built and dropped (a test, a reload) wires nothing again
+    client = await aiohttp_client(build_app(service))
+    ws = await agent_ws(client, "a001")
+    r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    assert (await r.json())["action"] == "connect"
+    # Everything the call caused is queued to the socket before the answer to a later
+    # frame: read up to that answer and count the offers.
+    await ws.send_json({"type": "no_such_action", "id": "marker"})
+    kinds: list[str] = []
+    while True:
+        msg: dict[str, Any] = await ws.receive_json(timeout=3)
+        if msg.get("id") == "marker":
+            break
+        kinds.append(msg["type"])
+    assert kinds.count("offer") == 1, kinds
+    metrics = samples(await (await client.get("/metrics")).text())
+    assert value(metrics, "yhteys_decisions_total", kind="Offered") == 1
+    await ws.close()
 
 
 def test_each_service_has_its_own_registry_and_metrics_attach_once() -> None:

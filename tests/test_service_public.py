@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from router.service.app import build_app
+from router.app import build_app
 from router.service.service import Service
 from tests.service_support import agent_ws, bearer, make_service, next_of
 

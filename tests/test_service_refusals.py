@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from router.service.app import build_app
+from router.app import build_app
 from router.service.service import Service, Settings
 from tests.service_support import WallClock, at, bearer, customer, sample_region
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.errors import RoutingError
@@ -23,9 +24,8 @@ from router.core.events import (
     WrapUpDone,
 )
 from router.core.model import Channel, ContactSpec
-from router.service.app import build_app
 from router.service.logs import mask
-from router.service.runtime import Runtime
+from router.service.runtime import MemoryRuntime
 from router.service.service import Service, Settings
 from skills.catalogue import AgentAbilities
 from tests.service_support import bearer, customer, login, make_service, region
@@ -136,7 +136,7 @@ async def test_an_engine_fault_still_publishes_fired_timers_and_keeps_the_loop_a
     service.runtime.listeners.append(lambda dec, now: heard.append(type(dec).__name__))
     client = await aiohttp_client(build_app(service))
     runtime = service.runtime
-    assert isinstance(runtime, Runtime)
+    assert isinstance(runtime, MemoryRuntime)
     await runtime.submit(AgentLoggedIn("a001"))
     await runtime.submit(
         ContactArrived(ContactSpec("phone-z", Channel.VOICE, "nursing_advice", language="fi"))

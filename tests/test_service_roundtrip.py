@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from router.app import build_app
 from router.config import load_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
 from router.config.region import Region
 from router.core.model import ServiceSpec
-from router.service.app import build_app
 from router.service.supervisor import agent_mapping, service_mapping
 from tests.service_support import REGION_FILE, Client, bearer, make_service
 

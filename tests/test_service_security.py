@@ -21,10 +21,10 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
+from router.app import build_app, route_table
 from router.config import parse_region
 from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
 from router.core.model import ContactState
-from router.service.app import build_app, route_table
 from router.service.routes import Route
 from router.service.service import Service
 from tests.service_support import REGION_FILE, agent_ws, bearer, make_service, next_of, region

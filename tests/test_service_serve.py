@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 
 from router import cli
-from router.service.serve import is_loopback
+from router.serve import is_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 20.0

@@ -13,9 +13,10 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
-from router.service.app import build_app
+from router.app import build_app
+from router.instance import stats_for
 from router.service.service import Service, Settings
-from router.service.stats import PUSHER_TASK, stats_for
+from router.service.stats import PUSHER_TASK
 from tests.service_support import (
     agent_ws,
     bearer,

@@ -92,9 +92,6 @@ class AgentHub:
         # Called with the agent id when one of its websockets connects, after ``state``:
         # channels resend what a reconnecting agent needs (chat transcripts).
         self.on_connect: list[Callable[[str], None]] = []
-        resynced = getattr(service.runtime, "resynced", None)
-        if resynced is not None:
-            resynced.append(self.refresh_all)
 
     def refresh_all(self) -> None:
         """Every connected agent gets its state afresh (after a snapshot was loaded)."""

@@ -49,7 +49,6 @@ import logging
 import math
 import os
 import re
-import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -77,9 +76,9 @@ from router.core.model import Channel
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
-from router.service.metrics import metrics_for
+from router.service.metrics import Metrics
 from router.service.routes import DAY, Query, Route, choice
-from router.service.runtime import Note, Part
+from router.service.runtime import Note
 from router.store.codec import allow, decode, encode
 
 if TYPE_CHECKING:
@@ -442,13 +441,17 @@ class Segment:
 
 
 class Audit:
-    """The audit of one service; it registers itself with the dispatch loop.
+    """The audit of one service (its listeners, notes and part are registered by the
+    composition root, ``router/instance.py``).
 
     Records live in ``live`` (open contacts and those closed since the last seal) and,
     once closed, in sealed segments of ``seal_every`` records. ``by_day`` indexes both
     by the local day of arrival, so a day's records are found in O(that day)."""
 
-    def __init__(self, service: Service, settings: AuditSettings | None = None) -> None:
+    def __init__(
+        self, service: Service, metrics: Metrics, settings: AuditSettings | None = None
+    ) -> None:
+        self.metrics = metrics  # it counts the refusals it records
         self.service = service
         self.settings = settings or AuditSettings.from_env()
         self.retention_s = self.settings.retention_days * DAY_S
@@ -488,12 +491,6 @@ class Audit:
             d.Redirected: self._redirected,
             d.Closed: self._closed,
         }
-        runtime = service.runtime
-        runtime.applied_listeners.append(self.on_applied)
-        runtime.listeners.append(self.on_decision)
-        runtime.notes[Removal] = self.on_removal
-        runtime.notes[Refusal] = self.on_refusal
-        runtime.parts[PART] = Part(self.capture, self.restore)
 
     # ------------------------------------------------------------ snapshot part
 
@@ -597,7 +594,7 @@ class Audit:
         self.closed.append(rid)
         if len(self.closed) >= self.settings.seal_every:
             self._seal()
-        metrics_for(self.service).count_refused(note.channel, note.service)
+        self.metrics.count_refused(note.channel, note.service)
 
     def on_decision(self, decision: d.Decision, now: float) -> None:
         handler = self._on.get(type(decision))
@@ -1245,10 +1242,7 @@ class AuditApi:
         ]
 
 
-_AUDITS: weakref.WeakKeyDictionary[Service, Audit] = weakref.WeakKeyDictionary()
-
-
-class _AuditCollector:
+class AuditCollector:
     """The audit's size against its bound, read when scraped (O(1))."""
 
     def __init__(self, audit: Audit) -> None:
@@ -1277,15 +1271,5 @@ class _AuditCollector:
         )
 
 
-def audit_for(service: Service, settings: AuditSettings | None = None) -> Audit:
-    """The audit of ``service`` (created, and registered with its dispatch loop and its
-    metrics, once)."""
-    audit = _AUDITS.get(service)
-    if audit is None:
-        audit = _AUDITS[service] = Audit(service, settings)
-        metrics_for(service).registry.register(_AuditCollector(audit))
-    return audit
-
-
-def routes(service: Service) -> list[Route]:
-    return AuditApi(audit_for(service)).routes()
+def routes(audit: Audit) -> list[Route]:
+    return AuditApi(audit).routes()

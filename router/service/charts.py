@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from router.config.tokens import Role
-from router.service.audit import AuditRecord, audit_for, parse_choice, parse_day
+from router.service.audit import Audit, AuditRecord, parse_choice, parse_day
 from router.service.auth import Principal
 from router.service.http import BodyProblems
 from router.service.reports import Reports
@@ -128,16 +128,17 @@ def charts(records: Iterable[AuditRecord], zone: ZoneInfo) -> dict[str, Any]:
 
 
 class Charts:
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, audit: Audit, reports: Reports) -> None:
         self.service = service
-        self.audit = audit_for(service)
+        self.audit = audit
+        self.reports = reports
 
     async def get_charts(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         problems = BodyProblems()
         day = parse_day(problems, request.query, "date")
         name = parse_choice(problems, request.query, "service", tuple(self.service.region.services))
         problems.raise_if_any()
-        day = day or Reports(self.service, self.audit).today()
+        day = day or self.reports.today()
         records = self.audit.day(day)
         if name is not None:
             records = [r for r in records if r.service == name]
@@ -182,5 +183,5 @@ class Charts:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return Charts(service).routes()
+def routes(charts: Charts) -> list[Route]:
+    return charts.routes()

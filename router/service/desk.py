@@ -22,7 +22,7 @@ from aiohttp import web
 from router.config.tokens import Role
 from router.core.model import AgentStatus, Channel, ContactState
 from router.core.state import AgentView
-from router.service.audit import audit_for
+from router.service.audit import Audit
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
@@ -46,8 +46,7 @@ def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
     return True
 
 
-def routes(service: Service) -> list[Route]:
-    audit = audit_for(service)
+def routes(service: Service, audit: Audit) -> list[Route]:
     catalogue = service.region.catalogue
 
     async def attempts(request: web.Request, principal: Principal | None) -> web.StreamResponse:

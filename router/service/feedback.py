@@ -43,7 +43,6 @@ import hmac
 import logging
 import os
 import re
-import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -59,12 +58,12 @@ from router.core import decisions as d
 from router.core.errors import RoutingError
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel, ContactSpec
-from router.service.audit import audit_for, csv_text, parse_choice, parse_day
+from router.service.audit import Audit, csv_text, parse_choice, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
 from router.service.logs import mask
 from router.service.routes import DAY, Query, Route, Schema, choice
-from router.service.runtime import Note, Part
+from router.service.runtime import Note
 from router.store.codec import allow
 
 if TYPE_CHECKING:
@@ -151,14 +150,12 @@ class FeedbackOptedOut(Note):
 
 
 class Feedback:
-    """The survey of one service; it registers itself with the dispatch loop."""
+    """The survey of one service (its records live as long as the audit's)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, audit: Audit) -> None:
         self.service = service
-        audit = audit_for(service)
         self.days = audit.days
         self.retention_s = audit.settings.retention_days * 86_400.0
-        audit.feedback_of = self.audit_fields
         key = os.environ.get(KEY_ENV)
         if not key:
             key = f"yhteys-feedback:{service.region.name}"
@@ -180,12 +177,6 @@ class Feedback:
         self.last_asked: OrderedDict[str, float] = OrderedDict()  # number hash -> time
         self.opted_out: dict[str, tuple[float, str]] = {}  # number hash -> (at, via)
         self.opt_out_days: Counter[str] = Counter()
-        runtime = service.runtime
-        runtime.applied_listeners.append(self.on_applied)
-        runtime.listeners.append(self.on_decision)
-        runtime.notes[FeedbackAnswered] = self._on_answered
-        runtime.notes[FeedbackOptedOut] = self._on_opted_out
-        runtime.parts["feedback"] = Part(self._capture, self._restore)
         if self.policies and not service.settings.notify_url:
             log.warning(
                 "feedback is configured for %s but there is no notification hook "
@@ -330,7 +321,7 @@ class Feedback:
             for day in [day for day in self.opt_out_days if day < cutoff]:
                 del self.opt_out_days[day]
 
-    def _on_answered(self, note: FeedbackAnswered, now: float) -> None:
+    def on_answered(self, note: FeedbackAnswered, now: float) -> None:
         record = self.requests.get(note.request_id)
         if record is None or record["answered_at"] is not None or now > record["answer_by"]:
             return  # unknown, answered already (a retry) or too late: nothing counts twice
@@ -342,7 +333,7 @@ class Feedback:
             "(none)" if note.text is None else repr(note.text),
         )
 
-    def _on_opted_out(self, note: FeedbackOptedOut, now: float) -> None:
+    def on_opted_out(self, note: FeedbackOptedOut, now: float) -> None:
         if note.number_hash in self.opted_out:
             return
         self.opted_out[note.number_hash] = (now, note.via)
@@ -358,7 +349,7 @@ class Feedback:
 
     # ------------------------------------------------------------ snapshots
 
-    def _capture(self) -> dict[str, Any]:
+    def capture(self) -> dict[str, Any]:
         return {
             "open": dict(self.open),
             "requests": [dict(r) for r in self.requests.values()],
@@ -367,7 +358,7 @@ class Feedback:
             "opt_out_days": dict(self.opt_out_days),
         }
 
-    def _restore(self, data: dict[str, Any]) -> None:
+    def restore(self, data: dict[str, Any]) -> None:
         self.open = dict(data["open"])
         self.requests = OrderedDict((r["request_id"], dict(r)) for r in data["requests"])
         self.by_day = {}
@@ -729,16 +720,5 @@ def answer_json(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_FEEDBACK: weakref.WeakKeyDictionary[Service, Feedback] = weakref.WeakKeyDictionary()
-
-
-def feedback_for(service: Service) -> Feedback:
-    """The survey of ``service`` (created, and registered with its dispatch loop, once)."""
-    feedback = _FEEDBACK.get(service)
-    if feedback is None:
-        feedback = _FEEDBACK[service] = Feedback(service)
-    return feedback
-
-
-def routes(service: Service) -> list[Route]:
-    return FeedbackApi(feedback_for(service)).routes()
+def routes(feedback: Feedback) -> list[Route]:
+    return FeedbackApi(feedback).routes()

@@ -29,7 +29,6 @@ from router.core.model import ContactSpec
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
-from router.service.runtime import Part
 from router.service.views import contact_json
 
 if TYPE_CHECKING:
@@ -69,11 +68,6 @@ class LinkedContacts:
         # Recently closed contact id -> its keys (a merge may follow a completion).
         self.closed: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self.handled: dict[str, OrderedDict[str, None]] = {}  # agent -> contacts it had
-        runtime = service.runtime
-        runtime.applied_listeners.append(self.on_applied)
-        runtime.listeners.append(self.on_decision)
-        runtime.parts["linked"] = Part(self._capture, self._restore)
-        service.agents.merge_check = self.check_merge
 
     # ------------------------------------------------------------ the index
 
@@ -160,14 +154,14 @@ class LinkedContacts:
 
     # ------------------------------------------------------------ snapshots
 
-    def _capture(self) -> dict[str, Any]:
+    def capture(self) -> dict[str, Any]:
         return {
             "key_of": dict(self.key_of),
             "closed": list(self.closed.items()),
             "handled": {a: list(h) for a, h in self.handled.items()},
         }
 
-    def _restore(self, data: dict[str, Any]) -> None:
+    def restore(self, data: dict[str, Any]) -> None:
         self.key_of = dict(data["key_of"])
         self.open = {}
         for cid, keys in self.key_of.items():
@@ -177,8 +171,7 @@ class LinkedContacts:
         self.handled = {a: OrderedDict.fromkeys(h) for a, h in data["handled"].items()}
 
 
-def routes(service: Service) -> list[Route]:
-    linked = LinkedContacts(service)
+def routes(linked: LinkedContacts) -> list[Route]:
 
     async def get_linked(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         cid = request.match_info["contact_id"]

@@ -1,9 +1,9 @@
 """Prometheus metrics of one live service.
 
 Each ``Service`` gets its own ``CollectorRegistry`` (never the process-global one), so a
-process - or a test run - may hold several services. ``metrics_for(service)`` creates the
-metrics once per service and attaches them to its dispatch loop; calling it again returns
-the same object, so building the route table twice does not count everything twice.
+process - or a test run - may hold several services. The composition root
+(``router/instance.py``) creates them once per instance and registers ``on_decision``
+and ``observe_dispatch`` with its runtime.
 
 Counted as decisions are published (inside the dispatch loop, so cheap):
 
@@ -25,7 +25,6 @@ times an ``inc()`` and the listener runs for every decision.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -149,10 +148,6 @@ class Metrics:
         }
         self.observe_dispatch: Callable[[float], None] = self.dispatch.observe
 
-    def attach(self) -> None:
-        self.service.runtime.listeners.append(self.on_decision)
-        self.service.runtime.latency_observers.append(self.observe_dispatch)
-
     # ------------------------------------------------------------ the hot path
 
     def on_decision(self, decision: d.Decision, now: float) -> None:
@@ -184,15 +179,3 @@ class Metrics:
         """The exposition in the format the scraper asks for, and its content type."""
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
-
-
-_BY_SERVICE: weakref.WeakKeyDictionary[Service, Metrics] = weakref.WeakKeyDictionary()
-
-
-def metrics_for(service: Service) -> Metrics:
-    """The service's metrics, created and attached to its dispatch loop on first use."""
-    metrics = _BY_SERVICE.get(service)
-    if metrics is None:
-        metrics = _BY_SERVICE[service] = Metrics(service)
-        metrics.attach()
-    return metrics

@@ -35,7 +35,7 @@ import aiohttp
 from router.core import decisions as d
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel
-from router.service.runtime import Note, Part, Stopped
+from router.service.runtime import Note, Stopped
 from router.store import StoreUnavailable
 from router.store.codec import allow
 
@@ -65,11 +65,6 @@ class Notifier:
         self.callbacks: dict[str, dict[str, Any]] = {}  # open callbacks: number, attempts
         self.delivered = 0
         self._wake = asyncio.Event()
-        runtime = service.runtime
-        runtime.applied_listeners.append(self.on_applied)
-        runtime.listeners.append(self.on_decision)
-        runtime.notes[NotificationSent] = self._on_sent
-        runtime.parts["notify"] = Part(self._capture, self._restore)
 
     # ------------------------------------------------------------ from the log
 
@@ -129,7 +124,7 @@ class Notifier:
         """Drops a pending notification not yet delivered (same rule as ``enqueue``)."""
         return self.pending.pop(nid, None) is not None
 
-    def _on_sent(self, note: NotificationSent, now: float) -> None:
+    def on_sent(self, note: NotificationSent, now: float) -> None:
         if self.pending.pop(note.id, None) is not None:
             self.delivered += 1
 
@@ -184,10 +179,10 @@ class Notifier:
 
     # ------------------------------------------------------------ snapshots
 
-    def _capture(self) -> dict[str, Any]:
+    def capture(self) -> dict[str, Any]:
         return {"pending": list(self.pending.items()), "callbacks": dict(self.callbacks)}
 
-    def _restore(self, data: dict[str, Any]) -> None:
+    def restore(self, data: dict[str, Any]) -> None:
         self.pending = OrderedDict(data["pending"])
         self.callbacks = dict(data["callbacks"])
         self._wake.set()

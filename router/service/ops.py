@@ -14,9 +14,9 @@ from aiohttp import web
 
 from router.service import openapi
 from router.service.auth import Principal
-from router.service.metrics import metrics_for
+from router.service.metrics import Metrics
 from router.service.replicated import ReplicatedRuntime
-from router.service.routes import Route
+from router.service.routes import ROUTES, Route
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -54,8 +54,7 @@ READY_SCHEMA: dict[str, object] = {
 }
 
 
-def routes(service: Service) -> list[Route]:
-    metrics = metrics_for(service)
+def routes(service: Service, metrics: Metrics) -> list[Route]:
     document: tuple[dict[str, tuple[str, ...]], bytes] | None = None
 
     async def healthz(request: web.Request, principal: Principal | None) -> web.StreamResponse:
@@ -105,8 +104,6 @@ def routes(service: Service) -> list[Route]:
         engine = service.engine
         urgencies = {name: tuple(engine.service(name).urgencies) for name in engine.services()}
         if document is None or document[0] != urgencies:
-            from router.service.app import ROUTES  # noqa: PLC0415 - app imports this module
-
             table: list[Route] = request.app[ROUTES]
             built = openapi.build(table, region=service.region, urgencies=urgencies)
             document = (urgencies, json.dumps(built, indent=1).encode())

@@ -37,6 +37,7 @@ from router.config.region import Region
 from router.core.engine import Engine
 from router.core.errors import RoutingError
 from router.core.events import AgentUpdated, Event, ServiceUpdated
+from router.service.replicated import ReplicatedRuntime
 from router.service.supervisor import agent_mapping, service_mapping
 from router.store import Store, StoredConfig, StoreUnavailable
 
@@ -300,11 +301,11 @@ async def reconcile(service: Service, apply: bool) -> None:
     """After catching up with the log, before ready: the rule above. Raises
     ``RegionMismatch`` to refuse."""
     runtime, store = service.runtime, service.store
-    if store is None:
+    if store is None or not isinstance(runtime, ReplicatedRuntime):
         return
     document = region_document(service.region)
-    instance = str(getattr(runtime, "instance", "?"))
-    retry_s = getattr(getattr(runtime, "settings", None), "retry_s", 0.5)
+    instance = runtime.instance
+    retry_s = runtime.settings.retry_s
     while True:
         try:
             if await _reconcile_once(service, store, apply, document, instance):

@@ -46,13 +46,12 @@ from router.core.model import CHANNELS
 from router.service.audit import (
     Audit,
     AuditRecord,
-    audit_for,
     csv_text,
     parse_choice,
     parse_day,
 )
 from router.service.auth import Principal
-from router.service.feedback import feedback_for
+from router.service.feedback import Feedback
 from router.service.feedback import figures as feedback_figures
 from router.service.http import BodyProblems
 from router.service.routes import DAY, Query, Route, choice
@@ -192,9 +191,10 @@ def _feedback(requests: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Reports:
-    def __init__(self, service: Service, audit: Audit) -> None:
+    def __init__(self, service: Service, audit: Audit, feedback: Feedback) -> None:
         self.service = service
         self.audit = audit
+        self.feedback = feedback
 
     def _known(self, by: str) -> tuple[str, ...]:
         region = self.service.region
@@ -228,7 +228,7 @@ class Reports:
 
     def _add_feedback(self, body: dict[str, Any], day: date, by: str | None) -> None:
         """The day's feedback figures next to each group's contact figures."""
-        requests = feedback_for(self.service).day(day)
+        requests = self.feedback.day(day)
         if by is not None:
             groups: dict[str | None, list[dict[str, Any]]] = {}
             for r in requests:
@@ -300,5 +300,5 @@ class Reports:
         ]
 
 
-def routes(service: Service) -> list[Route]:
-    return Reports(service, audit_for(service)).routes()
+def routes(reports: Reports) -> list[Route]:
+    return reports.routes()

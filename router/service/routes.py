@@ -53,6 +53,10 @@ class Route:
     schemas: dict[int, Schema] = field(default_factory=dict)
 
 
+# Where the app keeps its route table (the OpenAPI document is built from it).
+ROUTES: web.AppKey[list[Route]] = web.AppKey("routes", list)
+
+
 def wants_upgrade(request: web.Request) -> bool:
     """True when the request asks to become a websocket (``Upgrade: websocket``)."""
     return request.headers.get("Upgrade", "").lower() == "websocket"

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
@@ -142,7 +142,52 @@ class Applier:
                     log.exception("listener failed on %s", type(decision).__name__)
 
 
-class Runtime(Applier):
+class Runtime(Protocol):
+    """What the service and its components use of a runtime: the memory one below
+    (``MemoryRuntime``) and Redis mode's replica (``ReplicatedRuntime``) both satisfy it.
+    Listeners, note handlers and parts are registered by the composition root
+    (``router/instance.py``), never by the components themselves."""
+
+    engine: Engine
+    clock: Clock
+    # Every decision, in order (agent and customer connections, channels, metrics, ...).
+    listeners: list[Listener]
+    # Every event the engine accepted, before its decisions go out.
+    applied_listeners: list[Callable[[Event, float], None]]
+    # The seconds from a submit to its decisions, for each submit answered here.
+    latency_observers: list[Callable[[float], None]]
+    # State outside the engine that travels with a snapshot, by name.
+    parts: dict[str, Part]
+    # The handler of each kind of ``Note``.
+    notes: dict[type, NoteHandler]
+    # Called after a snapshot replaced the engine (never in memory mode).
+    resynced: list[Callable[[], None]]
+    # Why a start-up check refused to serve (never in memory mode), and set when it did.
+    refusal: str | None
+    refused: asyncio.Event
+    instance: str  # this instance's name in the region's log
+    applied: int
+    started: asyncio.Event
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    async def submit(self, event: Event | Note) -> list[Decision]: ...
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class MemoryRuntime(Applier):
+    """The dispatch loop of an instance alone: everything in this process."""
+
     def __init__(self, engine: Engine, clock: Clock = time.time, batch_max: int = 512) -> None:
         self.engine = engine
         self.clock = clock
@@ -161,6 +206,11 @@ class Runtime(Applier):
         self._stopping = False
         self.started = asyncio.Event()
         self.latency_observers: list[Callable[[float], None]] = []
+        # What Redis mode uses (``Runtime``), never touched alone.
+        self.resynced: list[Callable[[], None]] = []
+        self.refusal: str | None = None
+        self.refused = asyncio.Event()
+        self.instance = "memory"
 
     # -------------------------------------------------------------- submitting
 

@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.config.region import Region
 from router.core.engine import Engine
@@ -16,9 +16,11 @@ from router.service.auth import TokenStore
 from router.service.notify import NOTIFY_TOKEN, Notifier
 from router.service.outbox import Outbox
 from router.service.replicated import ReplicaSettings, ReplicatedRuntime
-from router.service.routes import Route
-from router.service.runtime import Clock, Part, Runtime
+from router.service.runtime import Clock, MemoryRuntime, Runtime
 from router.store import Store
+
+if TYPE_CHECKING:
+    from router.instance import Instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,11 @@ class Settings:
 
 
 class Service:
-    """One instance. Without a store it is alone and keeps everything in memory; with a
-    store (Redis mode) its engine is a replica of the region's log."""
+    """One instance's core: its region, settings, runtime and the components every other
+    one needs (tokens, agents, handle times, notifications). Without a store it is alone
+    and keeps everything in memory; with a store (Redis mode) its engine is a replica of
+    the region's log. Nothing here registers with the runtime: the composition root
+    (``router/instance.py``) builds the rest and wires them all in one list."""
 
     def __init__(
         self,
@@ -53,8 +58,8 @@ class Service:
         self.settings = settings or Settings()
         self.store = store
         engine = Engine(region.policy())
-        self.runtime: Runtime | ReplicatedRuntime = (
-            Runtime(engine, clock)
+        self.runtime: Runtime = (
+            MemoryRuntime(engine, clock)
             if store is None
             else ReplicatedRuntime(engine, store, clock, replica)
         )
@@ -62,26 +67,15 @@ class Service:
         self.websockets: set[Outbox] = set()
         self.agents = AgentHub(self)
         self.handle_times = HandleTimes()
-        self.runtime.listeners.append(self.handle_times.observe)
-        self.runtime.parts["handle_times"] = Part(
-            self.handle_times.capture, self.handle_times.restore
-        )
-        self.runtime.listeners.append(self.agents.on_decision)
-        self.runtime.applied_listeners.append(self.agents.on_applied)
         self.started_at = clock()
         self.ready = False
-        self.routes: list[Route] | None = None
-        # Work for the service's life that modules add (name, coroutine function); the
-        # app runs each as a task and cancels it at shutdown.
+        # Work for the service's life (name, coroutine function); the app runs each as a
+        # task and cancels it at shutdown.
         self.background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
-        if isinstance(self.runtime, ReplicatedRuntime):
-            # It reads the supervisor API's shapes, whose module imports this one.
-            from router.service.regionfile import reconcile  # noqa: PLC0415
-
-            apply = self.settings.apply_region_changes
-            self.runtime.before_ready.append(lambda: reconcile(self, apply))
         self.notifier = Notifier(self, self.settings.notify_url, os.environ.get(NOTIFY_TOKEN))
-        self.background.append(("notification-hook", self.notifier.run))
+        # Every other component, and the wiring of them all to the runtime: set once by
+        # the composition root (``router.instance.instance_of``).
+        self.instance: Instance | None = None
 
     @property
     def engine(self) -> Engine:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,7 +48,6 @@ from router.core import decisions as d
 from router.core.model import AgentSpec, AgentStatus, Channel
 from router.service.http import ApiError, decode_json
 from router.service.outbox import Outbox
-from router.service.runtime import Part
 from skills import CompiledRequirement, Requirement
 
 if TYPE_CHECKING:
@@ -84,8 +82,8 @@ def _counts(counter: Counter[AgentStatus] | None) -> dict[str, int]:
 
 
 class Stats:
-    """The statistics of one service; feed it every decision (it registers itself as a
-    listener of the dispatch loop)."""
+    """The statistics of one service; feed it every decision (``on_decision``, registered
+    by the composition root, ``router/instance.py``)."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -105,10 +103,8 @@ class Stats:
         self._agents_key: tuple[int, int] | None = None
         self._agents: tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]
         self._agents = ({}, {})
-        service.runtime.listeners.append(self.on_decision)
-        service.runtime.parts["stats"] = Part(self._capture, self._restore)
 
-    def _capture(self) -> tuple[Any, ...]:
+    def capture(self) -> tuple[Any, ...]:
         return (
             self.day,
             self._day_starts,
@@ -119,7 +115,7 @@ class Stats:
             self.within_total,
         )
 
-    def _restore(self, data: tuple[Any, ...]) -> None:
+    def restore(self, data: tuple[Any, ...]) -> None:
         (
             self.day,
             self._day_starts,
@@ -359,14 +355,3 @@ class Stats:
             'supervisors may send {"type": "stats"}; everything else is pushed',
         )
         box.send({"type": "error", **error.body()["error"]})  # type: ignore[dict-item]
-
-
-_STATS: weakref.WeakKeyDictionary[Service, Stats] = weakref.WeakKeyDictionary()
-
-
-def stats_for(service: Service) -> Stats:
-    """The statistics of ``service`` (created, and registered as a listener, once)."""
-    stats = _STATS.get(service)
-    if stats is None:
-        stats = _STATS[service] = Stats(service)
-    return stats

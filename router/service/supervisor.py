@@ -58,14 +58,14 @@ from router.core.model import (
     UrgencyClass,
 )
 from router.core.state import AgentView, ContactView
-from router.service.audit import Removal, audit_for, parse_day
+from router.service.audit import Audit, Removal, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
 from router.service.logs import mask
 from router.service.openapi import NOT_NULL
 from router.service.routes import DAY, Query, Route, Schema, choice
 from router.service.service import Service
-from router.service.stats import stats_for
+from router.service.stats import Stats
 from router.service.views import agent_json, contact_json
 
 SUPERVISOR = (Role.SUPERVISOR,)
@@ -206,10 +206,10 @@ def merge_patch(target: object, patch: object) -> object:
 
 
 class SupervisorApi:
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, stats: Stats, audit: Audit) -> None:
         self.service = service
-        self.stats = stats_for(service)
-        self.audit = audit_for(service)
+        self.stats = stats
+        self.audit = audit
         # One change per service at a time: a patch is merged onto the settings in force
         # when it is applied, never onto settings another patch is replacing meanwhile.
         self._service_locks: dict[str, asyncio.Lock] = {}
@@ -955,5 +955,5 @@ SERVICE_PATCH_BODY: Schema = {
 }
 
 
-def routes(service: Service) -> list[Route]:
-    return SupervisorApi(service).routes()
+def routes(supervisor: SupervisorApi) -> list[Route]:
+    return supervisor.routes()

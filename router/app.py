@@ -1,76 +1,41 @@
-"""The aiohttp application: routes from every module's table, the dispatch loop and the
-agents' sightings reporter as tasks owned by the app, and a clean shutdown."""
+"""The aiohttp application: the routes of one instance (router/instance.py), the
+dispatch loop and the agents' sightings reporter as tasks owned by the app, and a clean
+shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
-from channels import callback, chat, phone, workitems
-from channels import web as web_channel
-from router.service import (
-    agents,
-    audit,
-    charts,
-    desk,
-    faces,
-    feedback,
-    linked,
-    ops,
-    public,
-    reports,
-    supervisor,
-)
+from router.instance import Instance, instance_of
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES, error_middleware
-from router.service.routes import Route, bind
+from router.service.routes import ROUTES, Route, bind
 from router.service.service import Service
 
 log = logging.getLogger("yhteys.service")
 
 SERVICE = web.AppKey("service", Service)
 TOKENS = web.AppKey("tokens", TokenStore)
-ROUTES = web.AppKey("routes", list)
-
-
-# Each module contributes its routes (and attaches its decision listeners) here.
-PROVIDERS: tuple[Callable[[Service], list[Route]], ...] = (
-    ops.routes,
-    agents.routes,
-    linked.routes,
-    phone.routes,
-    chat.routes,
-    web_channel.routes,
-    workitems.routes,
-    callback.routes,
-    supervisor.routes,
-    audit.routes,
-    reports.routes,
-    charts.routes,
-    feedback.routes,
-    public.routes,
-    desk.routes,
-    faces.routes,
-)
 
 
 def route_table(service: Service) -> list[Route]:
-    """The service's routes, built once: providers attach decision listeners as they
-    build their routes, so building twice would deliver every decision twice."""
-    if service.routes is None:
-        service.routes = [route for provider in PROVIDERS for route in provider(service)]
-    return service.routes
+    """The service's routes (router/instance.py builds its components once)."""
+    return instance_of(service).routes()
 
 
-def build_app(service: Service) -> web.Application:
+def build_app(service: Service | Instance) -> web.Application:
+    """The app of one instance; building it again for the same instance wires nothing
+    again (the composition root did, once)."""
+    instance = service if isinstance(service, Instance) else instance_of(service)
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
-    app[SERVICE] = service
-    app[TOKENS] = service.tokens
-    table = route_table(service)
+    app[SERVICE] = instance.service
+    app[TOKENS] = instance.service.tokens
+    table = instance.routes()
     app[ROUTES] = table
     for route in table:
         handler = bind(route, TOKENS)

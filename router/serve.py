@@ -19,13 +19,15 @@ import signal
 import prometheus_client
 from aiohttp import web
 
+from router.app import build_app
 from router.config import load_region
 from router.config.advice import region_warnings
 from router.config.tokens import Role, TokenSpec
-from router.service.app import build_app
 from router.service.collector import settle_collector
 from router.service.logs import configure_logging
+from router.service.regionfile import RegionMismatch, check_stored
 from router.service.service import Service, Settings
+from router.store import StoreUnavailable
 
 log = logging.getLogger("yhteys.serve")
 
@@ -130,7 +132,7 @@ def run(
             "Redis mode: %s, keys %s*, instance %s",
             store.url,
             store.keys.prefix,
-            getattr(service.runtime, "instance", "?"),
+            service.runtime.instance,
         )
     else:
         log.warning(
@@ -173,7 +175,7 @@ def run(
         )
     except OSError as exc:  # the address is taken or not ours
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    refusal = getattr(service.runtime, "refusal", None)
+    refusal = service.runtime.refusal
     if refusal:
         raise ServeError(refusal)
     log.info("stopped")
@@ -183,9 +185,6 @@ def _check_region_file(service: Service, loop: asyncio.AbstractEventLoop, apply:
     """Redis mode, before listening: the region file against the stored one (the same
     loop then serves, so the store's connections stay usable). A store that cannot be
     reached now is no refusal: the instance waits for it, and checks again once caught up."""
-    from router.service.regionfile import RegionMismatch, check_stored  # noqa: PLC0415
-    from router.store import StoreUnavailable  # noqa: PLC0415
-
     try:
         loop.run_until_complete(check_stored(service, apply))
     except RegionMismatch as exc:
@@ -196,8 +195,5 @@ def _check_region_file(service: Service, loop: asyncio.AbstractEventLoop, apply:
 
 async def _stop_when_refused(service: Service) -> None:
     """A start-up check refused once caught up (regionfile.py): stop, as SIGTERM would."""
-    refused = getattr(service.runtime, "refused", None)
-    if refused is None:
-        return
-    await refused.wait()
+    await service.runtime.refused.wait()
     signal.raise_signal(signal.SIGTERM)
