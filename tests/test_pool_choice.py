@@ -20,7 +20,6 @@ indexes. When the contact is queued instead, nobody in its step's reach could ta
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -28,7 +27,6 @@ from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from router.core import decisions as d
-from router.core import pool
 from router.core.errors import RoutingError
 from router.core.events import (
     AgentLoggedIn,
@@ -182,10 +180,9 @@ class ChoiceRun(Run):
         for dec in out:
             # Its load changed (an offer made, returned, withdrawn, a contact closed in
             # its hands), or it became available again (presence, wrap-up over).
-            if isinstance(dec, _AGENT_CHANGES) or (
-                isinstance(dec, d.Closed) and dec.agent_id is not None
-            ):
-                self.idle_since[dec.agent_id] = now
+            holder = dec.agent_id if isinstance(dec, (*_AGENT_CHANGES, d.Closed)) else None
+            if holder is not None:
+                self.idle_since[holder] = now
         if isinstance(event, AgentLoggedOut):
             self.login_order.pop(event.agent_id, None)
 
@@ -279,14 +276,6 @@ class _Forced:
 
 
 def run_choices(data: st.DataObject, length: int) -> ChoiceRun:
-    # The pool walks at most ``_WALK`` agents of its region-wide order before it ranks
-    # the eligible groups' heads: a short walk here makes the rosters exercise both.
-    walk = data.draw(st.sampled_from([1, 2, pool._WALK]), label="walk")
-    with patch.object(pool, "_WALK", walk):
-        return _run_choices(data, length)
-
-
-def _run_choices(data: st.DataObject, length: int) -> ChoiceRun:
     run = ChoiceRun(data.draw(rosters()))
     agents = sorted(run.policy.agents)
     # Most of the roster logs in first (available), so choices are among many.

@@ -235,6 +235,13 @@ class AgentPool:
             pairs = [(gid, lst) for gid, lst in by_group.items() if gid in eligible]
         else:
             pairs = [(gid, lst) for gid in eligible if (lst := by_group.get(gid)) is not None]
+        if rule is AgentChoice.LONGEST_IDLE and contact.cooldowns is None:
+            # Each group's head tuple is its key under this rule (``_rank``): their
+            # minimum, compared in C, is the choice; each head counts as weighed.
+            if not pairs:
+                return None, 0
+            heads = [lst._lists[0][0] for _, lst in pairs]
+            return min(heads)[3], len(heads)
         for gid, lst in pairs:
             entry = _first_not_cooled(lst, contact, now)
             if entry is None:
