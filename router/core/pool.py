@@ -10,7 +10,8 @@ Agent choice among eligible available agents (per service):
 
 - ``longest_idle`` (default): an agent with nothing in hand before one with work in hand;
   then fewest contacts in hand; then the longest time since the agent's load last
-  changed; then login order.
+  changed or it last became available (logged in, presence changed, wrap-up ended);
+  then login order. A presence report that changes nothing keeps the agent's place.
 - ``least_occupied``: the lowest share of the agent's total capacity in use; then as
   ``longest_idle``.
 - ``highest_proficiency``: the highest sum of the agent's levels in the skills of the
