@@ -735,11 +735,14 @@ class Engine:
     def _set_presence(
         self, a: AgentRecord, presence: Presence, reason: str, now: float, out: Decisions
     ) -> None:
+        # Only not-ready keeps a reason: an available agent told it is available (with
+        # whatever reason) has nothing changed and keeps its place in the idle order.
+        reason = reason if presence is Presence.NOT_READY else ""
         if a.presence is presence and a.reason == reason:
             return
         self._pool.unindex(a)
         a.presence = presence
-        a.reason = reason if presence is Presence.NOT_READY else ""
+        a.reason = reason
         a.since = now
         if presence is Presence.AVAILABLE:
             self._renew_if_lapsed(a.id, now)

@@ -10,7 +10,8 @@ Agent choice among eligible available agents (per service):
 
 - ``longest_idle`` (default): an agent with nothing in hand before one with work in hand;
   then fewest contacts in hand; then the longest time since the agent's load last
-  changed; then login order.
+  changed or it last became available (logged in, presence changed, wrap-up ended);
+  then login order. A presence report that changes nothing keeps the agent's place.
 - ``least_occupied``: the lowest share of the agent's total capacity in use; then as
   ``longest_idle``.
 - ``highest_proficiency``: the highest sum of the agent's levels in the skills of the
@@ -235,6 +236,13 @@ class AgentPool:
             pairs = [(gid, lst) for gid, lst in by_group.items() if gid in eligible]
         else:
             pairs = [(gid, lst) for gid in eligible if (lst := by_group.get(gid)) is not None]
+        if rule is AgentChoice.LONGEST_IDLE and contact.cooldowns is None:
+            # Each group's head tuple is its key under this rule (``_rank``): their
+            # minimum, compared in C, is the choice; each head counts as weighed.
+            if not pairs:
+                return None, 0
+            heads = [lst._lists[0][0] for _, lst in pairs]
+            return min(heads)[3], len(heads)
         for gid, lst in pairs:
             entry = _first_not_cooled(lst, contact, now)
             if entry is None:
