@@ -170,36 +170,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--hours", type=float, default=8.0, help="measured hours per replication (%(default)g)"
     )
-    p.add_argument(
-        "--warmup-min",
-        type=float,
-        default=60.0,
-        help="minutes simulated before measuring, from an empty centre (%(default)g)",
-    )
-    p.add_argument(
-        "--replications",
-        type=int,
-        default=10,
-        help="independent runs; figures are their mean ± a 95 %% confidence interval (%(default)s)",
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of the first run (%(default)s)")
-    p.add_argument(
-        "--sl-s",
-        type=float,
-        default=20.0,
-        help="service-level threshold: answered within this many seconds (%(default)g)",
-    )
-    p.add_argument(
-        "--answer-delay-s",
-        type=float,
-        default=0.0,
-        help="agents' mean time to accept an offer (exponential; 0: at once) (%(default)g)",
-    )
-    p.add_argument(
-        "--not-ready-s",
-        type=float,
-        default=60.0,
-        help="mean time an agent the engine set not ready (missed offer) stays away (%(default)g)",
+    add_run_options(
+        p,
+        warmup_help="minutes simulated before measuring, from an empty centre (%(default)g)",
+        replications_help="independent runs; figures are their mean ± a 95 %% confidence "
+        "interval (%(default)s)",
     )
     p.add_argument(
         "--format",
@@ -310,3 +285,41 @@ def _dist(d: Distribution) -> str:
     names = {"exp": "exponential", "det": "always", "lognormal": "lognormal"}
     extra = f", cv {d.cv:g}" if d.kind == "lognormal" else ""
     return f"{names[d.kind]}, mean {d.mean_s:g} s{extra}"
+
+
+def add_run_options(
+    p: argparse.ArgumentParser, *, warmup_help: str, replications_help: str
+) -> None:
+    """The options every run on the real engine takes: warm-up, replications, seed,
+    service-level threshold and the agents' behaviour."""
+    p.add_argument(
+        "--warmup-min",
+        type=float,
+        default=60.0,
+        help=warmup_help,
+    )
+    p.add_argument(
+        "--replications",
+        type=int,
+        default=10,
+        help=replications_help,
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the first run (%(default)s)")
+    p.add_argument(
+        "--sl-s",
+        type=float,
+        default=20.0,
+        help="service-level threshold: answered within this many seconds (%(default)g)",
+    )
+    p.add_argument(
+        "--answer-delay-s",
+        type=float,
+        default=0.0,
+        help="agents' mean time to accept an offer (exponential; 0: at once) (%(default)g)",
+    )
+    p.add_argument(
+        "--not-ready-s",
+        type=float,
+        default=60.0,
+        help="mean time an agent the engine set not ready (missed offer) stays away (%(default)g)",
+    )

@@ -25,7 +25,7 @@ from typing import TextIO
 from router.config import ConfigError, load_region
 from router.config.sample import region_file
 from router.staffing import html
-from router.whatif.command import parse_handle, parse_rate
+from router.whatif.command import add_run_options, parse_handle, parse_rate
 from router.whatif.compare import (
     ALONE,
     WITH_COVER,
@@ -289,36 +289,10 @@ def _common(p: argparse.ArgumentParser, hours: bool) -> None:
         p.add_argument(
             "--hours", type=float, default=8.0, help="measured hours per replication (%(default)g)"
         )
-    p.add_argument(
-        "--warmup-min",
-        type=float,
-        default=60.0,
-        help="minutes simulated before measuring (%(default)g)",
-    )
-    p.add_argument(
-        "--replications",
-        type=int,
-        default=10,
-        help="independent runs per variant, the same seeds for each (%(default)s)",
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of the first run (%(default)s)")
-    p.add_argument(
-        "--sl-s",
-        type=float,
-        default=20.0,
-        help="service-level threshold: answered within this many seconds (%(default)g)",
-    )
-    p.add_argument(
-        "--answer-delay-s",
-        type=float,
-        default=0.0,
-        help="agents' mean time to accept an offer (exponential; 0: at once) (%(default)g)",
-    )
-    p.add_argument(
-        "--not-ready-s",
-        type=float,
-        default=60.0,
-        help="mean time an agent the engine set not ready (missed offer) stays away (%(default)g)",
+    add_run_options(
+        p,
+        warmup_help="minutes simulated before measuring (%(default)g)",
+        replications_help="independent runs per variant, the same seeds for each (%(default)s)",
     )
     p.add_argument(
         "--out",
