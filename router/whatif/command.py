@@ -147,26 +147,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a Poisson arrival stream (repeat for more), e.g. nursing_advice=120 or "
         "nursing_advice/chat/sv=10; channel voice and no language by default",
     )
-    p.add_argument(
-        "--handle-s",
-        default="exp:300",
-        metavar="DIST",
-        help="handle time of every service not given by --handle: 300 or exp:300 "
-        "(exponential), det:300 (always), lognormal:300:0.8 (mean, coefficient of "
-        "variation) (%(default)s)",
-    )
-    p.add_argument(
-        "--handle",
-        action="append",
-        default=[],
-        metavar="SERVICE=DIST",
-        help="handle time of one service (repeatable), e.g. oral_health=lognormal:240:0.6",
-    )
-    p.add_argument(
-        "--patience",
-        metavar="DIST",
-        help="customers' patience, e.g. exp:180 (mean 180 s); default: nobody abandons",
-    )
+    add_behaviour_options(p)
     p.add_argument(
         "--hours", type=float, default=8.0, help="measured hours per replication (%(default)g)"
     )
@@ -285,6 +266,31 @@ def _dist(d: Distribution) -> str:
     names = {"exp": "exponential", "det": "always", "lognormal": "lognormal"}
     extra = f", cv {d.cv:g}" if d.kind == "lognormal" else ""
     return f"{names[d.kind]}, mean {d.mean_s:g} s{extra}"
+
+
+def add_behaviour_options(p: argparse.ArgumentParser) -> None:
+    """How long contacts take and how long customers wait: the same options for every
+    run on the real engine."""
+    p.add_argument(
+        "--handle-s",
+        default="exp:300",
+        metavar="DIST",
+        help="handle time of every service not given by --handle: 300 or exp:300 "
+        "(exponential), det:300 (always), lognormal:300:0.8 (mean, coefficient of "
+        "variation) (%(default)s)",
+    )
+    p.add_argument(
+        "--handle",
+        action="append",
+        default=[],
+        metavar="SERVICE=DIST",
+        help="handle time of one service (repeatable), e.g. oral_health=lognormal:240:0.6",
+    )
+    p.add_argument(
+        "--patience",
+        metavar="DIST",
+        help="customers' patience, e.g. exp:180 (mean 180 s); default: nobody abandons",
+    )
 
 
 def add_run_options(

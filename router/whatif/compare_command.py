@@ -25,7 +25,7 @@ from typing import TextIO
 from router.config import ConfigError, load_region
 from router.config.sample import region_file
 from router.staffing import html
-from router.whatif.command import add_run_options, parse_handle, parse_rate
+from router.whatif.command import add_behaviour_options, add_run_options, parse_handle, parse_rate
 from router.whatif.compare import (
     ALONE,
     WITH_COVER,
@@ -266,25 +266,7 @@ def _common(p: argparse.ArgumentParser, hours: bool) -> None:
         help="a Poisson arrival stream (repeat for more), e.g. nursing_advice=120 or "
         "nursing_advice/chat/sv@vaasa=10; channel voice and no language by default",
     )
-    p.add_argument(
-        "--handle-s",
-        default="exp:300",
-        metavar="DIST",
-        help="handle time of every service not given by --handle: 300 or exp:300, det:300, "
-        "lognormal:300:0.8 (%(default)s)",
-    )
-    p.add_argument(
-        "--handle",
-        action="append",
-        default=[],
-        metavar="SERVICE=DIST",
-        help="handle time of one service (repeatable), e.g. oral_health=lognormal:240:0.6",
-    )
-    p.add_argument(
-        "--patience",
-        metavar="DIST",
-        help="customers' patience, e.g. exp:180 (mean 180 s); default: nobody abandons",
-    )
+    add_behaviour_options(p)
     if hours:
         p.add_argument(
             "--hours", type=float, default=8.0, help="measured hours per replication (%(default)g)"
