@@ -1071,6 +1071,16 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
     return buffer.getvalue()
 
 
+def csv_download(rows: Iterable[Iterable[object]], filename: str) -> web.Response:
+    """``rows`` as a CSV file the browser saves as ``filename``."""
+    return web.Response(
+        text=csv_text(rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def parse_day(problems: BodyProblems, query: Mapping[str, str], key: str) -> date | None:
     """A ``YYYY-MM-DD`` query parameter, or None (with a problem when it is malformed)."""
     text = query.get(key)

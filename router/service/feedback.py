@@ -58,7 +58,7 @@ from router.core import decisions as d
 from router.core.errors import RoutingError
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel, ContactSpec
-from router.service.audit import Audit, csv_text, parse_choice, parse_day
+from router.service.audit import Audit, csv_download, parse_choice, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
 from router.service.logs import mask
@@ -588,16 +588,7 @@ class FeedbackApi:
             for row in block.get("rows", []):
                 lines.append([label, by, row[by or ""], *(row[k] for k in FIGURES)])
             lines.append([label, "total", None, *(block["total"][k] for k in FIGURES)])
-        return web.Response(
-            text=csv_text(lines),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="yhteys-feedback-{report["from"]}_{report["to"]}.csv"'
-                )
-            },
-        )
+        return csv_download(lines, f"yhteys-feedback-{report['from']}_{report['to']}.csv")
 
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)

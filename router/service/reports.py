@@ -46,7 +46,7 @@ from router.core.model import CHANNELS
 from router.service.audit import (
     Audit,
     AuditRecord,
-    csv_text,
+    csv_download,
     parse_choice,
     parse_day,
 )
@@ -260,16 +260,7 @@ class Reports:
         total = report["total"]
         lines.append([report["date"], "total", None, *(total[f] for f in FIGURES)])
         suffix = f"-by-{by}" if by else ""
-        return web.Response(
-            text=csv_text(lines),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="yhteys-daily-{report["date"]}{suffix}.csv"'
-                )
-            },
-        )
+        return csv_download(lines, f"yhteys-daily-{report['date']}{suffix}.csv")
 
     def routes(self) -> list[Route]:
         return [
