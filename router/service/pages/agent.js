@@ -1,5 +1,5 @@
 // The agent desktop: one websocket for every channel; the page shows what the server says.
-import { Live, Session, h } from "/pages/api.js";
+import { Session, h, signInAround } from "/pages/api.js";
 import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when } from "/pages/i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -8,7 +8,7 @@ const RESULTS = ["reached", "no_answer", "busy", "invalid_number"];
 const OUTCOMES = ["resolved", "transferred", "unreachable", "redirected", "merged"];
 const state = { me: null, contacts: new Map(), transcripts: new Map(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
 const pending = new Map();
-let live = null;
+let page = null;  // the sign-in form around the socket (signInAround)
 let nextId = 1;
 const baseTitle = () => t("agent.title");
 
@@ -16,6 +16,7 @@ const baseTitle = () => t("agent.title");
 
 function act(type, body = {}) {
   const id = `a${nextId++}`;
+  const live = page?.live();
   if (!live || !live.send({ type, id, ...body })) {
     notice(t("app.refused_offline"), true);
     return Promise.resolve(null);
@@ -268,42 +269,6 @@ function showReason() {
   $("reason-field").classList.toggle("hidden", $("presence").value !== "not_ready");
 }
 
-function start() {
-  $("signin").classList.add("hidden");
-  $("desk").classList.remove("hidden");
-  $("presence-form").classList.remove("hidden");
-  $("signout").classList.remove("hidden");
-  live = new Live("/api/agent/ws", session, {
-    onMessage,
-    onOnline: (online) => {
-      $("offline").classList.toggle("hidden", online);
-      document.body.classList.toggle("is-offline", !online);
-      document.body.dataset.online = online ? "yes" : "no";
-    },
-    onRefused: () => { session.signOut(); showSignin(t("signin.failed")); },
-  });
-  live.start();
-}
-
-function showSignin(error) {
-  live?.stop();
-  live = null;
-  $("offline").classList.add("hidden");
-  $("desk").classList.add("hidden");
-  $("presence-form").classList.add("hidden");
-  $("signout").classList.add("hidden");
-  $("signin").classList.remove("hidden");
-  $("signin-error").classList.toggle("hidden", !error);
-  $("signin-error").textContent = error || "";
-}
-
-$("signin").addEventListener("submit", (event) => {
-  event.preventDefault();
-  session.signIn($("token").value.trim());
-  $("token").value = "";
-  start();
-});
-$("signout").addEventListener("click", () => { session.signOut(); showSignin(); });
 $("presence-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const presence = $("presence").value;
@@ -322,4 +287,11 @@ languageSwitch($("lang"));
 onLanguage(render);
 translate();
 setInterval(tick, 1000);
-if (session.token) start(); else showSignin();
+page = signInAround({
+  session,
+  path: "/api/agent/ws",
+  shown: ["desk", "presence-form", "signout"],
+  onMessage,
+  refusedText: () => t("signin.failed"),
+  onOnline: (online) => document.body.classList.toggle("is-offline", !online),
+});

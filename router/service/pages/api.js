@@ -113,3 +113,49 @@ export function keepFocus(redraw) {
   redraw();
   if (id && document.activeElement?.id !== id) document.getElementById(id)?.focus();
 }
+
+/** The sign-in form around a page's live socket. Once a token is given (kept in
+ * ``session``), hides the form, shows the elements ``shown`` (ids) and runs ``path``'s
+ * websocket; a sign-out, or a token the server refuses (``refusedText()`` is said), brings
+ * the form back. ``onOnline(online)`` after the offline banner is set, ``onStart(live)``
+ * once the socket runs. Starts at once when a token is kept. */
+export function signInAround({ session, path, shown, onMessage, refusedText, onOnline = () => {}, onStart = () => {} }) {
+  const $ = (id) => document.getElementById(id);
+  let live = null;
+
+  function start() {
+    $("signin").classList.add("hidden");
+    for (const id of shown) $(id)?.classList.remove("hidden");
+    live = new Live(path, session, {
+      onMessage,
+      onOnline: (online) => {
+        $("offline").classList.toggle("hidden", online);
+        document.body.dataset.online = online ? "yes" : "no";
+        onOnline(online);
+      },
+      onRefused: () => { session.signOut(); show(refusedText()); },
+    });
+    live.start();
+    onStart(live);
+  }
+
+  function show(error) {
+    live?.stop();
+    live = null;
+    $("offline").classList.add("hidden");
+    for (const id of shown) $(id)?.classList.add("hidden");
+    $("signin").classList.remove("hidden");
+    $("signin-error").classList.toggle("hidden", !error);
+    $("signin-error").textContent = error || "";
+  }
+
+  $("signin").addEventListener("submit", (event) => {
+    event.preventDefault();
+    session.signIn($("token").value.trim());
+    $("token").value = "";
+    start();
+  });
+  $("signout")?.addEventListener("click", () => { session.signOut(); show(); });
+  if (session.token) start(); else show();
+  return { live: () => live };
+}
