@@ -32,7 +32,7 @@ from router.config import ConfigError, load_region
 from router.config.advice import region_warnings
 from router.config.reader import IDENT
 from router.config.region import Region
-from router.config.sample import region_file
+from router.config.sample import CONFIG_HELP, region_file
 from router.config.tokens import ApiChannel, Role, hash_token
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -44,11 +44,6 @@ from router.whatif import compare_command
 
 if TYPE_CHECKING:
     from router.store.redis import RedisStore
-
-CONFIG_HELP = (
-    "region YAML (default $YHTEYS_CONFIG, else ./config/region.yaml when it exists, else the "
-    "sample region packaged with yhteys)"
-)
 
 
 # Which channel a demo contact of a service arrives on, and how often each is used.

@@ -18,7 +18,7 @@ import sys
 from typing import TextIO
 
 from router.config import ConfigError, load_region
-from router.config.sample import region_file
+from router.config.sample import CONFIG_HELP, region_file
 from router.core.model import Channel
 from router.staffing import html
 from router.whatif.model import (
@@ -133,12 +133,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--config",
-        default=None,
-        help="region YAML (default: $YHTEYS_CONFIG, else ./config/region.yaml, else the "
-        "packaged sample)",
-    )
+    p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.add_argument(
         "--rate",
         action="append",

@@ -23,7 +23,7 @@ from datetime import date
 from typing import TextIO
 
 from router.config import ConfigError, load_region
-from router.config.sample import region_file
+from router.config.sample import CONFIG_HELP, region_file
 from router.staffing import html
 from router.whatif.command import add_behaviour_options, add_run_options, parse_handle, parse_rate
 from router.whatif.compare import (
@@ -252,12 +252,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser, hours: bool) -> None:
-    p.add_argument(
-        "--config",
-        default=None,
-        help="region YAML (default: $YHTEYS_CONFIG, else ./config/region.yaml, else the "
-        "packaged sample)",
-    )
+    p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.add_argument(
         "--rate",
         action="append",

@@ -12,6 +12,11 @@ from pathlib import Path
 
 REGION_YAML = Path(__file__).resolve().with_name("region.yaml")
 DEFAULT_CONFIG = "config/region.yaml"
+# The help of every command's --config (the rule ``region_file`` applies).
+CONFIG_HELP = (
+    "region YAML (default $YHTEYS_CONFIG, else ./config/region.yaml when it exists, else the "
+    "sample region packaged with yhteys)"
+)
 
 
 def region_file(given: str | None, env: Mapping[str, str] | None = None) -> str:
