@@ -2,11 +2,12 @@
 
 An action may wait seconds for the store (a Redis stall). Read inline, it would leave
 the socket unread meanwhile: the client's pings go unanswered and its heartbeat drops a
-healthy connection. So one reader task reads the socket for its whole life - answering
-pings, queueing text frames in order (up to ``MAX_WAITING``; past that the client is
-told "busy" per frame, not silently) - and the handler's own task handles them one
-after the other. One task per socket, not one per frame: each action costs a queue step
-on the dispatch path, not a task started and cancelled."""
+healthy connection. So a frame is handled by the task that read it (at once, as part of
+the step that read it: nothing overtakes it), and while the handling waits a helper
+task reads on — answering pings, queueing the frames that follow (in order, up to
+``MAX_WAITING``; past that the client is told "busy" per frame, not silently). Only one
+task reads at a time: the helper is cancelled (while it waits for data, which loses
+nothing) before the next frame is handled."""
 
 from __future__ import annotations
 
@@ -41,42 +42,48 @@ class Inbox:
         self.label = label
         self._queue: deque[str] = deque()
         self._ended = False
-        self._arrived = asyncio.Event()  # a frame was queued, or the socket ended
 
     async def serve(self, ws: web.WebSocketResponse) -> None:
         """Reads ``ws`` until it closes, handling each text frame in turn."""
-        reader = asyncio.get_running_loop().create_task(self._read_all(ws))
-        try:
-            while True:
-                if self._queue:
-                    await self._handle_one(self._queue.popleft())
-                elif self._ended:
+        while True:
+            if self._queue:
+                text = self._queue.popleft()
+            elif self._ended:
+                return
+            else:
+                received = await self._receive(ws)
+                if received is None:
                     return
-                else:
-                    self._arrived.clear()
-                    await self._arrived.wait()
-        finally:
-            if not reader.done():
-                reader.cancel()
-            await asyncio.wait([reader])
+                text = received
+            reader = asyncio.get_running_loop().create_task(self._read_on(ws))
+            try:
+                await self._handle_one(text)
+            finally:
+                if not reader.done():
+                    reader.cancel()
+                await asyncio.wait([reader])
 
-    async def _read_all(self, ws: web.WebSocketResponse) -> None:
-        try:
-            while True:
-                msg = await ws.receive()
-                if msg.type is WSMsgType.TEXT:
-                    if len(self._queue) >= MAX_WAITING:
-                        self._refuse(str(msg.data))
-                    else:
-                        self._queue.append(str(msg.data))
-                        self._arrived.set()
-                elif msg.type in _ENDS:
-                    return
-                elif self._other is not None:
-                    self._other(msg)
-        finally:
-            self._ended = True
-            self._arrived.set()
+    async def _receive(self, ws: web.WebSocketResponse) -> str | None:
+        """The next text frame; None once the socket has closed."""
+        while True:
+            msg = await ws.receive()
+            if msg.type is WSMsgType.TEXT:
+                return str(msg.data)
+            if msg.type in _ENDS:
+                self._ended = True
+                return None
+            if self._other is not None:
+                self._other(msg)
+
+    async def _read_on(self, ws: web.WebSocketResponse) -> None:
+        while not self._ended:
+            text = await self._receive(ws)
+            if text is None:
+                return
+            if len(self._queue) >= MAX_WAITING:
+                self._refuse(text)
+            else:
+                self._queue.append(text)
 
     async def _handle_one(self, text: str) -> None:
         try:
