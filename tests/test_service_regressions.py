@@ -28,7 +28,7 @@ from router.service.logs import mask
 from router.service.runtime import MemoryRuntime
 from router.service.service import Service, Settings
 from skills.catalogue import AgentAbilities
-from tests.service_support import bearer, customer, login, make_service, region
+from tests.service_support import bearer, customer, login, make_service, region, until
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -156,12 +156,20 @@ async def test_an_engine_fault_still_publishes_fired_timers_and_keeps_the_loop_a
         Engine._handlers[WrapUpDone] = original
     assert "Requeued" in heard  # the expiry that fired first reached the listeners
     # A fault while firing timers must not stop the dispatch loop either.
+    faults: list[object] = []
+
+    def timer_boom(engine: Engine, event: object, now: float, out: list[d.Decision]) -> None:
+        faults.append(event)
+        raise RuntimeError("injected timer fault")
+
     original_timer = Engine._handlers[TimerDue]
-    Engine._handlers[TimerDue] = boom
+    Engine._handlers[TimerDue] = timer_boom
     try:
-        clock.t += 200
+        due = service.engine.next_timer_at()
+        assert due is not None  # the waiting call's escalation timers
+        clock.t = max(clock.t, due) + 1
         runtime._wake.set()
-        await asyncio.sleep(0.05)
+        await until(lambda: bool(faults))  # the loop met the fault, not just slept past it
     finally:
         Engine._handlers[TimerDue] = original_timer
     assert runtime.running
