@@ -85,7 +85,7 @@ from benchmarks.service_load import (
 )
 from router.config import load_region
 from router.core.events import TimerDue
-from router.service.replicated import ReplicaSettings
+from router.service.replica_state import ReplicaSettings
 from router.store.codec import decode
 from router.store.keys import Keys, region_key
 

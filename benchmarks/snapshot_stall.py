@@ -24,7 +24,8 @@ import uvloop
 
 from benchmarks.dispatch import Floorplan, Settings
 from router.service.forked import can_fork
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.store.codec import decode
 from router.store.memory import MemoryStore
 

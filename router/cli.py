@@ -445,7 +445,7 @@ def log_command(args: argparse.Namespace) -> int:
 
 
 async def _inspect(store: RedisStore) -> int:
-    from router.service.replicated import readable  # noqa: PLC0415
+    from router.service.replica_log import readable  # noqa: PLC0415
     from router.store import LogEntry  # noqa: PLC0415
 
     found = await store.describe()
@@ -504,7 +504,7 @@ async def _inspect(store: RedisStore) -> int:
 
 
 async def _quarantine(store: RedisStore, entry_id: str, force: bool = False) -> int:
-    from router.service.replicated import readable  # noqa: PLC0415
+    from router.service.replica_log import readable  # noqa: PLC0415
     from router.store import LogEntry  # noqa: PLC0415
 
     if re.fullmatch(r"\d+-\d+", entry_id) is None:

@@ -24,7 +24,8 @@ from router.cli import main
 from router.core.errors import UnknownContact
 from router.core.events import TimerDue
 from router.instance import channel_of
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import StoreUnavailable
 from router.store.keys import Keys

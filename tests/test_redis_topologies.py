@@ -29,7 +29,8 @@ from redis.crc import key_slot
 from router.core import decisions as d
 from router.core.events import AgentLoggedIn, ContactArrived
 from router.core.model import Channel, ContactSpec
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import NotLeader, Snapshot, Store, StoredConfig, StoreUnavailable
 from router.store.keys import Keys

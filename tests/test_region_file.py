@@ -33,7 +33,8 @@ from router.service.regionfile import (
     fingerprint,
     region_document,
 )
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import StoredConfig
 from router.store.codec import encode

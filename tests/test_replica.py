@@ -23,7 +23,8 @@ from router.core.events import (
     ServiceUpdated,
 )
 from router.core.model import Channel, ContactSpec, ContactState
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.runtime import Part
 from router.service.service import Service, Settings
 from router.store import LogEntry, Store, StoreUnavailable

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 
 from router.app import SERVICE, build_app
 from router.instance import channel_of
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import Store
 from router.store.memory import MemoryStore

@@ -26,7 +26,8 @@ from router.core.model import Channel, ContactSpec
 from router.instance import audit_for
 from router.service import audit
 from router.service.audit import CHANGE_COLUMNS, CONTACT_COLUMNS, AuditSettings
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store.codec import decode, encode
 from router.store.memory import MemoryStore

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from router.app import build_app
 from router.service.feedback import DIMENSIONS
 from router.service.regionfile import differences, region_document
-from router.service.replicated import ReplicaSettings
+from router.service.replica_state import ReplicaSettings
 from router.service.reports import DIMENSIONS as DAILY_BY
 from router.service.service import Service, Settings
 from router.store.memory import MemoryStore

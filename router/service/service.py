@@ -15,7 +15,8 @@ from router.service.agents import AgentHub
 from router.service.auth import TokenStore
 from router.service.notify import NOTIFY_TOKEN, Notifier
 from router.service.outbox import Outbox
-from router.service.replicated import ReplicaSettings, ReplicatedRuntime
+from router.service.replica_state import ReplicaSettings
+from router.service.replicated import ReplicatedRuntime
 from router.service.runtime import Clock, MemoryRuntime, Runtime
 from router.store import Store
 
