@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from channels.callback import CallbackChannel
 from channels.chat import (
     ChatAttached,
-    ChatChannel,
     ChatDetached,
     ChatDropped,
     ChatOpened,
     ChatSaid,
 )
+from channels.chat_channel import ChatChannel
 from channels.phone import PhoneChannel
 from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
