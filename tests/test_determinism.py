@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
 import hashlib, pickle
-from router.cli import _contact_factory
+from router.demo import contact_factory
 from router.config.loader import load_region
 from router.core.engine import Engine
 from router.sim import Simulation
@@ -23,7 +23,7 @@ region = load_region("config/region.yaml")
 engine = Engine(region.policy())
 sim = Simulation(engine, seed=11)
 sim.log_in_everyone()
-sim.arrivals(_contact_factory(region), per_hour=1500, until=3 * 3600)
+sim.arrivals(contact_factory(region), per_hour=1500, until=3 * 3600)
 digest = hashlib.sha256()
 count = 0
 for t, decision in sim.run(until=4 * 3600):

@@ -6,11 +6,12 @@ import random
 
 import pytest
 
-from router.cli import _contact_factory, main
+from router.cli import main
 from router.config import load_region
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec, Presence
+from router.demo import contact_factory
 from router.sim import Behaviour, Simulation
 from tests import builders
 
@@ -21,7 +22,7 @@ def simulate(
     seed: int, specs: dict[str, ContactSpec] | None = None
 ) -> list[tuple[float, d.Decision]]:
     region = load_region(REGION)
-    make = _contact_factory(region)
+    make = contact_factory(region)
 
     def recording(rnd: random.Random, n: int, t: float) -> ContactSpec:
         spec: ContactSpec = make(rnd, n, t)
@@ -89,7 +90,7 @@ def test_demo_draws_only_servable_contacts_and_reports_service_level(
 
 def test_demo_contacts_are_all_servable() -> None:
     region = load_region(REGION)
-    make = _contact_factory(region)
+    make = contact_factory(region)
     rnd = random.Random(5)
     drawn = {
         (s.service, s.channel.value, s.language) for s in (make(rnd, n, 0) for n in range(3000))

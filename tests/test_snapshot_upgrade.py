@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import _contact_factory
 from router.core.engine import Engine
+from router.demo import contact_factory
 from router.store.codec import decode, encode
 from tests.data.make_engine_snapshot import Step, busy_region, record_inputs
 
@@ -66,7 +66,7 @@ def test_a_snapshot_of_the_sorted_list_queue_loads_and_decides_as_its_version_di
 
 def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> None:
     region, engine, sim = busy_region(seed=9, patience_s=600.0)
-    sim.arrivals(_contact_factory(region), per_hour=2400, until=2 * 3600)
+    sim.arrivals(contact_factory(region), per_hour=2400, until=2 * 3600)
     for _ in sim.run(until=3600):
         pass
     copy: Engine = decode(encode({"engine": engine}))["engine"]

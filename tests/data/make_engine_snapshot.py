@@ -17,11 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from router.cli import _contact_factory
 from router.config.loader import load_region
 from router.config.region import Region
 from router.core.engine import Engine
 from router.core.model import Channel, ContactSpec
+from router.demo import contact_factory
 from router.sim import Behaviour, Simulation
 from router.store.codec import encode
 
@@ -65,7 +65,7 @@ def busy_region(seed: int, patience_s: float) -> tuple[Region, Engine, Simulatio
 
 def main(rev: str) -> None:
     region, engine, sim = busy_region(seed=5, patience_s=900.0)
-    make = _contact_factory(region)
+    make = contact_factory(region)
     teams = sorted(region.teams)
 
     def with_teams(rnd: random.Random, n: int, t: float) -> ContactSpec:
