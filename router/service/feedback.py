@@ -13,7 +13,8 @@ notification hook (``router/service/notify.py``) as ``{"id": "feedback-<contact>
 "number", "language", "text", "answer_by"}`` in the contact's recorded language (the
 service's ``feedback.texts``, else a built-in text, else the region's first language).
 
-Integration endpoints (token role ``integration`` with the ``feedback`` channel):
+Integration endpoints (token role ``integration`` with the ``feedback`` channel; served
+by ``router.service.feedback_api``):
 
 - ``POST /api/channels/feedback/answers {request_id, score: 0..10, text?}``: the answer,
   once; a retry of the same answer changes nothing (200), another answer to an answered
@@ -46,23 +47,15 @@ import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from router.config.feedback import FeedbackPolicy
-from router.config.reader import as_int
-from router.config.tokens import ApiChannel, Role
 from router.core import decisions as d
 from router.core.errors import RoutingError
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel, ContactSpec
-from router.service.audit import Audit, csv_download, parse_choice, parse_day
-from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.logs import mask
-from router.service.routes import DAY, Query, Route, Schema, choice
+from router.service.audit import Audit
 from router.service.runtime import Note
 from router.store.codec import allow
 
@@ -93,7 +86,7 @@ FIGURES: tuple[str, ...] = (
     "nps",
     "opt_outs",
 )
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 _SEPARATORS = re.compile(r"[\s\-().]")
 REQUEST_PREFIX = "fb-"
 NOTIFICATION_PREFIX = "feedback-"
@@ -116,7 +109,7 @@ def normalise(number: str) -> str | None:
     text = _SEPARATORS.sub("", number)
     if text.startswith("00"):
         text = "+" + text[2:]
-    return text if _E164.fullmatch(text) else None
+    return text if E164.fullmatch(text) else None
 
 
 def number_of(spec: ContactSpec) -> str | None:
@@ -468,248 +461,3 @@ def figures(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "nps": round(100.0 * (promoters - detractors) / answers, 1) if answers else None,
         "opt_outs": opt_outs,
     }
-
-
-# --------------------------------------------------------------------- the API
-
-
-class FeedbackApi:
-    def __init__(self, feedback: Feedback) -> None:
-        self.feedback = feedback
-
-    async def answer(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("request_id",), ("score", "text"))
-        rid = f.text("request_id")
-        text: str | None = None
-        if f.given("text"):
-            raw = f.raw("text")
-            if not isinstance(raw, str):
-                problems.add("text", f"expected a string, got {type(raw).__name__}")
-            elif len(raw) > MAX_ANSWER_TEXT:
-                problems.add("text", f"at most {MAX_ANSWER_TEXT} characters, got {len(raw)}")
-            elif not raw.strip():
-                problems.add("text", "must not be empty (leave it out)")
-            else:
-                text = raw.strip()
-        opt_out = not f.given("score") and text is not None and text.casefold() in STOP_WORDS
-        score: int | None = None
-        if f.given("score"):
-            raw_score = f.raw("score")
-            if isinstance(raw_score, float) and raw_score.is_integer():
-                raw_score = int(raw_score)  # 7.0 is an integer to JSON Schema too
-            score = as_int(problems, "score", raw_score, 0, 10, "score")
-        elif not opt_out:
-            problems.add(
-                "score",
-                "required: an integer 0..10 (or, to opt out, the text "
-                + " / ".join(w.upper() for w in sorted(STOP_WORDS))
-                + " alone)",
-            )
-        problems.raise_if_any()
-        assert rid is not None
-        feedback = self.feedback
-        record = feedback.requests.get(rid)
-        if record is None:
-            raise ApiError(
-                404,
-                "not_found",
-                f"no feedback request {rid!r} (unknown, or older than the retention)",
-            )
-        runtime = feedback.service.runtime
-        if opt_out:
-            await runtime.submit(FeedbackOptedOut(record["number_hash"], "answer", rid))
-            return web.json_response({"request_id": rid, "opted_out": True})
-        assert score is not None
-        masked = None if text is None else mask(text)
-        if record["answered_at"] is not None:
-            if (record["score"], record["text"]) == (score, masked):
-                return web.json_response(answer_json(record))  # a retry: counted once
-            raise ApiError(
-                409,
-                "already_answered",
-                f"request {rid!r} was answered at {feedback.days.iso(record['answered_at'])}; "
-                "an answer cannot be changed",
-            )
-        if runtime.clock() > record["answer_by"]:
-            raise ApiError(
-                409,
-                "window_closed",
-                f"answers to {rid!r} were taken until {feedback.days.iso(record['answer_by'])}",
-            )
-        await runtime.submit(FeedbackAnswered(rid, score, masked))
-        if record["answered_at"] is None:  # the window closed while it waited in line
-            raise ApiError(409, "window_closed", f"answers to {rid!r} are no longer taken")
-        if (record["score"], record["text"]) != (score, masked):
-            # Another answer to the same request was applied first: this one is not kept.
-            raise ApiError(
-                409,
-                "already_answered",
-                f"request {rid!r} was answered meanwhile with another answer; "
-                "an answer cannot be changed",
-            )
-        return web.json_response(answer_json(record))
-
-    async def opt_out(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("number",))
-        raw = f.text("number")
-        number = raw if raw is not None and _E164.fullmatch(raw) else None
-        if raw is not None and number is None:
-            problems.add("number", f"expected an E.164 number such as +358401234567, got {raw!r}")
-        problems.raise_if_any()
-        assert number is not None
-        feedback = self.feedback
-        await feedback.service.runtime.submit(FeedbackOptedOut(feedback.hash(number), "api"))
-        return web.json_response({"opted_out": True})
-
-    async def get_report(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        query = request.query
-        problems = BodyProblems()
-        first = parse_day(problems, query, "from")
-        last = parse_day(problems, query, "to")
-        by = parse_choice(problems, query, "by", DIMENSIONS)
-        fmt = parse_choice(problems, query, "format", FORMATS) or "json"
-        if first is not None and last is not None:
-            if last < first:
-                problems.add("to", f"{last} is before from={first}")
-            elif (last - first).days + 1 > MAX_PERIOD_DAYS:
-                problems.add("to", f"at most {MAX_PERIOD_DAYS} days per report")
-        problems.raise_if_any()
-        zone = self.feedback.days.zone
-        today = datetime.fromtimestamp(self.feedback.service.runtime.clock(), zone).date()
-        first = first or last or today
-        last = last or first
-        report = self.feedback.report(first, last, by)
-        if fmt == "json":
-            return web.json_response(report)
-        lines: list[list[object]] = [["date", "by", "group", *FIGURES]]
-        blocks = [(d["date"], d) for d in report["days"]]
-        blocks.append((f"{report['from']}..{report['to']}", report["period"]))
-        for label, block in blocks:
-            for row in block.get("rows", []):
-                lines.append([label, by, row[by or ""], *(row[k] for k in FIGURES)])
-            lines.append([label, "total", None, *(block["total"][k] for k in FIGURES)])
-        return csv_download(lines, f"yhteys-feedback-{report['from']}_{report['to']}.csv")
-
-    def routes(self) -> list[Route]:
-        integ = (Role.INTEGRATION,)
-        ch = ApiChannel.FEEDBACK
-        request_id: Schema = {"type": "string", "description": "from the feedback request"}
-        score: Schema = {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 10,
-            "description": "how likely to recommend, 0..10 (required unless opting out)",
-        }
-        text: Schema = {
-            "type": "string",
-            "maxLength": MAX_ANSWER_TEXT,
-            "description": "free text (kept masked); STOP, LOPETA, SLUTA or AVSLUTA alone, "
-            "without a score, opts the number out",
-        }
-        answer: Schema = {
-            "type": "object",
-            "required": ["request_id"],
-            "properties": {"request_id": request_id, "score": score, "text": text},
-            # Either a score (and any text), or one of the keywords alone to opt out.
-            "anyOf": [
-                {
-                    "required": ["request_id", "score"],
-                    "properties": {"request_id": request_id, "score": score, "text": text},
-                },
-                {
-                    "required": ["request_id", "text"],
-                    "properties": {
-                        "request_id": request_id,
-                        "score": {"type": "null"},
-                        "text": {**text, "pattern": STOP_PATTERN},
-                    },
-                },
-            ],
-        }
-        opt_out: Schema = {
-            "type": "object",
-            "required": ["number"],
-            "properties": {
-                "number": {
-                    "type": "string",
-                    "pattern": _E164.pattern.join("^$"),
-                    "description": "E.164 number, e.g. +358401234567",
-                }
-            },
-        }
-        return [
-            Route(
-                "POST",
-                "/api/channels/feedback/answers",
-                self.answer,
-                "An answer to a feedback request (score 0..10, optional text), linked to "
-                "its contact; a retried answer counts once",
-                integ,
-                ch,
-                answer,
-                {
-                    200: "the recorded answer, or {request_id, opted_out: true}",
-                    400: "invalid input (every problem listed); nothing recorded",
-                    404: "unknown request id (or older than the retention)",
-                    409: "already_answered (with another answer) or window_closed",
-                    413: "body too large",
-                    503: "the service is shutting down or the store is unavailable",
-                },
-                tag="feedback",
-            ),
-            Route(
-                "POST",
-                "/api/channels/feedback/opt-outs",
-                self.opt_out,
-                "A number opts out of feedback requests (recorded; never asked again)",
-                integ,
-                ch,
-                opt_out,
-                {
-                    200: "recorded (also when it had opted out already)",
-                    400: "not an E.164 number",
-                    413: "body too large",
-                    503: "the service is shutting down or the store is unavailable",
-                },
-                tag="feedback",
-            ),
-            Route(
-                "GET",
-                "/api/supervisor/feedback",
-                self.get_report,
-                "NPS and response rate of the feedback requests made on the local days "
-                "from … to (query: from, to = YYYY-MM-DD, default today, at most 92 days; "
-                "by=service|team|channel|language|site; format=json|csv): each day and "
-                "the whole period; never per agent",
-                (Role.SUPERVISOR,),
-                tag="supervisor",
-                responses={
-                    200: "the report (JSON or CSV)",
-                    400: "malformed dates, a range over 92 days, unknown by or format",
-                },
-                query=(
-                    Query("from", DAY, "the first local day (default: to, else today)"),
-                    Query(
-                        "to",
-                        DAY,
-                        f"the last local day (default: from; at most {MAX_PERIOD_DAYS} days)",
-                    ),
-                    Query("by", choice(DIMENSIONS), "one row per service, team, channel, ..."),
-                    Query("format", choice(FORMATS), "json (default) or csv"),
-                ),
-            ),
-        ]
-
-
-def answer_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "request_id": record["request_id"],
-        "contact_id": record["contact_id"],
-        "score": record["score"],
-        "text": record["text"],
-        "answered_at": record["answered_at"],
-    }
-
-
-def routes(feedback: Feedback) -> list[Route]:
-    return FeedbackApi(feedback).routes()
