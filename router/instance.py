@@ -24,7 +24,7 @@ from channels.phone import PhoneChannel
 from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
 from router.service import (
-    agents,
+    agent_routes,
     audit,
     charts,
     desk,
@@ -78,7 +78,7 @@ class Instance:
         service = self.service
         return [
             *ops.routes(service, self.metrics),
-            *agents.routes(service),
+            *agent_routes.routes(service),
             *linked.routes(self.linked),
             *self.phone.routes(),
             *self.chat.routes(),
