@@ -27,7 +27,8 @@ def log_command(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - only this command needs the event loop and Redis
 
     from router.store.keys import region_key  # noqa: PLC0415
-    from router.store.redis import BadRedisUrl, RedisStore  # noqa: PLC0415
+    from router.store.redis import RedisStore  # noqa: PLC0415
+    from router.store.redis_connection import BadRedisUrl  # noqa: PLC0415
 
     url = args.redis or os.environ.get("YHTEYS_REDIS_URL")
     if not url:

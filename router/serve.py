@@ -101,7 +101,8 @@ def run(
     store = None
     if redis_url:
         from router.store.keys import region_key  # noqa: PLC0415 - redis only in Redis mode
-        from router.store.redis import BadRedisUrl, RedisStore  # noqa: PLC0415
+        from router.store.redis import RedisStore  # noqa: PLC0415
+        from router.store.redis_connection import BadRedisUrl  # noqa: PLC0415
 
         try:
             store = RedisStore(redis_url, region_key(region.name))

@@ -34,7 +34,8 @@ from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
 from router.store import NotLeader, Snapshot, Store, StoredConfig, StoreUnavailable
 from router.store.keys import Keys
-from router.store.redis import URL_FORMS, BadRedisUrl, RedisStore, parse_url, redact
+from router.store.redis import RedisStore
+from router.store.redis_connection import URL_FORMS, BadRedisUrl, parse_url, redact
 from tests import test_store_contract as contract
 from tests.redis_support import free_port, require_redis_server, unique_region
 from tests.service_support import region

@@ -230,10 +230,11 @@ def test_the_codec_refuses_foreign_classes_imported_into_allowed_modules() -> No
     import pickle  # noqa: PLC0415
 
     # itertools.repeat is importable as sortedcontainers.sortedlist.repeat; a redis
-    # client class as router.store.redis.Sentinel. Neither may be built from the store.
+    # client class as router.store.redis_connection.Sentinel. Neither may be built from
+    # the store.
     for module, name in (
         ("sortedcontainers.sortedlist", "repeat"),
-        ("router.store.redis", "Sentinel"),
+        ("router.store.redis_connection", "Sentinel"),
     ):
         data = b"\x80\x05c" + f"{module}\n{name}\n".encode() + b"."
         with pytest.raises(UnsafeData):
