@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from benchmarks.estimate_accuracy import Result
+    from benchmarks.accuracy_measure import Result
 
 DOCS = "docs/waiting-times.md"
 COMMAND = "python -m benchmarks.estimate_accuracy --write-docs"

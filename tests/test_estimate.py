@@ -11,17 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import accuracy_docs
-from benchmarks.estimate_accuracy import (
-    PER_CONTACT,
-    VARIANTS,
-    Workload,
-    contact_factory,
-    day_profile,
-    markdown,
-    more_seeds,
-    run,
-    workload_of,
-)
+from benchmarks.accuracy_measure import PER_CONTACT, VARIANTS, run
+from benchmarks.accuracy_workload import Workload, contact_factory, day_profile
+from benchmarks.estimate_accuracy import markdown, more_seeds, workload_of
 from router.config import load_region
 from router.core import decisions as d
 from router.core.engine import Engine
