@@ -46,6 +46,10 @@ lost, none handled twice). Everything is bounded; every process this benchmark s
 is stopped (SIGTERM, SIGKILL after a few seconds) whatever happens.
 
 Figures go to stdout, progress to stderr.
+
+The parts: the settings and the instances (``failover_setup``), what the agents saw and
+what the log says (``failover_watch``), the calls (``failover_load``), the figures and the
+report (``failover_report``); this module runs the rounds.
 """
 
 from __future__ import annotations
@@ -53,462 +57,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
-import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis.asyncio as aioredis
-from aiohttp import ClientWebSocketResponse, WSMsgType
 
-from benchmarks.load_region import HELD_SERVICE, LANGUAGE, SERVICE, SITE, LoadRegion, write_region
+from benchmarks.failover_load import Load, settle
+from benchmarks.failover_report import check_calls, max_known, report, rounded, spread, webhooks_in
+from benchmarks.failover_setup import (
+    AFTER_S,
+    LEADER_TIMEOUT_S,
+    QUIET_S,
+    SETTLE_S,
+    STEADY_S,
+    TARGET_FAILOVER_S,
+    TIMER_TIMEOUT_S,
+    Cluster,
+    Settings,
+)
+from benchmarks.failover_watch import Agent, Seen, lease_taken_at, timer_entries
+from benchmarks.load_region import HELD_SERVICE, write_region
 from benchmarks.service_load import (
-    CALLS_PATH,
-    HOST,
     RedisProcess,
     ServerProcess,
-    caller_of,
-    free_port,
     log,
     machine,
     redis_available,
-    summary_ms,
 )
 from router.config import load_region
-from router.core.events import TimerDue
 from router.service.replica_state import ReplicaSettings
-from router.store.codec import decode
-from router.store.keys import Keys, region_key
-
-TARGET_FAILOVER_S = 3.0
-POLL_S = 0.02  # /readyz polling while waiting for a new leader
-CLIENT_TIMEOUT_S = 2.0  # one webhook attempt
-RETRY_PAUSE_S = 0.05
-MAX_ATTEMPTS = 60  # per call: 60 attempts at least 50 ms apart, a few seconds at most
-LEADER_TIMEOUT_S = 15.0
-TIMER_TIMEOUT_S = 15.0
-SETTLE_S = 10.0
-LOGIN_TIMEOUT_S = 15.0
-STEADY_S = 1.5  # load before each kill
-QUIET_S = 1.0  # quiet rounds: nothing but timers for this long before the kill
-AFTER_S = 1.0  # load after the first timer decision, before the next round
-
-
-# ---------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    quick: bool = False
-    rounds: int = 5  # leaders killed while calls keep coming
-    quiet_rounds: int = 3  # leaders killed while nothing but timers happen
-    instances: int = 2
-    rate: float = 200.0
-    agents: int = 20
-    silent: int = 2
-    held_offer_timeout_s: float = 0.5
-
-    @classmethod
-    def of(cls, quick: bool, **given: Any) -> Settings:
-        base = cls(quick=True, rounds=1, quiet_rounds=1) if quick else cls()
-        chosen = {k: v for k, v in given.items() if v is not None}
-        return cls(**{**asdict(base), **chosen})
-
-
-# ---------------------------------------------------------------- what agents saw
-
-
-@dataclass(frozen=True, slots=True)
-class TimerSeen:
-    """A timer-driven decision a silent agent saw: its held offer expired (``late_s``:
-    how long after the offer's ``expires_at`` the agent had the withdrawal), or a new
-    offer of the held call."""
-
-    wall: float  # time.time()
-    perf: float  # time.perf_counter()
-    kind: str  # "expired", "withdrawn:<other reason>", "offer"
-    late_s: float | None = None
-
-
-@dataclass(slots=True)
-class Seen:
-    offers: Counter[str] = field(default_factory=Counter)  # contact id -> offers seen
-    assigned: Counter[str] = field(default_factory=Counter)
-    closed: Counter[str] = field(default_factory=Counter)
-    offered_at: dict[str, float] = field(default_factory=dict)  # first offer, perf_counter
-    resumed: int = 0  # contacts in hand found in a ``state`` message after a reconnect
-    withdrawn_working: int = 0  # offers withdrawn from working agents (none expected)
-    timers: list[TimerSeen] = field(default_factory=list)  # what the silent agents saw
-    errors: list[str] = field(default_factory=list)
-    disconnects: int = 0
-
-
-class Agent:
-    """One agent on one websocket: a working one accepts and completes at once; a silent
-    one never answers and notes the timer-driven decisions it sees."""
-
-    def __init__(self, agent_id: str, token: str, silent: bool, seen: Seen) -> None:
-        self.id = agent_id
-        self.token = token
-        self.silent = silent
-        self.seen = seen
-        self.port: int | None = None
-        self._ws: ClientWebSocketResponse | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._logged_in = asyncio.Event()
-        self._expires: dict[str, float] = {}  # held call -> its offer's expires_at
-        self._offered: set[str] = set()  # offers this agent has counted
-
-    async def connect(self, session: aiohttp.ClientSession, port: int) -> None:
-        """Opens the websocket to the instance on ``port`` and logs in (bounded)."""
-        await self.disconnect()
-        self._logged_in.clear()
-        url = f"http://{HOST}:{port}/api/agent/ws"
-        ws = await asyncio.wait_for(
-            session.ws_connect(url, params={"access_token": self.token}, autoping=True),
-            LOGIN_TIMEOUT_S,
-        )
-        self._ws, self.port = ws, port
-        self._task = asyncio.create_task(self._read(ws))
-        await ws.send_str('{"type":"login","id":"login"}')
-        await asyncio.wait_for(self._logged_in.wait(), LOGIN_TIMEOUT_S)
-
-    async def disconnect(self) -> None:
-        ws, task = self._ws, self._task
-        self._ws = self._task = None
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 2.0)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def _read(self, ws: ClientWebSocketResponse) -> None:
-        try:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    await self._on(ws, json.loads(msg.data))
-                elif msg.type is WSMsgType.ERROR:
-                    break
-        except (ConnectionError, aiohttp.ClientError, ValueError) as exc:
-            self.seen.errors.append(f"agent {self.id}: {type(exc).__name__}: {exc}")
-        self.seen.disconnects += 1
-
-    async def _on(self, ws: ClientWebSocketResponse, m: dict[str, Any]) -> None:
-        kind = m.get("type")
-        seen = self.seen
-        if kind == "offer":
-            cid = str(m["contact"]["id"])
-            if self.silent:
-                with contextlib.suppress(KeyError, TypeError, ValueError):
-                    self._expires[cid] = float(m["expires_at"])
-                seen.timers.append(TimerSeen(time.time(), time.perf_counter(), "offer"))
-                return
-            self._count_offer(cid)
-            await ws.send_str(f'{{"type":"accept","contact_id":"{cid}"}}')
-        elif kind == "assigned":
-            cid = str(m["contact"]["id"])
-            seen.assigned[cid] += 1
-            await self._complete(ws, cid)
-        elif kind == "closed":
-            seen.closed[str(m["contact_id"])] += 1
-        elif kind == "offer_withdrawn":
-            if self.silent:
-                now = time.time()
-                expires = self._expires.pop(str(m.get("contact_id")), None)
-                if m.get("reason") == "timeout" and expires is not None:
-                    seen.timers.append(
-                        TimerSeen(now, time.perf_counter(), "expired", now - expires)
-                    )
-                else:
-                    what = f"withdrawn:{m.get('reason')}"
-                    seen.timers.append(TimerSeen(now, time.perf_counter(), what))
-            else:
-                seen.withdrawn_working += 1
-        elif kind == "state" and not self.silent:  # (re)connected: carry on with what's in hand
-            for c in m.get("contacts", []):
-                seen.resumed += 1
-                if c.get("state") == "offered":  # an offer made while it was away
-                    self._count_offer(str(c["id"]))
-                    await ws.send_str(f'{{"type":"accept","contact_id":"{c["id"]}"}}')
-                elif c.get("state") == "assigned":
-                    await self._complete(ws, str(c["id"]))
-        elif kind == "ack" and m.get("id") == "login":
-            self._logged_in.set()
-        elif kind == "error":
-            seen.errors.append(f"agent {self.id}: {json.dumps(m)[:200]}")
-
-    def _count_offer(self, cid: str) -> None:
-        """Counts an offer once per agent, whether an ``offer`` message or a ``state``
-        message after a reconnect brought it."""
-        if cid in self._offered:
-            return
-        self._offered.add(cid)
-        self.seen.offers[cid] += 1
-        self.seen.offered_at.setdefault(cid, time.perf_counter())
-
-    @staticmethod
-    async def _complete(ws: ClientWebSocketResponse, cid: str) -> None:
-        await ws.send_str(f'{{"type":"complete","contact_id":"{cid}","outcome":"resolved"}}')
-
-
-# ---------------------------------------------------------------- the instances
-
-
-class Cluster:
-    """The region's instances: ``yhteys serve --redis`` subprocesses on one redis-server."""
-
-    def __init__(self, directory: Path, region: LoadRegion, redis_server: RedisProcess) -> None:
-        self.directory = directory
-        self.region = region
-        self.redis = redis_server
-        self.instances: list[ServerProcess] = []
-        self.killed: list[ServerProcess] = []
-        self.ready: list[ServerProcess] = []
-        self._numbers = itertools.count(1)
-
-    async def start(self, session: aiohttp.ClientSession) -> ServerProcess:
-        n = next(self._numbers)
-        server = ServerProcess(
-            self.region.path,
-            free_port(),
-            self.directory / f"server-{n}.log",
-            self.redis,
-            profile="",
-        )
-        server.start()
-        self.instances.append(server)
-        await server.wait_ready(session)
-        self.ready.append(server)
-        return server
-
-    def live(self) -> list[ServerProcess]:
-        """Instances that are ready (the load posts to these) and not killed."""
-        return [s for s in self.ready if s.alive() and s not in self.killed]
-
-    def kill(self, server: ServerProcess) -> None:
-        self.killed.append(server)
-        server.kill()
-
-    async def readyz(self, session: aiohttp.ClientSession, server: ServerProcess) -> Any:
-        url = f"http://{HOST}:{server.port}/readyz"
-        with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError, ValueError):
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=1.0)) as r:
-                return await r.json()
-        return None
-
-    async def leader(
-        self, session: aiohttp.ClientSession, timeout_s: float = LEADER_TIMEOUT_S
-    ) -> ServerProcess | None:
-        """The live instance that says it leads, polled every ``POLL_S`` (bounded)."""
-        for _ in range(int(timeout_s / POLL_S)):
-            live = self.live()
-            answers = await asyncio.gather(*(self.readyz(session, s) for s in live))
-            for server, body in zip(live, answers, strict=True):
-                if isinstance(body, dict) and body.get("leader") is True:
-                    return server
-            await asyncio.sleep(POLL_S)
-        return None
-
-    def stop_all(self) -> dict[int, int | None]:
-        return {s.pid: s.stop() for s in self.instances if s.proc is not None}
-
-
-# ---------------------------------------------------------------- the load
-
-
-@dataclass(slots=True)
-class Call:
-    first_sent: float  # perf_counter
-    attempts: int = 0
-    status: int | None = None  # the answer that ended the attempts
-    answered_at: float | None = None
-    ports: list[int] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    body: str = ""
-
-
-def call_body(call_id: str, service: str) -> bytes:
-    return json.dumps(
-        {
-            "call_id": call_id,
-            "caller": caller_of(call_id),
-            "site": SITE,
-            "ivr": {"service": service, "language": LANGUAGE},
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
-class Load:
-    """Calls at a fixed rate, round-robin over the live instances, each retried on the
-    next live instance until one answers 200/201 (or refuses it with a 4xx)."""
-
-    def __init__(self, session: aiohttp.ClientSession, cluster: Cluster, token: str) -> None:
-        self.session = session
-        self.cluster = cluster
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.calls: dict[str, Call] = {}
-        self.paused = False
-        self.stopping = False
-        self._next = itertools.count()
-        self._pending: set[asyncio.Task[Call]] = set()
-        self._rr = itertools.count()
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
-    async def post(
-        self, call_id: str, service: str = SERVICE, first: ServerProcess | None = None
-    ) -> Call:
-        """Posts until an instance answers; ``first``: the instance to try first."""
-        call = self.calls[call_id] = Call(time.perf_counter())
-        body = call_body(call_id, service)
-        timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
-        for attempt in range(MAX_ATTEMPTS):
-            live = self.cluster.live()
-            if not live:
-                call.failures.append("no live instance")
-                await asyncio.sleep(RETRY_PAUSE_S)
-                continue
-            server = (
-                first if attempt == 0 and first is not None else live[next(self._rr) % len(live)]
-            )
-            call.attempts += 1
-            call.ports.append(server.port)
-            url = f"http://{HOST}:{server.port}{CALLS_PATH}"
-            try:
-                async with self.session.post(
-                    url, data=body, headers=self.headers, timeout=timeout
-                ) as r:
-                    text = await r.text()
-                    status = r.status
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                call.failures.append(f"{server.port}: {type(exc).__name__}")
-                await asyncio.sleep(RETRY_PAUSE_S)
-                continue
-            if status == 503:
-                call.failures.append(f"{server.port}: 503")
-                await asyncio.sleep(RETRY_PAUSE_S)
-                continue
-            call.status, call.body = status, text[:300]
-            call.answered_at = time.perf_counter()
-            return call
-        return call
-
-    async def run(self, rate: float) -> None:
-        """Posts ``rate`` calls a second until stopped (bounded by ``stopping``)."""
-        loop = asyncio.get_running_loop()
-        interval = 1.0 / rate
-        due = loop.time()
-        while not self.stopping:
-            if self.paused:
-                await asyncio.sleep(0.01)
-                due = loop.time()
-                continue
-            due += interval
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                if self.paused or self.stopping:  # paused while asleep: post nothing more
-                    continue
-            elif delay < -1.0:  # fell behind by a second (a stall): do not burst
-                due = loop.time()
-            task = asyncio.create_task(self.post(f"f-{next(self._next):07d}"))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    def post_now(self, call_id: str, first: ServerProcess) -> None:
-        """Starts posting one call to ``first`` (a call on its way when it dies)."""
-        task = asyncio.create_task(self.post(call_id, SERVICE, first))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def drain(self, timeout_s: float) -> bool:
-        """Waits (bounded) for every call in flight to be answered or given up."""
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=timeout_s)
-        return not self._pending
-
-
-async def settle(load: Load, seen: Seen, timeout_s: float = SETTLE_S) -> bool:
-    """Waits (bounded) until no post is in flight and every answered call has closed."""
-    drained = await load.drain(timeout_s)
-    for _ in range(int(timeout_s / 0.02)):
-        answered = [c for c, call in load.calls.items() if call.status in (200, 201)]
-        if all(seen.closed[f"phone-{c}"] for c in answered if c.startswith("f-")):
-            return drained
-        await asyncio.sleep(0.02)
-    return False
-
-
-# ---------------------------------------------------------------- the log
-
-
-async def timer_entries(
-    redis_url: str, region_name: str, since_wall: float
-) -> list[tuple[float, int, float]]:
-    """``(append time, instance pid, stamped)`` of every TimerDue in the log since
-    ``since_wall`` (wall clock), read back with the service's codec."""
-    client = aioredis.Redis.from_url(redis_url, socket_timeout=5.0)
-    found: list[tuple[float, int, float]] = []
-    try:
-        key = Keys(region_key(region_name)).log
-        start = f"{int(since_wall * 1000)}-0"
-        for _ in range(100):  # pages of 1,000 entries: bounded
-            entries: Any = await client.xrange(key, min=start, max="+", count=1000)
-            if not entries:
-                break
-            for entry_id, fields in entries:
-                text = entry_id.decode()
-                ms = int(text.split("-", 1)[0])
-                try:
-                    items = decode(fields[b"b"])
-                except Exception:  # a note this process cannot build: skip it
-                    continue
-                for rid, stamped, event in items:
-                    if isinstance(event, TimerDue):
-                        found.append((ms / 1000, pid_of(str(rid)), float(stamped)))
-            last = entries[-1][0].decode()
-            ms, seq = last.split("-")
-            start = f"{ms}-{int(seq) + 1}"
-    finally:
-        await client.aclose()
-    return found
-
-
-def lease_taken_at(server: ServerProcess, after_wall: float) -> float | None:
-    """When ``server`` logged that it took the lease (``... leads (fence N)``), wall clock."""
-    for line in server.log_lines():
-        with contextlib.suppress(ValueError, AttributeError, KeyError):
-            record = json.loads(line)
-            if " leads (fence " in str(record.get("message", "")):
-                stamp = str(record["time"]).replace("Z", "+00:00")
-                at = datetime.fromisoformat(stamp).timestamp()
-                if at >= after_wall - 0.002:  # the log's times have milliseconds
-                    return at
-    return None
-
-
-def pid_of(rid: str) -> int:
-    """The pid in a request id ``<host>-<pid>-<hex>:<n>`` (-1 when it has none)."""
-    instance = rid.rsplit(":", 1)[0]
-    parts = instance.rsplit("-", 2)
-    with contextlib.suppress(ValueError, IndexError):
-        return int(parts[1])
-    return -1
-
 
 # ---------------------------------------------------------------- a round
 
@@ -647,12 +231,12 @@ async def _kill_and_watch(
         "quiet": quiet,
         "killed_pid": leader.pid,
         "successor_pid": successor.pid if successor is not None else None,
-        "leader_s": _r(leader_s),
-        "lease_taken_log_s": _r(lease_s),
-        "first_timer_log_s": _r(log_s),
-        "first_timer_agent_s": _r(agent_s),
+        "leader_s": rounded(leader_s),
+        "lease_taken_log_s": rounded(lease_s),
+        "first_timer_log_s": rounded(log_s),
+        "first_timer_agent_s": rounded(agent_s),
         "expiries_before_new_leader_timer": len(before_new),
-        "timers_late_max_s": _r(max(late) if late else None),
+        "timers_late_max_s": rounded(max(late) if late else None),
         "timer_due_by_killed_after_kill": sum(
             1 for e in entries if e[1] == leader.pid and e[0] >= kill_wall
         ),
@@ -662,96 +246,6 @@ async def _kill_and_watch(
             if at >= kill_wall
         ][:4],
     }, (kill_perf, end_perf)
-
-
-def webhooks_in(load: Load, seen: Seen, start: float, end: float) -> dict[str, Any]:
-    """The calls on their way at ``start`` or posted until ``end`` (perf_counter): the
-    failover as the telephony platform saw it."""
-    window = [
-        (cid, call)
-        for cid, call in load.calls.items()
-        if cid.startswith("f-")
-        and call.first_sent <= end
-        and (call.answered_at is None or call.answered_at >= start)
-    ]
-    answers = [
-        call.answered_at - call.first_sent
-        for _, call in window
-        if call.answered_at is not None and call.status in (200, 201)
-    ]
-    to_offer = [
-        seen.offered_at[f"phone-{cid}"] - call.first_sent
-        for cid, call in window
-        if f"phone-{cid}" in seen.offered_at
-    ]
-    return {
-        "posted": len(window),
-        "retried": sum(1 for _, c in window if c.attempts > 1),
-        "failed": sum(1 for _, c in window if c.status not in (200, 201)),
-        "answer_ms": summary_ms(answers),
-        "ingest_to_offer_ms": summary_ms(to_offer),
-    }
-
-
-def _r(value: float | None) -> float | None:
-    return round(value, 3) if value is not None else None
-
-
-# ---------------------------------------------------------------- the run
-
-
-def _max(values: list[float | None]) -> float | None:
-    return max((v for v in values if v is not None), default=None)
-
-
-def _spread(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    return {
-        "min": round(min(values), 3),
-        "median": round(statistics.median(values), 3),
-        "max": round(max(values), 3),
-    }
-
-
-def check_calls(load: Load, seen: Seen) -> dict[str, Any]:
-    """Every call as the agents saw it: answered calls offered, assigned and closed once."""
-    statuses: Counter[str] = Counter()
-    once = lost = twice = 0
-    examples: list[str] = []
-    for cid, call in load.calls.items():
-        if not cid.startswith("f-"):
-            continue
-        statuses[str(call.status) if call.status is not None else "no answer"] += 1
-        contact = f"phone-{cid}"
-        counts = (seen.offers[contact], seen.assigned[contact], seen.closed[contact])
-        if call.status not in (200, 201):
-            if len(examples) < 5:
-                examples.append(f"{cid}: {call.status} {call.body or call.failures[-3:]}")
-            continue
-        if counts == (1, 1, 1):
-            once += 1
-        elif max(counts) == 0:
-            lost += 1
-            if len(examples) < 5:
-                examples.append(f"{cid}: lost (answered {call.status})")
-        else:
-            twice += 1
-            if len(examples) < 5:
-                examples.append(f"{cid}: offers/assigned/closed {counts}")
-    posted = sum(statuses.values())
-    return {
-        "posted": posted,
-        "answers": dict(statuses),
-        "retried": sum(
-            1 for c, call in load.calls.items() if c.startswith("f-") and call.attempts > 1
-        ),
-        "exactly_once": once,
-        "lost": lost,
-        "not_exactly_once": twice,
-        "unanswered_or_refused": posted - statuses["200"] - statuses["201"],
-        "examples": examples,
-    }
 
 
 async def drive(settings: Settings, directory: Path, redis_server: RedisProcess) -> dict[str, Any]:
@@ -873,7 +367,7 @@ def run_settings(settings: Settings) -> dict[str, Any]:
     )
     summary = {
         kind: {
-            key: _spread([r[key] for r in rounds if r["quiet"] is quiet and r[key] is not None])
+            key: spread([r[key] for r in rounds if r["quiet"] is quiet and r[key] is not None])
             for key in keys
         }
         for kind, quiet in (("under_load", False), ("quiet", True))
@@ -900,9 +394,9 @@ def run_settings(settings: Settings) -> dict[str, Any]:
         "targets": {
             "failover_s": {
                 "target": TARGET_FAILOVER_S,
-                "leader_max": _max([r["leader_s"] for r in rounds]),
-                "timers_late_max": _max([r["timers_late_max_s"] for r in rounds]),
-                "quiet_first_timer_max": _max(
+                "leader_max": max_known([r["leader_s"] for r in rounds]),
+                "timers_late_max": max_known([r["timers_late_max_s"] for r in rounds]),
+                "quiet_first_timer_max": max_known(
                     [r["first_timer_agent_s"] for r in rounds if r["quiet"]]
                 ),
                 "pass": bool(worst) and all(x is not None and x < TARGET_FAILOVER_S for x in worst),
@@ -939,123 +433,6 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 def run(quick: bool) -> dict[str, Any]:
     """Entry point for ``make bench``: the default workload, quick or full."""
     return run_settings(Settings.of(quick))
-
-
-# ---------------------------------------------------------------- the report
-
-
-def _s(value: float | None) -> str:
-    return f"{value:.2f}" if value is not None else "—"
-
-
-def report(r: dict[str, Any]) -> str:
-    st, m, lease = r["settings"], r["machine"], r["lease"]
-    lines = [
-        "Yhteys failover in Redis mode — the lease holder killed with SIGKILL under load"
-        + (" (quick)" if r["quick"] else ""),
-        f"machine:  {m['cpus']} CPUs, {m['cpu_model']}, {m['implementation']} {m['python']}, "
-        f"aiohttp {m['aiohttp']}, uvloop {m['uvloop']}, redis-server {r['redis_server']} "
-        "(everything on this machine, on loopback)",
-        f"workload: {st['instances']} instances of yhteys serve --redis (one redis-server, no "
-        f"persistence); {st['agents']} working agents and {st['silent']} silent ones on "
-        "websockets to an instance that does not lead; "
-        f"{st['rate']:g} calls/s round-robin over the live instances (retried on the next one "
-        f"when one fails); {st['silent']} held call(s) whose offers expire every "
-        f"{st['held_offer_timeout_s']:g} s",
-        f"lease:    TTL {lease['ttl_s']:g} s, renewed every {lease['renew_every_s']:g} s, "
-        f"followers try every {lease['acquire_every_s']:g} s (the defaults)",
-        "",
-        "Seconds from the SIGKILL of the leader (late: how long after it was due a silent "
-        "agent had an offer expiry, worst from the kill to the new leader's first timer "
-        "decision; under load every input carries time, so due timers fire with the next "
-        "input; quiet: no input from 1 s before the kill, only the lease holder's TimerDue "
-        "moves time):",
-    ]
-    header = (
-        f"{'round':>5}  {'':>5}  {'killed':>7}  {'leader':>6}  {'lease':>5}  "
-        f"{'TimerDue':>8}  {'decision':>8}  {'late':>5}  {'posted':>6}  {'retried':>7}  "
-        f"{'failed':>6}  {'max answer ms':>13}  {'max ingest→offer ms':>19}"
-    )
-    lines += [header, "-" * len(header)]
-    for x in r["rounds"]:
-        w = x["webhooks"]
-        lines.append(
-            f"{x['round']:>5}  {'quiet' if x['quiet'] else 'load':>5}  {x['killed_pid']:>7}  "
-            f"{_s(x['leader_s']):>6}  {_s(x['lease_taken_log_s']):>5}  "
-            f"{_s(x['first_timer_log_s']):>8}  {_s(x['first_timer_agent_s']):>8}  "
-            f"{_s(x['timers_late_max_s']):>5}  {w['posted']:>6}  {w['retried']:>7}  "
-            f"{w['failed']:>6}  {w['answer_ms']['max']:>13.1f}  "
-            f"{w['ingest_to_offer_ms']['max']:>19.1f}"
-        )
-    lines += [
-        "  leader: a survivor says leader on /readyz (polled every 20 ms); lease: the "
-        "successor logged that it took the lease; TimerDue: the first one another instance "
-        "appended (stream id); decision: a silent agent had that TimerDue's offer expiry",
-        "",
-    ]
-    names = {
-        "leader_s": "survivor says leader on /readyz",
-        "first_timer_log_s": "first TimerDue of the new leader",
-        "first_timer_agent_s": "first timer decision of the new leader",
-        "timers_late_max_s": "worst lateness of an offer expiry",
-    }
-    for kind, title in (("under_load", "under load"), ("quiet", "quiet")):
-        for key, name in names.items():
-            spread = r["summary"][kind][key]
-            if spread:
-                lines.append(
-                    f"  {title:<10} {name:<40} min {spread['min']:.2f}  median "
-                    f"{spread['median']:.2f}  max {spread['max']:.2f} s"
-                )
-    doomed = [x["in_flight_at_kill"] for x in r["rounds"] if x.get("in_flight_at_kill")]
-    if doomed:
-        lines.append(
-            "  a webhook sent to the leader 2 ms before each kill under load: "
-            + "; ".join(
-                f"{d['status']} after {d['attempts']} attempt(s)"
-                + (f" ({', '.join(d['failures'])})" if d["failures"] else "")
-                for d in doomed
-            )
-        )
-    c, ag, inst = r["calls"], r["agents"], r["instances"]
-    lines += [
-        "",
-        f"calls:  {c['posted']:,} posted, answers {c['answers']}, {c['retried']} retried on "
-        f"another instance; offered, assigned and closed exactly once: "
-        f"{c['exactly_once']:,}; lost {c['lost']}; more than once {c['not_exactly_once']}; "
-        f"unanswered or refused {c['unanswered_or_refused']}"
-        + ("" if c["settled"] else " (NOT SETTLED within the bound)"),
-    ]
-    if c["examples"]:
-        lines.append(f"        e.g. {'; '.join(c['examples'])}")
-    lines += [
-        f"agents: timer decisions seen by the silent agents {r['timer_decisions_seen']:,}; "
-        f"offers withdrawn from working agents {ag['withdrawn_from_working']}; contacts in "
-        f"hand on reconnecting {ag['resumed_after_move']}; errors "
-        f"{ag['errors']}" + (f" ({ag['first_errors']})" if ag["errors"] else ""),
-        f"instances: {inst['started']} started, killed {inst['killed']}; log lines by level "
-        f"{inst['log_levels']}; exit codes of the rest {inst['exit_codes']} (SIGTERM; "
-        f"stopped in {inst['stop_s']:.1f} s)",
-        *(
-            f"  pid {pid} did not stop cleanly; its log ends:\n{tail}"
-            for pid, tail in inst["unclean_exit_logs"].items()
-        ),
-        "targets:",
-    ]
-    t = r["targets"]
-    f, calls = t["failover_s"], t["no_call_lost_or_doubled"]
-    lines.append(
-        f"  {'PASS' if f['pass'] else 'MISS'}  failover < {f['target']:g} s with the default "
-        f"lease (worst round): leader again {_s(f['leader_max'])} s, an offer expiry at most "
-        f"{_s(f['timers_late_max'])} s late, first timer decision after a quiet kill "
-        f"{_s(f['quiet_first_timer_max'])} s"
-    )
-    lines.append(
-        f"  {'PASS' if calls['pass'] else 'MISS'}  no call lost, none offered, assigned or "
-        "closed twice"
-    )
-    lines.append(f"(total {r['total_s']:.1f} s)")
-    return "\n".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
