@@ -9,13 +9,12 @@ as ``redirected``), lets it wait for the next opening (``scheduled`` until then,
 the end of that working day), or tells the caller when to call again (no contact is
 made). A service without hours and without a same-day window is always open and its
 contacts are due by their urgency target. The time is an argument: the same rule runs
-live and in simulations.
+live and in simulations, and nothing here knows HTTP.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from router.calendar.rules import (
     CallBackAt,
@@ -29,12 +28,13 @@ from router.calendar.rules import (
 )
 from router.config.region import Region
 from router.core.model import Channel, ContactSpec, ServiceSpec
-from router.service.http import ApiError
 
 
 @dataclass(frozen=True, slots=True)
 class CallAgainAt:
-    """Closed now: the caller is told when the service opens (``at``, None: not again)."""
+    """The door's refusal: closed now, and the caller is told when the service opens
+    (``at``, None: not again). A value, not an HTTP error: each channel says it in its
+    own way (``channels.refusals``: 409 ``closed``; the phone: a ``closed`` instruction)."""
 
     at: float | None
 
@@ -75,10 +75,3 @@ def admit(
     if isinstance(action, WaitUntil):
         return replace(spec, not_before=action.at)
     return spec
-
-
-def closed_error(at: float | None) -> ApiError:
-    if at is None:
-        return ApiError(409, "closed", "the service is closed and has no opening hours ahead")
-    when = datetime.fromtimestamp(at, UTC).isoformat(timespec="minutes")
-    return ApiError(409, "closed", f"the service is closed; it opens at {when}")

@@ -47,7 +47,7 @@ from channels.common import (
 )
 from channels.refusals import admitted, recording
 from channels.status import StatusBook
-from router.calendar.hours import Schedule
+from router.calendar.opening_hours import Schedule
 from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.errors import Conflict, UnknownContact

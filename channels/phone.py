@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.admission import CallAgainAt, admit
 from channels.callback import callback_refusal, caller_cancelled, cancel_callback
 from channels.common import (
     E164,
@@ -47,7 +48,6 @@ from channels.common import (
     read_site,
     read_urgency,
 )
-from channels.hours import CallAgainAt, admit
 from channels.refusals import record
 from channels.status import StatusBook, wait_json
 from router.config.reader import Fields

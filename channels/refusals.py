@@ -3,7 +3,7 @@ tells the caller when it opens, or that it has no opening hours ahead; no contac
 made) is recorded in the audit, counted in ``/metrics`` (``yhteys_refused_total``) and
 shown in the daily report (``refused``), so out-of-hours demand can be seen.
 
-The decision itself stays in ``channels.hours.admit``; this module only wraps it for
+The decision itself stays in ``channels.admission.admit``; this module only wraps it for
 the channels. A refusal goes through the ordered log as a note (``Refusal``), so in
 Redis mode every instance's audit and metrics see it. It carries what the audit keeps
 of an arrival and nothing more: the caller's or callback number masked, never a message,
@@ -23,14 +23,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
-from channels.hours import CallAgainAt, admit, closed_error
+from channels.admission import CallAgainAt, admit
 from router.core.model import ContactSpec
 from router.service.audit import Refusal
 from router.service.http import ApiError
 from router.service.logs import mask
 from router.service.service import Service
+
+
+def closed_error(at: float | None) -> ApiError:
+    """The door's refusal (``CallAgainAt``) as the HTTP API says it."""
+    if at is None:
+        return ApiError(409, "closed", "the service is closed and has no opening hours ahead")
+    when = datetime.fromtimestamp(at, UTC).isoformat(timespec="minutes")
+    return ApiError(409, "closed", f"the service is closed; it opens at {when}")
 
 
 class Refused(ApiError):
@@ -51,7 +60,7 @@ class Refused(ApiError):
 
 
 def admitted(service: Service, spec: ContactSpec) -> ContactSpec:
-    """``spec`` as the engine should get it (``channels.hours.admit``), or ``Refused``
+    """``spec`` as the engine should get it (``channels.admission.admit``), or ``Refused``
     when the service is closed and tells the caller to come again. Wrap the call in
     ``recording`` so that the refusal is recorded."""
     result = admit(

@@ -287,3 +287,14 @@ def test_the_pure_core_imports_no_io_clock_or_framework() -> None:
     }
     assert impure == {}
 
+
+def test_the_door_rule_knows_no_http() -> None:
+    # ``admit`` decides; the channels translate its refusal (``CallAgainAt``) into their
+    # own answer, so the rule runs the same in simulations and in every channel.
+    rule = ROOT / "channels" / "admission.py"
+    http = sorted(
+        name
+        for name in imported_names(rule)
+        if name.split(".")[0] == "aiohttp" or name.startswith("router.service")
+    )
+    assert http == []

@@ -47,7 +47,7 @@ from router.calendar import (
 )
 from router.calendar.clock import day_of, instant, wall
 from router.config.errors import Problems
-from router.config.hours import read_after_hours, read_hours
+from router.config.hours_reader import read_after_hours, read_hours
 from router.core.model import Channel
 
 HEL = ZoneInfo("Europe/Helsinki")

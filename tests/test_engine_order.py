@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.calendar.hours import CLOSED, Schedule
+from router.calendar.opening_hours import CLOSED, Schedule
 from router.calendar.rules import due_times, same_day
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -48,7 +48,7 @@ MINUTE = 60.0
 def admitted(
     cid: str, urgency: str, t: float, hours: Schedule = OFFICE, window: Schedule | None = None
 ) -> ContactSpec:
-    """What a channel hands the engine (``channels.hours.admit``): the clock's start and
+    """What a channel hands the engine (``channels.admission.admit``): the clock's start and
     the office day's end; while closed, held until the opening."""
     frame = same_day(hours, t, window)
     spec = ContactSpec(

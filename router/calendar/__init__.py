@@ -4,7 +4,7 @@ Every query takes epoch seconds and answers in epoch seconds, so the same code s
 live service and virtual-time simulation. See ``docs/hours.md``.
 """
 
-from router.calendar.hours import (
+from router.calendar.opening_hours import (
     ALWAYS_OPEN,
     CLOSED,
     HORIZON_DAYS,

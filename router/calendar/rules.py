@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from router.calendar.hours import Schedule, ServiceHours
+from router.calendar.opening_hours import Schedule, ServiceHours
 from router.core.model import Channel, place_and_deadline
 
 

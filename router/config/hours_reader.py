@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from router.calendar.hours import (
+from router.calendar.opening_hours import (
     CLOSED,
     DEFAULT_ZONE,
     WEEKDAYS,

@@ -61,11 +61,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
-from router.calendar.hours import ServiceHours
+from router.calendar.opening_hours import ServiceHours
 from router.calendar.rules import AfterHoursPolicy
 from router.config.errors import ConfigError, Problems, key_path
 from router.config.feedback import FeedbackPolicy, read_feedback
-from router.config.hours import read_after_hours, read_hours
+from router.config.hours_reader import read_after_hours, read_hours
 from router.config.partners import read_partners
 from router.config.reader import (
     IDENT,

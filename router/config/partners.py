@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from router.calendar.hours import Schedule
+from router.calendar.opening_hours import Schedule
 from router.config.errors import Problems
-from router.config.hours import read_hours
+from router.config.hours_reader import read_hours
 from router.config.reader import NAME, Fields, as_pattern, expected
 from router.core.partners import Agreement, CoverPlan
 

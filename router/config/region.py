@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router.calendar.hours import ServiceHours
+from router.calendar.opening_hours import ServiceHours
 from router.calendar.rules import AfterHoursPolicy
 from router.config.feedback import FeedbackPolicy
 from router.config.tokens import TokenSpec

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from router.calendar.hours import DayHours, Schedule
+from router.calendar.opening_hours import DayHours, Schedule
 from router.calendar.public_holidays import FINNISH_HOLIDAYS
 
 # The gate authorisations a region with agreements adds to its catalogue.

@@ -32,7 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from router.calendar.hours import Schedule
+from router.calendar.opening_hours import Schedule
 from router.config.loader import read_agent, read_service
 from router.config.tokens import Role
 from router.core.errors import Conflict, StaleUpdate, UnknownContact
