@@ -40,28 +40,28 @@ class CallAgainAt:
 
 
 def due_times_of(
-    region: Region, service: ServiceSpec, channel: Channel, urgency: str, t: float
+    region: Region, service_spec: ServiceSpec, channel: Channel, urgency: str, t: float
 ) -> DueTimes:
-    """The place in the one order and the deadline of a contact of ``service`` in
+    """The place in the one order and the deadline of a contact of ``service_spec`` in
     ``channel`` and urgency class ``urgency`` that arrived at ``t``: its class's target
     counted from ``t`` (or the next opening), and the same-day cap of the service's
     office window: the calendar's ``same_day`` then ``place_and_deadline``, the one rule
     the engine applies on arrival, on a live target change and on re-classification."""
-    hours = region.hours_of(service.name)
-    urgency_class = service.urgencies.get(urgency)
+    hours = region.hours_of(service_spec.name)
+    urgency_class = service_spec.urgencies.get(urgency)
     target = urgency_class.target_s if urgency_class is not None else 0.0
     return due_times(hours.schedule(channel), t, target, hours.same_day)
 
 
 def admit(
-    region: Region, service: ServiceSpec, spec: ContactSpec, now: float
+    region: Region, service_spec: ServiceSpec, spec: ContactSpec, now: float
 ) -> ContactSpec | CallAgainAt:
     """``spec`` as the engine should get it, or that the caller should call again."""
     hours = region.hours_of(spec.service)
     schedule = hours.schedule(spec.channel)
     if schedule.always_open and hours.same_day is None:
         return spec
-    urgency = spec.urgency or service.default_urgency
+    urgency = spec.urgency or service_spec.default_urgency
     action = on_arrival(hours, region.after_hours_of(spec.service), spec.channel, urgency, now)
     if isinstance(action, Redirect):
         return replace(spec, redirect_to=action.target)
