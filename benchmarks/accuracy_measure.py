@@ -163,19 +163,21 @@ def run(workload: Workload) -> Result:
     for name in engine.services():
         engine.service_estimate(name, 0.0)  # interns each service's requirement up front
 
-    def service_wide(service: str) -> Estimate:
+    def service_wide(service_id: str) -> Estimate:
         # The public status a moment before this contact arrived: it is already counted.
-        e = engine.service_estimate(service, times.of(service), times.abandon_share(service))
+        e = engine.service_estimate(
+            service_id, times.of(service_id), times.abandon_share(service_id)
+        )
         return wait_range(e.position - 1, e.servers, e.handle_s, e.abandon_share)
 
-    def naive_s(service: str) -> float | None:
+    def naive_s(service_id: str) -> float | None:
         staff = sum(
             1
             for a in engine.agents()
-            if a.status is not AgentStatus.OFFLINE and compiled[service].matches(masks[a.id])
+            if a.status is not AgentStatus.OFFLINE and compiled[service_id].matches(masks[a.id])
         )
-        waiting, _ = engine.waiting_in("service", service)
-        return waiting * times.of(service) / staff if staff else None
+        waiting, _ = engine.waiting_in("service", service_id)
+        return waiting * times.of(service_id) / staff if staff else None
 
     records: dict[str, Record] = {}
     for _, decision in sim.run(until=until + workload.drain_hours * HOUR):

@@ -42,13 +42,13 @@ class Call:
     body: str = ""
 
 
-def call_body(call_id: str, service: str) -> bytes:
+def call_body(call_id: str, service_id: str) -> bytes:
     return json.dumps(
         {
             "call_id": call_id,
             "caller": caller_of(call_id),
             "site": SITE,
-            "ivr": {"service": service, "language": LANGUAGE},
+            "ivr": {"service": service_id, "language": LANGUAGE},
         },
         separators=(",", ":"),
     ).encode()
@@ -74,11 +74,11 @@ class Load:
         return len(self._pending)
 
     async def post(
-        self, call_id: str, service: str = SERVICE, first: ServerProcess | None = None
+        self, call_id: str, service_id: str = SERVICE, first: ServerProcess | None = None
     ) -> Call:
         """Posts until an instance answers; ``first``: the instance to try first."""
         call = self.calls[call_id] = Call(time.perf_counter())
-        body = call_body(call_id, service)
+        body = call_body(call_id, service_id)
         timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
         for attempt in range(MAX_ATTEMPTS):
             live = self.cluster.live()

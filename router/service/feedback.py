@@ -211,8 +211,8 @@ class Feedback:
                 self._closed(decision, entry, now)
 
     def _closed(self, x: d.Closed, entry: dict[str, Any], now: float) -> None:
-        service = x.service or entry["service"]
-        policy = self.policies.get(service)
+        service_id = x.service or entry["service"]
+        policy = self.policies.get(service_id)
         number = entry["number"]
         channel = x.channel or Channel(entry["channel"])
         if (
@@ -242,7 +242,7 @@ class Feedback:
         record: dict[str, Any] = {
             "request_id": rid,
             "contact_id": x.contact_id,
-            "service": service,
+            "service": service_id,
             "team": self._team_of(x.agent_id),
             "channel": entry["channel"],
             "language": language,
@@ -267,7 +267,7 @@ class Feedback:
                 "type": "feedback_request",
                 "request_id": rid,
                 "contact_id": x.contact_id,
-                "service": service,
+                "service": service_id,
                 "number": number,
                 "language": language,
                 "text": self._text(policy, language),
