@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from router.staffing import html as h
 from router.whatif.model import ALL, WAIT_BANDS_S, Detail, Estimate
+from router.whatif.replication import Outcome
+from router.whatif.tables import shown
 
 # (figure, heading, as a percentage, format): the columns of the text tables.
 COLUMNS = (
@@ -32,6 +34,14 @@ NOTE = (
     "± is the 95 % confidence interval over the replications (Student t). SL of all counts "
     "abandoned and unanswered contacts as missed; SL answered only answered ones; waits are "
     "those of answered contacts (arrival to answer)."
+)
+
+
+BY_NOTE = (
+    "A site is the caller's own (the contact's preferred site), '-' none; occupancy is the "
+    "share of the agents' logged-in time spent on the group's contacts, so the groups add "
+    "up to the total. Callbacks: contacts that were callbacks, and the attempts reported "
+    "for them, per replication."
 )
 
 
@@ -156,10 +166,10 @@ def _waits(index: int, service: str, detail: Detail) -> str:
 def simulate_report(
     title: str,
     assumptions: Sequence[tuple[str, str]],
-    results: dict[str, dict[str, Estimate]],
-    details: dict[str, Detail],
+    outcome: Outcome,
     sl_s: float,
 ) -> str:
+    results, details = outcome.services, outcome.details
     services = [name for name in results if name != ALL]
     body = [
         "<h2>Assumptions</h2>",
@@ -168,14 +178,27 @@ def simulate_report(
         _by_hour(details[ALL], sl_s, "all services" if len(services) > 1 else services[0]),
         *(_waits(i, name, details[name]) for i, name in enumerate(services)),
         "<h2>Summary</h2>",
-        h.table(
-            "Per service: mean ± 95 % confidence interval",
-            ["service", *heads(sl_s)],
-            [[name, *cells(figures)] for name, figures in results.items()],
+        *(
+            h.table(
+                f"Per {dim}: mean ± 95 % confidence interval",
+                [dim, *heads(sl_s), "callbacks", "callback attempts"],
+                [
+                    [name, *cells(figures), *_callbacks(figures)]
+                    for name, figures in outcome.by[dim].items()
+                ],
+            )
+            for dim in shown(outcome)
         ),
-        f"<p>{h.esc(NOTE)}</p>",
+        f"<p>{h.esc(NOTE)} {h.esc(BY_NOTE)}</p>",
     ]
     return h.page(title, body)
+
+
+def _callbacks(figures: dict[str, Estimate]) -> list[str]:
+    return [
+        cell(figures["callbacks"], False, ".0f"),
+        cell(figures["callback_attempts"], False, ".0f"),
+    ]
 
 
 def compare_report(
