@@ -1,28 +1,27 @@
-"""Replicated what-if runs of the real engine in virtual time, and their statistics.
+"""What a what-if is made of and what it measures: the demand (``Stream``: Poisson at a
+constant rate or one rate per interval; ``Arrival``: one replayed contact), the
+distributions of handle times and patience, the ``Scenario``, one replication's counts
+for a group of contacts (``Tally``) and the statistics over replications. Pure: no I/O,
+no clock, no engine (``router.whatif.replication`` runs it).
 
-Pure apart from the engine it drives: no I/O, no clock (progress goes to a callback).
-Each replication builds a fresh engine from the region, logs every agent in at time 0,
-lets Poisson arrivals run for ``warmup_s + measure_s`` and keeps on until the contacts
-that arrived in the measured window are closed (or ``drain_s`` more has passed). Only
-contacts arriving in ``[warmup_s, warmup_s + measure_s)`` are counted, so the start from
-an empty centre does not flatter the figures; occupancy is measured over the same window.
-
-Per service (the one the contact arrived for, even if it overflowed) and replication:
+Per group of contacts (a service, a caller's site, a language) and replication:
 
 - ``sl_all``: answered within ``sl_s`` / all arrivals (abandoned and never answered count
   as missed); ``sl_answered``: answered within ``sl_s`` / answered;
 - ``asa_s`` and ``p90_wait_s``: mean and 90th percentile of the waits of answered
-  contacts (arrival to assignment: queueing plus the agent's answer delay);
+  contacts (arrival to assignment: queueing plus the agent's answer delay; a callback
+  is answered when an attempt reaches the person);
 - ``abandoned``: abandoned / all arrivals;
-- ``occupancy``: time agents held this service's contacts / (agents × window): the
-  service's share of the pool's time; the ``all`` row sums them.
+- ``occupancy``: time agents held the group's contacts / the agents' logged-in time in
+  the measured window: the group's share of the staffed time, so groups add up;
+- ``callbacks`` and ``callback_attempts``: contacts that were callbacks, and the attempts
+  reported for them.
 
 Across replications each figure is given as a mean with a 95 % confidence interval
-(Student t over the replications' values). :func:`run_detailed` also gives, summed over
-the replications, per service and hour of the measured window the arrivals, the answered
-and the answered within ``sl_s``, and the answered contacts by wait in the daily
-report's bands (``WAIT_BANDS_S``, as ``router/service/charts.py``): what the HTML report
-draws.
+(Student t over the replications' values). ``Detail`` sums, over the replications, per
+hour of the measured window the arrivals, the answered and the answered within ``sl_s``,
+and the answered contacts by wait in the daily report's bands (``WAIT_BANDS_S``, as
+``router/service/charts.py``): what the HTML report draws.
 """
 
 from __future__ import annotations
