@@ -302,3 +302,22 @@ def test_an_agent_finishes_the_call_in_hand_before_leaving(
     assert advice["arrivals"]["mean"] == 2
     assert advice["sl_all"]["mean"] == 0.5 and advice["asa_s"]["mean"] == 0
     assert advice["occupancy"]["mean"] == pytest.approx(600 / 3900)
+
+
+def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    day = _simulate(
+        capsys,
+        *("--curve", "docs/examples/curve-nursing.csv", "--patience", "exp:180"),
+        *("--shifts", "docs/examples/shifts-nursing.csv", "--callback-reach", "0.7"),
+        *(
+            "--replications",
+            "1",
+        ),
+    )
+    assert day["services"]["nursing_advice"]["callbacks"]["mean"] > 0
+    morning = _simulate(
+        capsys,
+        *("--replay", "docs/examples/audit-2026-11-24.csv", "--start", "08:00"),
+        *("--hours", "4", "--replications", "1"),
+    )
+    assert morning["services"][ALL]["arrivals"]["mean"] == 145  # the refusal left out

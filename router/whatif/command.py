@@ -18,7 +18,9 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from router.config import ConfigError, Region, load_region
 from router.config.sample import CONFIG_HELP, region_file
@@ -244,6 +246,7 @@ def main(args: argparse.Namespace) -> int:
                 assumptions(args, scenario),
                 outcome,
                 args.sl_s,
+                _first_hour(scenario, region.timezone),
             )
             html.write(args.report, page)
     except (WhatIfError, html.ReportPathError) as exc:
@@ -251,6 +254,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
     render(outcome, args.format, args.sl_s, _has_callbacks(outcome), sys.stdout)
     return 0
+
+
+def _first_hour(scenario: Scenario, zone: str) -> int | None:
+    start = datetime.fromtimestamp(scenario.start_at + scenario.warmup_s, ZoneInfo(zone))
+    return start.hour if start.minute == start.second == 0 else None
 
 
 def _has_callbacks(outcome: Outcome) -> bool:

@@ -373,7 +373,11 @@ def _value(groups: Mapping[str, Mapping[str, float]], group: str, figure: str) -
     """A group no contact of one replication fell in counted zero arrivals there."""
     figures = groups.get(group)
     if figures is None:
-        return 0.0 if figure in {"arrivals", "callbacks", "callback_attempts"} else math.nan
+        return (
+            0.0
+            if figure in {"arrivals", "occupancy", "callbacks", "callback_attempts"}
+            else math.nan
+        )
     return figures[figure]
 
 

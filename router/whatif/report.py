@@ -76,9 +76,15 @@ def band_label(k: int) -> str:
     return f"{start}–{WAIT_BANDS_S[k + 1] // 60} min"
 
 
-def _by_hour(detail: Detail, sl_s: float, what: str) -> str:
+def _by_hour(detail: Detail, sl_s: float, what: str, first_hour: int | None) -> str:
     t = f"{sl_s:g}"
-    labels = [f"{i}–{i + 1} h" for i in range(len(detail.hours))]
+    if first_hour is None:
+        labels = [f"{i}–{i + 1} h" for i in range(len(detail.hours))]
+    else:
+        labels = [
+            f"{(first_hour + i) % 24:02d}–{(first_hour + i + 1) % 24:02d}"
+            for i in range(len(detail.hours))
+        ]
     over_all = [_share(within, n) for n, _, within in detail.hours]
     over_answered = [_share(within, answered) for _, answered, within in detail.hours]
     series = [
@@ -168,14 +174,22 @@ def simulate_report(
     assumptions: Sequence[tuple[str, str]],
     outcome: Outcome,
     sl_s: float,
+    first_hour: int | None = None,
 ) -> str:
+    """``first_hour``: the local hour the measured window starts at, when it starts on
+    the hour (the hours are then labelled by the clock, e.g. 16–17)."""
     results, details = outcome.services, outcome.details
     services = [name for name in results if name != ALL]
     body = [
         "<h2>Assumptions</h2>",
         h.table("Input assumptions", ["assumption", "value"], assumptions),
         "<h2>Charts</h2>",
-        _by_hour(details[ALL], sl_s, "all services" if len(services) > 1 else services[0]),
+        _by_hour(
+            details[ALL],
+            sl_s,
+            "all services" if len(services) > 1 else services[0],
+            first_hour,
+        ),
         *(_waits(i, name, details[name]) for i, name in enumerate(services)),
         "<h2>Summary</h2>",
         *(
