@@ -216,19 +216,25 @@ class Tally:
             counts[_band(w)] += 1
         return counts
 
-    def add(self, other: Tally) -> None:
-        self.arrivals += other.arrivals
-        self.answered += other.answered
-        self.within += other.within
-        self.abandoned += other.abandoned
-        self.waits.extend(other.waits)
-        self.busy_s += other.busy_s
-        self.callbacks += other.callbacks
-        self.attempts += other.attempts
-        self.hours.extend([0, 0, 0] for _ in range(len(other.hours) - len(self.hours)))
-        for hour, row in enumerate(other.hours):
-            for k in range(3):
-                self.hours[hour][k] += row[k]
+    def count(
+        self, hour: int, wait: float | None, sl_s: float, abandoned: bool, attempts: int | None
+    ) -> None:
+        """One contact that arrived in ``hour`` of the measured window: answered after
+        ``wait`` (None: not answered), abandoned or not, a callback with ``attempts``
+        (None: not a callback)."""
+        self.arrivals += 1
+        within = False
+        if wait is not None:
+            self.answered += 1
+            self.waits.append(wait)
+            within = wait <= sl_s
+            self.within += within
+        elif abandoned:
+            self.abandoned += 1
+        if attempts is not None:
+            self.callbacks += 1
+            self.attempts += attempts
+        self.count_hour(hour, wait is not None, within)
 
     def figures(self, staffed_s: float) -> dict[str, float]:
         """``staffed_s``: the agents' logged-in time in the measured window."""

@@ -78,16 +78,16 @@ class _Replication(Simulation):
         # Its own stream: a region without callbacks draws exactly what it drew before.
         self.callback_random = random.Random(f"callback-{seed}")
         self.reach = reach
+        # The contacts that arrive as callbacks (nothing here switches a channel).
+        self.callbacks: set[str] = set()
 
     def _react(self, decision: d.Decision) -> None:
-        if isinstance(decision, d.Assigned):
-            view = self.engine.contact(decision.contact_id)
-            if view.channel is Channel.CALLBACK:
-                if self.callback_random.random() >= self.reach:
-                    attempt = CallbackAttempted(view.id, decision.agent_id, "no_answer")
-                    self.schedule(self.now + RING_S, attempt)
-                    return
-                self.schedule(self.now, CallbackAttempted(view.id, decision.agent_id, "reached"))
+        if isinstance(decision, d.Assigned) and decision.contact_id in self.callbacks:
+            cid, agent = decision.contact_id, decision.agent_id
+            if self.callback_random.random() >= self.reach:
+                self.schedule(self.now + RING_S, CallbackAttempted(cid, agent, "no_answer"))
+                return
+            self.schedule(self.now, CallbackAttempted(cid, agent, "reached"))
         super()._react(decision)
 
 
@@ -178,7 +178,7 @@ class _Shifts:
 
 
 def _arrivals(
-    sim: Simulation, policy: RoutingPolicy, scenario: Scenario, start: float, end: float
+    sim: _Replication, policy: RoutingPolicy, scenario: Scenario, start: float, end: float
 ) -> dict[str, tuple[str, str, str, Channel]]:
     """Schedules every arrival; per contact id, its service, site, language and channel."""
     keys: dict[str, tuple[str, str, str, Channel]] = {}
@@ -187,6 +187,8 @@ def _arrivals(
 
     def arrive(cid: str, at: float, spec: ContactSpec) -> None:
         keys[cid] = (spec.service, spec.preferred_site or NONE, spec.language or NONE, spec.channel)
+        if spec.channel is Channel.CALLBACK:
+            sim.callbacks.add(cid)
         sim.schedule(at, ContactArrived(spec))
 
     for i, stream in enumerate(scenario.streams):
@@ -269,21 +271,16 @@ def _replicate(
         if arrived is None or not start <= arrived < end:
             continue
         service, site, language, channel = key
+        hour = int((arrived - start) // 3600.0)
         wait = sim.answered_wait_s.get(cid)
-        one = Tally(arrivals=1)
-        if wait is not None:
-            one.answered = 1
-            one.waits.append(wait)
-            one.within = int(wait <= scenario.sl_s)
-        elif cid in sim.abandoned_wait_s:
-            one.abandoned = 1
-        if channel is Channel.CALLBACK or cid in attempts:
-            one.callbacks = 1
-            one.attempts = attempts.get(cid, 0)
-        one.count_hour(int((arrived - start) // 3600.0), bool(one.answered), bool(one.within))
+        abandoned = cid in sim.abandoned_wait_s
+        tried = attempts.get(cid, 0) if channel is Channel.CALLBACK or cid in attempts else None
         for dim, group in zip(DIMENSIONS, (service, site, language), strict=True):
-            tallies[dim].setdefault(group, Tally()).add(one)
-        total.add(one)
+            tally = tallies[dim].get(group)
+            if tally is None:
+                tally = tallies[dim][group] = Tally()
+            tally.count(hour, wait, scenario.sl_s, abandoned, tried)
+        total.count(hour, wait, scenario.sl_s, abandoned, tried)
     # Agents' time in the window, whenever the contact arrived (one of the warm-up too).
     for cid, seconds in busy.items():
         for dim, group in zip(DIMENSIONS, keys[cid][:3], strict=True):
