@@ -321,3 +321,21 @@ def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None
         *("--hours", "4", "--replications", "1"),
     )
     assert morning["services"][ALL]["arrivals"]["mean"] == 145  # the refusal left out
+
+
+def test_callers_who_wait_ask_for_callbacks_where_someone_takes_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = ["--rate", "nursing_advice=200", "--patience", "exp:180", "--hours", "2"]
+    base += ["--replications", "3", "--config", SAMPLE]
+    stay = _simulate(capsys, *base)["services"]["nursing_advice"]
+    ask = _simulate(capsys, *base, "--callback-after-s", "60")["services"]["nursing_advice"]
+    assert stay["callbacks"]["mean"] == 0 < ask["callbacks"]["mean"]
+    assert ask["callback_attempts"]["mean"] >= ask["callbacks"]["mean"] * 0.9
+    # A caller who asked for a callback no longer hangs up: fewer abandon.
+    assert ask["abandoned"]["mean"] < stay["abandoned"]["mean"]
+    assert ask["arrivals"] == stay["arrivals"]  # the same callers
+    # Nobody on the M/M/14 region takes callbacks: its callers are not offered one.
+    mmc = ["--config", MMC, "--rate", "advice=200", "--hours", "1", "--replications", "1"]
+    none = _simulate(capsys, *mmc, "--callback-after-s", "10")["services"]["advice"]
+    assert none["callbacks"]["mean"] == 0

@@ -99,6 +99,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the chance that one callback attempt reaches the person (%(default)g); the "
         "others ring out and are tried again as the service says",
     )
+    p.add_argument(
+        "--callback-after-s",
+        type=float,
+        metavar="S",
+        help="a caller on the phone still waiting after S seconds asks for a callback "
+        "(keeping its place) with the chance --callback-share; default: nobody does",
+    )
+    p.add_argument(
+        "--callback-share",
+        type=float,
+        default=1.0,
+        help="the chance a caller still waiting after --callback-after-s asks for a "
+        "callback (%(default)g)",
+    )
     add_behaviour_options(p)
     p.add_argument(
         "--hours",
@@ -151,6 +165,14 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 < args.callback_reach <= 1:
         raise WhatIfError(
             f"--callback-reach: expected a share above 0 and at most 1, got {args.callback_reach:g}"
+        )
+    if not 0 <= args.callback_share <= 1:
+        raise WhatIfError(
+            f"--callback-share: expected a share from 0 to 1, got {args.callback_share:g}"
+        )
+    if args.callback_after_s is not None and not 0 <= args.callback_after_s < math.inf:
+        raise WhatIfError(
+            f"--callback-after-s: expected seconds >= 0, got {args.callback_after_s:g}"
         )
     if not (args.rate or args.curve or args.replay):
         raise WhatIfError("expected arrivals: --rate, --curve or --replay")
@@ -215,6 +237,8 @@ def scenario_of(args: argparse.Namespace, region: Region) -> Scenario:
         shifts=shifts,
         replay=replay,
         callback_reach=args.callback_reach,
+        callback_after_s=args.callback_after_s,
+        callback_share=args.callback_share,
     )
 
 
@@ -302,8 +326,18 @@ def assumptions(args: argparse.Namespace, scenario: Scenario) -> list[tuple[str,
         ("service-level threshold", f"answered within {args.sl_s:g} s"),
         ("agents", staff),
         ("answer delay", f"{args.answer_delay_s:g} s mean; not ready {args.not_ready_s:g} s"),
-        ("callbacks", f"each attempt reaches the person with chance {args.callback_reach:g}"),
+        ("callbacks", _callbacks(args)),
     ]
+
+
+def _callbacks(args: argparse.Namespace) -> str:
+    asked = (
+        "no caller asks for one while waiting"
+        if args.callback_after_s is None
+        else f"a caller still waiting after {args.callback_after_s:g} s asks for one with "
+        f"chance {args.callback_share:g}"
+    )
+    return f"{asked}; each attempt reaches the person with chance {args.callback_reach:g}"
 
 
 def _other(name: str, given: int) -> str:

@@ -171,9 +171,13 @@ class Scenario:
     shifts: Mapping[str, tuple[tuple[float, float], ...]] | None = None
     # Contacts replayed at their recorded instants, besides the streams.
     replay: tuple[Arrival, ...] = ()
-    # Each reached callback attempt's chance (the rest: no answer, tried again as the
-    # service says).
+    # Each callback attempt's chance of reaching the person (the rest: no answer, tried
+    # again as the service says).
     callback_reach: float = 1.0
+    # A caller on the phone still waiting after this long asks for a callback with the
+    # chance ``callback_share`` (keeping its place); None: nobody does.
+    callback_after_s: float | None = None
+    callback_share: float = 1.0
 
     def handle_of(self, service: str, channel: Channel | None = None) -> Distribution:
         found = (

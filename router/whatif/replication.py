@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 
 from router.core import decisions as d
 from router.core.engine import Engine
-from router.core.events import AgentLoggedIn, AgentLoggedOut, CallbackAttempted, ContactArrived
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    CallbackAttempted,
+    ChannelSwitched,
+    ContactArrived,
+)
 from router.core.model import Channel, ContactSpec, ContactState, Presence
 from router.core.policy import RoutingPolicy
 from router.sim import Behaviour, Simulation, servable
@@ -78,11 +84,14 @@ class _Replication(Simulation):
         # Its own stream: a region without callbacks draws exactly what it drew before.
         self.callback_random = random.Random(f"callback-{seed}")
         self.reach = reach
-        # The contacts that arrive as callbacks (nothing here switches a channel).
+        self.seed = seed
+        # The contacts that are callbacks: arrived as such, or callers who asked for one.
         self.callbacks: set[str] = set()
 
     def _react(self, decision: d.Decision) -> None:
-        if isinstance(decision, d.Assigned) and decision.contact_id in self.callbacks:
+        if isinstance(decision, d.Switched) and decision.new is Channel.CALLBACK:
+            self.callbacks.add(decision.contact_id)
+        elif isinstance(decision, d.Assigned) and decision.contact_id in self.callbacks:
             cid, agent = decision.contact_id, decision.agent_id
             if self.callback_random.random() >= self.reach:
                 self.schedule(self.now + RING_S, CallbackAttempted(cid, agent, "no_answer"))
@@ -117,9 +126,12 @@ def _behaviour(policy: RoutingPolicy, scenario: Scenario) -> Behaviour:
     )
 
 
+def _named(scenario: Scenario) -> set[str]:
+    return {s.service for s in scenario.streams} | {a.service for a in scenario.replay}
+
+
 def _check_services(policy: RoutingPolicy, scenario: Scenario) -> None:
-    named = {s.service for s in scenario.streams} | {a.service for a in scenario.replay}
-    for name in sorted(named):
+    for name in sorted(_named(scenario)):
         if name not in policy.services:
             raise WhatIfError(
                 f"no service {name!r} in the region; expected one of "
@@ -177,19 +189,45 @@ class _Shifts:
         self.staffed_s += _overlap(ended, now, self.start, self.end)
 
 
+def _callbacks_taken(policy: RoutingPolicy, service: str) -> bool:
+    spec = ContactSpec(
+        id="probe",
+        channel=Channel.CALLBACK,
+        service=service,
+        urgency=policy.services[service].default_urgency,
+    )
+    return servable(lambda: Engine(policy), spec, 2 * 86400.0)
+
+
 def _arrivals(
     sim: _Replication, policy: RoutingPolicy, scenario: Scenario, start: float, end: float
-) -> dict[str, tuple[str, str, str, Channel]]:
-    """Schedules every arrival; per contact id, its service, site, language and channel."""
-    keys: dict[str, tuple[str, str, str, Channel]] = {}
+) -> dict[str, tuple[str, str, str]]:
+    """Schedules every arrival; per contact id, its service, site and language."""
+    keys: dict[str, tuple[str, str, str]] = {}
     origin = scenario.start_at
     curve_at = start if scenario.curve_at is None else scenario.curve_at
+    after = scenario.callback_after_s
+    asking = random.Random(f"callback-choice-{sim.seed}")
+    # Services whose callbacks someone can take: only their callers are offered one.
+    offered = (
+        set()
+        if after is None
+        else {name for name in _named(scenario) if _callbacks_taken(policy, name)}
+    )
 
     def arrive(cid: str, at: float, spec: ContactSpec) -> None:
-        keys[cid] = (spec.service, spec.preferred_site or NONE, spec.language or NONE, spec.channel)
+        keys[cid] = (spec.service, spec.preferred_site or NONE, spec.language or NONE)
         if spec.channel is Channel.CALLBACK:
             sim.callbacks.add(cid)
         sim.schedule(at, ContactArrived(spec))
+        if (
+            after is not None
+            and spec.channel is Channel.VOICE
+            and spec.service in offered
+            and asking.random() < scenario.callback_share
+        ):
+            # Refused by the engine (and so nothing) if answered or gone by then.
+            sim.schedule(at + after, ChannelSwitched(cid, Channel.CALLBACK))
 
     for i, stream in enumerate(scenario.streams):
         urgency = policy.services[stream.service].default_urgency
@@ -270,11 +308,11 @@ def _replicate(
         arrived = sim.arrived_at.get(cid)
         if arrived is None or not start <= arrived < end:
             continue
-        service, site, language, channel = key
+        service, site, language = key
         hour = int((arrived - start) // 3600.0)
         wait = sim.answered_wait_s.get(cid)
         abandoned = cid in sim.abandoned_wait_s
-        tried = attempts.get(cid, 0) if channel is Channel.CALLBACK or cid in attempts else None
+        tried = attempts.get(cid, 0) if cid in sim.callbacks else None
         for dim, group in zip(DIMENSIONS, (service, site, language), strict=True):
             tally = tallies[dim].get(group)
             if tally is None:
@@ -283,7 +321,7 @@ def _replicate(
         total.count(hour, wait, scenario.sl_s, abandoned, tried)
     # Agents' time in the window, whenever the contact arrived (one of the warm-up too).
     for cid, seconds in busy.items():
-        for dim, group in zip(DIMENSIONS, keys[cid][:3], strict=True):
+        for dim, group in zip(DIMENSIONS, keys[cid], strict=True):
             tallies[dim].setdefault(group, Tally()).busy_s += seconds
         total.busy_s += seconds
     for name in sorted({s.service for s in scenario.streams}):
