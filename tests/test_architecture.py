@@ -48,7 +48,6 @@ BEING_SPLIT_ELSEWHERE: set[str] = {
     "benchmarks/dispatch.py",  # being split on another branch
     "benchmarks/floor.py",  # being split on another branch
     "router/sim.py",  # being split on another branch
-    "router/whatif/*",  # being split on another branch
 }
 
 # What the pure core may not import: I/O, the clock, frameworks and the service layers.

@@ -195,7 +195,7 @@ def test_simulate_report_matches_the_json_and_escapes(
         _near(str(ci), figures[field]["ci95"], scale, decimals)
     # The hourly counts are the replications' arrivals; the wait bands their answered.
     hours = _body(page.tables["Service level by hour (advice)"])
-    assert list(hours) == ["0–1 h", "1–2 h"]
+    assert list(hours) == ["08–09", "09–10"]  # the local clock: --start 08:00 by default
     arrivals = sum(int(cells[0]) for cells in hours.values())
     assert arrivals == round(figures["arrivals"]["mean"] * 3)
     answered = sum(int(cells[1]) for cells in hours.values())

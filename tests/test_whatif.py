@@ -88,13 +88,13 @@ def test_simulate_table_names_both_service_levels(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--rate", "advice"], "expected SERVICE[/CHANNEL[/LANGUAGE]]=PER_HOUR"),
+        (["--rate", "advice"], "expected SERVICE[/CHANNEL[/LANGUAGE]][@SITE]=PER_HOUR"),
         (["--rate", "advice=-3"], "--rate advice: expected contacts per hour >= 0, got '-3'"),
         (["--rate", "advice/fax=3"], "expected a channel (voice, "),
         (["--rate", "advice/voice/de=3"], "expected a language of the region (fi), got 'de'"),
         (["--rate", "nursing=3"], "no service 'nursing' in the region; expected one of advice"),
         (["--rate", "advice=3", "--handle-s", "gamma:3"], "expected a distribution such as"),
-        (["--rate", "advice=3", "--handle", "advice"], "expected SERVICE=DISTRIBUTION"),
+        (["--rate", "advice=3", "--handle", "advice"], "expected SERVICE[/CHANNEL]=DISTRIBUTION"),
         (["--rate", "advice=3", "--replications", "0"], "expected at least 1 replication"),
         (["--rate", "advice=3", "--hours", "0"], "--hours: expected hours > 0"),
     ],

@@ -1,129 +1,47 @@
-"""``yhteys simulate``: the what-if on the real engine in virtual time. Every agent of the
-region file is logged in; contacts arrive as Poisson streams per service (optionally per
-channel and language); handle times and patience follow the given distributions;
-several replications give each figure with a 95 % confidence interval (±).
+"""``yhteys simulate``: the what-if on the real engine in virtual time. Contacts arrive as
+Poisson streams per service, channel, language and caller's site, at a constant rate or
+one rate per interval (``--rate``, ``--curve FILE.csv``), or replayed from an audit export
+(``--replay FILE``); handle times per service and channel and patience follow the given
+distributions; agents log in and out by ``--shifts FILE.csv`` (every agent logged in
+throughout without it); several replications give each figure with a 95 % confidence
+interval (±).
 
 Service level is stated twice: over all arrivals (abandoned and unanswered count as
 missed) and over answered contacts. Waits (mean and 90th percentile) are those of
-answered contacts; occupancy is the share of the agents' time spent holding the
-service's contacts. See docs/staffing.md.
+answered contacts; occupancy is the share of the agents' logged-in time spent holding
+the contacts. Per service, per caller's site and per language. See docs/staffing.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
-from router.config import ConfigError, load_region
+from router.config import ConfigError, Region, load_region
 from router.config.sample import CONFIG_HELP, region_file
-from router.core.model import Channel
 from router.staffing import html
-from router.whatif.model import (
-    ALL,
-    FIGURES,
-    Distribution,
-    Estimate,
-    Scenario,
-    Stream,
-    WhatIfError,
-    run_detailed,
-    unservable,
+from router.whatif.demand import (
+    local_day,
+    parse_handle,
+    parse_local,
+    parse_rate,
+    read_curve,
+    window_hours,
 )
+from router.whatif.model import ALL, Arrival, Distribution, Scenario, Stream, WhatIfError
+from router.whatif.replay import read_replay
+from router.whatif.replication import Outcome, run_detailed, unservable
 from router.whatif.report import simulate_report
+from router.whatif.shifts import read_shifts
+from router.whatif.tables import ProgressBar, render
 
-
-def parse_rate(text: str, languages: frozenset[str] | None = None) -> Stream:
-    """``SERVICE[/CHANNEL[/LANGUAGE]]=PER_HOUR``."""
-    key, sep, value = text.partition("=")
-    parts = key.split("/")
-    if not sep or not parts[0] or len(parts) > 3:
-        raise WhatIfError(
-            f"--rate: expected SERVICE[/CHANNEL[/LANGUAGE]]=PER_HOUR such as "
-            f"nursing_advice/voice/fi=120, got {text!r}"
-        )
-    try:
-        per_hour = float(value)
-    except ValueError:
-        per_hour = math.nan
-    if not per_hour >= 0 or math.isinf(per_hour):
-        raise WhatIfError(f"--rate {key}: expected contacts per hour >= 0, got {value!r}")
-    channel = Channel.VOICE
-    if len(parts) > 1:
-        try:
-            channel = Channel(parts[1])
-        except ValueError:
-            raise WhatIfError(
-                f"--rate {key}: expected a channel ({', '.join(c.value for c in Channel)}), "
-                f"got {parts[1]!r}"
-            ) from None
-    language = parts[2] if len(parts) > 2 else None
-    if language is not None and languages is not None and language not in languages:
-        raise WhatIfError(
-            f"--rate {key}: expected a language of the region ({', '.join(sorted(languages))}), "
-            f"got {language!r}"
-        )
-    return Stream(parts[0], per_hour, channel, language)
-
-
-def parse_handle(texts: list[str], default: str) -> dict[str, Distribution]:
-    handle = {"*": Distribution.parse(default)}
-    for text in texts:
-        service, sep, dist = text.partition("=")
-        if not sep or not service:
-            raise WhatIfError(f"--handle: expected SERVICE=DISTRIBUTION, got {text!r}")
-        handle[service] = Distribution.parse(dist)
-    return handle
-
-
-def _cell(e: Estimate, fmt: str) -> str:
-    if math.isnan(e.mean):
-        return "-"
-    text = format(e.mean, fmt)
-    return text if math.isnan(e.half_width) else f"{text}±{format(e.half_width, fmt)}"
-
-
-def render(results: dict[str, dict[str, Estimate]], fmt: str, sl_s: float, out: TextIO) -> None:
-    if fmt == "json":
-        doc = {
-            name: {
-                f: {"mean": _finite(e.mean), "ci95": _finite(e.half_width)}
-                for f, e in figures.items()
-            }
-            for name, figures in results.items()
-        }
-        out.write(json.dumps({"services": doc}, indent=2) + "\n")
-        return
-    if fmt == "csv":
-        out.write("service," + ",".join(f"{f},{f}_ci95" for f in FIGURES) + "\n")
-        for name, figures in results.items():
-            cells = [f"{figures[f].mean:.6g},{figures[f].half_width:.6g}" for f in FIGURES]
-            out.write(name + "," + ",".join(cells).replace("nan", "") + "\n")
-        return
-    t = f"{sl_s:g}"
-    out.write(
-        f"{'service':<20} {'arrivals':>10} {f'SL{t} of all':>14} {f'SL{t} answered':>14} "
-        f"{'ASA s':>11} {'p90 wait s':>11} {'abandoned':>13} {'occupancy':>13}\n"
-    )
-    for name, f in results.items():
-        out.write(
-            f"{name:<20} {_cell(f['arrivals'], '.0f'):>10} "
-            f"{_cell(_pct(f['sl_all']), '.1f'):>14} {_cell(_pct(f['sl_answered']), '.1f'):>14} "
-            f"{_cell(f['asa_s'], '.1f'):>11} {_cell(f['p90_wait_s'], '.0f'):>11} "
-            f"{_cell(_pct(f['abandoned']), '.1f'):>13} {_cell(_pct(f['occupancy']), '.1f'):>13}\n"
-        )
-    out.write("(percentages; ± is the 95 % confidence interval over the replications)\n")
-
-
-def _finite(x: float) -> float | None:
-    """JSON has no NaN: a figure with nothing to measure (no arrivals) is null."""
-    return None if math.isnan(x) else x
-
-
-def _pct(e: Estimate) -> Estimate:
-    return Estimate(e.mean * 100, e.half_width * 100)
+T = TypeVar("T")
+DEFAULT_START = "08:00"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -137,14 +55,71 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--rate",
         action="append",
-        required=True,
-        metavar="SERVICE[/CHANNEL[/LANG]]=PER_HOUR",
+        default=[],
+        metavar="SERVICE[/CHANNEL[/LANG]][@SITE]=PER_HOUR[,PER_HOUR...]",
         help="a Poisson arrival stream (repeat for more), e.g. nursing_advice=120 or "
-        "nursing_advice/chat/sv=10; channel voice and no language by default",
+        "nursing_advice/chat/sv@vaasa=10; several rates: one per --interval-min from "
+        "--start (e.g. nursing_advice=80,120,150); channel voice, no language or site by "
+        "default",
+    )
+    p.add_argument(
+        "--curve",
+        metavar="FILE.csv",
+        help="arrival rates per interval from a CSV file: a time column (HH:MM, evenly "
+        "spaced) and one column per stream (headed as --rate) in contacts per hour",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="replay the contacts of an audit export (JSON lines or CSV) at their recorded "
+        "instants",
+    )
+    p.add_argument(
+        "--interval-min",
+        type=float,
+        default=60.0,
+        help="length of an interval of --rate R1,R2,... (%(default)g)",
+    )
+    p.add_argument(
+        "--start",
+        metavar="[YYYY-MM-DDT]HH:MM",
+        help="local start of the measured window (default: the curve's first time, the "
+        "replayed day's midnight, else 08:00; the day: Monday 2027-01-04 or the replay's)",
+    )
+    p.add_argument(
+        "--shifts",
+        metavar="FILE.csv",
+        help="who is logged in when: who,start,end rows (agent, team or site; local "
+        "times); without it every agent is logged in throughout",
+    )
+    p.add_argument(
+        "--callback-reach",
+        type=float,
+        default=1.0,
+        help="the chance that one callback attempt reaches the person (%(default)g); the "
+        "others ring out and are tried again as the service says",
+    )
+    p.add_argument(
+        "--callback-after-s",
+        type=float,
+        metavar="S",
+        help="a caller on the phone still waiting after S seconds asks for a callback "
+        "(keeping its place) with the chance --callback-share; default: nobody does",
+    )
+    p.add_argument(
+        "--callback-share",
+        type=float,
+        default=1.0,
+        help="the chance a caller still waiting after --callback-after-s asks for a "
+        "callback (%(default)g)",
     )
     add_behaviour_options(p)
     p.add_argument(
-        "--hours", type=float, default=8.0, help="measured hours per replication (%(default)g)"
+        "--hours",
+        type=float,
+        default=None,
+        help="measured hours per replication (default: the curve's length, to the replay's "
+        "last arrival, else 8)",
     )
     add_run_options(
         p,
@@ -162,10 +137,114 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--report",
         metavar="FILE.html",
         help="also write an HTML report (service level by hour, wait distribution per "
-        "service, the summary with confidence intervals)",
+        "service, the summary per service, site and language with confidence intervals)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=main)
+
+
+def _read(path: str, what: str, read: Callable[..., T], *args: object) -> T:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return read(f, path, *args)
+    except OSError as exc:
+        raise WhatIfError(f"{what}: expected a file that can be read, got {exc}") from None
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.hours is not None and not args.hours > 0:
+        raise WhatIfError(f"--hours: expected hours > 0, got {args.hours:g}")
+    if not args.warmup_min >= 0:
+        raise WhatIfError(f"--warmup-min: expected minutes >= 0, got {args.warmup_min:g}")
+    if not args.sl_s >= 0:
+        raise WhatIfError(f"--sl-s: expected seconds >= 0, got {args.sl_s:g}")
+    if not args.answer_delay_s >= 0 or not args.not_ready_s >= 0:
+        raise WhatIfError("--answer-delay-s and --not-ready-s: expected seconds >= 0")
+    if not args.interval_min > 0 or math.isinf(args.interval_min):
+        raise WhatIfError(f"--interval-min: expected minutes > 0, got {args.interval_min:g}")
+    if not 0 < args.callback_reach <= 1:
+        raise WhatIfError(
+            f"--callback-reach: expected a share above 0 and at most 1, got {args.callback_reach:g}"
+        )
+    if not 0 <= args.callback_share <= 1:
+        raise WhatIfError(
+            f"--callback-share: expected a share from 0 to 1, got {args.callback_share:g}"
+        )
+    if args.callback_after_s is not None and not 0 <= args.callback_after_s < math.inf:
+        raise WhatIfError(
+            f"--callback-after-s: expected seconds >= 0, got {args.callback_after_s:g}"
+        )
+    if not (args.rate or args.curve or args.replay):
+        raise WhatIfError("expected arrivals: --rate, --curve or --replay")
+
+
+def scenario_of(args: argparse.Namespace, region: Region) -> Scenario:
+    """The scenario the command line describes, its files read and checked."""
+    _check(args)
+    zone = region.timezone
+    languages, sites = frozenset(region.languages), frozenset(region.sites)
+    streams: list[Stream] = [parse_rate(r, languages, sites) for r in args.rate]
+    interval_s = args.interval_min * 60.0
+    first = DEFAULT_START
+    if args.curve:
+        curve = _read(args.curve, "--curve", read_curve, languages, sites)
+        if args.rate and any(s.rates for s in streams) and curve.interval_s != interval_s:
+            raise WhatIfError(
+                f"--curve: its rows are {curve.interval_s / 60:g} min apart, --interval-min "
+                f"{args.interval_min:g}; expected the same interval"
+            )
+        streams.extend(curve.streams)
+        interval_s, first = curve.interval_s, curve.first
+    replay: tuple[Arrival, ...] = ()
+    day = None
+    if args.replay:
+        urgencies = {name: tuple(s.urgencies) for name, s in region.policy().services.items()}
+        replay = _read(args.replay, "--replay", read_replay, urgencies, languages, sites)
+        day = local_day(replay[0].at, zone)
+        if not args.curve:
+            first = "00:00"
+    try:
+        start = (
+            parse_local(args.start or first, zone, day)
+            if day is not None
+            else parse_local(args.start or first, zone)
+        )
+    except WhatIfError as exc:
+        raise WhatIfError(f"--start: {exc}") from None
+    hours = args.hours
+    if hours is None:
+        hours = window_hours(streams, interval_s) or 8.0
+        if replay:
+            hours = max(math.ceil((replay[-1].at - start) / 3600.0 + 1e-9), 1)
+    warmup_s = args.warmup_min * 60.0
+    shifts = None
+    if args.shifts:
+        policy = region.policy()
+        shift_day = local_day(start, zone)
+        shifts = _read(args.shifts, "--shifts", read_shifts, policy, zone, shift_day)
+    return Scenario(
+        streams=tuple(streams),
+        handle=parse_handle(args.handle, args.handle_s),
+        patience=Distribution.parse(args.patience) if args.patience else None,
+        measure_s=hours * 3600.0,
+        warmup_s=warmup_s,
+        sl_s=args.sl_s,
+        answer_delay_s=args.answer_delay_s,
+        not_ready_s=args.not_ready_s,
+        start_at=start - warmup_s,
+        curve_at=start if not args.curve else _curve_at(start, first, zone),
+        interval_s=interval_s,
+        shifts=shifts,
+        replay=replay,
+        callback_reach=args.callback_reach,
+        callback_after_s=args.callback_after_s,
+        callback_share=args.callback_share,
+    )
+
+
+def _curve_at(start: float, first: str, zone: str) -> float:
+    """The curve file's first interval on the day of the measured window's start."""
+    return parse_local(first, zone, local_day(start, zone))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -175,80 +254,90 @@ def main(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        if not args.hours > 0:
-            raise WhatIfError(f"--hours: expected hours > 0, got {args.hours:g}")
-        if not args.warmup_min >= 0:
-            raise WhatIfError(f"--warmup-min: expected minutes >= 0, got {args.warmup_min:g}")
-        if not args.sl_s >= 0:
-            raise WhatIfError(f"--sl-s: expected seconds >= 0, got {args.sl_s:g}")
-        if not args.answer_delay_s >= 0 or not args.not_ready_s >= 0:
-            raise WhatIfError("--answer-delay-s and --not-ready-s: expected seconds >= 0")
-        languages = frozenset(region.languages)
-        scenario = Scenario(
-            streams=tuple(parse_rate(r, languages) for r in args.rate),
-            handle=parse_handle(args.handle, args.handle_s),
-            patience=Distribution.parse(args.patience) if args.patience else None,
-            measure_s=args.hours * 3600.0,
-            warmup_s=args.warmup_min * 60.0,
-            sl_s=args.sl_s,
-            answer_delay_s=args.answer_delay_s,
-            not_ready_s=args.not_ready_s,
-        )
-
+        scenario = scenario_of(args, region)
         policy = region.policy()
         for text in unservable(policy, scenario):
             print(f"yhteys simulate: warning: {text}", file=sys.stderr)
-
-        def progress(done: int, total: int) -> None:
-            if not args.quiet:
-                end = "\n" if done == total else ""
-                print(f"\rsimulate: replication {done}/{total}", end=end, file=sys.stderr)
-                sys.stderr.flush()
-
         if args.report is not None:
             html.check_path(args.report)
-        results, details = run_detailed(policy, scenario, args.replications, args.seed, progress)
-        if len(results) == 2:  # one service: its row is the "all" row
-            results.pop(ALL)
+        bar = None if args.quiet else ProgressBar(sys.stderr)
+        outcome = run_detailed(policy, scenario, args.replications, args.seed, bar)
+        if len(outcome.services) == 2:  # one service: its row is the "all" row
+            outcome.services.pop(ALL)
         if args.report is not None:
             page = simulate_report(
                 f"Simulation: {region.name}",
                 assumptions(args, scenario),
-                results,
-                details,
+                outcome,
                 args.sl_s,
+                _first_hour(scenario, region.timezone),
             )
             html.write(args.report, page)
     except (WhatIfError, html.ReportPathError) as exc:
         print(f"yhteys simulate: {exc}", file=sys.stderr)
         return 2
-    render(results, args.format, args.sl_s, sys.stdout)
+    render(outcome, args.format, args.sl_s, _has_callbacks(outcome), sys.stdout)
     return 0
+
+
+def _first_hour(scenario: Scenario, zone: str) -> int | None:
+    start = datetime.fromtimestamp(scenario.start_at + scenario.warmup_s, ZoneInfo(zone))
+    return start.hour if start.minute == start.second == 0 else None
+
+
+def _has_callbacks(outcome: Outcome) -> bool:
+    return any(f["callbacks"].mean > 0 for f in outcome.services.values())
 
 
 def assumptions(args: argparse.Namespace, scenario: Scenario) -> list[tuple[str, str]]:
     """What the run was given, for the report."""
     streams = ", ".join(
-        f"{s.service}/{s.channel.value}{'/' + s.language if s.language else ''} {s.per_hour:g}/h"
+        f"{s.key} " + ("/".join(f"{r:g}" for r in s.rates) if s.rates else f"{s.per_hour:g}") + "/h"
         for s in scenario.streams
     )
+    if scenario.replay:
+        streams = ", ".join(
+            x
+            for x in (streams, f"{len(scenario.replay)} contacts replayed from {args.replay}")
+            if x
+        )
     handle = ", ".join(
         f"{_other(name, len(scenario.handle))}: {_dist(d)}" for name, d in scenario.handle.items()
+    )
+    staff = (
+        f"by the shifts in {args.shifts}"
+        if args.shifts
+        else "every agent of the region logged in from the start"
     )
     return [
         ("region file", str(args.config or region_file(None))),
         ("arrivals (Poisson)", streams),
         ("handle time", handle),
         ("patience", _dist(scenario.patience) if scenario.patience else "none: nobody abandons"),
-        ("measured", f"{args.hours:g} h per replication after {args.warmup_min:g} min warm-up"),
+        (
+            "measured",
+            f"{scenario.measure_s / 3600:g} h per replication after {args.warmup_min:g} min "
+            "warm-up",
+        ),
         (
             "replications",
             f"{args.replications}, seeds {args.seed} to {args.seed + args.replications - 1}",
         ),
         ("service-level threshold", f"answered within {args.sl_s:g} s"),
-        ("agents", "every agent of the region logged in from the start"),
+        ("agents", staff),
         ("answer delay", f"{args.answer_delay_s:g} s mean; not ready {args.not_ready_s:g} s"),
+        ("callbacks", _callbacks(args)),
     ]
+
+
+def _callbacks(args: argparse.Namespace) -> str:
+    asked = (
+        "no caller asks for one while waiting"
+        if args.callback_after_s is None
+        else f"a caller still waiting after {args.callback_after_s:g} s asks for one with "
+        f"chance {args.callback_share:g}"
+    )
+    return f"{asked}; each attempt reaches the person with chance {args.callback_reach:g}"
 
 
 def _other(name: str, given: int) -> str:
@@ -278,8 +367,9 @@ def add_behaviour_options(p: argparse.ArgumentParser) -> None:
         "--handle",
         action="append",
         default=[],
-        metavar="SERVICE=DIST",
-        help="handle time of one service (repeatable), e.g. oral_health=lognormal:240:0.6",
+        metavar="SERVICE[/CHANNEL]=DIST",
+        help="handle time of one service, or of its contacts on one channel (repeatable), "
+        "e.g. oral_health=lognormal:240:0.6 or nursing_advice/chat=exp:600",
     )
     p.add_argument(
         "--patience",

@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 from router.core.model import Step, StepKind
 from router.core.partners import Agreement
 from router.core.policy import RoutingPolicy
-from router.whatif.model import Estimate, Scenario, Stream, WhatIfError, run
+from router.whatif.model import Estimate, Scenario, Stream, WhatIfError
+from router.whatif.replication import run
 
 ISLANDS = "islands"
 POOL = "pool"
@@ -105,7 +106,7 @@ def split_by_site(streams: Sequence[Stream], policy: RoutingPolicy) -> tuple[Str
                 f"{stream.channel.value}, found none in the region"
             )
         for site, n in sorted(able.items()):
-            out.append(dataclasses.replace(stream, per_hour=stream.per_hour * n / total, site=site))
+            out.append(dataclasses.replace(stream.scaled(n / total), site=site))
     return tuple(out)
 
 

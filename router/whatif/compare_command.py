@@ -25,7 +25,7 @@ from typing import TextIO
 from router.config import ConfigError, load_region
 from router.config.sample import CONFIG_HELP, region_file
 from router.staffing import html
-from router.whatif.command import add_behaviour_options, add_run_options, parse_handle, parse_rate
+from router.whatif.command import add_behaviour_options, add_run_options
 from router.whatif.compare import (
     ALONE,
     WITH_COVER,
@@ -38,6 +38,7 @@ from router.whatif.compare import (
     pooling_variants,
     split_by_site,
 )
+from router.whatif.demand import parse_handle, parse_rate
 from router.whatif.model import ALL, FIGURES, Distribution, Estimate, Scenario, Stream, WhatIfError
 from router.whatif.report import compare_report
 
@@ -45,13 +46,12 @@ DEFAULT_DAY = "2027-01-04"  # a Monday (the sample's cover: Mon, Wed, Fri 16-22,
 
 
 def parse_site_rate(text: str, languages: frozenset[str]) -> Stream:
-    """``SERVICE[/CHANNEL[/LANGUAGE]][@SITE]=PER_HOUR``."""
-    key, sep, value = text.partition("=")
-    key, at, site = key.partition("@")
-    if at and not site:
-        raise WhatIfError(f"--rate: expected a site after '@', got {text!r}")
-    stream = parse_rate(f"{key}{sep}{value}", languages)
-    return dataclasses.replace(stream, site=site or None)
+    """``SERVICE[/CHANNEL[/LANGUAGE]][@SITE]=PER_HOUR`` (a constant rate: the variants
+    are compared over one window)."""
+    stream = parse_rate(text, languages)
+    if stream.rates:
+        raise WhatIfError(f"--rate: expected one rate per hour, got {text!r}")
+    return stream
 
 
 def _scenario(args: argparse.Namespace, languages: frozenset[str], start_at: float) -> Scenario:

@@ -1,46 +1,39 @@
-"""Replicated what-if runs of the real engine in virtual time, and their statistics.
+"""What a what-if is made of and what it measures: the demand (``Stream``: Poisson at a
+constant rate or one rate per interval; ``Arrival``: one replayed contact), the
+distributions of handle times and patience, the ``Scenario``, one replication's counts
+for a group of contacts (``Tally``) and the statistics over replications. Pure: no I/O,
+no clock, no engine (``router.whatif.replication`` runs it).
 
-Pure apart from the engine it drives: no I/O, no clock (progress goes to a callback).
-Each replication builds a fresh engine from the region, logs every agent in at time 0,
-lets Poisson arrivals run for ``warmup_s + measure_s`` and keeps on until the contacts
-that arrived in the measured window are closed (or ``drain_s`` more has passed). Only
-contacts arriving in ``[warmup_s, warmup_s + measure_s)`` are counted, so the start from
-an empty centre does not flatter the figures; occupancy is measured over the same window.
-
-Per service (the one the contact arrived for, even if it overflowed) and replication:
+Per group of contacts (a service, a caller's site, a language) and replication:
 
 - ``sl_all``: answered within ``sl_s`` / all arrivals (abandoned and never answered count
   as missed); ``sl_answered``: answered within ``sl_s`` / answered;
 - ``asa_s`` and ``p90_wait_s``: mean and 90th percentile of the waits of answered
-  contacts (arrival to assignment: queueing plus the agent's answer delay);
+  contacts (arrival to assignment: queueing plus the agent's answer delay; a callback
+  is answered when an attempt reaches the person);
 - ``abandoned``: abandoned / all arrivals;
-- ``occupancy``: time agents held this service's contacts / (agents × window): the
-  service's share of the pool's time; the ``all`` row sums them.
+- ``occupancy``: time agents held the group's contacts / the agents' logged-in time in
+  the measured window: the group's share of the staffed time, so groups add up;
+- ``callbacks`` and ``callback_attempts``: contacts that were callbacks, and the attempts
+  reported for them.
 
 Across replications each figure is given as a mean with a 95 % confidence interval
-(Student t over the replications' values). :func:`run_detailed` also gives, summed over
-the replications, per service and hour of the measured window the arrivals, the answered
-and the answered within ``sl_s``, and the answered contacts by wait in the daily
-report's bands (``WAIT_BANDS_S``, as ``router/service/charts.py``): what the HTML report
-draws.
+(Student t over the replications' values). ``Detail`` sums, over the replications, per
+hour of the measured window the arrivals, the answered and the answered within ``sl_s``,
+and the answered contacts by wait in the daily report's bands (``WAIT_BANDS_S``, as
+``router/service/charts.py``): what the HTML report draws.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router.core import decisions as d
-from router.core.engine import Engine
-from router.core.model import Channel, ContactSpec
-from router.core.policy import RoutingPolicy
-from router.sim import Behaviour, Simulation, servable
-
-# Draws a duration in seconds.
-Draw = Callable[[random.Random], float]
+from router.core.model import Channel
 
 ALL = "all"
 # Waiting-time bands' lower bounds in seconds, the supervisor console's (0, 1, 2, 5, 10,
@@ -99,19 +92,66 @@ class Distribution:
 
 @dataclass(frozen=True, slots=True)
 class Stream:
-    """Poisson arrivals of one kind of contact."""
+    """Poisson arrivals of one kind of contact: ``per_hour`` at a constant rate, or with
+    ``rates`` one rate per hour for each interval of the scenario's curve (a
+    non-homogeneous Poisson stream, constant within an interval)."""
 
     service: str
     per_hour: float
     channel: Channel = Channel.VOICE
     language: str | None = None
     site: str | None = None  # the caller's own site (``preferred_site``); None: none
+    rates: tuple[float, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """As ``--rate`` and a curve file's heading write it."""
+        text = self.service
+        if self.channel is not Channel.VOICE or self.language:
+            text += f"/{self.channel.value}"
+        if self.language:
+            text += f"/{self.language}"
+        return text + (f"@{self.site}" if self.site else "")
+
+    def scaled(self, factor: float) -> Stream:
+        return dataclasses.replace(
+            self, per_hour=self.per_hour * factor, rates=tuple(r * factor for r in self.rates)
+        )
+
+    def pieces(
+        self, origin: float, end: float, curve_at: float, interval_s: float
+    ) -> list[tuple[float, float, float]]:
+        """``(from, to, per_hour)`` over ``[origin, end)``: a constant stream in one
+        piece; a curve's intervals from ``curve_at`` on, at its first rate before it
+        begins (the warm-up) and at none after its last."""
+        if not self.rates:
+            return [(origin, end, self.per_hour)]
+        out = [(origin, min(curve_at, end), self.rates[0])] if origin < curve_at else []
+        for k, rate in enumerate(self.rates):
+            lo = max(origin, curve_at + k * interval_s)
+            hi = min(end, curve_at + (k + 1) * interval_s)
+            if lo < hi:
+                out.append((lo, hi, rate))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One contact replayed from an audit export, at its recorded time."""
+
+    at: float
+    service: str
+    channel: Channel
+    urgency: str | None
+    language: str | None
+    site: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     streams: tuple[Stream, ...]
-    handle: Mapping[str, Distribution]  # per service; "*" for the rest
+    # Handle times per ``service/channel``, per ``service``, and ``*`` for the rest.
+    handle: Mapping[str, Distribution]
     patience: Distribution | None = None  # None: nobody abandons
     measure_s: float = 8 * 3600.0
     warmup_s: float = 3600.0
@@ -122,9 +162,29 @@ class Scenario:
     # Virtual time (epoch seconds) the replication starts at: everything above counts
     # from here. 0 unless the time of day matters (partner cover by schedule).
     start_at: float = 0.0
+    # Where the streams' ``rates`` begin (None: at the measured window's start), and the
+    # length of one of their intervals.
+    curve_at: float | None = None
+    interval_s: float = 3600.0
+    # Who is logged in when: per agent, its ``(login, logout)`` instants in order. None:
+    # every agent logged in from the start. Agents not named are never logged in.
+    shifts: Mapping[str, tuple[tuple[float, float], ...]] | None = None
+    # Contacts replayed at their recorded instants, besides the streams.
+    replay: tuple[Arrival, ...] = ()
+    # Each callback attempt's chance of reaching the person (the rest: no answer, tried
+    # again as the service says).
+    callback_reach: float = 1.0
+    # A caller on the phone still waiting after this long asks for a callback with the
+    # chance ``callback_share`` (keeping its place); None: nobody does.
+    callback_after_s: float | None = None
+    callback_share: float = 1.0
 
-    def handle_of(self, service: str) -> Distribution:
-        found = self.handle.get(service) or self.handle.get("*")
+    def handle_of(self, service: str, channel: Channel | None = None) -> Distribution:
+        found = (
+            (self.handle.get(f"{service}/{channel.value}") if channel is not None else None)
+            or self.handle.get(service)
+            or self.handle.get("*")
+        )
         if found is None:
             raise WhatIfError(f"no handle-time distribution for service {service!r}")
         return found
@@ -140,6 +200,8 @@ class Tally:
     abandoned: int = 0
     waits: list[float] = field(default_factory=list)
     busy_s: float = 0.0
+    callbacks: int = 0  # arrivals that were callbacks (requested, or a caller who became one)
+    attempts: int = 0  # callback attempts reported for them
     # Per hour of the measured window: arrivals, answered, answered within sl_s.
     hours: list[list[int]] = field(default_factory=list)
 
@@ -158,7 +220,28 @@ class Tally:
             counts[_band(w)] += 1
         return counts
 
-    def figures(self, agents: int, window_s: float) -> dict[str, float]:
+    def count(
+        self, hour: int, wait: float | None, sl_s: float, abandoned: bool, attempts: int | None
+    ) -> None:
+        """One contact that arrived in ``hour`` of the measured window: answered after
+        ``wait`` (None: not answered), abandoned or not, a callback with ``attempts``
+        (None: not a callback)."""
+        self.arrivals += 1
+        within = False
+        if wait is not None:
+            self.answered += 1
+            self.waits.append(wait)
+            within = wait <= sl_s
+            self.within += within
+        elif abandoned:
+            self.abandoned += 1
+        if attempts is not None:
+            self.callbacks += 1
+            self.attempts += attempts
+        self.count_hour(hour, wait is not None, within)
+
+    def figures(self, staffed_s: float) -> dict[str, float]:
+        """``staffed_s``: the agents' logged-in time in the measured window."""
         waits = sorted(self.waits)
         n = self.arrivals
         return {
@@ -168,7 +251,9 @@ class Tally:
             "asa_s": sum(waits) / len(waits) if waits else math.nan,
             "p90_wait_s": _quantile(waits, 0.9),
             "abandoned": self.abandoned / n if n else math.nan,
-            "occupancy": self.busy_s / (agents * window_s) if agents else math.nan,
+            "occupancy": self.busy_s / staffed_s if staffed_s > 0 else math.nan,
+            "callbacks": float(self.callbacks),
+            "callback_attempts": float(self.attempts),
         }
 
 
@@ -207,120 +292,17 @@ def confidence(values: list[float]) -> Estimate:
     return Estimate(m, t * math.sqrt(var / len(xs)))
 
 
-def replicate(
-    policy: RoutingPolicy, scenario: Scenario, seed: int
-) -> tuple[dict[str, dict[str, float]], int]:
-    """One replication: figures per service (and ``all``), and how many decisions."""
-    figures, decisions, _ = _replicate(policy, scenario, seed)
-    return figures, decisions
-
-
-def _replicate(
-    policy: RoutingPolicy, scenario: Scenario, seed: int
-) -> tuple[dict[str, dict[str, float]], int, dict[str, Tally]]:
-    services = sorted({s.service for s in scenario.streams})
-    for name in services:
-        if name not in policy.services:
-            raise WhatIfError(
-                f"no service {name!r} in the region; expected one of "
-                f"{', '.join(sorted(policy.services))}"
-            )
-    handle = {name: scenario.handle_of(name) for name in policy.services}
-
-    def draw_handle(rnd: random.Random, spec: ContactSpec) -> float:
-        return handle[spec.service].draw(rnd)
-
-    patience = scenario.patience
-
-    def draw_patience(rnd: random.Random, spec: ContactSpec) -> float | None:
-        return None if patience is None else patience.draw(rnd)
-
-    behaviour = Behaviour(
-        answer_delay_s=scenario.answer_delay_s,
-        decline_share=0.0,
-        handle=draw_handle,
-        patience=draw_patience if patience is not None else None,
-        not_ready_s=scenario.not_ready_s,
-    )
-    engine = Engine(policy)
-    sim = Simulation(engine, seed=seed, behaviour=behaviour)
-    origin = scenario.start_at
-    sim.now = origin
-    sim.log_in_everyone(at=origin)
-    start = origin + scenario.warmup_s
-    end = start + scenario.measure_s
-    service_of: dict[str, str] = {}
-    for i, stream in enumerate(scenario.streams):
-
-        def make(
-            rnd: random.Random, n: int, t: float, i: int = i, stream: Stream = stream
-        ) -> ContactSpec:
-            cid = f"s{i}-{n}"
-            service_of[cid] = stream.service
-            return ContactSpec(
-                id=cid,
-                channel=stream.channel,
-                service=stream.service,
-                urgency=policy.services[stream.service].default_urgency,
-                language=stream.language,
-                preferred_site=stream.site,
-            )
-
-        if stream.per_hour > 0:
-            sim.arrivals(make, per_hour=stream.per_hour, until=end, start=origin)
-    tallies = {name: Tally() for name in services}
-    assigned_at: dict[str, float] = {}
-    decisions = 0
-    for now, decision in sim.run(until=end + scenario.drain_s):
-        decisions += 1
-        if isinstance(decision, d.Assigned):
-            assigned_at[decision.contact_id] = now
-        elif isinstance(decision, d.Closed) and decision.contact_id in assigned_at:
-            began = assigned_at.pop(decision.contact_id)
-            busy = min(now, end) - max(began, start)
-            service = service_of.get(decision.contact_id)
-            if busy > 0 and service is not None:
-                tallies[service].busy_s += busy
-    # Contacts still held at the end of the drain count as busy to the window's end.
-    for cid, began in assigned_at.items():
-        service = service_of.get(cid)
-        busy = end - max(began, start)
-        if busy > 0 and service is not None:
-            tallies[service].busy_s += busy
-    for cid, arrived in sim.arrived_at.items():
-        if not start <= arrived < end:
-            continue
-        tally = tallies[service_of[cid]]
-        tally.arrivals += 1
-        wait = sim.answered_wait_s.get(cid)
-        if wait is not None:
-            tally.answered += 1
-            tally.waits.append(wait)
-            if wait <= scenario.sl_s:
-                tally.within += 1
-        elif cid in sim.abandoned_wait_s:
-            tally.abandoned += 1
-        hour = int((arrived - start) // 3600.0)
-        tally.count_hour(hour, wait is not None, wait is not None and wait <= scenario.sl_s)
-    agents = sum(1 for _ in engine.agents())
-    total = Tally()
-    for t in tallies.values():
-        total.arrivals += t.arrivals
-        total.answered += t.answered
-        total.within += t.within
-        total.abandoned += t.abandoned
-        total.waits.extend(t.waits)
-        total.busy_s += t.busy_s
-        total.hours.extend([0, 0, 0] for _ in range(len(t.hours) - len(total.hours)))
-        for hour, row in enumerate(t.hours):
-            for k in range(3):
-                total.hours[hour][k] += row[k]
-    figures = {name: t.figures(agents, scenario.measure_s) for name, t in tallies.items()}
-    figures[ALL] = total.figures(agents, scenario.measure_s)
-    return figures, decisions, {**tallies, ALL: total}
-
-
-FIGURES = ("arrivals", "sl_all", "sl_answered", "asa_s", "p90_wait_s", "abandoned", "occupancy")
+FIGURES = (
+    "arrivals",
+    "sl_all",
+    "sl_answered",
+    "asa_s",
+    "p90_wait_s",
+    "abandoned",
+    "occupancy",
+    "callbacks",
+    "callback_attempts",
+)
 
 
 @dataclass(slots=True)
@@ -340,65 +322,3 @@ class Detail:
                 self.hours[hour][k] += row[k]
         for k, n in enumerate(tally.bands()):
             self.bands[k] += n
-
-
-def run(
-    policy: RoutingPolicy,
-    scenario: Scenario,
-    replications: int,
-    seed: int = 1,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, dict[str, Estimate]]:
-    """``replications`` independent runs (seeds ``seed``, ``seed + 1``, ...): each figure
-    per service (and ``all``) as a mean with its 95 % confidence interval."""
-    return run_detailed(policy, scenario, replications, seed, progress)[0]
-
-
-def run_detailed(
-    policy: RoutingPolicy,
-    scenario: Scenario,
-    replications: int,
-    seed: int = 1,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[dict[str, dict[str, Estimate]], dict[str, Detail]]:
-    """As :func:`run`, and the per-hour and wait-band counts per service (and ``all``)."""
-    if replications < 1:
-        raise WhatIfError(f"expected at least 1 replication, got {replications}")
-    runs = []
-    details: dict[str, Detail] = {}
-    hours = max(1, math.ceil(scenario.measure_s / 3600.0 - 1e-9))
-    for r in range(replications):
-        figures, _, tallies = _replicate(policy, scenario, seed + r)
-        runs.append(figures)
-        for name, tally in tallies.items():
-            details.setdefault(name, Detail()).add(tally, hours)
-        if progress is not None:
-            progress(r + 1, replications)
-    results = {
-        name: {f: confidence([run[name][f] for run in runs]) for f in FIGURES} for name in runs[0]
-    }
-    return results, details
-
-
-def unservable(policy: RoutingPolicy, scenario: Scenario) -> list[str]:
-    """The streams nobody on the roster can ever serve (asked of the real engine, with
-    every agent available and reach widened as far as the service allows): their
-    contacts wait until they give up and count as not answered."""
-    found = []
-    for stream in scenario.streams:
-        svc = policy.services.get(stream.service)
-        if svc is None:
-            continue
-        spec = ContactSpec(
-            id="probe",
-            channel=stream.channel,
-            service=stream.service,
-            urgency=svc.default_urgency,
-            language=stream.language,
-        )
-        if not servable(lambda: Engine(policy), spec, 2 * 86400.0):
-            found.append(
-                f"nobody on the roster can serve {stream.service} by {stream.channel.value} "
-                f"in {stream.language or 'any language'}: those contacts count as not answered"
-            )
-    return found

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from router.staffing import html as h
 from router.whatif.model import ALL, WAIT_BANDS_S, Detail, Estimate
+from router.whatif.replication import Outcome
+from router.whatif.tables import shown
 
 # (figure, heading, as a percentage, format): the columns of the text tables.
 COLUMNS = (
@@ -32,6 +34,14 @@ NOTE = (
     "± is the 95 % confidence interval over the replications (Student t). SL of all counts "
     "abandoned and unanswered contacts as missed; SL answered only answered ones; waits are "
     "those of answered contacts (arrival to answer)."
+)
+
+
+BY_NOTE = (
+    "A site is the caller's own (the contact's preferred site), '-' none; occupancy is the "
+    "share of the agents' logged-in time spent on the group's contacts, so the groups add "
+    "up to the total. Callbacks: contacts that were callbacks, and the attempts reported "
+    "for them, per replication."
 )
 
 
@@ -66,9 +76,15 @@ def band_label(k: int) -> str:
     return f"{start}–{WAIT_BANDS_S[k + 1] // 60} min"
 
 
-def _by_hour(detail: Detail, sl_s: float, what: str) -> str:
+def _by_hour(detail: Detail, sl_s: float, what: str, first_hour: int | None) -> str:
     t = f"{sl_s:g}"
-    labels = [f"{i}–{i + 1} h" for i in range(len(detail.hours))]
+    if first_hour is None:
+        labels = [f"{i}–{i + 1} h" for i in range(len(detail.hours))]
+    else:
+        labels = [
+            f"{(first_hour + i) % 24:02d}–{(first_hour + i + 1) % 24:02d}"
+            for i in range(len(detail.hours))
+        ]
     over_all = [_share(within, n) for n, _, within in detail.hours]
     over_answered = [_share(within, answered) for _, answered, within in detail.hours]
     series = [
@@ -156,26 +172,47 @@ def _waits(index: int, service: str, detail: Detail) -> str:
 def simulate_report(
     title: str,
     assumptions: Sequence[tuple[str, str]],
-    results: dict[str, dict[str, Estimate]],
-    details: dict[str, Detail],
+    outcome: Outcome,
     sl_s: float,
+    first_hour: int | None = None,
 ) -> str:
+    """``first_hour``: the local hour the measured window starts at, when it starts on
+    the hour (the hours are then labelled by the clock, e.g. 16–17)."""
+    results, details = outcome.services, outcome.details
     services = [name for name in results if name != ALL]
     body = [
         "<h2>Assumptions</h2>",
         h.table("Input assumptions", ["assumption", "value"], assumptions),
         "<h2>Charts</h2>",
-        _by_hour(details[ALL], sl_s, "all services" if len(services) > 1 else services[0]),
+        _by_hour(
+            details[ALL],
+            sl_s,
+            "all services" if len(services) > 1 else services[0],
+            first_hour,
+        ),
         *(_waits(i, name, details[name]) for i, name in enumerate(services)),
         "<h2>Summary</h2>",
-        h.table(
-            "Per service: mean ± 95 % confidence interval",
-            ["service", *heads(sl_s)],
-            [[name, *cells(figures)] for name, figures in results.items()],
+        *(
+            h.table(
+                f"Per {dim}: mean ± 95 % confidence interval",
+                [dim, *heads(sl_s), "callbacks", "callback attempts"],
+                [
+                    [name, *cells(figures), *_callbacks(figures)]
+                    for name, figures in outcome.by[dim].items()
+                ],
+            )
+            for dim in shown(outcome)
         ),
-        f"<p>{h.esc(NOTE)}</p>",
+        f"<p>{h.esc(NOTE)} {h.esc(BY_NOTE)}</p>",
     ]
     return h.page(title, body)
+
+
+def _callbacks(figures: dict[str, Estimate]) -> list[str]:
+    return [
+        cell(figures["callbacks"], False, ".0f"),
+        cell(figures["callback_attempts"], False, ".0f"),
+    ]
 
 
 def compare_report(
