@@ -5,16 +5,9 @@ widened, overflowed, moved, callback registration, scheduled, callback attempts,
 warnings, missed deadlines, redirects, closed with the outcome). So in Redis mode every
 instance records the same trail from the same log.
 
-A contact a closed service turned away at the door is a ``Refusal`` note: recorded as
-``refused-<the id it would have had>``, closed at once with the outcome ``refused``, and
-counted in ``/metrics``; a retried request with the same id is one refusal. A
-supervisor's ``Removal`` note is kept until the engine's ``ContactCancelled`` with the
-same reason, which is then recorded as ``removed`` with the supervisor's name.
-
-Personal data: the caller's or callback number is kept masked as in the JSON logs, a
-supervisor's reason is masked the same way, and message texts, topics and person
-references are not recorded at all. Where the records are kept is
-``router.service.audit.store``.
+The ``Refusal`` and ``Removal`` notes, and what is kept of personal data (numbers and a
+supervisor's reason masked, no free text), are described in ``router.service.audit``;
+where the records are kept is ``router.service.audit.store``.
 """
 
 from __future__ import annotations
