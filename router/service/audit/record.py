@@ -1,0 +1,242 @@
+"""The shape of the audit's records: one ``AuditRecord`` per contact, its trail of
+changes (``FIELDS`` names each change's values), the outcomes a contact can close with,
+and the columns of the exports (``docs/audit.md``).
+
+A record is kept as a plain row (``as_row`` / ``from_row``) once it is sealed into a
+segment (``router.service.audit.store``): a row is its slots' values, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from operator import attrgetter
+from typing import Any
+
+# Every outcome a closed contact can have (the engine's and the agents').
+OUTCOMES: tuple[str, ...] = (
+    "resolved",
+    "merged",
+    "unreachable",
+    "transferred",
+    "redirected",
+    "cancelled",
+    "abandoned",
+    "refused",  # turned away after hours: no contact was made
+)
+REFUSED_PREFIX = "refused-"
+
+# Each change in a trail is a tuple ``(at, change, agent_id, *values)``; the values are
+# named here, per change. Plain tuples keep a month of trails small in memory and in
+# snapshots.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "arrived": (
+        "channel",
+        "service",
+        "urgency",
+        "language",
+        "site",
+        "arrived_at",
+        "due_at",
+        "number",
+    ),
+    "queued": ("service", "step", "due_at"),
+    "scheduled": ("until",),
+    "offered": ("channel", "step", "rule", "expires_at", "by"),
+    "accepted": ("service", "agent_site", "wait_s", "due_at", "within_target"),
+    "requeued": ("reason", "cooldown_until"),
+    "withdrawn": ("reason",),
+    "widened": ("step", "skipped"),
+    # ``urgency``: the class it took in the new service, when that differs (older trails
+    # have no such value)
+    "overflowed": ("from", "to", "urgency"),
+    "moved": ("from", "to", "by", "urgency"),
+    "callback_registered": ("from", "to", "number"),
+    "channel_switched": ("from", "to", "number"),
+    "callback_attempt": ("attempt", "result", "retry_at"),
+    "reclassified": ("from", "to", "due_at"),
+    # the caller hung up after choosing a callback: expected, the callback goes on
+    "caller_hung_up": (),
+    "warning": ("service", "due_at"),
+    "deadline_missed": ("service", "due_at"),
+    "redirected": ("urgency", "target"),
+    "cancelled": ("reason",),
+    "removed": ("by", "reason"),
+    "merged": ("into",),
+    "closed": ("outcome", "service", "channel"),
+    # turned away after hours (no contact made): when the service opens (null: never)
+    "refused": ("opens_at",),
+}
+CHANGES: tuple[str, ...] = tuple(FIELDS)
+TIME_FIELDS = frozenset(
+    {
+        "at",
+        "arrived_at",
+        "due_at",
+        "expires_at",
+        "cooldown_until",
+        "until",
+        "retry_at",
+        "opens_at",
+    }
+)
+
+
+def _columns() -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for names in FIELDS.values():
+        for name in names:
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+# The survey after the contact (``router/service/feedback.py`` fills them in through
+# ``Audit.feedback_of``): the request, the score and the answer's text (masked).
+FEEDBACK_COLUMNS: tuple[str, ...] = (
+    "feedback_requested_at",
+    "feedback_score",
+    "feedback_answered_at",
+    "feedback_text",
+)
+CHANGE_COLUMNS: tuple[str, ...] = ("contact_id", "at", "time", "change", "agent_id", *_columns())
+CONTACT_COLUMNS: tuple[str, ...] = (
+    "contact_id",
+    "day",
+    "state",
+    "channel",
+    "channel_final",
+    "service",
+    "service_final",
+    "urgency",
+    "urgency_final",
+    "language",
+    "site",
+    "number",
+    "arrived_at",
+    "due_at",
+    "due_at_final",
+    "answered_at",
+    "answered_by",
+    "wait_s",
+    "within_target",
+    "callback_attempts",
+    "closed_at",
+    "outcome",
+    "closed_by",
+    "removed_by",
+    "removal_reason",
+    "changes_omitted",
+    "partial",
+    *FEEDBACK_COLUMNS,
+)
+CONTACT_TIME_COLUMNS = frozenset(
+    {
+        "arrived_at",
+        "due_at",
+        "due_at_final",
+        "answered_at",
+        "closed_at",
+        "feedback_requested_at",
+        "feedback_answered_at",
+    }
+)
+
+
+class AuditRecord:
+    """Everything the audit knows about one contact. ``channel``, ``service``,
+    ``urgency`` and ``due_at`` are as it arrived, the ``*_now`` ones as they are now (or
+    were when it closed)."""
+
+    __slots__ = (
+        "answered_at",
+        "answered_by",
+        "answered_due",
+        "arrived_at",
+        "assigned_at",
+        "assigned_due",
+        "attempts",
+        "channel",
+        "channel_now",
+        "closed_at",
+        "closed_by",
+        "day",
+        "door_due",
+        "due_at",
+        "due_now",
+        "first_at",
+        "id",
+        "language",
+        "number",
+        "omitted",
+        "outcome",
+        "partial",
+        "removal_reason",
+        "removed_by",
+        "service",
+        "service_now",
+        "site",
+        "trail",
+        "urgency",
+        "urgency_now",
+        "was_callback",
+    )
+
+    def __init__(self, contact_id: str, first_at: float) -> None:
+        self.id = contact_id
+        self.first_at = first_at  # when the audit first saw it (orders retention)
+        self.arrived_at = first_at  # the contact's place: an earlier arrival it kept
+        self.day = ""  # local day of arrived_at
+        self.channel = self.channel_now = ""
+        self.service = self.service_now = ""
+        self.urgency = self.urgency_now = ""
+        self.language: str | None = None
+        self.site: str | None = None
+        self.number: str | None = None  # masked
+        self.due_at: float | None = None
+        self.due_now: float | None = None
+        self.door_due: float | None = None  # a due time set at the door (same-day rule)
+        self.assigned_at: float | None = None  # the latest acceptance
+        self.assigned_due: float | None = None
+        self.answered_at: float | None = None  # the person got through (see reports)
+        self.answered_by: str | None = None
+        self.answered_due: float | None = None
+        self.attempts = 0
+        self.was_callback = False
+        self.closed_at: float | None = None
+        self.outcome: str | None = None
+        self.closed_by: str | None = None
+        self.removed_by: str | None = None
+        self.removal_reason: str | None = None
+        self.partial = False  # the audit did not see it arrive
+        self.omitted = 0
+        self.trail: list[tuple[Any, ...]] = []
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def wait_s(self) -> float | None:
+        return None if self.answered_at is None else max(0.0, self.answered_at - self.arrived_at)
+
+    @property
+    def within_target(self) -> bool | None:
+        if self.answered_at is None or self.answered_due is None:
+            return None
+        return self.answered_at <= self.answered_due
+
+
+_ROW = attrgetter(*AuditRecord.__slots__)
+ID_AT = AuditRecord.__slots__.index("id")  # where a row holds the contact id
+
+
+def as_row(record: AuditRecord) -> tuple[Any, ...]:
+    row: tuple[Any, ...] = _ROW(record)
+    return row
+
+
+def from_row(row: Iterable[Any]) -> AuditRecord:
+    record = AuditRecord.__new__(AuditRecord)
+    for name, value in zip(AuditRecord.__slots__, row, strict=True):
+        setattr(record, name, value)
+    record.trail = list(record.trail)
+    return record

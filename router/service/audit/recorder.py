@@ -1,0 +1,358 @@
+"""What the audit records, from the dispatch loop, never from handlers: each engine event
+the engine accepted (``runtime.applied_listeners``: arrivals, cancellations, merges) and
+each decision (``runtime.listeners``: queued, offered, accepted, requeued, withdrawn,
+widened, overflowed, moved, callback registration, scheduled, callback attempts,
+warnings, missed deadlines, redirects, closed with the outcome). So in Redis mode every
+instance records the same trail from the same log.
+
+The ``Refusal`` and ``Removal`` notes, and what is kept of personal data (numbers and a
+supervisor's reason masked, no free text), are described in ``router.service.audit``;
+where the records are kept is ``router.service.audit.store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from router.core import decisions as d
+from router.core.errors import UnknownAgent, UnknownContact
+from router.core.events import (
+    AgentUpdated,
+    ContactAbandoned,
+    ContactArrived,
+    ContactCancelled,
+    ContactMerged,
+    Event,
+)
+from router.core.model import Channel
+from router.service.audit.days import Days, region_zone
+from router.service.audit.record import REFUSED_PREFIX, AuditRecord
+from router.service.audit.settings import AuditSettings
+from router.service.audit.store import AuditStore
+from router.service.logs import mask
+from router.service.metrics import Metrics
+
+if TYPE_CHECKING:
+    # The notes are defined in the package itself, where the log names them.
+    from router.service.audit import Refusal, Removal
+    from router.service.service import Service
+
+# A contact whose offers keep timing out could otherwise grow without end: past this
+# many changes only the ones that matter for its outcome are kept (and counted).
+MAX_TRAIL = 200
+KEPT_PAST_MAX = frozenset(
+    {"accepted", "callback_attempt", "cancelled", "removed", "merged", "redirected", "closed"}
+)
+
+
+class Audit(AuditStore):
+    """The audit of one service (its listeners, notes and part are registered by the
+    composition root, ``router/instance.py``): the records of ``AuditStore``, filled in
+    from the log."""
+
+    def __init__(
+        self, service: Service, metrics: Metrics, settings: AuditSettings | None = None
+    ) -> None:
+        super().__init__(
+            settings or AuditSettings.from_env(), Days(region_zone(service.region.timezone))
+        )
+        self.metrics = metrics  # it counts the refusals it records
+        self.service = service
+        self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
+        self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
+            d.Queued: self._queued,
+            d.Offered: self._offered,
+            d.Assigned: self._assigned,
+            d.Requeued: self._requeued,
+            d.OfferWithdrawn: self._withdrawn,
+            d.Widened: self._widened,
+            d.Overflowed: self._overflowed,
+            d.Moved: self._moved,
+            d.Switched: self._switched,
+            d.Scheduled: self._scheduled,
+            d.CallbackAttempt: self._attempt,
+            d.Reclassified: self._reclassified,
+            d.EscalationWarning: self._warning,
+            d.DeadlineMissed: self._missed,
+            d.Redirected: self._redirected,
+            d.Closed: self._closed,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        super().restore(data)
+        self._sites = {}
+
+    # ------------------------------------------------------------ from the log
+
+    def _tick(self, now: float) -> float:
+        # Engine time never runs backwards; neither does the audit's.
+        self.now = max(self.now, now)
+        return self.now
+
+    def on_applied(self, event: Event, now: float) -> None:
+        if isinstance(event, ContactArrived):
+            self._arrived(event, self._tick(now))
+        elif isinstance(event, ContactCancelled):
+            now = self._tick(now)
+            record = self._record(event.contact_id, now)
+            asked = self.pending.pop(event.contact_id, ())
+            removal = next((p for p in asked if p[1] == event.reason), None)
+            if removal is not None:
+                record.removed_by, record.removal_reason = removal
+                self._add(record, (now, "removed", None, *removal))
+            else:
+                self._add(record, (now, "cancelled", None, mask(event.reason)))
+        elif isinstance(event, ContactMerged):
+            now = self._tick(now)
+            self._add(self._record(event.contact_id, now), (now, "merged", None, event.into))
+        elif isinstance(event, AgentUpdated):
+            self._sites.pop(event.agent.id, None)
+        elif isinstance(event, ContactAbandoned):
+            # Applied and still open: a callback whose caller hung up keeps its place.
+            try:
+                self.service.engine.contact(event.contact_id)
+            except UnknownContact:
+                return  # closed as abandoned: the ``Closed`` decision records that
+            now = self._tick(now)
+            self._add(self._record(event.contact_id, now), (now, "caller_hung_up", None))
+
+    def on_removal(self, note: Removal, now: float) -> None:
+        record = self.live.get(note.contact_id)  # an open contact's record is live
+        if record is not None and record.open:
+            self.pending.setdefault(note.contact_id, []).append((note.by, note.reason))
+
+    def on_refusal(self, note: Refusal, now: float) -> None:
+        rid = REFUSED_PREFIX + note.contact_id
+        if self.get(rid) is not None:
+            return  # a retried request: the same refusal
+        now = self._tick(now)
+        record = AuditRecord(rid, now)
+        record.day = self.days.of(now)
+        record.channel = record.channel_now = note.channel
+        record.service = record.service_now = note.service
+        record.urgency = record.urgency_now = note.urgency
+        record.language, record.site, record.number = note.language, note.site, note.number
+        record.closed_at, record.outcome = now, "refused"
+        record.trail.append((now, "refused", None, note.opens_at))
+        self._insert(record, now)
+        self.closed.append(rid)
+        if len(self.closed) >= self.settings.seal_every:
+            self._seal()
+        self.metrics.count_refused(note.channel, note.service)
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        handler = self._on.get(type(decision))
+        if handler is None:  # the agent's own: presence, wrap-up
+            return
+        now = self.now = max(self.now, now)
+        contact_id: str = decision.contact_id  # type: ignore[union-attr]
+        record = self.live.get(contact_id) or self._record(contact_id, now)
+        handler(record, decision, now)
+
+    def _arrived(self, event: ContactArrived, now: float) -> None:
+        spec = event.contact
+        engine = self.service.engine
+        due: float | None = None
+        # The class it came with, not the engine's view of it: an overflow at arrival (a
+        # step nobody could serve is skipped at once) has already changed that, and its
+        # ``Overflowed`` decision, recorded next, says so.
+        urgency = spec.urgency or self._default_urgency(spec.service)
+        try:
+            view = engine.contact(spec.id)
+            arrived, due = view.arrived_at, view.due_at
+        except UnknownContact:  # redirected: never opened
+            arrived = spec.arrived_at if spec.arrived_at is not None else now
+        raw = spec.attributes.get("number") or spec.attributes.get("caller")
+        number = mask(raw) if raw else None
+        record = self._for_update(spec.id)
+        if record is None:
+            record = AuditRecord(spec.id, now)
+            record.arrived_at = arrived
+            record.day = self.days.of(arrived)
+            record.channel = spec.channel.value
+            record.service = spec.service
+            record.urgency = urgency
+            record.language = spec.language
+            record.site = spec.preferred_site
+            record.due_at = due
+            # Set at the door: a chosen window, or the same-day rule's deadline.
+            record.door_due = spec.due_at if spec.clock_from is None else due
+            self._insert(record, now)
+        else:  # the same id again: the trail goes on, the contact is open again
+            record.closed_at = record.outcome = record.closed_by = None
+        record.number = number or record.number
+        record.channel_now = spec.channel.value
+        record.service_now = spec.service
+        record.urgency_now = urgency
+        record.due_now = due
+        record.was_callback = record.was_callback or spec.channel is Channel.CALLBACK
+        self._add(
+            record,
+            (
+                now,
+                "arrived",
+                None,
+                spec.channel.value,
+                spec.service,
+                urgency,
+                spec.language,
+                spec.preferred_site,
+                arrived,
+                due,
+                number,
+            ),
+        )
+
+    def _default_urgency(self, service: str) -> str:
+        try:
+            return self.service.engine.service(service).default_urgency
+        except Exception:  # an unknown service never reaches here; be safe in a listener
+            return ""
+
+    def _record(self, contact_id: str, now: float) -> AuditRecord:
+        """The contact's record; a partial one when the audit did not see it arrive
+        (it arrived before this instance's audit existed, or its record was pruned)."""
+        record = self._for_update(contact_id)
+        if record is not None:
+            return record
+        record = AuditRecord(contact_id, now)
+        record.partial = True
+        try:
+            view = self.service.engine.contact(contact_id)
+        except UnknownContact:
+            pass
+        else:
+            record.arrived_at = view.arrived_at
+            record.channel = record.channel_now = view.channel.value
+            record.service = record.service_now = view.service
+            record.urgency = record.urgency_now = view.urgency
+            record.language = view.spec.language
+            record.site = view.spec.preferred_site
+            record.due_at = record.due_now = view.due_at
+            record.was_callback = view.channel is Channel.CALLBACK
+        record.day = self.days.of(record.arrived_at)
+        self._insert(record, now)
+        return record
+
+    def _add(self, record: AuditRecord, entry: tuple[Any, ...]) -> None:
+        if len(record.trail) >= MAX_TRAIL and entry[1] not in KEPT_PAST_MAX:
+            record.omitted += 1
+            return
+        record.trail.append(entry)
+
+    # ------------------------------------------------------------ decisions
+
+    def _queued(self, r: AuditRecord, x: d.Queued, now: float) -> None:
+        r.due_now = x.due_at
+        self._add(r, (now, "queued", None, x.service, x.step.value, x.due_at))
+
+    def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
+        t = x.trace
+        step = t.step.value if t.step is not None else None
+        change = (now, "offered", x.agent_id, x.channel.value, step, t.rule, x.expires_at, t.by)
+        self._add(r, change)
+
+    def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
+        r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
+        if x.service:
+            r.service_now = x.service
+        # A call, chat or work item is answered when an agent takes it; a callback only
+        # when the person is reached (``_attempt``), or completed without attempts.
+        if r.answered_at is None and r.channel_now != Channel.CALLBACK.value:
+            r.answered_at, r.answered_by, r.answered_due = now, x.agent_id, x.due_at
+        agent_site = self._site_of(x.agent_id)
+        wait = round(max(0.0, now - r.arrived_at), 3)
+        self._add(
+            r, (now, "accepted", x.agent_id, x.service, agent_site, wait, x.due_at, now <= x.due_at)
+        )
+
+    def _site_of(self, agent_id: str) -> str | None:
+        """The agent's site now (cached until the agent is edited)."""
+        if agent_id in self._sites:
+            return self._sites[agent_id]
+        try:
+            site: str | None = self.service.engine.agent(agent_id).site
+        except UnknownAgent:
+            site = None
+        self._sites[agent_id] = site
+        return site
+
+    def _requeued(self, r: AuditRecord, x: d.Requeued, now: float) -> None:
+        self._add(r, (now, "requeued", x.agent_id, x.reason, x.cooldown_until))
+
+    def _withdrawn(self, r: AuditRecord, x: d.OfferWithdrawn, now: float) -> None:
+        self._add(r, (now, "withdrawn", x.agent_id, x.reason))
+
+    def _widened(self, r: AuditRecord, x: d.Widened, now: float) -> None:
+        skipped = ",".join(step.value for step in x.skipped) or None
+        self._add(r, (now, "widened", None, x.step.value, skipped))
+
+    def _overflowed(self, r: AuditRecord, x: d.Overflowed, now: float) -> None:
+        r.service_now = x.to_service
+        if x.urgency is not None:
+            r.urgency_now = x.urgency
+        self._add(r, (now, "overflowed", None, x.from_service, x.to_service, x.urgency))
+
+    def _moved(self, r: AuditRecord, x: d.Moved, now: float) -> None:
+        r.service_now = x.to_service
+        if x.urgency is not None:
+            r.urgency_now = x.urgency
+        self._add(r, (now, "moved", None, x.from_service, x.to_service, x.by, x.urgency))
+
+    def _switched(self, r: AuditRecord, x: d.Switched, now: float) -> None:
+        r.channel_now = x.new.value
+        number = None
+        if x.new is Channel.CALLBACK:
+            r.was_callback = True
+            try:
+                raw = self.service.engine.contact(x.contact_id).spec.attributes.get("number")
+            except UnknownContact:
+                raw = None
+            number = mask(raw) if raw else None
+        change = "callback_registered" if x.new is Channel.CALLBACK else "channel_switched"
+        self._add(r, (now, change, None, x.old.value, x.new.value, number))
+
+    def _scheduled(self, r: AuditRecord, x: d.Scheduled, now: float) -> None:
+        self._add(r, (now, "scheduled", None, x.until))
+
+    def _attempt(self, r: AuditRecord, x: d.CallbackAttempt, now: float) -> None:
+        r.attempts = max(r.attempts + 1, x.attempt)
+        if x.result == "reached" and r.answered_at is None:
+            r.answered_at = r.assigned_at if r.assigned_at is not None else now
+            r.answered_by, r.answered_due = x.agent_id, r.assigned_due
+        self._add(r, (now, "callback_attempt", x.agent_id, x.attempt, x.result, x.retry_at))
+
+    def _reclassified(self, r: AuditRecord, x: d.Reclassified, now: float) -> None:
+        r.urgency_now, r.due_now = x.new, x.due_at
+        self._add(r, (now, "reclassified", x.agent_id, x.old, x.new, x.due_at))
+
+    def _warning(self, r: AuditRecord, x: d.EscalationWarning, now: float) -> None:
+        self._add(r, (now, "warning", None, x.service, x.due_at))
+
+    def _missed(self, r: AuditRecord, x: d.DeadlineMissed, now: float) -> None:
+        self._add(r, (now, "deadline_missed", None, x.service, x.due_at))
+
+    def _redirected(self, r: AuditRecord, x: d.Redirected, now: float) -> None:
+        r.urgency_now = x.urgency
+        self._add(r, (now, "redirected", None, x.urgency, x.target))
+
+    def _closed(self, r: AuditRecord, x: d.Closed, now: float) -> None:
+        r.closed_at, r.outcome, r.closed_by = now, x.outcome, x.agent_id
+        if x.service:
+            r.service_now = x.service
+        if x.channel is not None:
+            r.channel_now = x.channel.value
+        if (
+            r.answered_at is None
+            and x.agent_id is not None
+            and r.assigned_at is not None
+            and x.outcome != "unreachable"
+        ):  # a callback completed without a reported attempt
+            r.answered_at, r.answered_by, r.answered_due = r.assigned_at, x.agent_id, r.assigned_due
+        self.pending.pop(r.id, None)
+        channel = x.channel.value if x.channel is not None else None
+        self._add(r, (now, "closed", x.agent_id, x.outcome, x.service or None, channel))
+        self.closed.append(r.id)
+        if len(self.closed) >= self.settings.seal_every:
+            self._seal()
