@@ -263,7 +263,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "unknown-nested-key",
         [("agents[3].skils", {"nursing": 2})],
         [
-            "agents[3].skils: unknown key 'skils'; expected one of: id, name, team, "
+            "agents[3].skils: unknown key 'skils'; did you mean 'skills'? expected one of: id, "
+            "name, team, "
             "languages, site, skills, authorisations, capacity, display_name, partner"
         ],
     ),
@@ -376,8 +377,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "team-site",
         [("teams[0].site", "vasa")],
         [
-            "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-            "narpes, kristinestad, kokkola"
+            "teams[0].site: unknown site 'vasa'; did you mean 'vaasa'? known sites: vaasa, "
+            "korsholm, laihia, jakobstad, narpes, kristinestad, kokkola"
         ],
     ),
     (
@@ -392,7 +393,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "agent-team",
         [("agents[0].team", "vaasa-nurse")],
         [
-            "agents[0].team: unknown team 'vaasa-nurse'; known teams: vaasa-nurses, vaasa-oral, "
+            "agents[0].team: unknown team 'vaasa-nurse'; did you mean 'vaasa-nurses'? "
+            "known teams: vaasa-nurses, vaasa-oral, "
             "vaasa-neuvola, vaasa-mhsu, vaasa-social, vaasa-assistants, region-digital, "
             "jakobstad-nurses, jakobstad-oral, jakobstad-family, jakobstad-psychosocial, "
             "jakobstad-assistants, narpes-health, korsholm-health, kristinestad-health, "
@@ -546,8 +548,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "urgency-unknown-key",
         [("services[0].urgencies.P1.target", 60)],
         [
-            "services[0].urgencies.P1.target: unknown key 'target'; expected one of: target_s, "
-            "redirect, warn_before_s"
+            "services[0].urgencies.P1.target: unknown key 'target'; did you mean 'target_s'? "
+            "expected one of: target_s, redirect, warn_before_s"
         ],
     ),
     (
@@ -740,12 +742,42 @@ def test_all_problems_are_reported_at_once(doc: Doc) -> None:
     put(doc, "teams[0].site", "vasa")
     put(doc, "services[0].steps[0].duration_s", _DROP)
     assert problems(doc) == lines(
-        "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-        "narpes, kristinestad, kokkola",
+        "teams[0].site: unknown site 'vasa'; did you mean 'vaasa'? known sites: vaasa, korsholm, "
+        "laihia, jakobstad, narpes, kristinestad, kokkola",
         "services[0].steps[0].duration_s: required on every step but the last (a step without "
         "a duration lasts for good)",
         "agents[12].skills.nursing: proficiency must be 1..5, got 7",
     )
+
+
+def test_near_misses_are_suggested(doc: Doc) -> None:
+    put(doc, "services[0].wrapup", 30)
+    put(doc, "services[0].agent_choice", "longest-idle")
+    put(doc, "services[4].steps[2].overflow_to", "nursing-advice")
+    put(doc, "agents[0].skills.Nursing", 2)
+    put(doc, "agents[1].capacity", {"voise": 1})
+    assert problems(doc) == lines(
+        "services[0].wrapup: unknown key 'wrapup'; did you mean 'wrapup_s'? expected one of: "
+        "name, requirement, urgencies, default_urgency, steps, agent_choice, wrapup_s, "
+        "offer_timeout_s, decline_cooldown_s, timeout_cooldown_s, not_ready_on_decline, "
+        "not_ready_on_timeout, warn_fraction, callback, hours, after_hours, feedback",
+        "services[0].agent_choice: unknown agent choice 'longest-idle'; did you mean "
+        "'longest_idle'? expected one of: longest_idle, highest_proficiency, least_occupied",
+        "services[4].steps[2].overflow_to: unknown service 'nursing-advice'; did you mean "
+        "'nursing_advice'? known services: nursing_advice, symptom_assessment, oral_health, "
+        "child_family, mental_health, social_services, prescriptions, appointments",
+        "agents[0].skills.Nursing: unknown skill 'Nursing'; did you mean 'nursing'? known "
+        "skills: nursing, dental, child_family, mental_health, substance_use, social_work, "
+        "prescriptions, appointments",
+        "agents[1].capacity.voise: unknown channel 'voise'; did you mean 'voice'? expected one "
+        "of: voice, chat, web, callback, workitem",
+    )
+
+
+def test_nothing_is_suggested_when_nothing_is_close(doc: Doc) -> None:
+    put(doc, "agents[0].skills.astrology", 2)
+    (problem,) = problems(doc)
+    assert "did you mean" not in problem
 
 
 def test_every_field_of_a_broken_entry_is_checked(doc: Doc) -> None:
@@ -819,8 +851,8 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "region.yaml"
     path.write_text("region:\n  name: x\nlanguages: [fi, sv\nskills: []\n", encoding="utf-8")
     assert _load(path) == [
-        f"{path}: line 4, column 7: expected ',' or ']', but got ':' "
-        "(while parsing a flow sequence at line 3, column 12)"
+        f"{path}: line 4, column 7: a ']' (or ',') is missing before ':'; in the list in [] "
+        "that starts at line 3, column 12 (YAML: expected ',' or ']', but got ':')"
     ]
 
 
