@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from router.config import load_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
-from router.service.supervisor import agent_mapping, service_mapping
+from router.config.shapes import agent_entry, service_entry
 
 SAMPLE_REGION = "config/region.yaml"
 
@@ -250,13 +250,13 @@ def main() -> None:
     # Today's hand-written readers on the same kind of body (the sample region's own
     # nursing_advice and first agent, as the supervisor API dumps them), for scale.
     region = load_region(SAMPLE_REGION)
-    service_entry = service_mapping(region.services["nursing_advice"])
-    agent_entry = agent_mapping(next(iter(region.agents.values())), region.languages)
+    a_service = service_entry(region.services["nursing_advice"])
+    an_agent = agent_entry(next(iter(region.agents.values())), region.languages)
     cases["service from object"]["readers"] = lambda: read_service(
-        Problems("bench"), "", service_entry, region
+        Problems("bench"), "", a_service, region
     )
     cases["agent from object"]["readers"] = lambda: read_agent(
-        Problems("bench"), "", agent_entry, region
+        Problems("bench"), "", an_agent, region
     )
     times: dict[tuple[str, str], list[float]] = {}
     for round_no in range(ROUNDS):

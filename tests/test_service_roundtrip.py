@@ -17,8 +17,8 @@ from router.config import load_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
 from router.config.region import Region
+from router.config.shapes import agent_entry, service_entry
 from router.core.model import ServiceSpec
-from router.service.supervisor import agent_mapping, service_mapping
 from tests.service_support import REGION_FILE, Client, bearer, make_service
 
 MakeClient = Callable[[web.Application], Awaitable[Client]]
@@ -35,10 +35,10 @@ def _reload_service(region: Region, entry: object) -> ServiceSpec | None:
 def test_every_service_and_agent_reads_back_from_its_dump() -> None:
     region = load_region(REGION_FILE)
     for name, spec in region.services.items():
-        assert _reload_service(region, service_mapping(spec)) == spec, name
+        assert _reload_service(region, service_entry(spec)) == spec, name
     for agent_id, agent in region.agents.items():
         problems = Problems("dump")
-        again = read_agent(problems, "", agent_mapping(agent, region.languages), region)
+        again = read_agent(problems, "", agent_entry(agent, region.languages), region)
         assert not problems.items, problems.items
         assert again == agent, agent_id
 
@@ -69,7 +69,7 @@ def test_no_service_setting_is_lost_by_the_dump() -> None:
             changed[f.name] = other
     assert {"callback_attempts", "callback_retry_s", "callback_window_s"} <= set(changed)
     edited = dataclasses.replace(spec, **changed)
-    assert _reload_service(region, service_mapping(edited)) == edited
+    assert _reload_service(region, service_entry(edited)) == edited
 
 
 async def test_the_apis_dump_of_every_service_reads_back_to_the_region(

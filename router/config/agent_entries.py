@@ -14,12 +14,13 @@ from router.config.errors import Problems, key_path
 from router.config.known_names import Known, known_of, reference, unique, unknown
 from router.config.reader import Fields, as_enum, as_int, as_text, did_you_mean
 from router.config.region import Region
+from router.config.shapes import AgentShape, optional_keys, required_keys
 from router.core.model import CHANNELS, AgentSpec, Channel
 from skills import MAX_LEVEL, MIN_LEVEL, AgentAbilities
 
 _AGENT_DEFAULTS = AgentSpec(id="", name="", site="", team="")
-_AGENT_REQUIRED = ("id", "name", "team", "languages")
-_AGENT_OPTIONAL = ("site", "skills", "authorisations", "capacity", "display_name", "partner")
+_AGENT_REQUIRED = required_keys(AgentShape)
+_AGENT_OPTIONAL = optional_keys(AgentShape)
 
 
 def read_agent(problems: Problems, path: str, value: object, region: Region) -> AgentSpec | None:

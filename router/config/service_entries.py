@@ -18,11 +18,20 @@ from router.config.hours_reader import read_after_hours, read_hours
 from router.config.known_names import Known, known_list, known_of, unique, unknown
 from router.config.reader import ID_FORM, IDENT, Fields, as_enum, as_pattern, as_text, did_you_mean
 from router.config.region import Region
+from router.config.shapes import (
+    MAX_CALLBACK_ATTEMPTS,
+    MAX_RELAX,
+    TIMEOUT_COOLDOWN_S,
+    CallbackShape,
+    ServiceShape,
+    StepShape,
+    UrgencyShape,
+    optional_keys,
+    required_keys,
+)
 from router.core.model import AgentChoice, ServiceSpec, Step, StepKind, UrgencyClass
 from router.core.service_rules import WIDE_STEPS
 from skills import (
-    MAX_LEVEL,
-    MIN_LEVEL,
     Requirement,
     RequirementError,
     SkillCatalogue,
@@ -33,28 +42,12 @@ from skills import (
 _SERVICE_DEFAULTS = ServiceSpec(
     name="", requirement=Requirement.anyone(), urgencies={}, default_urgency=""
 )
-# Not the model's None (an old snapshot's "as a decline"): a timed-out offer does not
-# cool down unless the file says so (docs/configuration.md says why).
-TIMEOUT_COOLDOWN_S = 0.0
-MAX_RELAX = MAX_LEVEL - MIN_LEVEL
-
-_SERVICE_REQUIRED = ("name", "requirement", "urgencies")
-_SERVICE_OPTIONAL = (
-    "default_urgency",
-    "steps",
-    "agent_choice",
-    "wrapup_s",
-    "offer_timeout_s",
-    "decline_cooldown_s",
-    "timeout_cooldown_s",
-    "not_ready_on_decline",
-    "not_ready_on_timeout",
-    "warn_fraction",
-    "callback",
-    "hours",
-    "after_hours",
-    "feedback",
-)
+# The keys of each part of an entry, from its one shape (router.config.shapes).
+_SERVICE_REQUIRED = required_keys(ServiceShape)
+_SERVICE_OPTIONAL = optional_keys(ServiceShape)
+_URGENCY_KEYS = (required_keys(UrgencyShape), optional_keys(UrgencyShape))
+_STEP_KEYS = (required_keys(StepShape), optional_keys(StepShape))
+_CALLBACK_KEYS = (required_keys(CallbackShape), optional_keys(CallbackShape))
 _LIVE_ONLY_IN_FILE = ("hours", "after_hours")
 
 
@@ -162,10 +155,11 @@ def _service(
         problems,
         entry.at("callback"),
         entry.raw("callback") or {},
-        (),
-        ("attempts", "retry_s", "window_s"),
+        *_CALLBACK_KEYS,
     )
-    attempts = callback.integer("attempts", _SERVICE_DEFAULTS.callback_attempts, 1, 20)
+    attempts = callback.integer(
+        "attempts", _SERVICE_DEFAULTS.callback_attempts, 1, MAX_CALLBACK_ATTEMPTS
+    )
     if name is not None:
         known.hours[name] = read_hours(
             problems, entry.at("hours"), entry.raw("hours"), known.timezone
@@ -240,7 +234,7 @@ def _urgencies(problems: Problems, entry: Fields) -> dict[str, UrgencyClass]:
         if IDENT.fullmatch(name) is None:
             problems.add(path, f"{name!r} is not a valid urgency class {ID_FORM}")
             continue
-        spec = Fields(problems, path, value, ("target_s",), ("redirect", "warn_before_s"))
+        spec = Fields(problems, path, value, *_URGENCY_KEYS)
         urgencies[name] = UrgencyClass(
             name=name,
             target_s=spec.number("target_s", 0.0),
@@ -316,7 +310,7 @@ def _steps(
 def _step(
     problems: Problems, path: str, value: object, last: bool, service: str | None, known: Known
 ) -> tuple[Step | None, tuple[str, str] | None]:
-    entry = Fields(problems, path, value, ("kind",), ("duration_s", "relax_levels", "overflow_to"))
+    entry = Fields(problems, path, value, *_STEP_KEYS)
     if not entry.valid or not entry.has("kind"):
         return None, None
     kind = as_enum(problems, entry.at("kind"), entry.raw("kind"), StepKind, "step kind")

@@ -1,9 +1,10 @@
 """The rules a service's settings must follow, whether they come from the region file
-or from a supervisor's live change: pure checks returning every problem found."""
+or from a supervisor's live change: pure checks returning every problem found, and the
+rule for changing a service that has contacts open."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from router.core.model import ServiceSpec, StepKind
 
@@ -39,3 +40,10 @@ def service_problems(svc: ServiceSpec, services: Mapping[str, ServiceSpec]) -> l
     if not 0 <= svc.warn_fraction < 1:
         problems.append(f"warn_fraction must be in [0, 1), got {svc.warn_fraction}")
     return problems
+
+
+def urgencies_in_use_removed(svc: ServiceSpec, in_use: Iterable[str]) -> list[str]:
+    """The urgency classes of open contacts (``in_use``) that the new settings ``svc``
+    no longer have, sorted: such a change is refused (the contacts would have no target),
+    whoever makes it."""
+    return sorted(set(in_use) - set(svc.urgencies))
