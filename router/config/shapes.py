@@ -21,7 +21,7 @@ the engine never disagree.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,22 +122,15 @@ class AgentShape(_Shape):
     team: str
     languages: list[str] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
     site: str | None = Field(default=None, description="default: the team's site")
-    skills: dict[str, int] = Field(
-        default_factory=dict,
-        description=f"skill to proficiency {MIN_LEVEL}..{MAX_LEVEL}",
-        json_schema_extra={
-            "additionalProperties": {"type": "integer", "minimum": MIN_LEVEL, "maximum": MAX_LEVEL}
-        },
+    skills: dict[str, Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL)]] = Field(
+        default_factory=dict, description=f"skill to proficiency {MIN_LEVEL}..{MAX_LEVEL}"
     )
     authorisations: list[str] = Field(default_factory=list, json_schema_extra={"uniqueItems": True})
-    capacity: dict[Channel, int] = Field(
+    capacity: dict[Channel, Annotated[int, Field(ge=0)]] = Field(
         default_factory=lambda: dict(_AGENT.capacity),
         description="channel to contacts at once; at least one above 0",
-        json_schema_extra={
-            "additionalProperties": {"type": "integer", "minimum": 0},
-            # At least one channel above 0: not every value 0 (nor none at all).
-            "not": {"additionalProperties": {"const": 0}},
-        },
+        # At least one channel above 0: not every value 0 (nor none at all).
+        json_schema_extra={"not": {"additionalProperties": {"const": 0}}},
     )
     display_name: str | None = Field(
         None, description="what chat customers are told (default: the first name)"
