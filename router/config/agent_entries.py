@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from router.config.errors import Problems, key_path
-from router.config.known_names import Known, known_of, reference, unique, unknown
+from router.config.known_names import Known, known_of, named, reference, unique, unknown
 from router.config.reader import Fields, as_enum, as_int, as_text, did_you_mean
 from router.config.region import Region
 from router.config.shapes import AgentShape, optional_keys, required_keys
@@ -35,7 +35,8 @@ def read_agent(problems: Problems, path: str, value: object, region: Region) -> 
 def read_agents(problems: Problems, top: Fields, known: Known) -> dict[str, AgentSpec]:
     agents: dict[str, AgentSpec] = {}
     ids: list[tuple[str, str]] = []
-    for path, value in top.items("agents"):
+    for index_path, value in top.items("agents"):
+        path = named(index_path, value, "id")
         agent = _agent(problems, path, value, known)
         if agent is None:
             continue

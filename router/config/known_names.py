@@ -63,6 +63,15 @@ def known_of(region: Region, services: Iterable[str]) -> Known:
     )
 
 
+def named(path: str, value: object, key: str) -> str:
+    """The path of a list entry with its name when it has one, so a problem says which
+    entry it is without counting: ``agents[17] (a018)``."""
+    name = value.get(key) if isinstance(value, dict) else None
+    if isinstance(name, str) and name.strip():
+        return f"{path} ({name})"
+    return path
+
+
 def known_list(names: Iterable[str], limit: int = 20) -> str:
     shown = list(names)
     if not shown:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from router.config.errors import Problems, key_path
 from router.config.feedback import read_feedback
 from router.config.hours_reader import read_after_hours, read_hours
-from router.config.known_names import Known, known_list, known_of, unique, unknown
+from router.config.known_names import Known, known_list, known_of, named, unique, unknown
 from router.config.reader import ID_FORM, IDENT, Fields, as_enum, as_pattern, as_text, did_you_mean
 from router.config.region import Region
 from router.config.shapes import (
@@ -111,7 +111,7 @@ def _loops_through(
 
 
 def read_services(problems: Problems, top: Fields, known: Known) -> dict[str, ServiceSpec]:
-    entries = top.items("services")
+    entries = [(named(path, value, "name"), value) for path, value in top.items("services")]
     if top.raw("services") == []:
         problems.add(top.at("services"), "must define at least one service")
     # Names first: overflow steps may refer to services defined further down.
