@@ -26,9 +26,6 @@ from router.config.shapes import (
     agent_entry,
     service_entry,
 )
-from router.core.model import ServiceSpec, StepKind, UrgencyClass
-from router.core.service_rules import urgencies_in_use_removed
-from skills import Requirement
 
 SAMPLE = Path("config/region.yaml")
 
@@ -202,15 +199,3 @@ def test_the_shape_and_the_readers_share_an_agents_bounds() -> None:
         except ValidationError:
             model_ok = False
         assert model_ok is allowed, changes
-
-
-def test_a_change_may_not_remove_an_urgency_class_in_use() -> None:
-    spec = ServiceSpec(
-        name="advice",
-        requirement=Requirement.anyone(),
-        urgencies={"P2": UrgencyClass("P2", 60.0), "P3": UrgencyClass("P3", 600.0)},
-        default_urgency="P3",
-    )
-    assert urgencies_in_use_removed(spec, ["P3", "P2", "P3"]) == []
-    assert urgencies_in_use_removed(spec, ["P4", "P1", "P3"]) == ["P1", "P4"]
-    assert spec.steps[0].kind is StepKind.REGION

@@ -2,7 +2,7 @@
 
 Names are read first (an overflow step may name a service defined further down), then
 each entry: its requirement against the skill catalogue, urgency classes, routing steps
-(:data:`router.core.service_rules.WIDE_STEPS`: at least one reaches the whole region),
+(the rules of ``router.core.service_rules``, worded here with their paths in the file),
 the offer settings and callback settings, and the file-only parts (opening hours, after
 hours, feedback) kept aside in :class:`~router.config.known_names.Known`. Overflow loops
 are reported once each.
@@ -30,7 +30,14 @@ from router.config.shapes import (
     required_keys,
 )
 from router.core.model import AgentChoice, ServiceSpec, Step, StepKind, UrgencyClass
-from router.core.service_rules import WIDE_STEPS
+from router.core.service_rules import (
+    WARN_FRACTION_BELOW,
+    default_queues,
+    needs_duration,
+    reaches_region,
+    takes_overflow_target,
+    takes_relax_levels,
+)
 from skills import (
     Requirement,
     RequirementError,
@@ -149,8 +156,11 @@ def _service(
     default_urgency = _default_urgency(problems, entry, urgencies)
     steps, targets = _steps(problems, entry, name, known)
     warn_fraction = entry.number("warn_fraction", _SERVICE_DEFAULTS.warn_fraction)
-    if warn_fraction >= 1:
-        problems.add(entry.at("warn_fraction"), f"must be below 1, got {warn_fraction!r}")
+    if warn_fraction >= WARN_FRACTION_BELOW:
+        problems.add(
+            entry.at("warn_fraction"),
+            f"must be below {WARN_FRACTION_BELOW:g}, got {warn_fraction!r}",
+        )
     callback = Fields(
         problems,
         entry.at("callback"),
@@ -265,7 +275,7 @@ def _default_urgency(
             f"unknown urgency class {name!r}; "
             f"{did_you_mean(name, urgencies)}expected one of: {known_list(urgencies)}",
         )
-    elif urgencies[name].redirect is not None:
+    elif not default_queues(urgencies, name):
         problems.add(
             entry.at("default_urgency"),
             f"urgency class {name!r} redirects to {urgencies[name].redirect}; "
@@ -298,7 +308,7 @@ def _steps(
         steps.append(step)
         if target is not None:
             targets.append(target)
-    if all_kinds_valid and not kinds & WIDE_STEPS:
+    if all_kinds_valid and not reaches_region(kinds):
         problems.add(
             entry.at("steps"),
             "needs a region, relaxed or overflow step; own_agent, own_team and own_site "
@@ -317,7 +327,7 @@ def _step(
     duration = entry.number("duration_s")
     # An overflow step takes no time (the contact moves on reaching it), so it may omit
     # its duration anywhere; a later step is only used when the target cannot be.
-    if not entry.given("duration_s") and not last and kind is not StepKind.OVERFLOW:
+    if not entry.given("duration_s") and needs_duration(kind, last):
         problems.add(
             entry.at("duration_s"),
             "required on every step but the last (a step without a duration lasts for good)",
@@ -325,13 +335,13 @@ def _step(
     if kind is None:
         return None, None
     relax_levels = 0
-    if kind is StepKind.RELAXED:
+    if takes_relax_levels(kind):
         relax_levels = entry.integer("relax_levels", 1, 1, MAX_RELAX)
     elif entry.given("relax_levels"):
         problems.add(entry.at("relax_levels"), "only allowed on relaxed steps")
     overflow_to: str | None = None
     target: tuple[str, str] | None = None
-    if kind is StepKind.OVERFLOW:
+    if takes_overflow_target(kind):
         if not entry.given("overflow_to"):
             problems.add(
                 entry.at("overflow_to"), "required on overflow steps (the service to move to)"
