@@ -263,10 +263,9 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "unknown-nested-key",
         [("agents[3].skils", {"nursing": 2})],
         [
-            "agents[3] (a004).skils: unknown key 'skils'; did you mean 'skills'? expected one of: "
-            "id, "
-            "name, team, "
-            "languages, site, skills, authorisations, capacity, display_name, partner"
+            "agents[3] (a004).skils: unknown key 'skils'; did you mean 'skills'? expected one "
+            "of: id, name, team, languages, site, skills, authorisations, capacity, "
+            "display_name, partner"
         ],
     ),
     (
@@ -274,8 +273,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[0].steps[0].wait", 5)],
         [
             "services[0] (nursing_advice).steps[0].wait: unknown key 'wait'; expected one of: "
-            "kind, "
-            "duration_s, relax_levels, overflow_to"
+            "kind, duration_s, relax_levels, overflow_to"
         ],
     ),
     (
@@ -365,8 +363,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[3].name", "oral_health")],
         [
             "services[3] (oral_health).name: duplicate service name 'oral_health' (first defined "
-            "at "
-            "services[2] (oral_health).name)"
+            "at services[2] (oral_health).name)"
         ],
     ),
     (
@@ -396,8 +393,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[0].site", "oulu")],
         [
             "agents[0] (a001).site: unknown site 'oulu'; known sites: vaasa, korsholm, laihia, "
-            "jakobstad, "
-            "narpes, kristinestad, kokkola"
+            "jakobstad, narpes, kristinestad, kokkola"
         ],
     ),
     (
@@ -405,11 +401,10 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[0].team", "vaasa-nurse")],
         [
             "agents[0] (a001).team: unknown team 'vaasa-nurse'; did you mean 'vaasa-nurses'? "
-            "known teams: vaasa-nurses, vaasa-oral, "
-            "vaasa-neuvola, vaasa-mhsu, vaasa-social, vaasa-assistants, region-digital, "
-            "jakobstad-nurses, jakobstad-oral, jakobstad-family, jakobstad-psychosocial, "
-            "jakobstad-assistants, narpes-health, korsholm-health, kristinestad-health, "
-            "laihia-health, kp-nurses"
+            "known teams: vaasa-nurses, vaasa-oral, vaasa-neuvola, vaasa-mhsu, vaasa-social, "
+            "vaasa-assistants, region-digital, jakobstad-nurses, jakobstad-oral, "
+            "jakobstad-family, jakobstad-psychosocial, jakobstad-assistants, narpes-health, "
+            "korsholm-health, kristinestad-health, laihia-health, kp-nurses"
         ],
     ),
     (
@@ -417,8 +412,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[0].skills.triage", 3)],
         [
             "agents[0] (a001).skills.triage: unknown skill 'triage'; known skills: nursing, "
-            "dental, "
-            "child_family, mental_health, substance_use, social_work, prescriptions, appointments"
+            "dental, child_family, mental_health, substance_use, social_work, prescriptions, "
+            "appointments"
         ],
     ),
     (
@@ -452,18 +447,16 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[4].steps[2].overflow_to", "nursing")],
         [
             "services[4] (mental_health).steps[2].overflow_to: unknown service 'nursing'; known "
-            "services: "
-            "nursing_advice, symptom_assessment, oral_health, child_family, mental_health, "
-            "social_services, prescriptions, appointments"
+            "services: nursing_advice, symptom_assessment, oral_health, child_family, "
+            "mental_health, social_services, prescriptions, appointments"
         ],
     ),
     (
         "default-urgency-unknown",
         [("services[2].default_urgency", "routine")],
         [
-            "services[2] (oral_health).default_urgency: unknown urgency class 'routine'; expected "
-            "one of: "
-            "urgent, normal"
+            "services[2] (oral_health).default_urgency: unknown urgency class 'routine'; "
+            "expected one of: urgent, normal"
         ],
     ),
     # Proficiency.
@@ -493,8 +486,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("agents[0].capacity", {"voice": 1, "phone": 1})],
         [
             "agents[0] (a001).capacity.phone: unknown channel 'phone'; expected one of: voice, "
-            "chat, web, "
-            "callback, workitem"
+            "chat, web, callback, workitem"
         ],
     ),
     (
@@ -511,18 +503,16 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "capacity-all-zero",
         [("agents[1].capacity", {"voice": 0, "chat": 0})],
         [
-            "agents[1] (a002).capacity: at least one channel must have capacity above 0 (channels: "
-            "voice, "
-            "chat, web, callback, workitem)"
+            "agents[1] (a002).capacity: at least one channel must have capacity above 0 "
+            "(channels: voice, chat, web, callback, workitem)"
         ],
     ),
     (
         "capacity-empty",
         [("agents[1].capacity", {})],
         [
-            "agents[1] (a002).capacity: at least one channel must have capacity above 0 (channels: "
-            "voice, "
-            "chat, web, callback, workitem)"
+            "agents[1] (a002).capacity: at least one channel must have capacity above 0 "
+            "(channels: voice, chat, web, callback, workitem)"
         ],
     ),
     # Durations and numbers.
@@ -565,9 +555,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "urgency-unknown-key",
         [("services[0].urgencies.P1.target", 60)],
         [
-            "services[0] (nursing_advice).urgencies.P1.target: unknown key 'target'; did you mean "
-            "'target_s'? "
-            "expected one of: target_s, redirect, warn_before_s"
+            "services[0] (nursing_advice).urgencies.P1.target: unknown key 'target'; did you "
+            "mean 'target_s'? expected one of: target_s, redirect, warn_before_s"
         ],
     ),
     (
@@ -585,8 +574,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[0].default_urgency", "P0")],
         [
             "services[0] (nursing_advice).default_urgency: urgency class 'P0' redirects to 112; "
-            "the default class "
-            "must queue"
+            "the default class must queue"
         ],
     ),
     (
@@ -594,8 +582,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[2].default_urgency", _DROP)],
         [
             "services[2] (oral_health).default_urgency: required key is missing (the service has "
-            "more than one "
-            "urgency class)"
+            "more than one urgency class)"
         ],
     ),
     (
@@ -613,8 +600,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[0].agent_choice", "random")],
         [
             "services[0] (nursing_advice).agent_choice: unknown agent choice 'random'; expected "
-            "one of: "
-            "longest_idle, highest_proficiency, least_occupied"
+            "one of: longest_idle, highest_proficiency, least_occupied"
         ],
     ),
     # Requirements.
@@ -631,8 +617,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[0].requirement", "nursing>=2 &")],
         [
             "services[0] (nursing_advice).requirement: column 13: expected a skill, lang:CODE, "
-            "auth:NAME, '*' or "
-            "'(', got end of expression in 'nursing>=2 &'"
+            "auth:NAME, '*' or '(', got end of expression in 'nursing>=2 &'"
         ],
     ),
     (
@@ -653,27 +638,24 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "step-kind",
         [("services[0].steps[1].kind", "everywhere")],
         [
-            "services[0] (nursing_advice).steps[1].kind: unknown step kind 'everywhere'; expected "
-            "one of: "
-            "own_agent, own_team, own_site, region, relaxed, overflow"
+            "services[0] (nursing_advice).steps[1].kind: unknown step kind 'everywhere'; "
+            "expected one of: own_agent, own_team, own_site, region, relaxed, overflow"
         ],
     ),
     (
         "step-duration-missing",
         [("services[0].steps[0].duration_s", _DROP)],
         [
-            "services[0] (nursing_advice).steps[0].duration_s: required on every step but the last "
-            "(a step without "
-            "a duration lasts for good)"
+            "services[0] (nursing_advice).steps[0].duration_s: required on every step but the "
+            "last (a step without a duration lasts for good)"
         ],
     ),
     (
         "step-duration-null",
         [("services[0].steps[1].duration_s", None)],
         [
-            "services[0] (nursing_advice).steps[1].duration_s: required on every step but the last "
-            "(a step without "
-            "a duration lasts for good)"
+            "services[0] (nursing_advice).steps[1].duration_s: required on every step but the "
+            "last (a step without a duration lasts for good)"
         ],
     ),
     (
@@ -695,9 +677,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "steps-never-widen",
         [("services[2].steps", [{"kind": "own_team", "duration_s": 60}, {"kind": "own_site"}])],
         [
-            "services[2] (oral_health).steps: needs a region, relaxed or overflow step; own_agent, "
-            "own_team and "
-            "own_site steps alone never reach the rest of the region"
+            "services[2] (oral_health).steps: needs a region, relaxed or overflow step; "
+            "own_agent, own_team and own_site steps alone never reach the rest of the region"
         ],
     ),
     (
@@ -746,8 +727,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         ],
         [
             "services[4] (mental_health).steps[2].overflow_to: overflow loop: mental_health -> "
-            "nursing_advice -> "
-            "mental_health"
+            "nursing_advice -> mental_health"
         ],
     ),
     # Channel blocks.
@@ -780,9 +760,8 @@ def test_all_problems_are_reported_at_once(doc: Doc) -> None:
     assert problems(doc) == lines(
         "teams[0].site: unknown site 'vasa'; did you mean 'vaasa'? known sites: vaasa, korsholm, "
         "laihia, jakobstad, narpes, kristinestad, kokkola",
-        "services[0] (nursing_advice).steps[0].duration_s: required on every step but the last (a "
-        "step without "
-        "a duration lasts for good)",
+        "services[0] (nursing_advice).steps[0].duration_s: required on every step but the last "
+        "(a step without a duration lasts for good)",
         "agents[12] (a013).skills.nursing: proficiency must be 1..5, got 7",
     )
 
@@ -808,23 +787,20 @@ def test_near_misses_are_suggested(doc: Doc) -> None:
     put(doc, "agents[1].capacity", {"voise": 1})
     assert problems(doc) == lines(
         "services[0] (nursing_advice).wrapup: unknown key 'wrapup'; did you mean 'wrapup_s'? "
-        "expected one of: "
-        "name, requirement, urgencies, default_urgency, steps, agent_choice, wrapup_s, "
-        "offer_timeout_s, decline_cooldown_s, timeout_cooldown_s, not_ready_on_decline, "
-        "not_ready_on_timeout, warn_fraction, callback, hours, after_hours, feedback",
+        "expected one of: name, requirement, urgencies, default_urgency, steps, agent_choice, "
+        "wrapup_s, offer_timeout_s, decline_cooldown_s, timeout_cooldown_s, "
+        "not_ready_on_decline, not_ready_on_timeout, warn_fraction, callback, hours, "
+        "after_hours, feedback",
         "services[0] (nursing_advice).agent_choice: unknown agent choice 'longest-idle'; did you "
-        "mean "
-        "'longest_idle'? expected one of: longest_idle, highest_proficiency, least_occupied",
+        "mean 'longest_idle'? expected one of: longest_idle, highest_proficiency, least_occupied",
         "services[4] (mental_health).steps[2].overflow_to: unknown service 'nursing-advice'; did "
-        "you mean "
-        "'nursing_advice'? known services: nursing_advice, symptom_assessment, oral_health, "
-        "child_family, mental_health, social_services, prescriptions, appointments",
+        "you mean 'nursing_advice'? known services: nursing_advice, symptom_assessment, "
+        "oral_health, child_family, mental_health, social_services, prescriptions, appointments",
         "agents[0] (a001).skills.Nursing: unknown skill 'Nursing'; did you mean 'nursing'? known "
         "skills: nursing, dental, child_family, mental_health, substance_use, social_work, "
         "prescriptions, appointments",
-        "agents[1] (a002).capacity.voise: unknown channel 'voise'; did you mean 'voice'? expected "
-        "one "
-        "of: voice, chat, web, callback, workitem",
+        "agents[1] (a002).capacity.voise: unknown channel 'voise'; did you mean 'voice'? "
+        "expected one of: voice, chat, web, callback, workitem",
     )
 
 
@@ -969,15 +945,12 @@ def test_feedback_problems_are_reported_together(doc: Doc) -> None:
         "per_agent": True,
     }
     assert problems(doc) == lines(
-        f"services[{i}] (nursing_advice).feedback.per_agent: unknown key 'per_agent'; expected one "
-        "of: "
-        "after, channels, cooldown_days, answer_window_s, texts",
+        f"services[{i}] (nursing_advice).feedback.per_agent: unknown key 'per_agent'; expected "
+        "one of: after, channels, cooldown_days, answer_window_s, texts",
         f"services[{i}] (nursing_advice).feedback.after[1]: expected an outcome after which a "
-        "person can be "
-        "asked, one of: resolved, merged, transferred, redirected; got 'abandoned'",
-        f"services[{i}] (nursing_advice).feedback.channels[1]: chat contacts carry no phone number "
-        "to send a "
-        "request to; expected some of: callback, voice, web, workitem",
+        "person can be asked, one of: resolved, merged, transferred, redirected; got 'abandoned'",
+        f"services[{i}] (nursing_advice).feedback.channels[1]: chat contacts carry no phone "
+        "number to send a request to; expected some of: callback, voice, web, workitem",
         f"services[{i}] (nursing_advice).feedback.channels[2]: unknown channel 'fax'; "
         "expected one of: voice, chat, web, callback, workitem",
         f"services[{i}] (nursing_advice).feedback.texts.de: unknown language 'de'; expected one "
