@@ -538,8 +538,8 @@ class TestReadingHours:
             ),
             (
                 {"weekly": {"mon": "closed"}, "holiday": "closed"},
-                "holiday: unknown key 'holiday'; expected one of: timezone, weekly, holidays, "
-                "exceptions, eves, channels, same_day",
+                "holiday: unknown key 'holiday'; did you mean 'holidays'? expected one of: "
+                "timezone, weekly, holidays, exceptions, eves, channels, same_day",
             ),
             (
                 {"weekly": {}, "holidays": "open"},
@@ -671,7 +671,8 @@ class TestReadingAfterHours:
             ),
             (
                 {"redirect": {"P0": "112"}, "other": "wait"},
-                "other: unknown key 'other'; expected one of: redirect, others, channels",
+                "other: unknown key 'other'; did you mean 'others'? expected one of: redirect, "
+                "others, channels",
             ),
         ],
     )

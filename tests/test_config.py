@@ -263,16 +263,17 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "unknown-nested-key",
         [("agents[3].skils", {"nursing": 2})],
         [
-            "agents[3].skils: unknown key 'skils'; expected one of: id, name, team, "
-            "languages, site, skills, authorisations, capacity, display_name, partner"
+            "agents[3] (a004).skils: unknown key 'skils'; did you mean 'skills'? expected one "
+            "of: id, name, team, languages, site, skills, authorisations, capacity, "
+            "display_name, partner"
         ],
     ),
     (
         "unknown-step-key",
         [("services[0].steps[0].wait", 5)],
         [
-            "services[0].steps[0].wait: unknown key 'wait'; expected one of: kind, "
-            "duration_s, relax_levels, overflow_to"
+            "services[0] (nursing_advice).steps[0].wait: unknown key 'wait'; expected one of: "
+            "kind, duration_s, relax_levels, overflow_to"
         ],
     ),
     (
@@ -280,28 +281,35 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [("services[1].requirement", _DROP), ("region.name", _DROP)],
         [
             "region.name: required key is missing",
-            "services[1].requirement: required key is missing",
+            "services[1] (symptom_assessment).requirement: required key is missing",
         ],
     ),
     ("missing-top-level-section", [("services", _DROP)], ["services: required key is missing"]),
     (
         "wrong-type-string",
         [("agents[0].name", 42)],
-        ["agents[0].name: expected a string, got integer 42"],
+        ["agents[0] (a001).name: expected a string, got integer 42"],
     ),
-    ("required-null", [("agents[0].team", None)], ["agents[0].team: expected a string, got null"]),
+    (
+        "required-null",
+        [("agents[0].team", None)],
+        ["agents[0] (a001).team: expected a string, got null"],
+    ),
     ("wrong-type-list", [("languages", "fi")], ["languages: expected a list, got string 'fi'"]),
     ("wrong-type-mapping", [("agents[5]", ["a006"])], ["agents[5]: expected a mapping, got list"]),
     (
         "wrong-type-boolean",
         [("services[0].not_ready_on_decline", "no")],
-        ["services[0].not_ready_on_decline: expected a boolean (true or false), got string 'no'"],
+        [
+            "services[0] (nursing_advice).not_ready_on_decline: expected a boolean (true or "
+            "false), got string 'no'"
+        ],
     ),
     ("empty-string", [("sites[0].name", " ")], ["sites[0].name: must not be empty"]),
     (
         "non-string-key",
         [("agents[0].skills", {1: 2})],
-        ["agents[0].skills.1: keys must be strings, got integer 1"],
+        ["agents[0] (a001).skills.1: keys must be strings, got integer 1"],
     ),
     # Catalogue.
     (
@@ -354,20 +362,20 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "duplicate-service",
         [("services[3].name", "oral_health")],
         [
-            "services[3].name: duplicate service name 'oral_health' (first defined at "
-            "services[2].name)"
+            "services[3] (oral_health).name: duplicate service name 'oral_health' (first defined "
+            "at services[2] (oral_health).name)"
         ],
     ),
     (
         "duplicate-agent",
         [("agents[1].id", "a001")],
-        ["agents[1].id: duplicate agent id 'a001' (first defined at agents[0].id)"],
+        ["agents[1] (a001).id: duplicate agent id 'a001' (first defined at agents[0] (a001).id)"],
     ),
     (
         "invalid-id",
         [("agents[1].id", "a 002")],
         [
-            "agents[1].id: 'a 002' is not a valid id (letters, digits, '_', '.', '-'; "
+            "agents[1] (a 002).id: 'a 002' is not a valid id (letters, digits, '_', '.', '-'; "
             "starting with a letter or digit)"
         ],
     ),
@@ -376,60 +384,61 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "team-site",
         [("teams[0].site", "vasa")],
         [
-            "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-            "narpes, kristinestad, kokkola"
+            "teams[0].site: unknown site 'vasa'; did you mean 'vaasa'? known sites: vaasa, "
+            "korsholm, laihia, jakobstad, narpes, kristinestad, kokkola"
         ],
     ),
     (
         "agent-site",
         [("agents[0].site", "oulu")],
         [
-            "agents[0].site: unknown site 'oulu'; known sites: vaasa, korsholm, laihia, jakobstad, "
-            "narpes, kristinestad, kokkola"
+            "agents[0] (a001).site: unknown site 'oulu'; known sites: vaasa, korsholm, laihia, "
+            "jakobstad, narpes, kristinestad, kokkola"
         ],
     ),
     (
         "agent-team",
         [("agents[0].team", "vaasa-nurse")],
         [
-            "agents[0].team: unknown team 'vaasa-nurse'; known teams: vaasa-nurses, vaasa-oral, "
-            "vaasa-neuvola, vaasa-mhsu, vaasa-social, vaasa-assistants, region-digital, "
-            "jakobstad-nurses, jakobstad-oral, jakobstad-family, jakobstad-psychosocial, "
-            "jakobstad-assistants, narpes-health, korsholm-health, kristinestad-health, "
-            "laihia-health, kp-nurses"
+            "agents[0] (a001).team: unknown team 'vaasa-nurse'; did you mean 'vaasa-nurses'? "
+            "known teams: vaasa-nurses, vaasa-oral, vaasa-neuvola, vaasa-mhsu, vaasa-social, "
+            "vaasa-assistants, region-digital, jakobstad-nurses, jakobstad-oral, "
+            "jakobstad-family, jakobstad-psychosocial, jakobstad-assistants, narpes-health, "
+            "korsholm-health, kristinestad-health, laihia-health, kp-nurses"
         ],
     ),
     (
         "agent-skill",
         [("agents[0].skills.triage", 3)],
         [
-            "agents[0].skills.triage: unknown skill 'triage'; known skills: nursing, dental, "
-            "child_family, mental_health, substance_use, social_work, prescriptions, appointments"
+            "agents[0] (a001).skills.triage: unknown skill 'triage'; known skills: nursing, "
+            "dental, child_family, mental_health, substance_use, social_work, prescriptions, "
+            "appointments"
         ],
     ),
     (
         "agent-language",
         [("agents[0].languages[1]", "se")],
-        ["agents[0].languages[1]: unknown language 'se'; known languages: fi, sv, en"],
+        ["agents[0] (a001).languages[1]: unknown language 'se'; known languages: fi, sv, en"],
     ),
     (
         "agent-duplicate-language",
         [("agents[0].languages", ["fi", "sv", "fi"])],
         [
-            "agents[0].languages[2]: duplicate language 'fi' (first defined at "
-            "agents[0].languages[0])"
+            "agents[0] (a001).languages[2]: duplicate language 'fi' (first defined at "
+            "agents[0] (a001).languages[0])"
         ],
     ),
     (
         "agent-no-language",
         [("agents[0].languages", [])],
-        ["agents[0].languages: must list at least one language"],
+        ["agents[0] (a001).languages: must list at least one language"],
     ),
     (
         "agent-authorisation",
         [("agents[1].authorisations", ["kanta"])],
         [
-            "agents[1].authorisations[0]: unknown authorisation 'kanta'; known "
+            "agents[1] (a002).authorisations[0]: unknown authorisation 'kanta'; known "
             "authorisations: omaolo"
         ],
     ),
@@ -437,210 +446,216 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "overflow-to-unknown",
         [("services[4].steps[2].overflow_to", "nursing")],
         [
-            "services[4].steps[2].overflow_to: unknown service 'nursing'; known services: "
-            "nursing_advice, symptom_assessment, oral_health, child_family, mental_health, "
-            "social_services, prescriptions, appointments"
+            "services[4] (mental_health).steps[2].overflow_to: unknown service 'nursing'; known "
+            "services: nursing_advice, symptom_assessment, oral_health, child_family, "
+            "mental_health, social_services, prescriptions, appointments"
         ],
     ),
     (
         "default-urgency-unknown",
         [("services[2].default_urgency", "routine")],
         [
-            "services[2].default_urgency: unknown urgency class 'routine'; expected one of: "
-            "urgent, normal"
+            "services[2] (oral_health).default_urgency: unknown urgency class 'routine'; "
+            "expected one of: urgent, normal"
         ],
     ),
     # Proficiency.
     (
         "proficiency-too-high",
         [("agents[12].skills.nursing", 7)],
-        ["agents[12].skills.nursing: proficiency must be 1..5, got 7"],
+        ["agents[12] (a013).skills.nursing: proficiency must be 1..5, got 7"],
     ),
     (
         "proficiency-zero",
         [("agents[0].skills.nursing", 0)],
-        ["agents[0].skills.nursing: proficiency must be 1..5, got 0"],
+        ["agents[0] (a001).skills.nursing: proficiency must be 1..5, got 0"],
     ),
     (
         "proficiency-boolean",
         [("agents[0].skills.nursing", True)],
-        ["agents[0].skills.nursing: expected an integer, got boolean true"],
+        ["agents[0] (a001).skills.nursing: expected an integer, got boolean true"],
     ),
     (
         "proficiency-decimal",
         [("agents[0].skills.nursing", 2.5)],
-        ["agents[0].skills.nursing: expected an integer, got number 2.5"],
+        ["agents[0] (a001).skills.nursing: expected an integer, got number 2.5"],
     ),
     # Capacity.
     (
         "capacity-channel",
         [("agents[0].capacity", {"voice": 1, "phone": 1})],
         [
-            "agents[0].capacity.phone: unknown channel 'phone'; expected one of: voice, chat, web, "
-            "callback, workitem"
+            "agents[0] (a001).capacity.phone: unknown channel 'phone'; expected one of: voice, "
+            "chat, web, callback, workitem"
         ],
     ),
     (
         "capacity-negative",
         [("agents[0].capacity.chat", -1)],
-        ["agents[0].capacity.chat: capacity must be >= 0, got -1"],
+        ["agents[0] (a001).capacity.chat: capacity must be >= 0, got -1"],
     ),
     (
         "capacity-not-int",
         [("agents[0].capacity.chat", "3")],
-        ["agents[0].capacity.chat: expected an integer, got string '3'"],
+        ["agents[0] (a001).capacity.chat: expected an integer, got string '3'"],
     ),
     (
         "capacity-all-zero",
         [("agents[1].capacity", {"voice": 0, "chat": 0})],
         [
-            "agents[1].capacity: at least one channel must have capacity above 0 (channels: voice, "
-            "chat, web, callback, workitem)"
+            "agents[1] (a002).capacity: at least one channel must have capacity above 0 "
+            "(channels: voice, chat, web, callback, workitem)"
         ],
     ),
     (
         "capacity-empty",
         [("agents[1].capacity", {})],
         [
-            "agents[1].capacity: at least one channel must have capacity above 0 (channels: voice, "
-            "chat, web, callback, workitem)"
+            "agents[1] (a002).capacity: at least one channel must have capacity above 0 "
+            "(channels: voice, chat, web, callback, workitem)"
         ],
     ),
     # Durations and numbers.
     (
         "duration-negative",
         [("services[0].steps[0].duration_s", -5)],
-        ["services[0].steps[0].duration_s: must be non-negative, got -5"],
+        ["services[0] (nursing_advice).steps[0].duration_s: must be non-negative, got -5"],
     ),
     (
         "duration-string",
         [("services[0].wrapup_s", "60s")],
-        ["services[0].wrapup_s: expected a number, got string '60s'"],
+        ["services[0] (nursing_advice).wrapup_s: expected a number, got string '60s'"],
     ),
     (
         "duration-boolean",
         [("services[0].decline_cooldown_s", False)],
-        ["services[0].decline_cooldown_s: expected a number, got boolean false"],
+        ["services[0] (nursing_advice).decline_cooldown_s: expected a number, got boolean false"],
     ),
     (
         "duration-nan",
         [("services[0].wrapup_s", float("nan"))],
-        ["services[0].wrapup_s: must be a finite number, got nan"],
+        ["services[0] (nursing_advice).wrapup_s: must be a finite number, got nan"],
     ),
     (
         "offer-timeout-zero",
         [("services[0].offer_timeout_s", 0)],
-        ["services[0].offer_timeout_s: must be above 0, got 0"],
+        ["services[0] (nursing_advice).offer_timeout_s: must be above 0, got 0"],
     ),
     (
         "urgency-target-negative",
         [("services[0].urgencies.P1.target_s", -1)],
-        ["services[0].urgencies.P1.target_s: must be non-negative, got -1"],
+        ["services[0] (nursing_advice).urgencies.P1.target_s: must be non-negative, got -1"],
     ),
     (
         "urgency-warn-negative",
         [("services[0].urgencies.P1.warn_before_s", -1)],
-        ["services[0].urgencies.P1.warn_before_s: must be non-negative, got -1"],
+        ["services[0] (nursing_advice).urgencies.P1.warn_before_s: must be non-negative, got -1"],
     ),
     (
         "urgency-unknown-key",
         [("services[0].urgencies.P1.target", 60)],
         [
-            "services[0].urgencies.P1.target: unknown key 'target'; expected one of: target_s, "
-            "redirect, warn_before_s"
+            "services[0] (nursing_advice).urgencies.P1.target: unknown key 'target'; did you "
+            "mean 'target_s'? expected one of: target_s, redirect, warn_before_s"
         ],
     ),
     (
         "urgency-redirect-number",
         [("services[0].urgencies.P0.redirect", 112)],
-        ["services[0].urgencies.P0.redirect: expected a string, got integer 112"],
+        ["services[0] (nursing_advice).urgencies.P0.redirect: expected a string, got integer 112"],
     ),
     (
         "urgencies-empty",
         [("services[2].urgencies", {}), ("services[2].default_urgency", _DROP)],
-        ["services[2].urgencies: must define at least one urgency class"],
+        ["services[2] (oral_health).urgencies: must define at least one urgency class"],
     ),
     (
         "default-urgency-redirects",
         [("services[0].default_urgency", "P0")],
         [
-            "services[0].default_urgency: urgency class 'P0' redirects to 112; the default class "
-            "must queue"
+            "services[0] (nursing_advice).default_urgency: urgency class 'P0' redirects to 112; "
+            "the default class must queue"
         ],
     ),
     (
         "default-urgency-missing",
         [("services[2].default_urgency", _DROP)],
         [
-            "services[2].default_urgency: required key is missing (the service has more than one "
-            "urgency class)"
+            "services[2] (oral_health).default_urgency: required key is missing (the service has "
+            "more than one urgency class)"
         ],
     ),
     (
         "warn-fraction-one",
         [("services[0].warn_fraction", 1)],
-        ["services[0].warn_fraction: must be below 1, got 1.0"],
+        ["services[0] (nursing_advice).warn_fraction: must be below 1, got 1.0"],
     ),
     (
         "warn-fraction-negative",
         [("services[0].warn_fraction", -0.1)],
-        ["services[0].warn_fraction: must be non-negative, got -0.1"],
+        ["services[0] (nursing_advice).warn_fraction: must be non-negative, got -0.1"],
     ),
     (
         "agent-choice",
         [("services[0].agent_choice", "random")],
         [
-            "services[0].agent_choice: unknown agent choice 'random'; expected one of: "
-            "longest_idle, highest_proficiency, least_occupied"
+            "services[0] (nursing_advice).agent_choice: unknown agent choice 'random'; expected "
+            "one of: longest_idle, highest_proficiency, least_occupied"
         ],
     ),
     # Requirements.
     (
         "requirement-unknown-skill",
         [("services[0].requirement", "nursin>=2")],
-        ["services[0].requirement: column 1: unknown skill 'nursin' in 'nursin>=2'"],
+        [
+            "services[0] (nursing_advice).requirement: column 1: unknown skill 'nursin' in "
+            "'nursin>=2'"
+        ],
     ),
     (
         "requirement-syntax",
         [("services[0].requirement", "nursing>=2 &")],
         [
-            "services[0].requirement: column 13: expected a skill, lang:CODE, auth:NAME, '*' or "
-            "'(', got end of expression in 'nursing>=2 &'"
+            "services[0] (nursing_advice).requirement: column 13: expected a skill, lang:CODE, "
+            "auth:NAME, '*' or '(', got end of expression in 'nursing>=2 &'"
         ],
     ),
     (
         "requirement-level",
         [("services[0].requirement", "nursing>=6")],
-        ["services[0].requirement: column 10: proficiency must be 1..5, got >=6 in 'nursing>=6'"],
+        [
+            "services[0] (nursing_advice).requirement: column 10: proficiency must be 1..5, got "
+            ">=6 in 'nursing>=6'"
+        ],
     ),
     # Steps.
     (
         "steps-empty",
         [("services[0].steps", [])],
-        ["services[0].steps: must contain at least one step"],
+        ["services[0] (nursing_advice).steps: must contain at least one step"],
     ),
     (
         "step-kind",
         [("services[0].steps[1].kind", "everywhere")],
         [
-            "services[0].steps[1].kind: unknown step kind 'everywhere'; expected one of: "
-            "own_agent, own_team, own_site, region, relaxed, overflow"
+            "services[0] (nursing_advice).steps[1].kind: unknown step kind 'everywhere'; "
+            "expected one of: own_agent, own_team, own_site, region, relaxed, overflow"
         ],
     ),
     (
         "step-duration-missing",
         [("services[0].steps[0].duration_s", _DROP)],
         [
-            "services[0].steps[0].duration_s: required on every step but the last (a step without "
-            "a duration lasts for good)"
+            "services[0] (nursing_advice).steps[0].duration_s: required on every step but the "
+            "last (a step without a duration lasts for good)"
         ],
     ),
     (
         "step-duration-null",
         [("services[0].steps[1].duration_s", None)],
         [
-            "services[0].steps[1].duration_s: required on every step but the last (a step without "
-            "a duration lasts for good)"
+            "services[0] (nursing_advice).steps[1].duration_s: required on every step but the "
+            "last (a step without a duration lasts for good)"
         ],
     ),
     (
@@ -656,45 +671,48 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
             ),
             ("services[4].steps[1].relax_levels", 2),
         ],
-        ["services[4].steps[1].relax_levels: only allowed on relaxed steps"],
+        ["services[4] (mental_health).steps[1].relax_levels: only allowed on relaxed steps"],
     ),
     (
         "steps-never-widen",
         [("services[2].steps", [{"kind": "own_team", "duration_s": 60}, {"kind": "own_site"}])],
         [
-            "services[2].steps: needs a region, relaxed or overflow step; own_agent, own_team and "
-            "own_site steps alone never reach the rest of the region"
+            "services[2] (oral_health).steps: needs a region, relaxed or overflow step; "
+            "own_agent, own_team and own_site steps alone never reach the rest of the region"
         ],
     ),
     (
         "relax-levels-on-region",
         [("services[0].steps[1].relax_levels", 1)],
-        ["services[0].steps[1].relax_levels: only allowed on relaxed steps"],
+        ["services[0] (nursing_advice).steps[1].relax_levels: only allowed on relaxed steps"],
     ),
     (
         "relax-levels-range",
         [("services[0].steps[2].relax_levels", 5)],
-        ["services[0].steps[2].relax_levels: must be 1..4, got 5"],
+        ["services[0] (nursing_advice).steps[2].relax_levels: must be 1..4, got 5"],
     ),
     (
         "relax-levels-zero",
         [("services[0].steps[2].relax_levels", 0)],
-        ["services[0].steps[2].relax_levels: must be 1..4, got 0"],
+        ["services[0] (nursing_advice).steps[2].relax_levels: must be 1..4, got 0"],
     ),
     (
         "overflow-to-on-region",
         [("services[0].steps[1].overflow_to", "mental_health")],
-        ["services[0].steps[1].overflow_to: only allowed on overflow steps"],
+        ["services[0] (nursing_advice).steps[1].overflow_to: only allowed on overflow steps"],
     ),
     (
         "overflow-without-target",
         [("services[4].steps[2].overflow_to", _DROP)],
-        ["services[4].steps[2].overflow_to: required on overflow steps (the service to move to)"],
+        [
+            "services[4] (mental_health).steps[2].overflow_to: required on overflow steps (the "
+            "service to move to)"
+        ],
     ),
     (
         "overflow-to-itself",
         [("services[4].steps[2].overflow_to", "mental_health")],
-        ["services[4].steps[2].overflow_to: a service cannot overflow to itself"],
+        ["services[4] (mental_health).steps[2].overflow_to: a service cannot overflow to itself"],
     ),
     (
         "overflow-loop",
@@ -708,8 +726,8 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
             )
         ],
         [
-            "services[4].steps[2].overflow_to: overflow loop: mental_health -> nursing_advice -> "
-            "mental_health"
+            "services[4] (mental_health).steps[2].overflow_to: overflow loop: mental_health -> "
+            "nursing_advice -> mental_health"
         ],
     ),
     # Channel blocks.
@@ -740,12 +758,56 @@ def test_all_problems_are_reported_at_once(doc: Doc) -> None:
     put(doc, "teams[0].site", "vasa")
     put(doc, "services[0].steps[0].duration_s", _DROP)
     assert problems(doc) == lines(
-        "teams[0].site: unknown site 'vasa'; known sites: vaasa, korsholm, laihia, jakobstad, "
-        "narpes, kristinestad, kokkola",
-        "services[0].steps[0].duration_s: required on every step but the last (a step without "
-        "a duration lasts for good)",
-        "agents[12].skills.nursing: proficiency must be 1..5, got 7",
+        "teams[0].site: unknown site 'vasa'; did you mean 'vaasa'? known sites: vaasa, korsholm, "
+        "laihia, jakobstad, narpes, kristinestad, kokkola",
+        "services[0] (nursing_advice).steps[0].duration_s: required on every step but the last "
+        "(a step without a duration lasts for good)",
+        "agents[12] (a013).skills.nursing: proficiency must be 1..5, got 7",
     )
+
+
+def test_problems_name_the_entry_they_are_in(doc: Doc) -> None:
+    """A list entry is named by its id (agents) or name (services), so a supervisor need
+    not count entries; an entry without a usable name is only numbered."""
+    put(doc, "agents[17].skills.appointments", 9)
+    put(doc, "services[2].wrapup_s", -1)
+    put(doc, "agents[18].id", None)
+    assert problems(doc) == lines(
+        "services[2] (oral_health).wrapup_s: must be non-negative, got -1",
+        "agents[17] (a018).skills.appointments: proficiency must be 1..5, got 9",
+        "agents[18].id: expected a string, got null",
+    )
+
+
+def test_near_misses_are_suggested(doc: Doc) -> None:
+    put(doc, "services[0].wrapup", 30)
+    put(doc, "services[0].agent_choice", "longest-idle")
+    put(doc, "services[4].steps[2].overflow_to", "nursing-advice")
+    put(doc, "agents[0].skills.Nursing", 2)
+    put(doc, "agents[1].capacity", {"voise": 1})
+    assert problems(doc) == lines(
+        "services[0] (nursing_advice).wrapup: unknown key 'wrapup'; did you mean 'wrapup_s'? "
+        "expected one of: name, requirement, urgencies, default_urgency, steps, agent_choice, "
+        "wrapup_s, offer_timeout_s, decline_cooldown_s, timeout_cooldown_s, "
+        "not_ready_on_decline, not_ready_on_timeout, warn_fraction, callback, hours, "
+        "after_hours, feedback",
+        "services[0] (nursing_advice).agent_choice: unknown agent choice 'longest-idle'; did you "
+        "mean 'longest_idle'? expected one of: longest_idle, highest_proficiency, least_occupied",
+        "services[4] (mental_health).steps[2].overflow_to: unknown service 'nursing-advice'; did "
+        "you mean 'nursing_advice'? known services: nursing_advice, symptom_assessment, "
+        "oral_health, child_family, mental_health, social_services, prescriptions, appointments",
+        "agents[0] (a001).skills.Nursing: unknown skill 'Nursing'; did you mean 'nursing'? known "
+        "skills: nursing, dental, child_family, mental_health, substance_use, social_work, "
+        "prescriptions, appointments",
+        "agents[1] (a002).capacity.voise: unknown channel 'voise'; did you mean 'voice'? "
+        "expected one of: voice, chat, web, callback, workitem",
+    )
+
+
+def test_nothing_is_suggested_when_nothing_is_close(doc: Doc) -> None:
+    put(doc, "agents[0].skills.astrology", 2)
+    (problem,) = problems(doc)
+    assert "did you mean" not in problem
 
 
 def test_every_field_of_a_broken_entry_is_checked(doc: Doc) -> None:
@@ -819,8 +881,8 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "region.yaml"
     path.write_text("region:\n  name: x\nlanguages: [fi, sv\nskills: []\n", encoding="utf-8")
     assert _load(path) == [
-        f"{path}: line 4, column 7: expected ',' or ']', but got ':' "
-        "(while parsing a flow sequence at line 3, column 12)"
+        f"{path}: line 4, column 7: a ']' (or ',') is missing before ':'; in the list in [] "
+        "that starts at line 3, column 12 (YAML: expected ',' or ']', but got ':')"
     ]
 
 
@@ -848,7 +910,7 @@ def test_duplicate_yaml_keys_are_reported_with_other_problems(
     assert _load(path) == [
         f"{path}: line {line}, column {column}: duplicate key 'nursing' (YAML would silently keep "
         "only the last value)",
-        f"{path}: agents[0].skills.nursing: proficiency must be 1..5, got 9",
+        f"{path}: agents[0] (a001).skills.nursing: proficiency must be 1..5, got 9",
     ]
 
 
@@ -883,18 +945,19 @@ def test_feedback_problems_are_reported_together(doc: Doc) -> None:
         "per_agent": True,
     }
     assert problems(doc) == lines(
-        f"services[{i}].feedback.per_agent: unknown key 'per_agent'; expected one of: "
-        "after, channels, cooldown_days, answer_window_s, texts",
-        f"services[{i}].feedback.after[1]: expected an outcome after which a person can be "
-        "asked, one of: resolved, merged, transferred, redirected; got 'abandoned'",
-        f"services[{i}].feedback.channels[1]: chat contacts carry no phone number to send a "
-        "request to; expected some of: callback, voice, web, workitem",
-        f"services[{i}].feedback.channels[2]: unknown channel 'fax'; "
+        f"services[{i}] (nursing_advice).feedback.per_agent: unknown key 'per_agent'; expected "
+        "one of: after, channels, cooldown_days, answer_window_s, texts",
+        f"services[{i}] (nursing_advice).feedback.after[1]: expected an outcome after which a "
+        "person can be asked, one of: resolved, merged, transferred, redirected; got 'abandoned'",
+        f"services[{i}] (nursing_advice).feedback.channels[1]: chat contacts carry no phone "
+        "number to send a request to; expected some of: callback, voice, web, workitem",
+        f"services[{i}] (nursing_advice).feedback.channels[2]: unknown channel 'fax'; "
         "expected one of: voice, chat, web, callback, workitem",
-        f"services[{i}].feedback.texts.de: unknown language 'de'; expected one of: fi, sv, en",
-        f"services[{i}].feedback.texts.fi: must not be empty",
-        f"services[{i}].feedback.cooldown_days: must be 1..3650, got 0",
-        f"services[{i}].feedback.answer_window_s: must be above 0, got -5",
+        f"services[{i}] (nursing_advice).feedback.texts.de: unknown language 'de'; expected one "
+        "of: fi, sv, en",
+        f"services[{i}] (nursing_advice).feedback.texts.fi: must not be empty",
+        f"services[{i}] (nursing_advice).feedback.cooldown_days: must be 1..3650, got 0",
+        f"services[{i}] (nursing_advice).feedback.answer_window_s: must be above 0, got -5",
     )
 
 
@@ -968,6 +1031,6 @@ def test_partner_problems_are_reported_with_their_paths(doc: Doc) -> None:
         "partners[0].cover.channels: unknown key 'channels'; expected one of: weekly, "
         "timezone, holidays, exceptions",
         "partners[0].cover.weekly: required key is missing",
-        f"agents[{kp01}].partner: unknown partner agreement 'soite'; expected one of: "
+        f"agents[{kp01}] (kp01).partner: unknown partner agreement 'soite'; expected one of: "
         "keski-pohjanmaa",
     )

@@ -45,6 +45,8 @@ NOT_MEASURABLE: dict[tuple[str, str], str] = {
     # duration only last, default_urgency among the (patched) urgencies, overflow
     # without loops. JSON Schema cannot say that; the 400 lists each problem.
     ("PATCH /api/supervisor/services/{name}", "positive_data_acceptance"): "cross-field",
+    # The body's optional id must be the path's agent id: a rule across path and body.
+    ("PUT /api/supervisor/agents/{agent_id}", "positive_data_acceptance"): "id from the path",
     # to >= from, at most 31 days, rows only with format=csv: rules across parameters.
     ("GET /api/supervisor/audit/export", "positive_data_acceptance"): "cross-parameter",
     # to >= from and at most 92 days: a rule across parameters.

@@ -9,6 +9,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from aiohttp import web
 
@@ -17,8 +18,8 @@ from router.config import load_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
 from router.config.region import Region
+from router.config.shapes import agent_entry, service_entry
 from router.core.model import ServiceSpec
-from router.service.supervisor import agent_mapping, service_mapping
 from tests.service_support import REGION_FILE, Client, bearer, make_service
 
 MakeClient = Callable[[web.Application], Awaitable[Client]]
@@ -35,10 +36,10 @@ def _reload_service(region: Region, entry: object) -> ServiceSpec | None:
 def test_every_service_and_agent_reads_back_from_its_dump() -> None:
     region = load_region(REGION_FILE)
     for name, spec in region.services.items():
-        assert _reload_service(region, service_mapping(spec)) == spec, name
+        assert _reload_service(region, service_entry(spec)) == spec, name
     for agent_id, agent in region.agents.items():
         problems = Problems("dump")
-        again = read_agent(problems, "", agent_mapping(agent, region.languages), region)
+        again = read_agent(problems, "", agent_entry(agent, region.languages), region)
         assert not problems.items, problems.items
         assert again == agent, agent_id
 
@@ -69,7 +70,7 @@ def test_no_service_setting_is_lost_by_the_dump() -> None:
             changed[f.name] = other
     assert {"callback_attempts", "callback_retry_s", "callback_window_s"} <= set(changed)
     edited = dataclasses.replace(spec, **changed)
-    assert _reload_service(region, service_mapping(edited)) == edited
+    assert _reload_service(region, service_entry(edited)) == edited
 
 
 async def test_the_apis_dump_of_every_service_reads_back_to_the_region(
@@ -116,3 +117,42 @@ async def test_patching_one_field_of_a_service_keeps_every_other(
     assert after["callback"] == {"attempts": 5, "retry_s": 600, "window_s": 1800}
     # ...and the service behaves so: callers are still offered half-hour windows.
     assert await _window_lengths(client, "nursing_advice") == {1800}
+
+
+async def test_the_supervisors_answers_match_their_documented_schemas(
+    aiohttp_client: MakeClient,
+) -> None:
+    """The OpenAPI document describes the service and agent answers (from the shapes),
+    and the live answers are valid against those descriptions."""
+    client = await aiohttp_client(build_app(make_service()))
+    doc = await (await client.get("/openapi.json")).json()
+    answers = {
+        ("/api/supervisor/services", "get"): "/api/supervisor/services",
+        ("/api/supervisor/services/{name}", "get"): "/api/supervisor/services/nursing_advice",
+        ("/api/supervisor/agents", "get"): "/api/supervisor/agents",
+        ("/api/supervisor/agents/{agent_id}", "get"): "/api/supervisor/agents/a001",
+    }
+    for (path, method), url in answers.items():
+        ok = doc["paths"][path][method]["responses"]["200"]
+        schema = ok["content"]["application/json"]["schema"]
+        assert schema.get("additionalProperties") is False or "required" in schema, path
+        body = await (await client.get(url, headers=SUPERVISOR)).json()
+        errors = [str(e) for e in jsonschema_rs.validator_for(schema).iter_errors(body)]
+        assert errors == [], (path, errors)
+    for path, method in (
+        ("/api/supervisor/services/{name}", "patch"),
+        ("/api/supervisor/agents/{agent_id}", "put"),
+        ("/api/supervisor/agents/{agent_id}/move", "post"),
+        ("/api/supervisor/agents/{agent_id}/presence", "post"),
+    ):
+        assert (
+            "schema"
+            in doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        ), (path, method)
+    # A dump with a setting the shape does not know is not valid: the schemas are closed.
+    service = await (await client.get(answers[next(iter(answers))], headers=SUPERVISOR)).json()
+    schema = doc["paths"]["/api/supervisor/services"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
+    service["services"][0]["wrapup"] = 30
+    assert not jsonschema_rs.validator_for(schema).is_valid(service)

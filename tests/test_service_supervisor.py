@@ -181,6 +181,19 @@ async def test_a_bad_agent_edit_is_refused_with_every_problem_and_changes_nothin
     assert service.engine.agent("a005").spec is spec
 
 
+async def test_an_agent_edit_with_a_null_id_keeps_the_paths_id(
+    served: tuple[Client, Service],
+) -> None:
+    """null counts as absent everywhere in an entry, the id too (it was once taken as a
+    different id and refused)."""
+    client, service = served
+    agent = await send(client, "PUT", "/api/supervisor/agents/a005", {**A005, "id": None})
+    assert agent["id"] == "a005"
+    assert service.engine.agent("a005").spec.id == "a005"
+    error = await send(client, "PUT", "/api/supervisor/agents/a005", {**A005, "id": "a006"}, 400)
+    assert problem_fields(error) == {"id"}
+
+
 async def test_moving_an_agent_changes_team_and_site(served: tuple[Client, Service]) -> None:
     client, service = served
     moved = await send(

@@ -2,9 +2,9 @@
 
 A configuration is checked in full before anything is refused, so one run shows every
 mistake. Each problem reads ``{source}: {path}: {reason}``, where ``path`` uses dotted keys
-and ``[index]`` for list items, e.g.::
+and ``[index]`` for list items, a service or agent entry also named, e.g.::
 
-    config/region.yaml: agents[12].skills.nursing: proficiency must be 1..5, got 7
+    config/region.yaml: agents[17] (a018).skills.nursing: proficiency must be 1..5, got 7
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ one YAML mapping with its allowed keys, so each schema section is a few lines.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TypeVar, overload
 
@@ -23,6 +24,18 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 # Ids of sites, teams, services and agents: no spaces or punctuation that needs quoting
 # in URLs, metrics labels or logs.
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+ID_FORM = "id (letters, digits, '_', '.', '-'; starting with a letter or digit)"
+NAME_FORM = "name (letters, digits, '_', '.', '-'; starting with a letter or '_')"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices`` to a mistyped ``word``
+    (letter case ignored), or "" when none is close; it goes before the list of what
+    is allowed."""
+    options = list(choices)
+    by_folded = {option.casefold(): option for option in options}
+    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.75)
+    return f"did you mean {by_folded[close[0]]!r}? " if close else ""
 
 
 def describe(value: object) -> str:
@@ -142,8 +155,9 @@ def as_enum(problems: Problems, path: str, value: object, enum: type[E], what: s
     try:
         return enum(text)
     except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        problems.add(path, f"unknown {what} {text!r}; expected one of: {allowed}")
+        values = [member.value for member in enum]
+        hint = did_you_mean(text, values)
+        problems.add(path, f"unknown {what} {text!r}; {hint}expected one of: {', '.join(values)}")
         return None
 
 
@@ -182,9 +196,10 @@ class Fields:
         allowed = (*required, *optional)
         for key in mapping:
             if key not in allowed:
+                hint = did_you_mean(key, allowed)
                 problems.add(
                     key_path(path, key),
-                    f"unknown key {key!r}; expected one of: {', '.join(allowed)}",
+                    f"unknown key {key!r}; {hint}expected one of: {', '.join(allowed)}",
                 )
         for key in required:
             if key not in mapping:
@@ -231,13 +246,7 @@ class Fields:
         present, value = self._read(key)
         if not present:
             return None
-        return as_pattern(
-            self.problems,
-            self.at(key),
-            value,
-            IDENT,
-            "id (letters, digits, '_', '.', '-'; starting with a letter or digit)",
-        )
+        return as_pattern(self.problems, self.at(key), value, IDENT, ID_FORM)
 
     @overload
     def number(self, key: str, *, positive: bool = False) -> float | None: ...

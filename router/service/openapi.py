@@ -162,6 +162,12 @@ def vocabulary(region: Region, urgencies: Mapping[str, Iterable[str]]) -> dict[s
         "own_team": one_of(region.teams),
         "own_agent": one_of(region.agents),
         "language": one_of(region.languages),
+        # An agent entry's names: each item (or key, for skills) one of the catalogue's.
+        "languages": one_of(region.languages),
+        "authorisations": one_of(region.catalogue.authorisations),
+        "skills": one_of(region.catalogue.skills),
+        # No agreements: no partner can be named; a schema without a value says it.
+        "partner": one_of(region.agreements) if region.agreements else {"not": {}},
         "number": CALLABLE_SCHEMA,
         "phone": E164_SCHEMA,
         "caller": {"anyOf": [E164_SCHEMA, {"type": "string", "enum": ["hidden"]}]},
@@ -235,7 +241,16 @@ def _free_string(schema: dict[str, Any]) -> bool:
 
 
 def _named(schema: Any, word: dict[str, Any] | None) -> Any:
-    if word is None or not isinstance(schema, dict) or schema.get("pattern") != NON_BLANK:
+    """A field's schema with the vocabulary's ``word`` for its name applied: to a free
+    string, to the free strings a list holds, or to the keys of a mapping."""
+    if word is None or not isinstance(schema, dict):
+        return schema
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict):
+        return {**schema, "items": _named(items, word)}
+    if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return {**schema, "propertyNames": word}
+    if schema.get("pattern") != NON_BLANK:
         return schema
     kept = {k: v for k, v in schema.items() if k in ("description", "title")}
     return {**kept, **word}

@@ -34,11 +34,11 @@ from zoneinfo import ZoneInfo
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
 from router.config.region import Region
+from router.config.shapes import agent_entry, service_entry
 from router.core.engine import Engine
 from router.core.errors import RoutingError
 from router.core.events import AgentUpdated, Event, ServiceUpdated
 from router.service.replicated import ReplicatedRuntime
-from router.service.supervisor import agent_mapping, service_mapping
 from router.store import Store, StoredConfig, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
         "channel_blocks": plain(blocks),
         "services": {
             spec.name: {
-                **service_mapping(spec),
+                **service_entry(spec),
                 "hours": plain(region.hours.get(spec.name)),
                 "after_hours": plain(region.after_hours.get(spec.name)),
                 # Only when set: a region without a survey keeps its stored fingerprint.
@@ -136,7 +136,7 @@ def region_document(region: Region, engine: Engine | None = None) -> dict[str, A
             }
             for spec in services
         },
-        "agents": {spec.id: agent_mapping(spec, languages) for spec in agents},
+        "agents": {spec.id: agent_entry(spec, languages) for spec in agents},
         "tokens": {t.name: plain(t) for t in region.tokens},
         # Only when set: a region without agreements keeps its stored fingerprint.
         **({"partners": plain(agreements)} if agreements else {}),
@@ -346,7 +346,7 @@ async def _apply(service: Service, document: Mapping[str, Any], diff: Difference
     region, engine = service.region, service.engine
     for name, keys in diff.services.items():
         current = engine.service(name)
-        entry = service_mapping(current)
+        entry = service_entry(current)
         wanted = document["services"][name]
         entry.update({key: wanted[key] for key in keys})
         problems = Problems(region.source)
@@ -356,7 +356,7 @@ async def _apply(service: Service, document: Mapping[str, Any], diff: Difference
     for agent_id, changed in diff.agents.items():
         wanted = dict(document["agents"][agent_id])
         try:
-            entry = agent_mapping(engine.agent(agent_id).spec, region.languages)
+            entry = agent_entry(engine.agent(agent_id).spec, region.languages)
         except RoutingError:
             entry = wanted  # not on the roster yet
         entry.update({key: wanted.get(key) for key in changed or wanted})

@@ -1,0 +1,203 @@
+"""A supervisor's open contacts: the list in the one priority order, and moving,
+offering and removing one contact.
+
+No bulk deletion: ``remove`` takes one contact no agent has yet out of the queue, with a
+reason (400 without one; 409 once an agent has it). It closes as ``cancelled`` and the
+audit records who (the supervisor's token) and why (``router.service.audit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from router.core.errors import Conflict, UnknownContact
+from router.core.events import ContactCancelled, ContactMoved, ManualOffer
+from router.core.model import ContactState
+from router.core.state import ContactView
+from router.service.audit import Audit, Removal
+from router.service.auth import Principal
+from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.logs import mask
+from router.service.service import Service
+from router.service.supervisor_views import contact_detail
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+OPEN_STATES = (
+    ContactState.SCHEDULED,
+    ContactState.WAITING,
+    ContactState.OFFERED,
+    ContactState.ASSIGNED,
+)
+MAX_REMOVAL_REASON = 500
+
+
+class SupervisorContacts:
+    """The supervisor's contact routes (``router.service.supervisor_routes`` lists them)."""
+
+    def __init__(self, service: Service, audit: Audit) -> None:
+        self.service = service
+        self.audit = audit
+
+    async def list_contacts(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
+        region = self.service.region
+        query = request.query
+        problems = BodyProblems()
+        allowed = ("service", "site", "state", "limit", "offset", "access_token")
+        for key in query:
+            if key not in allowed:
+                problems.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
+        service = query.get("service")
+        if service is not None and service not in region.services:
+            problems.add(
+                "service",
+                f"unknown service {service!r}; expected one of: {', '.join(region.services)}",
+            )
+        site = query.get("site")
+        if site is not None and site not in region.sites:
+            problems.add(
+                "site", f"unknown site {site!r}; expected one of: {', '.join(region.sites)}"
+            )
+        state = query.get("state")
+        if state is not None and state not in {s.value for s in OPEN_STATES}:
+            problems.add(
+                "state",
+                f"unknown state {state!r}; expected one of: "
+                + ", ".join(s.value for s in OPEN_STATES),
+            )
+        limit = _query_int(problems, query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        offset = _query_int(problems, query, "offset", 0, 0, None)
+        problems.raise_if_any()
+
+        engine = self.service.engine
+        rows: list[tuple[ContactView, int | None]] = []
+        if state in (None, ContactState.WAITING.value):
+            rows.extend((view, i) for i, view in enumerate(engine.waiting(), 1))
+        if state != ContactState.WAITING.value:
+            others = sorted(
+                (
+                    view
+                    for view in engine.contacts()
+                    if view.state is not ContactState.WAITING
+                    and (state is None or view.state.value == state)
+                ),
+                key=lambda view: (view.due_at, view.seq),
+            )
+            rows.extend((view, None) for view in others)
+        chosen = [
+            (view, position)
+            for view, position in rows
+            if (service is None or view.service == service)
+            and (site is None or view.spec.preferred_site == site)
+        ]
+        return web.json_response(
+            {
+                "total": len(chosen),
+                "offset": offset,
+                "limit": limit,
+                "contacts": [
+                    contact_detail(view, position)
+                    for view, position in chosen[offset : offset + limit]
+                ],
+            }
+        )
+
+    def _contact_now(self, contact_id: str) -> dict[str, Any]:
+        engine = self.service.engine
+        view = engine.contact(contact_id)
+        position = None
+        if view.state is ContactState.WAITING:
+            position = next(
+                (i for i, w in enumerate(engine.waiting(), 1) if w.id == contact_id), None
+            )
+        return contact_detail(view, position)
+
+    async def move_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        contact_id = request.match_info["contact_id"]
+        self.service.engine.contact(contact_id)  # 404 before reading the body
+        f, problems = await read_fields(request, ("service",))
+        target = f.text("service")
+        services = self.service.region.services
+        if target is not None and target not in services:
+            problems.add(
+                "service", f"unknown service {target!r}; expected one of: {', '.join(services)}"
+            )
+        problems.raise_if_any()
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(ContactMoved(contact_id, target or "", by))
+        return web.json_response(self._contact_now(contact_id))
+
+    async def offer_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        contact_id = request.match_info["contact_id"]
+        self.service.engine.contact(contact_id)  # 404 before reading the body
+        f, problems = await read_fields(request, ("agent_id",))
+        agent_id = f.text("agent_id")
+        problems.raise_if_any()
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(ManualOffer(contact_id, agent_id or "", by))
+        return web.json_response(self._contact_now(contact_id))
+
+    async def remove_contact(
+        self, request: web.Request, principal: Principal | None
+    ) -> web.StreamResponse:
+        """One contact no agent has yet, out of the queue with a reason (outcome
+        ``cancelled``). The ``Removal`` note (who, why) goes through the log ahead of the
+        engine's ``ContactCancelled``, so every instance's audit records both."""
+        contact_id = request.match_info["contact_id"]
+        self.service.engine.contact(contact_id)  # 404 before reading the body
+        f, problems = await read_fields(request, ("reason",))
+        reason = f.text("reason")
+        if reason is not None and len(reason) > MAX_REMOVAL_REASON:
+            problems.add("reason", f"at most {MAX_REMOVAL_REASON} characters")
+        problems.raise_if_any()
+        view = self.service.engine.contact(contact_id)
+        if view.state is ContactState.ASSIGNED:
+            raise ApiError(
+                409,
+                "conflict",
+                f"contact {contact_id!r} is with agent {view.agent_id!r}; "
+                "only the agent can complete it",
+            )
+        # Masked as in the logs: a reason is free text and must not carry a number or a
+        # personal identity code into the log, the audit or its exports.
+        why = mask((reason or "").strip())
+        by = principal.name if principal is not None else ""
+        await self.service.runtime.submit(Removal(contact_id, by, why))
+        try:
+            await self.service.runtime.submit(ContactCancelled(contact_id, why))
+        except Conflict as exc:
+            raise ApiError(409, "conflict", f"an agent has it now: {exc}") from None
+        except UnknownContact:
+            raise ApiError(409, "conflict", f"contact {contact_id!r} closed meanwhile") from None
+        record = self.audit.get(contact_id)
+        return web.json_response(self.audit.contact_json(record) if record is not None else {})
+
+
+def _query_int(
+    problems: BodyProblems,
+    query: Mapping[str, str],
+    key: str,
+    default: int,
+    low: int,
+    high: int | None,
+) -> int:
+    text = query.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        problems.add(key, f"expected an integer, got {text!r}")
+        return default
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        problems.add(key, f"must be {bounds}, got {value}")
+        return default
+    return value
