@@ -163,7 +163,9 @@ def erlang_a_result(
         top = max(top, nxt)
         if nxt < top - 41.0 and nmu + k * theta > lam:  # e^-41 < 1e-17: negligible
             break
-    scaled = [math.exp(x - top) for x in logs]
+    # Terms below e^-50 of the largest change no sum (and a rising run of them makes
+    # math.fsum keep a partial for each): they count as zero.
+    scaled = [math.exp(x - top) if x > top - 50.0 else 0.0 for x in logs]
     # π(N) is counted in both parts: states 0..N (1/B) and the queue terms (q_0 = 1).
     norm = math.exp(log_below - top) - scaled[0] + math.fsum(scaled)
     pi = [q / norm for q in scaled]  # π(N+k), k = 0..K
