@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from router.core.estimate import DEFAULT_HANDLE_S
+from router.service.staffing_view import REFRESH_S
 from router.staffing.erlang import Result, erlang_a_result, erlang_c_result
 from router.staffing.plan import Interval, Target, agents_needed
-from tests.service_support import Client, WallClock, bearer, served_at
+from tests.service_support import Client, WallClock, bearer, sample_region, served_at
 
 MakeClient = Callable[..., Awaitable[Client]]
 VIEW = "/api/supervisor/staffing"
@@ -179,3 +180,34 @@ async def test_only_supervisors_see_the_staffing_view(served: tuple[Client, Wall
         assert r.status == 403, path
         assert (await r.json())["error"]["code"] == "forbidden"
         assert (await client.get(path)).status == 401
+
+
+async def test_arrivals_are_counted_over_the_hours_open_today(aiohttp_client: MakeClient) -> None:
+    """Oral health opens 08:00-16:00 on weekdays: before 08:00 there is no rate to figure
+    with; at 10:30 its calls count over 2.5 open hours, not 10.5 since midnight."""
+    client, _, clock = await served_at(aiohttp_client, "2026-12-07 07:30", sample_region())
+    before = await block(client, "oral_health")
+    assert before["observed_s"] == 0 and before["arrivals_per_hour"] is None
+    assert before["figures"] is None and before["curve"] == [] and before["agents_needed"] is None
+    clock.set("2026-12-07 10:30")
+    for i in range(5):
+        await call(client, f"h{i}")
+    await login(client, "a007")
+    clock.t += REFRESH_S  # past the view's own pause between counts
+    oral = await block(client, "oral_health")
+    assert oral["observed_s"] == 2.5 * 3600 + REFRESH_S
+    assert oral["arrivals_per_hour"] == round(5 / (oral["observed_s"] / 3600), 1) == 2.0
+    same_figures(oral["figures"], erlang_c_result(1, 2.0 / 3600, DEFAULT_HANDLE_S, 3600.0))
+
+
+async def test_todays_count_follows_new_arrivals_after_a_short_pause(
+    served: tuple[Client, WallClock],
+) -> None:
+    client, clock = served
+    await call(client, "p0")
+    assert (await block(client, "oral_health"))["arrivals_today"] == 1
+    await call(client, "p1")
+    # Counted again at most every REFRESH_S seconds of the service's clock.
+    assert (await block(client, "oral_health"))["arrivals_today"] == 1
+    clock.t += REFRESH_S
+    assert (await block(client, "oral_health"))["arrivals_today"] == 2
