@@ -126,6 +126,14 @@ async def test_a_supervisor_sees_staffing_figures_and_asks_what_if(
     await expect(row).to_be_attached()
     await assert_accessible(page)
 
+    # In Finnish: the view is redrawn in place, and a what-if answers in Finnish.
+    await page.get_by_label("Language").select_option("fi")
+    await expect(page.get_by_role("heading", name="Mitoitus", exact=True)).to_be_visible()
+    await expect(page.get_by_role("region", name="Mitoitus nyt, 2026-12-07")).to_be_visible()
+    await page.get_by_role("spinbutton", name="Agentteja", exact=True).fill("8")
+    await page.get_by_role("button", name="Laske").click()
+    await expect(answer).to_contain_text("Suun terveydenhuolto, 8 agenttia, 40 saapuvaa")
+
 
 # The elements of the staffing section whose right edge passes a 375 px viewport, but
 # for those inside the table's scrolling region.

@@ -28,10 +28,14 @@ function say(text, error = false) {
 
 async function load() {
   if (!shown() || !online()) return;
+  let view;
   try {
-    state.view = await session().request("GET", "/api/supervisor/staffing");
+    view = await session().request("GET", "/api/supervisor/staffing");
   } catch { return; }
-  keepFocus(draw);
+  // Redrawn only when a figure changed, so that an opened table of a chart stays open.
+  const changed = JSON.stringify(view.services) !== JSON.stringify(state.view?.services);
+  state.view = view;
+  if (changed) keepFocus(draw);
   fillForm(false);
 }
 
@@ -126,9 +130,12 @@ function serviceFigure(s) {
 
 function draw() {
   if (!state.view) return;
+  const open = new Set([...$("staffing").querySelectorAll("figure[data-service] details[open]")].map((d) => d.closest("figure").dataset.service));
   $("staffing").replaceChildren(staffingTable(state.view.services),
     h("div", { class: "charts staffing-charts" }, state.view.services.map(serviceFigure)));
-  drawWhatif();
+  for (const figure of $("staffing").querySelectorAll("figure[data-service]")) {
+    if (open.has(figure.dataset.service)) figure.querySelector("details")?.setAttribute("open", "");
+  }
 }
 
 // ------------------------------------------------------------------ what-if
@@ -194,6 +201,7 @@ $("staffing-refresh").addEventListener("click", load);
 onLanguage(() => {
   for (const option of $("whatif-service").options) option.textContent = serviceName(option.value);
   keepFocus(draw);
+  drawWhatif();  // the answer is a live region: redrawn only when asked or relabelled
 });
 // The console shows once signed in, and the socket says when it is online: load then,
 // and again every REFRESH_MS while the console is shown.
