@@ -240,7 +240,7 @@ class StaffingView:
         spec = self.service.engine.service(name)
         return spec.default_urgency, spec.urgencies[spec.default_urgency].target_s
 
-    def now(self, name: str, agents: int, day: Day, now: float) -> dict[str, Any]:
+    def block(self, name: str, agents: int, day: Day, now: float) -> dict[str, Any]:
         """One service's block of the view: its numbers now and what they give."""
         open_s = self._open_s(name, now)
         rate = None
@@ -281,7 +281,7 @@ class StaffingView:
         day, days = self._today(now)
         agents = self._agents()
         services = [
-            self.now(name, agents[name], days.get(name, Day()), now)
+            self.block(name, agents[name], days.get(name, Day()), now)
             for name in self.service.region.services
         ]
         return web.json_response(
@@ -316,7 +316,7 @@ class StaffingView:
         problems.raise_if_any()
         name = query["service"]
         now = self.service.runtime.clock()
-        current = self.now(name, self._agents()[name], self._today(now)[1].get(name, Day()), now)
+        current = self.block(name, self._agents()[name], self._today(now)[1].get(name, Day()), now)
         inputs = Inputs(
             agents=int(agents) if agents is not None else current["agents"],
             rate_per_h=rate if rate is not None else (current["arrivals_per_hour"] or 0.0),
