@@ -34,6 +34,7 @@ from router.service import (
     ops,
     public,
     reports,
+    staffing_view,
     supervisor,
 )
 from router.service.audit import PART, Audit, AuditCollector, AuditSettings, Refusal, Removal
@@ -89,6 +90,7 @@ class Instance:
             *audit.routes(self.audit),
             *reports.routes(self.reports),
             *charts.routes(self.charts),
+            *staffing_view.routes(service, self.audit),
             *feedback_api.routes(self.feedback),
             *public.routes(service),
             *desk.routes(service, self.audit),
