@@ -24,15 +24,17 @@ the fewest agents that reach ``TARGET_SHARE`` within that target, and the servic
 for a range of agent counts (the page's chart). The what-if takes the same figures for
 chosen agents, arrivals per hour, handle time and patience.
 
-Cost: it runs on the service's event loop. Inputs are bounded (``MAX_*``: a what-if
-beyond them is a 400, live values are clamped into them) so that one Erlang A figure is
-O(agents + arrivals/s × patience) — at most a few milliseconds — the chart has at most
-``CURVE_POINTS`` points, figures are memoised by their inputs, and today's arrivals are
-counted again at most every ``REFRESH_S`` seconds of the service's clock.
+Cost: the numbers are read on the service's event loop, the figures worked out in a
+worker thread so that a fresh curve does not hold up the dispatch loop. Inputs are
+bounded (``MAX_*``: a what-if beyond them is a 400, live values are clamped into them),
+the chart has at most ``CURVE_POINTS`` points, figures are memoised by their inputs,
+and today's arrivals are counted again at most every ``REFRESH_S`` seconds of the
+service's clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -166,6 +168,21 @@ def calculate(inputs: Inputs) -> dict[str, Any]:
     }
 
 
+def finish(block: dict[str, Any], inputs: Inputs) -> dict[str, Any]:
+    """A service's block with the calculator's figures for its ``inputs``."""
+    if "closed_agents" in block:  # not open yet today: no rate to figure with
+        agents = block.pop("closed_agents")
+        return {
+            **block,
+            **calculate(inputs),
+            "agents": agents,
+            "arrivals_per_hour": None,
+            "agents_needed": None,
+            "curve": [],
+        }
+    return {**block, **calculate(inputs)}
+
+
 def _clamp(value: float, low: float, high: float) -> float:
     return min(high, max(low, value))
 
@@ -240,8 +257,11 @@ class StaffingView:
         spec = self.service.engine.service(name)
         return spec.default_urgency, spec.urgencies[spec.default_urgency].target_s
 
-    def block(self, name: str, agents: int, day: Day, now: float) -> dict[str, Any]:
-        """One service's block of the view: its numbers now and what they give."""
+    def numbers(
+        self, name: str, agents: int, day: Day, now: float
+    ) -> tuple[dict[str, Any], Inputs]:
+        """One service's numbers now (read on the event loop: they are the service's
+        state) and the calculator's inputs; ``finish`` turns them into its block."""
         open_s = self._open_s(name, now)
         rate = None
         if open_s > 0:
@@ -264,26 +284,26 @@ class StaffingView:
             "abandoned_today": day.abandoned,
         }
         if rate is None:  # not open yet today: no rate to figure with
-            return {
-                **block,
-                **calculate(Inputs(0, 0.0, aht, answer_s, patience)),
-                "agents": agents,
-                "arrivals_per_hour": None,
-                "agents_needed": None,
-                "curve": [],
-            }
-        return {**block, **calculate(Inputs(agents, rate, aht, answer_s, patience))}
+            block["closed_agents"] = agents
+            return block, Inputs(0, 0.0, aht, answer_s, patience)
+        return block, Inputs(agents, rate, aht, answer_s, patience)
+
+    async def blocks(self, names: list[str], now: float) -> list[dict[str, Any]]:
+        """The view's blocks for ``names``. The numbers are read here; the figures are
+        worked out in a worker thread, because a fresh Erlang A curve can take tens of
+        milliseconds and the dispatch loop shares this event loop: in a thread the
+        interpreter hands the loop its turn every few milliseconds."""
+        _, days = self._today(now)
+        agents = self._agents()
+        read = [self.numbers(name, agents[name], days.get(name, Day()), now) for name in names]
+        return await asyncio.to_thread(lambda: [finish(block, inputs) for block, inputs in read])
 
     # ------------------------------------------------------------ the routes
 
     async def get_view(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         now = self.service.runtime.clock()
-        day, days = self._today(now)
-        agents = self._agents()
-        services = [
-            self.block(name, agents[name], days.get(name, Day()), now)
-            for name in self.service.region.services
-        ]
+        day = self._today(now)[0]
+        services = await self.blocks(list(self.service.region.services), now)
         return web.json_response(
             {
                 "at": now,
@@ -316,7 +336,7 @@ class StaffingView:
         problems.raise_if_any()
         name = query["service"]
         now = self.service.runtime.clock()
-        current = self.block(name, self._agents()[name], self._today(now)[1].get(name, Day()), now)
+        (current,) = await self.blocks([name], now)
         inputs = Inputs(
             agents=int(agents) if agents is not None else current["agents"],
             rate_per_h=rate if rate is not None else (current["arrivals_per_hour"] or 0.0),
@@ -324,7 +344,7 @@ class StaffingView:
             answer_s=current["answer_s"],
             patience_s=patience if patience is not None else current["patience_s"],
         )
-        body = calculate(inputs)
+        body = await asyncio.to_thread(calculate, inputs)
         return web.json_response({"service": name, "urgency": current["urgency"], **body})
 
     def routes(self) -> list[Route]:
