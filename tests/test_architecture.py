@@ -47,7 +47,6 @@ BEING_SPLIT_ELSEWHERE: set[str] = {
     "benchmarks/service_load.py",  # being split on another branch
     "benchmarks/dispatch.py",  # being split on another branch
     "benchmarks/floor.py",  # being split on another branch
-    "router/sim.py",  # being split on another branch
     "router/whatif/*",  # being split on another branch
 }
 

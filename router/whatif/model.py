@@ -243,7 +243,7 @@ def _replicate(
         not_ready_s=scenario.not_ready_s,
     )
     engine = Engine(policy)
-    sim = Simulation(engine, seed=seed, behaviour=behaviour)
+    sim = Simulation(engine, seed=seed, behaviour=behaviour, measure=False)
     origin = scenario.start_at
     sim.now = origin
     sim.log_in_everyone(at=origin)
