@@ -112,6 +112,8 @@ ContactFactory = Callable[[random.Random, int, float], ContactSpec]
 RateProfile = Callable[[float], float]
 
 _TICK = TimerDue()
+# The events the loop looks at before applying them.
+_CHECKED = frozenset({ContactArrived, ContactAbandoned, PresenceChanged})
 # The simulator's own events, in the order they happen: (time, sequence, event).
 _Entry = tuple[float, int, Event]
 
@@ -161,6 +163,7 @@ class Simulation:
         self._planned_in_order = True
         self._seq = 0
         self._open: dict[str, _Open] = {}
+        self._impatient = False  # the behaviour's, as the run started
         # When each contact arrived, and when it was first offered (kept after it closes).
         self.arrived_at: dict[str, float] = {}
         self.offered_at: dict[str, float] = {}
@@ -236,6 +239,7 @@ class Simulation:
         observe = self.handle_times.observe if self.measure else None
         open_ = self._open
         arrived_at = self.arrived_at
+        self._impatient = self.behaviour.impatient
         event: Event
         timer = engine.next_timer_at()
         while True:
@@ -257,25 +261,28 @@ class Simulation:
                 else:
                     self._planned_next = i + 1
                 at, _, event = entry
-            self.now = max(self.now, at)
             now = self.now
+            if at > now:
+                self.now = now = at
             arriving: ContactSpec | None = None
-            if isinstance(event, ContactAbandoned):
-                cid = event.contact_id
-                rec = open_.get(cid)
-                # Without a record, a contact the simulator saw arrive has closed.
-                if (
-                    rec.assigned
-                    if rec is not None
-                    else cid in arrived_at or not self._still_waiting(cid)
+            if type(event) in _CHECKED:
+                if isinstance(event, ContactArrived):
+                    arriving = event.contact
+                    arrived_at[arriving.id] = now
+                elif isinstance(event, ContactAbandoned):
+                    cid = event.contact_id
+                    rec = open_.get(cid)
+                    # Without a record, a contact the simulator saw arrive has closed.
+                    if (
+                        rec.assigned
+                        if rec is not None
+                        else cid in arrived_at or not self._still_waiting(cid)
+                    ):
+                        continue  # answered (or gone) before the patience ran out
+                elif isinstance(event, PresenceChanged) and not self._still_not_ready(
+                    event.agent_id
                 ):
-                    continue  # answered (or gone) before the patience ran out
-            elif isinstance(event, PresenceChanged):
-                if not self._still_not_ready(event.agent_id):
                     continue  # made available (or logged out) some other way meanwhile
-            elif isinstance(event, ContactArrived):
-                arriving = event.contact
-                arrived_at[arriving.id] = now
             try:
                 decisions = apply(now, event)
             except RoutingError as exc:
@@ -322,11 +329,8 @@ class Simulation:
             rec.assigned = view.state is ContactState.ASSIGNED
         return rec
 
-    def _lose_patience(self, contact_id: str) -> None:
+    def _lose_patience(self, contact_id: str, rec: _Open) -> None:
         """Draws a customer's patience when it first waits or rings (on arrival)."""
-        rec = self._record(contact_id)
-        if rec is None or rec.drawn:
-            return
         rec.drawn = True
         patience = self.behaviour.draw_patience(self.patience_random, rec.spec)
         if patience is not None:
@@ -334,34 +338,38 @@ class Simulation:
             self.schedule(rec.arrived + patience, ContactAbandoned(contact_id))
 
     def _on_queued(self, decision: d.Queued) -> None:
+        cid = decision.contact_id
         if self.measure:
             times = self.handle_times
             service = decision.service
-            self.estimates[decision.contact_id] = self.engine.estimate(
-                decision.contact_id, times.of(service), times.abandon_share(service)
+            self.estimates[cid] = self.engine.estimate(
+                cid, times.of(service), times.abandon_share(service)
             )
-        if self.behaviour.impatient:
-            self._lose_patience(decision.contact_id)
+        if self._impatient:
+            rec = self._record(cid)
+            if rec is not None and not rec.drawn:
+                self._lose_patience(cid, rec)
 
     def _on_offered(self, decision: d.Offered) -> None:
-        b = self.behaviour
-        rnd = self.random
         cid = decision.contact_id
-        if b.impatient:
-            self._lose_patience(cid)
         rec = self._record(cid)
         if rec is not None:
+            if self._impatient and not rec.drawn:
+                self._lose_patience(cid, rec)
             rec.channel = decision.channel
         now = self.now
         if self.measure:
             self.offered_at.setdefault(cid, now)
+        b = self.behaviour
+        rnd = self.random
         delay = exponential(rnd, b.answer_delay_s)
         answer: Event
         if rnd.random() < b.decline_share:
             answer = OfferDeclined(cid, decision.agent_id)
         else:
             answer = OfferAccepted(cid, decision.agent_id)
-        self.schedule(now + delay, answer)
+        self._seq += 1
+        heapq.heappush(self._pending, (now + delay, self._seq, answer))
 
     def _on_assigned(self, decision: d.Assigned) -> None:
         cid = decision.contact_id
@@ -372,7 +380,10 @@ class Simulation:
         now = self.now
         handle = self.behaviour.draw_handle(self.random, rec.spec, rec.channel)
         self.answered_wait_s[cid] = now - decision.arrived_at
-        self.schedule(now + handle, ContactCompleted(cid, decision.agent_id))
+        self._seq += 1
+        heapq.heappush(
+            self._pending, (now + handle, self._seq, ContactCompleted(cid, decision.agent_id))
+        )
 
     def _on_unassigned(self, decision: d.Requeued | d.Scheduled) -> None:
         rec = self._open.get(decision.contact_id)
