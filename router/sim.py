@@ -352,7 +352,7 @@ class Simulation:
 
     def _on_offered(self, decision: d.Offered) -> None:
         cid = decision.contact_id
-        rec = self._record(cid)
+        rec = self._open.get(cid) or self._record(cid)
         if rec is not None:
             if self._impatient and not rec.drawn:
                 self._lose_patience(cid, rec)
@@ -362,7 +362,8 @@ class Simulation:
             self.offered_at.setdefault(cid, now)
         b = self.behaviour
         rnd = self.random
-        delay = exponential(rnd, b.answer_delay_s)
+        mean = b.answer_delay_s  # as exponential(), without the call
+        delay = rnd.expovariate(1.0 / mean) if mean > 0.0 else 0.0
         answer: Event
         if rnd.random() < b.decline_share:
             answer = OfferDeclined(cid, decision.agent_id)
@@ -373,7 +374,7 @@ class Simulation:
 
     def _on_assigned(self, decision: d.Assigned) -> None:
         cid = decision.contact_id
-        rec = self._record(cid)
+        rec = self._open.get(cid) or self._record(cid)
         if rec is None:
             raise RoutingError(f"contact {cid!r} was assigned but is not open")
         rec.assigned = True
