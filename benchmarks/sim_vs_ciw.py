@@ -16,16 +16,18 @@ ciw's and against Erlang A (``router.staffing.erlang``): the comparison is of th
 work only if they agree.
 
 Instruction counts, when valgrind is installed (``perf`` cannot count instructions on a
-VM without hardware counters): each side once more in a child process under callgrind,
-counting only inside the side's call (entered through ``operator.call``, a C function,
-``--toggle-collect=_operator_call``, as ``benchmarks.instructions`` does); the counts
+VM without hardware counters): ciw, the simulator and the engine alone once more, each in
+a child process under callgrind, counting only inside the side's call (entered through
+``operator.call``, a C function, ``--toggle-collect=_operator_call``, as
+``benchmarks.instructions`` does); the counts
 repeat run to run (``PYTHONHASHSEED=0``) where CPU time does not. Then a cProfile of one
 simulator run says where its time goes, by part (engine, simulator, random draws, ...).
 
 ciw is not a dependency of the project: ``make bench`` installs it from
 ``requirements/bench.lock`` into ``.venv/bench-lib`` and runs this module with that on
 ``PYTHONPATH``; ``--write-results`` writes the section ``## Simulator against ciw (#14,
-#15)`` at the end of ``benchmarks/RESULTS.md`` (replacing the previous one).
+#15)`` at the end of ``benchmarks/RESULTS.md`` (replacing the previous one, but for the
+notes written by hand at its end, from a paragraph that begins ``Notes (by hand``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import pstats
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +50,8 @@ from benchmarks import sim_vs_ciw_report as report
 from benchmarks.sim_vs_ciw_sides import RUNNERS, SIDES, Outcome, Workload, run_sim
 
 INSTALL = "make bench (ciw from requirements/bench.lock into .venv/bench-lib, then on PYTHONPATH)"
+# Counted under valgrind (the measuring simulator's extra shows in the CPU times).
+COUNTED = ("ciw", "sim", "engine")
 _COLLECTED = re.compile(r"Collected\s*:\s*([\d,]+)")
 
 
@@ -145,9 +150,11 @@ _PARTS = (
 
 
 def profile_sim(w: Workload, seed: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """Where one run of the simulator spends its time (cProfile's own time per function,
-    summed by part; the profiler's cost per call inflates the small functions)."""
-    prof = cProfile.Profile()
+    """Where one run of the simulator spends its time (cProfile's own CPU time per
+    function, summed by part; the profiler's cost per call inflates the small functions).
+    CPU time, not wall time: on a shared machine the wall clock charges other processes'
+    turns to whichever function was running."""
+    prof = cProfile.Profile(time.process_time)
     prof.runcall(run_sim, w, seed)
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     total = sum(row[2] for row in stats.values())
@@ -211,7 +218,7 @@ def main(argv: list[str]) -> int:
             "not counted: valgrind is not installed (as root: apt-get install -y valgrind)"
         )
     else:
-        result.instructions = count_instructions(small, args.seed, SIDES)
+        result.instructions = count_instructions(small, args.seed, COUNTED)
     log(f"profiling one simulator run ({small.contacts:,} contacts)")
     result.profile, result.top = profile_sim(small, args.seed)
     lines = report.section(result, small, argv)

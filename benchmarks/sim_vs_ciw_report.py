@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Simulator against ciw (#14, #15)"
+# Where the hand-written notes of the section begin: kept when the figures are rewritten.
+NOTES = "Notes (by hand"
 # Two sides agree on a figure when their means over the rounds differ by less than this
 # many standard errors of the difference.
 AGREE_Z = 3.0
@@ -204,7 +206,7 @@ def section(r: Rounds, small: Workload, argv: list[str]) -> list[str]:
             "Where the time goes: the simulator's own loop (its CPU per contact less the "
             f"engine alone's) is {_spread(own, '.0%')} of its time per contact, round by round. "
             f"cProfile of one simulator run ({small.contacts:,} contacts; own time by part, "
-            "the profiler's cost per call inflates small functions):",
+            "CPU time; the profiler's cost per call inflates small functions):",
             "",
             *[f"- {part}: {share:.0%}" for part, share in r.profile],
             "",
@@ -214,7 +216,8 @@ def section(r: Rounds, small: Workload, argv: list[str]) -> list[str]:
 
 
 def write(lines: list[str]) -> Path:
-    """Replaces the section (from its heading to the next ``## `` or the end) or appends it."""
+    """Replaces the section (from its heading to the next ``## `` or the end), keeping its
+    notes written by hand, or appends it."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     body = "\n".join(lines).rstrip() + "\n"
     start = text.find(HEADING)
@@ -222,7 +225,11 @@ def write(lines: list[str]) -> Path:
         text = text.rstrip() + "\n\n" + body
     else:
         end = text.find("\n## ", start + len(HEADING))
+        old = text[start : end + 1] if end >= 0 else text[start:]
         rest = text[end + 1 :] if end >= 0 else ""
+        notes = old.find("\n" + NOTES)
+        if notes >= 0:
+            body += old[notes:].rstrip() + "\n"
         text = text[:start] + body + ("\n" + rest if rest else "")
     RESULTS.write_text(text, encoding="utf-8")
     return RESULTS
