@@ -50,6 +50,7 @@ from benchmarks import sim_vs_ciw_report as report
 from benchmarks.sim_vs_ciw_sides import RUNNERS, SIDES, Outcome, Workload, run_sim
 
 INSTALL = "make bench (ciw from requirements/bench.lock into .venv/bench-lib, then on PYTHONPATH)"
+ROOT = str(Path(__file__).resolve().parent.parent)
 # Counted under valgrind (the measuring simulator's extra shows in the CPU times).
 COUNTED = ("ciw", "sim", "engine")
 _COLLECTED = re.compile(r"Collected\s*:\s*([\d,]+)")
@@ -97,7 +98,6 @@ def count_instructions(
     if tool is None:
         raise FileNotFoundError("valgrind")
     counts = {}
-    root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for side in sides:
         cmd = [
@@ -116,7 +116,7 @@ def count_instructions(
             str(seed),
         ]
         log(f"counting instructions: {side} ({w.contacts:,} contacts under callgrind)")
-        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         found = _COLLECTED.search(done.stderr)
         if done.returncode != 0 or found is None:
             raise RuntimeError(
@@ -164,7 +164,8 @@ def profile_sim(w: Workload, seed: int) -> tuple[list[tuple[str, float]], list[t
         where = f"{filename}:{name}"
         part = next((p for p, keys in _PARTS if any(k in where for k in keys)), "the rest")
         parts[part] = parts.get(part, 0.0) + row[2] / total
-        short = filename.split("/router/")[-1].split("/skills/")[-1]
+        # Our files from the repository's root, the standard library's by name.
+        short = filename.removeprefix(ROOT).lstrip("/") if ROOT in filename else Path(filename).name
         funcs.append((f"{short}:{line} {name}" if line else name, row[2] / total))
     funcs.sort(key=lambda x: -x[1])
     return sorted(parts.items(), key=lambda x: -x[1]), funcs[:12]
