@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock run demo test test-all lint types unit bench clean
+.PHONY: install lock bench-lock run demo test test-all lint types unit bench clean
 
 install: $(STAMP)
 
@@ -26,6 +26,23 @@ lock:
 		--python-version 3.11 --generate-hashes --quiet -o requirements.lock
 	@rm -f $(STAMP)
 	@echo "requirements.lock refreshed; run 'make install' to apply it"
+
+# The benchmark-only packages (ciw, for benchmarks/sim_vs_ciw.py), pinned within the main
+# lock and installed by `make bench` into a directory of their own, never into the venv.
+BENCH_LIB   := $(VENV)/bench-lib
+BENCH_STAMP := $(VENV)/.bench-installed
+bench-lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile requirements/bench.in --constraint requirements.lock --universal \
+		--python-version 3.11 --generate-hashes --quiet -o requirements/bench.lock
+	@rm -f $(BENCH_STAMP)
+
+$(BENCH_STAMP): requirements/bench.lock $(STAMP)
+	rm -rf $(BENCH_LIB)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps --target $(BENCH_LIB) \
+		-r requirements/bench.lock
+	@touch $(BENCH_STAMP)
 
 run: install
 	$(BIN)/yhteys serve --config config/region.yaml --log-format text
@@ -50,13 +67,15 @@ test: lint types
 # the dispatch core (engine alone), then the real service under load from another process
 # (memory and Redis mode side by side), then failover in Redis mode (the leader killed),
 # how long a snapshot stops the leader's loop;
-# the Redis parts start their own redis-server and are skipped without one
-bench: install
+# the Redis parts start their own redis-server and are skipped without one;
+# last the simulator against ciw (written to benchmarks/RESULTS.md)
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.service_load
 	$(BIN)/python -m benchmarks.failover
 	$(BIN)/python -m benchmarks.snapshot_stall
 	$(BIN)/python -m benchmarks.estimate_accuracy
+	PYTHONPATH=$(BENCH_LIB) $(BIN)/python -m benchmarks.sim_vs_ciw --write-results
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -11,7 +11,14 @@ Along the way it measures what the live service measures (handle times and aband
 ``router.core.estimate.HandleTimes``, fed the same decisions) and records, for every
 contact that had to queue, the published wait estimate at the moment it was queued next to
 the wait it actually had: ``benchmarks.estimate_accuracy`` turns that into the estimate's
-accuracy.
+accuracy. The what-if replications need none of that and run with ``measure=False``.
+
+Speed (``benchmarks/sim_vs_ciw.py``): the simulator keeps its own small record of each
+open contact (its spec, arrival, channel, whether it is with an agent) from its events and
+the engine's decisions, so reacting to a decision never builds an engine view; arrivals
+drawn beforehand wait in a sorted list beside the heap of events scheduled as the run
+goes; decisions are dispatched by type. The order of events and every random draw are as
+they were, so a seed gives the same day as before.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from router.core import decisions as d
 from router.core.engine import Engine
@@ -103,9 +111,40 @@ ContactFactory = Callable[[random.Random, int, float], ContactSpec]
 # The arrival rate's shape over time: a factor in [0, 1] of the peak rate at time t.
 RateProfile = Callable[[float], float]
 
+_TICK = TimerDue()
+# The events the loop looks at before applying them.
+_CHECKED = frozenset({ContactArrived, ContactAbandoned, PresenceChanged})
+# The simulator's own events, in the order they happen: (time, sequence, event).
+_Entry = tuple[float, int, Event]
+
+
+class _Open:
+    """What the simulator knows of an open contact, kept from its own events and the
+    engine's decisions so that reacting to a decision never asks the engine for a view."""
+
+    __slots__ = ("arrived", "assigned", "channel", "drawn", "patient", "spec")
+
+    def __init__(self, spec: ContactSpec, arrived: float, channel: Channel) -> None:
+        self.spec = spec
+        self.arrived = arrived
+        self.channel = channel  # as last offered (a contact may change channel)
+        self.assigned = False
+        self.drawn = False  # its patience has been drawn
+        self.patient = False  # and it will give up (its abandonment is scheduled)
+
 
 class Simulation:
-    def __init__(self, engine: Engine, seed: int = 1, behaviour: Behaviour | None = None) -> None:
+    """Runs the engine in virtual time. With ``measure=False`` it keeps only what a
+    replication's figures need (arrivals, answered waits, abandonments): no handle-time
+    measurements, no per-contact estimates, no offer times."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        seed: int = 1,
+        behaviour: Behaviour | None = None,
+        measure: bool = True,
+    ) -> None:
         self.engine = engine
         self.random = random.Random(seed)
         # Patience has its own stream, so that making customers impatient changes nothing
@@ -113,9 +152,18 @@ class Simulation:
         self.patience_random = random.Random(f"patience-{seed}")
         self.not_ready_random = random.Random(f"not-ready-{seed}")
         self.behaviour = behaviour or Behaviour()
+        self.measure = measure
         self.now = 0.0
-        self._pending: list[tuple[float, int, Event]] = []
+        # Events scheduled as the run goes (answers, completions, patience), a heap; and
+        # the arrivals drawn beforehand, in order from ``_planned_next`` on: two sources
+        # merged by (time, sequence), so a long day's arrivals never weigh on the heap.
+        self._pending: list[_Entry] = []
+        self._planned: list[_Entry] = []
+        self._planned_next = 0
+        self._planned_in_order = True
         self._seq = 0
+        self._open: dict[str, _Open] = {}
+        self._impatient = False  # the behaviour's, as the run started
         # When each contact arrived, and when it was first offered (kept after it closes).
         self.arrived_at: dict[str, float] = {}
         self.offered_at: dict[str, float] = {}
@@ -127,8 +175,16 @@ class Simulation:
         # the measured abandonment share in it), and the waits of those that gave up.
         self.estimates: dict[str, Estimate] = {}
         self.abandoned_wait_s: dict[str, float] = {}
-        self._impatient: set[str] = set()
-        self._patient_since: dict[str, float] = {}
+        self._reactions: dict[type, Callable[[Any], None]] = {
+            d.Queued: self._on_queued,
+            d.Offered: self._on_offered,
+            d.Assigned: self._on_assigned,
+            d.Requeued: self._on_unassigned,
+            d.Scheduled: self._on_unassigned,
+            d.Switched: self._on_switched,
+            d.AgentPresenceSet: self._on_presence,
+            d.Closed: self._on_closed,
+        }
 
     def schedule(self, at: float, event: Event) -> None:
         self._seq += 1
@@ -150,51 +206,102 @@ class Simulation:
         ``per_hour`` at a constant rate, or with ``profile`` a rate of ``per_hour ×
         profile(t)`` (thinning: candidates at the peak rate, each kept with probability
         ``profile(t)``)."""
+        rnd = self.random
+        rate = per_hour / 3600.0
+        planned = self._planned
         t, n = start, 0
         while True:
-            t += self.random.expovariate(per_hour / 3600.0)
+            t += rnd.expovariate(rate)
             if t >= until:
-                return
-            if profile is not None and self.random.random() >= profile(t):
+                break
+            if profile is not None and rnd.random() >= profile(t):
                 continue
             n += 1
-            self.schedule(t, ContactArrived(factory(self.random, n, t)))
+            self._seq += 1
+            planned.append((t, self._seq, ContactArrived(factory(rnd, n, t))))
+        self._planned_in_order = False
+
+    def _planned_sorted(self) -> list[_Entry]:
+        if not self._planned_in_order:
+            rest = self._planned[self._planned_next :]
+            rest.sort()  # by (time, sequence): sequences are unique, events never compared
+            self._planned, self._planned_next = rest, 0
+            self._planned_in_order = True
+        return self._planned
 
     def run(self, until: float) -> Iterator[tuple[float, d.Decision]]:
         """Runs to ``until``, yielding each decision with the virtual time it was made."""
         engine = self.engine
+        apply = engine.apply
+        pending = self._pending
+        planned = self._planned_sorted()
+        reactions = self._reactions
+        observe = self.handle_times.observe if self.measure else None
+        open_ = self._open
+        arrived_at = self.arrived_at
+        self._impatient = self.behaviour.impatient
+        event: Event
+        timer = engine.next_timer_at()
         while True:
-            timer = engine.next_timer_at()
-            nxt = self._pending[0][0] if self._pending else None
-            candidates = [t for t in (timer, nxt) if t is not None and t <= until]
-            if not candidates:
-                self.now = until
-                return
-            at = min(candidates)
-            self.now = max(self.now, at)
-            if nxt is not None and nxt <= at:
-                _, _, event = heapq.heappop(self._pending)
-                if isinstance(event, ContactAbandoned) and not self._still_waiting(
-                    event.contact_id
-                ):
-                    continue  # answered (or gone) before the patience ran out
-                if isinstance(event, PresenceChanged) and not self._still_not_ready(event.agent_id):
-                    continue  # made available (or logged out) some other way meanwhile
-                if isinstance(event, ContactArrived):
-                    self.arrived_at[event.contact.id] = self.now
+            i = self._planned_next
+            entry = planned[i] if i < len(planned) else None
+            from_heap = bool(pending) and (entry is None or pending[0] < entry)
+            if from_heap:
+                entry = pending[0]
+            # The simulator's own event goes first at a tie with the engine's timer.
+            if timer is not None and (entry is None or timer < entry[0]):
+                if timer > until:
+                    break
+                at, event = timer, _TICK
+            elif entry is None or entry[0] > until:
+                break
             else:
-                event = TimerDue()
+                if from_heap:
+                    heapq.heappop(pending)
+                else:
+                    self._planned_next = i + 1
+                at, _, event = entry
+            now = self.now
+            if at > now:
+                self.now = now = at
+            arriving: ContactSpec | None = None
+            if type(event) in _CHECKED:
+                if isinstance(event, ContactArrived):
+                    arriving = event.contact
+                    arrived_at[arriving.id] = now
+                elif isinstance(event, ContactAbandoned):
+                    cid = event.contact_id
+                    rec = open_.get(cid)
+                    # Without a record, a contact the simulator saw arrive has closed.
+                    if (
+                        rec.assigned
+                        if rec is not None
+                        else cid in arrived_at or not self._still_waiting(cid)
+                    ):
+                        continue  # answered (or gone) before the patience ran out
+                elif isinstance(event, PresenceChanged) and not self._still_not_ready(
+                    event.agent_id
+                ):
+                    continue  # made available (or logged out) some other way meanwhile
             try:
-                decisions = engine.apply(self.now, event)
+                decisions = apply(now, event)
             except RoutingError as exc:
                 # A person acting too late (accepting an offer that just expired) is
                 # refused by the engine, as in the live service; the timers it fired stand.
                 self.refused += 1
                 decisions = getattr(exc, "fired", [])
+            else:
+                if arriving is not None:
+                    open_[arriving.id] = _Open(arriving, engine.now, arriving.channel)
             for decision in decisions:
-                self.handle_times.observe(decision, self.now)
-                self._react(decision)
-                yield self.now, decision
+                if observe is not None:
+                    observe(decision, now)
+                react = reactions.get(type(decision))
+                if react is not None:
+                    react(decision)
+                yield now, decision
+            timer = engine.next_timer_at()
+        self.now = until
 
     def _still_waiting(self, contact_id: str) -> bool:
         try:
@@ -209,60 +316,98 @@ class Simulation:
             return False
         return view.presence is Presence.NOT_READY
 
-    def _record_estimate(self, contact_id: str, service: str) -> None:
-        times = self.handle_times
-        self.estimates[contact_id] = self.engine.estimate(
-            contact_id, times.of(service), times.abandon_share(service)
-        )
+    def _record(self, contact_id: str) -> _Open | None:
+        """The simulator's record of an open contact; one opened other than by the
+        simulator's arrivals (applied to the engine directly) is read from the engine once."""
+        rec = self._open.get(contact_id)
+        if rec is None:
+            try:
+                view = self.engine.contact(contact_id)
+            except RoutingError:
+                return None
+            rec = self._open[contact_id] = _Open(view.spec, view.arrived_at, view.channel)
+            rec.assigned = view.state is ContactState.ASSIGNED
+        return rec
 
-    def _lose_patience(self, contact_id: str) -> None:
+    def _lose_patience(self, contact_id: str, rec: _Open) -> None:
         """Draws a customer's patience when it first waits or rings (on arrival)."""
-        if contact_id in self._impatient:
-            return
-        self._impatient.add(contact_id)
-        try:
-            view = self.engine.contact(contact_id)
-        except RoutingError:
-            return
-        patience = self.behaviour.draw_patience(self.patience_random, view.spec)
+        rec.drawn = True
+        patience = self.behaviour.draw_patience(self.patience_random, rec.spec)
         if patience is not None:
-            self._patient_since[contact_id] = view.arrived_at
-            self.schedule(view.arrived_at + patience, ContactAbandoned(contact_id))
+            rec.patient = True
+            self.schedule(rec.arrived + patience, ContactAbandoned(contact_id))
 
-    def _react(self, decision: d.Decision) -> None:
+    def _on_queued(self, decision: d.Queued) -> None:
+        cid = decision.contact_id
+        if self.measure:
+            times = self.handle_times
+            service = decision.service
+            self.estimates[cid] = self.engine.estimate(
+                cid, times.of(service), times.abandon_share(service)
+            )
+        if self._impatient:
+            rec = self._record(cid)
+            if rec is not None and not rec.drawn:
+                self._lose_patience(cid, rec)
+
+    def _on_offered(self, decision: d.Offered) -> None:
+        cid = decision.contact_id
+        rec = self._open.get(cid) or self._record(cid)
+        if rec is not None:
+            if self._impatient and not rec.drawn:
+                self._lose_patience(cid, rec)
+            rec.channel = decision.channel
+        now = self.now
+        if self.measure:
+            self.offered_at.setdefault(cid, now)
         b = self.behaviour
         rnd = self.random
-        if isinstance(decision, d.Queued):
-            self._record_estimate(decision.contact_id, decision.service)
-        if b.impatient and isinstance(decision, d.Queued | d.Offered):
-            self._lose_patience(decision.contact_id)
-        if isinstance(decision, d.Offered):
-            self.offered_at.setdefault(decision.contact_id, self.now)
-            delay = exponential(rnd, b.answer_delay_s)
-            answer: Event
-            if rnd.random() < b.decline_share:
-                answer = OfferDeclined(decision.contact_id, decision.agent_id)
-            else:
-                answer = OfferAccepted(decision.contact_id, decision.agent_id)
-            self.schedule(self.now + delay, answer)
-        elif isinstance(decision, d.Assigned):
-            view = self.engine.contact(decision.contact_id)
-            handle = b.draw_handle(rnd, view.spec, view.channel)
-            self.answered_wait_s[decision.contact_id] = self.now - view.arrived_at
-            self.schedule(
-                self.now + handle, ContactCompleted(decision.contact_id, decision.agent_id)
-            )
-        elif (
-            isinstance(decision, d.AgentPresenceSet)
-            and decision.presence is Presence.NOT_READY
-            and b.not_ready_s is not None
-        ):
-            back = self.now + exponential(self.not_ready_random, b.not_ready_s)
+        mean = b.answer_delay_s  # as exponential(), without the call
+        delay = rnd.expovariate(1.0 / mean) if mean > 0.0 else 0.0
+        answer: Event
+        if rnd.random() < b.decline_share:
+            answer = OfferDeclined(cid, decision.agent_id)
+        else:
+            answer = OfferAccepted(cid, decision.agent_id)
+        self._seq += 1
+        heapq.heappush(self._pending, (now + delay, self._seq, answer))
+
+    def _on_assigned(self, decision: d.Assigned) -> None:
+        cid = decision.contact_id
+        rec = self._open.get(cid) or self._record(cid)
+        if rec is None:
+            raise RoutingError(f"contact {cid!r} was assigned but is not open")
+        rec.assigned = True
+        now = self.now
+        handle = self.behaviour.draw_handle(self.random, rec.spec, rec.channel)
+        self.answered_wait_s[cid] = now - decision.arrived_at
+        self._seq += 1
+        heapq.heappush(
+            self._pending, (now + handle, self._seq, ContactCompleted(cid, decision.agent_id))
+        )
+
+    def _on_unassigned(self, decision: d.Requeued | d.Scheduled) -> None:
+        rec = self._open.get(decision.contact_id)
+        if rec is not None:
+            rec.assigned = False
+
+    def _on_switched(self, decision: d.Switched) -> None:
+        # The engine rewrote the contact's spec (channel, attributes): read it again.
+        old = self._open.pop(decision.contact_id, None)
+        rec = self._record(decision.contact_id)
+        if old is not None and rec is not None:
+            rec.drawn, rec.patient = old.drawn, old.patient
+
+    def _on_presence(self, decision: d.AgentPresenceSet) -> None:
+        back_s = self.behaviour.not_ready_s
+        if decision.presence is Presence.NOT_READY and back_s is not None:
+            back = self.now + exponential(self.not_ready_random, back_s)
             self.schedule(back, PresenceChanged(decision.agent_id, Presence.AVAILABLE))
-        elif isinstance(decision, d.Closed) and decision.outcome == "abandoned":
-            arrived = self._patient_since.pop(decision.contact_id, None)
-            if arrived is not None:
-                self.abandoned_wait_s[decision.contact_id] = self.now - arrived
+
+    def _on_closed(self, decision: d.Closed) -> None:
+        rec = self._open.pop(decision.contact_id, None)
+        if decision.outcome == "abandoned" and rec is not None and rec.patient:
+            self.abandoned_wait_s[decision.contact_id] = self.now - rec.arrived
 
 
 def servable(make_engine: Callable[[], Engine], spec: ContactSpec, horizon_s: float) -> bool:

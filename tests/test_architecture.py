@@ -43,7 +43,6 @@ BEING_SPLIT_ELSEWHERE: set[str] = {
     "router/core/engine.py",  # being split on another branch
     "benchmarks/dispatch.py",  # being split on another branch
     "benchmarks/floor.py",  # being split on another branch
-    "router/sim.py",  # being split on another branch
 }
 
 # What the pure core may not import: I/O, the clock, frameworks and the service layers.

@@ -10,6 +10,7 @@ from router.cli import main
 from router.config import load_region
 from router.core import decisions as d
 from router.core.engine import Engine
+from router.core.events import ContactArrived
 from router.core.model import Channel, ContactSpec, Presence
 from router.demo import contact_factory
 from router.sim import Behaviour, Simulation
@@ -156,3 +157,41 @@ def test_simulation_records_arrival_and_first_offer_times() -> None:
     assert set(sim.offered_at) <= set(sim.arrived_at)
     assert len(sim.arrived_at) - len(sim.offered_at) == sim.engine.waiting_count
     assert all(sim.offered_at[c] >= sim.arrived_at[c] for c in sim.offered_at)
+
+
+def _impatient_day(measure: bool) -> tuple[Simulation, list[tuple[float, d.Decision]]]:
+    # 3 agents at A = 3.3 Erlangs: a queue forms, some give up, answers take a few seconds.
+    behaviour = Behaviour(
+        answer_delay_s=3.0, handle_s={Channel.VOICE: 180.0}, patience_s={Channel.VOICE: 120.0}
+    )
+    sim = Simulation(_single_skill(3), seed=6, behaviour=behaviour, measure=measure)
+    sim.log_in_everyone()
+    sim.arrivals(_calls, per_hour=66, until=4 * 3600)
+    return sim, list(sim.run(until=5 * 3600))
+
+
+def test_a_replication_without_measuring_decides_and_counts_as_the_measured_run() -> None:
+    # The what-if replications run with measure=False: the same day, without the
+    # estimates and offer times that only the estimate-accuracy benchmark reads.
+    measured, measured_log = _impatient_day(measure=True)
+    bare, bare_log = _impatient_day(measure=False)
+    assert bare_log == measured_log
+    assert bare.arrived_at == measured.arrived_at
+    assert bare.answered_wait_s == measured.answered_wait_s
+    assert bare.abandoned_wait_s == measured.abandoned_wait_s and len(bare.abandoned_wait_s) > 5
+    assert measured.estimates and measured.offered_at
+    assert not bare.estimates and not bare.offered_at
+
+
+def test_contacts_opened_before_the_simulation_are_served() -> None:
+    # The simulator keeps its own record of each open contact; one that reached the
+    # engine some other way is read from the engine once, and served like the rest.
+    engine = _single_skill(1)
+    for n in (1, 2):
+        engine.apply(0.0, ContactArrived(_calls(random.Random(), n, 0.0)))
+    behaviour = Behaviour(answer_delay_s=0.0, decline_share=0.0, handle_s={Channel.VOICE: 600.0})
+    sim = Simulation(engine, seed=1, behaviour=behaviour)
+    sim.log_in_everyone(at=10.0)
+    closed = {x.contact_id: t for t, x in sim.run(until=3 * 3600) if isinstance(x, d.Closed)}
+    assert set(closed) == {"c1", "c2"}
+    assert sim.answered_wait_s == {"c1": 10.0, "c2": closed["c1"]}

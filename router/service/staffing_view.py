@@ -39,7 +39,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -50,24 +49,26 @@ from router.service.audit import Audit, AuditRecord
 from router.service.auth import Principal
 from router.service.http import BodyProblems
 from router.service.routes import Query, Route, choice
-from router.staffing.erlang import Result, StaffingError, erlang_a_result, erlang_c_result
-from router.staffing.plan import Interval, Target, agents_needed
+from router.service.staffing_figures import (
+    HOUR_S,
+    MAX_AGENTS,
+    TARGET_SHARE,
+    Inputs,
+    calculate,
+    finish,
+)
 from skills import CompiledRequirement, Requirement
 
 if TYPE_CHECKING:
     from router.service.service import Service
 
-TARGET_SHARE = 0.8  # the share within target the console marks (as the wallboard and charts)
-MAX_AGENTS = 1000
 MAX_RATE_PER_H = 1200.0
 MIN_AHT_S, MAX_AHT_S = 1.0, 7200.0
 MIN_PATIENCE_S, MAX_PATIENCE_S = 1.0, 1800.0
 MIN_ABANDONED = 5  # fewer abandonments say too little about a mean patience
 MIN_OBSERVED_S = 900.0
-CURVE_POINTS = 16
 REFRESH_S = 5.0
 ABANDONING = frozenset({Channel.VOICE.value, Channel.CHAT.value})
-HOUR_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,110 +78,6 @@ class Day:
     arrivals: int = 0
     abandoned: int = 0
     waited_s: float = 0.0  # calls' and chats' waits until answered, gone, or now
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    agents: int
-    rate_per_h: float
-    aht_s: float
-    answer_s: float
-    patience_s: float | None  # None: nobody abandons (Erlang C)
-
-
-@lru_cache(maxsize=8192)
-def figure(
-    agents: int, rate_per_h: float, aht_s: float, t_s: float, patience: float | None
-) -> Result:
-    """The calculator's figures for one staffing (memoised: the inputs are few and rounded)."""
-    rate = rate_per_h / HOUR_S
-    if patience is None:
-        return erlang_c_result(agents, rate, aht_s, t_s)
-    return erlang_a_result(agents, rate, aht_s, t_s, patience)
-
-
-@lru_cache(maxsize=2048)
-def needed(rate_per_h: float, aht_s: float, t_s: float, patience: float | None) -> int | None:
-    """The fewest agents for ``TARGET_SHARE`` within ``t_s``; None beyond ``MAX_AGENTS``."""
-    if rate_per_h / HOUR_S * aht_s > MAX_AGENTS:
-        return None
-    interval = Interval(
-        "now", rate_per_h, HOUR_S, aht_s, math.inf if patience is None else patience
-    )
-    try:
-        best = agents_needed(interval, Target(TARGET_SHARE, t_s))
-    except StaffingError:
-        return None
-    return best.agents if best.agents <= MAX_AGENTS else None
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def figures_json(r: Result, model: str) -> dict[str, Any]:
-    return {
-        "model": model,
-        "load_erlangs": r.load_erlangs,
-        "p_wait": r.p_wait,
-        "sl_all": r.sl_all,
-        "sl_answered": r.sl_answered,
-        "asa_s": _finite(r.asa_s),
-        "mean_wait_s": _finite(r.mean_wait_s),
-        "p_abandon": r.p_abandon,
-        "occupancy": r.occupancy,
-        "stable": r.stable,
-    }
-
-
-def curve_agents(anchors: list[int]) -> list[int]:
-    """Agent counts for the chart: around the current staffing and the agents needed,
-    at most ``CURVE_POINTS`` of them, the anchors always among them."""
-    if not anchors:
-        return []
-    low, high = min(anchors), max(anchors)
-    span = max(3, math.ceil(0.2 * high))
-    first, last = max(1, low - span), min(MAX_AGENTS, high + span)
-    step = max(1, math.ceil((last - first) / (CURVE_POINTS - 1)))
-    chosen = set(range(first, last + 1, step)) | set(anchors)
-    return sorted(chosen)[: CURVE_POINTS + len(anchors)]
-
-
-def calculate(inputs: Inputs) -> dict[str, Any]:
-    """The figures, the agents needed and the chart's curve for ``inputs``."""
-    model = "erlang_c" if inputs.patience_s is None else "erlang_a"
-    args = (inputs.rate_per_h, inputs.aht_s, inputs.answer_s, inputs.patience_s)
-    most = needed(*args)
-    anchors = [n for n in (inputs.agents, most) if n is not None and n >= 1]
-    return {
-        "agents": inputs.agents,
-        "arrivals_per_hour": inputs.rate_per_h,
-        "handle_time_s": inputs.aht_s,
-        "patience_s": inputs.patience_s,
-        "answer_s": inputs.answer_s,
-        "target_share": TARGET_SHARE,
-        "model": model,
-        "figures": (
-            figures_json(figure(inputs.agents, *args), model) if inputs.agents >= 1 else None
-        ),
-        "agents_needed": most,
-        "curve": [{"agents": n, "sl_all": figure(n, *args).sl_all} for n in curve_agents(anchors)],
-    }
-
-
-def finish(block: dict[str, Any], inputs: Inputs) -> dict[str, Any]:
-    """A service's block with the calculator's figures for its ``inputs``."""
-    if "closed_agents" in block:  # not open yet today: no rate to figure with
-        agents = block.pop("closed_agents")
-        return {
-            **block,
-            **calculate(inputs),
-            "agents": agents,
-            "arrivals_per_hour": None,
-            "agents_needed": None,
-            "curve": [],
-        }
-    return {**block, **calculate(inputs)}
 
 
 def _clamp(value: float, low: float, high: float) -> float:

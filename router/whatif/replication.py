@@ -80,7 +80,8 @@ class _Replication(Simulation):
     person (and is handled as any contact) or rings out and is reported unanswered."""
 
     def __init__(self, engine: Engine, seed: int, behaviour: Behaviour, reach: float) -> None:
-        super().__init__(engine, seed=seed, behaviour=behaviour)
+        # measure=False: the figures come from the waits; no estimates or handle times.
+        super().__init__(engine, seed=seed, behaviour=behaviour, measure=False)
         # Its own stream: a region without callbacks draws exactly what it drew before.
         self.callback_random = random.Random(f"callback-{seed}")
         self.reach = reach
@@ -88,16 +89,19 @@ class _Replication(Simulation):
         # The contacts that are callbacks: arrived as such, or callers who asked for one.
         self.callbacks: set[str] = set()
 
-    def _react(self, decision: d.Decision) -> None:
-        if isinstance(decision, d.Switched) and decision.new is Channel.CALLBACK:
+    def _on_switched(self, decision: d.Switched) -> None:
+        if decision.new is Channel.CALLBACK:
             self.callbacks.add(decision.contact_id)
-        elif isinstance(decision, d.Assigned) and decision.contact_id in self.callbacks:
+        super()._on_switched(decision)
+
+    def _on_assigned(self, decision: d.Assigned) -> None:
+        if decision.contact_id in self.callbacks:
             cid, agent = decision.contact_id, decision.agent_id
             if self.callback_random.random() >= self.reach:
                 self.schedule(self.now + RING_S, CallbackAttempted(cid, agent, "no_answer"))
                 return
             self.schedule(self.now, CallbackAttempted(cid, agent, "reached"))
-        super()._react(decision)
+        super()._on_assigned(decision)
 
 
 def _behaviour(policy: RoutingPolicy, scenario: Scenario) -> Behaviour:
