@@ -68,7 +68,8 @@ test: lint types
 # (memory and Redis mode side by side), then failover in Redis mode (the leader killed),
 # how long a snapshot stops the leader's loop;
 # the Redis parts start their own redis-server and are skipped without one;
-# last the simulator against ciw (written to benchmarks/RESULTS.md)
+# last the simulator against ciw (written to benchmarks/RESULTS.md) and the schema
+# library's request-path cost (pydantic against msgspec)
 bench: install $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.service_load
@@ -76,6 +77,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.snapshot_stall
 	$(BIN)/python -m benchmarks.estimate_accuracy
 	PYTHONPATH=$(BENCH_LIB) $(BIN)/python -m benchmarks.sim_vs_ciw --write-results
+	PYTHONPATH=$(BENCH_LIB) $(BIN)/python -m benchmarks.schema_choice
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

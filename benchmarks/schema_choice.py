@@ -9,8 +9,9 @@ library's median time per body and the ratio, beside today's hand-written reader
 the sample region's own service and agent. Then the property the error format needs:
 one body with three mistakes, and how many of them each library reports.
 
-msgspec is not a dependency of the project; run ``pip install msgspec`` into the venv to
-measure it (without it only pydantic runs and the report says so).
+msgspec is not a dependency of the project: ``make bench`` installs it, pinned, from
+requirements/bench.lock into .venv/bench-lib, apart from the project's environment (run
+alone without it, only pydantic runs and the report says so).
 """
 
 from __future__ import annotations
