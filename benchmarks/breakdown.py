@@ -21,7 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.dispatch import Floorplan, Settings, measure
+from benchmarks.dispatch_measure import measure
+from benchmarks.dispatch_setup import Floorplan, Settings
 from router.core.engine import Engine
 from router.core.events import Event
 
