@@ -87,8 +87,7 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
             in (
                 "contact_events.py:on_arrived",
                 "state.py:__init__",
-                "matching.py:enter_step",
-                "step_choice.py:choose_step",
+                "step_choice.py:enter_step",
                 "step_choice.py:scope_of",
             )
         ),

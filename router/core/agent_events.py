@@ -17,11 +17,12 @@ from router.core.events import (
     WrapUpDone,
 )
 from router.core.liveness import renew_if_lapsed
-from router.core.matching import drain, requeue, widen_stranded
+from router.core.matching import drain
 from router.core.model import CHANNELS, AgentSpec, ContactState, Presence
 from router.core.partner_gates import mask_of
 from router.core.queue import REGION
 from router.core.state import AgentRecord
+from router.core.step_choice import requeue, widen_stranded
 
 
 def on_logged_in(engine: EngineState, ev: AgentLoggedIn, now: float, out: Decisions) -> None:

@@ -12,9 +12,10 @@ from router.core.capacity import release
 from router.core.engine_state import Decisions, EngineState
 from router.core.errors import Conflict, InvalidEvent
 from router.core.events import CallbackAttempted, ChannelSwitched
-from router.core.matching import close, drain, enter_step, route
+from router.core.matching import close, drain, route
 from router.core.model import CALLBACK_RESULTS, Channel, ContactState
 from router.core.scheduled import hold
+from router.core.step_choice import enter_step
 
 
 def on_switched(engine: EngineState, ev: ChannelSwitched, now: float, out: Decisions) -> None:

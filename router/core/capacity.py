@@ -57,13 +57,10 @@ def release(a: AgentRecord, c: ContactRecord, now: float) -> None:
     a.since = now
 
 
-def start_wrapup(
-    engine: EngineState, a: AgentRecord, c: ContactRecord, now: float, out: Decisions
-) -> None:
-    """After ``c``, ``a`` wraps up for its service's ``wrapup_s`` (none when 0)."""
-    wrapup = c.service.wrapup_s
-    if wrapup > 0:
-        until = max(a.wrapup_until, now + wrapup)
-        a.wrapup_until = until
-        engine._timers.push(until, TimerKind.WRAP_UP, a.id, until)
-        out.append(d.WrapUpStarted(a.id, until))
+def start_wrapup(engine: EngineState, a: AgentRecord, until: float, out: Decisions) -> None:
+    """After a contact of a service with a wrap-up time, ``a`` takes no new offers until
+    ``until`` (or later, if a wrap-up already runs that long)."""
+    until = max(a.wrapup_until, until)
+    a.wrapup_until = until
+    engine._timers.push(until, TimerKind.WRAP_UP, a.id, until)
+    out.append(d.WrapUpStarted(a.id, until))

@@ -1,5 +1,6 @@
 """The handlers of a contact's events: it arrives (or is redirected), its person leaves
-or goes away, an offer of it is accepted or declined, it is completed, re-classified or
+or goes away, an offer of it is accepted, declined or times out (``return_offer``: back
+with its place, the agent in a cool-down for it), it is completed, re-classified or
 merged. Each checks the event before it changes anything."""
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from router.core.events import (
     OfferAccepted,
     OfferDeclined,
 )
-from router.core.matching import close, drain, enter_step, return_offer
-from router.core.model import Channel, ContactState, place_and_deadline
+from router.core.matching import close, drain
+from router.core.model import Channel, ContactState, Presence, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.scheduled import hold
 from router.core.state import ContactRecord
+from router.core.step_choice import enter_step, requeue
 from router.core.timers import TimerKind
 
 
@@ -177,6 +179,38 @@ def on_declined(engine: EngineState, ev: OfferDeclined, now: float, out: Decisio
     return_offer(engine, c, "declined", c.service.not_ready_on_decline, now, out)
 
 
+def return_offer(
+    engine: EngineState,
+    c: ContactRecord,
+    reason: str,
+    not_ready: bool,
+    now: float,
+    out: Decisions,
+) -> None:
+    """An offer declined or timed out: the contact goes back with its place, the agent
+    gets a cool-down for it (and is set not ready when the service says so)."""
+    a = engine._agents[c.agent_id or ""]
+    engine._pool.unindex(a)
+    release(a, c, now)
+    cooldown = c.service.decline_cooldown_s
+    if reason == "timeout" and c.service.timeout_cooldown_s is not None:
+        cooldown = c.service.timeout_cooldown_s
+    until = None
+    if cooldown > 0:
+        until = now + cooldown
+        if c.cooldowns is None:
+            c.cooldowns = {}
+        c.cooldowns[a.id] = until
+        engine._timers.push(until, TimerKind.COOLDOWN, c.id, until)
+    out.append(d.Requeued(c.id, a.id, reason, until))
+    if not_ready and a.presence is Presence.AVAILABLE:
+        a.presence = Presence.NOT_READY
+        a.reason = f"offer_{reason}"
+        out.append(d.AgentPresenceSet(a.id, Presence.NOT_READY, a.reason))
+    requeue(engine, c, now, out)
+    drain(engine, a, now, out)
+
+
 def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Decisions) -> None:
     c = engine._assigned_to(ev.contact_id, ev.agent_id)
     a = engine._agents[ev.agent_id]
@@ -184,7 +218,9 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
         engine._pool.unindex(a)
     release(a, c, now)
     close(engine, c, ev.outcome or "resolved", out)
-    start_wrapup(engine, a, c, now, out)
+    wrapup_s = c.service.wrapup_s
+    if wrapup_s > 0:
+        start_wrapup(engine, a, now + wrapup_s, out)
     drain(engine, a, now, out)
 
 

@@ -8,14 +8,16 @@ the same ``(now, event)`` sequence gives the same decisions.
 hands the event to its handler. The rules are in modules of their own, each a set of
 functions of the engine's state (``router.core.engine_state``):
 
-- ``step_choice``: which widening step (and so which reach) a contact is at, overflow;
+- ``step_choice``: which widening step (and so which reach) a contact enters on
+  arrival, widening, overflow or requeue;
 - ``capacity``: what an agent has room for (channels, blocks, wrap-up);
-- ``matching``: a contact entering a step (arrival, widening, requeue) is offered to the
-  best available eligible agent (``AgentPool.choose``) or queued (``WaitingQueue``); an
-  agent gaining capacity drains the queue: it is offered the earliest-due contact it is
-  eligible for (``WaitingQueue.best_for``), repeatedly while it has free capacity;
-- ``contact_events``, ``callbacks``, ``scheduled``, ``deadlines``: a contact's events,
-  its callback attempts, holds, warning and deadline;
+- ``matching``: a contact at its step is offered to the best available eligible agent
+  (``AgentPool.choose``) or queued (``WaitingQueue``); an agent gaining capacity drains
+  the queue: it is offered the earliest-due contact it is eligible for
+  (``WaitingQueue.best_for``), repeatedly while it has free capacity;
+- ``contact_events``, ``callbacks``, ``scheduled``, ``deadlines``: a contact's events
+  (an offer answered or timed out among them), its callback attempts, holds, warning
+  and deadline;
 - ``agent_events``, ``liveness``: an agent's events and its sightings;
 - ``partner_gates``, ``partner_cover``: partner agreements' gates and cover changes;
 - ``live_changes``: supervisors' edits of services, moves and manual offers.
@@ -55,6 +57,7 @@ from router.core.contact_events import (
     on_declined,
     on_merged,
     on_reclassified,
+    return_offer,
 )
 from router.core.engine_state import INF, Decisions, EngineState
 from router.core.errors import InvalidEvent, UnknownContact
@@ -86,13 +89,14 @@ from router.core.events import (
 )
 from router.core.live_changes import on_manual_offer, on_moved, on_service_updated
 from router.core.liveness import liveness_due, on_seen
-from router.core.matching import enter_step, return_offer, route
+from router.core.matching import route
 from router.core.model import AgentStatus, ContactState, ServiceSpec
 from router.core.partner_cover import cover_due, start_cover
 from router.core.policy import RoutingPolicy
 from router.core.queue import REGION
 from router.core.scheduled import end_hold
 from router.core.state import AgentView, ContactView, agent_view, contact_view
+from router.core.step_choice import enter_step
 from router.core.timers import SLOT_S, TimerKind
 from skills import CatalogueError, RequirementError
 

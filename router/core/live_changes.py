@@ -10,10 +10,11 @@ from router.core.deadlines import push_deadline_timers
 from router.core.engine_state import Decisions, EngineState, in_order
 from router.core.errors import Conflict, InvalidEvent, StaleUpdate
 from router.core.events import ContactMoved, ManualOffer, ServiceUpdated
-from router.core.matching import enter_step, offer, route
+from router.core.matching import offer, route
 from router.core.model import ContactState, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.service_rules import service_problems
+from router.core.step_choice import enter_step
 from router.core.urgency_map import class_after_move
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from router.core import decisions as d
 from router.core.deadlines import push_deadline_timers
 from router.core.engine_state import Decisions, EngineState
-from router.core.matching import enter_step, requeue
 from router.core.model import ContactState
 from router.core.state import ContactRecord
+from router.core.step_choice import enter_step, requeue
 from router.core.timers import TimerKind
 
 
