@@ -14,7 +14,8 @@ import os
 import sys
 import time
 
-from benchmarks.dispatch import Settings, log, run
+from benchmarks.dispatch import log, run
+from benchmarks.dispatch_setup import Settings
 from benchmarks.instructions import measure as count_instructions
 from benchmarks.report import print_report, write_results
 from benchmarks.workload import Shape

@@ -21,9 +21,28 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.dispatch import Floorplan, Settings, measure
+from benchmarks.dispatch_measure import measure
+from benchmarks.dispatch_setup import Floorplan, Settings
 from router.core.engine import Engine
 from router.core.events import Event
+
+# The engine's own modules (router/core/engine.py and the parts it applies events with).
+ENGINE_FILES = (
+    "engine.py",
+    "engine_state.py",
+    "step_choice.py",
+    "capacity.py",
+    "matching.py",
+    "deadlines.py",
+    "scheduled.py",
+    "contact_events.py",
+    "callbacks.py",
+    "agent_events.py",
+    "liveness.py",
+    "partner_gates.py",
+    "partner_cover.py",
+    "live_changes.py",
+)
 
 # (group, test on "file:function"); the first match wins.
 GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
@@ -33,7 +52,11 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
         lambda k: (
             k.startswith("timers.py")
             or k
-            in ("engine.py:_push_deadline_timers", "engine.py:_token", "engine.py:_fire_timers")
+            in (
+                "deadlines.py:push_deadline_timers",
+                "engine_state.py:_token",
+                "engine.py:_fire_timers",
+            )
         ),
     ),
     ("waiting tallies", lambda k: k.startswith("tally.py")),
@@ -43,7 +66,7 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
         lambda k: (
             k
             in (
-                "engine.py:_base_rid",
+                "partner_gates.py:base_rid",
                 "requirements.py:contact_base",
                 "<string>:__hash__",
                 "<string>:__eq__",
@@ -53,21 +76,23 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("matching: queue buckets and heads", lambda k: k.startswith(("queue.py", "bucket.py"))),
     (
         "matching: agent pool",
-        lambda k: k.startswith("pool.py") or k in ("engine.py:_route", "engine.py:_free_channels"),
+        lambda k: (
+            k.startswith("pool.py") or k in ("matching.py:route", "capacity.py:free_channels")
+        ),
     ),
     (
         "arrival: validation, contact record, steps",
         lambda k: (
             k
             in (
-                "engine.py:_on_arrived",
+                "contact_events.py:on_arrived",
                 "state.py:__init__",
-                "engine.py:_enter_step",
-                "engine.py:_scope_of",
+                "step_choice.py:enter_step",
+                "step_choice.py:scope_of",
             )
         ),
     ),
-    ("offers, acceptance, completion: state changes", lambda k: k.startswith("engine.py")),
+    ("offers, acceptance, completion: state changes", lambda k: k.startswith(ENGINE_FILES)),
 )
 
 

@@ -38,8 +38,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dispatch import Floorplan, Settings
-from benchmarks.floor import FloorDriver, FloorMatcher, run_round
+from benchmarks.dispatch_setup import Floorplan, Settings
+from benchmarks.floor import FloorDriver, run_round
+from benchmarks.floor_matcher import FloorMatcher
 from router.core.engine import Engine
 from router.service.collector import GC_THRESHOLDS
 

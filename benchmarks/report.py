@@ -10,7 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.dispatch import DT, ROUNDS, AgentsRun, Cell, Sample, Settings
+from benchmarks.dispatch import AgentsRun, Cell
+from benchmarks.dispatch_driver import DT
+from benchmarks.dispatch_measure import ROUNDS, Sample
+from benchmarks.dispatch_setup import Settings
 from benchmarks.floor import ENGINE, FLOOR, MIN_CLEAN, FloorRun
 from router.service.collector import GC_THRESHOLDS
 

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import uvloop
 
-from benchmarks.dispatch import Floorplan, Settings
+from benchmarks.dispatch_setup import Floorplan, Settings
 from router.service.forked import can_fork
 from router.service.replica_state import ReplicaSettings
 from router.service.replicated import ReplicatedRuntime

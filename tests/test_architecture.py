@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator, Mapping
-from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,23 +26,6 @@ LAYERS = (
     "channels",
 )
 MAX_LINES = 500
-
-# Layer pairs that import each other today, each named. The merger drops an entry once
-# the branch that removes it has landed.
-KNOWN_LAYER_CYCLES: set[frozenset[str]] = {
-    # router.core.partners imports router.calendar (hours, public holidays) while
-    # router.calendar.rules/hours import router.core.model: being removed in core on
-    # another branch.
-    frozenset({"router.calendar", "router.core"}),
-}
-
-# Modules over the size limit that are being split on another branch; the merger
-# empties this list when those splits land.
-BEING_SPLIT_ELSEWHERE: set[str] = {
-    "router/core/engine.py",  # being split on another branch
-    "benchmarks/dispatch.py",  # being split on another branch
-    "benchmarks/floor.py",  # being split on another branch
-}
 
 # What the pure core may not import: I/O, the clock, frameworks and the service layers.
 IMPURE_MODULES = frozenset(
@@ -225,8 +207,6 @@ def test_no_import_cycle_between_layers() -> None:
         for dep in deps:
             target = layer_of(dep)
             if target is not None and target != source:
-                if frozenset({source, target}) in KNOWN_LAYER_CYCLES:
-                    continue
                 layered[source].add(target)
     assert cycles(layered) == []
 
@@ -240,8 +220,6 @@ def test_long_modules_state_why_in_their_header() -> None:
     unexplained = []
     for path in source_files(SIZED):
         relative = path.relative_to(ROOT).as_posix()
-        if any(fnmatch(relative, pattern) for pattern in BEING_SPLIT_ELSEWHERE):
-            continue
         lines = len(path.read_text(encoding="utf-8").splitlines())
         if lines > MAX_LINES and not _stated_size_reason(path):
             unexplained.append(f"{relative} ({lines} lines)")

@@ -1,6 +1,6 @@
-"""The floor (``benchmarks/floor.py``) makes the engine's choices, offer by offer, on a
-small workload, and the dispatch benchmark's report prints the engine/floor ratios.
-Nothing here is timed: only choices and the report's lines are checked."""
+"""The floor (``benchmarks/floor_matcher.py``) makes the engine's choices, offer by
+offer, on a small workload, and the dispatch benchmark's report prints the engine/floor
+ratios. Nothing here is timed: only choices and the report's lines are checked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import gc
 
 import pytest
 
-from benchmarks.dispatch import Floorplan, Settings, run
+from benchmarks.dispatch import run
+from benchmarks.dispatch_setup import Floorplan, Settings
 from benchmarks.floor import FloorRun, compare
 from benchmarks.report import FLOOR_CELLS, RETIRED_SPEEDUP, render
 from benchmarks.workload import Shape

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from router.calendar.cover_plan import CoverPlan
+from router.core import partners
 from router.core.engine import Engine
 from router.core.errors import InvalidEvent
 from router.core.events import (
@@ -22,7 +24,7 @@ from router.core.events import (
     OfferAccepted,
 )
 from router.core.model import Channel, ContactSpec
-from router.core.partners import Agreement, CoverPlan, gate_authorisations
+from router.core.partners import Agreement, gate_authorisations
 from router.core.policy import RoutingPolicy
 from router.store import codec
 from skills import SkillCatalogue
@@ -143,12 +145,34 @@ def test_a_partner_agent_naming_an_unknown_agreement_is_refused() -> None:
 @pytest.mark.parametrize("store", [False, True], ids=["pickle", "store-codec"])
 def test_the_engine_with_cover_state_survives_a_snapshot(store: bool) -> None:
     """Also through the Redis store's restricted unpickler: the agreement and its plan
-    are core classes and plain data (no zone object, no function)."""
+    are core and calendar classes and plain data (no zone object, no function)."""
     c = clock()
     c.at(local(2026, 12, 7, 17, 0), AgentLoggedIn("p1"))
     copy: Engine = (
         codec.decode(codec.encode(c.engine)) if store else pickle.loads(pickle.dumps(c.engine))
     )
+    d2 = Clock(copy)
+    d2.now = c.now
+    assert d2.at(local(2026, 12, 7, 17, 1), call("k1")) == [("offer", "k1", "p1")]
+    d2.advance_to(local(2026, 12, 7, 22, 0))
+    assert d2.log[-1] == (local(2026, 12, 7, 22, 0), ("cover", "kp", False))
+
+
+def test_a_snapshot_from_when_the_cover_plan_was_in_the_core_still_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before the core stopped importing the calendar, ``CoverPlan`` was
+    ``router.core.partners.CoverPlan``, and snapshots name it so: the store maps the old
+    name to the class where it is now, and the engine goes on as it would have."""
+    c = clock()
+    c.at(local(2026, 12, 7, 17, 0), AgentLoggedIn("p1"))
+    with monkeypatch.context() as old:  # pickle the plan under its old module's name
+        old.setattr(CoverPlan, "__module__", "router.core.partners")
+        old.setattr(partners, "CoverPlan", CoverPlan, raising=False)
+        blob = codec.encode(c.engine)
+    assert b"router.core.partners" in blob and b"router.calendar.cover_plan" not in blob
+    copy: Engine = codec.decode(blob)
+    assert type(copy.policy.agreements["kp"].cover) is CoverPlan
     d2 = Clock(copy)
     d2.now = c.now
     assert d2.at(local(2026, 12, 7, 17, 1), call("k1")) == [("offer", "k1", "p1")]

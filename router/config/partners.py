@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from router.calendar.cover_plan import CoverPlan
 from router.calendar.opening_hours import Schedule
 from router.config.errors import Problems
 from router.config.hours_reader import read_hours
 from router.config.reader import NAME, Fields, as_pattern, expected
-from router.core.partners import Agreement, CoverPlan
+from router.core.partners import Agreement
 
 _KEYS_REQUIRED = ("name", "services", "cover")
 _KEYS_OPTIONAL = ("region",)

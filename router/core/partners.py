@@ -11,19 +11,16 @@ only while its agreement's cover is on. Cover changes are engine timers at the e
 instants the schedule (a weekly pattern with exceptions and public holidays, local time)
 opens and closes, so memory mode, Redis mode and virtual time change over alike.
 
-Pure: the schedule is kept as plain data (zone name, weekly minutes, dated exceptions)
-so it pickles with the engine; the calendar's ``Schedule`` is rebuilt from it on demand.
+When cover is on is the calendar's to say (``router.calendar.cover_plan.CoverPlan``);
+the engine only asks an agreement's ``cover`` whether it is on and when it next changes
+(``Cover``), so the core does not import the calendar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from zoneinfo import ZoneInfo
-
-from router.calendar.opening_hours import DayHours, Schedule
-from router.calendar.public_holidays import FINNISH_HOLIDAYS
+from typing import Protocol
 
 # The gate authorisations a region with agreements adds to its catalogue.
 OWN_REGION = "own-region"
@@ -41,44 +38,16 @@ def gate_authorisations(agreements: Iterable[str]) -> tuple[str, ...]:
     return (OWN_REGION, *(partner_authorisation(name) for name in names))
 
 
-@dataclass(frozen=True, slots=True)
-class CoverPlan:
-    """When cover is on: a weekly pattern (seven days of ``(start, end)`` local minutes,
-    Monday first), dated exceptions (their own hours, ``()`` for none), in time zone
-    ``zone``; public holidays (Finland's) have no cover unless ``holidays_weekly``."""
+class Cover(Protocol):
+    """When an agreement's cover is on, a pure function of the instant: the region file's
+    kind is ``router.calendar.cover_plan.CoverPlan`` (a weekly schedule in local time).
+    The engine keeps it in its policy, so it must pickle and compare by value."""
 
-    zone: str
-    weekly: tuple[DayHours, ...]
-    exceptions: tuple[tuple[date, DayHours], ...] = ()
-    holidays_weekly: bool = False
-
-    def schedule(self) -> Schedule:
-        known = _SCHEDULES.get(self)
-        if known is None:
-            known = Schedule(
-                ZoneInfo(self.zone),
-                self.weekly,
-                None if self.holidays_weekly else FINNISH_HOLIDAYS,
-                dict(self.exceptions),
-            )
-            if len(_SCHEDULES) > 64:
-                _SCHEDULES.clear()
-            _SCHEDULES[self] = known
-        return known
-
-    def is_on(self, t: float) -> bool:
-        return self.schedule().is_open(t)
+    def is_on(self, t: float) -> bool: ...
 
     def next_change(self, t: float) -> float | None:
         """The first instant after ``t`` at which cover turns on or off (None: never)."""
-        schedule = self.schedule()
-        if schedule.is_open(t):
-            return schedule.next_closing(t)
-        return schedule.next_opening(t)
-
-
-# A memo of rebuilt schedules (pure: the same plan always gives the same schedule).
-_SCHEDULES: dict[CoverPlan, Schedule] = {}
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +57,7 @@ class Agreement:
 
     name: str
     services: frozenset[str]
-    cover: CoverPlan
+    cover: Cover
     region: str = ""
 
 

@@ -1,5 +1,6 @@
 """Encoding of log batches and snapshots: pickle, read back by an unpickler that only
-builds the routing core's own classes and a few plain containers.
+builds the pure core's own classes (``router.core``, ``router.calendar``, ``skills``)
+and a few plain containers.
 
 Pickle because it restores the engine exactly (its sorted indexes, timer wheel and
 tie-breaking counters) at a fraction of the cost of rebuilding them, and exactness is
@@ -16,7 +17,7 @@ import pickle
 from typing import Any
 
 PROTOCOL = 5
-_PACKAGES = ("router.core.", "router.store.", "skills.", "sortedcontainers.")
+_PACKAGES = ("router.core.", "router.calendar.", "router.store.", "skills.", "sortedcontainers.")
 _PLAIN = {
     ("builtins", "set"),
     ("builtins", "frozenset"),
@@ -28,6 +29,12 @@ _PLAIN = {
 
 
 _REGISTERED: set[tuple[str, str]] = set()
+
+# Classes that moved, by the (module, name) an older snapshot stores: it still loads.
+_MOVED = {
+    # Partner cover plans went to the calendar, so that the core does not import it.
+    ("router.core.partners", "CoverPlan"): ("router.calendar.cover_plan", "CoverPlan"),
+}
 
 
 def allow(cls: type) -> type:
@@ -42,7 +49,8 @@ class UnsafeData(ValueError):
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        key = (module, name)
+        key = _MOVED.get((module, name), (module, name))
+        module, name = key
         if (
             key in _PLAIN
             or key in _REGISTERED

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from router.calendar.cover_plan import CoverPlan
 from router.core.model import Step, StepKind
 from router.core.partners import Agreement
 from router.core.policy import RoutingPolicy
@@ -149,8 +150,11 @@ def agreement_of(policy: RoutingPolicy, name: str | None) -> Agreement:
 def cover_window(agreement: Agreement, day: date) -> tuple[float, float]:
     """The first cover period of ``agreement`` opening on ``day`` (its local date): its
     opening and closing instants (epoch seconds)."""
-    schedule = agreement.cover.schedule()
-    zone = ZoneInfo(agreement.cover.zone)
+    plan = agreement.cover
+    if not isinstance(plan, CoverPlan):  # the core knows only when cover is on
+        raise WhatIfError(f"{agreement.name}'s cover is not a weekly schedule")
+    schedule = plan.schedule()
+    zone = ZoneInfo(plan.zone)
     midnight = datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
     next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
     opening = midnight if schedule.is_open(midnight) else schedule.next_opening(midnight)

@@ -1,0 +1,66 @@
+"""The capacity rules: what an agent has room for now.
+
+Capacity is per channel (e.g. one call, or up to three chats); an offer counts against
+it (an offer is a reservation). A contact in hand may block channels (the region's
+``blocks``; by default a call or callback blocks every new offer, a chat does not block
+a call). After a contact the agent wraps up: no new offers until ``wrapup_s`` passes or
+the agent says it is done (ended in ``agent_events``).
+"""
+
+from __future__ import annotations
+
+from router.core import decisions as d
+from router.core.engine_state import Decisions, EngineState
+from router.core.model import Channel, Presence
+from router.core.state import AgentRecord, ContactRecord
+from router.core.timers import TimerKind
+
+
+def free_channels(
+    engine: EngineState, a: AgentRecord, now: float, supervisor: bool = False
+) -> tuple[Channel, ...]:
+    """Channels in which ``a`` may be offered a new contact now (in channel order). A
+    supervisor overrides not-ready and wrap-up, never capacity or channel blocks."""
+    if not a.logged_in:
+        return ()
+    if not supervisor and (a.presence is not Presence.AVAILABLE or a.wrapup_until > now):
+        return ()
+    load = a.load
+    items = engine._pool.groups[a.group].cap_items
+    if len(items) == 1:  # most agents take one channel: no generator, no set union
+        ch, cap = items[0]
+        if load.get(ch, 0) >= cap:
+            return ()
+        if a.in_hand:
+            blocks = engine._blocks
+            for held in a.in_hand.values():
+                b = blocks.get(held)
+                if b and ch in b:
+                    return ()
+        return (ch,)
+    blocked: frozenset[Channel] | None = None
+    if a.in_hand:
+        blocks = engine._blocks
+        for held in a.in_hand.values():
+            b = blocks.get(held)
+            if b:
+                blocked = b if blocked is None else blocked | b
+    return tuple(
+        ch for ch, cap in items if load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
+    )
+
+
+def release(a: AgentRecord, c: ContactRecord, now: float) -> None:
+    """Frees the capacity ``c`` held on ``a`` (``a`` must be unindexed)."""
+    ch = a.in_hand.pop(c.id)
+    a.load[ch] -= 1
+    a.since = now
+
+
+def start_wrapup(engine: EngineState, a: AgentRecord, until: float, out: Decisions) -> None:
+    """After a contact of a service with a wrap-up time, ``a`` takes no new offers until
+    ``until`` (or later, if a wrap-up already runs that long)."""
+    until = max(a.wrapup_until, until)
+    a.wrapup_until = until
+    engine._timers.push(until, TimerKind.WRAP_UP, a.id, until)
+    out.append(d.WrapUpStarted(a.id, until))

@@ -1,0 +1,30 @@
+"""A contact's escalation warning and deadline, armed as one chain of timers.
+
+The warning fires at ``due_at - warn_before_s`` (or ``warn_fraction`` x the class's
+target), and its firing arms the deadline at ``due_at``; each fires at most once. A
+contact whose place comes from a service's targets takes them from ``due_service``."""
+
+from __future__ import annotations
+
+from router.core.engine_state import EngineState
+from router.core.state import ContactRecord
+from router.core.timers import TimerKind
+
+
+def push_deadline_timers(engine: EngineState, c: ContactRecord, now: float) -> None:
+    """(Re)arms the escalation warning and the deadline; each fires at most once."""
+    service = engine._services.get(c.due_service or "", c.service)
+    urgency = service.urgencies.get(c.urgency)
+    target = urgency.target_s if urgency else 0.0
+    before = (
+        urgency.warn_before_s
+        if urgency is not None and urgency.warn_before_s is not None
+        else target * service.warn_fraction
+    )
+    c.warn_at = c.due_at - before
+    c.deadline_token = token = engine._token()
+    # One timer at a time per contact: the warning, whose firing arms the deadline.
+    if not c.warned and before > 0 and c.warn_at > now:
+        engine._timers.push(c.warn_at, TimerKind.WARN, c.id, token)
+    elif not c.missed:
+        engine._timers.push(max(c.due_at, now), TimerKind.DEADLINE, c.id, token)

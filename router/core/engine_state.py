@@ -1,0 +1,125 @@
+"""What the routing engine holds: its fields, and the look-ups every part of it uses.
+
+The engine's rules live in modules of their own, each a set of functions of this state:
+which step a contact is at (``step_choice``), what an agent has room for (``capacity``),
+matching contacts and agents (``matching``), the events of contacts (``contact_events``,
+``callbacks``, ``scheduled``), of agents (``agent_events``, ``liveness``), partner cover
+(``partner_gates``, ``partner_cover``) and live changes (``live_changes``);
+``router.core.engine.Engine`` applies events through them. Those modules read and
+change the fields below directly; nothing outside ``router/core/`` should.
+
+The field names are also the names a pickled engine (a Redis-mode snapshot) stores, so
+they stay as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.core import decisions as d
+from router.core.errors import Conflict, UnknownAgent, UnknownContact
+from router.core.model import ContactState, ServiceSpec
+from router.core.partners import OWN_REGION, partner_authorisation
+from router.core.policy import RoutingPolicy
+from router.core.pool import AgentPool
+from router.core.queue import WaitingQueue
+from router.core.requirements import RequirementTable
+from router.core.state import AgentRecord, ContactRecord
+from router.core.timers import TimerQueue
+
+Decisions = list[d.Decision]
+INF = float("inf")
+
+
+def in_order(contacts: list[ContactRecord]) -> list[ContactRecord]:
+    """Contacts moved in bulk are re-routed in the one order (earliest target first)."""
+    return sorted(contacts, key=lambda c: (c.target_at, c.seq))
+
+
+class EngineState:
+    def __init__(self, policy: RoutingPolicy) -> None:
+        self.policy = policy
+        self.catalogue = policy.catalogue
+        self.now = float("-inf")
+        self._services: dict[str, ServiceSpec] = dict(policy.services)
+        self._blocks = policy.blocks
+        self._reqs = RequirementTable(policy.catalogue)
+        self._pool = AgentPool(self._reqs)
+        self._queue = WaitingQueue()
+        self._timers = TimerQueue()
+        self._contacts: dict[str, ContactRecord] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._seq = 0
+        self._tokens = 0
+        self._agent_seq = 0
+        self._share: dict[int, float] | None = None
+        self._service_base: dict[tuple[str, str | None, str | None], int] = {}
+        self._init_liveness()
+        self._init_cover()
+
+    def _init_liveness(self) -> None:
+        # agent -> (seen until, how long its last sighting was valid for)
+        self._seen: dict[str, tuple[float, float]] = {}
+        # agent -> when its one pending LIVENESS timer fires
+        self._live_timer: dict[str, float] = {}
+
+    def _init_cover(self) -> None:
+        agreements = getattr(self.policy, "agreements", None) or {}
+        for name in (OWN_REGION, *map(partner_authorisation, agreements)):
+            if agreements and not self.catalogue.has_authorisation(name):
+                raise ValueError(
+                    f"the catalogue lacks the partner gate authorisation {name!r}: build it "
+                    "with router.core.partners.gate_authorisations"
+                )
+        # agreement -> whether its cover is on; empty until the first event gives a time.
+        self._cover: dict[str, bool] = {}
+        self._cover_timer: dict[str, float] = {}  # agreement -> its pending change
+        self._cover_pending = bool(agreements)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A snapshot written before the liveness rule (or partner cover) lacks its
+        state: it starts empty."""
+        self.__dict__.update(state)
+        if "_seen" not in state:
+            self._init_liveness()
+        if "_cover" not in state:
+            self._init_cover()
+
+    def _token(self) -> int:
+        """A timer token never used before, so a timer can never match a later record
+        with the same contact id, nor a later offer, step or deadline of the same one."""
+        self._tokens += 1
+        return self._tokens
+
+    def _agent(self, agent_id: str) -> AgentRecord:
+        a = self._agents.get(agent_id)
+        if a is None:
+            raise UnknownAgent(f"no agent {agent_id!r} in the roster")
+        return a
+
+    def _open_contact(self, contact_id: str) -> ContactRecord:
+        c = self._contacts.get(contact_id)
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
+        return c
+
+    def _offered_to(self, contact_id: str, agent_id: str) -> ContactRecord:
+        self._agent(agent_id)
+        c = self._open_contact(contact_id)
+        if c.state is not ContactState.OFFERED or c.agent_id != agent_id:
+            raise Conflict(
+                f"contact {contact_id!r} has no pending offer to {agent_id!r} "
+                f"(it is {c.state.value}; the offer may have expired)"
+            )
+        return c
+
+    def _assigned_to(self, contact_id: str, agent_id: str, why: str = "") -> ContactRecord:
+        """The open contact, which must be assigned to ``agent_id`` (else ``Conflict``)."""
+        c = self._open_contact(contact_id)
+        if c.state is not ContactState.ASSIGNED or c.agent_id != agent_id:
+            raise Conflict(
+                f"contact {c.id!r} is {c.state.value}"
+                + (f" with {c.agent_id!r}" if c.agent_id else "")
+                + f", not assigned to {agent_id!r}{why}"
+            )
+        return c

@@ -1,0 +1,67 @@
+"""Agent liveness: an ``AgentsSeen(agents, valid_s)`` sighting counts until
+``now + valid_s``; one ``LIVENESS`` timer per agent fires at the latest sighting's end
+(re-arming if a later one came), and a logged-in available agent is then set not ready
+(``no_heartbeat``), work in hand kept. An agent never reported is never judged; one
+made available after its sighting ran out gets one sighting's time."""
+
+from __future__ import annotations
+
+from router.core import decisions as d
+from router.core.engine_state import INF, Decisions, EngineState
+from router.core.errors import InvalidEvent
+from router.core.events import AgentsSeen
+from router.core.model import Presence
+from router.core.timers import TimerKind
+
+
+def on_seen(engine: EngineState, ev: AgentsSeen, now: float, out: Decisions) -> None:
+    valid = ev.valid_s
+    if not valid > 0.0:  # NaN too
+        raise InvalidEvent(f"valid_s must be a positive number of seconds, got {valid!r}")
+    # An instance reports every socket it holds; one of an agent since taken off the
+    # roster must not cost the others their sighting, so unknown ids are passed over.
+    agents = engine._agents
+    for aid in ev.agent_ids:
+        a = agents.get(aid)
+        if a is not None and a.logged_in:
+            mark_seen(engine, aid, now + valid, valid)
+
+
+def mark_seen(engine: EngineState, agent_id: str, until: float, valid: float) -> None:
+    engine._seen[agent_id] = (until, valid)
+    # One timer per agent: a sighting only moves the time; the timer, when it fires
+    # early, re-arms at the latest sighting's end (none while a sighting is open-ended).
+    if agent_id not in engine._live_timer and until < INF:
+        engine._live_timer[agent_id] = until
+        engine._timers.push(until, TimerKind.LIVENESS, agent_id, until)
+
+
+def renew_if_lapsed(engine: EngineState, agent_id: str, now: float) -> None:
+    """An agent made available after its last sighting ran out (by a supervisor, or
+    on a device that then went away) gets one sighting's time from now."""
+    seen = engine._seen.get(agent_id)
+    if seen is not None and seen[0] <= now:
+        mark_seen(engine, agent_id, now + seen[1], seen[1])
+
+
+def liveness_due(
+    engine: EngineState, agent_id: str, at: float, token: float, out: Decisions
+) -> None:
+    """An agent's ``LIVENESS`` timer fired: not ready unless seen again since."""
+    if engine._live_timer.get(agent_id) != token:
+        return
+    del engine._live_timer[agent_id]
+    a = engine._agents.get(agent_id)
+    seen = engine._seen.get(agent_id)
+    if a is None or seen is None or not a.logged_in:
+        return
+    if seen[0] > at:  # seen again since the timer was armed
+        if seen[0] < INF:
+            engine._live_timer[agent_id] = seen[0]
+            engine._timers.push(seen[0], TimerKind.LIVENESS, agent_id, seen[0])
+    elif a.presence is Presence.AVAILABLE:
+        engine._pool.unindex(a)
+        a.presence = Presence.NOT_READY
+        a.reason = "no_heartbeat"
+        a.since = at
+        out.append(d.AgentPresenceSet(a.id, Presence.NOT_READY, a.reason))

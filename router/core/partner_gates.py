@@ -1,0 +1,68 @@
+"""What a contact is matched by and what an agent is matched with, partner gates
+included (``router.core.partners``): a region with agreements joins every service's
+requirement with its gate, and gives its own agents ``own-region`` and a partner agent
+its agreement's authorisation only while cover is on."""
+
+from __future__ import annotations
+
+from router.core.engine_state import EngineState
+from router.core.errors import InvalidEvent
+from router.core.model import AgentSpec, ContactSpec, ServiceSpec
+from router.core.partners import OWN_REGION, partner_authorisation, service_agreements
+from skills import Requirement, Term
+
+
+def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> int:
+    """The id of the requirement a contact of ``service`` is matched by before any step
+    relaxes it: its own or its service's, with its language and authorisation."""
+    if spec.requirement is not None:
+        return engine._reqs.contact_base(
+            gated(engine, spec.requirement, service.name), spec.language, spec.authorisation
+        )
+    # Most contacts take their service's requirement: a cheap key, no hashing of the
+    # requirement itself on every arrival.
+    key = (service.name, spec.language, spec.authorisation)
+    rid = engine._service_base.get(key)
+    if rid is None:
+        rid = engine._reqs.contact_base(
+            gated(engine, service.requirement, service.name), spec.language, spec.authorisation
+        )
+        engine._service_base[key] = rid
+    return rid
+
+
+def gated(engine: EngineState, requirement: Requirement, service: str) -> Requirement:
+    """With partner agreements, ``requirement`` joined with its service's gate: the
+    region's own agents, or the agents of an agreement naming the service."""
+    agreements = engine.policy.agreements
+    if not agreements:
+        return requirement
+    gate = Requirement.term(Term("auth", OWN_REGION))
+    for name in service_agreements(agreements, service):
+        gate = gate.any_of(Requirement.term(Term("auth", partner_authorisation(name))))
+    return requirement.all_of(gate)
+
+
+def mask_of(engine: EngineState, spec: AgentSpec) -> int:
+    """The agent's skill mask with its partner gate: ``own-region`` for the region's
+    own agents, ``partner.<name>`` for a partner agent while its cover is on."""
+    catalogue = engine.catalogue
+    mask = catalogue.agent_mask(spec.abilities)  # raises on unknown names
+    agreements = engine.policy.agreements
+    if not agreements:
+        if spec.partner:  # never an ungated partner: it would serve every service
+            raise InvalidEvent(
+                f"agent {spec.id!r}: partner agreement {spec.partner!r}, but the "
+                "region's engine has no partner agreements"
+            )
+        return mask
+    if not spec.partner:
+        return mask | catalogue.authorisation_bit(OWN_REGION)
+    if spec.partner not in agreements:
+        raise InvalidEvent(
+            f"agent {spec.id!r}: unknown partner agreement {spec.partner!r}; "
+            f"known: {', '.join(agreements)}"
+        )
+    if engine._cover.get(spec.partner, False):
+        return mask | catalogue.authorisation_bit(partner_authorisation(spec.partner))
+    return mask

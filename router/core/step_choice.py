@@ -1,0 +1,138 @@
+"""The step choice: which widening step of its service a contact is at, and so its
+reach (own agent, team, site or the region) and how far its requirement is relaxed.
+
+The service's steps are taken in order. A step whose preference the contact lacks (no
+own agent, team or site), or which no logged-in agent could ever serve, is skipped at
+once, except the last. An ``overflow`` step moves the contact to another service (its
+requirement and steps), keeping its due time and place; a service already visited is
+skipped, and an urgency class the new service lacks is mapped
+(``router.core.urgency_map``). Each step's duration is a timer; a contact on offer or
+with an agent when it fires moves on when it comes back (``restep``).
+
+Once at its step, the contact is offered or queued (``matching.route``).
+"""
+
+from __future__ import annotations
+
+from router.core import decisions as d
+from router.core.engine_state import Decisions, EngineState, in_order
+from router.core.matching import route
+from router.core.model import ContactState, Step, StepKind
+from router.core.partner_gates import base_rid
+from router.core.queue import REGION, ScopeKey
+from router.core.state import ContactRecord
+from router.core.timers import TimerKind
+from router.core.urgency_map import class_after_move
+
+# Where a contact whose service's steps all fell away waits: the whole region.
+_FALLBACK_STEP = Step(StepKind.REGION)
+
+
+def enter_step(
+    engine: EngineState,
+    c: ContactRecord,
+    index: int,
+    now: float,
+    out: Decisions,
+    arriving: bool = False,
+) -> None:
+    """Puts a waiting contact at step ``index`` of its service (or the first later
+    step that applies), then offers it or queues it."""
+    skipped: list[StepKind] = []
+    fallback: tuple[int, Step, ScopeKey] | None = None
+    chosen: tuple[int, Step, ScopeKey] | None = None
+    while chosen is None:
+        steps = c.service.steps
+        if index >= len(steps):
+            chosen = fallback or (len(steps) - 1, _FALLBACK_STEP, REGION)
+            break
+        step = steps[index]
+        if step.kind is StepKind.OVERFLOW:
+            target = engine._services.get(step.overflow_to or "")
+            if target is None or target.name in c.visited:
+                skipped.append(step.kind)
+                index += 1
+                continue
+            urgency = class_after_move(c.service, c.urgency, target)
+            changed = urgency if urgency != c.urgency else None
+            out.append(d.Overflowed(c.id, c.service.name, target.name, changed))
+            fallback = None  # the old service's steps no longer apply
+            c.due_service = None  # the place was earned in the first service; keep it
+            c.urgency = urgency
+            c.service = target
+            c.visited = (*c.visited, target.name)
+            c.base_rid = base_rid(engine, c.spec, target)
+            index = 0
+            continue
+        scope = scope_of(step.kind, c)
+        if scope is None:
+            skipped.append(step.kind)
+            index += 1
+            continue
+        candidate = (index, step, scope)
+        fallback = candidate
+        if index < len(steps) - 1 and not engine._pool.servable(
+            engine._reqs.relaxed(c.base_rid, step.relax_levels), scope, c.channel, engine._agents
+        ):
+            skipped.append(step.kind)
+            index += 1
+            continue
+        chosen = candidate
+    index, step, scope = chosen
+    c.step_index = index
+    c.step_kind = step.kind
+    c.scope = scope
+    c.rid = engine._reqs.relaxed(c.base_rid, step.relax_levels) if step.relax_levels else c.base_rid
+    engine._tokens += 1
+    c.epoch = engine._tokens  # a fresh token (_token, inlined on the arrival path)
+    c.restep = None
+    if step.duration_s is not None and index < len(c.service.steps) - 1:
+        engine._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
+    if not arriving:
+        out.append(d.Widened(c.id, step.kind, tuple(skipped), d.Trace(step.kind, "widening")))
+    route(engine, c, now, out, arriving)
+
+
+def scope_of(kind: StepKind, c: ContactRecord) -> ScopeKey | None:
+    """The reach of a step of ``kind`` for ``c``; None when ``c`` has no such preference."""
+    spec = c.spec
+    if kind is StepKind.OWN_AGENT:
+        return ("agent", spec.preferred_agent) if spec.preferred_agent else None
+    if kind is StepKind.OWN_TEAM:
+        return ("team", spec.preferred_team) if spec.preferred_team else None
+    if kind is StepKind.OWN_SITE:
+        return ("site", spec.preferred_site) if spec.preferred_site else None
+    return REGION
+
+
+def requeue(engine: EngineState, c: ContactRecord, now: float, out: Decisions) -> None:
+    """Back to waiting with the same due time and arrival order, at its step (the next
+    one if its step's time ran out meanwhile)."""
+    was_assigned = c.state is ContactState.ASSIGNED
+    c.state = ContactState.WAITING
+    c.agent_id = None
+    if was_assigned and c.away_grace is not None and c.away_token == 0:
+        # Its person went away while an agent had it: the grace period starts now.
+        c.away_token = token = engine._token()
+        engine._timers.push(now + c.away_grace, TimerKind.AWAY, c.id, token)
+    if c.restep is not None:
+        enter_step(engine, c, c.restep, now, out)
+    else:
+        route(engine, c, now, out, arriving=False)
+
+
+def widen_stranded(
+    engine: EngineState, scopes: tuple[ScopeKey, ...], now: float, out: Decisions
+) -> None:
+    """After an agent left (or lost skills), moves on contacts waiting in a step that
+    no logged-in agent can serve any more, earliest due first."""
+    queue = engine._queue
+    stranded: list[ContactRecord] = []
+    for scope in scopes:
+        for channel, rid in queue.signatures(scope):
+            if not engine._pool.servable(rid, scope, channel, engine._agents):
+                stranded.extend(queue.contacts_in(scope, channel, rid))
+    for c in in_order(stranded):
+        if c.step_index < len(c.service.steps) - 1:
+            queue.remove(c)
+            enter_step(engine, c, c.step_index + 1, now, out)
