@@ -80,8 +80,9 @@ def _find(runs: list[AgentsRun], agents: int, waiting: int) -> Cell | None:
     return next((c for c in _cells(runs) if c.agents == agents and c.waiting == waiting), None)
 
 
-def code_version() -> str:
-    """The git commit measured, and whether the core had uncommitted changes."""
+def code_version(paths: tuple[str, ...] = ("router/core", "skills")) -> str:
+    """The git commit measured, and whether ``paths`` (the code the figures depend on)
+    had uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(
@@ -92,7 +93,7 @@ def code_version() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "router/core", "skills"],
+            ["git", "status", "--porcelain", "--", *paths],
             cwd=root,
             capture_output=True,
             text=True,
@@ -100,8 +101,9 @@ def code_version() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "code: unknown (not a git checkout)"
+    where = ", ".join(paths)
     return f"code: git {head}" + (
-        " + uncommitted changes in router/core or skills" if dirty else " (core clean)"
+        f" + uncommitted changes in {where}" if dirty else f" (clean: {where})"
     )
 
 

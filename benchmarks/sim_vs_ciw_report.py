@@ -8,10 +8,10 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.report import code_version
 from benchmarks.sim_vs_ciw_sides import SIDES, Outcome, Workload
 from router.staffing.erlang import erlang_a_result
 
@@ -78,28 +78,6 @@ def _spread(xs: list[float], fmt: str) -> str:
     return f"{format(statistics.median(xs), fmt)} ({format(min(xs), fmt)}–{format(max(xs), fmt)})"
 
 
-def _code() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "router", "skills", "benchmarks"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        return "code: unknown (not a git checkout)"
-    return f"code: git {head}" + (" + uncommitted changes" if dirty else " (clean)")
-
-
 def _host() -> list[str]:
     cpu = "unknown"
     try:
@@ -109,12 +87,13 @@ def _host() -> list[str]:
         pass
     import ciw  # noqa: PLC0415 -- only the benchmark's environment has it
 
+    code = code_version(("router", "skills", "benchmarks"))
     return [
         f"host: {len(os.sched_getaffinity(0))} cores, CPU {cpu}, {platform.system()} "
         f"{platform.release()}; load average {os.getloadavg()[0]:.2f} at the end (the "
         "machine is shared: CPU time, not wall time, and ratios within a round)",
         f"python {platform.python_version()}, ciw {ciw.__version__}; "
-        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; {_code()}",
+        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; {code}",
     ]
 
 
