@@ -60,10 +60,10 @@ def fullmatch(regex: re.Pattern[str], reason: str) -> AfterValidator:
 
 # A key chosen by the integration: a call id, a work item's source and id.
 Ref = Annotated[
-    str, fullmatch(REF, REF_REASON), Field(json_schema_extra={"pattern": _schema_pattern(REF)})
+    Text, fullmatch(REF, REF_REASON), Field(json_schema_extra={"pattern": _schema_pattern(REF)})
 ]
 PhoneNumber = Annotated[
-    str,
+    Text,
     fullmatch(E164, E164_REASON),
     Field(json_schema_extra={"pattern": _schema_pattern(E164)}),
 ]
@@ -82,7 +82,7 @@ def _caller(text: str) -> str:
 
 
 Caller = Annotated[
-    str,
+    Text,
     AfterValidator(_caller),
     Field(
         description="E.164 number or 'hidden' (also anonymous, unknown, restricted)",
@@ -112,7 +112,7 @@ def _callable_pattern() -> str:
 
 
 CallableNumber = Annotated[
-    str,
+    Text,
     AfterValidator(_callable),
     Field(
         description="a number the service calls back: E.164, Finnish (+358); hidden and "
@@ -138,7 +138,7 @@ def _https_link(link: str) -> str:
 
 
 HttpsLink = Annotated[
-    str,
+    Text,
     AfterValidator(_https_link),
     Field(
         json_schema_extra={
@@ -253,6 +253,9 @@ def own_of(service: Service, agent: str | None, team: str | None, site: str | No
 
 
 # ------------------------------------------------------------ the bodies
+# Each body's keys: required ones first, in the order an unknown key's problem lists
+# them (as the readers they replace did); a ``service`` comes before the ``urgency``
+# checked against it.
 
 Message = Annotated[Text, Field(max_length=MAX_MESSAGE)]
 Topic = Annotated[Text, Field(max_length=MAX_TOPIC)]
@@ -383,4 +386,5 @@ class CallbackRequestBody(BodyShape):
         default=None, description="a scheduled callback: the start of an offered window"
     )
     own_agent: OwnAgent | None = None
+
     own_team: OwnTeam | None = None

@@ -86,8 +86,6 @@ def _path(loc: Sequence[int | str]) -> str:
 def _reason(error: ErrorDetails, shape: type[BaseModel]) -> str:
     kind, value = error["type"], error.get("input")
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
-    if "reason" in ctx:
-        return str(ctx["reason"])
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
@@ -118,6 +116,7 @@ def _reason(error: ErrorDetails, shape: type[BaseModel]) -> str:
         return f"must be at most {ctx.get('max_length')} characters, got {len(value)}"
     if kind == "string_too_short":
         return "must not be empty"
+    # A validator's refuse(): its reason as is (any other kind: pydantic's own words).
     return str(error["msg"])
 
 
