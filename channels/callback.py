@@ -35,6 +35,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from channels.answers import STATUS, WINDOWS
 from channels.refusals import admitted, recording
 from channels.shapes import CallbackRequestBody, own_of
 from channels.status import StatusBook
@@ -221,6 +222,7 @@ class CallbackChannel:
                 responses={200: "the next windows (epoch seconds)", 400: "unknown service"},
                 query=(Query("service", choice(self.service.region.services), required=True),),
                 tag="callback",
+                schemas={200: WINDOWS},
             ),
             Route(
                 "POST",
@@ -239,6 +241,7 @@ class CallbackChannel:
                     413: "body too large",
                 },
                 tag="callback",
+                schemas={200: STATUS, 201: STATUS},
             ),
             Route(
                 "GET",
@@ -249,6 +252,7 @@ class CallbackChannel:
                 ch,
                 responses={200: "status", 404: "unknown or long closed"},
                 tag="callback",
+                schemas={200: STATUS},
             ),
             Route(
                 "DELETE",
@@ -265,6 +269,7 @@ class CallbackChannel:
                     "another outcome",
                 },
                 tag="callback",
+                schemas={200: STATUS},
             ),
         ]
 

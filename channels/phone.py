@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.admission import CallAgainAt, admit
+from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED
 from channels.callback import caller_cancelled, cancel_callback
 from channels.common import InFlight, callback_refusal
 from channels.refusals import record
@@ -229,6 +230,7 @@ class PhoneChannel:
                     400: "invalid input",
                 },
                 tag="phone",
+                schemas={200: INSTRUCTION_OR_CLOSED, 201: INSTRUCTION},
             ),
             Route(
                 "GET",
@@ -239,6 +241,7 @@ class PhoneChannel:
                 ch,
                 tag="phone",
                 responses={200: "instruction", 404: "unknown call"},
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -250,6 +253,7 @@ class PhoneChannel:
                 request_schema(AnsweredBody),
                 {200: "instruction", 404: "unknown call", 409: "not offered to that agent"},
                 tag="phone",
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -266,6 +270,7 @@ class PhoneChannel:
                     409: "hidden or foreign number, or the call is with an agent",
                 },
                 tag="phone",
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "DELETE",
@@ -282,6 +287,7 @@ class PhoneChannel:
                     409: "not_a_callback: the call is not a callback; with_agent: an agent "
                     "has accepted it; closed: it closed with another outcome",
                 },
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -297,6 +303,7 @@ class PhoneChannel:
                     404: "unknown call",
                     409: "the call is with an agent",
                 },
+                schemas={200: INSTRUCTION},
             ),
         ]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from channels.answers import STATUS
 from channels.refusals import admitted, recording
 from channels.shapes import WebRequestBody, own_of
 from channels.status import StatusBook
@@ -105,6 +106,7 @@ class WebChannel:
                     413: "body too large",
                 },
                 tag="web",
+                schemas={200: STATUS, 201: STATUS},
             ),
             Route(
                 "GET",
@@ -115,6 +117,7 @@ class WebChannel:
                 ch,
                 responses={200: "status", 404: "unknown or long closed"},
                 tag="web",
+                schemas={200: STATUS},
             ),
             Route(
                 "DELETE",
@@ -125,6 +128,7 @@ class WebChannel:
                 ch,
                 responses={200: "status", 404: "unknown", 409: "an agent has it"},
                 tag="web",
+                schemas={200: STATUS},
             ),
         ]
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.answers import WORK_ITEM_STATUS
 from channels.common import REF, InFlight
 from channels.refusals import admitted, recording
 from channels.shapes import WorkItemBody, own_of
@@ -191,6 +192,7 @@ class WorkItemChannel:
                     413: "body too large",
                 },
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS, 201: WORK_ITEM_STATUS},
             ),
             Route(
                 "GET",
@@ -201,6 +203,7 @@ class WorkItemChannel:
                 ch,
                 responses={200: "status", 403: "not the token's source", 404: "unknown"},
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS},
             ),
             Route(
                 "DELETE",
@@ -216,6 +219,7 @@ class WorkItemChannel:
                     409: "an agent has it",
                 },
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS},
             ),
         ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from aiohttp import web
 from pydantic import BaseModel
@@ -24,7 +25,7 @@ from channels.shapes import (
 from router.app import build_app
 from router.service.body_shapes import check_body
 from router.service.http import ApiError
-from tests.service_support import Client, bearer, make_service
+from tests.service_support import Client, agent_ws, bearer, make_service
 
 MakeClient = Callable[[web.Application], Awaitable[Client]]
 
@@ -226,3 +227,96 @@ async def test_the_documented_request_bodies_are_the_models(client: Client) -> N
     call = doc["paths"]["/api/channels/phone/calls"]["post"]["requestBody"]["content"]
     ivr = call["application/json"]["schema"]["properties"]["ivr"]
     assert _keys(ivr) == ({"service", "language", "urgency"}, {"service"})
+
+
+# ---------------------------------------------------------------- the answers
+
+ITEM = {
+    "source": "omaolo",
+    "item_id": "OA-1",
+    "service": "symptom_assessment",
+    "topic": "respiratory",
+    "urgency": "P3",
+    "link": "https://omaolo.example/items/OA-1",
+}
+TELEPHONY, WEBSITE, OMAOLO = bearer("telephony"), bearer("website"), bearer("omaolo")
+
+
+class Answers:
+    """Every answer a scenario got, by (documented path, method, status)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.seen: list[tuple[str, str, int, Any]] = []
+
+    async def send(
+        self, method: str, url: str, path: str, headers: dict[str, str], body: object = None
+    ) -> Any:
+        r = await self.client.request(method, url, json=body, headers=headers)
+        assert r.status < 300, (url, r.status, await r.text())
+        answer = await r.json()
+        self.seen.append((path, method.lower(), r.status, answer))
+        return answer
+
+
+async def test_the_channels_answers_match_their_documented_schemas(
+    aiohttp_client: MakeClient,
+) -> None:
+    """Each kind of answer of the phone, web, work item and callback webhooks - queue,
+    connect, connected, redirect, hangup, callback; open, closed and redirected statuses;
+    a work item's kept class; the callback windows - is valid against the OpenAPI
+    document's schema for that route and status, and the schemas are closed."""
+    client = await aiohttp_client(build_app(make_service()))
+    doc = await (await client.get("/openapi.json")).json()
+    a = Answers(client)
+    calls, call = "/api/channels/phone/calls", "/api/channels/phone/calls/{call_id}"
+    actions = {(await a.send("POST", calls, calls, TELEPHONY, CALL))["action"]}
+    actions.add((await a.send("POST", calls, calls, TELEPHONY, CALL))["action"])
+    actions.add((await a.send("GET", f"{calls}/k1", call, TELEPHONY))["action"])
+    cb = f"{call}/callback"
+    actions.add((await a.send("POST", f"{calls}/k1/callback", cb, TELEPHONY, {}))["action"])
+    actions.add((await a.send("DELETE", f"{calls}/k1/callback", cb, TELEPHONY))["action"])
+    urgent = {**CALL, "call_id": "k2", "ivr": {"service": "nursing_advice", "urgency": "P0"}}
+    actions.add((await a.send("POST", calls, calls, TELEPHONY, urgent))["action"])
+    ws = await agent_ws(client, "a001")
+    k3 = {**CALL, "call_id": "k3", "site": "vaasa", "ivr": {"service": "nursing_advice"}}
+    actions.add((await a.send("POST", calls, calls, TELEPHONY, k3))["action"])
+    answered = {"agent_id": "a001"}
+    ok = await a.send("POST", f"{calls}/k3/answered", f"{call}/answered", TELEPHONY, answered)
+    actions.add(ok["action"])
+    await ws.close()
+    assert actions == {"queue", "callback", "hangup", "redirect", "connect", "connected"}
+
+    web_url, web_one = "/api/channels/web/requests", "/api/channels/web/requests/{contact_id}"
+    made = await a.send("POST", web_url, web_url, WEBSITE, WEB)
+    await a.send("GET", f"{web_url}/{made['contact_id']}", web_one, WEBSITE)
+    await a.send("DELETE", f"{web_url}/{made['contact_id']}", web_one, WEBSITE)
+
+    items, item = "/api/channels/workitems", "/api/channels/workitems/{source}/{item_id}"
+    await a.send("POST", items, items, OMAOLO, ITEM)
+    again = await a.send("POST", items, items, OMAOLO, {**ITEM, "urgency": "P2"})
+    assert again["urgency_unchanged"]["kept"] == "P3"
+    await a.send("GET", f"{items}/omaolo/OA-1", item, OMAOLO)
+    await a.send("DELETE", f"{items}/omaolo/OA-1", item, OMAOLO)
+    redirected = await a.send(
+        "POST", items, items, OMAOLO, {**ITEM, "item_id": "OA-2", "urgency": "P0"}
+    )
+    assert redirected["action"] == "redirect"
+
+    callbacks = "/api/channels/callbacks"
+    one = "/api/channels/callbacks/{contact_id}"
+    windows = f"{callbacks}/windows"
+    await a.send("GET", f"{windows}?service=nursing_advice", windows, TELEPHONY)
+    made = await a.send("POST", callbacks, callbacks, TELEPHONY, CALLBACK)
+    await a.send("GET", f"{callbacks}/{made['contact_id']}", one, TELEPHONY)
+    closed = await a.send("DELETE", f"{callbacks}/{made['contact_id']}", one, TELEPHONY)
+    assert closed["outcome"] == "cancelled"
+    await a.send("POST", callbacks, callbacks, TELEPHONY, {**CALLBACK, "urgency": "P0"})
+
+    for path, method, status, answer in a.seen:
+        documented = doc["paths"][path][method]["responses"][str(status)]
+        schema = documented["content"]["application/json"]["schema"]
+        errors = [str(e) for e in jsonschema_rs.validator_for(schema).iter_errors(answer)]
+        assert errors == [], (path, method, status, answer, errors)
+        # Closed: an answer with a key the shape does not know is not valid.
+        assert not jsonschema_rs.validator_for(schema).is_valid({**answer, "surprise": 1})

@@ -153,7 +153,22 @@ def request_schema(shape: type[BaseModel]) -> dict[str, Any]:
     return json_schema(shape)
 
 
+def _inlined(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inlined(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        return _inlined(defs[ref.rsplit("/", 1)[-1]], defs)
+    return {k: _inlined(v, defs) for k, v in node.items() if k not in ("title", "default")}
+
+
 def answer_schema(*shapes: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAPI schema of an answer that is one of ``shapes``."""
-    schemas = [json_schema(shape, mode="serialization") for shape in shapes]
+    """The OpenAPI schema of an answer that is one of ``shapes``: closed objects, nested
+    shapes inlined, and a key that may be null (or left out) says so."""
+    schemas = []
+    for shape in shapes:
+        schema = shape.model_json_schema(mode="serialization")
+        schemas.append(_inlined(schema, schema.pop("$defs", {})))
     return schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
