@@ -14,8 +14,8 @@ Protocol (integration token with the ``web`` channel):
   (outcome ``cancelled``); ``409`` once an agent has it.
 
 ``estimated_wait`` is ``{"min_s", "max_s"}`` while waiting and known, else null.
-This module also holds :class:`StatusBook` and the small readers that the request-style
-channels (web, callback, work items) share.
+The request body is ``channels.shapes.WebRequestBody`` and the answers'
+``channels.answers.ContactStatus``: one model each gives the check and the OpenAPI schema.
 """
 
 from __future__ import annotations
