@@ -222,7 +222,9 @@ Urgency = Annotated[
     Field(description="the service's urgency class"),
 ]
 Language = Annotated[Text, AfterValidator(_known_language)]
-Site = Annotated[Text, AfterValidator(_known_site), Field(description="own health station")]
+Site = Annotated[
+    Text, AfterValidator(_known_site), Field(description="the person's own health station")
+]
 OwnTeam = Annotated[
     Text,
     AfterValidator(_known_team),
