@@ -9,6 +9,12 @@ library's median time per body and the ratio, beside today's hand-written reader
 the sample region's own service and agent. Then the property the error format needs:
 one body with three mistakes, and how many of them each library reports.
 
+Then the phone webhook's body (#17 part 3): the call as ``channels.shapes.CallBody``
+checks it now (pydantic, the region's names by validators, problems translated) against
+a copy of the hand-written readers it replaced (``_call_by_readers``, as at commit
+94b36b3), from the parsed object and from the raw bytes (``json.loads`` first, as
+``read_json`` does), a good call and one with five mistakes, interleaved the same way.
+
 msgspec is not a dependency of the project: ``make bench`` installs it, pinned, from
 requirements/bench.lock into .venv/bench-lib, apart from the project's environment (run
 alone without it, only pydantic runs and the report says so).
@@ -28,14 +34,23 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from channels.common import E164, HIDDEN_NUMBERS, REF, Own, read_language, read_site
+from channels.common import read_service as read_service_name
+from channels.shapes import CallBody, own_of
 from router.config import load_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
+from router.config.reader import Fields
 from router.config.shapes import agent_entry, service_entry
+from router.core.errors import UnknownAgent
+from router.service.body_shapes import check_body
+from router.service.http import ApiError, BodyProblems
+from router.service.service import Service, Settings
 
 SAMPLE_REGION = "config/region.yaml"
 
 ROUNDS = 7
+PHONE_ROUNDS = 15
 CALLS = 3_000
 
 
@@ -294,5 +309,156 @@ def main() -> None:
             print(f"- msgspec reports 1 (it stops at the first): {exc}")
 
 
+# ------------------------------------------------------------ the phone webhook's body
+
+# What the IVR posts for most calls; the second names the caller's own nurse too.
+CALL_BODY: dict[str, Any] = {
+    "call_id": "k-20261206-000123",
+    "caller": "+358401234567",
+    "ivr": {"service": "nursing_advice", "language": "fi", "urgency": "P3"},
+    "site": "vaasa",
+}
+CALL_WITH_NURSE: dict[str, Any] = {**CALL_BODY, "own_agent": "a001"}
+BROKEN_CALL: dict[str, Any] = {
+    "call_id": "has space",
+    "caller": "12345",
+    "ivr": {"service": "astrology", "language": "de"},
+    "extra": 1,
+    "site": 3,
+}
+
+
+def _call_by_readers(body: object, service: Service) -> tuple[str | None, ...]:
+    """The phone webhook's body check before #17 part 3 (``PhoneChannel.arrived`` with
+    ``read_ref``, ``read_own`` and ``read_urgency`` of ``channels.common``, removed)."""
+    problems = BodyProblems()
+    f = Fields(problems, "", body, ("call_id", "caller", "ivr"), ("site", "own_agent", "own_team"))
+    if not f.valid:
+        problems.raise_if_any()
+    call_id = f.text("call_id")
+    if call_id is not None and not REF.fullmatch(call_id):
+        problems.add("call_id", "expected 1-128 letters, digits, '_', '.', ':' or '-'")
+    caller = f.text("caller")
+    if caller is not None and caller.lower() not in HIDDEN_NUMBERS and not E164.fullmatch(caller):
+        problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
+    site = read_site(f, problems, service)
+    agent, team = f.text("own_agent"), f.text("own_team")
+    if team is not None and team not in service.region.teams:
+        problems.add(
+            "own_team",
+            f"unknown team {team!r}; expected one of: {', '.join(service.region.teams)}",
+        )
+        team = None
+    own = Own(None, team, site)
+    if agent is not None:
+        try:
+            spec = service.engine.agent(agent).spec
+            own = Own(agent, team or spec.team, site or spec.site)
+        except UnknownAgent:
+            problems.add("own_agent", f"unknown agent {agent!r}; expected an agent id")
+    ivr = f.mapping("ivr")
+    ivr_f = Fields(
+        problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
+    )
+    service_name = read_service_name(ivr_f, problems, service)
+    urgency = ivr_f.text("urgency")
+    classes = service.engine.service(service_name).urgencies if service_name else ()
+    if urgency is not None and service_name is not None and urgency not in classes:
+        problems.add(
+            "ivr.urgency",
+            f"unknown urgency {urgency!r} for {service_name}; "
+            f"expected one of: {', '.join(classes)}",
+        )
+    language = read_language(ivr_f, problems, service)
+    problems.raise_if_any()
+    return call_id, caller, service_name, urgency, language, own.agent, own.team, own.site
+
+
+def _call_by_model(body: object, service: Service) -> tuple[str | None, ...]:
+    call = check_body(body, CallBody, service)
+    own = own_of(service, call.own_agent, call.own_team, call.site)
+    ivr = call.ivr
+    return (
+        call.call_id,
+        call.caller,
+        ivr.service,
+        ivr.urgency,
+        ivr.language,
+        own.agent,
+        own.team,
+        own.site,
+    )
+
+
+def _refused(check: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        try:
+            return check()
+        except ApiError as exc:
+            return exc.problems
+
+    return run
+
+
+def _fields(check: Callable[[], object]) -> set[str]:
+    """The fields ``check`` refuses (it must refuse)."""
+    try:
+        check()
+    except ApiError as exc:
+        return {field for field, _ in exc.problems}
+    raise AssertionError("the broken call was accepted")
+
+
+def phone_body() -> None:
+    service = Service(load_region(SAMPLE_REGION), Settings())
+    good, broken = json.dumps(CALL_BODY).encode(), json.dumps(BROKEN_CALL).encode()
+    nurse = json.dumps(CALL_WITH_NURSE).encode()
+    for body in (CALL_BODY, CALL_WITH_NURSE):
+        assert _call_by_readers(body, service) == _call_by_model(body, service)
+    # The copy is faithful: the same values for the good call, the same fields refused.
+    readers_found = _fields(lambda: _call_by_readers(BROKEN_CALL, service))
+    model_found = _fields(lambda: _call_by_model(BROKEN_CALL, service))
+    assert readers_found == model_found, (readers_found, model_found)
+    cases: dict[str, dict[str, Callable[[], object]]] = {
+        "good call, parsed": {
+            "readers": lambda: _call_by_readers(CALL_BODY, service),
+            "model": lambda: _call_by_model(CALL_BODY, service),
+        },
+        "good call, from bytes": {
+            "readers": lambda: _call_by_readers(json.loads(good), service),
+            "model": lambda: _call_by_model(json.loads(good), service),
+        },
+        "call naming the own nurse, from bytes": {
+            "readers": lambda: _call_by_readers(json.loads(nurse), service),
+            "model": lambda: _call_by_model(json.loads(nurse), service),
+        },
+        "call with 5 mistakes, from bytes": {
+            "readers": _refused(lambda: _call_by_readers(json.loads(broken), service)),
+            "model": _refused(lambda: _call_by_model(json.loads(broken), service)),
+        },
+    }
+    times: dict[tuple[str, str], list[float]] = {}
+    for round_no in range(PHONE_ROUNDS):
+        for case, sides in cases.items():
+            order = list(sides.items())
+            if round_no % 2:
+                order.reverse()
+            for side, fn in order:
+                times.setdefault((case, side), []).append(_per_call(fn))
+    print(
+        f"\nThe phone webhook's body ({CALLS} checks per side per round, {PHONE_ROUNDS} rounds):\n"
+    )
+    print("| body | hand-written readers µs | CallBody model µs | model / readers |")
+    print("|---|---:|---:|---:|")
+    for case in cases:
+        r = statistics.median(times[(case, "readers")]) * 1e6
+        m = statistics.median(times[(case, "model")]) * 1e6
+        print(f"| {case} | {r:.1f} | {m:.1f} | {m / r:.2f} |")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["phone"]:
+        phone_body()
+    else:
+        main()
+        phone_body()

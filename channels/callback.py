@@ -35,58 +35,22 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from channels.common import (
-    E164,
-    HIDDEN_NUMBERS,
-    OWN_FIELDS,
-    read_language,
-    read_own,
-    read_service,
-    read_site,
-    read_urgency,
-)
+from channels.answers import STATUS, WINDOWS
 from channels.refusals import admitted, recording
+from channels.shapes import CallbackRequestBody, own_of
 from channels.status import StatusBook
 from router.calendar.opening_hours import Schedule
-from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.errors import Conflict, UnknownContact
 from router.core.events import ContactCancelled
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.routes import Query, Route, Schema, choice
+from router.service.body_shapes import read_body, request_schema
+from router.service.http import ApiError
+from router.service.routes import Query, Route, choice
 from router.service.service import Service
 
 PREFIX = "cb-"  # (the routes' {contact_id} pattern keeps /callbacks/windows apart)
-HIDDEN_REASON = "a hidden number cannot be called back; the caller stays in the live queue"
-# Numbers the service calls back: Finnish ones (Åland's +35818 included). A foreign
-# number costs the region an international call and may not reach anyone it can help.
-CALLABLE_PREFIXES = ("+358",)
-FOREIGN_REASON = "only Finnish numbers (+358) are called back; the caller stays in the live queue"
-
-
-def callback_refusal(number: str) -> str | None:
-    """Why ``number`` cannot become a callback, or None when it can."""
-    if number.strip().lower() in HIDDEN_NUMBERS or not number:
-        return HIDDEN_REASON
-    if not E164.fullmatch(number):
-        return "expected an E.164 number such as +358401234567"
-    if not number.startswith(CALLABLE_PREFIXES):
-        return FOREIGN_REASON
-    return None
-
-
-def read_number(f: Fields, problems: BodyProblems, key: str = "number") -> str | None:
-    """A number that can be called back: E.164, Finnish, never hidden."""
-    number = f.text(key)
-    if number is None:
-        return None
-    reason = callback_refusal(number)
-    if reason is not None:
-        problems.add(f.at(key), reason)
-        return None
-    return number
 
 
 def caller_cancelled(principal: Principal | None) -> str:
@@ -177,21 +141,10 @@ class CallbackChannel:
         self.book = StatusBook(service, PREFIX)
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(
-            request,
-            ("number", "service"),
-            ("language", "site", "urgency", "window_start", "own_agent", "own_team"),
-        )
-        window_start = f.number("window_start")
-        number = read_number(f, problems)
-        service_name = read_service(f, problems, self.service)
-        urgency = read_urgency(f, problems, self.service, service_name)
-        language = read_language(f, problems, self.service)
-        site = read_site(f, problems, self.service)
-        own = read_own(f, problems, self.service, site)
-        problems.raise_if_any()
-        if number is None or service_name is None:
-            raise ApiError(400, "invalid_input", "number and service are required")
+        body = await read_body(request, CallbackRequestBody, self.service)
+        number, service_name, window_start = body.number, body.service, body.window_start
+        urgency, language = body.urgency, body.language
+        own = own_of(self.service, body.own_agent, body.own_team, body.site)
 
         def build(cid: str) -> ContactSpec:
             spec = ContactSpec(
@@ -258,25 +211,6 @@ class CallbackChannel:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.CALLBACK
-        body: Schema = {
-            "type": "object",
-            "required": ["number", "service"],
-            "properties": {
-                "number": {
-                    "type": "string",
-                    "description": "E.164 number to call back; hidden numbers are refused",
-                },
-                "service": {"type": "string"},
-                "language": {"type": "string"},
-                "site": {"type": "string", "description": "the caller's own health station"},
-                **OWN_FIELDS,
-                "urgency": {"type": "string", "description": "the service's urgency class"},
-                "window_start": {
-                    "type": "number",
-                    "description": "a scheduled callback: the start of an offered window",
-                },
-            },
-        }
         return [
             Route(
                 "GET",
@@ -288,6 +222,7 @@ class CallbackChannel:
                 responses={200: "the next windows (epoch seconds)", 400: "unknown service"},
                 query=(Query("service", choice(self.service.region.services), required=True),),
                 tag="callback",
+                schemas={200: WINDOWS},
             ),
             Route(
                 "POST",
@@ -296,7 +231,7 @@ class CallbackChannel:
                 "A callback request; queued for an agent to call back",
                 integ,
                 ch,
-                body,
+                request_schema(CallbackRequestBody),
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
@@ -306,6 +241,7 @@ class CallbackChannel:
                     413: "body too large",
                 },
                 tag="callback",
+                schemas={200: STATUS, 201: STATUS},
             ),
             Route(
                 "GET",
@@ -316,6 +252,7 @@ class CallbackChannel:
                 ch,
                 responses={200: "status", 404: "unknown or long closed"},
                 tag="callback",
+                schemas={200: STATUS},
             ),
             Route(
                 "DELETE",
@@ -332,6 +269,7 @@ class CallbackChannel:
                     "another outcome",
                 },
                 tag="callback",
+                schemas={200: STATUS},
             ),
         ]
 

@@ -1,6 +1,7 @@
-"""What every channel adapter shares: reading the contact fields common to all channels
-(service, urgency, language, preferred site, own nurse and team) against the region,
-with every problem reported at once."""
+"""What every channel adapter shares: the rules for numbers and keys, the person's own
+nurse, team and station, contact ids from an ``Idempotency-Key``, and the readers of a
+chat frame's service, language and site against the region. (The webhooks' bodies are
+models: ``channels.shapes``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from router.config.reader import Fields
-from router.core.errors import UnknownAgent
 from router.service.http import BodyProblems
 from router.service.service import Service
 
@@ -20,6 +20,24 @@ from router.service.service import Service
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 HIDDEN_NUMBERS = frozenset({"hidden", "anonymous", "unknown", "restricted"})
 REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+REF_REASON = "expected 1-128 letters, digits, '_', '.', ':' or '-'"
+
+HIDDEN_REASON = "a hidden number cannot be called back; the caller stays in the live queue"
+# Numbers the service calls back: Finnish ones (Åland's +35818 included). A foreign
+# number costs the region an international call and may not reach anyone it can help.
+CALLABLE_PREFIXES = ("+358",)
+FOREIGN_REASON = "only Finnish numbers (+358) are called back; the caller stays in the live queue"
+
+
+def callback_refusal(number: str) -> str | None:
+    """Why ``number`` cannot become a callback, or None when it can."""
+    if number.strip().lower() in HIDDEN_NUMBERS or not number:
+        return HIDDEN_REASON
+    if not E164.fullmatch(number):
+        return "expected an E.164 number such as +358401234567"
+    if not number.startswith(CALLABLE_PREFIXES):
+        return FOREIGN_REASON
+    return None
 
 
 def read_service(
@@ -33,23 +51,6 @@ def read_service(
         )
         return None
     return name
-
-
-def read_urgency(
-    f: Fields, problems: BodyProblems, service: Service, service_name: str | None
-) -> str | None:
-    urgency = f.text("urgency")
-    if urgency is None or service_name is None:
-        return urgency
-    classes = service.engine.service(service_name).urgencies
-    if urgency not in classes:
-        problems.add(
-            f.at("urgency"),
-            f"unknown urgency {urgency!r} for {service_name}; "
-            f"expected one of: {', '.join(classes)}",
-        )
-        return None
-    return urgency
 
 
 def read_language(f: Fields, problems: BodyProblems, service: Service) -> str | None:
@@ -74,21 +75,6 @@ def read_site(f: Fields, problems: BodyProblems, service: Service, key: str = "s
     return site
 
 
-OWN_FIELDS: dict[str, dict[str, str]] = {
-    "own_agent": {
-        "type": "string",
-        "description": "the person's own nurse (an agent id of the roster): offered "
-        "first when the service's steps start with own_agent; own_team and site default "
-        "to the nurse's",
-    },
-    "own_team": {
-        "type": "string",
-        "description": "the person's own team (a team id of the region): offered first "
-        "when the service's steps include own_team",
-    },
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Own:
     """The person's own nurse, team and health station, as far as known."""
@@ -96,42 +82,6 @@ class Own:
     agent: str | None = None
     team: str | None = None
     site: str | None = None
-
-
-def read_own(f: Fields, problems: BodyProblems, service: Service, site: str | None) -> Own:
-    """The person's own nurse (``own_agent``) and own team (``own_team``), when the caller
-    or integration knows them, checked against the roster: they feed the service's
-    ``own_agent`` and ``own_team`` steps (skipped for a contact without them). Without
-    ``own_team`` (or ``site``) the own nurse's team (or site) is taken, so the contact
-    widens from the nurse to the nurse's team, station and the region."""
-    agent = f.text("own_agent")
-    team = f.text("own_team")
-    if team is not None and team not in service.region.teams:
-        problems.add(
-            f.at("own_team"),
-            f"unknown team {team!r}; expected one of: {', '.join(service.region.teams)}",
-        )
-        team = None
-    if agent is None:
-        return Own(None, team, site)
-    try:
-        spec = service.engine.agent(agent).spec
-    except UnknownAgent:
-        problems.add(f.at("own_agent"), f"unknown agent {agent!r}; expected an agent id")
-        return Own(None, team, site)
-    if team is None and not f.given("own_team"):
-        team = spec.team or None
-    if site is None and not f.given("site"):
-        site = spec.site or None
-    return Own(agent, team, site)
-
-
-def read_ref(f: Fields, problems: BodyProblems, key: str) -> str | None:
-    ref = f.text(key)
-    if ref is not None and not REF.fullmatch(ref):
-        problems.add(f.at(key), "expected 1-128 letters, digits, '_', '.', ':' or '-'")
-        return None
-    return ref
 
 
 def bounded_text(f: Fields, problems: BodyProblems, key: str, max_len: int) -> str | None:

@@ -21,7 +21,7 @@ the IVR, and asks again (``GET``) while the caller waits. Every answer is an ins
   ``cancelled`` (audited); 409 once an agent has accepted it or it closed otherwise.
 
 The call may name the caller's own nurse and team (``own_agent``, ``own_team``, beside
-``site``), checked against the roster (see ``channels.common.read_own``).
+``site``), checked against the roster (the body's shape: ``channels.shapes.CallBody``).
 
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
 instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
@@ -35,29 +35,20 @@ from typing import Any
 from aiohttp import web
 
 from channels.admission import CallAgainAt, admit
-from channels.callback import callback_refusal, caller_cancelled, cancel_callback
-from channels.common import (
-    E164,
-    HIDDEN_NUMBERS,
-    OWN_FIELDS,
-    InFlight,
-    read_language,
-    read_own,
-    read_ref,
-    read_service,
-    read_site,
-    read_urgency,
-)
+from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED
+from channels.callback import caller_cancelled, cancel_callback
+from channels.common import InFlight, callback_refusal
 from channels.refusals import record
+from channels.shapes import AnsweredBody, CallBody, CallCallbackBody, own_of
 from channels.status import StatusBook, wait_json
-from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.errors import Conflict, UnknownContact
 from router.core.events import ChannelSwitched, ContactAbandoned, ContactArrived, OfferAccepted
 from router.core.model import Channel, ContactSpec, ContactState
 from router.core.state import ContactView
 from router.service.auth import Principal
-from router.service.http import ApiError, read_fields
+from router.service.body_shapes import read_body, request_schema
+from router.service.http import ApiError
 from router.service.routes import Route
 from router.service.service import Service
 
@@ -117,29 +108,10 @@ class PhoneChannel:
     async def arrived(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        f, problems = await read_fields(
-            request, ("call_id", "caller", "ivr"), ("site", "own_agent", "own_team")
-        )
-        call_id = read_ref(f, problems, "call_id")
-        caller = f.text("caller")
-        if (
-            caller is not None
-            and caller.lower() not in HIDDEN_NUMBERS
-            and not E164.fullmatch(caller)
-        ):
-            problems.add("caller", "expected an E.164 number such as +358401234567, or 'hidden'")
-        site = read_site(f, problems, self.service)
-        own = read_own(f, problems, self.service, site)
-        ivr = f.mapping("ivr")
-        ivr_f = Fields(
-            problems, "ivr", ivr if ivr is not None else {}, ("service",), ("language", "urgency")
-        )
-        service_name = read_service(ivr_f, problems, self.service)
-        urgency = read_urgency(ivr_f, problems, self.service, service_name)
-        language = read_language(ivr_f, problems, self.service)
-        problems.raise_if_any()
-        if call_id is None or service_name is None or caller is None:
-            raise ApiError(400, "invalid_input", "call_id, caller and ivr.service are required")
+        body = await read_body(request, CallBody, self.service)
+        call_id, caller, service_name = body.call_id, body.caller, body.ivr.service
+        urgency, language = body.ivr.urgency, body.ivr.language
+        own = own_of(self.service, body.own_agent, body.own_team, body.site)
         cid = PREFIX + call_id
         await self.arriving.wait(cid)
         if self.book.known(cid):
@@ -154,7 +126,7 @@ class PhoneChannel:
             preferred_team=own.team,
             preferred_site=own.site,
             external_ref=call_id,
-            attributes={"caller": caller.lower() if caller.lower() in HIDDEN_NUMBERS else caller},
+            attributes={"caller": caller},
         )
         admitted = admit(
             self.service.region,
@@ -183,9 +155,7 @@ class PhoneChannel:
     ) -> web.StreamResponse:
         """The waiting caller chose to be called back: same place, callback channel."""
         call_id = request.match_info["call_id"]
-        f, problems = await read_fields(request, (), ("number",))
-        given = f.text("number")
-        problems.raise_if_any()
+        given = (await read_body(request, CallCallbackBody)).number
         cid = PREFIX + call_id
         view = self._open_call(call_id)
         if view.channel is not Channel.CALLBACK:
@@ -219,9 +189,7 @@ class PhoneChannel:
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
         call_id = request.match_info["call_id"]
-        f, problems = await read_fields(request, ("agent_id",))
-        agent_id = f.text("agent_id")
-        problems.raise_if_any()
+        agent_id = (await read_body(request, AnsweredBody)).agent_id
         cid = PREFIX + call_id
         view = self._open_call(call_id)
         if not (view.state is ContactState.ASSIGNED and view.agent_id == agent_id):
@@ -245,25 +213,6 @@ class PhoneChannel:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.PHONE
-        call_body = {
-            "type": "object",
-            "required": ["call_id", "caller", "ivr"],
-            "properties": {
-                "call_id": {"type": "string"},
-                "caller": {"type": "string", "description": "E.164 number or 'hidden'"},
-                "site": {"type": "string", "description": "the caller's own health station"},
-                **OWN_FIELDS,
-                "ivr": {
-                    "type": "object",
-                    "required": ["service"],
-                    "properties": {
-                        "service": {"type": "string"},
-                        "language": {"type": "string"},
-                        "urgency": {"type": "string"},
-                    },
-                },
-            },
-        }
         return [
             Route(
                 "POST",
@@ -272,7 +221,7 @@ class PhoneChannel:
                 "A call arrived from the IVR; returns what to do",
                 integ,
                 ch,
-                call_body,
+                request_schema(CallBody),
                 {
                     200: "no new contact: the call was already known (its instruction), or "
                     'the service is closed after hours ({"action": "closed", "opens_at"}: '
@@ -281,6 +230,7 @@ class PhoneChannel:
                     400: "invalid input",
                 },
                 tag="phone",
+                schemas={200: INSTRUCTION_OR_CLOSED, 201: INSTRUCTION},
             ),
             Route(
                 "GET",
@@ -291,6 +241,7 @@ class PhoneChannel:
                 ch,
                 tag="phone",
                 responses={200: "instruction", 404: "unknown call"},
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -299,13 +250,10 @@ class PhoneChannel:
                 "The offered agent picked up",
                 integ,
                 ch,
-                {
-                    "type": "object",
-                    "required": ["agent_id"],
-                    "properties": {"agent_id": {"type": "string"}},
-                },
+                request_schema(AnsweredBody),
                 {200: "instruction", 404: "unknown call", 409: "not offered to that agent"},
                 tag="phone",
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -314,15 +262,7 @@ class PhoneChannel:
                 "The waiting caller asks to be called back: keeps the place as a callback",
                 integ,
                 ch,
-                {
-                    "type": "object",
-                    "properties": {
-                        "number": {
-                            "type": "string",
-                            "description": "E.164 number to call (default: the caller's)",
-                        }
-                    },
-                },
+                request_schema(CallCallbackBody),
                 {
                     200: "instruction (action: callback)",
                     400: "invalid input",
@@ -330,6 +270,7 @@ class PhoneChannel:
                     409: "hidden or foreign number, or the call is with an agent",
                 },
                 tag="phone",
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "DELETE",
@@ -346,6 +287,7 @@ class PhoneChannel:
                     409: "not_a_callback: the call is not a callback; with_agent: an agent "
                     "has accepted it; closed: it closed with another outcome",
                 },
+                schemas={200: INSTRUCTION},
             ),
             Route(
                 "POST",
@@ -361,6 +303,7 @@ class PhoneChannel:
                     404: "unknown call",
                     409: "the call is with an agent",
                 },
+                schemas={200: INSTRUCTION},
             ),
         ]
 

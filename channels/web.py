@@ -14,43 +14,27 @@ Protocol (integration token with the ``web`` channel):
   (outcome ``cancelled``); ``409`` once an agent has it.
 
 ``estimated_wait`` is ``{"min_s", "max_s"}`` while waiting and known, else null.
-This module also holds :class:`StatusBook` and the small readers that the request-style
-channels (web, callback, work items) share.
+The request body is ``channels.shapes.WebRequestBody`` and the answers'
+``channels.answers.ContactStatus``: one model each gives the check and the OpenAPI schema.
 """
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
-from channels.common import (
-    E164,
-    OWN_FIELDS,
-    bounded_text,
-    read_language,
-    read_own,
-    read_service,
-    read_site,
-)
+from channels.answers import STATUS
 from channels.refusals import admitted, recording
+from channels.shapes import WebRequestBody, own_of
 from channels.status import StatusBook
-from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.openapi import PY_SPACE
-from router.service.routes import Route, Schema
+from router.service.body_shapes import read_body, request_schema
+from router.service.routes import Route
 from router.service.service import Service
 
 PREFIX = "web-"
 REMEMBER_FINISHED = 10_000
-MAX_MESSAGE = 4000
-MAX_TOPIC = 200
-METHODS = ("phone", "email", "sms")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-MAX_EMAIL = 254
 
 
 # ---------------------------------------------------------------- the web channel
@@ -62,21 +46,15 @@ class WebChannel:
         self.book = StatusBook(service, PREFIX)
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(
-            request,
-            ("service", "message", "contact_preference"),
-            ("language", "site", "topic", "own_agent", "own_team"),
+        body = await read_body(request, WebRequestBody, self.service)
+        service_name, language, message, topic = (
+            body.service,
+            body.language,
+            body.message,
+            body.topic,
         )
-        service_name = read_service(f, problems, self.service)
-        language = read_language(f, problems, self.service)
-        site = read_site(f, problems, self.service)
-        own = read_own(f, problems, self.service, site)
-        message = bounded_text(f, problems, "message", MAX_MESSAGE)
-        topic = bounded_text(f, problems, "topic", MAX_TOPIC)
-        method, value = self._preference(f, problems)
-        problems.raise_if_any()
-        if service_name is None or message is None or method is None or value is None:
-            raise ApiError(400, "invalid_input", "service, message and contact_preference needed")
+        method, value = body.contact_preference.method, body.contact_preference.value
+        own = own_of(self.service, body.own_agent, body.own_team, body.site)
         attributes = {"message": message, "contact_method": method, "contact_value": value}
         if topic is not None:
             attributes["topic"] = topic
@@ -97,29 +75,6 @@ class WebChannel:
         async with recording(self.service):  # closed: 409 closed, recorded
             return await self.book.create(request.headers, build, "web request")
 
-    def _preference(self, f: Fields, problems: BodyProblems) -> tuple[str | None, str | None]:
-        pref = f.mapping("contact_preference")
-        if pref is None:
-            return None, None
-        pf = Fields(problems, f.at("contact_preference"), pref, ("method", "value"))
-        method = pf.text("method")
-        if method is not None and method not in METHODS:
-            problems.add(
-                pf.at("method"), f"unknown method {method!r}; expected one of: {', '.join(METHODS)}"
-            )
-            method = None
-        value = pf.text("value")
-        if value is None or method is None:
-            return method, value
-        if method == "email":
-            if len(value) > MAX_EMAIL or not EMAIL.fullmatch(value):
-                problems.add(pf.at("value"), "expected an e-mail address such as name@example.fi")
-                return method, None
-        elif not E164.fullmatch(value):
-            problems.add(pf.at("value"), "expected an E.164 number such as +358401234567")
-            return method, None
-        return method, value
-
     async def current(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
@@ -134,48 +89,6 @@ class WebChannel:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.WEB
-        body: Schema = {
-            "type": "object",
-            "required": ["service", "message", "contact_preference"],
-            "properties": {
-                "service": {"type": "string"},
-                "language": {"type": "string"},
-                "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE},
-                "contact_preference": {
-                    "type": "object",
-                    "required": ["method", "value"],
-                    "properties": {
-                        "method": {"enum": list(METHODS)},
-                        "value": {
-                            "type": "string",
-                            "description": "E.164 number (phone, sms) or e-mail address",
-                        },
-                    },
-                    "anyOf": [
-                        {
-                            "properties": {
-                                "method": {"const": "email"},
-                                "value": {
-                                    "pattern": "^(?:{})$".format(
-                                        EMAIL.pattern.replace(r"\s", PY_SPACE)
-                                    ),
-                                    "maxLength": MAX_EMAIL,
-                                },
-                            }
-                        },
-                        {
-                            "properties": {
-                                "method": {"enum": ["phone", "sms"]},
-                                "value": {"pattern": f"^(?:{E164.pattern})$"},
-                            }
-                        },
-                    ],
-                },
-                "site": {"type": "string", "description": "the person's own health station"},
-                **OWN_FIELDS,
-                "topic": {"type": "string", "maxLength": MAX_TOPIC},
-            },
-        }
         return [
             Route(
                 "POST",
@@ -184,7 +97,7 @@ class WebChannel:
                 "A contact request from the website; queued for an agent",
                 integ,
                 ch,
-                body,
+                request_schema(WebRequestBody),
                 {
                     201: "status of the new request",
                     400: "invalid input",
@@ -193,6 +106,7 @@ class WebChannel:
                     413: "body too large",
                 },
                 tag="web",
+                schemas={200: STATUS, 201: STATUS},
             ),
             Route(
                 "GET",
@@ -203,6 +117,7 @@ class WebChannel:
                 ch,
                 responses={200: "status", 404: "unknown or long closed"},
                 tag="web",
+                schemas={200: STATUS},
             ),
             Route(
                 "DELETE",
@@ -213,6 +128,7 @@ class WebChannel:
                 ch,
                 responses={200: "status", 404: "unknown", 409: "an agent has it"},
                 tag="web",
+                schemas={200: STATUS},
             ),
         ]
 

@@ -25,36 +25,24 @@ the token's sources, else 403):
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from channels.common import (
-    E164,
-    OWN_FIELDS,
-    InFlight,
-    bounded_text,
-    read_language,
-    read_own,
-    read_ref,
-    read_service,
-    read_site,
-    read_urgency,
-)
+from channels.answers import WORK_ITEM_STATUS
+from channels.common import REF, InFlight
 from channels.refusals import admitted, recording
+from channels.shapes import WorkItemBody, own_of
 from channels.status import StatusBook
-from router.config.reader import Fields
 from router.config.tokens import ApiChannel, Role
 from router.core.events import ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, read_fields
-from router.service.routes import Route, Schema
+from router.service.body_shapes import check_body, request_schema
+from router.service.http import ApiError, read_json
+from router.service.routes import Route
 from router.service.service import Service
 
 PREFIX = "wi-"
-MAX_TOPIC = 200
-MAX_LINK = 2048
 
 
 def contact_id(source: str, item_id: str) -> str:
@@ -70,27 +58,6 @@ REPOST_REASON = (
     "re-posting does not change an item's urgency class; only the professional handling "
     "it may re-classify it, after contacting the person"
 )
-
-
-def read_link(f: Fields, problems: BodyProblems, key: str = "link") -> str | None:
-    """An absolute https:// URL with a host, no whitespace, at most 2048 characters."""
-    link = f.text(key)
-    if link is None:
-        return None
-    try:
-        parts = urlsplit(link)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if (
-        len(link) > MAX_LINK
-        or any(ch.isspace() for ch in link)
-        or not link.startswith("https://")
-        or not host
-    ):
-        problems.add(f.at(key), f"expected an https:// URL of at most {MAX_LINK} characters")
-        return None
-    return link
 
 
 def _sources(principal: Principal | None) -> frozenset[str]:
@@ -132,36 +99,21 @@ class WorkItemChannel:
         return status
 
     async def create(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(
-            request,
-            ("source", "item_id", "service", "topic", "urgency", "link"),
-            ("person_ref", "phone", "language", "site", "own_agent", "own_team"),
+        raw = await read_json(request)
+        named = raw.get("source") if isinstance(raw, dict) else None
+        if isinstance(named, str) and REF.fullmatch(named):
+            # A source the token may not submit is refused whatever else is wrong.
+            self._allowed(principal, named)
+        body = check_body(raw, WorkItemBody, self.service)
+        source, item_id, service_name, urgency = (
+            body.source,
+            body.item_id,
+            body.service,
+            body.urgency,
         )
-        source = read_ref(f, problems, "source")
-        if source is not None:
-            self._allowed(principal, source)
-        item_id = read_ref(f, problems, "item_id")
-        service_name = read_service(f, problems, self.service)
-        urgency = read_urgency(f, problems, self.service, service_name)
-        topic = bounded_text(f, problems, "topic", MAX_TOPIC)
-        link = read_link(f, problems)
-        person_ref = read_ref(f, problems, "person_ref")
-        phone = f.text("phone")
-        if phone is not None and not E164.fullmatch(phone):
-            problems.add(f.at("phone"), "expected an E.164 number such as +358401234567")
-        language = read_language(f, problems, self.service)
-        site = read_site(f, problems, self.service)
-        own = read_own(f, problems, self.service, site)
-        problems.raise_if_any()
-        if (
-            source is None
-            or item_id is None
-            or service_name is None
-            or urgency is None
-            or topic is None
-            or link is None
-        ):
-            raise ApiError(400, "invalid_input", "source, item_id, service, topic, urgency, link")
+        topic, link, person_ref, phone = body.topic, body.link, body.person_ref, body.phone
+        language = body.language
+        own = own_of(self.service, body.own_agent, body.own_team, body.site)
         cid = contact_id(source, item_id)
         await self._arriving.wait(cid)
         existing = self.status(source, item_id)
@@ -220,26 +172,6 @@ class WorkItemChannel:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.WORKITEMS
-        body: Schema = {
-            "type": "object",
-            "required": ["source", "item_id", "service", "topic", "urgency", "link"],
-            "properties": {
-                "source": {"type": "string", "description": "one of the token's sources"},
-                "item_id": {"type": "string", "description": "the item's id in the source"},
-                "service": {"type": "string"},
-                "topic": {"type": "string", "maxLength": MAX_TOPIC},
-                "urgency": {"type": "string", "description": "the service's urgency class"},
-                "link": {"type": "string", "format": "uri", "pattern": "^https://"},
-                "person_ref": {"type": "string"},
-                "phone": {
-                    "type": "string",
-                    "description": "the person's E.164 number: links the item with their calls",
-                },
-                "language": {"type": "string"},
-                "site": {"type": "string", "description": "the person's own health station"},
-                **OWN_FIELDS,
-            },
-        }
         return [
             Route(
                 "POST",
@@ -248,7 +180,7 @@ class WorkItemChannel:
                 "An item from an external work queue; idempotent per (source, item_id)",
                 integ,
                 ch,
-                body,
+                request_schema(WorkItemBody),
                 {
                     200: "the item was already known: its status",
                     201: "status of the new item (or a redirect for the most urgent class)",
@@ -260,6 +192,7 @@ class WorkItemChannel:
                     413: "body too large",
                 },
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS, 201: WORK_ITEM_STATUS},
             ),
             Route(
                 "GET",
@@ -270,6 +203,7 @@ class WorkItemChannel:
                 ch,
                 responses={200: "status", 403: "not the token's source", 404: "unknown"},
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS},
             ),
             Route(
                 "DELETE",
@@ -285,6 +219,7 @@ class WorkItemChannel:
                     409: "an agent has it",
                 },
                 tag="workitems",
+                schemas={200: WORK_ITEM_STATUS},
             ),
         ]
 

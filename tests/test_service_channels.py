@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.callback import HIDDEN_REASON
+from channels.common import HIDDEN_REASON
 from router.app import build_app
 from router.service.service import Service
 from tests.service_support import bearer, login, make_service

@@ -1,0 +1,154 @@
+"""What the channel webhooks answer, each answer's shape written once as a pydantic model.
+
+The OpenAPI document's response schemas come from these models (``answer_schema``); the
+handlers still build their answers as plain dicts (the phone webhook is on the hot path),
+and ``tests/test_channel_shapes.py`` holds the real answers to the documented schemas, as
+the contract test's schemathesis run does for every answer it provokes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.core.model import ContactState
+from router.service.body_shapes import answer_schema
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Wait(_Answer):
+    """The published wait estimate, seconds from now."""
+
+    min_s: float
+    max_s: float
+
+
+class Announcement(_Answer):
+    position: int | None = Field(description="1 + the contacts ahead in the same bucket")
+    estimated_wait: Wait | None
+    language: str | None
+
+
+class Queue(_Answer):
+    """Play the queue announcement."""
+
+    call_id: str
+    action: Literal["queue"]
+    announcement: Announcement
+
+
+class Connect(_Answer):
+    """Ring this agent now (``connect``), or the call is with the agent (``connected``)."""
+
+    call_id: str
+    action: Literal["connect", "connected"]
+    agent_id: str
+    agent_name: str
+
+
+class Redirect(_Answer):
+    """Never queued: the most urgent class goes to ``target`` (112)."""
+
+    call_id: str
+    action: Literal["redirect"]
+    target: str
+
+
+class Hangup(_Answer):
+    """The contact has closed with ``outcome``."""
+
+    call_id: str
+    action: Literal["hangup"]
+    outcome: str
+
+
+class Scheduled(_Answer):
+    """After hours: the call waits for the opening (region clock, epoch seconds)."""
+
+    call_id: str
+    action: Literal["scheduled"]
+    until: float | None
+
+
+class AsCallback(_Answer):
+    """The caller chose to be called back: thank them and hang up."""
+
+    call_id: str
+    action: Literal["callback"]
+    state: ContactState
+    position: int | None
+    estimated_wait: Wait | None
+
+
+class Closed(_Answer):
+    """After hours: play the closed message; no contact was made."""
+
+    call_id: str
+    action: Literal["closed"]
+    opens_at: float | None = Field(description="epoch seconds; null: no opening hours ahead")
+
+
+class Attempt(_Answer):
+    """One attempt to call back."""
+
+    at: float
+    agent_id: str
+    result: str
+
+
+class UrgencyUnchanged(_Answer):
+    """A re-posted work item's class is kept: only its handler may re-classify it."""
+
+    posted: str
+    kept: str
+    reason: str
+
+
+class ContactStatus(_Answer):
+    """A web request's or callback request's status: while open its place in the queue,
+    once closed its outcome (a redirect: ``action`` and ``target``)."""
+
+    contact_id: str
+    state: ContactState
+    position: int | None
+    estimated_wait: Wait | None
+    scheduled_until: float | None = None
+    outcome: str | None = None
+    action: Literal["redirect"] | None = None
+    target: str | None = None
+    urgency: str | None = None
+    attempts: list[Attempt] | None = None
+
+
+class WorkItemStatus(ContactStatus):
+    """A work item's status: where it came from and its class, beside the rest."""
+
+    source: str | None = None
+    item_id: str | None = None
+    original_urgency: str | None = None
+    urgency_unchanged: UrgencyUnchanged | None = None
+
+
+class Window(_Answer):
+    start: float
+    end: float
+
+
+class Windows(_Answer):
+    """The windows a caller may pick for a scheduled callback (epoch seconds)."""
+
+    service: str
+    windows: list[Window]
+
+
+INSTRUCTION = answer_schema(Queue, Connect, Redirect, Hangup, Scheduled, AsCallback)
+INSTRUCTION_OR_CLOSED = answer_schema(
+    Queue, Connect, Redirect, Hangup, Scheduled, AsCallback, Closed
+)
+STATUS = answer_schema(ContactStatus)
+WORK_ITEM_STATUS = answer_schema(WorkItemStatus)
+WINDOWS = answer_schema(Windows)
