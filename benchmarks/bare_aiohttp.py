@@ -97,11 +97,13 @@ class BareServer:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def wait_ready(self, session: aiohttp.ClientSession) -> float:
+    async def wait_ready(
+        self, session: aiohttp.ClientSession, timeout_s: float = STARTUP_TIMEOUT_S
+    ) -> float:
         """Polls ``/readyz`` (bounded); returns seconds waited."""
         started = time.perf_counter()
         url = f"http://{HOST}:{self.port}/readyz"
-        for _ in range(int(STARTUP_TIMEOUT_S / 0.05)):
+        for _ in range(int(timeout_s / 0.05)):
             if not self.alive():
                 raise RuntimeError("the bare server exited while starting")
             try:
@@ -111,7 +113,7 @@ class BareServer:
             except (aiohttp.ClientError, OSError, TimeoutError):
                 pass
             await asyncio.sleep(0.05)
-        raise RuntimeError(f"the bare server was not ready in {STARTUP_TIMEOUT_S:.0f} s")
+        raise RuntimeError(f"the bare server was not ready in {timeout_s:.0f} s")
 
     def cpu_s(self) -> tuple[float, float]:
         return proc_cpu_s(self.pid)
