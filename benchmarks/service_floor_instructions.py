@@ -130,6 +130,9 @@ def side(name: str, calls: int, tmp: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.service_floor_instructions")
     p.add_argument("--calls", type=int, default=1_000, help="counted webhooks a side (1000)")
+    p.add_argument(
+        "--service-only", action="store_true", help="count the service alone (before/after)"
+    )
     args = p.parse_args(argv)
     if not 1 <= args.calls <= 20_000:
         raise SystemExit("--calls must be 1..20000")
@@ -138,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="yhteys-grind-") as tmp:
         service = side("service", args.calls, Path(tmp) / "service")
+        if args.service_only:
+            print(f"service {service['per_call']:,} instructions per webhook")
+            return 0
         bare = side("bare", args.calls, Path(tmp) / "bare")
     ratio = service["per_call"] / bare["per_call"] if bare["per_call"] else 0.0
     print(
