@@ -24,6 +24,11 @@ bare server. This process logs ``A`` agents in over websockets, then:
 
 A warm-up round on each side comes first and is not counted. Everything is bounded (a
 deadline on each surge and on the whole run); both servers are always stopped.
+
+Two companions, run by hand: ``benchmarks.service_floor_instructions`` counts
+instructions per webhook on both sides under callgrind (the figure to hold a change to
+on a shared host), and ``benchmarks.service_floor_profile`` sums the service's cProfile
+by area of code (where its time goes).
 """
 
 from __future__ import annotations
