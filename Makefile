@@ -65,7 +65,8 @@ test: lint types
 	$(BIN)/python -m pytest -q --run-slow
 
 # the dispatch core (engine alone), then the real service under load from another process
-# (memory and Redis mode side by side), then failover in Redis mode (the leader killed),
+# (memory and Redis mode side by side), its server CPU per webhook against a bare aiohttp
+# handler's (interleaved rounds), then failover in Redis mode (the leader killed),
 # how long a snapshot stops the leader's loop;
 # the Redis parts start their own redis-server and are skipped without one;
 # last the simulator against ciw (written to benchmarks/RESULTS.md) and the schema
@@ -73,6 +74,7 @@ test: lint types
 bench: install $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.service_load
+	$(BIN)/python -m benchmarks.service_floor
 	$(BIN)/python -m benchmarks.failover
 	$(BIN)/python -m benchmarks.snapshot_stall
 	$(BIN)/python -m benchmarks.estimate_accuracy
