@@ -138,6 +138,8 @@ async def test_the_agent_routes_answers_match_their_documented_schemas(
     (tried,) = (await a.send("GET", attempts_url, attempts_path, "agent-a001"))["attempts"]
     assert tried["result"] == "no_answer" and tried["retry_at"] is not None
     await a.act("a001", "contacts/phone-k2/attempts", {"result": "reached"})
+    both_tries = (await a.send("GET", attempts_url, attempts_path, "agent-a001"))["attempts"]
+    assert [t["retry_at"] is None for t in both_tries] == [False, True]
     await a.act("a001", "contacts/phone-k2/complete", {})
 
     await a.act("a001", "logout", {"force": True})
