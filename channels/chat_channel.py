@@ -15,6 +15,7 @@ from channels.chat import MAX_TEXT, ChatSession
 from channels.chat_customer import CustomerProtocol
 from channels.common import bounded_text
 from router.config.tokens import ApiChannel, Role
+from router.service.agent_answers import POSTED, TRANSCRIPT
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields
 from router.service.routes import Query, Route, Schema
@@ -98,6 +99,7 @@ class ChatChannel(CustomerProtocol):
                 "The transcript of a chat assigned to the calling agent",
                 (Role.AGENT,),
                 responses={200: "the messages so far", 404: "no open chat", 409: "not yours"},
+                schemas={200: TRANSCRIPT},
                 tag="chat",
             ),
             Route(
@@ -113,6 +115,7 @@ class ChatChannel(CustomerProtocol):
                     404: "no open chat",
                     409: "not yours",
                 },
+                schemas={200: POSTED},
                 tag="chat",
             ),
         ]

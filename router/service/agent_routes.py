@@ -15,6 +15,7 @@ from router.core.model import (
     AGENT_OUTCOMES,
     CALLBACK_RESULTS,
 )
+from router.service.agent_answers import AGENT, AGENT_STATE, RECLASSIFIED, SEEN
 from router.service.auth import Principal
 from router.service.http import ApiError, read_json
 from router.service.routes import Route
@@ -77,6 +78,7 @@ def routes(service: Service) -> list[Route]:
             body={"type": "object", "properties": {"presence": presence_enum}},
             responses={200: "OK", 409: "already logged in"},
             tag="agent",
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -87,6 +89,7 @@ def routes(service: Service) -> list[Route]:
             body={"type": "object", "properties": {"force": {"type": "boolean"}}},
             responses={200: "OK", 409: "work in hand (see force), or not logged in"},
             tag="agent",
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -97,6 +100,7 @@ def routes(service: Service) -> list[Route]:
             body=presence_body,
             responses={200: "OK", 409: "not logged in, or work in hand"},
             tag="agent",
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -106,6 +110,7 @@ def routes(service: Service) -> list[Route]:
             agent,
             tag="agent",
             responses={200: "OK", 404: "no such contact", 409: "the offer expired or is not yours"},
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -115,6 +120,7 @@ def routes(service: Service) -> list[Route]:
             agent,
             tag="agent",
             responses={200: "OK", 404: "no such contact", 409: "the offer expired or is not yours"},
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -125,6 +131,7 @@ def routes(service: Service) -> list[Route]:
             body={"type": "object", "properties": {"outcome": {"enum": list(AGENT_OUTCOMES)}}},
             tag="agent",
             responses={200: "OK", 404: "no such contact", 409: "not assigned to you"},
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -140,6 +147,7 @@ def routes(service: Service) -> list[Route]:
             },
             tag="agent",
             responses={200: "OK", 400: "unknown result", 404: "no such contact", 409: "not yours"},
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -158,6 +166,7 @@ def routes(service: Service) -> list[Route]:
                 404: "no such contact",
                 409: "not linked to a contact you handled, or with an agent",
             },
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -181,6 +190,7 @@ def routes(service: Service) -> list[Route]:
                 404: "no such contact",
                 409: "not assigned to you: only the professional handling it may re-classify",
             },
+            schemas={200: RECLASSIFIED},
         ),
         Route(
             "POST",
@@ -190,6 +200,7 @@ def routes(service: Service) -> list[Route]:
             agent,
             responses={200: "OK", 409: "not in wrap-up"},
             tag="agent",
+            schemas={200: AGENT},
         ),
         Route(
             "POST",
@@ -198,6 +209,7 @@ def routes(service: Service) -> list[Route]:
             "Show liveness without a websocket",
             agent,
             tag="agent",
+            schemas={200: SEEN},
         ),
         Route(
             "GET",
@@ -206,6 +218,7 @@ def routes(service: Service) -> list[Route]:
             "The agent's status and contacts in hand",
             agent,
             tag="agent",
+            schemas={200: AGENT_STATE},
         ),
         Route(
             "GET",

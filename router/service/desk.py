@@ -22,6 +22,7 @@ from aiohttp import web
 from router.config.tokens import Role
 from router.core.model import AgentStatus, Channel, ContactState
 from router.core.state import AgentView
+from router.service.agent_answers import ATTEMPTS
 from router.service.audit import Audit
 from router.service.auth import Principal
 from router.service.http import ApiError
@@ -112,6 +113,7 @@ def routes(service: Service, audit: Audit) -> list[Route]:
                 404: "no such contact",
                 409: "not offered or assigned to you",
             },
+            schemas={200: ATTEMPTS},
         ),
         Route(
             "GET",

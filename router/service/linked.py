@@ -26,6 +26,7 @@ from router.core import decisions as d
 from router.core.errors import UnknownContact
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import ContactSpec
+from router.service.agent_answers import LINKED
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
@@ -189,5 +190,6 @@ def routes(linked: LinkedContacts) -> list[Route]:
             (Role.AGENT,),
             tag="agent",
             responses={200: "linked open contacts", 404: "not a contact you handled"},
+            schemas={200: LINKED},
         )
     ]

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from router.config.tokens import Role
 from router.core.model import Channel
+from router.service.agent_answers import SERVICE_STATUS, SERVICE_STATUSES
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
@@ -104,6 +105,7 @@ def routes(service: Service) -> list[Route]:
             roles,
             tag="public",
             responses={200: f"status per service: {FIELDS}", **denied},
+            schemas={200: SERVICE_STATUSES},
         ),
         Route(
             "GET",
@@ -113,5 +115,6 @@ def routes(service: Service) -> list[Route]:
             roles,
             tag="public",
             responses={200: f"the service's status: {FIELDS}", **denied, 404: "unknown service"},
+            schemas={200: SERVICE_STATUS},
         ),
     ]
