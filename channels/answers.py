@@ -10,30 +10,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from router.core.model import ContactState
-from router.service.body_shapes import answer_schema
+from router.service.body_shapes import Answer, Wait, answer_schema
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Wait(_Answer):
-    """The published wait estimate, seconds from now."""
-
-    min_s: float
-    max_s: float
-
-
-class Announcement(_Answer):
+class Announcement(Answer):
     position: int | None = Field(description="1 + the contacts ahead in the same bucket")
     estimated_wait: Wait | None
     language: str | None
 
 
-class Queue(_Answer):
+class Queue(Answer):
     """Play the queue announcement."""
 
     call_id: str
@@ -41,7 +30,7 @@ class Queue(_Answer):
     announcement: Announcement
 
 
-class Connect(_Answer):
+class Connect(Answer):
     """Ring this agent now (``connect``), or the call is with the agent (``connected``)."""
 
     call_id: str
@@ -50,7 +39,7 @@ class Connect(_Answer):
     agent_name: str
 
 
-class Redirect(_Answer):
+class Redirect(Answer):
     """Never queued: the most urgent class goes to ``target`` (112)."""
 
     call_id: str
@@ -58,7 +47,7 @@ class Redirect(_Answer):
     target: str
 
 
-class Hangup(_Answer):
+class Hangup(Answer):
     """The contact has closed with ``outcome``."""
 
     call_id: str
@@ -66,7 +55,7 @@ class Hangup(_Answer):
     outcome: str
 
 
-class Scheduled(_Answer):
+class Scheduled(Answer):
     """After hours: the call waits for the opening (region clock, epoch seconds)."""
 
     call_id: str
@@ -74,7 +63,7 @@ class Scheduled(_Answer):
     until: float | None
 
 
-class AsCallback(_Answer):
+class AsCallback(Answer):
     """The caller chose to be called back: thank them and hang up."""
 
     call_id: str
@@ -84,7 +73,7 @@ class AsCallback(_Answer):
     estimated_wait: Wait | None
 
 
-class Closed(_Answer):
+class Closed(Answer):
     """After hours: play the closed message; no contact was made."""
 
     call_id: str
@@ -92,7 +81,7 @@ class Closed(_Answer):
     opens_at: float | None = Field(description="epoch seconds; null: no opening hours ahead")
 
 
-class Attempt(_Answer):
+class Attempt(Answer):
     """One attempt to call back."""
 
     at: float
@@ -100,7 +89,7 @@ class Attempt(_Answer):
     result: str
 
 
-class UrgencyUnchanged(_Answer):
+class UrgencyUnchanged(Answer):
     """A re-posted work item's class is kept: only its handler may re-classify it."""
 
     posted: str
@@ -108,7 +97,7 @@ class UrgencyUnchanged(_Answer):
     reason: str
 
 
-class ContactStatus(_Answer):
+class ContactStatus(Answer):
     """A web request's or callback request's status: while open its place in the queue,
     once closed its outcome (a redirect: ``action`` and ``target``)."""
 
@@ -133,12 +122,12 @@ class WorkItemStatus(ContactStatus):
     urgency_unchanged: UrgencyUnchanged | None = None
 
 
-class Window(_Answer):
+class Window(Answer):
     start: float
     end: float
 
 
-class Windows(_Answer):
+class Windows(Answer):
     """The windows a caller may pick for a scheduled callback (epoch seconds)."""
 
     service: str

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import Field, RootModel
 
 from router.core.model import AgentStatus, Channel, ContactState, Presence, StepKind
-from router.service.body_shapes import answer_schema
+from router.service.body_shapes import Answer, Wait, answer_schema
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Agent(_Answer):
+class Agent(Answer):
     """An agent's state (``views.agent_json``)."""
 
     id: str
@@ -38,7 +34,7 @@ class Agent(_Answer):
     wrapup_until: float | None = Field(description="region clock, s; null: not in wrap-up")
 
 
-class Contact(_Answer):
+class Contact(Answer):
     """A contact as an agent sees it (``views.contact_json``)."""
 
     id: str
@@ -58,24 +54,24 @@ class Contact(_Answer):
     attributes: dict[str, str] | None = None
 
 
-class AgentAnswer(_Answer):
+class AgentAnswer(Answer):
     """An agent action's answer: the agent's state after it."""
 
     agent: Agent
 
 
-class Reclassified(_Answer):
+class Reclassified(Answer):
     """A re-classification's answer: the agent and the contact with both classes."""
 
     agent: Agent
     contact: Contact
 
 
-class Seen(_Answer):
+class Seen(Answer):
     """A heartbeat's answer: nothing to say."""
 
 
-class AgentState(_Answer):
+class AgentState(Answer):
     """The agent's state and the contacts in hand (the websocket's first message)."""
 
     type: Literal["state"]
@@ -83,14 +79,14 @@ class AgentState(_Answer):
     contacts: list[Contact]
 
 
-class Linked(_Answer):
+class Linked(Answer):
     """The same person's other open contacts."""
 
     contact_id: str
     open: list[Contact]
 
 
-class CallbackAttempt(_Answer):
+class CallbackAttempt(Answer):
     """One attempt to call a callback back, from the contact's audit trail."""
 
     at: float = Field(description="region clock, epoch s")
@@ -99,14 +95,14 @@ class CallbackAttempt(_Answer):
     retry_at: float | None = Field(description="the next try; null: none")
 
 
-class Attempts(_Answer):
+class Attempts(Answer):
     """A callback's attempts so far, oldest first."""
 
     contact_id: str
     attempts: list[CallbackAttempt]
 
 
-class ChatMessage(_Answer):
+class ChatMessage(Answer):
     """One message of a chat's transcript (region clock, epoch seconds)."""
 
     who: Literal["customer", "agent"] = Field(alias="from")
@@ -114,26 +110,19 @@ class ChatMessage(_Answer):
     at: float
 
 
-class Transcript(_Answer):
+class Transcript(Answer):
     contact_id: str
     messages: list[ChatMessage]
 
 
-class Posted(_Answer):
+class Posted(Answer):
     """The agent's message as kept in the transcript."""
 
     contact_id: str
     message: ChatMessage
 
 
-class Wait(_Answer):
-    """The published wait estimate, seconds from now."""
-
-    min_s: float
-    max_s: float
-
-
-class ServiceStatus(_Answer):
+class ServiceStatus(Answer):
     """A service's public status (``router.service.public``): no personal data."""
 
     service: str

@@ -172,3 +172,17 @@ def answer_schema(*shapes: type[BaseModel]) -> dict[str, Any]:
         schema = shape.model_json_schema(mode="serialization")
         schemas.append(_inlined(schema, schema.pop("$defs", {})))
     return schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+
+
+class Answer(BaseModel):
+    """An answer with a fixed set of keys: its schema refuses any other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Wait(Answer):
+    """The published wait estimate, seconds from now (the phone's announcement, a
+    contact's status, the public status page)."""
+
+    min_s: float
+    max_s: float
