@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from router.config.tokens import Role
+from router.service.body_shapes import request_schema
 from router.service.routes import DAY, Query, Route, choice
 from router.service.supervisor_contacts import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    MAX_REMOVAL_REASON,
     OPEN_STATES,
 )
 from router.service.supervisor_schemas import (
@@ -25,6 +25,7 @@ from router.service.supervisor_schemas import (
     SERVICE_SCHEMA,
     SERVICES_SCHEMA,
 )
+from router.service.supervisor_shapes import MoveContactBody, OfferContactBody, RemoveContactBody
 
 if TYPE_CHECKING:
     from router.service.supervisor import SupervisorApi
@@ -191,12 +192,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             api.contacts.move_contact,
             "Move a waiting contact to another service; it keeps its place",
             s,
-            body={
-                "type": "object",
-                "required": ["service"],
-                "properties": {"service": {"type": "string"}},
-                "additionalProperties": False,
-            },
+            body=request_schema(MoveContactBody),
             tag=tag,
             responses={
                 200: "the contact as it is now",
@@ -212,12 +208,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             api.contacts.offer_contact,
             "Offer a waiting contact to a named agent, out of order",
             s,
-            body={
-                "type": "object",
-                "required": ["agent_id"],
-                "properties": {"agent_id": {"type": "string"}},
-                "additionalProperties": False,
-            },
+            body=request_schema(OfferContactBody),
             tag=tag,
             responses={
                 200: "the contact, now offered",
@@ -235,19 +226,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "Remove one contact no agent has yet, with a reason (outcome cancelled; "
             "audited with who and why). There is no bulk deletion",
             s,
-            body={
-                "type": "object",
-                "required": ["reason"],
-                "properties": {
-                    "reason": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": MAX_REMOVAL_REASON,
-                        "description": "why; masked like the logs (numbers, identity codes)",
-                    }
-                },
-                "additionalProperties": False,
-            },
+            body=request_schema(RemoveContactBody),
             tag=tag,
             responses={
                 200: "the contact's audit record, now closed as cancelled",
