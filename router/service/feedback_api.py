@@ -26,7 +26,12 @@ from router.service.feedback import (
     FeedbackAnswered,
     FeedbackOptedOut,
 )
-from router.service.feedback_shapes import AnswerBody, OptOutBody
+from router.service.feedback_shapes import (
+    ANSWER_SCHEMA,
+    OPTED_OUT_SCHEMA,
+    AnswerBody,
+    OptOutBody,
+)
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.routes import DAY, Query, Route, choice
@@ -140,6 +145,7 @@ class FeedbackApi:
                     503: "the service is shutting down or the store is unavailable",
                 },
                 tag="feedback",
+                schemas={200: ANSWER_SCHEMA},
             ),
             Route(
                 "POST",
@@ -156,6 +162,7 @@ class FeedbackApi:
                     503: "the service is shutting down or the store is unavailable",
                 },
                 tag="feedback",
+                schemas={200: OPTED_OUT_SCHEMA},
             ),
             Route(
                 "GET",

@@ -1,17 +1,26 @@
 """The feedback survey's request bodies, each written once as a pydantic model: the
 answer handler and the opt-out handler check a posted body with it
 (``router.service.body_shapes``: every problem at once, in the readers' words) and the
-OpenAPI document's request schema is written from it.
+OpenAPI document's request schema is written from it. The answers' models give the
+document's response schemas (``answer_schema``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from router.config.reader import expected
-from router.service.body_shapes import BodyShape, Text, refuse
+from router.service.body_shapes import BodyShape, Text, answer_schema, refuse
 from router.service.feedback import E164, MAX_ANSWER_TEXT, STOP_PATTERN, STOP_WORDS
 
 MAX_SCORE = 10
@@ -113,3 +122,35 @@ class OptOutBody(BodyShape):
             json_schema_extra={"pattern": E164.pattern.join("^$")},
         ),
     ]
+
+
+# ------------------------------------------------------------ answers
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecordedAnswer(_Answer):
+    """The answer as recorded (``feedback_api.answer_json``); a retry gets the same."""
+
+    request_id: str
+    contact_id: str
+    score: int
+    text: str | None = Field(description="masked like the logs")
+    answered_at: float
+
+
+class AnswerOptedOut(_Answer):
+    """A keyword alone: the number opted out instead of answering."""
+
+    request_id: str
+    opted_out: Literal[True]
+
+
+class OptedOut(_Answer):
+    opted_out: Literal[True]
+
+
+ANSWER_SCHEMA = answer_schema(RecordedAnswer, AnswerOptedOut)
+OPTED_OUT_SCHEMA = answer_schema(OptedOut)

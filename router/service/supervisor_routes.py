@@ -25,7 +25,14 @@ from router.service.supervisor_schemas import (
     SERVICE_SCHEMA,
     SERVICES_SCHEMA,
 )
-from router.service.supervisor_shapes import MoveContactBody, OfferContactBody, RemoveContactBody
+from router.service.supervisor_shapes import (
+    CONTACT_SCHEMA,
+    CONTACTS_PAGE_SCHEMA,
+    STATS_SCHEMA,
+    MoveContactBody,
+    OfferContactBody,
+    RemoveContactBody,
+)
 
 if TYPE_CHECKING:
     from router.service.supervisor import SupervisorApi
@@ -173,6 +180,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "(query: service, site, state, limit, offset)",
             s,
             tag=tag,
+            schemas={200: CONTACTS_PAGE_SCHEMA},
             responses={200: "a page of contacts", 400: "invalid query", **denied},
             query=(
                 Query("service", choice(region.services), "only this service's contacts"),
@@ -194,6 +202,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             s,
             body=request_schema(MoveContactBody),
             tag=tag,
+            schemas={200: CONTACT_SCHEMA},
             responses={
                 200: "the contact as it is now",
                 400: "invalid input",
@@ -210,6 +219,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             s,
             body=request_schema(OfferContactBody),
             tag=tag,
+            schemas={200: CONTACT_SCHEMA},
             responses={
                 200: "the contact, now offered",
                 400: "invalid input",
@@ -243,6 +253,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "Real-time statistics per service and per site",
             s,
             tag=tag,
+            schemas={200: STATS_SCHEMA},
             responses={200: "the statistics", **denied},
         ),
         Route(
