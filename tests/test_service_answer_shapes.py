@@ -1,7 +1,8 @@
 """The supervisor API's and the feedback survey's JSON answers are what the OpenAPI
 document says: real answers, provoked on every branch the handlers have, validated
 against the response schemas ``/openapi.json`` publishes (written from the models in
-``router.service.supervisor_shapes`` and ``router.service.feedback_shapes``)."""
+``router.service.supervisor_shapes``, ``router.service.feedback_shapes`` and
+``router.service.audit_shapes``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 
 from tests.service_support import agent_ws, next_of, sample_region, served_at
-from tests.test_service_feedback import ANSWERS, OPT_OUTS, SMS, resolved_call, world
+from tests.test_service_feedback import ANSWERS, OPT_OUTS, SMS, SUP, resolved_call, world
 from tests.test_service_supervisor import Client, MakeClient, call, get, send
 
 
@@ -69,6 +70,13 @@ async def test_the_supervisor_contact_and_statistics_answers_are_what_the_openap
     assert offered["state"] == "offered" and "offer_expires_at" in offered
     page = await check("GET", "/api/supervisor/contacts", "/api/supervisor/contacts")
     assert {c["state"] for c in page["contacts"]} == {"waiting", "offered"}
+    removed = await check(
+        "POST", f"{contact}/remove", "/api/supervisor/contacts/phone-k2/remove", {"reason": "x"}
+    )
+    assert removed["state"] == "closed" and removed["removed_by"] == "supervisor"
+    audit = "/api/supervisor/audit/contacts/{contact_id}"
+    record = await check("GET", audit, "/api/supervisor/audit/contacts/phone-k1")
+    assert [c["change"] for c in record["trail"]] == ["arrived", "queued", "offered"]
     stats = await check("GET", "/api/supervisor/stats", "/api/supervisor/stats")
     assert any("today" in s for s in stats["services"])
     assert any(s["service_level"] is None for s in stats["services"])
@@ -83,7 +91,7 @@ async def test_the_feedback_answers_are_what_the_openapi_says(aiohttp_client: Ma
     async with world(aiohttp_client) as w:
         schemas = await _schemas(w.client)
         answer, opted = schemas[("POST", ANSWERS)], schemas[("POST", OPT_OUTS)]
-        await resolved_call(w, "c1", "+358401112222")
+        cid = await resolved_call(w, "c1", "+358401112222")
         rid = (await w.gateway.next(1))["request_id"]
         answers = []
         for body in ({"request_id": rid, "score": 9}, {"request_id": rid, "score": 9}):
@@ -105,6 +113,13 @@ async def test_the_feedback_answers_are_what_the_openapi_says(aiohttp_client: Ma
         assert answers[-2]["text"] is not None
         for body in answers:
             assert _problems(answer, body) == [], body
+        # The audit record of a surveyed contact carries its survey.
+        r = await w.client.get(f"/api/supervisor/audit/contacts/{cid}", headers=SUP)
+        record = await r.json()
+        assert record["feedback_score"] == 9 and record["outcome"] == "resolved"
+        audit = schemas[("GET", "/api/supervisor/audit/contacts/{contact_id}")]
+        assert _problems(audit, record) == []
+        assert _problems(audit, {**record, "trail": [{**record["trail"][0], "x": 1}]})
         r = await w.client.post(OPT_OUTS, json={"number": "+358401115555"}, headers=SMS)
         assert r.status == 200
         assert _problems(opted, await r.json()) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from router.config.tokens import Role
+from router.service.audit_shapes import REMOVED_SCHEMA
 from router.service.body_shapes import request_schema
 from router.service.routes import DAY, Query, Route, choice
 from router.service.supervisor_contacts import (
@@ -238,6 +239,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             s,
             body=request_schema(RemoveContactBody),
             tag=tag,
+            schemas={200: REMOVED_SCHEMA},
             responses={
                 200: "the contact's audit record, now closed as cancelled",
                 400: "no reason, or one too long",
