@@ -10,6 +10,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from router.service.body_shapes import check_body
+from router.service.feedback_shapes import AnswerBody
+from router.service.http import ApiError
 from tests.service_support import agent_ws, next_of, sample_region, served_at
 from tests.test_service_feedback import ANSWERS, OPT_OUTS, SMS, SUP, resolved_call, world
 from tests.test_service_supervisor import Client, MakeClient, call, get, send
@@ -125,3 +128,32 @@ async def test_the_feedback_answers_are_what_the_openapi_says(aiohttp_client: Ma
         assert _problems(opted, await r.json()) == []
         assert _problems(answer, {"request_id": rid, "opted_out": False})
         assert _problems(opted, {})
+
+
+async def test_the_published_answer_body_schema_takes_what_the_handler_takes(
+    aiohttp_client: MakeClient,
+) -> None:
+    """The answer body's either-a-score-or-a-keyword rule, as published, agrees with the
+    model's check of the same bodies."""
+    async with world(aiohttp_client) as w:
+        doc = await (await w.client.get("/openapi.json")).json()
+        body = doc["paths"][ANSWERS]["post"]["requestBody"]["content"]["application/json"]
+        published = jsonschema_rs.validator_for(body["schema"])
+    bodies: list[tuple[dict[str, Any], bool]] = [
+        ({"request_id": "r", "score": 9}, True),
+        ({"request_id": "r", "score": 9, "text": "kiitos"}, True),
+        ({"request_id": "r", "text": "Stop"}, True),
+        ({"request_id": "r", "text": "stop", "score": None}, True),
+        ({"request_id": "r", "text": "kiitos", "score": None}, False),
+        ({"request_id": "r", "text": "kiitos"}, False),
+        ({"request_id": "r"}, False),
+        ({"request_id": "r", "score": 11}, False),
+    ]
+    for sent, valid in bodies:
+        assert published.is_valid(sent) is valid, sent
+        try:
+            check_body(sent, AnswerBody)
+        except ApiError:
+            assert not valid, sent
+        else:
+            assert valid, sent

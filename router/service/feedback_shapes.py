@@ -67,13 +67,16 @@ def is_stop(text: str | None) -> bool:
 
 
 def _either_score_or_stop(schema: dict[str, Any]) -> None:
-    # Either a score (and any text), or one of the keywords alone to opt out.
+    # Either a score (and any text), or one of the keywords alone to opt out. Each branch
+    # lists every property: the document closes an object that lists its properties
+    # (and a property a branch requires may not be null there).
     properties = schema["properties"]
     schema["anyOf"] = [
-        {"required": ["request_id", "score"]},
+        {"required": ["request_id", "score"], "properties": properties},
         {
             "required": ["request_id", "text"],
             "properties": {
+                **properties,
                 "score": {"type": "null"},
                 "text": {**properties["text"], "pattern": STOP_PATTERN},
             },
