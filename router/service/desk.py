@@ -28,6 +28,7 @@ from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
 from router.service.service import Service
+from router.service.supervisor_shapes import ELIGIBLE_SCHEMA
 from skills.expression import parse_requirement
 
 MINE = (ContactState.OFFERED, ContactState.ASSIGNED)
@@ -123,6 +124,7 @@ def routes(service: Service, audit: Audit) -> list[Route]:
             "each has free capacity in its channel (whom it may be offered to)",
             (Role.SUPERVISOR,),
             tag="supervisor",
+            schemas={200: ELIGIBLE_SCHEMA},
             responses={
                 200: "the eligible agents",
                 401: "no valid token",

@@ -13,26 +13,28 @@ from typing import Any
 
 from aiohttp import web
 
-from router.config.reader import as_int
 from router.config.tokens import ApiChannel, Role
 from router.service.audit import csv_download, parse_choice, parse_day
 from router.service.auth import Principal
+from router.service.body_shapes import read_body, request_schema
 from router.service.feedback import (
     DIMENSIONS,
-    E164,
     FIGURES,
     FORMATS,
-    MAX_ANSWER_TEXT,
     MAX_PERIOD_DAYS,
-    STOP_PATTERN,
-    STOP_WORDS,
     Feedback,
     FeedbackAnswered,
     FeedbackOptedOut,
 )
-from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.feedback_shapes import (
+    ANSWER_SCHEMA,
+    OPTED_OUT_SCHEMA,
+    AnswerBody,
+    OptOutBody,
+)
+from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
-from router.service.routes import DAY, Query, Route, Schema, choice
+from router.service.routes import DAY, Query, Route, choice
 
 log = logging.getLogger("yhteys.feedback")
 
@@ -42,35 +44,8 @@ class FeedbackApi:
         self.feedback = feedback
 
     async def answer(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("request_id",), ("score", "text"))
-        rid = f.text("request_id")
-        text: str | None = None
-        if f.given("text"):
-            raw = f.raw("text")
-            if not isinstance(raw, str):
-                problems.add("text", f"expected a string, got {type(raw).__name__}")
-            elif len(raw) > MAX_ANSWER_TEXT:
-                problems.add("text", f"at most {MAX_ANSWER_TEXT} characters, got {len(raw)}")
-            elif not raw.strip():
-                problems.add("text", "must not be empty (leave it out)")
-            else:
-                text = raw.strip()
-        opt_out = not f.given("score") and text is not None and text.casefold() in STOP_WORDS
-        score: int | None = None
-        if f.given("score"):
-            raw_score = f.raw("score")
-            if isinstance(raw_score, float) and raw_score.is_integer():
-                raw_score = int(raw_score)  # 7.0 is an integer to JSON Schema too
-            score = as_int(problems, "score", raw_score, 0, 10, "score")
-        elif not opt_out:
-            problems.add(
-                "score",
-                "required: an integer 0..10 (or, to opt out, the text "
-                + " / ".join(w.upper() for w in sorted(STOP_WORDS))
-                + " alone)",
-            )
-        problems.raise_if_any()
-        assert rid is not None
+        body = await read_body(request, AnswerBody)
+        rid, score, text = body.request_id, body.score, body.text
         feedback = self.feedback
         record = feedback.requests.get(rid)
         if record is None:
@@ -80,7 +55,7 @@ class FeedbackApi:
                 f"no feedback request {rid!r} (unknown, or older than the retention)",
             )
         runtime = feedback.service.runtime
-        if opt_out:
+        if body.opts_out:
             await runtime.submit(FeedbackOptedOut(record["number_hash"], "answer", rid))
             return web.json_response({"request_id": rid, "opted_out": True})
         assert score is not None
@@ -114,13 +89,7 @@ class FeedbackApi:
         return web.json_response(answer_json(record))
 
     async def opt_out(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        f, problems = await read_fields(request, ("number",))
-        raw = f.text("number")
-        number = raw if raw is not None and E164.fullmatch(raw) else None
-        if raw is not None and number is None:
-            problems.add("number", f"expected an E.164 number such as +358401234567, got {raw!r}")
-        problems.raise_if_any()
-        assert number is not None
+        number = (await read_body(request, OptOutBody)).number
         feedback = self.feedback
         await feedback.service.runtime.submit(FeedbackOptedOut(feedback.hash(number), "api"))
         return web.json_response({"opted_out": True})
@@ -157,50 +126,6 @@ class FeedbackApi:
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
         ch = ApiChannel.FEEDBACK
-        request_id: Schema = {"type": "string", "description": "from the feedback request"}
-        score: Schema = {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 10,
-            "description": "how likely to recommend, 0..10 (required unless opting out)",
-        }
-        text: Schema = {
-            "type": "string",
-            "maxLength": MAX_ANSWER_TEXT,
-            "description": "free text (kept masked); STOP, LOPETA, SLUTA or AVSLUTA alone, "
-            "without a score, opts the number out",
-        }
-        answer: Schema = {
-            "type": "object",
-            "required": ["request_id"],
-            "properties": {"request_id": request_id, "score": score, "text": text},
-            # Either a score (and any text), or one of the keywords alone to opt out.
-            "anyOf": [
-                {
-                    "required": ["request_id", "score"],
-                    "properties": {"request_id": request_id, "score": score, "text": text},
-                },
-                {
-                    "required": ["request_id", "text"],
-                    "properties": {
-                        "request_id": request_id,
-                        "score": {"type": "null"},
-                        "text": {**text, "pattern": STOP_PATTERN},
-                    },
-                },
-            ],
-        }
-        opt_out: Schema = {
-            "type": "object",
-            "required": ["number"],
-            "properties": {
-                "number": {
-                    "type": "string",
-                    "pattern": E164.pattern.join("^$"),
-                    "description": "E.164 number, e.g. +358401234567",
-                }
-            },
-        }
         return [
             Route(
                 "POST",
@@ -210,7 +135,7 @@ class FeedbackApi:
                 "its contact; a retried answer counts once",
                 integ,
                 ch,
-                answer,
+                request_schema(AnswerBody),
                 {
                     200: "the recorded answer, or {request_id, opted_out: true}",
                     400: "invalid input (every problem listed); nothing recorded",
@@ -220,6 +145,7 @@ class FeedbackApi:
                     503: "the service is shutting down or the store is unavailable",
                 },
                 tag="feedback",
+                schemas={200: ANSWER_SCHEMA},
             ),
             Route(
                 "POST",
@@ -228,7 +154,7 @@ class FeedbackApi:
                 "A number opts out of feedback requests (recorded; never asked again)",
                 integ,
                 ch,
-                opt_out,
+                request_schema(OptOutBody),
                 {
                     200: "recorded (also when it had opted out already)",
                     400: "not an E.164 number",
@@ -236,6 +162,7 @@ class FeedbackApi:
                     503: "the service is shutting down or the store is unavailable",
                 },
                 tag="feedback",
+                schemas={200: OPTED_OUT_SCHEMA},
             ),
             Route(
                 "GET",

@@ -19,9 +19,11 @@ from router.core.model import ContactState
 from router.core.state import ContactView
 from router.service.audit import Audit, Removal
 from router.service.auth import Principal
-from router.service.http import ApiError, BodyProblems, read_fields
+from router.service.body_shapes import read_body
+from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.service import Service
+from router.service.supervisor_shapes import MoveContactBody, OfferContactBody, RemoveContactBody
 from router.service.supervisor_views import contact_detail
 
 DEFAULT_LIMIT = 100
@@ -32,7 +34,6 @@ OPEN_STATES = (
     ContactState.OFFERED,
     ContactState.ASSIGNED,
 )
-MAX_REMOVAL_REASON = 500
 
 
 class SupervisorContacts:
@@ -120,16 +121,9 @@ class SupervisorContacts:
     ) -> web.StreamResponse:
         contact_id = request.match_info["contact_id"]
         self.service.engine.contact(contact_id)  # 404 before reading the body
-        f, problems = await read_fields(request, ("service",))
-        target = f.text("service")
-        services = self.service.region.services
-        if target is not None and target not in services:
-            problems.add(
-                "service", f"unknown service {target!r}; expected one of: {', '.join(services)}"
-            )
-        problems.raise_if_any()
+        target = (await read_body(request, MoveContactBody, self.service)).service
         by = principal.name if principal is not None else ""
-        await self.service.runtime.submit(ContactMoved(contact_id, target or "", by))
+        await self.service.runtime.submit(ContactMoved(contact_id, target, by))
         return web.json_response(self._contact_now(contact_id))
 
     async def offer_contact(
@@ -137,11 +131,9 @@ class SupervisorContacts:
     ) -> web.StreamResponse:
         contact_id = request.match_info["contact_id"]
         self.service.engine.contact(contact_id)  # 404 before reading the body
-        f, problems = await read_fields(request, ("agent_id",))
-        agent_id = f.text("agent_id")
-        problems.raise_if_any()
+        agent_id = (await read_body(request, OfferContactBody)).agent_id
         by = principal.name if principal is not None else ""
-        await self.service.runtime.submit(ManualOffer(contact_id, agent_id or "", by))
+        await self.service.runtime.submit(ManualOffer(contact_id, agent_id, by))
         return web.json_response(self._contact_now(contact_id))
 
     async def remove_contact(
@@ -152,11 +144,7 @@ class SupervisorContacts:
         engine's ``ContactCancelled``, so every instance's audit records both."""
         contact_id = request.match_info["contact_id"]
         self.service.engine.contact(contact_id)  # 404 before reading the body
-        f, problems = await read_fields(request, ("reason",))
-        reason = f.text("reason")
-        if reason is not None and len(reason) > MAX_REMOVAL_REASON:
-            problems.add("reason", f"at most {MAX_REMOVAL_REASON} characters")
-        problems.raise_if_any()
+        reason = (await read_body(request, RemoveContactBody)).reason
         view = self.service.engine.contact(contact_id)
         if view.state is ContactState.ASSIGNED:
             raise ApiError(
@@ -167,7 +155,7 @@ class SupervisorContacts:
             )
         # Masked as in the logs: a reason is free text and must not carry a number or a
         # personal identity code into the log, the audit or its exports.
-        why = mask((reason or "").strip())
+        why = mask(reason.strip())
         by = principal.name if principal is not None else ""
         await self.service.runtime.submit(Removal(contact_id, by, why))
         try:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from router.config.tokens import Role
+from router.service.audit_shapes import REMOVED_SCHEMA
+from router.service.body_shapes import request_schema
 from router.service.routes import DAY, Query, Route, choice
 from router.service.supervisor_contacts import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    MAX_REMOVAL_REASON,
     OPEN_STATES,
 )
 from router.service.supervisor_schemas import (
@@ -24,6 +25,14 @@ from router.service.supervisor_schemas import (
     SERVICE_PATCH_BODY,
     SERVICE_SCHEMA,
     SERVICES_SCHEMA,
+)
+from router.service.supervisor_shapes import (
+    CONTACT_SCHEMA,
+    CONTACTS_PAGE_SCHEMA,
+    STATS_SCHEMA,
+    MoveContactBody,
+    OfferContactBody,
+    RemoveContactBody,
 )
 
 if TYPE_CHECKING:
@@ -172,6 +181,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "(query: service, site, state, limit, offset)",
             s,
             tag=tag,
+            schemas={200: CONTACTS_PAGE_SCHEMA},
             responses={200: "a page of contacts", 400: "invalid query", **denied},
             query=(
                 Query("service", choice(region.services), "only this service's contacts"),
@@ -191,13 +201,9 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             api.contacts.move_contact,
             "Move a waiting contact to another service; it keeps its place",
             s,
-            body={
-                "type": "object",
-                "required": ["service"],
-                "properties": {"service": {"type": "string"}},
-                "additionalProperties": False,
-            },
+            body=request_schema(MoveContactBody),
             tag=tag,
+            schemas={200: CONTACT_SCHEMA},
             responses={
                 200: "the contact as it is now",
                 400: "invalid input",
@@ -212,13 +218,9 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             api.contacts.offer_contact,
             "Offer a waiting contact to a named agent, out of order",
             s,
-            body={
-                "type": "object",
-                "required": ["agent_id"],
-                "properties": {"agent_id": {"type": "string"}},
-                "additionalProperties": False,
-            },
+            body=request_schema(OfferContactBody),
             tag=tag,
+            schemas={200: CONTACT_SCHEMA},
             responses={
                 200: "the contact, now offered",
                 400: "invalid input",
@@ -235,20 +237,9 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "Remove one contact no agent has yet, with a reason (outcome cancelled; "
             "audited with who and why). There is no bulk deletion",
             s,
-            body={
-                "type": "object",
-                "required": ["reason"],
-                "properties": {
-                    "reason": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": MAX_REMOVAL_REASON,
-                        "description": "why; masked like the logs (numbers, identity codes)",
-                    }
-                },
-                "additionalProperties": False,
-            },
+            body=request_schema(RemoveContactBody),
             tag=tag,
+            schemas={200: REMOVED_SCHEMA},
             responses={
                 200: "the contact's audit record, now closed as cancelled",
                 400: "no reason, or one too long",
@@ -264,6 +255,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "Real-time statistics per service and per site",
             s,
             tag=tag,
+            schemas={200: STATS_SCHEMA},
             responses={200: "the statistics", **denied},
         ),
         Route(

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from router.config.tokens import Role
 from router.service.audit.export import write_export
+from router.service.audit_shapes import AUDIT_CONTACT_SCHEMA
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems
 from router.service.routes import DAY, Query, Route, choice
@@ -122,6 +123,7 @@ class AuditApi:
                 "original and final urgency, language and site",
                 s,
                 tag=tag,
+                schemas={200: AUDIT_CONTACT_SCHEMA},
                 responses={
                     200: "the contact's record and trail",
                     **denied,
