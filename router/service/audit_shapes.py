@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import create_model
 
 from router.service.audit.record import FIELDS, TIME_FIELDS
-from router.service.body_shapes import answer_schema
+from router.service.body_shapes import Answer, answer_schema
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Change(_Answer):
+class _Change(Answer):
     at: float
     time: str
     agent_id: str | None
@@ -39,7 +35,7 @@ _CHANGES = tuple(_change(kind, names) for kind, names in FIELDS.items())
 Change = Union[_CHANGES]  # type: ignore[valid-type]  # noqa: UP007 - built from a tuple
 
 
-class AuditContact(_Answer):
+class AuditContact(Answer):
     """A contact's audit record: as it arrived, as it is now (``*_final``), how it was
     answered and closed, its survey, and every change with its time."""
 
@@ -77,7 +73,7 @@ class AuditContact(_Answer):
     trail: list[Change]
 
 
-class NoRecord(_Answer):
+class NoRecord(Answer):
     """The audit has no record of it (past the retention)."""
 
 

@@ -11,16 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
 )
 
 from router.config.reader import expected
-from router.service.body_shapes import BodyShape, Text, answer_schema, refuse
+from router.service.body_shapes import Answer, BodyShape, Text, answer_schema, refuse
 from router.service.feedback import E164, MAX_ANSWER_TEXT, STOP_PATTERN, STOP_WORDS
 
 MAX_SCORE = 10
@@ -130,11 +128,7 @@ class OptOutBody(BodyShape):
 # ------------------------------------------------------------ answers
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RecordedAnswer(_Answer):
+class RecordedAnswer(Answer):
     """The answer as recorded (``feedback_api.answer_json``); a retry gets the same."""
 
     request_id: str
@@ -144,14 +138,14 @@ class RecordedAnswer(_Answer):
     answered_at: float
 
 
-class AnswerOptedOut(_Answer):
+class AnswerOptedOut(Answer):
     """A keyword alone: the number opted out instead of answering."""
 
     request_id: str
     opted_out: Literal[True]
 
 
-class OptedOut(_Answer):
+class OptedOut(Answer):
     opted_out: Literal[True]
 
 

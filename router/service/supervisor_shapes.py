@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from router.core.model import AgentStatus, Channel, ContactState, StepKind
-from router.service.body_shapes import BodyShape, Text, answer_schema, refuse
+from router.service.body_shapes import Answer, BodyShape, Text, answer_schema, refuse
 from router.service.service import Service
 
 MAX_REMOVAL_REASON = 500
@@ -58,11 +58,7 @@ class RemoveContactBody(BodyShape):
 # ------------------------------------------------------------ answers
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContactDetail(_Answer):
+class ContactDetail(Answer):
     """What a supervisor sees of an open contact (``supervisor_views.contact_detail``)."""
 
     id: str
@@ -87,14 +83,14 @@ class ContactDetail(_Answer):
     preferred_agent: str | None
 
 
-class ContactsPage(_Answer):
+class ContactsPage(Answer):
     total: int
     offset: int
     limit: int
     contacts: list[ContactDetail]
 
 
-class AgentCounts(_Answer):
+class AgentCounts(Answer):
     """Logged-in agents by status."""
 
     available: int
@@ -103,7 +99,7 @@ class AgentCounts(_Answer):
     wrap_up: int
 
 
-class ClosingToday(_Answer):
+class ClosingToday(Answer):
     """A service with office hours, open now: today's closing against its capacity."""
 
     closes_at: float
@@ -111,7 +107,7 @@ class ClosingToday(_Answer):
     can_answer_by_closing: int
 
 
-class _Block(_Answer):
+class _Block(Answer):
     waiting: int
     oldest_wait_s: float | None
     agents: AgentCounts
@@ -129,14 +125,14 @@ class SiteStats(_Block):
     site: str
 
 
-class Totals(_Answer):
+class Totals(Answer):
     waiting: int
     agents: AgentCounts
     answered_today: int
     answered_within_target_today: int
 
 
-class Stats(_Answer):
+class Stats(Answer):
     """The statistics now (``router.service.stats.Stats.snapshot``)."""
 
     at: float
@@ -147,7 +143,7 @@ class Stats(_Answer):
     totals: Totals
 
 
-class EligibleAgent(_Answer):
+class EligibleAgent(Answer):
     id: str
     name: str
     status: AgentStatus
@@ -156,7 +152,7 @@ class EligibleAgent(_Answer):
     free: bool = Field(description="free capacity in the contact's channel now")
 
 
-class Eligible(_Answer):
+class Eligible(Answer):
     contact_id: str
     requirement: str
     agents: list[EligibleAgent]
