@@ -97,11 +97,8 @@ from router.core.queue import REGION
 from router.core.scheduled import end_hold
 from router.core.state import AgentView, ContactView, agent_view, contact_view
 from router.core.step_choice import enter_step
-from router.core.timers import SLOT_S, Timer, TimerKind
+from router.core.timers import SLOT_S, TimerKind
 from skills import CatalogueError, RequirementError
-
-# Timers ``next_timer_at`` never drops: their tokens are times, which may recur.
-_KEPT = frozenset((TimerKind.COOLDOWN, TimerKind.WRAP_UP, TimerKind.LIVENESS, TimerKind.COVER))
 
 
 class Engine(EngineState):
@@ -144,40 +141,8 @@ class Engine(EngineState):
         return out
 
     def next_timer_at(self) -> float | None:
-        """When the engine next wants ``TimerDue`` (possibly early, never late).
-
-        Timers are cancelled lazily, so the earliest may belong to a contact closed long
-        ago (its warning, its offer's expiry): such a timer is dropped here rather than
-        waking the driver for a ``TimerDue`` that finds nothing to do. Only the head is
-        looked at, and a dead one is dropped once, so a driver asking after every event
-        pays one check."""
-        timers = self._timers
-        while (head := timers.peek()) is not None:
-            if self._timer_alive(head):
-                return head[0]
-            timers.pop()
-        return None
-
-    def _timer_alive(self, timer: Timer) -> bool:
-        """False only for a timer whose firing is certain to do nothing, now or later:
-        a contact's timer whose contact is gone or whose token has been replaced (tokens
-        are never reused, so it can never match again). Timers whose token is a time
-        (cool-down, wrap-up, liveness, cover) are kept."""
-        _, _, kind, ref, token = timer
-        if kind in _KEPT:
-            return True
-        c = self._contacts.get(ref)
-        if c is None:
-            return False
-        if kind is TimerKind.WARN or kind is TimerKind.DEADLINE:
-            return c.deadline_token == token
-        if kind is TimerKind.OFFER_EXPIRY:
-            return c.offer_no == token and c.state is ContactState.OFFERED
-        if kind is TimerKind.STEP:
-            return c.epoch == token
-        if kind is TimerKind.HOLD:
-            return c.hold_token == token
-        return c.away_token == token  # AWAY
+        """When the engine next wants ``TimerDue`` (possibly early, never late)."""
+        return self._timers.next_at()
 
     def contact(self, contact_id: str) -> ContactView:
         c = self._contacts.get(contact_id)

@@ -31,7 +31,6 @@ class TimerKind(IntEnum):
 Timer = tuple[float, int, TimerKind, str, float]
 
 SLOT_S = 1.0
-_INF = float("inf")
 
 
 class TimerQueue:
@@ -83,15 +82,6 @@ class TimerQueue:
             slot.sort()  # cheap when already sorted (a slot that was partly consumed)
             self._sorted = key
         return slot
-
-    def peek(self) -> Timer | None:
-        """The earliest timer, due or not (it may be stale: its owner judges)."""
-        slot = self._head()
-        return slot[self._pos] if slot is not None else None
-
-    def pop(self) -> None:
-        """Drops the earliest timer (``peek``'s), due or not."""
-        self.pop_due(_INF)
 
     def next_at(self) -> float | None:
         """When the earliest timer is due. It may turn out stale (cancelled), which only
