@@ -22,7 +22,8 @@ def push_deadline_timers(engine: EngineState, c: ContactRecord, now: float) -> N
         else target * service.warn_fraction
     )
     c.warn_at = c.due_at - before
-    c.deadline_token = token = engine._token()
+    engine._tokens += 1
+    c.deadline_token = token = engine._tokens  # a fresh token (_token, inlined: every arrival)
     # One timer at a time per contact: the warning, whose firing arms the deadline.
     if not c.warned and before > 0 and c.warn_at > now:
         engine._timers.push(c.warn_at, TimerKind.WARN, c.id, token)

@@ -55,7 +55,8 @@ def offer(
         engine._pool.unindex(a)
     c.state = ContactState.OFFERED
     c.agent_id = a.id
-    c.offer_no = engine._token()
+    engine._tokens += 1
+    c.offer_no = engine._tokens  # a fresh token (_token, inlined: every offer)
     c.offer_expires_at = now + c.service.offer_timeout_s
     a.load[c.channel] = a.load.get(c.channel, 0) + 1
     a.in_hand[c.id] = c.channel

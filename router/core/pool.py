@@ -78,6 +78,16 @@ class AgentGroup:
         return False
 
 
+def _meets(mask: int, masks: tuple[int, ...]) -> bool:
+    """``CompiledRequirement.matches`` on its masks: any clause met (none: anyone)."""
+    if not masks:
+        return True
+    for m in masks:  # noqa: SIM110 - a plain loop is faster than any() here
+        if mask & m == m:
+            return True
+    return False
+
+
 class AgentPool:
     __slots__ = ("_avail", "_eligible", "_group_ids", "_reqs", "_scores", "_servable", "groups")
 
@@ -107,11 +117,19 @@ class AgentPool:
         group = self.groups[gid]
         compiled = self._reqs.compiled
         if group.checked < len(compiled):
-            met = [
-                rid
-                for rid in range(group.checked, len(compiled))
-                if compiled[rid].matches(group.mask)
-            ]
+            mask = group.mask
+            met: list[int] = []
+            for rid in range(group.checked, len(compiled)):
+                # ``CompiledRequirement.matches``, inlined: every group catches up on
+                # every new requirement id.
+                masks = compiled[rid].masks
+                if not masks:
+                    met.append(rid)
+                    continue
+                for m in masks:
+                    if mask & m == m:
+                        met.append(rid)
+                        break
             group.checked = len(compiled)
             group.rids += tuple(met)  # later ids are larger: still ascending
         return group.rids
@@ -120,8 +138,24 @@ class AgentPool:
         key = (rid, scope)
         found = self._eligible.get(key)
         if found is None:
-            compiled = self._reqs.compiled[rid]
-            found = {g.id: g for g in self.groups if g.in_scope(scope) and compiled.matches(g.mask)}
+            # Every group is weighed once per new (requirement, scope): over a roster of
+            # 1,000s of groups, a method call or two per group was most of an arrival's
+            # cost whenever a requirement was new. Same test as ``in_scope`` and
+            # ``CompiledRequirement.matches``, in the groups' order.
+            kind, value = scope
+            groups = self.groups
+            if kind == "site":
+                groups = [g for g in groups if g.site == value]
+            elif kind == "team":
+                groups = [g for g in groups if g.team == value]
+            elif kind != "region":
+                groups = []
+            masks = self._reqs.compiled[rid].masks
+            if len(masks) == 1:
+                m = masks[0]
+                found = {g.id: g for g in groups if g.mask & m == m}
+            else:
+                found = {g.id: g for g in groups if _meets(g.mask, masks)}
             self._eligible[key] = found
         return found
 

@@ -1,0 +1,66 @@
+"""Which agent groups a requirement reaches: the pool's cached answers (``eligible`` per
+requirement and scope, ``reqs_of`` per group, caught up as requirements are interned)
+are exactly the groups in the scope whose mask meets the requirement."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from router.core.model import AgentSpec, Channel
+from router.core.pool import AgentPool
+from router.core.queue import ScopeKey
+from router.core.requirements import RequirementTable
+from skills import AgentAbilities, parse_requirement
+from tests.test_engine_properties import CATALOGUE, SITES, SKILLS, TEAMS
+
+TEXTS = ("*", "s0", "s0>=3", "s1>=2 | s2>=4", "s0 & s1", "s0 | s1 | s2", "s2>=2 & lang:sv")
+SCOPES: list[ScopeKey] = [
+    ("region", ""),
+    *(("site", s) for s in SITES),
+    *(("team", t) for t in TEAMS),
+    ("agent", "a0"),
+]
+
+agents = st.lists(
+    st.tuples(
+        st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=3),
+        st.sampled_from(("fi", "sv")),
+        st.sampled_from(sorted(TEAMS)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(agents, st.lists(st.sampled_from(TEXTS), min_size=1, max_size=10))
+def test_the_groups_a_requirement_reaches_are_those_in_scope_meeting_it(
+    roster: list[tuple[dict[str, int], str, str]], texts: list[str]
+) -> None:
+    reqs = RequirementTable(CATALOGUE)
+    pool = AgentPool(reqs)
+    for n, (skills, lang, team) in enumerate(roster):
+        spec = AgentSpec(
+            id=f"a{n}",
+            name=f"A{n}",
+            site=TEAMS[team],
+            team=team,
+            abilities=AgentAbilities(skills, frozenset({lang})),
+            capacity={Channel.VOICE: 1},
+        )
+        pool.group_for(spec, CATALOGUE.agent_mask(spec.abilities))
+    seen = []
+    for i, text in enumerate(texts):
+        rid = reqs.intern(parse_requirement(text, CATALOGUE))
+        seen.append(rid)
+        compiled = reqs.compiled[rid]
+        for scope in SCOPES:
+            expected = [g.id for g in pool.groups if g.in_scope(scope) and compiled.matches(g.mask)]
+            assert list(pool.eligible(rid, scope)) == expected
+        # Groups catch up on new ids at different times: ask some now, some later.
+        for g in pool.groups[: i + 1]:
+            met = tuple(r for r in sorted(set(seen)) if reqs.compiled[r].matches(g.mask))
+            assert pool.reqs_of(g.id) == met
+    for g in pool.groups:
+        met = tuple(r for r in sorted(set(seen)) if reqs.compiled[r].matches(g.mask))
+        assert pool.reqs_of(g.id) == met
