@@ -14,17 +14,14 @@ above this process, per request, is what the service adds to aiohttp + JSON.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import subprocess
 import sys
-import time
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from benchmarks.service_load_processes import HOST, ROOT, log, proc_cpu_s, stop_process
+from benchmarks.service_load_processes import HOST, ROOT, HttpProcess, log, stop_process
 from router.serve import new_event_loop
 from router.service.collector import settle_collector
 
@@ -70,8 +67,10 @@ def serve(host: str, port: int) -> None:
     web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
 
 
-class BareServer:
+class BareServer(HttpProcess):
     """``python -m benchmarks.bare_aiohttp`` as a subprocess, always stopped."""
+
+    name = "the bare server"
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -87,36 +86,6 @@ class BareServer:
             stderr=subprocess.DEVNULL,
         )
         log(f"bare server pid {self.proc.pid} on http://{HOST}:{self.port}")
-
-    @property
-    def pid(self) -> int:
-        if self.proc is None:
-            raise RuntimeError("the bare server is not started")
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    async def wait_ready(
-        self, session: aiohttp.ClientSession, timeout_s: float = STARTUP_TIMEOUT_S
-    ) -> float:
-        """Polls ``/readyz`` (bounded); returns seconds waited."""
-        started = time.perf_counter()
-        url = f"http://{HOST}:{self.port}/readyz"
-        for _ in range(int(timeout_s / 0.05)):
-            if not self.alive():
-                raise RuntimeError("the bare server exited while starting")
-            try:
-                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
-                    if r.status == 200:
-                        return time.perf_counter() - started
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                pass
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"the bare server was not ready in {timeout_s:.0f} s")
-
-    def cpu_s(self) -> tuple[float, float]:
-        return proc_cpu_s(self.pid)
 
     def stop(self) -> int | None:
         if self.proc is None:

@@ -184,7 +184,49 @@ class RedisProcess:
         return ""
 
 
-class ServerProcess:
+class HttpProcess:
+    """An HTTP server as a subprocess on ``port``, always stopped: how long it takes to
+    answer ``/readyz``, its CPU so far, its stop. ``name`` says it in errors."""
+
+    name = "the server"
+    proc: subprocess.Popen[bytes] | None
+    port: int
+
+    def exit_detail(self) -> str:
+        """What to add when it exits while starting (its log's tail, if it keeps one)."""
+        return ""
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    async def wait_ready(
+        self, session: aiohttp.ClientSession, timeout_s: float = STARTUP_TIMEOUT_S
+    ) -> float:
+        """Polls ``/readyz`` until it answers 200 (bounded); returns seconds waited."""
+        started = time.perf_counter()
+        url = f"http://{HOST}:{self.port}/readyz"
+        for _ in range(int(timeout_s / 0.05)):
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited while starting{self.exit_detail()}")
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - started
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{self.name} was not ready in {timeout_s:.0f} s")
+
+    def cpu_s(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the process so far."""
+        return proc_cpu_s(self.pid)
+
+
+class ServerProcess(HttpProcess):
     """``yhteys serve`` as a subprocess, its log in a file, always stopped."""
 
     def __init__(
@@ -218,34 +260,8 @@ class ServerProcess:
             )
         log(f"server pid {self.proc.pid} on http://{HOST}:{self.port}")
 
-    @property
-    def pid(self) -> int:
-        if self.proc is None:
-            raise RuntimeError("the server is not started")
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    async def wait_ready(
-        self, session: aiohttp.ClientSession, timeout_s: float = STARTUP_TIMEOUT_S
-    ) -> float:
-        """Polls ``/readyz`` until the dispatch loop runs; returns seconds waited."""
-        started = time.perf_counter()
-        url = f"http://{HOST}:{self.port}/readyz"
-        for _ in range(int(timeout_s / 0.05)):
-            if not self.alive():
-                raise RuntimeError(f"the server exited while starting:\n{self.log_tail()}")
-            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
-                    if r.status == 200:
-                        return time.perf_counter() - started
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"the server was not ready in {timeout_s:.0f} s")
-
-    def cpu_s(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of the server so far."""
-        return proc_cpu_s(self.pid)
+    def exit_detail(self) -> str:
+        return f":\n{self.log_tail()}"
 
     def redis_cpu_s(self) -> float:
         """redis-server's CPU seconds so far (0 in memory mode)."""
