@@ -12,6 +12,7 @@ the validation context, and the OpenAPI document's vocabulary makes them enums.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -158,8 +159,8 @@ def _service(info: ValidationInfo) -> Service | None:
     return context if isinstance(context, Service) else None
 
 
-def _one_of(what: str, value: str, names: object) -> None:
-    options = list(names)  # type: ignore[call-overload]
+def _one_of(what: str, value: str, names: Iterable[str]) -> None:
+    options = list(names)
     if value not in options:
         raise refuse(f"unknown {what} {value!r}; expected one of: {', '.join(options)}")
 
@@ -184,25 +185,17 @@ def _urgency_of_service(urgency: str, info: ValidationInfo) -> str:
     return urgency
 
 
-def _known_language(code: str, info: ValidationInfo) -> str:
-    service = _service(info)
-    if service is not None:
-        _one_of("language", code, service.region.languages)
-    return code
+def _known(what: str, names_of: Callable[[Service], Iterable[str]]) -> AfterValidator:
+    """A check that the value is one of the running region's ``what`` (shape only
+    without a service in the validation context)."""
 
+    def check(value: str, info: ValidationInfo) -> str:
+        service = _service(info)
+        if service is not None:
+            _one_of(what, value, names_of(service))
+        return value
 
-def _known_site(site: str, info: ValidationInfo) -> str:
-    service = _service(info)
-    if service is not None:
-        _one_of("site", site, service.region.sites)
-    return site
-
-
-def _known_team(team: str, info: ValidationInfo) -> str:
-    service = _service(info)
-    if service is not None:
-        _one_of("team", team, service.region.teams)
-    return team
+    return AfterValidator(check)
 
 
 def _known_agent(agent: str, info: ValidationInfo) -> str:
@@ -221,13 +214,15 @@ Urgency = Annotated[
     AfterValidator(_urgency_of_service),
     Field(description="the service's urgency class"),
 ]
-Language = Annotated[Text, AfterValidator(_known_language)]
+Language = Annotated[Text, _known("language", lambda service: service.region.languages)]
 Site = Annotated[
-    Text, AfterValidator(_known_site), Field(description="the person's own health station")
+    Text,
+    _known("site", lambda service: service.region.sites),
+    Field(description="the person's own health station"),
 ]
 OwnTeam = Annotated[
     Text,
-    AfterValidator(_known_team),
+    _known("team", lambda service: service.region.teams),
     Field(
         description="the person's own team (a team id of the region): offered first "
         "when the service's steps include own_team"
