@@ -156,3 +156,21 @@ async def test_phone_webhooks_need_a_telephony_token(served: tuple[Client, Servi
         "/api/channels/phone/calls", json=CALL, headers={"Authorization": "Bearer wrong"}
     )
     assert r.status == 401
+
+
+async def test_a_body_with_an_integer_too_long_to_convert_is_a_400_and_changes_nothing(
+    served: tuple[Client, Service],
+) -> None:
+    client, service = served
+    # Python refuses to turn a string of over 4,300 digits into an int: said as bad JSON.
+    body = '{"call_id": "k9", "caller": "+358401234567", "site": ' + "9" * 5000 + "}"
+    r = await client.post(
+        "/api/channels/phone/calls",
+        data=body,
+        headers={**bearer("telephony"), "Content-Type": "application/json"},
+    )
+    assert r.status == 400, await r.text()
+    error = (await r.json())["error"]
+    assert error["code"] == "invalid_json"
+    assert "a number of more than 4300 digits" in error["message"]
+    assert [c.id for c in service.engine.contacts()] == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -139,6 +140,11 @@ def decode_json(raw: bytes | str, what: str) -> object:
         value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"{what} is not valid JSON: {exc}") from None
+    except ValueError:  # an integer of more digits than Python converts
+        limit = sys.get_int_max_str_digits()
+        raise ApiError(
+            400, "invalid_json", f"{what} holds a number of more than {limit} digits"
+        ) from None
     except RecursionError:
         value = None
         too_deep = True

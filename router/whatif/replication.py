@@ -164,6 +164,7 @@ class _Shifts:
         else:
             self.of = shifts
         self.staffed_s = 0.0
+        self._overtime_counted: set[tuple[str, float]] = set()
         for aid, periods in self.of.items():
             for login, logout in periods:
                 if logout <= origin:
@@ -188,8 +189,13 @@ class _Shifts:
             return
         if any(engine.contact(c).state is ContactState.ASSIGNED for c in view.contacts):
             return
-        self.sim.schedule(now, AgentLoggedOut(agent_id))
         ended = max((hi for _, hi in self.of.get(agent_id, ()) if hi <= now), default=now)
+        # A callback's last failed attempt closes it in the same step: two decisions name
+        # the agent, but its overtime after this shift counts once.
+        if (agent_id, ended) in self._overtime_counted:
+            return
+        self._overtime_counted.add((agent_id, ended))
+        self.sim.schedule(now, AgentLoggedOut(agent_id))
         self.staffed_s += _overlap(ended, now, self.start, self.end)
 
 
