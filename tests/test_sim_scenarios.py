@@ -304,6 +304,40 @@ def test_an_agent_finishes_the_call_in_hand_before_leaving(
     assert advice["occupancy"]["mean"] == pytest.approx(600 / 3900)
 
 
+def test_a_callback_whose_last_attempt_fails_after_the_shift_counts_its_overtime_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # One agent on 08:00-09:00 takes a callback at 08:59:45; its one attempt rings out
+    # 30 s later (reach 0.1 %: seed 1 misses), after the shift, and closes it unreachable.
+    # The attempt and the close both name the agent: its 15 s of overtime count once
+    # (30 s busy of 3,615 staffed).
+    region = Path(MMC).read_text(encoding="utf-8").split("agents:")[0]
+    region = region.replace(
+        "    offer_timeout_s: 60\n",
+        "    offer_timeout_s: 60\n    callback: {attempts: 1, retry_s: 900}\n",
+    )
+    region += (
+        "agents:\n  - {id: a01, name: Agent 1, team: t1, skills: {nursing: 1}, "
+        "languages: [fi], capacity: {voice: 1, callback: 1}}\n"
+    )
+    config = _write(tmp_path, "region.yaml", region)
+    shifts = _write(tmp_path, "s.csv", "who,start,end\na01,08:00,09:00\n")
+    callback = {
+        "service": "advice",
+        "channel": "callback",
+        "arrived_at": parse_local("2026-11-24T08:59:45", ZONE),
+    }
+    replay = _write(tmp_path, "r.jsonl", json.dumps(callback) + "\n")
+    doc = _simulate(
+        capsys,
+        *("--config", config, "--replay", replay, "--shifts", shifts, "--callback-reach", "0.001"),
+        *("--start", "08:00", "--hours", "2", "--replications", "1", "--warmup-min", "0"),
+    )
+    advice = doc["services"]["advice"]
+    assert advice["callbacks"]["mean"] == 1 and advice["callback_attempts"]["mean"] == 1
+    assert advice["occupancy"]["mean"] == pytest.approx(30 / 3615)
+
+
 def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     day = _simulate(
         capsys,
