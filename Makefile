@@ -27,7 +27,8 @@ lock:
 	@rm -f $(STAMP)
 	@echo "requirements.lock refreshed; run 'make install' to apply it"
 
-# The benchmark-only packages (ciw, for benchmarks/sim_vs_ciw.py), pinned within the main
+# The benchmark-only packages (ciw for benchmarks/sim_vs_ciw.py, msgspec for
+# benchmarks/schema_choice.py), pinned within the main
 # lock and installed by `make bench` into a directory of their own, never into the venv.
 BENCH_LIB   := $(VENV)/bench-lib
 BENCH_STAMP := $(VENV)/.bench-installed
