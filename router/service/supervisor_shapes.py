@@ -15,7 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from router.core.model import AgentStatus, Channel, ContactState, StepKind
+from router.core.model import AgentStatus
+from router.service.agent_answers import Contact
 from router.service.body_shapes import Answer, BodyShape, Text, answer_schema, refuse
 from router.service.service import Service
 
@@ -58,24 +59,10 @@ class RemoveContactBody(BodyShape):
 # ------------------------------------------------------------ answers
 
 
-class ContactDetail(Answer):
-    """What a supervisor sees of an open contact (``supervisor_views.contact_detail``)."""
+class ContactDetail(Contact):
+    """What a supervisor sees of an open contact (``supervisor_views.contact_detail``):
+    the agent's view of it and more."""
 
-    id: str
-    channel: Channel
-    service: str
-    urgency: str
-    original_urgency: str
-    state: ContactState
-    arrived_at: float
-    due_at: float
-    step: StepKind
-    language: str | None
-    agent_id: str | None
-    offer_expires_at: float | None = None
-    external_ref: str | None = None
-    link: str | None = None
-    attributes: dict[str, str] | None = None
     position: int | None = Field(description="place (from 1) among waiting contacts")
     requirement: str
     preferred_site: str | None
