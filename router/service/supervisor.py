@@ -21,7 +21,7 @@ the current state does not allow are 409. A refused request changes nothing.
 - Live edits last until the service restarts; the region file is not rewritten.
 
 Both shapes are written once (``router.config.shapes``); the route table is
-``router.service.supervisor_routes``, the body schemas ``supervisor_schemas``.
+``router.service.supervisor_routes``, the body schemas ``supervisor_shapes``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The supervisor API's route table: each route's method, path, handler, summary, role,
-bodies (``router.service.supervisor_schemas``) and documented answers, for the aiohttp
+bodies (``router.service.supervisor_shapes``) and documented answers, for the aiohttp
 router and the OpenAPI document alike."""
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ from router.service.supervisor_contacts import (
     MAX_LIMIT,
     OPEN_STATES,
 )
-from router.service.supervisor_schemas import (
+from router.service.supervisor_shapes import (
     AGENT_BODY,
     AGENT_DETAIL_SCHEMA,
     AGENTS_SCHEMA,
+    CONTACT_SCHEMA,
+    CONTACTS_PAGE_SCHEMA,
     HOURS_SCHEMA,
     MOVE_BODY,
     PRESENCE_BODY,
     SERVICE_PATCH_BODY,
     SERVICE_SCHEMA,
     SERVICES_SCHEMA,
-)
-from router.service.supervisor_shapes import (
-    CONTACT_SCHEMA,
-    CONTACTS_PAGE_SCHEMA,
     STATS_SCHEMA,
     MoveContactBody,
     OfferContactBody,
