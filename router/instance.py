@@ -90,7 +90,7 @@ class Instance:
             *audit.routes(self.audit),
             *reports.routes(self.reports),
             *charts.routes(self.charts),
-            *staffing_view.routes(service, self.audit),
+            *staffing_view.routes(service, self.audit, self.stats),
             *feedback_api.routes(self.feedback),
             *public.routes(service),
             *desk.routes(service, self.audit),

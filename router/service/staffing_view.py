@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from router.config.tokens import Role
-from router.core.model import AgentStatus, Channel
+from router.core.model import Channel
 from router.service.audit import Audit, AuditRecord
 from router.service.auth import Principal
 from router.service.http import BodyProblems
@@ -57,7 +57,7 @@ from router.service.staffing_figures import (
     calculate,
     finish,
 )
-from skills import CompiledRequirement, Requirement
+from router.service.stats import Stats
 
 if TYPE_CHECKING:
     from router.service.service import Service
@@ -85,12 +85,12 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 
 class StaffingView:
-    """The two routes' handlers over one service and its audit."""
+    """The two routes' handlers over one service, its audit and its live statistics."""
 
-    def __init__(self, service: Service, audit: Audit) -> None:
+    def __init__(self, service: Service, audit: Audit, stats: Stats) -> None:
         self.service = service
         self.audit = audit
-        self._compiled: dict[Requirement, CompiledRequirement] = {}
+        self.stats = stats
         self._days: dict[str, Day] = {}
         self._counted: tuple[int, str] | None = None
         self._counted_at = -math.inf
@@ -136,19 +136,7 @@ class StaffingView:
 
     def _agents(self) -> dict[str, int]:
         """Logged-in agents who can serve each service."""
-        masks: dict[int, int] = {}
-        for status, _, mask in self.service.engine.agent_statuses():
-            if status is not AgentStatus.OFFLINE:
-                masks[mask] = masks.get(mask, 0) + 1
-        counts = {}
-        for name in self.service.region.services:
-            requirement = self.service.engine.service(name).requirement
-            compiled = self._compiled.get(requirement)
-            if compiled is None:
-                compiled = requirement.compile(self.service.region.catalogue)
-                self._compiled[requirement] = compiled
-            counts[name] = sum(n for mask, n in masks.items() if compiled.matches(mask))
-        return counts
+        return {name: counter.total() for name, counter in self.stats.serving().items()}
 
     def _answer_s(self, name: str) -> tuple[str, float]:
         spec = self.service.engine.service(name)
@@ -399,5 +387,5 @@ VIEW_SCHEMA: dict[str, Any] = {
 }
 
 
-def routes(service: Service, audit: Audit) -> list[Route]:
-    return StaffingView(service, audit).routes()
+def routes(service: Service, audit: Audit, stats: Stats) -> list[Route]:
+    return StaffingView(service, audit, stats).routes()

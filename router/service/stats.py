@@ -193,12 +193,7 @@ class Stats:
         closing = self._closing(now)
         due = self._due_by(closing) if closing else {}
         services = []
-        for name in self.service.region.services:
-            compiled = self._compile(engine.service(name).requirement)
-            counter: Counter[AgentStatus] = Counter()
-            for mask, statuses in by_mask.items():
-                if compiled.matches(mask):
-                    counter.update(statuses)
+        for name, counter in self.serving(by_mask).items():
             block = self._block(("service", name), now, counter)
             if name in closing:
                 block["today"] = self._today(name, now, today, closing[name], due.get(name, 0))
@@ -271,6 +266,24 @@ class Stats:
             "answered_within_target_today": within,
             "service_level": within / answered if answered else None,
         }
+
+    def serving(
+        self, by_mask: dict[int, Counter[AgentStatus]] | None = None
+    ) -> dict[str, Counter[AgentStatus]]:
+        """Per service, its logged-in agents by status: those whose skills, languages and
+        authorisations meet its requirement (an agent may count for several services)."""
+        if by_mask is None:
+            by_mask = self._agent_counts()[0]
+        engine = self.service.engine
+        out: dict[str, Counter[AgentStatus]] = {}
+        for name in self.service.region.services:
+            compiled = self._compile(engine.service(name).requirement)
+            counter: Counter[AgentStatus] = Counter()
+            for mask, statuses in by_mask.items():
+                if compiled.matches(mask):
+                    counter.update(statuses)
+            out[name] = counter
+        return out
 
     def _compile(self, requirement: Requirement) -> CompiledRequirement:
         compiled = self._compiled.get(requirement)
