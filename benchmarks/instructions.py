@@ -154,9 +154,10 @@ def valgrind() -> str | None:
     return shutil.which("valgrind")
 
 
-def count(
-    side: str, agents: int, waiting: int, warmup: int, cycles: int, seed: int, tool: str
-) -> Count:
+def counted_child(tool: str, module: str, args: list[str], what: str) -> tuple[int, Any]:
+    """Runs ``python -m module --child ARGS`` under callgrind, counting only inside its
+    ``operator.call`` (``PYTHONHASHSEED=0``); returns the instructions and the child's
+    JSON answer on stdout."""
     cmd = [
         tool,
         "--tool=callgrind",
@@ -164,19 +165,9 @@ def count(
         "--callgrind-out-file=/dev/null",
         sys.executable,
         "-m",
-        "benchmarks.instructions",
+        module,
         "--child",
-        side,
-        "--agents",
-        str(agents),
-        "--waiting",
-        str(waiting),
-        "--warmup",
-        str(warmup),
-        "--cycles",
-        str(cycles),
-        "--seed",
-        str(seed),
+        *args,
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     root = Path(__file__).resolve().parent.parent
@@ -184,13 +175,18 @@ def count(
     refs = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or refs is None:
         raise RuntimeError(
-            f"valgrind run of the {side!r} side failed (exit {done.returncode}): "
-            f"{done.stderr.strip()[-800:]}"
+            f"valgrind run of {what} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}"
         )
-    out = json.loads(done.stdout)
-    return Count(
-        side, int(refs.group(1).replace(",", "")), out["events"], out["decisions"], out["offers"]
-    )
+    return int(refs.group(1).replace(",", "")), json.loads(done.stdout)
+
+
+def count(
+    side: str, agents: int, waiting: int, warmup: int, cycles: int, seed: int, tool: str
+) -> Count:
+    args = [side, "--agents", str(agents), "--waiting", str(waiting)]
+    args += ["--warmup", str(warmup), "--cycles", str(cycles), "--seed", str(seed)]
+    refs, out = counted_child(tool, "benchmarks.instructions", args, f"the {side!r} side")
+    return Count(side, refs, out["events"], out["decisions"], out["offers"])
 
 
 def measure(

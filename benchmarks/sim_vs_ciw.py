@@ -39,21 +39,19 @@ import json
 import operator
 import os
 import pstats
-import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import sim_vs_ciw_report as report
+from benchmarks.instructions import counted_child, valgrind
 from benchmarks.sim_vs_ciw_sides import RUNNERS, SIDES, Outcome, Workload, run_sim
 
 INSTALL = "make bench (ciw from requirements/bench.lock into .venv/bench-lib, then on PYTHONPATH)"
 ROOT = str(Path(__file__).resolve().parent.parent)
 # Counted under valgrind (the measuring simulator's extra shows in the CPU times).
 COUNTED = ("ciw", "sim", "engine")
-_COLLECTED = re.compile(r"Collected\s*:\s*([\d,]+)")
 
 
 @dataclass(slots=True)
@@ -85,12 +83,6 @@ def measure(w: Workload, rounds: int, seed: int, sides: tuple[str, ...] = SIDES)
     return result
 
 
-def valgrind() -> str | None:
-    from shutil import which  # noqa: PLC0415
-
-    return which("valgrind")
-
-
 def count_instructions(
     w: Workload, seed: int, sides: tuple[str, ...]
 ) -> dict[str, tuple[int, int]]:
@@ -98,33 +90,11 @@ def count_instructions(
     if tool is None:
         raise FileNotFoundError("valgrind")
     counts = {}
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
     for side in sides:
-        cmd = [
-            tool,
-            "--tool=callgrind",
-            "--toggle-collect=_operator_call",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "benchmarks.sim_vs_ciw",
-            "--child",
-            side,
-            "--contacts",
-            str(w.contacts),
-            "--seed",
-            str(seed),
-        ]
         log(f"counting instructions: {side} ({w.contacts:,} contacts under callgrind)")
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        found = _COLLECTED.search(done.stderr)
-        if done.returncode != 0 or found is None:
-            raise RuntimeError(
-                f"valgrind run of {side!r} failed (exit {done.returncode}): "
-                f"{done.stderr.strip()[-800:]}"
-            )
-        contacts = int(json.loads(done.stdout)["contacts"])
-        counts[side] = (int(found.group(1).replace(",", "")), contacts)
+        args = [side, "--contacts", str(w.contacts), "--seed", str(seed)]
+        refs, out = counted_child(tool, "benchmarks.sim_vs_ciw", args, repr(side))
+        counts[side] = (refs, int(out["contacts"]))
     return counts
 
 
