@@ -17,6 +17,7 @@ import math
 import sys
 from typing import TextIO
 
+from router.csv_rows import data_rows
 from router.staffing import html
 from router.staffing.erlang import StaffingError
 from router.staffing.plan import Interval, Row, Target, plan
@@ -73,12 +74,7 @@ def read_forecast(
         )
     index = {c: i for i, c in enumerate(columns)}
     intervals = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(columns):
-            raise InputError(f"{name}:{line}: expected {len(columns)} columns, got {len(row)}")
+    for line, row in data_rows(reader, len(columns), name, InputError):
 
         def cell(column: str, line: int = line, row: list[str] = row) -> tuple[str, str]:
             col = index[column] + 1

@@ -30,6 +30,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from router.core.model import Channel
+from router.csv_rows import data_rows
 from router.whatif.model import Distribution, Stream, WhatIfError
 
 # A Monday without holidays: the day of a --start or shift given as a time of day only.
@@ -184,12 +185,7 @@ def read_curve(
         seen[key] = col
     starts: list[int] = []
     rows: list[list[float]] = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(heads):
-            raise WhatIfError(f"{name}:{line}: expected {len(heads)} columns, got {len(row)}")
+    for line, row in data_rows(reader, len(heads), name, WhatIfError):
         at = _minutes(row[0], f"{name}:{line}:1 (time)")
         if len(starts) >= 2:
             step = (starts[1] - starts[0]) % 1440

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TextIO
 
 from router.core.model import Channel
+from router.csv_rows import data_rows
 from router.whatif.model import Arrival, WhatIfError
 
 _CHANNELS = ", ".join(c.value for c in Channel)
@@ -169,12 +170,7 @@ def _from_csv(text: str, name: str, region: _Region) -> list[Arrival]:
         raise WhatIfError(f"{name}:1: expected the column(s) {', '.join(missing)}")
     out = []
     seen: set[str] = set()
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(heads):
-            raise WhatIfError(f"{name}:{line}: expected {len(heads)} columns, got {len(row)}")
+    for line, row in data_rows(reader, len(heads), name, WhatIfError):
         fields = dict(zip(heads, row, strict=True))
         if kind == "changes":
             if fields["change"] != "arrived" or fields["contact_id"] in seen:

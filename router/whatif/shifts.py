@@ -27,6 +27,7 @@ from datetime import date
 from typing import TextIO
 
 from router.core.policy import RoutingPolicy
+from router.csv_rows import data_rows
 from router.whatif.demand import parse_local
 from router.whatif.model import WhatIfError
 
@@ -85,12 +86,7 @@ def read_shifts(
     if heads != ["who", "start", "end"]:
         raise WhatIfError(f"{name}:1:1: expected the header who,start,end, got {','.join(heads)!r}")
     periods: dict[str, list[tuple[float, float]]] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != 3:
-            raise WhatIfError(f"{name}:{line}: expected 3 columns, got {len(row)}")
+    for line, row in data_rows(reader, 3, name, WhatIfError):
         who = row[0].strip()
         agents = _members(policy, who, f"{name}:{line}:1 (who)")
         times = []
