@@ -151,7 +151,8 @@ def _read(path: str, what: str, read: Callable[..., T], *args: object) -> T:
         raise WhatIfError(f"{what}: expected a file that can be read, got {exc}") from None
 
 
-def _check(args: argparse.Namespace) -> None:
+def check_run_options(args: argparse.Namespace) -> None:
+    """The checks of ``add_run_options``' options (and ``--hours`` when given)."""
     if args.hours is not None and not args.hours > 0:
         raise WhatIfError(f"--hours: expected hours > 0, got {args.hours:g}")
     if not args.warmup_min >= 0:
@@ -160,6 +161,10 @@ def _check(args: argparse.Namespace) -> None:
         raise WhatIfError(f"--sl-s: expected seconds >= 0, got {args.sl_s:g}")
     if not args.answer_delay_s >= 0 or not args.not_ready_s >= 0:
         raise WhatIfError("--answer-delay-s and --not-ready-s: expected seconds >= 0")
+
+
+def _check(args: argparse.Namespace) -> None:
+    check_run_options(args)
     if not args.interval_min > 0 or math.isinf(args.interval_min):
         raise WhatIfError(f"--interval-min: expected minutes > 0, got {args.interval_min:g}")
     if not 0 < args.callback_reach <= 1:

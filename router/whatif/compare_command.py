@@ -25,7 +25,7 @@ from typing import TextIO
 from router.config import ConfigError, load_region
 from router.config.sample import CONFIG_HELP, region_file
 from router.staffing import html
-from router.whatif.command import add_behaviour_options, add_run_options
+from router.whatif.command import add_behaviour_options, add_run_options, check_run_options
 from router.whatif.compare import (
     ALONE,
     WITH_COVER,
@@ -55,14 +55,7 @@ def parse_site_rate(text: str, languages: frozenset[str]) -> Stream:
 
 
 def _scenario(args: argparse.Namespace, languages: frozenset[str], start_at: float) -> Scenario:
-    if not args.hours > 0:
-        raise WhatIfError(f"--hours: expected hours > 0, got {args.hours:g}")
-    if not args.warmup_min >= 0:
-        raise WhatIfError(f"--warmup-min: expected minutes >= 0, got {args.warmup_min:g}")
-    if not args.sl_s >= 0:
-        raise WhatIfError(f"--sl-s: expected seconds >= 0, got {args.sl_s:g}")
-    if not args.answer_delay_s >= 0 or not args.not_ready_s >= 0:
-        raise WhatIfError("--answer-delay-s and --not-ready-s: expected seconds >= 0")
+    check_run_options(args)
     return Scenario(
         streams=tuple(parse_site_rate(r, languages) for r in args.rate),
         handle=parse_handle(args.handle, args.handle_s),
