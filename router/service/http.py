@@ -100,6 +100,12 @@ class BodyProblems(Problems):
         if self.pairs:
             raise invalid(self.pairs)
 
+    def only_known(self, query: Iterable[str], allowed: Sequence[str]) -> None:
+        """A problem for each query parameter not in ``allowed``."""
+        for key in query:
+            if key not in allowed:
+                self.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
+
 
 async def read_json(request: web.Request) -> object:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:

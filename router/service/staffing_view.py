@@ -203,9 +203,7 @@ class StaffingView:
         query = request.query
         problems = BodyProblems()
         allowed = ("service", "agents", "rate", "aht", "patience", "access_token")
-        for key in query:
-            if key not in allowed:
-                problems.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
+        problems.only_known(query, allowed)
         names = tuple(self.service.region.services)
         name = query.get("service")
         if name is None:

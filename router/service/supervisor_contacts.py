@@ -48,9 +48,7 @@ class SupervisorContacts:
         query = request.query
         problems = BodyProblems()
         allowed = ("service", "site", "state", "limit", "offset", "access_token")
-        for key in query:
-            if key not in allowed:
-                problems.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
+        problems.only_known(query, allowed)
         service = query.get("service")
         if service is not None and service not in region.services:
             problems.add(
