@@ -18,6 +18,8 @@ open contact (its spec, arrival, channel, whether it is with an agent) from its 
 the engine's decisions, so reacting to a decision never builds an engine view; what is
 planned before a run (the arrivals drawn beforehand, shifts) waits in flat sorted lists
 beside the heap of events scheduled as the run goes, a drawn arrival as its bare spec;
+a customer's abandonment waits off the heap while an accepted offer rings and while the
+contact is with an agent (most are answered: it would be pushed, popped and dropped);
 decisions are dispatched by type; while a run goes the collector runs less often
 (``BATCH_THRESHOLDS``). The order of events and every random draw are as they were, so
 a seed gives the same day as before.
@@ -119,6 +121,8 @@ ContactFactory = Callable[[random.Random, int, float], ContactSpec]
 RateProfile = Callable[[float], float]
 
 _TICK = TimerDue()
+# The sequence of an engine timer's event: after the simulator's own at the same time.
+_AFTER_ALL = float("inf")
 # The events the loop looks at before applying them.
 _CHECKED = frozenset({ContactArrived, ContactAbandoned, PresenceChanged})
 # The simulator's own events, in the order they happen: (time, sequence, event).
@@ -160,7 +164,7 @@ class _Open:
     """What the simulator knows of an open contact, kept from its own events and the
     engine's decisions so that reacting to a decision never asks the engine for a view."""
 
-    __slots__ = ("arrived", "assigned", "channel", "drawn", "patient", "spec")
+    __slots__ = ("arrived", "assigned", "channel", "drawn", "held", "patient", "spec")
 
     def __init__(self, spec: ContactSpec, arrived: float, channel: Channel) -> None:
         self.spec = spec
@@ -169,6 +173,9 @@ class _Open:
         self.assigned = False
         self.drawn = False  # its patience has been drawn
         self.patient = False  # and it will give up (its abandonment is scheduled)
+        # Its abandonment's (time, sequence) while it is not on the heap: an accepted offer
+        # rings until before it, and a contact with an agent does not give up.
+        self.held: tuple[float, int] | None = None
 
 
 class Simulation:
@@ -204,6 +211,7 @@ class Simulation:
         self._planned_in_order = True
         self._running = False
         self._seq = 0
+        self._event_seq: float = _AFTER_ALL  # the sequence of the event being applied
         self._open: dict[str, _Open] = {}
         # The behaviour's, as the run started: its own draws called directly.
         self._impatient = False
@@ -332,13 +340,15 @@ class Simulation:
                     if timer > until:
                         break
                     at, event = timer, _TICK
+                    self._event_seq = _AFTER_ALL  # after the simulator's own at a tie
                 elif due is None or due > until:
                     break
                 else:
                     at = due
                     if from_heap:
-                        event = pop(pending)[2]
+                        _, self._event_seq, event = pop(pending)
                     else:
+                        self._event_seq = seqs[i]
                         item = items[i]
                         i += 1
                         # A drawn arrival is kept as its spec.
@@ -382,9 +392,15 @@ class Simulation:
                     if react is not None:
                         react(decision)
                     yield now, decision
+                if type(event) is OfferAccepted and open_:
+                    self._release(event.contact_id)  # if it is not with the agent after all
                 timer = next_timer_at()
-            self.now = until
+            self.now, self._event_seq = until, _AFTER_ALL
         finally:
+            # What is still held goes onto the heap, as if it had never been held back.
+            for cid, rec in open_.items():
+                if rec.held is not None:
+                    self._release(cid, rec, even_assigned=True)
             self._planned_next = i
             self._running = False
             _Batch.end()
@@ -415,17 +431,36 @@ class Simulation:
             rec.assigned = view.state is ContactState.ASSIGNED
         return rec
 
-    def _lose_patience(self, contact_id: str, rec: _Open) -> None:
-        """Draws a customer's patience when it first waits or rings (on arrival)."""
+    def _lose_patience(self, contact_id: str, rec: _Open, answered: float | None = None) -> None:
+        """Draws a customer's patience when it first waits or rings (on arrival). When the
+        offer ringing is to be ``answered`` (accepted) before the patience runs out, the
+        abandonment is held back: most contacts are answered, and an abandonment that
+        comes due with an agent is dropped anyway (pushed, popped and looked at for
+        nothing). It goes onto the heap as soon as the contact is without an agent."""
         rec.drawn = True
         draw = self._patience or self.behaviour.draw_patience
         patience = draw(self.patience_random, rec.spec)
         if patience is not None:
             rec.patient = True
             self._seq += 1  # as schedule(), during a run
-            heapq.heappush(
-                self._pending, (rec.arrived + patience, self._seq, ContactAbandoned(contact_id))
-            )
+            at = rec.arrived + patience
+            if answered is not None and answered < at:
+                rec.held = (at, self._seq)
+            else:
+                heapq.heappush(self._pending, (at, self._seq, ContactAbandoned(contact_id)))
+
+    def _release(
+        self, contact_id: str, rec: _Open | None = None, even_assigned: bool = False
+    ) -> None:
+        """A held abandonment onto the heap, the contact without an agent (or the run
+        ending), unless it came due meanwhile (when the contact was with an agent)."""
+        rec = rec or self._open.get(contact_id)
+        if rec is None or rec.held is None or (rec.assigned and not even_assigned):
+            return
+        at, seq = rec.held
+        rec.held = None
+        if at > self.now or (at == self.now and seq > self._event_seq):
+            heapq.heappush(self._pending, (at, seq, ContactAbandoned(contact_id)))
 
     def _on_queued(self, decision: d.Queued) -> None:
         cid = decision.contact_id
@@ -442,11 +477,6 @@ class Simulation:
 
     def _on_offered(self, decision: d.Offered) -> None:
         cid = decision.contact_id
-        rec = self._open.get(cid) or self._record(cid)
-        if rec is not None:
-            if self._impatient and not rec.drawn:
-                self._lose_patience(cid, rec)
-            rec.channel = decision.channel
         now = self.now
         if self.measure:
             self.offered_at.setdefault(cid, now)
@@ -454,11 +484,17 @@ class Simulation:
         rnd = self.random
         mean = b.answer_delay_s  # as exponential(), without the call
         delay = rnd.expovariate(1.0 / mean) if mean > 0.0 else 0.0
+        accepted = rnd.random() >= b.decline_share
+        rec = self._open.get(cid) or self._record(cid)
+        if rec is not None:
+            if self._impatient and not rec.drawn:  # its own stream: drawn in the same order
+                self._lose_patience(cid, rec, now + delay if accepted else None)
+            rec.channel = decision.channel
         answer: Event
-        if rnd.random() < b.decline_share:
-            answer = OfferDeclined(cid, decision.agent_id)
-        else:
+        if accepted:
             answer = OfferAccepted(cid, decision.agent_id)
+        else:
+            answer = OfferDeclined(cid, decision.agent_id)
         self._seq += 1
         heapq.heappush(self._pending, (now + delay, self._seq, answer))
 
@@ -485,13 +521,16 @@ class Simulation:
         rec = self._open.get(decision.contact_id)
         if rec is not None:
             rec.assigned = False
+            if rec.held is not None:
+                self._release(decision.contact_id, rec)
 
     def _on_switched(self, decision: d.Switched) -> None:
         # The engine rewrote the contact's spec (channel, attributes): read it again.
         old = self._open.pop(decision.contact_id, None)
         rec = self._record(decision.contact_id)
         if old is not None and rec is not None:
-            rec.drawn, rec.patient = old.drawn, old.patient
+            rec.drawn, rec.patient, rec.held = old.drawn, old.patient, old.held
+            self._release(decision.contact_id, rec)
 
     def _on_presence(self, decision: d.AgentPresenceSet) -> None:
         back_s = self.behaviour.not_ready_s

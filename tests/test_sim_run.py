@@ -1,5 +1,6 @@
-"""The simulator's collector setting for a run (restored after it, whatever happens) and
-the order of the events it plans before a run and schedules during one."""
+"""How the simulator runs: the collector's setting for a run (restored after it, whatever
+happens), the order of the events it plans before a run and schedules during one, and
+patience that runs out while an offer rings."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from router.core import decisions as d
 from router.core.engine import Engine
-from router.core.events import ContactArrived
+from router.core.events import AgentLoggedOut, ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.sim import BATCH_THRESHOLDS, Behaviour, Simulation
 from tests import builders
@@ -106,3 +107,49 @@ def test_events_come_in_time_order_ties_in_the_order_they_were_scheduled() -> No
         (15.0, "c7"),
         (20.0, "c6"),
     ]
+
+
+def test_callers_whose_accepted_offer_came_too_late_still_give_up() -> None:
+    # The offer rings out after 1 s, the agent answers after 20 s on average: the
+    # acceptance comes too late and the call goes back to the queue, where the caller
+    # hangs up when the patience (50 s) runs out. The simulator holds an abandonment back
+    # while an accepted offer rings; it must let it go when the contact is back in the queue.
+    engine = builders.engine(
+        [builders.service("advice", "nursing>=1", offer_timeout_s=1.0)],
+        [builders.agent("a00", "vaasa", {"nursing": 1})],
+    )
+    behaviour = Behaviour(answer_delay_s=20.0, decline_share=0.0, patience=lambda _rnd, _spec: 50.0)
+    sim = Simulation(engine, seed=2, behaviour=behaviour)
+    sim.log_in_everyone()
+    sim.arrivals(lambda _rnd, n, _t: _call(n), per_hour=30, until=3600)
+    list(sim.run(until=3 * 3600))
+    gave_up = set(sim.abandoned_wait_s)
+    assert len(gave_up) > 10
+    assert set(sim.abandoned_wait_s.values()) == {50.0}
+    # Everyone else was answered, within the 50 s; nobody still waits.
+    assert gave_up | set(sim.answered_wait_s) == set(sim.arrived_at)
+    assert all(wait < 50.0 for wait in sim.answered_wait_s.values())
+    assert engine.waiting_count == 0
+
+
+def test_a_caller_back_in_the_queue_after_the_agent_left_still_gives_up() -> None:
+    # Answered at once (so the abandonment is held back), then the agent logs out in the
+    # middle of the call (forced): the caller is back in the queue with nobody to answer, and hangs
+    # up when the patience (100 s from arrival) runs out.
+    behaviour = Behaviour(
+        answer_delay_s=0.0,
+        decline_share=0.0,
+        handle=lambda _rnd, _spec: 1.0e6,
+        patience=lambda _rnd, _spec: 100.0,
+    )
+    sim = Simulation(_engine(), seed=1, behaviour=behaviour)
+    sim.log_in_everyone()
+    sim.schedule(0.0, ContactArrived(_call(1)))
+    for agent in ("a01", "a00"):  # the one without the call first: no new offer
+        sim.schedule(10.0, AgentLoggedOut(agent, force=True))
+    log = list(sim.run(until=3600.0))
+    assert [(t, x.reason) for t, x in log if isinstance(x, d.Requeued)] == [
+        (10.0, "agent_logged_out")
+    ]
+    assert sim.answered_wait_s == {"c1": 0.0}
+    assert sim.abandoned_wait_s == {"c1": 100.0}
