@@ -292,7 +292,7 @@ class Simulation:
         """The planned events to come in (time, sequence) order: appended in sequence
         order, so a stable sort by time."""
         first = self._planned_next
-        if not self._planned_in_order or first:
+        if not self._planned_in_order:
             times, seqs, items = self._planned_at, self._planned_seq, self._planned
             order = sorted(range(first, len(times)), key=times.__getitem__)
             self._planned_at = [times[k] for k in order]
@@ -319,8 +319,9 @@ class Simulation:
         arrived_at = self.arrived_at
         behaviour = self.behaviour
         self._impatient = behaviour.impatient
-        if type(behaviour) is Behaviour:  # a subclass may draw otherwise
-            self._patience, self._handle = behaviour.patience, behaviour.handle
+        direct = type(behaviour) is Behaviour  # a subclass may draw otherwise
+        self._patience = behaviour.patience if direct else None
+        self._handle = behaviour.handle if direct else None
         event: Event
         due: float | None
         self._running = True
