@@ -18,6 +18,13 @@ and the share that gave up. The sides:
 
 The engine's policy: one service whose offers never time out and whose urgency target is
 far beyond the run, so no timer of the engine fires: ciw has no deadlines either.
+
+Measured the same way on every side: CPU time from before the model is built to after
+the figures are read, from an empty centre with no warm-up, each side after a
+``gc.collect()``. ciw and the bare driver run with CPython's collector as their users
+would; the simulator sets its own thresholds while a run goes
+(``router.sim.BATCH_THRESHOLDS``, restored after), as it does for every user of
+``yhteys simulate``: that is the product's behaviour, not the benchmark's.
 """
 
 from __future__ import annotations

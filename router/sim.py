@@ -15,17 +15,26 @@ accuracy. The what-if replications need none of that and run with ``measure=Fals
 
 Speed (``benchmarks/sim_vs_ciw.py``): the simulator keeps its own small record of each
 open contact (its spec, arrival, channel, whether it is with an agent) from its events and
-the engine's decisions, so reacting to a decision never builds an engine view; arrivals
-drawn beforehand wait in a sorted list beside the heap of events scheduled as the run
-goes; decisions are dispatched by type. The order of events and every random draw are as
-they were, so a seed gives the same day as before.
+the engine's decisions, so reacting to a decision never builds an engine view; what is
+planned before a run (the arrivals drawn beforehand, shifts) waits in flat sorted lists
+beside the heap of events scheduled as the run goes, a drawn arrival as its bare spec;
+a customer's abandonment waits off the heap while an accepted offer rings and while the
+contact is with an agent (most are answered: it would be pushed, popped and dropped);
+decisions are dispatched by type; while a run goes the collector runs less often
+(``BATCH_THRESHOLDS``). The order of events and every random draw are as they were, so
+a seed gives the same day as before.
+
+Size: the loop, its two sources of events and the reactions to the engine's decisions
+share one run's state and are read together; a split would put a call between them on
+every event, which is what the speed above is about.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,17 +121,50 @@ ContactFactory = Callable[[random.Random, int, float], ContactSpec]
 RateProfile = Callable[[float], float]
 
 _TICK = TimerDue()
+# The sequence of an engine timer's event: after the simulator's own at the same time.
+_AFTER_ALL = float("inf")
 # The events the loop looks at before applying them.
 _CHECKED = frozenset({ContactArrived, ContactAbandoned, PresenceChanged})
 # The simulator's own events, in the order they happen: (time, sequence, event).
 _Entry = tuple[float, int, Event]
 
 
+# The collector's thresholds while a simulation runs (CPython's default: 700, 10, 10),
+# as the live service has them (``router.service.collector``). A run makes mostly acyclic
+# objects, freed by reference counting; at the default, young collections found nothing to
+# free and pushed the day's drawn arrivals and the engine's records up to full passes.
+# Measured (benchmarks/RESULTS.md, "#14 part 6"): 57 young collections instead of 212 and
+# no full pass at 20,000 contacts; no cyclic garbage was made; peak memory no higher.
+BATCH_THRESHOLDS = (20_000, 10, 10)
+
+
+class _Batch:
+    """The collector's setting while simulations run, restored when the last one ends
+    (also on an error or when dropped half-way; runs may nest or interleave: two
+    simulations stepped in turns, in one thread)."""
+
+    runs = 0
+    saved = (700, 10, 10)
+
+    @classmethod
+    def begin(cls) -> None:
+        if cls.runs == 0:
+            cls.saved = gc.get_threshold()
+            gc.set_threshold(*BATCH_THRESHOLDS)
+        cls.runs += 1
+
+    @classmethod
+    def end(cls) -> None:
+        cls.runs -= 1
+        if cls.runs == 0:
+            gc.set_threshold(*cls.saved)
+
+
 class _Open:
     """What the simulator knows of an open contact, kept from its own events and the
     engine's decisions so that reacting to a decision never asks the engine for a view."""
 
-    __slots__ = ("arrived", "assigned", "channel", "drawn", "patient", "spec")
+    __slots__ = ("arrived", "assigned", "channel", "drawn", "held", "patient", "spec")
 
     def __init__(self, spec: ContactSpec, arrived: float, channel: Channel) -> None:
         self.spec = spec
@@ -131,6 +173,9 @@ class _Open:
         self.assigned = False
         self.drawn = False  # its patience has been drawn
         self.patient = False  # and it will give up (its abandonment is scheduled)
+        # Its abandonment's (time, sequence) while it is not on the heap: an accepted offer
+        # rings until before it, and a contact with an agent does not give up.
+        self.held: tuple[float, int] | None = None
 
 
 class Simulation:
@@ -155,15 +200,23 @@ class Simulation:
         self.measure = measure
         self.now = 0.0
         # Events scheduled as the run goes (answers, completions, patience), a heap; and
-        # the arrivals drawn beforehand, in order from ``_planned_next`` on: two sources
-        # merged by (time, sequence), so a long day's arrivals never weigh on the heap.
+        # those planned before it (drawn arrivals, shifts) from ``_planned_next`` on, flat
+        # (times, sequences, items: a drawn arrival as its bare spec) so that a long day
+        # is few objects: two sources merged by (time, sequence).
         self._pending: list[_Entry] = []
-        self._planned: list[_Entry] = []
+        self._planned_at: list[float] = []
+        self._planned_seq: list[int] = []
+        self._planned: list[ContactSpec | Event] = []
         self._planned_next = 0
         self._planned_in_order = True
+        self._running = False
         self._seq = 0
+        self._event_seq: float = _AFTER_ALL  # the sequence of the event being applied
         self._open: dict[str, _Open] = {}
-        self._impatient = False  # the behaviour's, as the run started
+        # The behaviour's, as the run started: its own draws called directly.
+        self._impatient = False
+        self._patience: PatienceFn | None = None
+        self._handle: HandleFn | None = None
         # When each contact arrived, and when it was first offered (kept after it closes).
         self.arrived_at: dict[str, float] = {}
         self.offered_at: dict[str, float] = {}
@@ -188,7 +241,19 @@ class Simulation:
 
     def schedule(self, at: float, event: Event) -> None:
         self._seq += 1
-        heapq.heappush(self._pending, (at, self._seq, event))
+        if self._running:
+            heapq.heappush(self._pending, (at, self._seq, event))
+        else:
+            self._plan(at, event)
+
+    def _plan(self, at: float, item: ContactSpec | Event) -> None:
+        """Before a run: kept with the planned events (sorted when the run starts)."""
+        times = self._planned_at
+        if times and at < times[-1]:
+            self._planned_in_order = False
+        times.append(at)
+        self._planned_seq.append(self._seq)
+        self._planned.append(item)
 
     def log_in_everyone(self, at: float = 0.0) -> None:
         for agent in self.engine.agents():
@@ -208,7 +273,6 @@ class Simulation:
         ``profile(t)``)."""
         rnd = self.random
         rate = per_hour / 3600.0
-        planned = self._planned
         t, n = start, 0
         while True:
             t += rnd.expovariate(rate)
@@ -218,90 +282,129 @@ class Simulation:
                 continue
             n += 1
             self._seq += 1
-            planned.append((t, self._seq, ContactArrived(factory(rnd, n, t))))
-        self._planned_in_order = False
+            spec = factory(rnd, n, t)
+            if self._running:  # drawn from the people's reactions during a run
+                heapq.heappush(self._pending, (t, self._seq, ContactArrived(spec)))
+            else:
+                self._plan(t, spec)
 
-    def _planned_sorted(self) -> list[_Entry]:
+    def _planned_sorted(self) -> None:
+        """The planned events to come in (time, sequence) order: appended in sequence
+        order, so a stable sort by time."""
+        first = self._planned_next
         if not self._planned_in_order:
-            rest = self._planned[self._planned_next :]
-            rest.sort()  # by (time, sequence): sequences are unique, events never compared
-            self._planned, self._planned_next = rest, 0
+            times, seqs, items = self._planned_at, self._planned_seq, self._planned
+            order = sorted(range(first, len(times)), key=times.__getitem__)
+            self._planned_at = [times[k] for k in order]
+            self._planned_seq = [seqs[k] for k in order]
+            self._planned = [items[k] for k in order]
+            self._planned_next = 0
             self._planned_in_order = True
-        return self._planned
 
-    def run(self, until: float) -> Iterator[tuple[float, d.Decision]]:
-        """Runs to ``until``, yielding each decision with the virtual time it was made."""
+    def run(self, until: float) -> Generator[tuple[float, d.Decision], None, None]:
+        """Runs to ``until``, yielding each decision with the virtual time it was made.
+        While it runs the collector has the batch setting (``BATCH_THRESHOLDS``)."""
+        self._planned_sorted()
+        times, seqs, items = self._planned_at, self._planned_seq, self._planned
+        count = len(times)
+        i = self._planned_next
         engine = self.engine
         apply = engine.apply
+        next_timer_at = engine.next_timer_at
         pending = self._pending
-        planned = self._planned_sorted()
+        pop = heapq.heappop
         reactions = self._reactions
         observe = self.handle_times.observe if self.measure else None
         open_ = self._open
         arrived_at = self.arrived_at
-        self._impatient = self.behaviour.impatient
+        behaviour = self.behaviour
+        self._impatient = behaviour.impatient
+        direct = type(behaviour) is Behaviour  # a subclass may draw otherwise
+        self._patience = behaviour.patience if direct else None
+        self._handle = behaviour.handle if direct else None
         event: Event
-        timer = engine.next_timer_at()
-        while True:
-            i = self._planned_next
-            entry = planned[i] if i < len(planned) else None
-            from_heap = bool(pending) and (entry is None or pending[0] < entry)
-            if from_heap:
-                entry = pending[0]
-            # The simulator's own event goes first at a tie with the engine's timer.
-            if timer is not None and (entry is None or timer < entry[0]):
-                if timer > until:
+        due: float | None
+        self._running = True
+        _Batch.begin()
+        try:
+            timer = next_timer_at()
+            while True:
+                # The next event of the two sources, by (time, sequence).
+                from_heap = bool(pending) and (
+                    i >= count
+                    or pending[0][0] < times[i]
+                    or (pending[0][0] == times[i] and pending[0][1] < seqs[i])
+                )
+                due = pending[0][0] if from_heap else times[i] if i < count else None
+                # The simulator's own event goes first at a tie with the engine's timer.
+                if timer is not None and (due is None or timer < due):
+                    if timer > until:
+                        break
+                    at, event = timer, _TICK
+                    self._event_seq = _AFTER_ALL  # after the simulator's own at a tie
+                elif due is None or due > until:
                     break
-                at, event = timer, _TICK
-            elif entry is None or entry[0] > until:
-                break
-            else:
-                if from_heap:
-                    heapq.heappop(pending)
                 else:
-                    self._planned_next = i + 1
-                at, _, event = entry
-            now = self.now
-            if at > now:
-                self.now = now = at
-            arriving: ContactSpec | None = None
-            if type(event) in _CHECKED:
-                if isinstance(event, ContactArrived):
-                    arriving = event.contact
-                    arrived_at[arriving.id] = now
-                elif isinstance(event, ContactAbandoned):
-                    cid = event.contact_id
-                    rec = open_.get(cid)
-                    # Without a record, a contact the simulator saw arrive has closed.
-                    if (
-                        rec.assigned
-                        if rec is not None
-                        else cid in arrived_at or not self._still_waiting(cid)
+                    at = due
+                    if from_heap:
+                        _, self._event_seq, event = pop(pending)
+                    else:
+                        self._event_seq = seqs[i]
+                        item = items[i]
+                        i += 1
+                        # A drawn arrival is kept as its spec.
+                        event = ContactArrived(item) if isinstance(item, ContactSpec) else item
+                now = self.now
+                if at > now:
+                    self.now = now = at
+                arriving: ContactSpec | None = None
+                if type(event) in _CHECKED:
+                    if isinstance(event, ContactArrived):
+                        arriving = event.contact
+                        arrived_at[arriving.id] = now
+                    elif isinstance(event, ContactAbandoned):
+                        cid = event.contact_id
+                        rec = open_.get(cid)
+                        # Without a record, a contact the simulator saw arrive has closed.
+                        if (
+                            rec.assigned
+                            if rec is not None
+                            else cid in arrived_at or not self._still_waiting(cid)
+                        ):
+                            continue  # answered (or gone) before the patience ran out
+                    elif isinstance(event, PresenceChanged) and not self._still_not_ready(
+                        event.agent_id
                     ):
-                        continue  # answered (or gone) before the patience ran out
-                elif isinstance(event, PresenceChanged) and not self._still_not_ready(
-                    event.agent_id
-                ):
-                    continue  # made available (or logged out) some other way meanwhile
-            try:
-                decisions = apply(now, event)
-            except RoutingError as exc:
-                # A person acting too late (accepting an offer that just expired) is
-                # refused by the engine, as in the live service; the timers it fired stand.
-                self.refused += 1
-                decisions = getattr(exc, "fired", [])
-            else:
-                if arriving is not None:
-                    open_[arriving.id] = _Open(arriving, engine.now, arriving.channel)
-            for decision in decisions:
-                if observe is not None:
-                    observe(decision, now)
-                react = reactions.get(type(decision))
-                if react is not None:
-                    react(decision)
-                yield now, decision
-            timer = engine.next_timer_at()
-        self.now = until
+                        continue  # made available (or logged out) some other way meanwhile
+                try:
+                    decisions = apply(now, event)
+                except RoutingError as exc:
+                    # A person acting too late (accepting an offer that just expired) is
+                    # refused by the engine, as in the live service; its timers stand.
+                    self.refused += 1
+                    decisions = getattr(exc, "fired", [])
+                else:
+                    if arriving is not None:
+                        open_[arriving.id] = _Open(arriving, engine.now, arriving.channel)
+                for decision in decisions:
+                    if observe is not None:
+                        observe(decision, now)
+                    react = reactions.get(type(decision))
+                    if react is not None:
+                        react(decision)
+                    yield now, decision
+                if type(event) is OfferAccepted and open_:
+                    self._release(event.contact_id)  # if it is not with the agent after all
+                timer = next_timer_at()
+            self.now, self._event_seq = until, _AFTER_ALL
+        finally:
+            # What is still held goes onto the heap, as if it had never been held back.
+            for cid, rec in open_.items():
+                if rec.held is not None:
+                    self._release(cid, rec, even_assigned=True)
+            self._planned_next = i
+            self._running = False
+            _Batch.end()
 
     def _still_waiting(self, contact_id: str) -> bool:
         try:
@@ -329,13 +432,36 @@ class Simulation:
             rec.assigned = view.state is ContactState.ASSIGNED
         return rec
 
-    def _lose_patience(self, contact_id: str, rec: _Open) -> None:
-        """Draws a customer's patience when it first waits or rings (on arrival)."""
+    def _lose_patience(self, contact_id: str, rec: _Open, answered: float | None = None) -> None:
+        """Draws a customer's patience when it first waits or rings (on arrival). When the
+        offer ringing is to be ``answered`` (accepted) before the patience runs out, the
+        abandonment is held back: most contacts are answered, and an abandonment that
+        comes due with an agent is dropped anyway (pushed, popped and looked at for
+        nothing). It goes onto the heap as soon as the contact is without an agent."""
         rec.drawn = True
-        patience = self.behaviour.draw_patience(self.patience_random, rec.spec)
+        draw = self._patience or self.behaviour.draw_patience
+        patience = draw(self.patience_random, rec.spec)
         if patience is not None:
             rec.patient = True
-            self.schedule(rec.arrived + patience, ContactAbandoned(contact_id))
+            self._seq += 1  # as schedule(), during a run
+            at = rec.arrived + patience
+            if answered is not None and answered < at:
+                rec.held = (at, self._seq)
+            else:
+                heapq.heappush(self._pending, (at, self._seq, ContactAbandoned(contact_id)))
+
+    def _release(
+        self, contact_id: str, rec: _Open | None = None, even_assigned: bool = False
+    ) -> None:
+        """A held abandonment onto the heap, the contact without an agent (or the run
+        ending), unless it came due meanwhile (when the contact was with an agent)."""
+        rec = rec or self._open.get(contact_id)
+        if rec is None or rec.held is None or (rec.assigned and not even_assigned):
+            return
+        at, seq = rec.held
+        rec.held = None
+        if at > self.now or (at == self.now and seq > self._event_seq):
+            heapq.heappush(self._pending, (at, seq, ContactAbandoned(contact_id)))
 
     def _on_queued(self, decision: d.Queued) -> None:
         cid = decision.contact_id
@@ -352,11 +478,6 @@ class Simulation:
 
     def _on_offered(self, decision: d.Offered) -> None:
         cid = decision.contact_id
-        rec = self._open.get(cid) or self._record(cid)
-        if rec is not None:
-            if self._impatient and not rec.drawn:
-                self._lose_patience(cid, rec)
-            rec.channel = decision.channel
         now = self.now
         if self.measure:
             self.offered_at.setdefault(cid, now)
@@ -364,11 +485,17 @@ class Simulation:
         rnd = self.random
         mean = b.answer_delay_s  # as exponential(), without the call
         delay = rnd.expovariate(1.0 / mean) if mean > 0.0 else 0.0
+        accepted = rnd.random() >= b.decline_share
+        rec = self._open.get(cid) or self._record(cid)
+        if rec is not None:
+            if self._impatient and not rec.drawn:  # its own stream: drawn in the same order
+                self._lose_patience(cid, rec, now + delay if accepted else None)
+            rec.channel = decision.channel
         answer: Event
-        if rnd.random() < b.decline_share:
-            answer = OfferDeclined(cid, decision.agent_id)
-        else:
+        if accepted:
             answer = OfferAccepted(cid, decision.agent_id)
+        else:
+            answer = OfferDeclined(cid, decision.agent_id)
         self._seq += 1
         heapq.heappush(self._pending, (now + delay, self._seq, answer))
 
@@ -379,7 +506,12 @@ class Simulation:
             raise RoutingError(f"contact {cid!r} was assigned but is not open")
         rec.assigned = True
         now = self.now
-        handle = self.behaviour.draw_handle(self.random, rec.spec, rec.channel)
+        draw = self._handle
+        handle = (
+            draw(self.random, rec.spec)
+            if draw is not None
+            else self.behaviour.draw_handle(self.random, rec.spec, rec.channel)
+        )
         self.answered_wait_s[cid] = now - decision.arrived_at
         self._seq += 1
         heapq.heappush(
@@ -390,13 +522,16 @@ class Simulation:
         rec = self._open.get(decision.contact_id)
         if rec is not None:
             rec.assigned = False
+            if rec.held is not None:
+                self._release(decision.contact_id, rec)
 
     def _on_switched(self, decision: d.Switched) -> None:
         # The engine rewrote the contact's spec (channel, attributes): read it again.
         old = self._open.pop(decision.contact_id, None)
         rec = self._record(decision.contact_id)
         if old is not None and rec is not None:
-            rec.drawn, rec.patient = old.drawn, old.patient
+            rec.drawn, rec.patient, rec.held = old.drawn, old.patient, old.held
+            self._release(decision.contact_id, rec)
 
     def _on_presence(self, decision: d.AgentPresenceSet) -> None:
         back_s = self.behaviour.not_ready_s
