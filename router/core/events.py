@@ -4,17 +4,18 @@ each with the time it happened (``Engine.apply(now, event)``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from router.core.model import AgentSpec, Channel, ContactSpec, Presence, ServiceSpec
+from router.core.values import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactArrived:
     contact: ContactSpec
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactCancelled:
     """The person withdrew the request (a web form, a callback no longer needed)."""
 
@@ -22,7 +23,7 @@ class ContactCancelled:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CustomerAway:
     """The person on a contact has gone for now (a chat customer's connection closed).
     Unless they come back (``CustomerBack``) or an agent has the contact, it is abandoned
@@ -37,7 +38,7 @@ class CustomerAway:
     epoch: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CustomerBack:
     """The person on a contact is back (a chat resumed): no abandoning for being away."""
 
@@ -45,7 +46,7 @@ class CustomerBack:
     epoch: int = 0  # the connection that came back (see ``CustomerAway.epoch``)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactAbandoned:
     """The caller hung up or left the chat before being answered. A contact that has
     become a callback is not closed by it: hanging up is what its caller was told to do,
@@ -54,13 +55,13 @@ class ContactAbandoned:
     contact_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AgentLoggedIn:
     agent_id: str
     presence: Presence = Presence.AVAILABLE
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AgentLoggedOut:
     """Pending offers are withdrawn. With assigned work in hand the logout is refused
     unless ``force``, which returns that work to the queue in its original place."""
@@ -69,14 +70,14 @@ class AgentLoggedOut:
     force: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PresenceChanged:
     agent_id: str
     presence: Presence
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AgentsSeen:
     """These agents showed they are there (an open websocket on some instance, a REST
     heartbeat or action) and count as present for ``valid_s`` from now; an agent's
@@ -94,31 +95,31 @@ class AgentsSeen:
     valid_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OfferAccepted:
     contact_id: str
     agent_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OfferDeclined:
     contact_id: str
     agent_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactCompleted:
     contact_id: str
     agent_id: str
     outcome: str = "resolved"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class WrapUpDone:
     agent_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AgentUpdated:
     """A supervisor's live change to an agent (skills, languages, authorisations,
     capacity, site or team), or a new agent added to the roster."""
@@ -126,7 +127,7 @@ class AgentUpdated:
     agent: AgentSpec
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ServiceUpdated:
     """A supervisor's live change to a service (targets, steps, agent choice, timeouts).
     ``expected``: the settings the change was made against; refused (``StaleUpdate``)
@@ -136,7 +137,7 @@ class ServiceUpdated:
     expected: ServiceSpec | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactMoved:
     """A supervisor moves a waiting contact to another service. It keeps its due time
     and arrival order (its place) and starts that service's steps."""
@@ -146,7 +147,7 @@ class ContactMoved:
     by: str = ""  # who moved it (the supervisor's token name), for the audit trail
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ManualOffer:
     """A supervisor offers a waiting contact to a named agent, out of order. The agent
     must still meet the contact's requirement and have capacity in its channel."""
@@ -156,7 +157,7 @@ class ManualOffer:
     by: str = ""  # who offered it, for the audit trail
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ChannelSwitched:
     """The contact goes on in another channel (a waiting caller asks to be called back,
     a web request becomes a callback). It keeps its place: due time and arrival order.
@@ -167,7 +168,7 @@ class ChannelSwitched:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallbackAttempted:
     """The agent who has a callback reports one attempt: ``reached`` (the call goes on),
     or ``no_answer``, ``busy``, ``invalid_number``."""
@@ -177,7 +178,7 @@ class CallbackAttempted:
     result: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactMerged:
     """A contact not yet with an agent is closed as ``merged`` into another contact of
     the same person (``into``, which may have closed already)."""
@@ -186,7 +187,7 @@ class ContactMerged:
     into: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactReclassified:
     """The professional handling a contact (the agent it is assigned to) changes its
     urgency class after contacting the person. The original class is kept beside the new
@@ -200,7 +201,7 @@ class ContactReclassified:
     due_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class TimerDue:
     """Nothing but the passing of time: fires offer expiries, widening steps, warnings,
     deadlines, cool-downs and wrap-ups due by ``now``."""

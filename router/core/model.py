@@ -4,9 +4,10 @@ steps, agents and contacts as the core sees them. Pure data, no behaviour."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from router.core.values import restore, value
 from skills import AgentAbilities, Requirement
 
 
@@ -162,7 +163,7 @@ class AgentSpec:
 
     def __setstate__(self, state: list[object]) -> None:
         """Unpickles a spec, also one written before a field was added."""
-        _restore(self, state)
+        restore(self, state)
 
     @property
     def shown_name(self) -> str:
@@ -174,7 +175,7 @@ class AgentSpec:
         return words[0] if words else self.id
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactSpec:
     """A contact as a channel hands it to the engine.
 
@@ -214,13 +215,4 @@ class ContactSpec:
     def __setstate__(self, state: list[object]) -> None:
         """Unpickles a spec, also one written before a field was added (snapshots and
         log entries of an earlier version): a missing field takes its default."""
-        _restore(self, state)
-
-
-def _restore(obj: object, state: list[object]) -> None:
-    """Sets a slots dataclass's fields from ``state``; missing ones take their default."""
-    for f, value in zip(fields(obj), state, strict=False):  # type: ignore[arg-type]
-        object.__setattr__(obj, f.name, value)
-    for f in fields(obj)[len(state) :]:  # type: ignore[arg-type]
-        default = f.default_factory() if f.default_factory is not MISSING else f.default
-        object.__setattr__(obj, f.name, default)
+        restore(self, state)

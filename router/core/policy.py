@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router.core.model import DEFAULT_BLOCKS, AgentSpec, Channel, ServiceSpec, _restore
+from router.core.model import DEFAULT_BLOCKS, AgentSpec, Channel, ServiceSpec
 from router.core.partners import Agreement
+from router.core.values import restore
 from skills import SkillCatalogue
 
 
@@ -23,4 +24,4 @@ class RoutingPolicy:
 
     def __setstate__(self, state: list[object]) -> None:
         """Unpickles a policy, also one from before agreements: none."""
-        _restore(self, state)
+        restore(self, state)

@@ -1,0 +1,101 @@
+"""Events and contact specs are value classes (router/core/values.py): plain slotted
+dataclasses when run, frozen to the type checker, and pickled exactly as the frozen
+dataclasses they were, so the Redis log and snapshots read across versions."""
+
+from __future__ import annotations
+
+import pickle
+import textwrap
+from pathlib import Path
+
+import pytest
+from mypy import api as mypy_api
+
+from router.core.events import ContactArrived, CustomerAway, OfferAccepted
+from router.core.model import Channel, ContactSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEC = ContactSpec(
+    "c1",
+    Channel.VOICE,
+    "nursing_advice",
+    urgency="P5",
+    language="sv",
+    attributes={"topic": "x"},
+    due_at=12.5,
+)
+
+# Written (protocol 5) by the code before this change, when these were
+# ``@dataclass(frozen=True, slots=True)``.
+FROZEN_PICKLES = {
+    "arrived": (
+        ContactArrived(SPEC),
+        "800595ba000000000000008c12726f757465722e636f72652e6576656e7473948c0e436f6e7461637441"
+        "7272697665649493942981945d948c11726f757465722e636f72652e6d6f64656c948c0b436f6e746163"
+        "74537065639493942981945d94288c0263319468058c074368616e6e656c9493948c05766f6963659485"
+        "9452948c0e6e757273696e675f616476696365948c025035944e8c027376944e4e4e4e4e4e7d948c0574"
+        "6f706963948c017894734e4740290000000000004e4e4e4e656261622e",
+    ),
+    "accepted": (
+        OfferAccepted("c1", "a1"),
+        "8005953a000000000000008c12726f757465722e636f72652e6576656e7473948c0d4f66666572416363"
+        "65707465649493942981945d94288c026331948c0261319465622e",
+    ),
+    "away": (
+        CustomerAway("c1", 30.0, 2),
+        "8005953f000000000000008c12726f757465722e636f72652e6576656e7473948c0c437573746f6d6572"
+        "417761799493942981945d94288c0263319447403e0000000000004b0265622e",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FROZEN_PICKLES))
+def test_a_value_pickles_byte_for_byte_as_the_frozen_dataclass_did(name: str) -> None:
+    made, old = FROZEN_PICKLES[name]
+    assert pickle.loads(bytes.fromhex(old)) == made  # old log entries load
+    assert pickle.dumps(made, protocol=5).hex() == old  # and new ones load in old code
+
+
+def test_a_spec_pickled_before_a_field_was_added_takes_the_default() -> None:
+    state = [getattr(SPEC, name) for name in ("id", "channel", "service", "urgency")]
+    spec = ContactSpec.__new__(ContactSpec)
+    spec.__setstate__(state)
+    assert spec == ContactSpec("c1", Channel.VOICE, "nursing_advice", urgency="P5")
+    assert spec.attributes == {}
+
+
+def test_values_are_equal_and_hash_alike_by_their_fields() -> None:
+    assert OfferAccepted("c1", "a1") == OfferAccepted("c1", "a1")
+    assert OfferAccepted("c1", "a1") != OfferAccepted("c1", "a2")
+    assert len({OfferAccepted("c1", "a1"), OfferAccepted("c1", "a1")}) == 1
+
+
+def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
+    code = tmp_path / "mutates.py"
+    code.write_text(
+        textwrap.dedent(
+            """
+            from router.core.events import OfferAccepted
+            from router.core.model import Channel, ContactSpec
+
+            spec = ContactSpec("c1", Channel.VOICE, "s")
+            spec.language = "fi"
+            event = OfferAccepted("c1", "a1")
+            event.agent_id = "a2"
+            """
+        )
+    )
+    out, _err, status = mypy_api.run(
+        [
+            "--strict",
+            "--no-incremental",
+            "--follow-imports=silent",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            str(code),
+        ]
+    )
+    assert status == 1, out
+    assert 'Property "language" defined in "ContactSpec" is read-only' in out
+    assert 'Property "agent_id" defined in "OfferAccepted" is read-only' in out
