@@ -140,7 +140,7 @@ class PhoneChannel:
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
-        async with self.arriving.registering(cid):
+        with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
         return web.json_response(self.instruction(call_id), status=201)
 

@@ -166,7 +166,7 @@ class StatusBook:
             return web.json_response(self.require(cid, what))
         spec = build(cid)
         try:
-            async with self.arriving.registering(cid):
+            with self.arriving.registering(cid):
                 await self.service.runtime.submit(ContactArrived(spec))
         except InvalidEvent:
             if named and self.known(cid):
