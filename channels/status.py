@@ -20,13 +20,16 @@ from router.service.service import Service
 REMEMBER_FINISHED = 10_000
 
 
-def wait_json(service: Service, contact_id: str) -> tuple[int | None, dict[str, float] | None]:
+def wait_json(
+    service: Service, contact_id: str, service_name: str | None = None
+) -> tuple[int | None, dict[str, float] | None]:
     """(position, estimated_wait) for a waiting contact, as the API shows them.
 
     ``position`` is 1 + the contacts ahead of it in its own bucket of the one order: the
     same channel, current reach (own agent, team, site or region) and requirement
-    (skills, language, authorisation) - not every contact waiting for the service."""
-    estimate = service.estimate(contact_id)
+    (skills, language, authorisation) - not every contact waiting for the service.
+    ``service_name``: the contact's service, when the caller holds its view already."""
+    estimate = service.estimate(contact_id, service_name)
     wait = (
         {"min_s": estimate.low_s, "max_s": estimate.high_s}
         if estimate.low_s is not None and estimate.high_s is not None
@@ -138,7 +141,7 @@ class StatusBook:
         position: int | None = None
         wait: dict[str, float] | None = None
         if view.state is ContactState.WAITING:
-            position, wait = wait_json(self.service, contact_id)
+            position, wait = wait_json(self.service, contact_id, view.service)
         status = {
             "contact_id": contact_id,
             **self.labels.get(contact_id, {}),
