@@ -57,7 +57,7 @@ _RESERVED = ("time", "level", "logger", "message", "exception", "stack")
 
 
 def _phone(m: re.Match[str]) -> str:
-    raw = m.group(1)
+    raw = m.group(m.lastindex or 0)  # _PHONE's group 1, or all of _JUST_A_NUMBER
     digits = [c for c in raw if c.isdigit()]
     plus = raw.startswith("+")
     head = _HEAD_INTERNATIONAL if plus else _HEAD_NATIONAL
@@ -66,8 +66,22 @@ def _phone(m: re.Match[str]) -> str:
     return ("+" if plus else "") + "".join(digits[:head]) + "*" * hidden + "".join(digits[-2:])
 
 
+# A whole text that is one E.164-style number (the audit masks every caller's): neither
+# a secret nor an identity code can be in it and ``_PHONE`` matches all of it, so
+# ``_phone`` on the whole is what the three substitutions give, at a fraction of the cost.
+_JUST_A_NUMBER = re.compile(r"\+[0-9]{7,15}")
+
+
 def mask(text: str) -> str:
     """``text`` with personal identity codes, phone numbers and tokens masked."""
+    number = _JUST_A_NUMBER.fullmatch(text)
+    if number is not None:
+        return _phone(number)
+    return masked_in_full(text)
+
+
+def masked_in_full(text: str) -> str:
+    """``mask`` without its shortcut for a lone number: every substitution, in order."""
     text = _SECRETS.sub(lambda m: m.group(1) + "***", text)
     text = _HETU.sub("******-****", text)
     return _PHONE.sub(_phone, text)
