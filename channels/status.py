@@ -15,6 +15,7 @@ from router.core.errors import Conflict, InvalidEvent, UnknownContact
 from router.core.events import ContactArrived, ContactCancelled, Event
 from router.core.model import ContactSpec, ContactState
 from router.service.http import ApiError
+from router.service.runtime import handles
 from router.service.service import Service
 
 REMEMBER_FINISHED = 10_000
@@ -76,6 +77,7 @@ class StatusBook:
         self.finished = OrderedDict(data[0])
         self.labels = dict(data[1])
 
+    @handles(d.CallbackAttempt, d.Reclassified, d.Redirected, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.CallbackAttempt) and decision.contact_id.startswith(self.prefix):
             # Each attempt stays in the status, also after the contact closed.

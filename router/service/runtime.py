@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
@@ -29,6 +29,25 @@ log = logging.getLogger("yhteys.dispatch")
 
 Listener = Callable[[Decision, float], None]
 Clock = Callable[[], float]
+L = TypeVar("L", bound=Callable[..., None])
+
+
+def handles(*kinds: type) -> Callable[[L], L]:
+    """Marks a decision listener that acts on decisions of ``kinds`` (and their
+    subclasses) only, and does nothing with any other: the dispatch loop then does not
+    call it with others. Every decision goes past a dozen listeners; most want two or
+    three kinds. A listener without the mark gets every decision."""
+
+    def mark(listener: L) -> L:
+        listener.handles = kinds  # type: ignore[attr-defined]
+        return listener
+
+    return mark
+
+
+def _wants(listener: Listener, kind: type) -> bool:
+    kinds: tuple[type, ...] | None = getattr(listener, "handles", None)
+    return kinds is None or issubclass(kind, kinds)
 
 
 @dataclass
@@ -133,9 +152,23 @@ class Applier:
         except Exception:
             log.exception("note handler failed on %s", type(note).__name__)
 
+    # The listeners of each kind of decision, in their order, for the listeners as they
+    # were when it was made (``listeners`` may grow: tests and late wiring append).
+    _routes: tuple[tuple[Listener, ...], dict[type, list[Listener]]] = ((), {})
+
+    def _listeners_of(self, kind: type) -> list[Listener]:
+        listeners, by_kind = self._routes
+        now_listening = tuple(self.listeners)
+        if now_listening != listeners:
+            listeners, by_kind = self._routes = (now_listening, {})
+        chosen = by_kind.get(kind)
+        if chosen is None:
+            chosen = by_kind[kind] = [f for f in listeners if _wants(f, kind)]
+        return chosen
+
     def _publish(self, decisions: list[Decision], now: float) -> None:
         for decision in decisions:
-            for listener in self.listeners:
+            for listener in self._listeners_of(type(decision)):
                 try:
                     listener(decision, now)
                 except Exception:
