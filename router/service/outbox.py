@@ -21,6 +21,9 @@ _LEN2 = struct.Struct("!BBH").pack
 _LEN3 = struct.Struct("!BBQ").pack
 
 MAX_BACKLOG = 1000
+# json.dumps(message, separators=(",", ":")), without a new encoder made for every message
+# (dumps makes one whenever an option differs from its defaults).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 BATCH_MAX = 64  # frames written at once (each one a frame of its own on the wire)
 
 
@@ -80,7 +83,7 @@ class Outbox:
             log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
             self._queue.put_nowait(None)
             return
-        self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+        self._queue.put_nowait(_compact(message))
 
     async def _pump(self) -> None:
         queue = self._queue
