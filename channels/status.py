@@ -60,6 +60,7 @@ class StatusBook:
         self.labeller = labeller
         self.arriving = InFlight()
 
+    @handles(ContactArrived)
     def on_applied(self, event: Event, now: float) -> None:
         if (
             self.labeller is not None

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from router.core import decisions as d
 from router.core.engine import Engine
+from router.core.events import ContactAbandoned, Event, OfferAccepted
 from router.core.model import StepKind
 from router.service.runtime import MemoryRuntime, handles
 
@@ -81,3 +82,33 @@ def test_a_failing_listener_does_not_stop_the_others() -> None:
     runtime.listeners.extend([broken, heard.queues])
     runtime._publish([_queued()], 0.0)
     assert heard.log == [("queues", "Queued")]
+
+
+class _Engine:
+    """Applies anything, deciding nothing: the hand-out is what is under test."""
+
+    now = 0.0
+
+    def apply(self, now: float, event: object) -> list[d.Decision]:
+        return []
+
+
+def test_each_applied_event_reaches_the_listeners_of_its_kind_in_order() -> None:
+    runtime = MemoryRuntime(cast(Engine, _Engine()))
+    heard: list[tuple[str, str]] = []
+
+    @handles(OfferAccepted)
+    def accepts(event: Event, now: float) -> None:
+        heard.append(("accepts", type(event).__name__))
+
+    def everything(event: Event, now: float) -> None:
+        heard.append(("everything", type(event).__name__))
+
+    runtime.applied_listeners.extend([accepts, everything])
+    runtime._apply_event(ContactAbandoned("c1"), 0.0, None)
+    runtime._apply_event(OfferAccepted("c1", "a1"), 0.0, None)
+    assert heard == [
+        ("everything", "ContactAbandoned"),
+        ("accepts", "OfferAccepted"),
+        ("everything", "OfferAccepted"),
+    ]

@@ -155,6 +155,7 @@ class AgentHub:
             case _:
                 pass
 
+    @handles(PresenceChanged, AgentLoggedIn, AgentLoggedOut, AgentUpdated)
     def on_applied(self, event: Event, now: float) -> None:
         """Changes to an agent that make no decision of their own (its presence, a login
         elsewhere, a forced logout, a supervisor's edit) reach its websockets here."""

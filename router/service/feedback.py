@@ -186,6 +186,7 @@ class Feedback:
 
     # ------------------------------------------------------------ from the log
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if not self.policies:
             return

@@ -73,6 +73,7 @@ class LinkedContacts:
 
     # ------------------------------------------------------------ the index
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
             keys = person_keys(event.contact)

@@ -68,6 +68,7 @@ class Notifier:
 
     # ------------------------------------------------------------ from the log
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived) and event.contact.channel is Channel.CALLBACK:
             spec = event.contact

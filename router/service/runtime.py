@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
@@ -33,10 +33,11 @@ L = TypeVar("L", bound=Callable[..., None])
 
 
 def handles(*kinds: type) -> Callable[[L], L]:
-    """Marks a decision listener that acts on decisions of ``kinds`` (and their
-    subclasses) only, and does nothing with any other: the dispatch loop then does not
-    call it with others. Every decision goes past a dozen listeners; most want two or
-    three kinds. A listener without the mark gets every decision."""
+    """Marks a listener (of decisions, or of applied events) that acts on inputs of
+    ``kinds`` (and their subclasses) only, and does nothing with any other: the dispatch
+    loop then does not call it with others. Every decision and event goes past half a
+    dozen to a dozen listeners; most want two or three kinds. A listener without the
+    mark gets everything."""
 
     def mark(listener: L) -> L:
         listener.handles = kinds  # type: ignore[attr-defined]
@@ -45,9 +46,29 @@ def handles(*kinds: type) -> Callable[[L], L]:
     return mark
 
 
-def _wants(listener: Listener, kind: type) -> bool:
+def _wants(listener: Callable[..., None], kind: type) -> bool:
     kinds: tuple[type, ...] | None = getattr(listener, "handles", None)
     return kinds is None or issubclass(kind, kinds)
+
+
+class _ByKind(Generic[L]):
+    """The listeners of a list that want each kind of input, in the list's order, made
+    once per kind and again when the list changes (tests and late wiring append)."""
+
+    __slots__ = ("_by_kind", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: tuple[L, ...] = ()
+        self._by_kind: dict[type, list[L]] = {}
+
+    def of(self, listeners: list[L], kind: type) -> list[L]:
+        now_listening = tuple(listeners)
+        if now_listening != self._seen:
+            self._seen, self._by_kind = now_listening, {}
+        chosen = self._by_kind.get(kind)
+        if chosen is None:
+            chosen = self._by_kind[kind] = [f for f in now_listening if _wants(f, kind)]
+        return chosen
 
 
 @dataclass
@@ -130,7 +151,7 @@ class Applier:
                 future.set_exception(exc)
             return
         self.applied += 1
-        for listener in self.applied_listeners:
+        for listener in self._applied_listeners_of(type(event)):
             try:
                 listener(event, now)
             except Exception:
@@ -152,19 +173,21 @@ class Applier:
         except Exception:
             log.exception("note handler failed on %s", type(note).__name__)
 
-    # The listeners of each kind of decision, in their order, for the listeners as they
-    # were when it was made (``listeners`` may grow: tests and late wiring append).
-    _routes: tuple[tuple[Listener, ...], dict[type, list[Listener]]] = ((), {})
+    # The listeners of each kind of decision and of event (made on first use).
+    _decision_kinds: _ByKind[Listener] | None = None
+    _event_kinds: _ByKind[Callable[[Event, float], None]] | None = None
 
     def _listeners_of(self, kind: type) -> list[Listener]:
-        listeners, by_kind = self._routes
-        now_listening = tuple(self.listeners)
-        if now_listening != listeners:
-            listeners, by_kind = self._routes = (now_listening, {})
-        chosen = by_kind.get(kind)
-        if chosen is None:
-            chosen = by_kind[kind] = [f for f in listeners if _wants(f, kind)]
-        return chosen
+        kinds = self._decision_kinds
+        if kinds is None:
+            kinds = self._decision_kinds = _ByKind()
+        return kinds.of(self.listeners, kind)
+
+    def _applied_listeners_of(self, kind: type) -> list[Callable[[Event, float], None]]:
+        kinds = self._event_kinds
+        if kinds is None:
+            kinds = self._event_kinds = _ByKind()
+        return kinds.of(self.applied_listeners, kind)
 
     def _publish(self, decisions: list[Decision], now: float) -> None:
         for decision in decisions:

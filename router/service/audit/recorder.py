@@ -32,6 +32,7 @@ from router.service.audit.settings import AuditSettings
 from router.service.audit.store import AuditStore
 from router.service.logs import mask
 from router.service.metrics import Metrics
+from router.service.runtime import handles
 
 if TYPE_CHECKING:
     # The notes are defined in the package itself, where the log names them.
@@ -93,6 +94,7 @@ class Audit(AuditStore):
         self.now = max(self.now, now)
         return self.now
 
+    @handles(ContactArrived, ContactCancelled, ContactMerged, AgentUpdated, ContactAbandoned)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
             self._arrived(event, self._tick(now))
