@@ -129,23 +129,3 @@ async def test_a_backlog_past_the_limit_is_sent_then_closed(
     got = await _receive(serve(burst), limit + 5)
     assert got[:limit] == messages[:limit]
     assert got[limit] is WSMsgType.CLOSE
-
-
-async def test_closing_sends_what_the_writer_holds_first(
-    serve: Callable[[Callable[[Outbox], None]], TestServer],
-) -> None:
-    message = {"type": "closed", "contact_id": "c1"}
-
-    def burst(box: Outbox) -> None:
-        async def send_then_close() -> None:
-            box.send(message)
-            await asyncio.sleep(0)  # the writer takes it and waits a turn for more
-            # What ``close`` does, without the turn its ``wait_for`` adds: the wait for
-            # the queue must cover the message the writer holds.
-            await box._drain()
-            await box.finished()
-            await box.ws.close(message=b"bye")
-
-        asyncio.get_running_loop().create_task(send_then_close())
-
-    assert await _receive(serve(burst), 2) == [message, WSMsgType.CLOSE]

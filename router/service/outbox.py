@@ -71,9 +71,6 @@ class Outbox:
         self.label = label
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._overflowed = False
-        # Messages the writer has taken from the queue and not yet written: ``close``
-        # waits for these too (the writer holds them over a turn of the loop).
-        self._in_hand = 0
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
     def send(self, message: dict[str, Any]) -> None:
@@ -95,7 +92,6 @@ class Outbox:
             if text is None:
                 await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
                 return
-            self._in_hand = 1
             if queue.empty():
                 # Messages queued by the same decisions (an offer and the agent's state), or
                 # by the handler the same decisions woke (the action's ack), are about to
@@ -108,17 +104,14 @@ class Outbox:
                     queue.put_nowait(None)  # send these first, then close
                     break
                 texts.append(more)
-            self._in_hand = len(texts)
             try:
                 if len(texts) == 1 or not write_frames(self.ws, texts):
                     for one in texts:
                         await self.ws.send_str(one)
                 else:
-                    self._in_hand = 0
                     await drained(self.ws)
             except (ConnectionError, RuntimeError):
                 return
-            self._in_hand = 0
 
     async def close(self, code: int = WSCloseCode.GOING_AWAY, message: str = "") -> None:
         """Sends what is queued, then closes the websocket with ``message`` as reason."""
@@ -131,7 +124,7 @@ class Outbox:
             await self.ws.close(code=code, message=message.encode())
 
     async def _drain(self) -> None:
-        while (not self._queue.empty() or self._in_hand) and not self.ws.closed:
+        while not self._queue.empty() and not self.ws.closed:
             await asyncio.sleep(0.005)
 
     async def finished(self) -> None:
