@@ -29,6 +29,7 @@ from router.core import decisions as d
 from router.core.errors import UnknownAgent, UnknownContact
 from router.core.model import ContactState
 from router.service.outbox import Outbox
+from router.service.runtime import handles
 from router.service.service import Service
 
 log = logging.getLogger("yhteys.chat")
@@ -145,6 +146,7 @@ class ChatSessions:
 
     # ------------------------------------------------------------ decisions
 
+    @handles(d.Queued, d.Offered, d.Assigned, d.Requeued, d.OfferWithdrawn, d.Redirected, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(
             decision, d.AgentPresenceSet | d.WrapUpStarted | d.WrapUpEnded | d.CoverChanged

@@ -74,7 +74,9 @@ class PhoneChannel:
             raise ApiError(404, "not_found", f"no call {call_id!r}") from None
         if view.channel is Channel.CALLBACK:
             position, wait = (
-                wait_json(self.service, cid) if view.state is ContactState.WAITING else (None, None)
+                wait_json(self.service, cid, view.service)
+                if view.state is ContactState.WAITING
+                else (None, None)
             )
             return {
                 "call_id": call_id,
@@ -86,7 +88,7 @@ class PhoneChannel:
         if view.state is ContactState.SCHEDULED:
             return {"call_id": call_id, "action": "scheduled", "until": view.hold_until}
         if view.state is ContactState.WAITING:
-            position, wait = wait_json(self.service, cid)
+            position, wait = wait_json(self.service, cid, view.service)
             return {
                 "call_id": call_id,
                 "action": "queue",
@@ -140,7 +142,7 @@ class PhoneChannel:
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
-        async with self.arriving.registering(cid):
+        with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
         return web.json_response(self.instruction(call_id), status=201)
 

@@ -12,7 +12,7 @@ the validation context, and the OpenAPI document's vocabulary makes them enums.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -159,10 +159,9 @@ def _service(info: ValidationInfo) -> Service | None:
     return context if isinstance(context, Service) else None
 
 
-def _one_of(what: str, value: str, names: Iterable[str]) -> None:
-    options = list(names)
-    if value not in options:
-        raise refuse(f"unknown {what} {value!r}; expected one of: {', '.join(options)}")
+def _one_of(what: str, value: str, names: Collection[str]) -> None:
+    if value not in names:
+        raise refuse(f"unknown {what} {value!r}; expected one of: {', '.join(names)}")
 
 
 def _known_service(name: str, info: ValidationInfo) -> str:
@@ -185,7 +184,7 @@ def _urgency_of_service(urgency: str, info: ValidationInfo) -> str:
     return urgency
 
 
-def _known(what: str, names_of: Callable[[Service], Iterable[str]]) -> AfterValidator:
+def _known(what: str, names_of: Callable[[Service], Collection[str]]) -> AfterValidator:
     """A check that the value is one of the running region's ``what`` (shape only
     without a service in the validation context)."""
 

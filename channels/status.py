@@ -15,18 +15,22 @@ from router.core.errors import Conflict, InvalidEvent, UnknownContact
 from router.core.events import ContactArrived, ContactCancelled, Event
 from router.core.model import ContactSpec, ContactState
 from router.service.http import ApiError
+from router.service.runtime import handles
 from router.service.service import Service
 
 REMEMBER_FINISHED = 10_000
 
 
-def wait_json(service: Service, contact_id: str) -> tuple[int | None, dict[str, float] | None]:
+def wait_json(
+    service: Service, contact_id: str, service_name: str | None = None
+) -> tuple[int | None, dict[str, float] | None]:
     """(position, estimated_wait) for a waiting contact, as the API shows them.
 
     ``position`` is 1 + the contacts ahead of it in its own bucket of the one order: the
     same channel, current reach (own agent, team, site or region) and requirement
-    (skills, language, authorisation) - not every contact waiting for the service."""
-    estimate = service.estimate(contact_id)
+    (skills, language, authorisation) - not every contact waiting for the service.
+    ``service_name``: the contact's service, when the caller holds its view already."""
+    estimate = service.estimate(contact_id, service_name)
     wait = (
         {"min_s": estimate.low_s, "max_s": estimate.high_s}
         if estimate.low_s is not None and estimate.high_s is not None
@@ -56,6 +60,7 @@ class StatusBook:
         self.labeller = labeller
         self.arriving = InFlight()
 
+    @handles(ContactArrived)
     def on_applied(self, event: Event, now: float) -> None:
         if (
             self.labeller is not None
@@ -73,6 +78,7 @@ class StatusBook:
         self.finished = OrderedDict(data[0])
         self.labels = dict(data[1])
 
+    @handles(d.CallbackAttempt, d.Reclassified, d.Redirected, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.CallbackAttempt) and decision.contact_id.startswith(self.prefix):
             # Each attempt stays in the status, also after the contact closed.
@@ -138,7 +144,7 @@ class StatusBook:
         position: int | None = None
         wait: dict[str, float] | None = None
         if view.state is ContactState.WAITING:
-            position, wait = wait_json(self.service, contact_id)
+            position, wait = wait_json(self.service, contact_id, view.service)
         status = {
             "contact_id": contact_id,
             **self.labels.get(contact_id, {}),
@@ -166,7 +172,7 @@ class StatusBook:
             return web.json_response(self.require(cid, what))
         spec = build(cid)
         try:
-            async with self.arriving.registering(cid):
+            with self.arriving.registering(cid):
                 await self.service.runtime.submit(ContactArrived(spec))
         except InvalidEvent:
             if named and self.known(cid):

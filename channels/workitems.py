@@ -147,7 +147,7 @@ class WorkItemChannel:
         )
         async with recording(self.service):  # closed: 409 closed, recorded
             spec = admitted(self.service, spec)
-        async with self._arriving.registering(cid):
+        with self._arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self._require(source, item_id), status=201)
 

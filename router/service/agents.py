@@ -68,7 +68,7 @@ from router.service.http import ApiError, BodyProblems, from_routing, parse_fram
 from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from router.service.reader_bridge import fields_of
-from router.service.runtime import Stopped
+from router.service.runtime import Stopped, handles
 from router.service.views import agent_json, contact_json
 from router.store import StoreUnavailable
 
@@ -105,6 +105,16 @@ class AgentHub:
         for box in self.sessions.get(agent_id, ()):
             box.send(message)
 
+    @handles(
+        d.Offered,
+        d.Assigned,
+        d.Requeued,
+        d.OfferWithdrawn,
+        d.Closed,
+        d.AgentPresenceSet,
+        d.WrapUpStarted,
+        d.WrapUpEnded,
+    )
     def on_decision(self, decision: d.Decision, now: float) -> None:
         engine = self.service.engine
         match decision:
@@ -145,6 +155,7 @@ class AgentHub:
             case _:
                 pass
 
+    @handles(PresenceChanged, AgentLoggedIn, AgentLoggedOut, AgentUpdated)
     def on_applied(self, event: Event, now: float) -> None:
         """Changes to an agent that make no decision of their own (its presence, a login
         elsewhere, a forced logout, a supervisor's edit) reach its websockets here."""

@@ -31,6 +31,11 @@ class Principal:
 class TokenStore:
     def __init__(self, tokens: Iterable[TokenSpec]) -> None:
         self._by_hash = {t.sha256: t for t in tokens}
+        # One (frozen) principal per token, made once rather than on every request.
+        self._principals = {
+            t.sha256: Principal(t.name, t.role, t.agent, t.channels, t.sources)
+            for t in self._by_hash.values()
+        }
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -45,7 +50,7 @@ class TokenStore:
         # compare once more in constant time for good measure.
         if spec is None or not hmac.compare_digest(spec.sha256, digest):
             return None
-        return Principal(spec.name, spec.role, spec.agent, spec.channels, spec.sources)
+        return self._principals[digest]
 
 
 def presented_token(request: web.Request, allow_query: bool = False) -> str | None:

@@ -139,10 +139,17 @@ def check_body(value: object, shape: type[B], context: object = None) -> B:
         raise invalid(problems_of(exc, shape)) from None
 
 
+# Whether a body shape has a required key (so the body may not be left out), per shape:
+# asked on every request, and a model's fields do not change.
+_NEEDS_BODY: dict[type[BaseModel], bool] = {}
+
+
 async def read_body(request: web.Request, shape: type[B], context: object = None) -> B:
     """The request's JSON body as a ``shape``. A body of optional keys only may be left
     out altogether (as the OpenAPI document says)."""
-    needs = any(f.is_required() for f in shape.model_fields.values())
+    needs = _NEEDS_BODY.get(shape)
+    if needs is None:
+        needs = _NEEDS_BODY[shape] = any(f.is_required() for f in shape.model_fields.values())
     value = await read_json(request) if needs or request.can_read_body else {}
     return check_body(value, shape, context)
 

@@ -56,7 +56,7 @@ from router.core.errors import RoutingError
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel, ContactSpec
 from router.service.audit import Audit
-from router.service.runtime import Note
+from router.service.runtime import Note, handles
 from router.store.codec import allow
 
 if TYPE_CHECKING:
@@ -186,6 +186,7 @@ class Feedback:
 
     # ------------------------------------------------------------ from the log
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if not self.policies:
             return
@@ -204,6 +205,7 @@ class Feedback:
             if entry is not None and number is not None:
                 entry["number"] = number
 
+    @handles(d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.Closed):
             entry = self.open.pop(decision.contact_id, None)

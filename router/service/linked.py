@@ -30,6 +30,7 @@ from router.service.agent_answers import LINKED
 from router.service.auth import Principal
 from router.service.http import ApiError
 from router.service.routes import Route
+from router.service.runtime import handles
 from router.service.views import contact_json
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class LinkedContacts:
 
     # ------------------------------------------------------------ the index
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
             keys = person_keys(event.contact)
@@ -88,6 +90,7 @@ class LinkedContacts:
         for key in keys:
             self.open.setdefault(key, set()).add(contact_id)
 
+    @handles(d.Assigned, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.Assigned):
             self._remember(decision.agent_id, decision.contact_id)

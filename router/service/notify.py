@@ -35,7 +35,7 @@ import aiohttp
 from router.core import decisions as d
 from router.core.events import ChannelSwitched, ContactArrived, Event
 from router.core.model import Channel
-from router.service.runtime import Note, Stopped
+from router.service.runtime import Note, Stopped, handles
 from router.store import StoreUnavailable
 from router.store.codec import allow
 
@@ -68,6 +68,7 @@ class Notifier:
 
     # ------------------------------------------------------------ from the log
 
+    @handles(ContactArrived, ChannelSwitched)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived) and event.contact.channel is Channel.CALLBACK:
             spec = event.contact
@@ -87,6 +88,7 @@ class Notifier:
                 },
             )
 
+    @handles(d.CallbackAttempt, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.CallbackAttempt):
             record = self.callbacks.get(decision.contact_id)

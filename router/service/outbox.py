@@ -15,6 +15,9 @@ from aiohttp import WSCloseCode, web
 log = logging.getLogger("yhteys.ws")
 
 MAX_BACKLOG = 1000
+# json.dumps(message, separators=(",", ":")), without a new encoder made for every message
+# (dumps makes one whenever an option differs from its defaults).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class Outbox:
@@ -35,7 +38,7 @@ class Outbox:
             log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
             self._queue.put_nowait(None)
             return
-        self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+        self._queue.put_nowait(_compact(message))
 
     async def _pump(self) -> None:
         while True:

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from router.core.decisions import Decision
 from router.core.engine import Engine
@@ -29,6 +29,46 @@ log = logging.getLogger("yhteys.dispatch")
 
 Listener = Callable[[Decision, float], None]
 Clock = Callable[[], float]
+L = TypeVar("L", bound=Callable[..., None])
+
+
+def handles(*kinds: type) -> Callable[[L], L]:
+    """Marks a listener (of decisions, or of applied events) that acts on inputs of
+    ``kinds`` (and their subclasses) only, and does nothing with any other: the dispatch
+    loop then does not call it with others. Every decision and event goes past half a
+    dozen to a dozen listeners; most want two or three kinds. A listener without the
+    mark gets everything."""
+
+    def mark(listener: L) -> L:
+        listener.handles = kinds  # type: ignore[attr-defined]
+        return listener
+
+    return mark
+
+
+def _wants(listener: Callable[..., None], kind: type) -> bool:
+    kinds: tuple[type, ...] | None = getattr(listener, "handles", None)
+    return kinds is None or issubclass(kind, kinds)
+
+
+class _ByKind(Generic[L]):
+    """The listeners of a list that want each kind of input, in the list's order, made
+    once per kind and again when the list changes (tests and late wiring append)."""
+
+    __slots__ = ("_by_kind", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: tuple[L, ...] = ()
+        self._by_kind: dict[type, list[L]] = {}
+
+    def of(self, listeners: list[L], kind: type) -> list[L]:
+        now_listening = tuple(listeners)
+        if now_listening != self._seen:
+            self._seen, self._by_kind = now_listening, {}
+        chosen = self._by_kind.get(kind)
+        if chosen is None:
+            chosen = self._by_kind[kind] = [f for f in now_listening if _wants(f, kind)]
+        return chosen
 
 
 @dataclass
@@ -111,7 +151,7 @@ class Applier:
                 future.set_exception(exc)
             return
         self.applied += 1
-        for listener in self.applied_listeners:
+        for listener in self._applied_listeners_of(type(event)):
             try:
                 listener(event, now)
             except Exception:
@@ -133,9 +173,25 @@ class Applier:
         except Exception:
             log.exception("note handler failed on %s", type(note).__name__)
 
+    # The listeners of each kind of decision and of event (made on first use).
+    _decision_kinds: _ByKind[Listener] | None = None
+    _event_kinds: _ByKind[Callable[[Event, float], None]] | None = None
+
+    def _listeners_of(self, kind: type) -> list[Listener]:
+        kinds = self._decision_kinds
+        if kinds is None:
+            kinds = self._decision_kinds = _ByKind()
+        return kinds.of(self.listeners, kind)
+
+    def _applied_listeners_of(self, kind: type) -> list[Callable[[Event, float], None]]:
+        kinds = self._event_kinds
+        if kinds is None:
+            kinds = self._event_kinds = _ByKind()
+        return kinds.of(self.applied_listeners, kind)
+
     def _publish(self, decisions: list[Decision], now: float) -> None:
         for decision in decisions:
-            for listener in self.listeners:
+            for listener in self._listeners_of(type(decision)):
                 try:
                     listener(decision, now)
                 except Exception:

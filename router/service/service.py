@@ -83,9 +83,11 @@ class Service:
         # The runtime's: in Redis mode a snapshot loaded at start replaces it.
         return self.runtime.engine
 
-    def estimate(self, contact_id: str) -> Estimate:
+    def estimate(self, contact_id: str, service: str | None = None) -> Estimate:
         """The published wait estimate (``router.core.estimate``) for a waiting contact,
-        from its service's measured handle times and abandonment."""
-        service = self.engine.contact(contact_id).service
+        from its service's measured handle times and abandonment. A caller that already
+        holds the contact's view passes its ``service``: a second view is not free."""
+        if service is None:
+            service = self.engine.contact(contact_id).service
         times = self.handle_times
         return self.engine.estimate(contact_id, times.of(service), times.abandon_share(service))

@@ -6,19 +6,23 @@ from typing import Any
 
 from router.core.state import AgentView, ContactView
 
+# An enum member's ``_value_`` rather than ``.value``: the same string, read as a plain
+# attribute instead of through enum's descriptor (about a third of the cost), and these
+# shapes are made for every offer, assignment and agent update on the websockets.
+
 
 def contact_json(view: ContactView) -> dict[str, Any]:
     spec = view.spec
     body: dict[str, Any] = {
         "id": view.id,
-        "channel": view.channel.value,
+        "channel": view.channel._value_,
         "service": view.service,
         "urgency": view.urgency,
         "original_urgency": view.original_urgency,
-        "state": view.state.value,
+        "state": view.state._value_,
         "arrived_at": view.arrived_at,
         "due_at": view.due_at,
-        "step": view.step.value,
+        "step": view.step._value_,
         "language": spec.language,
         "agent_id": view.agent_id,
     }
@@ -37,13 +41,13 @@ def agent_json(view: AgentView) -> dict[str, Any]:
     return {
         "id": view.id,
         "name": view.spec.name,
-        "status": view.status.value,
-        "presence": view.presence.value,
+        "status": view.status._value_,
+        "presence": view.presence._value_,
         "reason": view.reason,
         "site": view.site,
         "team": view.team,
-        "load": {ch.value: n for ch, n in view.load.items()},
-        "free_channels": [ch.value for ch in view.free_channels],
+        "load": {ch._value_: n for ch, n in view.load.items()},
+        "free_channels": [ch._value_ for ch in view.free_channels],
         "contacts": list(view.contacts),
         "wrapup_until": view.wrapup_until or None,
     }

@@ -32,11 +32,15 @@ from router.service.audit.settings import AuditSettings
 from router.service.audit.store import AuditStore
 from router.service.logs import mask
 from router.service.metrics import Metrics
+from router.service.runtime import handles
 
 if TYPE_CHECKING:
     # The notes are defined in the package itself, where the log names them.
     from router.service.audit import Refusal, Removal
     from router.service.service import Service
+
+# Enum members are read by ``_value_``, not ``.value``: the same string without enum's
+# descriptor, on every arrival and decision the audit records (see ``views.py``).
 
 # A contact whose offers keep timing out could otherwise grow without end: past this
 # many changes only the ones that matter for its outcome are kept (and counted).
@@ -90,6 +94,7 @@ class Audit(AuditStore):
         self.now = max(self.now, now)
         return self.now
 
+    @handles(ContactArrived, ContactCancelled, ContactMerged, AgentUpdated, ContactAbandoned)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
             self._arrived(event, self._tick(now))
@@ -170,7 +175,7 @@ class Audit(AuditStore):
             record = AuditRecord(spec.id, now)
             record.arrived_at = arrived
             record.day = self.days.of(arrived)
-            record.channel = spec.channel.value
+            record.channel = spec.channel._value_
             record.service = spec.service
             record.urgency = urgency
             record.language = spec.language
@@ -182,7 +187,7 @@ class Audit(AuditStore):
         else:  # the same id again: the trail goes on, the contact is open again
             record.closed_at = record.outcome = record.closed_by = None
         record.number = number or record.number
-        record.channel_now = spec.channel.value
+        record.channel_now = spec.channel._value_
         record.service_now = spec.service
         record.urgency_now = urgency
         record.due_now = due
@@ -193,7 +198,7 @@ class Audit(AuditStore):
                 now,
                 "arrived",
                 None,
-                spec.channel.value,
+                spec.channel._value_,
                 spec.service,
                 urgency,
                 spec.language,
@@ -224,7 +229,7 @@ class Audit(AuditStore):
             pass
         else:
             record.arrived_at = view.arrived_at
-            record.channel = record.channel_now = view.channel.value
+            record.channel = record.channel_now = view.channel._value_
             record.service = record.service_now = view.service
             record.urgency = record.urgency_now = view.urgency
             record.language = view.spec.language
@@ -245,12 +250,12 @@ class Audit(AuditStore):
 
     def _queued(self, r: AuditRecord, x: d.Queued, now: float) -> None:
         r.due_now = x.due_at
-        self._add(r, (now, "queued", None, x.service, x.step.value, x.due_at))
+        self._add(r, (now, "queued", None, x.service, x.step._value_, x.due_at))
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
         t = x.trace
-        step = t.step.value if t.step is not None else None
-        change = (now, "offered", x.agent_id, x.channel.value, step, t.rule, x.expires_at, t.by)
+        step = t.step._value_ if t.step is not None else None
+        change = (now, "offered", x.agent_id, x.channel._value_, step, t.rule, x.expires_at, t.by)
         self._add(r, change)
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
@@ -259,7 +264,7 @@ class Audit(AuditStore):
             r.service_now = x.service
         # A call, chat or work item is answered when an agent takes it; a callback only
         # when the person is reached (``_attempt``), or completed without attempts.
-        if r.answered_at is None and r.channel_now != Channel.CALLBACK.value:
+        if r.answered_at is None and r.channel_now != Channel.CALLBACK._value_:
             r.answered_at, r.answered_by, r.answered_due = now, x.agent_id, x.due_at
         agent_site = self._site_of(x.agent_id)
         wait = round(max(0.0, now - r.arrived_at), 3)
@@ -285,8 +290,8 @@ class Audit(AuditStore):
         self._add(r, (now, "withdrawn", x.agent_id, x.reason))
 
     def _widened(self, r: AuditRecord, x: d.Widened, now: float) -> None:
-        skipped = ",".join(step.value for step in x.skipped) or None
-        self._add(r, (now, "widened", None, x.step.value, skipped))
+        skipped = ",".join(step._value_ for step in x.skipped) or None
+        self._add(r, (now, "widened", None, x.step._value_, skipped))
 
     def _overflowed(self, r: AuditRecord, x: d.Overflowed, now: float) -> None:
         r.service_now = x.to_service
@@ -301,7 +306,7 @@ class Audit(AuditStore):
         self._add(r, (now, "moved", None, x.from_service, x.to_service, x.by, x.urgency))
 
     def _switched(self, r: AuditRecord, x: d.Switched, now: float) -> None:
-        r.channel_now = x.new.value
+        r.channel_now = x.new._value_
         number = None
         if x.new is Channel.CALLBACK:
             r.was_callback = True
@@ -311,7 +316,7 @@ class Audit(AuditStore):
                 raw = None
             number = mask(raw) if raw else None
         change = "callback_registered" if x.new is Channel.CALLBACK else "channel_switched"
-        self._add(r, (now, change, None, x.old.value, x.new.value, number))
+        self._add(r, (now, change, None, x.old._value_, x.new._value_, number))
 
     def _scheduled(self, r: AuditRecord, x: d.Scheduled, now: float) -> None:
         self._add(r, (now, "scheduled", None, x.until))
@@ -342,7 +347,7 @@ class Audit(AuditStore):
         if x.service:
             r.service_now = x.service
         if x.channel is not None:
-            r.channel_now = x.channel.value
+            r.channel_now = x.channel._value_
         if (
             r.answered_at is None
             and x.agent_id is not None
@@ -351,7 +356,7 @@ class Audit(AuditStore):
         ):  # a callback completed without a reported attempt
             r.answered_at, r.answered_by, r.answered_due = r.assigned_at, x.agent_id, r.assigned_due
         self.pending.pop(r.id, None)
-        channel = x.channel.value if x.channel is not None else None
+        channel = x.channel._value_ if x.channel is not None else None
         self._add(r, (now, "closed", x.agent_id, x.outcome, x.service or None, channel))
         self.closed.append(r.id)
         if len(self.closed) >= self.settings.seal_every:
