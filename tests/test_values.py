@@ -1,4 +1,4 @@
-"""Events and contact specs are value classes (router/core/values.py): plain slotted
+"""Events, contact specs and the engine's views are value classes (router/core/values.py): plain slotted
 dataclasses when run, frozen to the type checker, and pickled exactly as the frozen
 dataclasses they were, so the Redis log and snapshots read across versions."""
 
@@ -78,11 +78,15 @@ def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
             """
             from router.core.events import OfferAccepted
             from router.core.model import Channel, ContactSpec
+            from router.core.state import ContactView
 
             spec = ContactSpec("c1", Channel.VOICE, "s")
             spec.language = "fi"
             event = OfferAccepted("c1", "a1")
             event.agent_id = "a2"
+
+            def move(view: ContactView) -> None:
+                view.urgency = "P1"
             """
         )
     )
@@ -99,3 +103,4 @@ def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
     assert status == 1, out
     assert 'Property "language" defined in "ContactSpec" is read-only' in out
     assert 'Property "agent_id" defined in "OfferAccepted" is read-only' in out
+    assert 'Property "urgency" defined in "ContactView" is read-only' in out

@@ -40,9 +40,9 @@ How well this predicts real waits is measured in virtual time by
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from router.core import decisions as d
+from router.core.values import value
 
 DEFAULT_HANDLE_S = 300.0
 EWMA_WEIGHT = 0.2
@@ -54,7 +54,7 @@ LOW, HIGH = 0.75, 1.25
 ABANDONED = "abandoned"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Estimate:
     position: int
     servers: float

@@ -4,7 +4,6 @@ views it hands out. Records are slotted: there may be 100,000 contacts waiting."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +19,7 @@ from router.core.model import (
     StepKind,
 )
 from router.core.queue import REGION, ScopeKey
+from router.core.values import value
 
 
 class ContactRecord:
@@ -132,8 +132,8 @@ class ContactRecord:
         self.away_token = 0
         self.away_epoch = 0
         slots = state[1]
-        for name, value in slots.items():
-            setattr(self, name, value)
+        for name, item in slots.items():
+            setattr(self, name, item)
         if "target_at" not in slots:  # a snapshot from before the deadline had its own
             self.target_at = self.due_at
             self.clock_from = self.arrived_at
@@ -200,7 +200,7 @@ def scopes_of(spec: AgentSpec) -> tuple[ScopeKey, ...]:
     return (("agent", spec.id), ("team", spec.team), ("site", spec.site), REGION)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ContactView:
     id: str
     channel: Channel
@@ -226,7 +226,7 @@ class ContactView:
     target_at: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AgentView:
     id: str
     status: AgentStatus
