@@ -1,6 +1,7 @@
-"""Events, contact specs and the engine's views are value classes (router/core/values.py): plain slotted
-dataclasses when run, frozen to the type checker, and pickled exactly as the frozen
-dataclasses they were, so the Redis log and snapshots read across versions."""
+"""Events, contact specs and the engine's views are value classes
+(router/core/values.py): plain slotted dataclasses when run, frozen to the type checker,
+and pickled exactly as the frozen dataclasses they were, so the Redis log and snapshots
+read across versions."""
 
 from __future__ import annotations
 
