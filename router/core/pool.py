@@ -20,6 +20,7 @@ Agent choice among eligible available agents (per service):
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -88,8 +89,50 @@ def _meets(mask: int, masks: tuple[int, ...]) -> bool:
     return False
 
 
+class _Kinds:
+    """The region's index of available agents: groups of the same skill mask and
+    capacities (a *kind*) are interchangeable for a step reaching the whole region, so
+    its choice weighs one head per kind (tens) instead of one per group (thousands: site
+    and team split them). Per kind and channel a heap of the groups' entries, stale ones
+    (the agent unindexed or re-indexed since) dropped when they reach the head. Derived
+    from the groups' lists: never pickled, rebuilt on load."""
+
+    __slots__ = ("by_key", "first", "heaps", "live", "of_group", "region", "stocked")
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[object, ...], int] = {}
+        self.of_group: list[int] = []  # group id -> kind id
+        self.first: list[int] = []  # kind id -> its first group (mask, caps: the rank)
+        self.heaps: dict[Channel, list[list[AvailEntry]]] = {ch: [] for ch in CHANNELS}
+        self.live: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # entries indexed
+        self.stocked: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # groups not empty
+        # (requirement, channel) -> the heaps and kind ids of the kinds meeting it
+        self.region: dict[tuple[int, Channel], list[tuple[list[AvailEntry], int]]] = {}
+
+    def add_group(self, gid: int, key: tuple[object, ...]) -> None:
+        kind = self.by_key.get(key)
+        if kind is None:
+            kind = self.by_key[key] = len(self.first)
+            self.first.append(gid)
+            for ch in CHANNELS:
+                self.heaps[ch].append([])
+                self.live[ch].append(0)
+                self.stocked[ch].append(0)
+            self.region.clear()
+        self.of_group.append(kind)
+
+
 class AgentPool:
-    __slots__ = ("_avail", "_eligible", "_group_ids", "_reqs", "_scores", "_servable", "groups")
+    __slots__ = (
+        "_avail",
+        "_eligible",
+        "_group_ids",
+        "_kinds",
+        "_reqs",
+        "_scores",
+        "_servable",
+        "groups",
+    )
 
     def __init__(self, reqs: RequirementTable) -> None:
         self._reqs = reqs
@@ -99,6 +142,27 @@ class AgentPool:
         self._servable: dict[tuple[int, ScopeKey, Channel], bool] = {}
         self._avail: dict[Channel, dict[int, SortedList]] = {ch: {} for ch in CHANNELS}
         self._scores: dict[tuple[int, int], int] = {}
+        self._kinds = _Kinds()
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_kinds"}
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        # Also a snapshot from before the kinds: they are rebuilt from the groups.
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        kinds = self._kinds = _Kinds()
+        for g in self.groups:
+            kinds.add_group(g.id, _kind_key(g.mask, g.caps))
+        for ch, by_group in self._avail.items():
+            for gid, lst in by_group.items():
+                kind = kinds.of_group[gid]
+                kinds.heaps[ch][kind].extend(lst)
+                kinds.live[ch][kind] += len(lst)
+                kinds.stocked[ch][kind] += 1
+        for heaps in kinds.heaps.values():
+            for heap in heaps:
+                heapify(heap)
 
     def group_for(self, spec: AgentSpec, mask: int) -> int:
         caps = {ch: n for ch in CHANNELS if (n := spec.capacity.get(ch, 0)) > 0}
@@ -108,6 +172,7 @@ class AgentPool:
             gid = len(self.groups)
             self.groups.append(AgentGroup(gid, mask, spec.site, spec.team, caps))
             self._group_ids[key] = gid
+            self._kinds.add_group(gid, _kind_key(mask, caps))
             self._eligible.clear()
         return gid
 
@@ -215,25 +280,41 @@ class AgentPool:
         if not channels:
             return
         entry: AvailEntry = (agent.load_total, agent.since, agent.seq, agent)
+        agent.avail_entry = entry
+        agent.avail_channels = channels
+        kinds = self._kinds
+        kind = kinds.of_group[agent.group]
         for ch in channels:
             by_group = self._avail[ch]
             lst = by_group.get(agent.group)
             if lst is None:
                 lst = by_group[agent.group] = SortedList()
+                kinds.stocked[ch][kind] += 1
             lst.add(entry)
-        agent.avail_entry = entry
-        agent.avail_channels = channels
+            heap = kinds.heaps[ch][kind]
+            heappush(heap, entry)
+            live = kinds.live[ch]
+            live[kind] += 1
+            if len(heap) > 2 * live[kind] + 16:
+                # Mostly stale (the kind's agents taken by site or team steps or by
+                # draining the queue, never reaching the head): kept bounded.
+                heap[:] = [e for e in heap if e[3].avail_entry is e]
+                heapify(heap)
 
     def unindex(self, agent: AgentRecord) -> None:
         entry = agent.avail_entry
         if entry is None:
             return
+        kinds = self._kinds
+        kind = kinds.of_group[agent.group]
         for ch in agent.avail_channels:
             by_group = self._avail[ch]
             lst = by_group[agent.group]
             lst.remove(entry)
+            kinds.live[ch][kind] -= 1
             if not lst:
                 del by_group[agent.group]
+                kinds.stocked[ch][kind] -= 1
         agent.avail_entry = None
         agent.avail_channels = ()
 
@@ -262,6 +343,8 @@ class AgentPool:
         by_group = self._avail[channel]
         if not by_group:
             return None, 0
+        if scope[0] == "region" and contact.cooldowns is None:
+            return self._choose_region(rid, channel, rule)
         eligible = self.eligible(rid, scope)
         best: AgentRecord | None = None
         best_key: tuple[float, ...] | None = None
@@ -288,6 +371,46 @@ class AgentPool:
                 best = entry[3]
         return best, weighed
 
+    def _choose_region(
+        self, rid: int, channel: Channel, rule: AgentChoice
+    ) -> tuple[AgentRecord | None, int]:
+        """``choose`` for a step reaching the region, without cool-downs: one head per
+        kind. Within a kind every rule orders agents as the entries do (capacity total
+        and proficiency are the kind's), so the best of the kinds' heads is the best of
+        the groups' heads; each group with an available agent counts as weighed."""
+        kinds = self._kinds
+        found = kinds.region.get((rid, channel))
+        if found is None:
+            heaps = kinds.heaps[channel]
+            found = [
+                (heaps[kind], kind)
+                for kind, gid in enumerate(kinds.first)
+                if self.groups[gid].caps.get(channel, 0) > 0
+                and self._reqs.matches(rid, self.groups[gid].mask)
+            ]
+            kinds.region[(rid, channel)] = found
+        stocked = kinds.stocked[channel]
+        best: AvailEntry | None = None
+        weighed = 0
+        longest_idle = rule is AgentChoice.LONGEST_IDLE
+        best_key: tuple[float, ...] | None = None
+        for heap, kind in found:
+            while heap:
+                entry = heap[0]
+                if entry[3].avail_entry is not entry:
+                    heappop(heap)  # unindexed or re-indexed since it was pushed
+                    continue
+                weighed += stocked[kind]
+                if longest_idle:
+                    if best is None or entry < best:
+                        best = entry
+                else:
+                    key = self._rank(rule, kinds.first[kind], rid, entry)
+                    if best_key is None or key < best_key:
+                        best_key, best = key, entry
+                break
+        return (best[3] if best is not None else None), weighed
+
     def _rank(self, rule: AgentChoice, gid: int, rid: int, entry: AvailEntry) -> tuple[float, ...]:
         load, since, seq, _ = entry
         if rule is AgentChoice.LONGEST_IDLE:
@@ -298,6 +421,10 @@ class AgentPool:
         if score is None:
             score = self._scores[(gid, rid)] = self._reqs.proficiency(rid, self.groups[gid].mask)
         return (-score, load, since, seq)
+
+
+def _kind_key(mask: int, caps: dict[Channel, int]) -> tuple[object, ...]:
+    return (mask, tuple(caps.get(ch, 0) for ch in CHANNELS))
 
 
 def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
