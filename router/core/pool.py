@@ -125,6 +125,7 @@ class _Kinds:
 class AgentPool:
     __slots__ = (
         "_avail",
+        "_by_mask",
         "_eligible",
         "_group_ids",
         "_kinds",
@@ -143,14 +144,18 @@ class AgentPool:
         self._avail: dict[Channel, dict[int, SortedList]] = {ch: {} for ch in CHANNELS}
         self._scores: dict[tuple[int, int], int] = {}
         self._kinds = _Kinds()
+        # skill mask -> (ids checked, ids met): ``reqs_of``'s catch-up, shared
+        self._by_mask: dict[int, tuple[int, tuple[int, ...]]] = {}
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
-        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_kinds"}
+        derived = ("_kinds", "_by_mask")
+        return None, {name: getattr(self, name) for name in self.__slots__ if name not in derived}
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         # Also a snapshot from before the kinds: they are rebuilt from the groups.
         for name, value in state[1].items():
             setattr(self, name, value)
+        self._by_mask = {}
         kinds = self._kinds = _Kinds()
         for g in self.groups:
             kinds.add_group(g.id, _kind_key(g.mask, g.caps))
@@ -182,21 +187,30 @@ class AgentPool:
         group = self.groups[gid]
         compiled = self._reqs.compiled
         if group.checked < len(compiled):
+            # Groups of one mask meet the same ids: one catch-up per mask (hundreds),
+            # not per group (thousands, when sites and teams split them), as new
+            # requirements keep arriving.
             mask = group.mask
-            met: list[int] = []
-            for rid in range(group.checked, len(compiled)):
-                # ``CompiledRequirement.matches``, inlined: every group catches up on
-                # every new requirement id.
-                masks = compiled[rid].masks
-                if not masks:
-                    met.append(rid)
-                    continue
-                for m in masks:
-                    if mask & m == m:
+            checked, rids = self._by_mask.get(mask, (group.checked, group.rids))
+            if checked < group.checked:
+                checked, rids = group.checked, group.rids
+            if checked < len(compiled):
+                met: list[int] = []
+                for rid in range(checked, len(compiled)):
+                    # ``CompiledRequirement.matches``, inlined.
+                    masks = compiled[rid].masks
+                    if not masks:
                         met.append(rid)
-                        break
-            group.checked = len(compiled)
-            group.rids += tuple(met)  # later ids are larger: still ascending
+                        continue
+                    for m in masks:
+                        if mask & m == m:
+                            met.append(rid)
+                            break
+                checked = len(compiled)
+                rids += tuple(met)  # later ids are larger: still ascending
+                self._by_mask[mask] = (checked, rids)
+            group.checked = checked
+            group.rids = rids
         return group.rids
 
     def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
