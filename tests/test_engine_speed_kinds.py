@@ -1,8 +1,9 @@
 """The pool's region index (agent groups of one skill mask and capacities merged into a
 *kind*, one lazy heap of available agents per kind and channel) picks exactly what a scan
 of every eligible group's head picks, with the same count of groups weighed, under every
-agent choice rule; survives a snapshot, also one taken before the index existed; and
-keeps its heaps bounded however many stale entries agents leave behind."""
+agent choice rule; survives a snapshot, also one taken before the index existed (when
+each group kept a ``SortedList``); and keeps its heaps bounded however many stale entries
+agents leave behind."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sortedcontainers import SortedList
 
 from router.core.model import AgentChoice, AgentSpec, Channel
 from router.core.pool import AgentPool
@@ -64,18 +66,38 @@ def shuffle_availability(pool: AgentPool, agents: list[AgentRecord], rng: random
             pool.index(a, free)
 
 
-def scan(pool: AgentPool, rid: int, channel: Channel, rule: AgentChoice) -> tuple[str | None, int]:
-    """The choice as every eligible group's head ranked one by one (the pool's per-group
-    lists, not its kinds)."""
+class Contact:
+    """What ``AgentPool.choose`` reads of a contact."""
+
+    def __init__(
+        self, rid: int, scope: tuple[str, str], channel: Channel, cooled: dict[str, float] | None
+    ) -> None:
+        self.rid, self.scope, self.channel, self.cooldowns = rid, scope, channel, cooled
+
+    def cooled_for(self, agent_id: str, now: float) -> bool:
+        return self.cooldowns is not None and self.cooldowns.get(agent_id, -1.0) > now
+
+
+def scan(
+    pool: AgentPool,
+    rid: int,
+    channel: Channel,
+    rule: AgentChoice,
+    scope: tuple[str, str] = REGION,
+    cooled: frozenset[str] = frozenset(),
+) -> tuple[str | None, int]:
+    """The choice as every eligible group's first agent not cooled down ranked one by one
+    (the available agents as their records say, not the pool's heaps or kinds)."""
     best_key: tuple[float, ...] | None = None
     best: str | None = None
     weighed = 0
-    for gid in pool.eligible(rid, REGION):
-        lst = pool._avail[channel].get(gid)
-        if not lst:
+    for gid in pool.eligible(rid, scope):
+        live = [e for e in pool._avail[channel].get(gid, []) if e[3].avail_entry is e]
+        live = [e for e in live if e[3].id not in cooled]
+        if not live:
             continue
         weighed += 1
-        load, since, seq, agent = lst[0]
+        load, since, seq, agent = min(live)
         g = pool.groups[gid]
         if rule is AgentChoice.LONGEST_IDLE:
             key: tuple[float, ...] = (load, since, seq)
@@ -88,12 +110,20 @@ def scan(pool: AgentPool, rid: int, channel: Channel, rule: AgentChoice) -> tupl
     return best, weighed
 
 
-def check(pool: AgentPool, rids: list[int]) -> None:
+def check(pool: AgentPool, rids: list[int], cooled: frozenset[str] = frozenset()) -> None:
+    scopes = [REGION, *(("site", s) for s in sorted(set(TEAMS.values())))]
+    scopes += [("team", t) for t in sorted(TEAMS)]
     for rid in rids:
         for channel in CHANNELS:
             for rule in AgentChoice:
                 got, weighed = pool._choose_region(rid, channel, rule)
                 assert ((got.id if got else None), weighed) == scan(pool, rid, channel, rule)
+                for scope in scopes:
+                    for cooldowns in (None, dict.fromkeys(cooled, 1.0)):
+                        contact = Contact(rid, scope, channel, cooldowns)
+                        got, weighed = pool.choose(contact, rule, {}, 0.0)  # type: ignore[arg-type]
+                        expected = scan(pool, rid, channel, rule, scope, frozenset(cooldowns or ()))
+                        assert ((got.id if got else None), weighed) == expected
 
 
 @settings(max_examples=40, deadline=None)
@@ -103,7 +133,7 @@ def test_the_region_choice_is_the_best_head_of_the_eligible_groups(seed: int, n:
     rng = random.Random(seed)
     for _ in range(6):
         shuffle_availability(pool, agents, rng)
-        check(pool, rids)
+        check(pool, rids, frozenset(a.id for a in agents if rng.random() < 0.3))
 
 
 @settings(max_examples=15, deadline=None)
@@ -115,8 +145,14 @@ def test_a_snapshot_keeps_the_choices_also_one_from_before_the_kinds(seed: int) 
     check(pool, rids)
     restored: AgentPool = decode(encode(pool))
     check(restored, rids)
-    # Before the kinds, a pool pickled as its slots with no ``_kinds``: the same state.
-    old = {name: getattr(pool, name) for name in AgentPool.__slots__ if name != "_kinds"}
+    # Before the kinds and heaps, a pool pickled as its slots, without the derived ones,
+    # and a ``SortedList`` of the live entries per group and channel.
+    derived = ("_kinds", "_by_mask", "_glive")
+    old = {name: getattr(pool, name) for name in AgentPool.__slots__ if name not in derived}
+    old["_avail"] = {
+        ch: {gid: SortedList(e for e in heap if e[3].avail_entry is e) for gid, heap in by.items()}
+        for ch, by in pool._avail.items()
+    }
     older = AgentPool.__new__(AgentPool)
     older.__setstate__((None, old))
     check(older, rids)
@@ -153,6 +189,7 @@ def test_stale_entries_do_not_pile_up() -> None:
         pool.index(twin, (channel,))
     kind = pool._kinds.of_group[agents[0].group]
     assert len(pool._kinds.heaps[channel][kind]) <= 2 * (len(crowd) + 1) + 17
+    assert len(pool._avail[channel][agents[0].group]) <= 2 * (len(crowd) + 1) + 17
     for rule in AgentChoice:
         got, weighed = pool._choose_region(rids[0], channel, rule)
         assert got is agents[0] and weighed == 1

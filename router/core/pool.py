@@ -3,8 +3,10 @@ agents with free capacity used to pick an agent for a contact.
 
 Agents with the same skill mask, site, team and capacities are interchangeable for
 routing, so matching works on *groups*: the number of distinct skill sets, not the number
-of agents, sets the cost. Within a group, available agents are kept in a ``SortedList``
-per channel ordered by ``(contacts in hand, idle since, login order)``.
+of agents, sets the cost. Within a group, available agents are kept in a heap per
+channel ordered by ``(contacts in hand, idle since, login order)``; an agent taken or
+re-indexed leaves a stale entry behind, dropped when it reaches the head (a heap push is
+a C call; a ``SortedList``'s add and remove, on every offer and completion, were not).
 
 Agent choice among eligible available agents (per service):
 
@@ -22,8 +24,6 @@ from __future__ import annotations
 
 from heapq import heapify, heappop, heappush
 from typing import Any
-
-from sortedcontainers import SortedList
 
 from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel
 from router.core.queue import ScopeKey
@@ -127,6 +127,7 @@ class AgentPool:
         "_avail",
         "_by_mask",
         "_eligible",
+        "_glive",
         "_group_ids",
         "_kinds",
         "_reqs",
@@ -141,26 +142,40 @@ class AgentPool:
         self._group_ids: dict[tuple[object, ...], int] = {}
         self._eligible: dict[tuple[int, ScopeKey], dict[int, AgentGroup]] = {}
         self._servable: dict[tuple[int, ScopeKey, Channel], bool] = {}
-        self._avail: dict[Channel, dict[int, SortedList]] = {ch: {} for ch in CHANNELS}
+        # channel -> group id -> its heap of available agents' entries, present while
+        # the group has an agent available in the channel (``_glive``: how many)
+        self._avail: dict[Channel, dict[int, list[AvailEntry]]] = {ch: {} for ch in CHANNELS}
+        self._glive: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}
         self._scores: dict[tuple[int, int], int] = {}
         self._kinds = _Kinds()
         # skill mask -> (ids checked, ids met): ``reqs_of``'s catch-up, shared
         self._by_mask: dict[int, tuple[int, tuple[int, ...]]] = {}
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
-        derived = ("_kinds", "_by_mask")
-        return None, {name: getattr(self, name) for name in self.__slots__ if name not in derived}
+        derived = ("_kinds", "_by_mask", "_glive")
+        state = {name: getattr(self, name) for name in self.__slots__ if name not in derived}
+        # Live entries only, in order (as the SortedLists of older versions were).
+        state["_avail"] = {
+            ch: {gid: sorted(e for e in heap if e[3].avail_entry is e) for gid, heap in by.items()}
+            for ch, by in self._avail.items()
+        }
+        return None, state
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        # Also a snapshot from before the kinds: they are rebuilt from the groups.
+        # Also a snapshot from before the kinds and the heaps (a ``SortedList`` per
+        # group and channel, live entries in order: a valid heap once a list).
         for name, value in state[1].items():
             setattr(self, name, value)
         self._by_mask = {}
+        self._glive = {ch: [0] * len(self.groups) for ch in CHANNELS}
         kinds = self._kinds = _Kinds()
         for g in self.groups:
             kinds.add_group(g.id, _kind_key(g.mask, g.caps))
+        self._avail = {ch: self._avail.get(ch, {}) for ch in CHANNELS}
         for ch, by_group in self._avail.items():
-            for gid, lst in by_group.items():
+            for gid, old in list(by_group.items()):
+                lst = by_group[gid] = list(old)
+                self._glive[ch][gid] = len(lst)
                 kind = kinds.of_group[gid]
                 kinds.heaps[ch][kind].extend(lst)
                 kinds.live[ch][kind] += len(lst)
@@ -178,6 +193,8 @@ class AgentPool:
             self.groups.append(AgentGroup(gid, mask, spec.site, spec.team, caps))
             self._group_ids[key] = gid
             self._kinds.add_group(gid, _kind_key(mask, caps))
+            for glive in self._glive.values():
+                glive.append(0)
             self._eligible.clear()
         return gid
 
@@ -296,15 +313,22 @@ class AgentPool:
         entry: AvailEntry = (agent.load_total, agent.since, agent.seq, agent)
         agent.avail_entry = entry
         agent.avail_channels = channels
+        gid = agent.group
         kinds = self._kinds
-        kind = kinds.of_group[agent.group]
+        kind = kinds.of_group[gid]
         for ch in channels:
-            by_group = self._avail[ch]
-            lst = by_group.get(agent.group)
-            if lst is None:
-                lst = by_group[agent.group] = SortedList()
+            glive = self._glive[ch]
+            n = glive[gid] = glive[gid] + 1
+            if n == 1:
+                # Nobody of the group was available here: a fresh heap (the old one,
+                # all stale, went with its last live entry).
+                self._avail[ch][gid] = [entry]
                 kinds.stocked[ch][kind] += 1
-            lst.add(entry)
+            else:
+                lst = self._avail[ch][gid]
+                heappush(lst, entry)
+                if len(lst) > 2 * n + 16:
+                    _compact(lst)
             heap = kinds.heaps[ch][kind]
             heappush(heap, entry)
             live = kinds.live[ch]
@@ -312,22 +336,22 @@ class AgentPool:
             if len(heap) > 2 * live[kind] + 16:
                 # Mostly stale (the kind's agents taken by site or team steps or by
                 # draining the queue, never reaching the head): kept bounded.
-                heap[:] = [e for e in heap if e[3].avail_entry is e]
-                heapify(heap)
+                _compact(heap)
 
     def unindex(self, agent: AgentRecord) -> None:
         entry = agent.avail_entry
         if entry is None:
             return
+        gid = agent.group
         kinds = self._kinds
-        kind = kinds.of_group[agent.group]
+        kind = kinds.of_group[gid]
         for ch in agent.avail_channels:
-            by_group = self._avail[ch]
-            lst = by_group[agent.group]
-            lst.remove(entry)
+            # The entry stays in the heaps, stale (``avail_entry`` no longer it).
             kinds.live[ch][kind] -= 1
-            if not lst:
-                del by_group[agent.group]
+            glive = self._glive[ch]
+            glive[gid] -= 1
+            if not glive[gid]:
+                del self._avail[ch][gid]
                 kinds.stocked[ch][kind] -= 1
         agent.avail_entry = None
         agent.avail_channels = ()
@@ -372,7 +396,7 @@ class AgentPool:
             # minimum, compared in C, is the choice; each head counts as weighed.
             if not pairs:
                 return None, 0
-            heads = [lst._lists[0][0] for _, lst in pairs]
+            heads = [_head(lst) for _, lst in pairs]
             return min(heads)[3], len(heads)
         for gid, lst in pairs:
             entry = _first_not_cooled(lst, contact, now)
@@ -441,12 +465,28 @@ def _kind_key(mask: int, caps: dict[Channel, int]) -> tuple[object, ...]:
     return (mask, tuple(caps.get(ch, 0) for ch in CHANNELS))
 
 
-def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
+def _head(heap: list[AvailEntry]) -> AvailEntry:
+    """The first live entry of a group's heap (it has one: the group is available)."""
+    entry = heap[0]
+    while entry[3].avail_entry is not entry:
+        heappop(heap)
+        entry = heap[0]
+    return entry
+
+
+def _compact(heap: list[AvailEntry]) -> None:
+    """Drops the stale entries (in place: the heap's identity is kept)."""
+    heap[:] = [e for e in heap if e[3].avail_entry is e]
+    heapify(heap)
+
+
+def _first_not_cooled(
+    lst: list[AvailEntry], contact: ContactRecord, now: float
+) -> AvailEntry | None:
     if contact.cooldowns is None:
-        # The head, read from SortedList's sorted sublists without __getitem__'s overhead.
-        entry: AvailEntry = lst._lists[0][0]
-        return entry
-    for entry in lst:
+        return _head(lst)
+    # A contact someone declined (rare): the group's live entries in order.
+    for entry in sorted(e for e in lst if e[3].avail_entry is e):
         if not contact.cooled_for(entry[3].id, now):
             return entry
     return None
