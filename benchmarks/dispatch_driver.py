@@ -62,7 +62,12 @@ class Recorder:
     total_ns: int = 0
     # (events, decisions, ns) at the end of each round of the measured phase
     rounds: list[tuple[int, int, int]] = field(default_factory=list)
-    offers: list[tuple[str, str]] = field(default_factory=list)
+    # The offers made, as (contact, agent) id pairs, kept as two lists of strings: a
+    # tuple per offer would be a young object the collector traverses in the engine's
+    # rounds (the floor's rounds run with it off), charging the driver's bookkeeping,
+    # of both sides, to the engine.
+    offer_contacts: list[str] = field(default_factory=list)
+    offer_agents: list[str] = field(default_factory=list)
     heads: list[int] = field(default_factory=list)
     gc_pauses: list[tuple[int, int]] = field(default_factory=list)  # (generation, ns)
     preempted: int = 0  # involuntary context switches while measuring
@@ -70,6 +75,14 @@ class Recorder:
     @property
     def events(self) -> int:
         return sum(len(x) for x in self.lat)
+
+    @property
+    def offers(self) -> list[tuple[str, str]]:
+        return list(zip(self.offer_contacts, self.offer_agents, strict=True))
+
+    def offered(self, contact_id: str, agent_id: str) -> None:
+        self.offer_contacts.append(contact_id)
+        self.offer_agents.append(agent_id)
 
 
 class Driver:
@@ -110,7 +123,7 @@ class Driver:
                 floor.load[dec.agent_id] += 1
                 floor.since[dec.agent_id] = now
                 if rec is not None:
-                    rec.offers.append((dec.contact_id, dec.agent_id))
+                    rec.offered(dec.contact_id, dec.agent_id)
                     if kind == COMPLETE:
                         rec.heads.append(dec.trace.candidates)
             elif type(dec) is d.Closed and dec.agent_id is not None:

@@ -50,7 +50,7 @@ class FloorDriver:
             floor.load[aid] += 1
             floor.since[aid] = now
             if rec is not None:
-                rec.offers.append((cid, aid))
+                rec.offered(cid, aid)
 
     def _record(self, kind: int, ns: int, decisions: int) -> None:
         rec = self.rec

@@ -15,6 +15,11 @@ from router.core.model import Channel, Presence
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
 
+# One shared tuple per channel for the common answer: no allocation on every offer and
+# completion, and nothing new for the collector (a tuple holding an enum member stays
+# tracked) in the record of every available agent.
+_ONLY = {ch: (ch,) for ch in Channel}
+
 
 def free_channels(
     engine: EngineState, a: AgentRecord, now: float, supervisor: bool = False
@@ -37,7 +42,7 @@ def free_channels(
                 b = blocks.get(held)
                 if b and ch in b:
                     return ()
-        return (ch,)
+        return _ONLY[ch]
     blocked: frozenset[Channel] | None = None
     if a.in_hand:
         blocks = engine._blocks

@@ -3,8 +3,10 @@ agents with free capacity used to pick an agent for a contact.
 
 Agents with the same skill mask, site, team and capacities are interchangeable for
 routing, so matching works on *groups*: the number of distinct skill sets, not the number
-of agents, sets the cost. Within a group, available agents are kept in a ``SortedList``
-per channel ordered by ``(contacts in hand, idle since, login order)``.
+of agents, sets the cost. Within a group, available agents are kept in a heap per
+channel ordered by ``(contacts in hand, idle since, login order)``; an agent taken or
+re-indexed leaves a stale entry behind, dropped when it reaches the head (a heap push is
+a C call; a ``SortedList``'s add and remove, on every offer and completion, were not).
 
 Agent choice among eligible available agents (per service):
 
@@ -20,9 +22,8 @@ Agent choice among eligible available agents (per service):
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
 from typing import Any
-
-from sortedcontainers import SortedList
 
 from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel
 from router.core.queue import ScopeKey
@@ -88,8 +89,52 @@ def _meets(mask: int, masks: tuple[int, ...]) -> bool:
     return False
 
 
+class _Kinds:
+    """The region's index of available agents: groups of the same skill mask and
+    capacities (a *kind*) are interchangeable for a step reaching the whole region, so
+    its choice weighs one head per kind (tens) instead of one per group (thousands: site
+    and team split them). Per kind and channel a heap of the groups' entries, stale ones
+    (the agent unindexed or re-indexed since) dropped when they reach the head. Derived
+    from the groups' lists: never pickled, rebuilt on load."""
+
+    __slots__ = ("by_key", "first", "heaps", "live", "of_group", "region", "stocked")
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[object, ...], int] = {}
+        self.of_group: list[int] = []  # group id -> kind id
+        self.first: list[int] = []  # kind id -> its first group (mask, caps: the rank)
+        self.heaps: dict[Channel, list[list[AvailEntry]]] = {ch: [] for ch in CHANNELS}
+        self.live: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # entries indexed
+        self.stocked: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # groups not empty
+        # (requirement, channel) -> the heaps and kind ids of the kinds meeting it
+        self.region: dict[tuple[int, Channel], list[tuple[list[AvailEntry], int]]] = {}
+
+    def add_group(self, gid: int, key: tuple[object, ...]) -> None:
+        kind = self.by_key.get(key)
+        if kind is None:
+            kind = self.by_key[key] = len(self.first)
+            self.first.append(gid)
+            for ch in CHANNELS:
+                self.heaps[ch].append([])
+                self.live[ch].append(0)
+                self.stocked[ch].append(0)
+            self.region.clear()
+        self.of_group.append(kind)
+
+
 class AgentPool:
-    __slots__ = ("_avail", "_eligible", "_group_ids", "_reqs", "_scores", "_servable", "groups")
+    __slots__ = (
+        "_avail",
+        "_by_mask",
+        "_eligible",
+        "_glive",
+        "_group_ids",
+        "_kinds",
+        "_reqs",
+        "_scores",
+        "_servable",
+        "groups",
+    )
 
     def __init__(self, reqs: RequirementTable) -> None:
         self._reqs = reqs
@@ -97,8 +142,47 @@ class AgentPool:
         self._group_ids: dict[tuple[object, ...], int] = {}
         self._eligible: dict[tuple[int, ScopeKey], dict[int, AgentGroup]] = {}
         self._servable: dict[tuple[int, ScopeKey, Channel], bool] = {}
-        self._avail: dict[Channel, dict[int, SortedList]] = {ch: {} for ch in CHANNELS}
+        # channel -> group id -> its heap of available agents' entries, present while
+        # the group has an agent available in the channel (``_glive``: how many)
+        self._avail: dict[Channel, dict[int, list[AvailEntry]]] = {ch: {} for ch in CHANNELS}
+        self._glive: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}
         self._scores: dict[tuple[int, int], int] = {}
+        self._kinds = _Kinds()
+        # skill mask -> (ids checked, ids met): ``reqs_of``'s catch-up, shared
+        self._by_mask: dict[int, tuple[int, tuple[int, ...]]] = {}
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        derived = ("_kinds", "_by_mask", "_glive")
+        state = {name: getattr(self, name) for name in self.__slots__ if name not in derived}
+        # Live entries only, in order (as the SortedLists of older versions were).
+        state["_avail"] = {
+            ch: {gid: sorted(e for e in heap if e[3].avail_entry is e) for gid, heap in by.items()}
+            for ch, by in self._avail.items()
+        }
+        return None, state
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        # Also a snapshot from before the kinds and the heaps (a ``SortedList`` per
+        # group and channel, live entries in order: a valid heap once a list).
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self._by_mask = {}
+        self._glive = {ch: [0] * len(self.groups) for ch in CHANNELS}
+        kinds = self._kinds = _Kinds()
+        for g in self.groups:
+            kinds.add_group(g.id, _kind_key(g.mask, g.caps))
+        self._avail = {ch: self._avail.get(ch, {}) for ch in CHANNELS}
+        for ch, by_group in self._avail.items():
+            for gid, old in list(by_group.items()):
+                lst = by_group[gid] = list(old)
+                self._glive[ch][gid] = len(lst)
+                kind = kinds.of_group[gid]
+                kinds.heaps[ch][kind].extend(lst)
+                kinds.live[ch][kind] += len(lst)
+                kinds.stocked[ch][kind] += 1
+        for heaps in kinds.heaps.values():
+            for heap in heaps:
+                heapify(heap)
 
     def group_for(self, spec: AgentSpec, mask: int) -> int:
         caps = {ch: n for ch in CHANNELS if (n := spec.capacity.get(ch, 0)) > 0}
@@ -108,6 +192,9 @@ class AgentPool:
             gid = len(self.groups)
             self.groups.append(AgentGroup(gid, mask, spec.site, spec.team, caps))
             self._group_ids[key] = gid
+            self._kinds.add_group(gid, _kind_key(mask, caps))
+            for glive in self._glive.values():
+                glive.append(0)
             self._eligible.clear()
         return gid
 
@@ -117,21 +204,30 @@ class AgentPool:
         group = self.groups[gid]
         compiled = self._reqs.compiled
         if group.checked < len(compiled):
+            # Groups of one mask meet the same ids: one catch-up per mask (hundreds),
+            # not per group (thousands, when sites and teams split them), as new
+            # requirements keep arriving.
             mask = group.mask
-            met: list[int] = []
-            for rid in range(group.checked, len(compiled)):
-                # ``CompiledRequirement.matches``, inlined: every group catches up on
-                # every new requirement id.
-                masks = compiled[rid].masks
-                if not masks:
-                    met.append(rid)
-                    continue
-                for m in masks:
-                    if mask & m == m:
+            checked, rids = self._by_mask.get(mask, (group.checked, group.rids))
+            if checked < group.checked:
+                checked, rids = group.checked, group.rids
+            if checked < len(compiled):
+                met: list[int] = []
+                for rid in range(checked, len(compiled)):
+                    # ``CompiledRequirement.matches``, inlined.
+                    masks = compiled[rid].masks
+                    if not masks:
                         met.append(rid)
-                        break
-            group.checked = len(compiled)
-            group.rids += tuple(met)  # later ids are larger: still ascending
+                        continue
+                    for m in masks:
+                        if mask & m == m:
+                            met.append(rid)
+                            break
+                checked = len(compiled)
+                rids += tuple(met)  # later ids are larger: still ascending
+                self._by_mask[mask] = (checked, rids)
+            group.checked = checked
+            group.rids = rids
         return group.rids
 
     def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
@@ -215,25 +311,48 @@ class AgentPool:
         if not channels:
             return
         entry: AvailEntry = (agent.load_total, agent.since, agent.seq, agent)
-        for ch in channels:
-            by_group = self._avail[ch]
-            lst = by_group.get(agent.group)
-            if lst is None:
-                lst = by_group[agent.group] = SortedList()
-            lst.add(entry)
         agent.avail_entry = entry
         agent.avail_channels = channels
+        gid = agent.group
+        kinds = self._kinds
+        kind = kinds.of_group[gid]
+        for ch in channels:
+            glive = self._glive[ch]
+            n = glive[gid] = glive[gid] + 1
+            if n == 1:
+                # Nobody of the group was available here: a fresh heap (the old one,
+                # all stale, went with its last live entry).
+                self._avail[ch][gid] = [entry]
+                kinds.stocked[ch][kind] += 1
+            else:
+                lst = self._avail[ch][gid]
+                heappush(lst, entry)
+                if len(lst) > 2 * n + 16:
+                    _compact(lst)
+            heap = kinds.heaps[ch][kind]
+            heappush(heap, entry)
+            live = kinds.live[ch]
+            live[kind] += 1
+            if len(heap) > 2 * live[kind] + 16:
+                # Mostly stale (the kind's agents taken by site or team steps or by
+                # draining the queue, never reaching the head): kept bounded.
+                _compact(heap)
 
     def unindex(self, agent: AgentRecord) -> None:
         entry = agent.avail_entry
         if entry is None:
             return
+        gid = agent.group
+        kinds = self._kinds
+        kind = kinds.of_group[gid]
         for ch in agent.avail_channels:
-            by_group = self._avail[ch]
-            lst = by_group[agent.group]
-            lst.remove(entry)
-            if not lst:
-                del by_group[agent.group]
+            # The entry stays in the heaps, stale (``avail_entry`` no longer it).
+            kinds.live[ch][kind] -= 1
+            glive = self._glive[ch]
+            glive[gid] -= 1
+            if not glive[gid]:
+                del self._avail[ch][gid]
+                kinds.stocked[ch][kind] -= 1
         agent.avail_entry = None
         agent.avail_channels = ()
 
@@ -262,6 +381,8 @@ class AgentPool:
         by_group = self._avail[channel]
         if not by_group:
             return None, 0
+        if scope[0] == "region" and contact.cooldowns is None:
+            return self._choose_region(rid, channel, rule)
         eligible = self.eligible(rid, scope)
         best: AgentRecord | None = None
         best_key: tuple[float, ...] | None = None
@@ -275,7 +396,7 @@ class AgentPool:
             # minimum, compared in C, is the choice; each head counts as weighed.
             if not pairs:
                 return None, 0
-            heads = [lst._lists[0][0] for _, lst in pairs]
+            heads = [_head(lst) for _, lst in pairs]
             return min(heads)[3], len(heads)
         for gid, lst in pairs:
             entry = _first_not_cooled(lst, contact, now)
@@ -287,6 +408,46 @@ class AgentPool:
                 best_key = key
                 best = entry[3]
         return best, weighed
+
+    def _choose_region(
+        self, rid: int, channel: Channel, rule: AgentChoice
+    ) -> tuple[AgentRecord | None, int]:
+        """``choose`` for a step reaching the region, without cool-downs: one head per
+        kind. Within a kind every rule orders agents as the entries do (capacity total
+        and proficiency are the kind's), so the best of the kinds' heads is the best of
+        the groups' heads; each group with an available agent counts as weighed."""
+        kinds = self._kinds
+        found = kinds.region.get((rid, channel))
+        if found is None:
+            heaps = kinds.heaps[channel]
+            found = [
+                (heaps[kind], kind)
+                for kind, gid in enumerate(kinds.first)
+                if self.groups[gid].caps.get(channel, 0) > 0
+                and self._reqs.matches(rid, self.groups[gid].mask)
+            ]
+            kinds.region[(rid, channel)] = found
+        stocked = kinds.stocked[channel]
+        best: AvailEntry | None = None
+        weighed = 0
+        longest_idle = rule is AgentChoice.LONGEST_IDLE
+        best_key: tuple[float, ...] | None = None
+        for heap, kind in found:
+            while heap:
+                entry = heap[0]
+                if entry[3].avail_entry is not entry:
+                    heappop(heap)  # unindexed or re-indexed since it was pushed
+                    continue
+                weighed += stocked[kind]
+                if longest_idle:
+                    if best is None or entry < best:
+                        best = entry
+                else:
+                    key = self._rank(rule, kinds.first[kind], rid, entry)
+                    if best_key is None or key < best_key:
+                        best_key, best = key, entry
+                break
+        return (best[3] if best is not None else None), weighed
 
     def _rank(self, rule: AgentChoice, gid: int, rid: int, entry: AvailEntry) -> tuple[float, ...]:
         load, since, seq, _ = entry
@@ -300,12 +461,32 @@ class AgentPool:
         return (-score, load, since, seq)
 
 
-def _first_not_cooled(lst: SortedList, contact: ContactRecord, now: float) -> AvailEntry | None:
+def _kind_key(mask: int, caps: dict[Channel, int]) -> tuple[object, ...]:
+    return (mask, tuple(caps.get(ch, 0) for ch in CHANNELS))
+
+
+def _head(heap: list[AvailEntry]) -> AvailEntry:
+    """The first live entry of a group's heap (it has one: the group is available)."""
+    entry = heap[0]
+    while entry[3].avail_entry is not entry:
+        heappop(heap)
+        entry = heap[0]
+    return entry
+
+
+def _compact(heap: list[AvailEntry]) -> None:
+    """Drops the stale entries (in place: the heap's identity is kept)."""
+    heap[:] = [e for e in heap if e[3].avail_entry is e]
+    heapify(heap)
+
+
+def _first_not_cooled(
+    lst: list[AvailEntry], contact: ContactRecord, now: float
+) -> AvailEntry | None:
     if contact.cooldowns is None:
-        # The head, read from SortedList's sorted sublists without __getitem__'s overhead.
-        entry: AvailEntry = lst._lists[0][0]
-        return entry
-    for entry in lst:
+        return _head(lst)
+    # A contact someone declined (rare): the group's live entries in order.
+    for entry in sorted(e for e in lst if e[3].avail_entry is e):
         if not contact.cooled_for(entry[3].id, now):
             return entry
     return None

@@ -29,15 +29,23 @@ class TimerKind(IntEnum):
 
 
 Timer = tuple[float, int, TimerKind, str, float]
+Stored = tuple[float, int, int, str, float]  # a timer as the wheel keeps it
 
 SLOT_S = 1.0
+
+# Kinds are stored in the wheel as plain ints: a tuple of plain values (floats, ints,
+# strings) is untracked by the garbage collector at its first pass, where one holding an
+# enum member stays tracked and is traversed by every later pass that reaches its
+# generation; pending timers are one or two per open contact, 100,000s in a surge.
+_PLAIN = [int(k) for k in TimerKind]
+_KINDS = list(TimerKind)
 
 
 class TimerQueue:
     __slots__ = ("_count", "_pos", "_seq", "_slots", "_sorted", "keys")
 
     def __init__(self) -> None:
-        self._slots: dict[int, list[Timer]] = {}
+        self._slots: dict[int, list[Stored]] = {}
         # Slot keys in order; read directly by the engine for its "anything due?" check.
         self.keys: list[int] = []
         self._sorted: int | None = None  # the head slot, once sorted
@@ -51,7 +59,7 @@ class TimerQueue:
     def push(self, at: float, kind: TimerKind, ref: str, token: float) -> None:
         self._seq += 1
         self._count += 1
-        timer = (at, self._seq, kind, ref, token)
+        timer = (at, self._seq, _PLAIN[kind], ref, token)
         key = int(at // SLOT_S)
         slot = self._slots.get(key)
         if slot is None:
@@ -72,7 +80,7 @@ class TimerQueue:
         self._sorted = None
         self._pos = 0
 
-    def _head(self) -> list[Timer] | None:
+    def _head(self) -> list[Stored] | None:
         if not self.keys:
             return None
         key = self.keys[0]
@@ -93,7 +101,7 @@ class TimerQueue:
         slot = self._head()
         if slot is None or slot[self._pos][0] > now:
             return None
-        timer = slot[self._pos]
+        at, seq, kind, ref, token = slot[self._pos]
         self._pos += 1
         self._count -= 1
         if self._pos == len(slot):
@@ -101,4 +109,6 @@ class TimerQueue:
             del self._slots[key]
             self._sorted = None
             self._pos = 0
-        return timer
+        # The member again (the engine compares by identity); also for timers from a
+        # snapshot that stored members.
+        return at, seq, _KINDS[kind], ref, token
