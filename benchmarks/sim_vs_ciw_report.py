@@ -147,6 +147,22 @@ def _instructions(r: Rounds, small: Workload) -> list[str]:
     return lines
 
 
+def verdict(r: Rounds) -> list[str]:
+    """The target of issues 14 and 15: the simulator, as the what-if runs it, at least at
+    ciw's contacts per CPU second (the median of the within-round ratios), on the same
+    work (the sides agree)."""
+    if "sim" not in r.outcomes:
+        return []
+    ratios = _ratios(r, "sim")
+    met = statistics.median(ratios) >= 1.0 and compatible(r)
+    return [
+        f"{'PASS' if met else 'MISS'}  simulator (`measure=False`) >= ciw's contacts per CPU "
+        f"second: {_spread(ratios, '.2f')}x over {len(ratios)} rounds"
+        + ("" if compatible(r) else " (the sides disagree: not the same work)"),
+        "",
+    ]
+
+
 def section(r: Rounds, small: Workload, argv: list[str]) -> list[str]:
     w = r.workload
     n = len(r.outcomes["ciw"])
@@ -176,7 +192,7 @@ def section(r: Rounds, small: Workload, argv: list[str]) -> list[str]:
         lines.append(
             f"| {LABELS[side]} | {_spread(rates, ',.0f')} | {_spread(_ratios(r, side), '.2f')}× |"
         )
-    lines += ["", *_agreement(r), "", *_instructions(r, small), ""]
+    lines += ["", *_agreement(r), "", *verdict(r), *_instructions(r, small), ""]
     if "sim" in r.outcomes and "engine" in r.outcomes:
         own = [
             1 - (e.cpu_s / e.contacts) / (s.cpu_s / s.contacts)
