@@ -79,7 +79,10 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         target = due = spec.due_at
     else:
         clock = spec.clock_from if spec.clock_from is not None else arrived
-        target, due = place_and_deadline(clock, spec.same_day_by, urgency.target_s)
+        if spec.same_day_by is None:  # ``place_and_deadline`` without a cap, inlined
+            target = due = clock + urgency.target_s
+        else:
+            target, due = place_and_deadline(clock, spec.same_day_by, urgency.target_s)
     engine._seq += 1
     c = ContactRecord(spec, service, urgency_name, engine._seq, arrived, due, base, target)
     engine._contacts[c.id] = c
@@ -216,7 +219,9 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     a = engine._agents[ev.agent_id]
     if a.avail_entry is not None:
         engine._pool.unindex(a)
-    release(a, c, now)
+    # ``release``, inlined (every completion).
+    a.load[a.in_hand.pop(c.id)] -= 1
+    a.since = now
     close(engine, c, ev.outcome or "resolved", out)
     wrapup_s = c.service.wrapup_s
     if wrapup_s > 0:

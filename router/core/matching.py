@@ -28,7 +28,13 @@ def route(
     engine: EngineState, c: ContactRecord, now: float, out: Decisions, arriving: bool
 ) -> None:
     """Offers a waiting contact to the best available agent, or queues it."""
-    agent, weighed = engine._pool.choose(c, c.service.agent_choice, engine._agents, now)
+    pool = engine._pool
+    # With a long queue no agent is available most of the time: then ``choose`` (which
+    # returns at once on this test) is not called.
+    if pool._avail[c.channel]:
+        agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+    else:
+        agent = None
     if agent is not None:
         offer(
             engine, c, agent, now, out, d.Trace(c.step_kind, c.service.agent_choice.value, weighed)
@@ -71,8 +77,12 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     """Offers ``a`` (unindexed) the earliest-due contacts it can take, then indexes it."""
     queue = engine._queue
     channels = free_channels(engine, a, now)
-    while channels and len(queue):
-        c, weighed = queue.best_for(a.scopes, channels, engine._pool.reqs_of(a.group), a.id, now)
+    while channels and queue._size:  # ``len(queue)``, without the method call
+        pool = engine._pool
+        group = pool.groups[a.group]
+        # ``reqs_of``'s answer when the group is caught up (nearly always), inlined.
+        reqs = group.rids if group.checked == len(pool._reqs.compiled) else pool.reqs_of(a.group)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now)
         if c is None:
             break
         queue.remove(c)
