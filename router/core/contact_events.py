@@ -90,7 +90,18 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         c.entered = False
         hold(engine, c, spec.not_before, out)
         return
-    push_deadline_timers(engine, c, now)
+    # ``push_deadline_timers``, inlined for a new contact (every arrival): its service
+    # and class are the ones just looked up, it is neither warned nor missed yet.
+    before = urgency.warn_before_s
+    if before is None:
+        before = urgency.target_s * service.warn_fraction
+    c.warn_at = warn_at = due - before
+    engine._tokens += 1
+    c.deadline_token = token = engine._tokens
+    if before > 0 and warn_at > now:
+        engine._timers.push(warn_at, TimerKind.WARN, c.id, token)
+    else:
+        engine._timers.push(max(due, now), TimerKind.DEADLINE, c.id, token)
     enter_step(engine, c, 0, now, out, arriving=True)
 
 
@@ -222,7 +233,11 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     # ``release``, inlined (every completion).
     a.load[a.in_hand.pop(c.id)] -= 1
     a.since = now
-    close(engine, c, ev.outcome or "resolved", out)
+    # ``close``, inlined (every completion).
+    c.state = ContactState.CLOSED
+    del engine._contacts[c.id]
+    out.append(d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel))
+    c.agent_id = None
     wrapup_s = c.service.wrapup_s
     if wrapup_s > 0:
         start_wrapup(engine, a, now + wrapup_s, out)
