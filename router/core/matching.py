@@ -70,7 +70,9 @@ def offer(
     engine._timers.push(c.offer_expires_at, TimerKind.OFFER_EXPIRY, c.id, c.offer_no)
     out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
     if reindex:
-        engine._pool.index(a, free_channels(engine, a, now))
+        channels = free_channels(engine, a, now)
+        if channels:  # a one-channel agent is full now: ``index`` would do nothing
+            engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
