@@ -79,7 +79,10 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         target = due = spec.due_at
     else:
         clock = spec.clock_from if spec.clock_from is not None else arrived
-        target, due = place_and_deadline(clock, spec.same_day_by, urgency.target_s)
+        if spec.same_day_by is None:  # ``place_and_deadline`` without a cap, inlined
+            target = due = clock + urgency.target_s
+        else:
+            target, due = place_and_deadline(clock, spec.same_day_by, urgency.target_s)
     engine._seq += 1
     c = ContactRecord(spec, service, urgency_name, engine._seq, arrived, due, base, target)
     engine._contacts[c.id] = c
@@ -87,7 +90,18 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         c.entered = False
         hold(engine, c, spec.not_before, out)
         return
-    push_deadline_timers(engine, c, now)
+    # ``push_deadline_timers``, inlined for a new contact (every arrival): its service
+    # and class are the ones just looked up, it is neither warned nor missed yet.
+    before = urgency.warn_before_s
+    if before is None:
+        before = urgency.target_s * service.warn_fraction
+    c.warn_at = warn_at = due - before
+    engine._tokens += 1
+    c.deadline_token = token = engine._tokens
+    if before > 0 and warn_at > now:
+        engine._timers.push(warn_at, TimerKind.WARN, c.id, token)
+    else:
+        engine._timers.push(max(due, now), TimerKind.DEADLINE, c.id, token)
     enter_step(engine, c, 0, now, out, arriving=True)
 
 
@@ -216,8 +230,14 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     a = engine._agents[ev.agent_id]
     if a.avail_entry is not None:
         engine._pool.unindex(a)
-    release(a, c, now)
-    close(engine, c, ev.outcome or "resolved", out)
+    # ``release``, inlined (every completion).
+    a.load[a.in_hand.pop(c.id)] -= 1
+    a.since = now
+    # ``close``, inlined (every completion).
+    c.state = ContactState.CLOSED
+    del engine._contacts[c.id]
+    out.append(d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel))
+    c.agent_id = None
     wrapup_s = c.service.wrapup_s
     if wrapup_s > 0:
         start_wrapup(engine, a, now + wrapup_s, out)

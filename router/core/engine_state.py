@@ -104,6 +104,14 @@ class EngineState:
         return c
 
     def _offered_to(self, contact_id: str, agent_id: str) -> ContactRecord:
+        c = self._contacts.get(contact_id)
+        if (
+            c is not None
+            and c.state is ContactState.OFFERED
+            and c.agent_id == agent_id
+            and agent_id in self._agents
+        ):
+            return c  # every check below passes: no further calls on every accept
         self._agent(agent_id)
         c = self._open_contact(contact_id)
         if c.state is not ContactState.OFFERED or c.agent_id != agent_id:
@@ -115,7 +123,9 @@ class EngineState:
 
     def _assigned_to(self, contact_id: str, agent_id: str, why: str = "") -> ContactRecord:
         """The open contact, which must be assigned to ``agent_id`` (else ``Conflict``)."""
-        c = self._open_contact(contact_id)
+        c = self._contacts.get(contact_id)  # ``_open_contact``, inlined
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
         if c.state is not ContactState.ASSIGNED or c.agent_id != agent_id:
             raise Conflict(
                 f"contact {c.id!r} is {c.state.value}"

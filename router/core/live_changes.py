@@ -95,7 +95,7 @@ def on_moved(engine: EngineState, ev: ContactMoved, now: float, out: Decisions) 
     out.append(d.Moved(c.id, c.service.name, target.name, ev.by or None, changed))
     c.urgency = urgency
     c.service = target
-    c.visited = (target.name,)
+    c.visited = ()  # a supervisor's move starts its overflow history afresh
     c.due_service = None  # it keeps its due time: its place in the one order
     c.base_rid = base
     enter_step(engine, c, 0, now, out)

@@ -28,7 +28,13 @@ def route(
     engine: EngineState, c: ContactRecord, now: float, out: Decisions, arriving: bool
 ) -> None:
     """Offers a waiting contact to the best available agent, or queues it."""
-    agent, weighed = engine._pool.choose(c, c.service.agent_choice, engine._agents, now)
+    pool = engine._pool
+    # With a long queue no agent is available most of the time: then ``choose`` (which
+    # returns at once on this test) is not called.
+    if pool._avail[c.channel]:
+        agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+    else:
+        agent = None
     if agent is not None:
         offer(
             engine, c, agent, now, out, d.Trace(c.step_kind, c.service.agent_choice.value, weighed)
@@ -64,15 +70,21 @@ def offer(
     engine._timers.push(c.offer_expires_at, TimerKind.OFFER_EXPIRY, c.id, c.offer_no)
     out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
     if reindex:
-        engine._pool.index(a, free_channels(engine, a, now))
+        channels = free_channels(engine, a, now)
+        if channels:  # a one-channel agent is full now: ``index`` would do nothing
+            engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
     """Offers ``a`` (unindexed) the earliest-due contacts it can take, then indexes it."""
     queue = engine._queue
     channels = free_channels(engine, a, now)
-    while channels and len(queue):
-        c, weighed = queue.best_for(a.scopes, channels, engine._pool.reqs_of(a.group), a.id, now)
+    while channels and queue._size:  # ``len(queue)``, without the method call
+        pool = engine._pool
+        group = pool.groups[a.group]
+        # ``reqs_of``'s answer when the group is caught up (nearly always), inlined.
+        reqs = group.rids if group.checked == len(pool._reqs.compiled) else pool.reqs_of(a.group)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now)
         if c is None:
             break
         queue.remove(c)

@@ -15,9 +15,16 @@ from skills import Requirement, Term
 def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> int:
     """The id of the requirement a contact of ``service`` is matched by before any step
     relaxes it: its own or its service's, with its language and authorisation."""
-    if spec.requirement is not None:
+    requirement = spec.requirement
+    if requirement is not None:
+        if not engine.policy.agreements:
+            # ``contact_base``'s cache hit, inlined (no gate to join): every arrival that
+            # names its own requirement takes this path.
+            rid = engine._reqs._derived.get((requirement, spec.language, spec.authorisation))
+            if rid is not None:
+                return rid
         return engine._reqs.contact_base(
-            gated(engine, spec.requirement, service.name), spec.language, spec.authorisation
+            gated(engine, requirement, service.name), spec.language, spec.authorisation
         )
     # Most contacts take their service's requirement: a cheap key, no hashing of the
     # requirement itself on every arrival.

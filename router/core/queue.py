@@ -105,8 +105,9 @@ class Shelf:
             self.cover(rid + 1)
         if bucket is None:
             dues[rid] = _NONE
-        else:
-            dues[rid], self.seqs[rid] = bucket.head_key()
+        else:  # ``bucket.head_key()``, inlined: on most adds and removes of a head
+            dues[rid] = bucket._dues[0][0]
+            self.seqs[rid] = bucket._seqs[0][0]
 
 
 class WaitingQueue:
@@ -186,7 +187,12 @@ class WaitingQueue:
         self._size -= 1
         if contact.cooldowns is not None:
             self._cooling -= 1
-        self.tally.left(contact)
+        # ``tally.left``, inlined (every contact leaving the queue).
+        count = self.tally._count
+        count[("service", contact.service.name)] -= 1
+        site = contact.spec.preferred_site
+        if site is not None:
+            count[("site", site)] -= 1
 
     def best_for(
         self,
@@ -242,7 +248,9 @@ class WaitingQueue:
                         heads = len(keys) - sum(map(isnan, keys))
                     if won < 0:
                         continue
-                    head = shelf.buckets[won].head
+                    # ``Bucket.head`` without the property call: ``won`` has a head key,
+                    # so its bucket is not empty.
+                    head = shelf.buckets[won]._recs[0][0]
                     # The smallest head is the answer unless this agent declined it; then
                     # (rarely) walk the buckets for the first contact it may take.
                     if not cooling or head is None or not head.cooled_for(agent_id, now):

@@ -119,7 +119,11 @@ class ContactRecord:
         self.offer_no = 0
         self.offer_expires_at = 0.0
         self.cooldowns: dict[str, float] | None = None
-        self.visited: tuple[str, ...] = (service.name,)
+        # The services it overflowed from (its current one is not repeated here): empty,
+        # a shared constant, for nearly every contact, where a tuple of its service made
+        # one more allocation per arrival. A snapshot's tuple may also hold the current
+        # service, which the check (``step_choice``) reads the same.
+        self.visited: tuple[str, ...] = ()
         self.attempts = 0  # callback attempts made
         self.hold_until: float | None = None  # while scheduled
         self.hold_token = 0

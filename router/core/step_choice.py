@@ -14,6 +14,8 @@ Once at its step, the contact is offered or queued (``matching.route``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from router.core import decisions as d
 from router.core.engine_state import Decisions, EngineState, in_order
 from router.core.matching import route
@@ -38,6 +40,35 @@ def enter_step(
 ) -> None:
     """Puts a waiting contact at step ``index`` of its service (or the first later
     step that applies), then offers it or queues it."""
+    steps = c.service.steps
+    step = steps[-1] if steps else _FALLBACK_STEP
+    scope: ScopeKey = REGION
+    skipped: Sequence[StepKind] = ()
+    if index != len(steps) - 1 or (
+        step.kind is not StepKind.REGION and step.kind is not StepKind.RELAXED
+    ):
+        # Not the usual arrival (at a service's last step, and it reaches the region:
+        # the last step always applies, so there is nothing to search).
+        index, step, scope, skipped = _find_step(engine, c, index, out)
+    c.step_index = index
+    c.step_kind = step.kind
+    c.scope = scope
+    c.rid = engine._reqs.relaxed(c.base_rid, step.relax_levels) if step.relax_levels else c.base_rid
+    engine._tokens += 1
+    c.epoch = engine._tokens  # a fresh token (_token, inlined on the arrival path)
+    c.restep = None
+    if step.duration_s is not None and index < len(c.service.steps) - 1:
+        engine._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
+    if not arriving:
+        out.append(d.Widened(c.id, step.kind, tuple(skipped), d.Trace(step.kind, "widening")))
+    route(engine, c, now, out, arriving)
+
+
+def _find_step(
+    engine: EngineState, c: ContactRecord, index: int, out: Decisions
+) -> tuple[int, Step, ScopeKey, Sequence[StepKind]]:
+    """The step at or after ``index`` that applies (overflowing when a step says so),
+    and the kinds of the steps skipped on the way."""
     skipped: list[StepKind] = []
     fallback: tuple[int, Step, ScopeKey] | None = None
     chosen: tuple[int, Step, ScopeKey] | None = None
@@ -49,7 +80,7 @@ def enter_step(
         step = steps[index]
         if step.kind is StepKind.OVERFLOW:
             target = engine._services.get(step.overflow_to or "")
-            if target is None or target.name in c.visited:
+            if target is None or target.name == c.service.name or target.name in c.visited:
                 skipped.append(step.kind)
                 index += 1
                 continue
@@ -59,8 +90,8 @@ def enter_step(
             fallback = None  # the old service's steps no longer apply
             c.due_service = None  # the place was earned in the first service; keep it
             c.urgency = urgency
+            c.visited = (*c.visited, c.service.name)
             c.service = target
-            c.visited = (*c.visited, target.name)
             c.base_rid = base_rid(engine, c.spec, target)
             index = 0
             continue
@@ -79,18 +110,7 @@ def enter_step(
             continue
         chosen = candidate
     index, step, scope = chosen
-    c.step_index = index
-    c.step_kind = step.kind
-    c.scope = scope
-    c.rid = engine._reqs.relaxed(c.base_rid, step.relax_levels) if step.relax_levels else c.base_rid
-    engine._tokens += 1
-    c.epoch = engine._tokens  # a fresh token (_token, inlined on the arrival path)
-    c.restep = None
-    if step.duration_s is not None and index < len(c.service.steps) - 1:
-        engine._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
-    if not arriving:
-        out.append(d.Widened(c.id, step.kind, tuple(skipped), d.Trace(step.kind, "widening")))
-    route(engine, c, now, out, arriving)
+    return index, step, scope, skipped
 
 
 def scope_of(kind: StepKind, c: ContactRecord) -> ScopeKey | None:
