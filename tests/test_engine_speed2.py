@@ -7,36 +7,18 @@ from __future__ import annotations
 
 import pickle
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from router.core.events import AgentLoggedIn, ContactArrived
 from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
 from router.core.tally import TallyKey, WaitingTally
 from tests.builders import Clock, agent, engine, service
+from tests.test_tally import Queued, _Service, _Spec
 
 
-@dataclass
-class _Service:
-    name: str
-
-
-@dataclass
-class _Spec:
-    preferred_site: str | None
-
-
-@dataclass(eq=False)
-class _Queued:
-    arrived_at: float
-    seq: int
-    service: _Service
-    spec: _Spec
-    entry: object | None = field(default=None)
-
-
-def _queued(at: float, seq: int, site: str | None = None) -> _Queued:
-    return _Queued(at, seq, _Service("nursing"), _Spec(site), entry=object())
+def _queued(at: float, seq: int, site: str | None = None) -> Queued:
+    # The tally's test double (the fields it reads), as in tests/test_tally.py.
+    return Queued(at, seq, _Service("nursing"), _Spec(site), entry=object())
 
 
 def test_a_tally_stored_with_entry_tuples_loads_and_keeps_its_oldest_arrival() -> None:
