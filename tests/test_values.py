@@ -14,6 +14,7 @@ from mypy import api as mypy_api
 
 from router.core.events import ContactArrived, CustomerAway, OfferAccepted
 from router.core.model import Channel, ContactSpec
+from router.store import codec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,25 @@ FROZEN_PICKLES = {
         "417761799493942981945d94288c0263319447403e0000000000004b0265622e",
     ),
 }
+
+
+# The store's codec (Redis log, snapshots) on a batch of the three, by the same old code:
+# ``(cls, values)`` per value, rebuilt by calling the class.
+FROZEN_LOG_BATCH = (
+    "800595fb000000000000005d94288c12726f757465722e636f72652e6576656e7473948c0e436f6e7461"
+    "6374417272697665649493948c11726f757465722e636f72652e6d6f64656c948c0b436f6e7461637453"
+    "706563949394288c0263319468048c074368616e6e656c9493948c05766f69636594859452948c0e6e75"
+    "7273696e675f616476696365948c025035944e8c027376944e4e4e4e4e4e7d948c05746f706963948c01"
+    "7894734e4740290000000000004e4e4e4e749452948594529468018c0d4f666665724163636570746564"
+    "94939468078c026131948694529468018c0c437573746f6d657241776179949394680747403e00000000"
+    "00004b0287945294652e"
+)
+
+
+def test_the_store_writes_a_log_batch_byte_for_byte_as_for_the_frozen_classes() -> None:
+    batch = [made for made, _old in (FROZEN_PICKLES[k] for k in ("arrived", "accepted", "away"))]
+    assert codec.decode(bytes.fromhex(FROZEN_LOG_BATCH)) == batch
+    assert codec.encode(batch).hex() == FROZEN_LOG_BATCH
 
 
 @pytest.mark.parametrize("name", sorted(FROZEN_PICKLES))

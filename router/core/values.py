@@ -10,9 +10,11 @@ these classes as frozen (``dataclass_transform(frozen_default=True)``) and refus
 assignment to a field, in the project and in any code that type-checks against it.
 Decisions (``router.core.decisions``) made the same choice earlier, by convention.
 
-Pickles (the Redis log and snapshots) are the same as a frozen slotted dataclass's: the
-state is the list of field values, so entries written before this change load, and
-entries written now load in code from before it.
+Pickles are the same as a frozen slotted dataclass's: plain ``pickle`` writes the list of
+field values as the state, and the store's codec (the Redis log and snapshots,
+``router/store/codec.py``) writes ``(cls, field values)``, rebuilt by calling the class,
+as it did for the frozen classes. So entries written before this change load, and entries
+written now load in code from before it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def value(cls: type[T]) -> type[T]:
     ``__hash__`` and ``__repr__`` as ``@dataclass(frozen=True, slots=True)`` makes them,
     without run-time enforcement of immutability."""
     made: Any = dataclass(slots=True, unsafe_hash=True)(cls)
+    made.__value_class__ = True  # the store's codec writes these as ``(cls, values)``
     made.__getstate__ = _getstate
     if "__setstate__" not in cls.__dict__:
         made.__setstate__ = restore

@@ -71,14 +71,16 @@ _FAST: dict[type, tuple[str, ...] | None] = {}
 
 
 def _plain_fields(cls: type) -> tuple[str, ...] | None:
-    """The field names of a frozen dataclass rebuilt exactly by ``cls(*values)`` (every
-    field in ``__init__``, no ``__post_init__``); None for any other class."""
+    """The field names of a frozen dataclass or a value class (``router.core.values``)
+    rebuilt exactly by ``cls(*values)`` (every field in ``__init__``, no
+    ``__post_init__``); None for any other class."""
     known = _FAST.get(cls, ())
     if known != ():
         return known
     names: tuple[str, ...] | None = None
     params = getattr(cls, "__dataclass_params__", None)
-    if params is not None and params.frozen and not hasattr(cls, "__post_init__"):
+    immutable = params is not None and (params.frozen or getattr(cls, "__value_class__", False))
+    if immutable and not hasattr(cls, "__post_init__"):
         fields = dataclasses.fields(cls)
         if all(f.init for f in fields):
             names = tuple(f.name for f in fields)
@@ -87,9 +89,10 @@ def _plain_fields(cls: type) -> tuple[str, ...] | None:
 
 
 class _Pickler(pickle.Pickler):
-    """Frozen dataclasses (events, specs) as ``(cls, values)``: the default path asks
-    ``dataclasses.fields()`` for every object and costs twice as much, on the hot path
-    of Redis mode. Still only classes, so the unpickler's allow-list is unchanged."""
+    """Frozen dataclasses and value classes (events, specs) as ``(cls, values)``: the
+    default path asks ``dataclasses.fields()`` for every object and costs twice as much,
+    on the hot path of Redis mode. Still only classes, so the unpickler's allow-list is
+    unchanged."""
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
