@@ -76,6 +76,27 @@ def test_highest_proficiency_then_longest_idle() -> None:
     assert [clock.at(t, arrive(f"k{t}"))[0][2] for t in (1, 2, 3)] == ["hi2", "hi1", "lo"]
 
 
+def test_proficiency_counts_only_a_clause_the_agent_meets() -> None:
+    # "nursing>=2 or dental>=4": "both" meets the first clause only (nursing 2) and its
+    # dental 3, short of 4, counts for nothing; "nurse" meets it with nursing 3. Found by
+    # the property test in tests/test_pool_choice.py, whose oracle had summed the levels
+    # of a clause the agent did not meet.
+    clock = Clock(
+        engine(
+            [
+                service(
+                    "nurse",
+                    "nursing>=2 | dental>=4",
+                    agent_choice=AgentChoice.HIGHEST_PROFICIENCY,
+                )
+            ],
+            [agent("both", "x", {"nursing": 2, "dental": 3}), agent("nurse", "x", {"nursing": 3})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("both"), AgentLoggedIn("nurse"))
+    assert [clock.at(t, arrive(f"k{t}"))[0][2] for t in (1, 2)] == ["nurse", "both"]
+
+
 def test_least_occupied_spreads_chats() -> None:
     clock = Clock(
         engine(

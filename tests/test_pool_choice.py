@@ -112,12 +112,14 @@ def rosters(draw: Any) -> RoutingPolicy:
     return RoutingPolicy(CATALOGUE, services, agents)
 
 
-def score(spec_skills: dict[str, int], requirement: Requirement) -> int:
-    """The highest sum of levels in the skills of a clause the agent meets."""
+def score(agent: AgentSpec, requirement: Requirement) -> int:
+    """The highest sum of levels in the skills of a clause the agent meets (a clause it
+    does not meet counts for nothing, however high its levels in that clause's skills)."""
+    skills = agent.abilities.skills
     best = 0
     for clause in requirement.clauses:
-        s = sum(spec_skills.get(t.name, 0) for t in clause if t.kind == "skill")
-        best = max(best, s)
+        if meets(agent, Requirement((clause,))):
+            best = max(best, sum(skills.get(t.name, 0) for t in clause if t.kind == "skill"))
     return best
 
 
@@ -194,7 +196,7 @@ class ChoiceRun(Run):
         if rule is AgentChoice.LEAST_OCCUPIED:
             total = max(1, sum(a.spec.capacity.get(ch, 0) for ch in CHANNELS))
             return (load / total, *tail)
-        return (-score(dict(a.spec.abilities.skills), requirement), *tail)
+        return (-score(a.spec, requirement), *tail)
 
     def check_choice(
         self, event: ContactArrived, out: list[d.Decision], before: dict[str, AgentView]
