@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.config.reader import as_int
 from router.core.errors import Conflict, UnknownContact
 from router.core.events import ContactCancelled, ContactMoved, ManualOffer
 from router.core.model import ContactState
@@ -182,8 +183,5 @@ def _query_int(
     except ValueError:
         problems.add(key, f"expected an integer, got {text!r}")
         return default
-    if value < low or (high is not None and value > high):
-        bounds = f"{low}..{high}" if high is not None else f">= {low}"
-        problems.add(key, f"must be {bounds}, got {value}")
-        return default
-    return value
+    checked = as_int(problems, key, value, low, high)
+    return default if checked is None else checked
