@@ -65,6 +65,29 @@ def action_of(status: int, body: bytes) -> str:
     return f"http_{status}" if status != 201 else "other"
 
 
+async def post_call(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    actions: Counter[str],
+    failures: list[str],
+) -> float | None:
+    """Posts one call's webhook and counts its answer's action; the seconds it took to
+    answer, or None when it failed (recorded in ``failures``)."""
+    t0 = time.perf_counter()
+    try:
+        async with session.post(url, data=body, headers=headers) as resp:
+            raw = await resp.read()
+            status = resp.status
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+        return None
+    took = time.perf_counter() - t0
+    actions[action_of(status, raw)] += 1
+    return took
+
+
 async def fixed_rate(
     session: aiohttp.ClientSession,
     port: int,
@@ -89,18 +112,10 @@ async def fixed_rate(
 
     async def post(i: int) -> None:
         cid = call_id(tag, i)
-        body = call_body(cid)
-        t0 = perf()
-        sent_at["phone-" + cid] = t0
-        try:
-            async with session.post(url, data=body, headers=headers) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            failures.append(f"{type(exc).__name__}: {exc}")
-            return
-        answer_s.append(perf() - t0)
-        actions[action_of(status, raw)] += 1
+        sent_at["phone-" + cid] = perf()
+        took = await post_call(session, url, call_body(cid), headers, actions, failures)
+        if took is not None:
+            answer_s.append(took)
 
     loop = asyncio.get_running_loop()
     begin = loop.time() + 0.01
@@ -205,16 +220,10 @@ async def surge_aiohttp(
                 i = next_index
                 next_index += 1
                 body = call_body(call_id(tag, i))
-                t0 = perf()
-                try:
-                    async with session.post(url, data=body, headers=headers) as resp:
-                        raw = await resp.read()
-                        status = resp.status
-                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    failures.append(f"{type(exc).__name__}: {exc}")
+                took = await post_call(session, url, body, headers, actions, failures)
+                if took is None:
                     return
-                latencies.append(perf() - t0)
-                actions[action_of(status, raw)] += 1
+                latencies.append(took)
 
         started = perf()
         timed_out = False
