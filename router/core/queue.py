@@ -187,12 +187,7 @@ class WaitingQueue:
         self._size -= 1
         if contact.cooldowns is not None:
             self._cooling -= 1
-        # ``tally.left``, inlined (every contact leaving the queue).
-        count = self.tally._count
-        count[("service", contact.service.name)] -= 1
-        site = contact.spec.preferred_site
-        if site is not None:
-            count[("site", site)] -= 1
+        self.tally.left(contact)
 
     def best_for(
         self,

@@ -85,7 +85,6 @@ class WaitingTally:
             self._compact(key)
 
     def left(self, c: ContactRecord) -> None:
-        # ``WaitingQueue.remove`` does the same inline: keep the two alike.
         self._count[("service", c.service.name)] -= 1
         site = c.spec.preferred_site
         if site is not None:
