@@ -1,8 +1,9 @@
 """Value classes: immutable for the type checker, plain slotted dataclasses when run.
 
-Events and contact specs are values: compared and hashed by their fields, never changed
-once made. A ``frozen`` dataclass enforces that at run time by building every instance
-through ``object.__setattr__``, one call per field: a contact spec (19 fields) cost
+Events, contact specs, the engine's contact and agent views and the wait estimate are
+values: compared and hashed by their fields, never changed once made. A ``frozen``
+dataclass enforces that at run time by building every instance through
+``object.__setattr__``, one call per field: a contact spec (19 fields) cost
 3.1 us to build against 0.7 us for a plain slotted dataclass, and an event 0.5 us
 against 0.15 us, a seventh of the simulator's time per contact (benchmarks/RESULTS.md,
 "#14 part 6"). So here the promise is kept where it is checked: ``mypy --strict`` sees
