@@ -5,10 +5,12 @@ phone-webhook handler, run as its own process (``BareServer``) beside ``yhteys s
 (and ``GET /readyz``) the way ``router/serve.py`` serves the real service: the same
 ``web.run_app`` on a uvloop loop, no access log, the collector settled the same way
 (``settle_collector``). The handler reads the body, parses it as JSON, takes the call id
-and the IVR's language from it and answers ``201`` with a JSON of the service's queue
-shape and size (``{"call_id", "action": "queue", "announcement": {...}}``). Nothing
-else: no bearer token, no validation of the fields, no engine. What the service spends
-above this process, per request, is what the service adds to aiohttp + JSON.
+and the IVR's language from it, hands the call to a free agent (``benchmarks/bare_agents.py``:
+the ``offer`` goes out on its websocket and the answer is the service's ``connect``) or
+else queues it and answers ``201`` with a JSON of the service's queue shape and size
+(``{"call_id", "action": "queue", "announcement": {...}}``). Nothing else: no bearer
+token, no validation of the fields, no engine. What the service spends above this
+process, per request, is what the service adds to aiohttp + JSON.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from benchmarks.bare_agents import AGENT_WS_PATH, BareDesk
 from benchmarks.service_load_processes import HOST, ROOT, HttpProcess, log, stop_process
 from router.serve import new_event_loop
 from router.service.collector import settle_collector
@@ -31,16 +34,25 @@ STOP_TIMEOUT_S = 5.0
 
 
 def build_app() -> web.Application:
-    queued = 0
+    desk = BareDesk()
 
     async def arrived(request: web.Request) -> web.Response:
-        nonlocal queued
         body: Any = json.loads(await request.read())
-        queued += 1
+        call_id = body["call_id"]
+        agent = await desk.arrived(call_id, body)
+        if agent is not None:
+            answer = {
+                "call_id": call_id,
+                "action": "connect",
+                "agent_id": agent.id,
+                "agent_name": f"Agent {agent.id}",
+            }
+            return web.json_response(answer, status=201)
+        queued = len(desk.waiting)
         ivr = body.get("ivr") or {}
         return web.json_response(
             {
-                "call_id": body["call_id"],
+                "call_id": call_id,
                 "action": "queue",
                 "announcement": {
                     "position": queued,
@@ -56,6 +68,7 @@ def build_app() -> web.Application:
 
     app = web.Application()
     app.router.add_post(CALLS_PATH, arrived)
+    app.router.add_get(AGENT_WS_PATH, desk.websocket)
     app.router.add_get("/readyz", ready)
     return app
 

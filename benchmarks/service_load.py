@@ -90,6 +90,7 @@ from benchmarks.service_load_calls import (
 from benchmarks.service_load_measure import Phase, measured, phase_cpu, summary_ms
 from benchmarks.service_load_processes import (
     HOST,
+    HttpProcess,
     RedisProcess,
     ServerProcess,
     free_port,
@@ -146,7 +147,7 @@ class Settings:
 
 async def closed_loop(
     settings: Settings,
-    server: ServerProcess,
+    server: HttpProcess,
     region: LoadRegion,
     agents: Agents,
     phases: dict[str, Phase],

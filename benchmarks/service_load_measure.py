@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.service_load_processes import ServerProcess
+from benchmarks.service_load_processes import HttpProcess
 
 
 def percentile(ordered: list[float], p: float) -> float:
@@ -53,7 +53,7 @@ def machine_busy_s() -> float:
 
 
 @contextlib.contextmanager
-def measured(server: ServerProcess, into: dict[str, Phase], name: str) -> Iterator[None]:
+def measured(server: HttpProcess, into: dict[str, Phase], name: str) -> Iterator[None]:
     (user0, sys0), own0, all0 = server.cpu_s(), time.process_time(), machine_busy_s()
     redis0 = server.redis_cpu_s()
     wall0, started_at = time.perf_counter(), time.time()

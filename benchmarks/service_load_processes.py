@@ -246,6 +246,16 @@ class HttpProcess:
         """(user, system) CPU seconds of the process so far."""
         return proc_cpu_s(self.pid)
 
+    def redis_cpu_s(self) -> float:
+        """CPU seconds so far of a redis-server the process uses (none: 0)."""
+        return 0.0
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
 
 class ServerProcess(HttpProcess):
     """``yhteys serve`` as a subprocess, its log in a file, always stopped."""
@@ -287,12 +297,6 @@ class ServerProcess(HttpProcess):
     def redis_cpu_s(self) -> float:
         """redis-server's CPU seconds so far (0 in memory mode)."""
         return sum(self.redis.cpu_s()) if self.redis is not None else 0.0
-
-    def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``; returns the exit code."""
