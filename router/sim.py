@@ -141,7 +141,8 @@ BATCH_THRESHOLDS = (20_000, 10, 10)
 class _Batch:
     """The collector's setting while simulations run, restored when the last one ends
     (also on an error or when dropped half-way; runs may nest or interleave: two
-    simulations stepped in turns, in one thread)."""
+    simulations stepped in turns, in one thread). A setting the caller makes while a run
+    goes is the caller's: it is kept, not overwritten by the one saved at the start."""
 
     runs = 0
     saved = (700, 10, 10)
@@ -156,7 +157,7 @@ class _Batch:
     @classmethod
     def end(cls) -> None:
         cls.runs -= 1
-        if cls.runs == 0:
+        if cls.runs == 0 and gc.get_threshold() == BATCH_THRESHOLDS:
             gc.set_threshold(*cls.saved)
 
 

@@ -82,6 +82,14 @@ def test_interleaved_runs_restore_the_callers_setting_once_both_end() -> None:
     assert gc.get_threshold() == CALLER
 
 
+def test_a_setting_the_caller_makes_during_a_run_is_kept_after_it() -> None:
+    run = _sim().run(until=7200)
+    next(run)
+    gc.set_threshold(5000, 20, 20)  # e.g. a service settling its collector meanwhile
+    assert sum(1 for _ in run) > 100
+    assert gc.get_threshold() == (5000, 20, 20)
+
+
 def test_events_come_in_time_order_ties_in_the_order_they_were_scheduled() -> None:
     # Nobody logged in: each arrival is queued at once, so the queued decisions show the
     # order the events were applied in.
