@@ -492,7 +492,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
     (
         "capacity-negative",
         [("agents[0].capacity.chat", -1)],
-        ["agents[0] (a001).capacity.chat: capacity must be >= 0, got -1"],
+        ["agents[0] (a001).capacity.chat: capacity must be 0..1000, got -1"],
     ),
     (
         "capacity-not-int",
@@ -821,7 +821,7 @@ def test_every_field_of_a_broken_entry_is_checked(doc: Doc) -> None:
         "teams[14].site: unknown site 'kristinestad'; known sites: vaasa, korsholm, laihia, "
         "jakobstad, narpes, kokkola",
         "agents[2].id: expected a string, got integer 3",
-        "agents[2].capacity.voice: capacity must be >= 0, got -1",
+        "agents[2].capacity.voice: capacity must be 0..1000, got -1",
     )
 
 

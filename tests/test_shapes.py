@@ -18,6 +18,7 @@ from router.config import load_region, parse_region
 from router.config.errors import Problems
 from router.config.loader import read_agent, read_service
 from router.config.shapes import (
+    MAX_CAPACITY,
     AgentShape,
     CallbackShape,
     ServiceShape,
@@ -187,6 +188,9 @@ def test_the_shape_and_the_readers_share_an_agents_bounds() -> None:
         ({"skills": {"nursing": 6}}, False),
         ({"capacity": {"voice": 0, "chat": 1}}, True),
         ({"capacity": {"voice": -1, "chat": 1}}, False),
+        ({"capacity": {"voice": 1, "chat": MAX_CAPACITY}}, True),
+        ({"capacity": {"voice": 1, "chat": MAX_CAPACITY + 1}}, False),
+        ({"capacity": {"voice": 1, "chat": 99999999999999999999}}, False),
         ({"languages": []}, False),
     ]
     for changes, allowed in cases:

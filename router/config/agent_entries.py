@@ -14,7 +14,7 @@ from router.config.errors import Problems, key_path
 from router.config.known_names import Known, known_of, named, reference, unique, unknown
 from router.config.reader import Fields, as_enum, as_int, as_text, did_you_mean
 from router.config.region import Region
-from router.config.shapes import AgentShape, optional_keys, required_keys
+from router.config.shapes import MAX_CAPACITY, AgentShape, optional_keys, required_keys
 from router.core.model import CHANNELS, AgentSpec, Channel
 from skills import MAX_LEVEL, MIN_LEVEL, AgentAbilities
 
@@ -141,7 +141,7 @@ def _capacity(problems: Problems, entry: Fields) -> dict[Channel, int]:
     for key, value in mapping.items():
         path = entry.at(f"capacity.{key}")
         channel = as_enum(problems, path, key, Channel, "channel")
-        count = as_int(problems, path, value, 0, None, "capacity")
+        count = as_int(problems, path, value, 0, MAX_CAPACITY, "capacity")
         if channel is None or count is None:
             all_valid = False
             continue

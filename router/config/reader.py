@@ -26,6 +26,10 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 ID_FORM = "id (letters, digits, '_', '.', '-'; starting with a letter or digit)"
 NAME_FORM = "name (letters, digits, '_', '.', '-'; starting with a letter or '_')"
+# The longest duration a region file or a live edit may set (a target, a timeout, a
+# retry, a step): a year and a day. Past it a time is no plan but a typo, and the clock
+# plus 1e308 seconds overflows every date the service writes (the audit's export).
+MAX_SECONDS = 366 * 86_400
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -123,10 +127,16 @@ def as_int(
 
 
 def as_number(
-    problems: Problems, path: str, value: object, *, positive: bool = False
+    problems: Problems,
+    path: str,
+    value: object,
+    *,
+    positive: bool = False,
+    most: float = MAX_SECONDS,
 ) -> float | None:
-    """A finite non-negative number (integer or decimal, not a boolean); with ``positive``
-    it must also be above zero."""
+    """A finite non-negative number (integer or decimal, not a boolean) of at most
+    ``most``; with ``positive`` it must also be above zero. The numbers of a region file
+    are durations in seconds (or a fraction of one), hence the default."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.add(path, expected("a number", value))
         return None
@@ -136,6 +146,10 @@ def as_number(
         return None
     if number < 0 or (positive and number == 0):
         problems.add(path, f"must be {'above 0' if positive else 'non-negative'}, got {value!r}")
+        return None
+    if number > most:
+        limit = f"{most:,.0f}" + (" (366 days)" if most == MAX_SECONDS else "")
+        problems.add(path, f"must be at most {limit}, got {value!r}")
         return None
     return number
 

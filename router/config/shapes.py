@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from router.config.reader import MAX_SECONDS
 from router.core.model import (
     AgentChoice,
     AgentSpec,
@@ -44,6 +45,7 @@ _AGENT = AgentSpec(id="", name="", site="", team="")
 TIMEOUT_COOLDOWN_S = 0.0
 MAX_RELAX = MAX_LEVEL - MIN_LEVEL
 MAX_CALLBACK_ATTEMPTS = 20
+MAX_CAPACITY = 1_000  # contacts of one channel an agent holds at once
 
 
 class _Shape(BaseModel):
@@ -53,12 +55,15 @@ class _Shape(BaseModel):
 class UrgencyShape(_Shape):
     """One urgency class of a service: its target answer time, or a redirect."""
 
-    target_s: float = Field(ge=0, description="target answer time, seconds")
+    target_s: float = Field(ge=0, le=MAX_SECONDS, description="target answer time, seconds")
     redirect: str | None = Field(
         None, description="never queue: tell the caller to go there instead (e.g. 112)"
     )
     warn_before_s: float | None = Field(
-        None, ge=0, description="warn this long before the deadline (default: warn_fraction)"
+        None,
+        ge=0,
+        le=MAX_SECONDS,
+        description="warn this long before the deadline (default: warn_fraction)",
     )
 
 
@@ -67,7 +72,10 @@ class StepShape(_Shape):
 
     kind: StepKind
     duration_s: float | None = Field(
-        None, ge=0, description="required on every step but the last and overflow steps"
+        None,
+        ge=0,
+        le=MAX_SECONDS,
+        description="required on every step but the last and overflow steps",
     )
     relax_levels: int | None = Field(
         None, ge=1, le=MAX_RELAX, description="relaxed steps only: skill levels lowered"
@@ -79,9 +87,12 @@ class CallbackShape(_Shape):
     """How callbacks of the service are tried."""
 
     attempts: int = Field(_SERVICE.callback_attempts, ge=1, le=MAX_CALLBACK_ATTEMPTS)
-    retry_s: float = Field(_SERVICE.callback_retry_s, gt=0)
+    retry_s: float = Field(_SERVICE.callback_retry_s, gt=0, le=MAX_SECONDS)
     window_s: float = Field(
-        _SERVICE.callback_window_s, gt=0, description="length of the windows a caller picks"
+        _SERVICE.callback_window_s,
+        gt=0,
+        le=MAX_SECONDS,
+        description="length of the windows a caller picks",
     )
 
 
@@ -96,10 +107,10 @@ class ServiceShape(_Shape):
     )
     steps: list[StepShape] | None = Field(default=None, min_length=1, description="default: region")
     agent_choice: AgentChoice = _SERVICE.agent_choice
-    wrapup_s: float = Field(_SERVICE.wrapup_s, ge=0)
-    offer_timeout_s: float = Field(_SERVICE.offer_timeout_s, gt=0)
-    decline_cooldown_s: float = Field(_SERVICE.decline_cooldown_s, ge=0)
-    timeout_cooldown_s: float = Field(TIMEOUT_COOLDOWN_S, ge=0)
+    wrapup_s: float = Field(_SERVICE.wrapup_s, ge=0, le=MAX_SECONDS)
+    offer_timeout_s: float = Field(_SERVICE.offer_timeout_s, gt=0, le=MAX_SECONDS)
+    decline_cooldown_s: float = Field(_SERVICE.decline_cooldown_s, ge=0, le=MAX_SECONDS)
+    timeout_cooldown_s: float = Field(TIMEOUT_COOLDOWN_S, ge=0, le=MAX_SECONDS)
     not_ready_on_decline: bool = _SERVICE.not_ready_on_decline
     not_ready_on_timeout: bool = _SERVICE.not_ready_on_timeout
     warn_fraction: float = Field(_SERVICE.warn_fraction, ge=0, lt=1)
@@ -126,7 +137,7 @@ class AgentShape(_Shape):
         default_factory=dict, description=f"skill to proficiency {MIN_LEVEL}..{MAX_LEVEL}"
     )
     authorisations: list[str] = Field(default_factory=list, json_schema_extra={"uniqueItems": True})
-    capacity: dict[Channel, Annotated[int, Field(ge=0)]] = Field(
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=MAX_CAPACITY)]] = Field(
         default_factory=lambda: dict(_AGENT.capacity),
         description="channel to contacts at once; at least one above 0",
         # At least one channel above 0: not every value 0 (nor none at all).
