@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from router.cli import main
+from router.staffing import plan
 from router.staffing.erlang import (
     StaffingError,
     erlang_a_result,
@@ -277,3 +278,37 @@ def test_staffing_thousands_of_agents_with_long_patience(
     (row,) = json.loads(capsys.readouterr().out)["intervals"]
     assert row["load_erlangs"] == pytest.approx(3333.3333)
     assert 3334 <= row["agents"] < 3400 and row["sl_all"] >= 0.8
+
+
+@pytest.mark.parametrize("patience", [math.inf, 180.0])
+@pytest.mark.parametrize(
+    ("target", "over_answered"), [(Target(0.8, 20.0), False), (Target(0.8, 20.0, None, True), True)]
+)
+def test_a_load_past_the_most_agents_is_refused_at_once(
+    patience: float, target: Target, over_answered: bool
+) -> None:
+    # 1e12 contacts an hour: the search used to evaluate N = A + 1 (billions) first.
+    interval = Interval("09:00", 1e12, 3600.0, 300.0, patience)
+    with pytest.raises(StaffingError, match="Erlangs is more than this sizes"):
+        agents_needed(interval, target)
+    # 400,000 Erlangs: within what is sized, but 80 % of all arrivals answered needs more
+    # than the most agents (and without patience, N > A does).
+    interval = Interval("09:00", 400_000 * 3600 / 300, 3600.0, 300.0, patience)
+    if not over_answered or math.isinf(patience):
+        with pytest.raises(StaffingError, match="more than 100000 agents would be needed"):
+            agents_needed(interval, target)
+
+
+def test_a_load_needing_nearly_the_most_agents_is_still_sized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With patient callers the search starts at N = A and doubles: above half the bound
+    # it stops at the bound itself rather than refusing before trying it. (A bound of
+    # 1,000 keeps the test fast; the rule is the same at 100,000.)
+    monkeypatch.setattr(plan, "MAX_AGENTS", 1_000)
+    interval = Interval("x", 900 * 3600 / 300, 3600.0, 300.0, 1e9)
+    r = agents_needed(interval, Target(0.8, 20.0))
+    assert 900 < r.agents <= 1_000 and r.sl_all >= 0.8
+    interval = Interval("x", 1_000 * 3600 / 300, 3600.0, 300.0, 1e9)
+    with pytest.raises(StaffingError, match="more than 1000 agents would be needed"):
+        agents_needed(interval, Target(0.8, 20.0))

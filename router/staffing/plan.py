@@ -12,6 +12,9 @@ from router.staffing.erlang import Result, StaffingError, erlang_a_result
 
 # Beyond this many agents for one interval the input is surely a mistake.
 MAX_AGENTS = 100_000
+# Erlang A's sums grow with the load: ten times the most agents (a million Erlangs, 0.7 s
+# an evaluation) is as far as a sizing goes before the input is called a mistake.
+MAX_LOAD = 10 * MAX_AGENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,15 @@ class Target:
             )
         if self.service_level is None and self.max_abandon is None:
             raise StaffingError("expected a service-level target, a maximum abandonment or both")
+
+    def least_answered(self) -> float:
+        """The smallest share of all arrivals that must be answered to meet the target."""
+        share = 0.0
+        if self.service_level is not None and not self.over_answered:
+            share = self.service_level
+        if self.max_abandon is not None:
+            share = max(share, 1.0 - self.max_abandon)
+        return share
 
     def met(self, r: Result) -> bool:
         if not r.stable:
@@ -80,20 +92,34 @@ def agents_needed(interval: Interval, target: Target) -> Result:
     # The service level and abandonment improve with every agent added: double, then
     # bisect. Erlang C needs N > A before anything is stable.
     load = interval.arrivals / interval.length_s * interval.aht_s
+    too_many = StaffingError(
+        f"interval {interval.label}: more than {MAX_AGENTS} agents would be needed "
+        f"(load {load:.0f} Erlangs); check the arrivals and handle time"
+    )
+    # Every evaluation costs time in N and in the load, so none goes past MAX_AGENTS or
+    # MAX_LOAD: a load of a billion Erlangs is refused at once, not after minutes.
+    if load > MAX_LOAD:
+        raise StaffingError(
+            f"interval {interval.label}: a load of {load:.0f} Erlangs is more than this "
+            f"sizes ({MAX_LOAD} at most); check the arrivals and handle time"
+        )
+    # Agents answer at most N / AHT contacts a second, so a share s of all arrivals
+    # answered (in time) needs N >= s * A whatever the patience.
+    if target.least_answered() * load > MAX_AGENTS:
+        raise too_many
     if math.isinf(interval.patience_s):
+        if load >= MAX_AGENTS:
+            raise too_many
         lo, hi = int(load), int(load) + 1  # N <= A is unstable: known not to meet it
     else:
-        lo, hi = 0, max(1, int(load))  # 0 agents meet nothing
+        lo, hi = 0, min(MAX_AGENTS, max(1, int(load)))  # 0 agents meet nothing
     while True:
         best = evaluate(interval, hi, target.answer_s)
         if target.met(best):
             break
-        lo, hi = hi, hi * 2
-        if hi > MAX_AGENTS:
-            raise StaffingError(
-                f"interval {interval.label}: more than {MAX_AGENTS} agents would be needed "
-                f"(load {load:.0f} Erlangs); check the arrivals and handle time"
-            )
+        if hi >= MAX_AGENTS:
+            raise too_many
+        lo, hi = hi, min(MAX_AGENTS, hi * 2)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         r = evaluate(interval, mid, target.answer_s)
