@@ -89,7 +89,9 @@ def test_simulate_table_names_both_service_levels(capsys: pytest.CaptureFixture[
     ("args", "message"),
     [
         (["--rate", "advice"], "expected SERVICE[/CHANNEL[/LANGUAGE]][@SITE]=PER_HOUR"),
-        (["--rate", "advice=-3"], "--rate advice: expected contacts per hour >= 0, got '-3'"),
+        (["--rate", "advice=-3"], "--rate advice: expected contacts per hour from 0 to 100,000"),
+        (["--rate", "advice=1e9"], "per hour from 0 to 100,000, got '1e9'"),
+        (["--rate", "advice=3", "--handle", "nope=exp:300"], "--handle: no service 'nope'"),
         (["--rate", "advice/fax=3"], "expected a channel (voice, "),
         (["--rate", "advice/voice/de=3"], "expected a language of the region (fi), got 'de'"),
         (["--rate", "nursing=3"], "no service 'nursing' in the region; expected one of advice"),

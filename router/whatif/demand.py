@@ -74,13 +74,20 @@ def parse_key(
     return Stream(parts[0], 0.0, channel, language, site or None)
 
 
+# Contacts an hour of one stream: a hundred thousand is past any region's busiest hour,
+# and the simulation's memory and time grow with the arrivals (1e9 took gigabytes).
+MAX_PER_HOUR = 100_000
+
+
 def per_hour(text: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not value >= 0 or math.isinf(value):
-        raise WhatIfError(f"{where}: expected contacts per hour >= 0, got {text!r}")
+    if not 0 <= value <= MAX_PER_HOUR:
+        raise WhatIfError(
+            f"{where}: expected contacts per hour from 0 to {MAX_PER_HOUR:,}, got {text!r}"
+        )
     return value
 
 

@@ -135,12 +135,14 @@ def _named(scenario: Scenario) -> set[str]:
 
 
 def _check_services(policy: RoutingPolicy, scenario: Scenario) -> None:
-    for name in sorted(_named(scenario)):
-        if name not in policy.services:
-            raise WhatIfError(
-                f"no service {name!r} in the region; expected one of "
-                f"{', '.join(sorted(policy.services))}"
-            )
+    handled = {key.partition("/")[0] for key in scenario.handle if key != "*"}
+    for where, names in (("", _named(scenario)), ("--handle: ", handled)):
+        for name in sorted(names):
+            if name not in policy.services:
+                raise WhatIfError(
+                    f"{where}no service {name!r} in the region; expected one of "
+                    f"{', '.join(sorted(policy.services))}"
+                )
 
 
 def _overlap(lo: float, hi: float, start: float, end: float) -> float:
