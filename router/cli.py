@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import yaml
 
@@ -33,6 +33,10 @@ from router.serve_command import LOG_FORMATS, serve
 from router.staffing import command as staffing_command
 from router.whatif import command as whatif_command
 from router.whatif import compare_command
+from router.whatif.demand import MAX_PER_HOUR
+
+DEMO_MAX_MINUTES = 7 * 24 * 60  # a week of virtual arrivals
+DAY_S = 86_400.0
 
 
 def check(args: argparse.Namespace) -> int:
@@ -119,6 +123,41 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` (or, with ``above``, over it) to
+    ``high``. NaN and infinity are refused: a demo of infinitely many contacts an hour
+    never ends."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low < value if above else low <= value) or not value <= high:
+            lowest = f"above {low:g}" if above else f"from {low:g}"
+            raise argparse.ArgumentTypeError(
+                f"expected a number {lowest} to {high:g}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line (every option has help text: tests/test_cli_ops.py)."""
     parser = argparse.ArgumentParser(
@@ -139,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--config", help=f"{CONFIG_HELP}; env YHTEYS_CONFIG")
     s.add_argument("--host", help="address to bind (default 127.0.0.1; env YHTEYS_HOST)")
-    s.add_argument("--port", type=int, help="port (default 8080; env YHTEYS_PORT)")
+    s.add_argument("--port", type=_integer(0, 65535), help="port (default 8080; env YHTEYS_PORT)")
     s.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
@@ -230,19 +269,34 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=token)
     p = sub.add_parser("demo", help="run the engine on a region in virtual time")
     p.add_argument("--config", help=CONFIG_HELP)
-    p.add_argument("--minutes", type=int, default=60, help="virtual minutes of arrivals")
-    p.add_argument("--per-hour", type=float, default=240.0, help="contacts arriving per hour")
+    p.add_argument(
+        "--minutes",
+        type=_integer(1, DEMO_MAX_MINUTES),
+        default=60,
+        help=f"virtual minutes of arrivals (1..{DEMO_MAX_MINUTES}; %(default)s)",
+    )
+    p.add_argument(
+        "--per-hour",
+        type=_number(0, MAX_PER_HOUR, above=True),
+        default=240.0,
+        help=f"contacts arriving per hour (above 0, at most {MAX_PER_HOUR:,}; %(default)g)",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (%(default)s)")
-    p.add_argument("--show", type=int, default=60, help="decisions to print in full")
+    p.add_argument(
+        "--show",
+        type=_integer(0, 10**9),
+        default=60,
+        help="decisions to print in full (%(default)s)",
+    )
     p.add_argument(
         "--patience-s",
-        type=float,
+        type=_number(0, DAY_S),
         default=0.0,
         help="mean patience of customers in seconds (exponential); 0: nobody abandons",
     )
     p.add_argument(
         "--sl-s",
-        type=float,
+        type=_number(0, DAY_S),
         default=20.0,
         help="service-level threshold: answered within this many seconds (%(default)g)",
     )

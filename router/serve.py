@@ -154,23 +154,28 @@ def run(
         _check_region_file(service, loop, apply_region_changes)
         service.background.append(("region-check", lambda: _stop_when_refused(service)))
     settle_collector()
-    log.info(
-        "serving %s from %s on http://%s:%d (%d agents, %d services, uvloop %s)",
-        region.name,
-        config,
-        f"[{host}]" if ":" in host else host,
-        port,
-        len(region.agents),
-        len(region.services),
-        "on" if fast else "off",
-    )
+
+    def serving(_banner: str) -> None:
+        # aiohttp calls this once its sites listen: said before, it was said also when
+        # the port was taken and nothing listened.
+        log.info(
+            "serving %s from %s on http://%s:%d (%d agents, %d services, uvloop %s)",
+            region.name,
+            config,
+            f"[{host}]" if ":" in host else host,
+            port,
+            len(region.agents),
+            len(region.services),
+            "on" if fast else "off",
+        )
+
     try:
         web.run_app(
             app,
             host=host,
             port=port,
             access_log=logging.getLogger("aiohttp.access") if access_log else None,
-            print=None,
+            print=serving,
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             loop=loop,
         )

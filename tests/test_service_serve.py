@@ -225,6 +225,19 @@ async def test_a_taken_port_is_a_clear_error_not_a_traceback() -> None:
     text = err.decode()
     assert "yhteys serve: cannot listen on 127.0.0.1:" in text
     assert "Traceback" not in text
+    assert "serving " not in text  # said once it listens: here it never did
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "http"])
+async def test_a_port_number_out_of_range_is_refused_before_anything_starts(port: str) -> None:
+    # argparse took 99999 and the socket layer listened on 99999 mod 65536.
+    proc = await start("--port", port)
+    async with running(proc):
+        _, err = await asyncio.wait_for(proc.communicate(), START_TIMEOUT_S)
+    assert proc.returncode == 2
+    text = err.decode()
+    assert "argument --port: expected" in text and repr(port) in text
+    assert "serving " not in text
 
 
 def _single_attempt_region(tmp_path: Path) -> Path:

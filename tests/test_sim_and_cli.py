@@ -70,6 +70,29 @@ def test_demo_command_prints_decisions_and_a_summary(capsys: pytest.CaptureFixtu
     assert "Summary:" in out and "Offered" in out
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--per-hour", "-10"], "argument --per-hour: expected a number above 0 to 100000"),
+        (["--per-hour", "inf"], "got 'inf'"),  # never ended, growing by gigabytes
+        (["--per-hour", "nan"], "got 'nan'"),  # never ended
+        (["--per-hour", "0"], "got '0'"),  # a ZeroDivisionError traceback
+        (["--minutes", "-5"], "argument --minutes: expected 1..10080, got '-5'"),
+        (["--sl-s", "-3"], "argument --sl-s: expected a number from 0 to 86400"),
+        (["--patience-s", "-1"], "argument --patience-s: expected a number from 0 to 86400"),
+        (["--show", "x"], "argument --show: expected an integer, got 'x'"),
+    ],
+)
+def test_demo_refuses_numbers_it_cannot_run_with(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--config", REGION, *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_demo_reports_a_bad_config(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--config", "no/such/region.yaml"]) == 2
     assert "no/such/region.yaml: file not found" in capsys.readouterr().err
