@@ -26,6 +26,9 @@ FORMATS = ("jsonl", "csv")
 ROWS = ("changes", "contacts")
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The days a report, chart, export or plan may be asked for: each reads the day before or
+# after too, and date arithmetic past year 9999 overflows (a 500 on 9999-12-31).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 def parse_day(problems: BodyProblems, query: Mapping[str, str], key: str) -> date | None:
@@ -36,10 +39,14 @@ def parse_day(problems: BodyProblems, query: Mapping[str, str], key: str) -> dat
     try:
         if not _DAY.fullmatch(text):
             raise ValueError("not YYYY-MM-DD")
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         problems.add(key, f"expected a date as YYYY-MM-DD, got {text!r}")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        problems.add(key, f"expected a date from {FIRST_DAY} to {LAST_DAY}, got {text!r}")
+        return None
+    return day
 
 
 def parse_choice(
