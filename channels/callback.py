@@ -46,7 +46,7 @@ from router.core.events import ContactCancelled
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.body_shapes import read_body, request_schema
-from router.service.http import ApiError
+from router.service.http import ApiError, BodyProblems
 from router.service.routes import Query, Route, choice
 from router.service.service import Service
 
@@ -183,12 +183,13 @@ class CallbackChannel:
     ) -> web.StreamResponse:
         name = request.query.get("service", "")
         if name not in self.service.region.services:
-            raise ApiError(
-                400,
-                "invalid_input",
-                f"service: unknown service {name!r}; expected one of: "
-                + ", ".join(self.service.region.services),
-            )
+            problems = BodyProblems()
+            known = ", ".join(self.service.region.services)
+            if not name:
+                problems.add("service", f"required: the service's name, one of: {known}")
+            else:
+                problems.add("service", f"unknown service {name!r}; expected one of: {known}")
+            problems.raise_if_any()
         return web.json_response(
             {
                 "service": name,

@@ -357,7 +357,9 @@ async def test_every_query_parameter_is_declared_with_its_type(client: Client) -
     assert params("/api/channels/callbacks/windows") == {"service": (True, "string")}
     # And a required one left out is a 400 naming it.
     r = await client.get("/api/channels/callbacks/windows", headers=bearer("telephony"))
-    assert (await _error(r, 400))["message"].startswith("service")
+    error = await _error(r, 400)
+    assert error["message"].startswith("service: required")
+    assert [p["field"] for p in error["problems"]] == ["service"]
 
 
 async def test_every_write_route_lists_its_503_and_every_error_is_the_error_schema(

@@ -78,7 +78,10 @@ def require(principal: Principal, roles: Iterable[Role], channel: ApiChannel | N
     allowed = tuple(roles)
     if principal.role not in allowed:
         names = " or ".join(r.value for r in allowed)
-        raise ApiError(403, "forbidden", f"this needs a {names} token, not {principal.role.value}")
+        article = "an" if names[0] in "aeiou" else "a"
+        raise ApiError(
+            403, "forbidden", f"this needs {article} {names} token, not {principal.role.value}"
+        )
     if (
         channel is not None
         and principal.role is Role.INTEGRATION
