@@ -507,6 +507,10 @@ def test_only_the_handling_agent_may_reclassify_and_the_due_time_follows_the_new
         eng.apply(20, ContactReclassified("c1", "b", "P1"))
     with pytest.raises(InvalidEvent, match="unknown urgency 'P9'"):
         eng.apply(20, ContactReclassified("c1", "a", "P9"))
+    # A class that redirects (P0: 112) is never queued: no contact is moved into it.
+    with pytest.raises(InvalidEvent, match="redirects to 112 and is never queued"):
+        eng.apply(20, ContactReclassified("c1", "a", "P0"))
+    assert eng.contact("c1").urgency == "P5"
     assert clock.at(20, ContactReclassified("c1", "a", "P5")) == []  # its class already
     # P5 -> P1: due at arrival (0) + 600, the arrival and order kept, both classes shown.
     assert clock.at(20, ContactReclassified("c1", "a", "P1")) == [

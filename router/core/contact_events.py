@@ -261,6 +261,14 @@ def on_reclassified(
             f"unknown urgency {ev.urgency!r} for service {c.service.name!r}; "
             f"known: {', '.join(c.service.urgencies)}"
         )
+    if urgency.redirect is not None:
+        # Such a class is never queued: a contact re-classified into it would wait (at
+        # the front, past its deadline) for a service that sends it elsewhere.
+        raise InvalidEvent(
+            f"urgency {ev.urgency!r} of service {c.service.name!r} redirects to "
+            f"{urgency.redirect} and is never queued; direct the person there and "
+            "complete the contact instead"
+        )
     if ev.due_at is not None and not math.isfinite(ev.due_at):
         raise InvalidEvent(f"due_at must be a finite time, got {ev.due_at!r}")
     if ev.urgency == c.urgency:
