@@ -12,7 +12,14 @@ from aiohttp.test_utils import TestClient
 
 from router.app import build_app
 from router.service.service import Service
-from tests.service_support import agent_ws, bearer, make_service, next_of
+from tests.service_support import (
+    agent_ws,
+    bearer,
+    make_service,
+    next_of,
+    sample_region,
+    served_at,
+)
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -176,3 +183,18 @@ async def test_the_announced_position_counts_the_callers_own_line_not_the_whole_
     assert (await status(client, "/api/public/services/nursing_advice"))["waiting"] == 3
     doc = await (await client.get("/openapi.json")).json()
     assert "`position` counts only the contacts ahead of it" in doc["info"]["description"]
+
+
+async def test_a_closed_service_has_no_estimate_even_when_its_agents_are_in(
+    aiohttp_client: MakeClient,
+) -> None:
+    """At 03:00 prescriptions is closed; a001, who could serve it, is logged in. A contact
+    arriving now waits for the opening, so no wait range is promised (the status page
+    shows "–" too); nursing advice, open round the clock, has one."""
+    client, _, _ = await served_at(aiohttp_client, "2026-11-24 03:00", sample_region())
+    r = await client.post("/api/agent/login", json={}, headers=bearer("agent-a001"))
+    assert r.status == 200, await r.text()
+    closed = await status(client, "/api/public/services/prescriptions")
+    assert closed["availability"] == "closed" and closed["staffed"] is True
+    assert closed["estimated_wait"] is None and closed["opens_at"] > 0
+    assert (await status(client, "/api/public/services/nursing_advice"))["estimated_wait"]

@@ -19,9 +19,10 @@ open (it takes contacts, which wait) but unstaffed, not closed.
 - ``opens_at`` (epoch seconds): the next opening, only while closed.
 - ``waiting``: contacts waiting for the service now.
 - ``estimated_wait``: ``{"min_s", "max_s"}`` for a contact arriving now, or ``null`` when
-  nobody could serve it; the published formula of :mod:`router.core.estimate` (whole
-  minutes, recomputed per query, from the service's measured handle times and
-  abandonment).
+  nobody could serve it or the service is closed (a contact arriving now waits for the
+  opening, ``opens_at``; the status page shows "–" then too); the published formula of
+  :mod:`router.core.estimate` (whole minutes, recomputed per query, from the service's
+  measured handle times and abandonment).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def service_status(service: Service, name: str) -> dict[str, Any]:
         "availability": availability(in_hours, staffed),
         "waiting": waiting,
         "estimated_wait": (
-            {"min_s": estimate.low_s, "max_s": estimate.high_s} if estimate.known else None
+            {"min_s": estimate.low_s, "max_s": estimate.high_s}
+            if estimate.known and in_hours
+            else None
         ),
     }
     if not in_hours:
@@ -78,7 +81,8 @@ FIELDS = (
     "`open` (within opening hours; no longer says whether anyone is logged in), "
     "`in_hours` (the same as `open`), `staffed` (someone logged in can answer), "
     "`availability` (`answering`, `open_unstaffed` or `closed`), `waiting`, "
-    "`estimated_wait` ({min_s, max_s} or null), and `opens_at` (epoch s) while closed"
+    "`estimated_wait` ({min_s, max_s}, or null when nobody could serve it or while closed), "
+    "and `opens_at` (epoch s) while closed"
 )
 
 
