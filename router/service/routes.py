@@ -28,8 +28,13 @@ class Query:
     required: bool = False
 
 
-# A local day as the query parameters take it.
-DAY: Schema = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+# A local day as the query parameters take it: years 1970 to 9998 (``audit.api.parse_day``:
+# a report or a day's hours reads the day after too, and there is none after 9999-12-31).
+DAY: Schema = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^(19[7-9]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-\d{2}-\d{2}$",
+}
 
 
 def choice(values: Iterable[str]) -> Schema:
