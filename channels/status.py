@@ -115,11 +115,7 @@ class StatusBook:
             self.finished.popitem(last=False)
 
     def is_open(self, contact_id: str) -> bool:
-        try:
-            self.service.engine.contact(contact_id)
-        except UnknownContact:
-            return False
-        return True
+        return self.service.engine.contact_glance(contact_id) is not None
 
     def known(self, contact_id: str) -> bool:
         return contact_id in self.finished or self.is_open(contact_id)
