@@ -41,10 +41,28 @@ def refuse(reason: str) -> PydanticCustomError:
     return PydanticCustomError("refused", "{reason}", {"reason": reason})
 
 
+EMPTY = "must not be empty"
+
+
 def _non_blank(text: str) -> str:
     if not text.strip():
-        raise refuse("must not be empty")
+        raise refuse(EMPTY)
     return text
+
+
+def refuse_text(text: str, reason: str) -> PydanticCustomError:
+    """The problem of a string its field's own check refused: "must not be empty" when
+    it is blank (what ``Text`` says first), else ``reason``. A check that no blank
+    string passes can so stand for ``Text`` and itself in one validator: each Python
+    validator is a call out of pydantic's core, on every field of every webhook."""
+    return refuse(reason if text.strip() else EMPTY)
+
+
+def non_blank(text: str) -> None:
+    """``Text``'s check, for a validator that stands for it and passes a value it does
+    not check otherwise (a shape-only check without the running service)."""
+    if not text.strip():
+        raise refuse(EMPTY)
 
 
 # A non-empty string (the readers' ``as_text``).
