@@ -107,16 +107,25 @@ class BodyProblems(Problems):
                 self.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
 
 
-async def read_json(request: web.Request) -> object:
+async def read_bytes(request: web.Request) -> bytes:
+    """The request's body, at most ``MAX_BODY_BYTES`` (else a 413)."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes") from None
+
+
+def body_json(raw: bytes) -> object:
+    """A request body's JSON value (a 400 when there is none or it is not JSON)."""
     if not raw:
         raise ApiError(400, "invalid_input", "a JSON body is required")
     return decode_json(raw, "the body")
+
+
+async def read_json(request: web.Request) -> object:
+    return body_json(await read_bytes(request))
 
 
 def _depth(value: object, limit: int) -> int:
