@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -26,8 +26,6 @@ from router.service.runtime import Stopped
 from router.store import StoreUnavailable
 
 log = logging.getLogger("yhteys.http")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_BODY_BYTES = 64 * 1024
 # Deeper than any body the API defines (they nest 3 levels at most) and far below what
@@ -202,29 +200,30 @@ async def read_fields(
     return fields, problems
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The API's answer to ``exc``, raised while answering ``request`` (an ``HTTPException``
+    below 400, a redirect, is raised on). Called by every route's handler in its own
+    ``except`` (``routes.bind``) and by the answer to a request no route takes
+    (``routes.unmatched``): not a middleware, which added two coroutine layers to every
+    request."""
+    if isinstance(exc, ApiError):
         return exc.response()
-    except RoutingError as exc:
+    if isinstance(exc, RoutingError):
         return from_routing(exc).response()
-    except Stopped:
+    if isinstance(exc, Stopped):
         return ApiError(503, "unavailable", "the service is shutting down").response()
-    except StoreUnavailable as exc:
+    if isinstance(exc, StoreUnavailable):
         # Nothing was (knowingly) stored. A retry is safe where the caller named the
         # contact (call id, work item id, Idempotency-Key).
         return ApiError(503, "store_unavailable", str(exc)).response()
-    except web.HTTPRequestEntityTooLarge:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes").response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = exc.reason.lower().replace(" ", "_")
         # Keep what the exception says about the resource (a 405's Allow header).
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return ApiError(exc.status, code, exc.reason, headers=headers).response()
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return ApiError(500, "internal", "internal error; see the service log").response()
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return ApiError(500, "internal", "internal error; see the service log").response()
