@@ -48,7 +48,7 @@ from router.core.model import Channel, ContactSpec, ContactState
 from router.core.state import ContactView
 from router.service.auth import Principal
 from router.service.body_shapes import read_body, request_schema
-from router.service.http import ApiError
+from router.service.http import ApiError, json_answer
 from router.service.routes import Route
 from router.service.service import Service
 
@@ -153,7 +153,7 @@ class PhoneChannel:
             )
         with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
-        return web.json_response(self._new_call_answer(call_id, admitted), status=201)
+        return json_answer(self._new_call_answer(call_id, admitted), status=201)
 
     def _open_call(self, call_id: str) -> ContactView:
         try:

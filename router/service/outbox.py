@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from router.service.http import kept_encoder
+
 log = logging.getLogger("yhteys.ws")
 
 MAX_BACKLOG = 1000
-# json.dumps(message, separators=(",", ":")), without a new encoder made for every message
-# (dumps makes one whenever an option differs from its defaults).
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+# json.dumps(message, separators=(",", ":")), by one encoder made once (``kept_encoder``).
+_compact = kept_encoder(",", ":")
 
 
 class Outbox:
