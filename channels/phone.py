@@ -124,7 +124,8 @@ class PhoneChannel:
         urgency, language = body.ivr.urgency, body.ivr.language
         own = own_of(self.service, body.own_agent, body.own_team, body.site)
         cid = PREFIX + call_id
-        await self.arriving.wait(cid)
+        if cid in self.arriving:
+            await self.arriving.wait(cid)
         if self.book.known(cid):
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(

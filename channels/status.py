@@ -163,7 +163,8 @@ class StatusBook:
         contact with an ``Idempotency-Key``), also when the first one is still on its
         way or went in through another instance."""
         cid, named = contact_id_for(headers, self.prefix)
-        await self.arriving.wait(cid)
+        if cid in self.arriving:
+            await self.arriving.wait(cid)
         if named and self.known(cid):
             return web.json_response(self.require(cid, what))
         spec = build(cid)
