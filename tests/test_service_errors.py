@@ -1,5 +1,5 @@
 """Errors in the API's format without a middleware: each route's handler answers its own
-(``routes.bind``), and the last route answers what no route takes (``routes.unmatched``)
+(``routes.bind``), and the last route answers what no route takes (``routes.unmatched_handler``)
 as aiohttp's router would, 404 or 405 with ``Allow``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from router.service.auth import Principal, TokenStore
 from router.service.http import ApiError
-from router.service.routes import Route, bind, unmatched
+from router.service.routes import Route, bind, unmatched_handler
 
 TOKENS = web.AppKey("tokens", TokenStore)
 
@@ -35,7 +35,7 @@ async def served(routes: list[Route]) -> TestClient[Any, Any]:
     app[TOKENS] = TokenStore([])
     for route in routes:
         app.router.add_route(route.method, route.path, bind(route, TOKENS))
-    app.router.add_route("*", "/{path:.*}", unmatched)
+    app.router.add_route("*", "/{path:.*}", unmatched_handler())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     return client

@@ -243,7 +243,7 @@ def error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
     """The API's answer to ``exc``, raised while answering ``request`` (an ``HTTPException``
     below 400, a redirect, is raised on). Called by every route's handler in its own
     ``except`` (``routes.bind``) and by the answer to a request no route takes
-    (``routes.unmatched``): not a middleware, which added two coroutine layers to every
+    (``routes.unmatched_handler``): not a middleware, which added two coroutine layers to every
     request."""
     if isinstance(exc, ApiError):
         return exc.response()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractResource
 
 from router.config.tokens import ApiChannel, Role
 from router.service.auth import Principal, authenticate, require
@@ -90,16 +91,32 @@ def bind(
     return handle
 
 
-async def unmatched(request: web.Request) -> web.StreamResponse:
+def unmatched_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The answer to a request no route takes, as aiohttp's router gives it (404, or 405
     with the methods the path takes in ``Allow``) but in the API's error format: the
-    app's last route takes every path and method (``app.build_app``)."""
-    own = request.match_info.route.resource
-    allowed: set[str] = set()
-    for resource in request.app.router.resources():
-        if resource is not own:
-            found, methods = await resource.resolve(request)
-            if found is None:
-                allowed |= methods
-    problem = web.HTTPMethodNotAllowed(request.method, allowed) if allowed else web.HTTPNotFound()
-    return error_answer(request, problem)
+    app's last route takes every path and method (``app.build_app``). Only the resources
+    whose path could begin the request's are asked (each route's text before its first
+    ``{``, listed once the router is frozen), not every route of the API."""
+    resources: list[tuple[str, AbstractResource]] = []
+
+    async def unmatched(request: web.Request) -> web.StreamResponse:
+        if not resources:
+            own = request.match_info.route.resource
+            resources.extend(
+                (r.canonical.partition("{")[0], r)
+                for r in request.app.router.resources()
+                if r is not own
+            )
+        path = request.rel_url.path_safe  # what the router matches
+        allowed: set[str] = set()
+        for prefix, resource in resources:
+            if path.startswith(prefix):
+                found, methods = await resource.resolve(request)
+                if found is None:
+                    allowed |= methods
+        problem = (
+            web.HTTPMethodNotAllowed(request.method, allowed) if allowed else web.HTTPNotFound()
+        )
+        return error_answer(request, problem)
+
+    return unmatched
