@@ -35,6 +35,11 @@ from router.service.service import Service
 log = logging.getLogger("yhteys.chat")
 
 
+# Decisions about an agent or an agreement, not a contact (a tuple made once: a union
+# written in the test is built again on every decision).
+_NOT_A_CONTACT_S = (d.AgentPresenceSet, d.WrapUpStarted, d.WrapUpEnded, d.CoverChanged)
+
+
 class ChatSessions:
     """The sessions, the notes' handlers and the decisions' effects."""
 
@@ -148,9 +153,7 @@ class ChatSessions:
 
     @handles(d.Queued, d.Offered, d.Assigned, d.Requeued, d.OfferWithdrawn, d.Redirected, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
-        if isinstance(
-            decision, d.AgentPresenceSet | d.WrapUpStarted | d.WrapUpEnded | d.CoverChanged
-        ):
+        if isinstance(decision, _NOT_A_CONTACT_S):
             return
         s = self.by_contact.get(decision.contact_id)
         if s is None:

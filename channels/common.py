@@ -9,9 +9,9 @@ import asyncio
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from router.config.reader import Fields
+from router.core.values import value
 from router.service.http import BodyProblems
 from router.service.service import Service
 
@@ -74,7 +74,7 @@ def read_site(f: Fields, problems: BodyProblems, service: Service, key: str = "s
     return site
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Own:
     """The person's own nurse, team and health station, as far as known."""
 
@@ -114,35 +114,47 @@ class InFlight:
     first is still on its way waits for it and then answers with the same contact."""
 
     def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
+        self._flights: dict[str, Registering] = {}
+
+    def __contains__(self, contact_id: str) -> bool:
+        """Whether ``contact_id`` is being registered now: a caller that asks first
+        awaits ``wait`` only then (an await of a coroutine costs every webhook)."""
+        return contact_id in self._flights
 
     async def wait(self, contact_id: str) -> None:
-        event = self._events.get(contact_id)
-        if event is not None:
-            await event.wait()
+        flight = self._flights.get(contact_id)
+        if flight is not None:
+            await flight.landed().wait()
 
     def registering(self, contact_id: str) -> Registering:
         """Marks ``contact_id`` in flight for a ``with`` block (a plain one: entering
         and leaving never wait); enter with no ``await`` since ``wait``."""
-        return Registering(self._events, contact_id)
+        return Registering(self._flights, contact_id)
 
 
 class Registering:
     """``InFlight.registering``: a class, not an ``asynccontextmanager``, since it is on
     every arriving webhook's path and a generator-based manager costs several times as
-    much to enter and leave."""
+    much to enter and leave. The event a retry waits on is made only when one comes."""
 
-    __slots__ = ("_event", "_events", "_id")
+    __slots__ = ("_event", "_flights", "_id")
 
-    def __init__(self, events: dict[str, asyncio.Event], contact_id: str) -> None:
-        self._events = events
+    def __init__(self, flights: dict[str, Registering], contact_id: str) -> None:
+        self._flights = flights
         self._id = contact_id
+        self._event: asyncio.Event | None = None
+
+    def landed(self) -> asyncio.Event:
+        """Set when the registration ends (made on the first waiter's asking)."""
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
 
     def __enter__(self) -> None:
-        self._event = self._events[self._id] = asyncio.Event()
+        self._flights[self._id] = self
 
     def __exit__(self, *exc: object) -> None:
-        event = self._event
-        if self._events.get(self._id) is event:
-            del self._events[self._id]
-        event.set()
+        if self._flights.get(self._id) is self:
+            del self._flights[self._id]
+        if self._event is not None:
+            self._event.set()

@@ -48,7 +48,7 @@ from router.core.model import Channel, ContactSpec, ContactState
 from router.core.state import ContactView
 from router.service.auth import Principal
 from router.service.body_shapes import read_body, request_schema
-from router.service.http import ApiError
+from router.service.http import ApiError, json_answer
 from router.service.routes import Route
 from router.service.service import Service
 
@@ -88,16 +88,7 @@ class PhoneChannel:
         if view.state is ContactState.SCHEDULED:
             return {"call_id": call_id, "action": "scheduled", "until": view.hold_until}
         if view.state is ContactState.WAITING:
-            position, wait = wait_json(self.service, cid, view.service)
-            return {
-                "call_id": call_id,
-                "action": "queue",
-                "announcement": {
-                    "position": position,
-                    "estimated_wait": wait,
-                    "language": view.spec.language,
-                },
-            }
+            return self._queue_answer(call_id, view.service, view.spec.language)
         agent = self.service.engine.agent(view.agent_id or "")
         action = "connect" if view.state is ContactState.OFFERED else "connected"
         return {
@@ -107,6 +98,24 @@ class PhoneChannel:
             "agent_name": agent.spec.name,
         }
 
+    def _queue_answer(self, call_id: str, service: str, language: str | None) -> dict[str, Any]:
+        """The ``queue`` instruction of a waiting call of ``service``."""
+        position, wait = wait_json(self.service, PREFIX + call_id, service)
+        return {
+            "call_id": call_id,
+            "action": "queue",
+            "announcement": {"position": position, "estimated_wait": wait, "language": language},
+        }
+
+    def _new_call_answer(self, call_id: str, spec: ContactSpec) -> dict[str, Any]:
+        """The instruction for a call just registered: most wait in the queue, and their
+        answer reads the engine's state, channel and service without a view of the
+        contact (one per webhook); the language is the one it arrived with."""
+        glance = self.service.engine.contact_glance(PREFIX + call_id)
+        if glance is not None and glance[0] is ContactState.WAITING and glance[1] is Channel.VOICE:
+            return self._queue_answer(call_id, glance[2], spec.language)
+        return self.instruction(call_id)
+
     async def arrived(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
@@ -115,7 +124,8 @@ class PhoneChannel:
         urgency, language = body.ivr.urgency, body.ivr.language
         own = own_of(self.service, body.own_agent, body.own_team, body.site)
         cid = PREFIX + call_id
-        await self.arriving.wait(cid)
+        if cid in self.arriving:
+            await self.arriving.wait(cid)
         if self.book.known(cid):
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(
@@ -144,7 +154,7 @@ class PhoneChannel:
             )
         with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
-        return web.json_response(self.instruction(call_id), status=201)
+        return json_answer(self._new_call_answer(call_id, admitted), status=201)
 
     def _open_call(self, call_id: str) -> ContactView:
         try:

@@ -115,11 +115,7 @@ class StatusBook:
             self.finished.popitem(last=False)
 
     def is_open(self, contact_id: str) -> bool:
-        try:
-            self.service.engine.contact(contact_id)
-        except UnknownContact:
-            return False
-        return True
+        return self.service.engine.contact_glance(contact_id) is not None
 
     def known(self, contact_id: str) -> bool:
         return contact_id in self.finished or self.is_open(contact_id)
@@ -167,7 +163,8 @@ class StatusBook:
         contact with an ``Idempotency-Key``), also when the first one is still on its
         way or went in through another instance."""
         cid, named = contact_id_for(headers, self.prefix)
-        await self.arriving.wait(cid)
+        if cid in self.arriving:
+            await self.arriving.wait(cid)
         if named and self.known(cid):
             return web.json_response(self.require(cid, what))
         spec = build(cid)

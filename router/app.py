@@ -13,8 +13,8 @@ from aiohttp import WSCloseCode, web
 
 from router.instance import Instance, instance_of
 from router.service.auth import TokenStore
-from router.service.http import MAX_BODY_BYTES, error_middleware
-from router.service.routes import ROUTES, Route, bind
+from router.service.http import MAX_BODY_BYTES
+from router.service.routes import ROUTES, Route, bind, unmatched_handler
 from router.service.service import Service
 
 log = logging.getLogger("yhteys.service")
@@ -32,7 +32,10 @@ def build_app(service: Service | Instance) -> web.Application:
     """The app of one instance; building it again for the same instance wires nothing
     again (the composition root did, once)."""
     instance = service if isinstance(service, Instance) else instance_of(service)
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    # No middleware: each route's handler answers its own errors (``routes.bind``) and
+    # the last route answers the paths and methods no route takes (``routes.unmatched_handler``),
+    # both in the API's error format; a middleware cost every request two coroutines.
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SERVICE] = instance.service
     app[TOKENS] = instance.service.tokens
     table = instance.routes()
@@ -42,6 +45,7 @@ def build_app(service: Service | Instance) -> web.Application:
         app.router.add_route(route.method, route.path, handler, name=None)
         if route.method == "GET":  # HEAD answers wherever GET does (aiohttp drops the body)
             app.router.add_route("HEAD", route.path, handler, name=None)
+    app.router.add_route("*", "/{path:.*}", unmatched_handler(), name=None)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_websockets)
     return app

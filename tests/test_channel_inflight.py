@@ -30,8 +30,10 @@ def test_a_retry_waits_until_the_first_is_registered() -> None:
         two = asyncio.create_task(retry())
         await asyncio.sleep(0.01)
         assert seen == []  # the retry is waiting
+        assert "phone-1" in flight and "phone-9" not in flight
         release.set()
         await asyncio.gather(one, two)
+        assert "phone-1" not in flight
         await flight.wait("phone-1")  # no longer in flight: returns at once
         return seen
 

@@ -90,7 +90,7 @@ from router.core.events import (
 from router.core.live_changes import on_manual_offer, on_moved, on_service_updated
 from router.core.liveness import liveness_due, on_seen
 from router.core.matching import route
-from router.core.model import AgentStatus, ContactState, ServiceSpec
+from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec
 from router.core.partner_cover import cover_due, start_cover
 from router.core.policy import RoutingPolicy
 from router.core.queue import REGION
@@ -319,3 +319,14 @@ class Engine(EngineState):
         ContactReclassified: on_reclassified,
         TimerDue: _on_timer,
     }
+
+    def contact_glance(
+        self, contact_id: str
+    ) -> tuple[ContactState, Channel, str, float, float] | None:
+        """An open contact's state, channel, service, arrival and deadline (``due_at``),
+        or None when it is not open: the few fields a webhook's answer and the audit's
+        arrival record read, without building a ``ContactView`` (one per request)."""
+        c = self._contacts.get(contact_id)
+        if c is None:
+            return None
+        return c.state, c.channel, c.service.name, c.arrived_at, c.due_at

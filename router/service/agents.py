@@ -79,6 +79,25 @@ log = logging.getLogger("yhteys.agents")
 
 ChatSender = Callable[[str, str, str], Awaitable[None]]
 
+# Each action's required keys, and the keys it may have besides ("type" and "id" are
+# every frame's): made once, not on every action.
+ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    action: (required, (*optional, "type", "id"))
+    for action, (required, optional) in {
+        "login": ((), ("presence",)),
+        "logout": ((), ("force",)),
+        "presence": (("presence",), ("reason",)),
+        "accept": (("contact_id",), ()),
+        "decline": (("contact_id",), ()),
+        "complete": (("contact_id",), ("outcome",)),
+        "wrapup_done": ((), ()),
+        "attempt": (("contact_id", "result"), ()),
+        "merge": (("contact_id", "into"), ()),
+        "reclassify": (("contact_id", "urgency"), ()),
+        "heartbeat": ((), ()),
+    }.items()
+}
+
 
 class AgentHub:
     def __init__(self, service: Service) -> None:
@@ -271,27 +290,14 @@ class AgentHub:
     def _event(
         self, agent_id: str, action: str, body: dict[str, object], problems: BodyProblems
     ) -> Event | None:
-        schema: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-            "login": ((), ("presence",)),
-            "logout": ((), ("force",)),
-            "presence": (("presence",), ("reason",)),
-            "accept": (("contact_id",), ()),
-            "decline": (("contact_id",), ()),
-            "complete": (("contact_id",), ("outcome",)),
-            "wrapup_done": ((), ()),
-            "attempt": (("contact_id", "result"), ()),
-            "merge": (("contact_id", "into"), ()),
-            "reclassify": (("contact_id", "urgency"), ()),
-            "heartbeat": ((), ()),
-        }
-        if action not in schema:
+        keys = ACTION_KEYS.get(action)
+        if keys is None:
             raise ApiError(
                 400,
                 "invalid_input",
-                f"unknown action {action!r}; expected one of: {', '.join(schema)}",
+                f"unknown action {action!r}; expected one of: {', '.join(ACTION_KEYS)}",
             )
-        required, optional = schema[action]
-        f = fields_of(problems, body, required, (*optional, "type", "id"))
+        f = fields_of(problems, body, *keys)
         if action == "heartbeat":
             problems.raise_if_any()
             return self.sighting((agent_id,), bool(self.sessions.get(agent_id)))

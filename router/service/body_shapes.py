@@ -15,7 +15,8 @@ A validator that needs the running service reads it from the validation context
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar, get_args
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
@@ -24,7 +25,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from router.config.errors import key_path
 from router.config.reader import did_you_mean, expected
 from router.config.shapes import json_schema
-from router.service.http import invalid, read_json
+from router.service.http import body_json, invalid, read_bytes
 
 B = TypeVar("B", bound=BaseModel)
 
@@ -41,10 +42,28 @@ def refuse(reason: str) -> PydanticCustomError:
     return PydanticCustomError("refused", "{reason}", {"reason": reason})
 
 
+EMPTY = "must not be empty"
+
+
 def _non_blank(text: str) -> str:
     if not text.strip():
-        raise refuse("must not be empty")
+        raise refuse(EMPTY)
     return text
+
+
+def refuse_text(text: str, reason: str) -> PydanticCustomError:
+    """The problem of a string its field's own check refused: "must not be empty" when
+    it is blank (what ``Text`` says first), else ``reason``. A check that no blank
+    string passes can so stand for ``Text`` and itself in one validator: each Python
+    validator is a call out of pydantic's core, on every field of every webhook."""
+    return refuse(reason if text.strip() else EMPTY)
+
+
+def non_blank(text: str) -> None:
+    """``Text``'s check, for a validator that stands for it and passes a value it does
+    not check otherwise (a shape-only check without the running service)."""
+    if not text.strip():
+        raise refuse(EMPTY)
 
 
 # A non-empty string (the readers' ``as_text``).
@@ -139,19 +158,61 @@ def check_body(value: object, shape: type[B], context: object = None) -> B:
         raise invalid(problems_of(exc, shape)) from None
 
 
-# Whether a body shape has a required key (so the body may not be left out), per shape:
-# asked on every request, and a model's fields do not change.
+_UNIONS = (Union, UnionType)
+
+
+def _text_only(shape: type[BaseModel]) -> bool:
+    """Whether every value ``shape`` accepts is a string, or an object of such a shape
+    (so no number, list or free-form mapping anywhere in a body it accepts)."""
+    for info in shape.model_fields.values():
+        kinds = [t for t in (info.annotation, *get_args(info.annotation)) if t is not None]
+        kinds = [get_args(t)[0] if get_origin(t) is Annotated else t for t in kinds]
+        kinds = [t for t in kinds if t is not type(None) and get_origin(t) not in _UNIONS]
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BodyShape):
+                if not _text_only(kind):
+                    return False
+            elif kind is not str:
+                return False
+    return True
+
+
+# What is asked of a body shape on every request, and a model's fields do not change:
+# whether it has a required key (so the body may not be left out), and whether it is
+# read from the body's bytes directly (``read_body``).
 _NEEDS_BODY: dict[type[BaseModel], bool] = {}
+_DIRECT: dict[type[BaseModel], bool] = {}
 
 
 async def read_body(request: web.Request, shape: type[B], context: object = None) -> B:
     """The request's JSON body as a ``shape``. A body of optional keys only may be left
-    out altogether (as the OpenAPI document says)."""
+    out altogether (as the OpenAPI document says).
+
+    A shape of strings only (``_text_only``) is first read from the body's bytes by
+    pydantic's own JSON parser, which skips making the Python value first (a webhook's
+    JSON decoding was as costly as its checks). Any failure there, and every other
+    shape, goes the way it always went: ``json.loads`` with the API's limits and
+    messages, then the model, so a refused body is answered as before. What the direct
+    read accepts, the other way accepts alike: a body of strings only holds no number
+    (where the two parsers' limits differ) and, with unknown keys refused, nests no
+    deeper than its shape; a text ``json.loads`` takes and the direct parser does not
+    (UTF-16, a byte-order mark, a lone surrogate escaped) fails it and goes the old way;
+    a repeated key keeps its last value in both (``tests/test_body_direct.py``)."""
     needs = _NEEDS_BODY.get(shape)
     if needs is None:
         needs = _NEEDS_BODY[shape] = any(f.is_required() for f in shape.model_fields.values())
-    value = await read_json(request) if needs or request.can_read_body else {}
-    return check_body(value, shape, context)
+    if not (needs or request.can_read_body):
+        return check_body({}, shape, context)
+    raw = await read_bytes(request)
+    direct = _DIRECT.get(shape)
+    if direct is None:
+        direct = _DIRECT[shape] = _text_only(shape)
+    if direct:
+        try:
+            return shape.model_validate_json(raw, context=context)
+        except ValidationError:
+            pass  # answered below, as the body always was
+    return check_body(body_json(raw), shape, context)
 
 
 def request_schema(shape: type[BaseModel]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -27,12 +27,49 @@ from router.store import StoreUnavailable
 
 log = logging.getLogger("yhteys.http")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 MAX_BODY_BYTES = 64 * 1024
 # Deeper than any body the API defines (they nest 3 levels at most) and far below what
 # the JSON parser itself survives (about 1,000 levels, then RecursionError).
 MAX_JSON_DEPTH = 32
+
+
+def kept_encoder(item_separator: str, key_separator: str) -> Callable[[Any], str]:
+    """``json.dumps`` with these separators (and its other defaults), by one C encoder made
+    once: ``dumps`` and ``JSONEncoder.encode`` build a new one, with a closure and two
+    Python frames around it, for every value (about half the cost of encoding an
+    answer). The same C encoder writes the same text; without it (no ``_json``), the
+    plain encoder. Values here are never cyclic, so there is no check for cycles."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    default = json.JSONEncoder().default  # the same TypeError for what JSON cannot hold
+    if make is None:
+        encoder = json.JSONEncoder(separators=(item_separator, key_separator))
+        return encoder.encode
+    chunks = make(
+        None,
+        default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        key_separator,
+        item_separator,
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+# ``json.dumps(value)``: what ``web.json_response`` writes by default, the same text.
+dumps = kept_encoder(", ", ": ")
+
+
+def json_answer(value: Any, status: int = 200) -> web.Response:
+    """``web.json_response(value, status=status)``, encoded by ``dumps``: the answer of a
+    route on every webhook's path."""
+    return web.json_response(value, status=status, dumps=dumps)
 
 
 class ApiError(Exception):
@@ -107,16 +144,25 @@ class BodyProblems(Problems):
                 self.add(key, f"unknown query parameter; expected one of: {', '.join(allowed)}")
 
 
-async def read_json(request: web.Request) -> object:
+async def read_bytes(request: web.Request) -> bytes:
+    """The request's body, at most ``MAX_BODY_BYTES`` (else a 413)."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes") from None
+
+
+def body_json(raw: bytes) -> object:
+    """A request body's JSON value (a 400 when there is none or it is not JSON)."""
     if not raw:
         raise ApiError(400, "invalid_input", "a JSON body is required")
     return decode_json(raw, "the body")
+
+
+async def read_json(request: web.Request) -> object:
+    return body_json(await read_bytes(request))
 
 
 def _depth(value: object, limit: int) -> int:
@@ -193,29 +239,30 @@ async def read_fields(
     return fields, problems
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The API's answer to ``exc``, raised while answering ``request`` (an ``HTTPException``
+    below 400, a redirect, is raised on). Called by every route's handler in its own
+    ``except`` (``routes.bind``) and by the answer to a request no route takes
+    (``routes.unmatched_handler``): not a middleware, which added two coroutine layers to every
+    request."""
+    if isinstance(exc, ApiError):
         return exc.response()
-    except RoutingError as exc:
+    if isinstance(exc, RoutingError):
         return from_routing(exc).response()
-    except Stopped:
+    if isinstance(exc, Stopped):
         return ApiError(503, "unavailable", "the service is shutting down").response()
-    except StoreUnavailable as exc:
+    if isinstance(exc, StoreUnavailable):
         # Nothing was (knowingly) stored. A retry is safe where the caller named the
         # contact (call id, work item id, Idempotency-Key).
         return ApiError(503, "store_unavailable", str(exc)).response()
-    except web.HTTPRequestEntityTooLarge:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes").response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = exc.reason.lower().replace(" ", "_")
         # Keep what the exception says about the resource (a 405's Allow header).
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return ApiError(exc.status, code, exc.reason, headers=headers).response()
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return ApiError(500, "internal", "internal error; see the service log").response()
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return ApiError(500, "internal", "internal error; see the service log").response()

@@ -85,7 +85,9 @@ class LinkedContacts:
                 self._add(event.contact_id, ("tel:" + number,))
 
     def _add(self, contact_id: str, keys: tuple[str, ...]) -> None:
-        keys = tuple(dict.fromkeys((*self.key_of.get(contact_id, ()), *keys)))
+        known = self.key_of.get(contact_id)
+        if known:  # a contact's keys once, in the order they came
+            keys = tuple(dict.fromkeys((*known, *keys)))
         self.key_of[contact_id] = keys
         for key in keys:
             self.open.setdefault(key, set()).add(contact_id)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractResource
 
 from router.config.tokens import ApiChannel, Role
 from router.service.auth import Principal, authenticate, require
-from router.service.http import ApiError
+from router.service.http import ApiError, error_answer
 
 Handler = Callable[[web.Request, Principal | None], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
@@ -70,22 +71,57 @@ def wants_upgrade(request: web.Request) -> bool:
 def bind(
     route: Route, tokens_key: web.AppKey[Any]
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler for ``route``: authenticates and authorises, then calls it."""
+    """The aiohttp handler for ``route``: authenticates and authorises, then calls it;
+    an error is answered in the API's format here (the app has no middleware)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        principal: Principal | None = None
-        if route.roles:
-            principal = authenticate(request, request.app[tokens_key], route.websocket)
-            require(principal, route.roles, route.channel)
-        if route.websocket and not wants_upgrade(request):
-            raise ApiError(
-                426,
-                "upgrade_required",
-                f"{route.path} is a websocket: send GET with 'Upgrade: websocket' and "
-                f"'Connection: Upgrade', got a plain {request.method}",
-                headers={"Upgrade": "websocket", "Connection": "Upgrade"},
-            )
-        return await route.handler(request, principal)
+        try:
+            principal: Principal | None = None
+            if route.roles:
+                principal = authenticate(request, request.app[tokens_key], route.websocket)
+                require(principal, route.roles, route.channel)
+            if route.websocket and not wants_upgrade(request):
+                raise ApiError(
+                    426,
+                    "upgrade_required",
+                    f"{route.path} is a websocket: send GET with 'Upgrade: websocket' and "
+                    f"'Connection: Upgrade', got a plain {request.method}",
+                    headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+                )
+            return await route.handler(request, principal)
+        except Exception as exc:  # in the API's error format (``http.error_answer``)
+            return error_answer(request, exc)
 
     handle.__name__ = route.handler.__name__
     return handle
+
+
+def unmatched_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The answer to a request no route takes, as aiohttp's router gives it (404, or 405
+    with the methods the path takes in ``Allow``) but in the API's error format: the
+    app's last route takes every path and method (``app.build_app``). Only the resources
+    whose path could begin the request's are asked (each route's text before its first
+    ``{``, listed once the router is frozen), not every route of the API."""
+    resources: list[tuple[str, AbstractResource]] = []
+
+    async def unmatched(request: web.Request) -> web.StreamResponse:
+        if not resources:
+            own = request.match_info.route.resource
+            resources.extend(
+                (r.canonical.partition("{")[0], r)
+                for r in request.app.router.resources()
+                if r is not own
+            )
+        path = request.rel_url.path_safe  # what the router matches
+        allowed: set[str] = set()
+        for prefix, resource in resources:
+            if path.startswith(prefix):
+                found, methods = await resource.resolve(request)
+                if found is None:
+                    allowed |= methods
+        problem = (
+            web.HTTPMethodNotAllowed(request.method, allowed) if allowed else web.HTTPNotFound()
+        )
+        return error_answer(request, problem)
+
+    return unmatched

@@ -163,10 +163,12 @@ class Audit(AuditStore):
         # step nobody could serve is skipped at once) has already changed that, and its
         # ``Overflowed`` decision, recorded next, says so.
         urgency = spec.urgency or self._default_urgency(spec.service)
-        try:
-            view = engine.contact(spec.id)
-            arrived, due = view.arrived_at, view.due_at
-        except UnknownContact:  # redirected: never opened
+        # The engine's arrival and deadline, read without a view of the contact (the
+        # audit is on every arrival's path).
+        glance = engine.contact_glance(spec.id)
+        if glance is not None:
+            arrived, due = glance[3], glance[4]
+        else:  # redirected: never opened
             arrived = spec.arrived_at if spec.arrived_at is not None else now
         raw = spec.attributes.get("number") or spec.attributes.get("caller")
         number = mask(raw) if raw else None
