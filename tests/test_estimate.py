@@ -74,6 +74,17 @@ def test_nobody_to_serve_means_unknown_not_a_number(servers: float) -> None:
     assert (e.low_s, e.high_s, e.mid_s, e.expected_s) == (None, None, None, None)
 
 
+def test_agents_free_now_take_the_first_in_line_at_once() -> None:
+    # Nobody waiting and an agent free: the newcomer is answered now, not in 5 minutes.
+    now = wait_range(1, 0.25, 300.0, free=1)
+    assert (now.expected_s, now.low_s, now.high_s) == (0.0, 0.0, 60.0)
+    assert wait_range(3, 1.0, 300.0, free=3).expected_s == 0.0
+    # Two free agents, fifth in line: waits as the third would with nobody free.
+    fifth, third = wait_range(5, 1.0, 300.0, free=2), wait_range(3, 1.0, 300.0)
+    assert (fifth.expected_s, fifth.low_s, fifth.high_s) == (third.expected_s, 660.0, 1140.0)
+    assert third.expected_s == 900.0 and fifth.position == 5
+
+
 def test_shared_agents_count_as_a_fraction() -> None:
     # One agent shared by three services is a third of a server: three times the wait.
     whole, third = wait_range(1, 1.0, 300.0), wait_range(1, 1 / 3, 300.0)
@@ -198,6 +209,28 @@ def test_the_engine_estimate_takes_the_abandonment_share() -> None:
     assert plain.expected_s == 5 * 300.0 and fewer.expected_s == 3 * 300.0
     public = clock.engine.service_estimate("nurse", 300.0, abandon_share=0.5)
     assert public.position == 6 and public.expected_s == (1 + 5 * 0.5) * 300.0
+
+
+def test_a_new_contact_with_an_agent_free_is_told_it_waits_for_nobody() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing"), service("dental", "dental")],
+            [agent("a1", "s1", {"nursing": 1}), agent("a2", "s1", {"nursing": 1, "dental": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a1"))
+    free = clock.engine.service_estimate("nurse", 300.0)
+    assert (free.position, free.expected_s, free.low_s, free.high_s) == (1, 0.0, 0.0, 60.0)
+    # a1 busy, a2 logged in not ready: one waiting, the newcomer second in line. a2 can
+    # serve dental too: half a server for nurse, a whole one while dental is closed.
+    clock.at(1, ContactArrived(ContactSpec("c1", Channel.VOICE, "nurse")))
+    clock.at(2, AgentLoggedIn("a2", Presence.NOT_READY))
+    clock.at(3, ContactArrived(ContactSpec("c2", Channel.VOICE, "nurse")))
+    both_open = clock.engine.service_estimate("nurse", 300.0)
+    assert (both_open.position, both_open.servers) == (2, 1.5)
+    nurse_only = clock.engine.service_estimate("nurse", 300.0, open_services=frozenset({"nurse"}))
+    assert nurse_only.servers == 2.0
+    assert nurse_only.expected_s == 2 * 300.0 / 2.0
 
 
 def test_the_service_passes_its_measured_abandonment() -> None:

@@ -198,3 +198,23 @@ async def test_a_closed_service_has_no_estimate_even_when_its_agents_are_in(
     assert closed["availability"] == "closed" and closed["staffed"] is True
     assert closed["estimated_wait"] is None and closed["opens_at"] > 0
     assert (await status(client, "/api/public/services/nursing_advice"))["estimated_wait"]
+
+
+async def test_with_an_agent_free_and_nobody_waiting_a_caller_is_told_no_wait(
+    served: tuple[Client, Service],
+) -> None:
+    """The next call is connected at once: the public estimate says 0-1 min, not a whole
+    handle time (15-25 min, with a001 counted as a quarter of an agent)."""
+    client, _ = served
+    r = await client.post("/api/agent/login", json={}, headers=bearer("agent-a001"))
+    assert r.status == 200, await r.text()
+    nursing = await status(client, "/api/public/services/nursing_advice")
+    assert nursing["waiting"] == 0
+    assert nursing["estimated_wait"] == {"min_s": 0.0, "max_s": 60.0}
+    body = {
+        "call_id": "n1",
+        "caller": CALLER,
+        "ivr": {"service": "nursing_advice", "language": "fi"},
+    }
+    r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+    assert (await r.json())["action"] == "connect"

@@ -31,7 +31,7 @@ capacity, other than agents in that contact's cool-down.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from router.core import decisions as d
@@ -208,27 +208,52 @@ class Engine(EngineState):
         return wait_range(position, servers, handle_s, abandon_share)
 
     def service_estimate(
-        self, service: str, handle_s: float, abandon_share: float = 0.0
+        self,
+        service: str,
+        handle_s: float,
+        abandon_share: float = 0.0,
+        open_services: frozenset[str] | None = None,
+        channel: Channel = Channel.VOICE,
     ) -> Estimate:
-        """The wait estimate for a new contact of ``service`` (for public status)."""
+        """The wait estimate for a new contact of ``service`` arriving now in ``channel``
+        (for public status). Agents available now who meet the service's requirement
+        take the first contacts at once: with more of them than contacts waiting, the
+        newcomer waits for nobody. ``open_services``: the services open now (None: all),
+        so that an agent is not counted as a quarter of one for a service because it
+        could also serve three that are closed."""
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
         rid = self._reqs.intern(svc.requirement)
-        servers = self._pool.servers(rid, REGION, self._service_share(), None, self._agents)
-        return wait_range(waiting + 1, servers, handle_s, abandon_share)
+        share = self._service_share(open_services)
+        servers = self._pool.servers(rid, REGION, share, None, self._agents)
+        free = self._pool.available(rid, REGION, channel)
+        return wait_range(waiting + 1, servers, handle_s, abandon_share, free)
 
-    def _service_share(self) -> dict[int, float]:
-        """1 / the number of services each agent group can serve (cached until the
-        groups or services change)."""
+    def _service_share(self, open_services: frozenset[str] | None = None) -> dict[int, float]:
+        """1 / the number of services each agent group can serve, of ``open_services``
+        (None: every service; cached until the groups or services change)."""
         groups = self._pool.groups
         if self._share is None or len(self._share) != len(groups):
-            rids = [self._reqs.intern(s.requirement) for s in self._services.values()]
-            share: dict[int, float] = {}
-            for g in groups:
-                n = sum(1 for rid in rids if self._reqs.matches(rid, g.mask))
-                share[g.id] = 1.0 / n if n else 1.0
-            self._share = share
-        return self._share
+            self._share = self._shares_over(self._services.keys())
+            self._open_shares: dict[frozenset[str], dict[int, float]] = {}
+        if open_services is None or open_services >= self._services.keys():
+            return self._share
+        # Absent from engines restored from snapshots of earlier versions.
+        cache: dict[frozenset[str], dict[int, float]] = self.__dict__.setdefault("_open_shares", {})
+        found = cache.get(open_services)
+        if found is None:
+            if len(cache) >= 64:  # opening hours change a few times a day: kept small
+                cache.clear()
+            found = cache[open_services] = self._shares_over(open_services & self._services.keys())
+        return found
+
+    def _shares_over(self, names: Iterable[str]) -> dict[int, float]:
+        rids = [self._reqs.intern(self._services[name].requirement) for name in names]
+        share: dict[int, float] = {}
+        for g in self._pool.groups:
+            n = sum(1 for rid in rids if self._reqs.matches(rid, g.mask))
+            share[g.id] = 1.0 / n if n else 1.0
+        return share
 
     def waiting_in(self, kind: str, name: str) -> tuple[int, float | None]:
         """How many contacts wait for a service (``kind="service"``) or at a caller's

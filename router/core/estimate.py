@@ -26,7 +26,10 @@ time, as if all agents finished at once; measured in virtual time that announced
 twice the actual wait, so it no longer does.)
 
 For a service as a whole (public status) ``position`` is the number waiting plus one and
-``servers`` counts every logged-in agent who meets the service's requirement.
+``servers`` counts every logged-in agent who meets the service's requirement, shared
+among the services open now; the agents available now who meet it (``free``) take the
+first ``free`` contacts in line at once, so a newcomer waits as if ``position - free``
+(and for nobody when that is not above zero: "0–1 min").
 
 The answer is a range, ``[0.75, 1.25] × estimate`` rounded out to whole minutes, because
 false precision is a promise nobody can keep. With no server at all the estimate is
@@ -84,14 +87,23 @@ def expected_ahead(position: int, abandon_share: float) -> float:
 
 
 def wait_range(
-    position: int, servers: float, handle_s: float, abandon_share: float = 0.0
+    position: int,
+    servers: float,
+    handle_s: float,
+    abandon_share: float = 0.0,
+    free: int = 0,
 ) -> Estimate:
     """The published estimate as a whole-minute range (``low_s``/``high_s`` None when
-    nobody could serve the contact)."""
+    nobody could serve the contact). ``free``: agents available now who could take it;
+    they take the first ``free`` in line at once, so those behind wait only for the rest
+    (a newcomer with a free agent and nobody ahead waits for nobody)."""
     share = min(max(abandon_share, 0.0), 1.0)
     if servers <= 0:
         return Estimate(position, servers, handle_s, None, None, share)
-    expected = expected_ahead(position, share) * handle_s / servers
+    if free >= position:
+        expected = 0.0
+    else:
+        expected = expected_ahead(position - free, share) * handle_s / servers
     low, high = minutes_range(expected)
     return Estimate(position, servers, handle_s, low, high, share, expected)
 

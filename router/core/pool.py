@@ -279,6 +279,12 @@ class AgentPool:
             if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0)
         )
 
+    def available(self, rid: int, scope: ScopeKey, channel: Channel) -> int:
+        """Agents available now, with room in ``channel``, who meet ``rid`` within a
+        region, site or team ``scope``."""
+        glive = self._glive[channel]
+        return sum(glive[gid] for gid in self.eligible(rid, scope))
+
     def roster_changed(self) -> None:
         """Someone logged in or out or was edited: forget which steps could be served."""
         self._servable.clear()

@@ -47,15 +47,34 @@ def availability(in_hours: bool, staffed: bool) -> str:
     return "answering" if staffed else "open_unstaffed"
 
 
-def service_status(service: Service, name: str) -> dict[str, Any]:
+def open_now(service: Service) -> frozenset[str]:
+    """The services within their phone line's opening hours now."""
+    now = service.runtime.clock()
+    region = service.region
+    return frozenset(
+        name
+        for name in region.services
+        if region.hours_of(name).schedule(Channel.VOICE).is_open(now)
+    )
+
+
+def service_status(
+    service: Service, name: str, opened: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """``opened``: ``open_now(service)``, when the caller asks for several services."""
     engine = service.engine
+    opened = open_now(service) if opened is None else opened
+    # An agent who could also serve closed services counts whole for the open ones.
     estimate = engine.service_estimate(
-        name, service.handle_times.of(name), service.handle_times.abandon_share(name)
+        name,
+        service.handle_times.of(name),
+        service.handle_times.abandon_share(name),
+        opened,
     )
     waiting, _ = engine.waiting_in("service", name)
     schedule = service.region.hours_of(name).schedule(Channel.VOICE)
     now = service.runtime.clock()
-    in_hours = schedule.is_open(now)
+    in_hours = name in opened
     # Servers are the logged-in agents who meet the requirement (weighted by how many
     # services each can serve): above zero exactly when one is logged in.
     staffed = estimate.servers > 0
@@ -88,8 +107,9 @@ FIELDS = (
 
 def routes(service: Service) -> list[Route]:
     async def all_services(request: web.Request, _: Principal | None) -> web.StreamResponse:
+        opened = open_now(service)
         return web.json_response(
-            [service_status(service, name) for name in service.region.services]
+            [service_status(service, name, opened) for name in service.region.services]
         )
 
     async def one_service(request: web.Request, _: Principal | None) -> web.StreamResponse:
