@@ -15,13 +15,17 @@ from __future__ import annotations
 from router.core import decisions as d
 from router.core.capacity import free_channels
 from router.core.engine_state import Decisions, EngineState
-from router.core.model import ContactState, StepKind
+from router.core.model import AgentChoice, ContactState, StepKind
+from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
 
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
 _NO_AGENT_FREE = {kind: d.Trace(kind, "no_agent_free") for kind in StepKind}
+# A rule's name for the trace: ``AgentChoice.value`` is a property, two Python calls on
+# every offer made on arrival.
+_RULE_NAME = {rule: rule.value for rule in AgentChoice}
 
 
 def route(
@@ -32,13 +36,17 @@ def route(
     # With a long queue no agent is available most of the time: then ``choose`` (which
     # returns at once on this test) is not called.
     if pool._avail[c.channel]:
-        agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+        if c.scope is REGION and c.cooldowns is None:
+            # ``choose``'s answer for a step reaching the region, without its call (most
+            # offers on arrival); a scope equal to REGION but not it (loaded) goes there.
+            agent, weighed = pool._choose_region(c.rid, c.channel, c.service.agent_choice)
+        else:
+            agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
     else:
         agent = None
     if agent is not None:
-        offer(
-            engine, c, agent, now, out, d.Trace(c.step_kind, c.service.agent_choice.value, weighed)
-        )
+        trace = d.Trace(c.step_kind, _RULE_NAME[c.service.agent_choice], weighed)
+        offer(engine, c, agent, now, out, trace)
         return
     engine._queue.add(c)
     if arriving:
@@ -70,9 +78,13 @@ def offer(
     engine._timers.push(c.offer_expires_at, TimerKind.OFFER_EXPIRY, c.id, c.offer_no)
     out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
     if reindex:
-        channels = free_channels(engine, a, now)
-        if channels:  # a one-channel agent is full now: ``index`` would do nothing
-            engine._pool.index(a, channels)
+        # A one-channel agent whose one place this offer took (most agents) has nothing
+        # to index: ``free_channels`` would say so, after a call.
+        items = engine._pool.groups[a.group].cap_items
+        if len(items) != 1 or a.load[items[0][0]] < items[0][1]:
+            channels = free_channels(engine, a, now)
+            if channels:
+                engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
@@ -89,7 +101,11 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
             break
         queue.remove(c)
         offer(engine, c, a, now, out, d.Trace(c.step_kind, "earliest_due", weighed))
-        channels = free_channels(engine, a, now)
+        items = group.cap_items
+        if len(items) == 1 and a.load[items[0][0]] >= items[0][1]:
+            channels = ()  # its one channel is full (most agents): as ``free_channels`` says
+        else:
+            channels = free_channels(engine, a, now)
     if channels:  # still current: nothing changed since it was computed
         engine._pool.index(a, channels)
 
