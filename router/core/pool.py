@@ -30,6 +30,11 @@ from router.core.queue import ScopeKey
 from router.core.requirements import RequirementTable
 from router.core.state import AgentRecord, ContactRecord
 
+# Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
+# off its class costs ~900 instructions, a global ~10).
+_LEAST_OCCUPIED = AgentChoice.LEAST_OCCUPIED
+_LONGEST_IDLE = AgentChoice.LONGEST_IDLE
+
 AvailEntry = tuple[int, float, int, AgentRecord]
 
 
@@ -391,7 +396,7 @@ class AgentPool:
             pairs = [(gid, lst) for gid, lst in by_group.items() if gid in eligible]
         else:
             pairs = [(gid, lst) for gid in eligible if (lst := by_group.get(gid)) is not None]
-        if rule is AgentChoice.LONGEST_IDLE and contact.cooldowns is None:
+        if rule is _LONGEST_IDLE and contact.cooldowns is None:
             # Each group's head tuple is its key under this rule (``_rank``): their
             # minimum, compared in C, is the choice; each head counts as weighed.
             if not pairs:
@@ -430,7 +435,7 @@ class AgentPool:
         stocked = kinds.stocked[channel]
         best: AvailEntry | None = None
         weighed = 0
-        longest_idle = rule is AgentChoice.LONGEST_IDLE
+        longest_idle = rule is _LONGEST_IDLE
         best_key: tuple[float, ...] | None = None
         for heap, kind in found:
             while heap:
@@ -451,9 +456,9 @@ class AgentPool:
 
     def _rank(self, rule: AgentChoice, gid: int, rid: int, entry: AvailEntry) -> tuple[float, ...]:
         load, since, seq, _ = entry
-        if rule is AgentChoice.LONGEST_IDLE:
+        if rule is _LONGEST_IDLE:
             return (load, since, seq)
-        if rule is AgentChoice.LEAST_OCCUPIED:
+        if rule is _LEAST_OCCUPIED:
             return (load / self.groups[gid].cap_total, load, since, seq)
         score = self._scores.get((gid, rid))
         if score is None:
