@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Callable, Sequence
 from math import isnan
 from typing import TYPE_CHECKING, Any
 
@@ -196,10 +197,11 @@ class WaitingQueue:
         reqs: tuple[int, ...],
         agent_id: str,
         now: float,
+        pick: Callable[[array[float]], Sequence[float]] | None = None,
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
         weighed. ``reqs`` holds the requirement ids the agent's mask satisfies, each
-        once."""
+        once; ``pick``, when given, reads a head array at ``reqs`` (``AgentPool.picker``)."""
         if not reqs:
             return None, 0
         top = max(reqs)
@@ -224,7 +226,7 @@ class WaitingQueue:
                     if top >= len(dues):
                         shelf.cover(top + 1)
                     seqs = shelf.seqs
-                    keys = list(map(dues.__getitem__, reqs))
+                    keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
                     low_due = min(keys)
                     if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
                         low_due = min(_INF, *keys)

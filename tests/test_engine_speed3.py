@@ -1,0 +1,53 @@
+"""What the third round of per-decision savings (#15 part 1) must keep: the pool's
+pickers read a shelf's head keys exactly as indexing them one by one does, for no
+requirement id, one or several, and follow a group's ids when they change (a requirement
+interned since); they are derived state, not stored in a snapshot."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from array import array
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from router.core.pool import AgentPool
+from tests.test_engine_speed_kinds import build
+
+NAN = float("nan")
+
+
+def _same(got: object, want: tuple[float, ...]) -> bool:
+    assert isinstance(got, (tuple, list))
+    return len(got) == len(want) and all(
+        (math.isnan(g) and math.isnan(w)) or g == w for g, w in zip(got, want, strict=True)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from((NAN, math.inf, 0.0, 1.5, 2.0, 1e9)), min_size=8, max_size=8),
+    st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True),
+    st.lists(st.integers(0, 7), max_size=8, unique=True),
+)
+def test_a_picker_reads_the_keys_at_the_groups_ids_and_follows_them(
+    dues: list[float], first: list[int], then: list[int]
+) -> None:
+    pool, _, _ = build(1, 4)
+    heads = array("d", dues)
+    rids = tuple(sorted(first))
+    assert _same(pool.picker(0, rids)(heads), tuple(heads[r] for r in rids))
+    assert pool.picker(0, rids) is pool.picker(0, rids)  # cached while the ids are these
+    # The group caught up on newly interned requirements: a new tuple of ids.
+    moved = tuple(sorted(then))
+    assert _same(pool.picker(0, moved)(heads), tuple(heads[r] for r in moved))
+
+
+def test_pickers_are_not_stored_in_a_snapshot_and_are_rebuilt_after_loading() -> None:
+    pool, _, _ = build(2, 4)
+    heads = array("d", [3.0, NAN, 1.0])
+    pool.picker(0, (0, 2))
+    restored: AgentPool = pickle.loads(pickle.dumps(pool))
+    assert restored._pickers == {}
+    assert tuple(restored.picker(0, (0, 2))(heads)) == (3.0, 1.0)
