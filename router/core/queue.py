@@ -204,7 +204,6 @@ class WaitingQueue:
         once; ``pick``, when given, reads a head array at ``reqs`` (``AgentPool.picker``)."""
         if not reqs:
             return None, 0
-        top = max(reqs)
         best: ContactRecord | None = None
         best_due = _INF
         best_seq = _NO_SEQ
@@ -222,11 +221,13 @@ class WaitingQueue:
                 dues = shelf.dues
                 if dues is not None:
                     # The smallest head key of the agent's buckets here, read from the
-                    # flat arrays in C (map, min); only the winner's bucket is touched.
-                    if top >= len(dues):
-                        shelf.cover(top + 1)
+                    # flat arrays in C (a picker, min); only the winner's bucket is touched.
+                    try:
+                        keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
+                    except IndexError:  # an id interned since the arrays last grew (rare)
+                        shelf.cover(max(reqs) + 1)
+                        keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
                     seqs = shelf.seqs
-                    keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
                     low_due = min(keys)
                     if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
                         low_due = min(_INF, *keys)
