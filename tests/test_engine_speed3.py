@@ -1,19 +1,24 @@
 """What the third round of per-decision savings (#15 part 1) must keep: the pool's
 pickers read a shelf's head keys exactly as indexing them one by one does, for no
 requirement id, one or several, and follow a group's ids when they change (a requirement
-interned since); they are derived state, not stored in a snapshot."""
+interned since); they are derived state, not stored in a snapshot; and a shelf whose head
+arrays end before an agent's highest id grows them when read."""
 
 from __future__ import annotations
 
 import math
 import pickle
 from array import array
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from router.core.model import Channel
 from router.core.pool import AgentPool
+from router.core.queue import REGION, WaitingQueue
 from tests.test_engine_speed_kinds import build
+from tests.test_queue import Waiting
 
 NAN = float("nan")
 
@@ -51,3 +56,17 @@ def test_pickers_are_not_stored_in_a_snapshot_and_are_rebuilt_after_loading() ->
     restored: AgentPool = pickle.loads(pickle.dumps(pool))
     assert restored._pickers == {}
     assert tuple(restored.picker(0, (0, 2))(heads)) == (3.0, 1.0)
+
+
+def test_a_picker_reading_past_a_shelfs_arrays_grows_them_and_finds_the_head() -> None:
+    # Requirement 300 was interned after the region's shelf last grew its head arrays.
+    pool, _, _ = build(3, 4)
+    queue: Any = WaitingQueue()
+    early = Waiting("c1", 1, 5.0, REGION, Channel.VOICE, 2)
+    late = Waiting("c2", 2, 3.0, REGION, Channel.VOICE, 1)
+    queue.add(early)
+    queue.add(late)
+    reqs = (2, 300)
+    got = queue.best_for((REGION,), (Channel.VOICE,), reqs, "a1", 0.0, pool.picker(0, reqs))
+    assert got == (early, 1)
+    assert queue.best_for((REGION,), (Channel.VOICE,), (1, 2, 300), "a1", 0.0) == (late, 2)
