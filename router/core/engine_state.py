@@ -109,7 +109,10 @@ class EngineState:
         return c
 
     def _offered_to(self, contact_id: str, agent_id: str) -> ContactRecord:
-        c = self._contacts.get(contact_id)
+        try:  # a subscript, not ``get``: cheaper on a hit (every accept)
+            c: ContactRecord | None = self._contacts[contact_id]
+        except KeyError:
+            c = None
         if (
             c is not None
             and c.state is _OFFERED
@@ -128,9 +131,10 @@ class EngineState:
 
     def _assigned_to(self, contact_id: str, agent_id: str, why: str = "") -> ContactRecord:
         """The open contact, which must be assigned to ``agent_id`` (else ``Conflict``)."""
-        c = self._contacts.get(contact_id)  # ``_open_contact``, inlined
-        if c is None:
-            raise UnknownContact(f"no open contact {contact_id!r}")
+        try:  # ``_open_contact``, inlined, with a subscript (every completion)
+            c = self._contacts[contact_id]
+        except KeyError:
+            raise UnknownContact(f"no open contact {contact_id!r}") from None
         if c.state is not _ASSIGNED or c.agent_id != agent_id:
             raise Conflict(
                 f"contact {c.id!r} is {c.state.value}"

@@ -102,15 +102,13 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
         group = pool.groups[a.group]
         # ``reqs_of``'s answer when the group is caught up (nearly always), inlined.
         reqs = group.rids if group.checked == len(pool._reqs.compiled) else pool.reqs_of(a.group)
-        pick = pool._pickers.get(a.group)  # ``picker``'s cache hit, inlined
-        c, weighed = queue.best_for(
-            a.scopes,
-            channels,
-            reqs,
-            a.id,
-            now,
-            pick[1] if pick is not None and pick[0] is reqs else pool.picker(a.group, reqs),
-        )
+        try:  # ``picker``'s cache hit, inlined (a subscript: cheaper than ``get``)
+            ids, pick = pool._pickers[a.group]
+        except KeyError:
+            ids = None
+        if ids is not reqs:
+            pick = pool.picker(a.group, reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick)
         if c is None:
             break
         queue.remove(c)

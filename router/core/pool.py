@@ -452,8 +452,9 @@ class AgentPool:
         and proficiency are the kind's), so the best of the kinds' heads is the best of
         the groups' heads; each group with an available agent counts as weighed."""
         kinds = self._kinds
-        found = kinds.region.get((rid, channel))
-        if found is None:
+        try:  # a subscript, not ``get``: cheaper on the hit (nearly every offer on arrival)
+            found = kinds.region[(rid, channel)]
+        except KeyError:
             heaps = kinds.heaps[channel]
             found = [
                 (heaps[kind], kind)
