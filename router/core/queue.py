@@ -228,9 +228,10 @@ class WaitingQueue:
                         shelf.cover(max(reqs) + 1)
                         keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
                     seqs = shelf.seqs
-                    low_due = min(keys)
-                    if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
-                        low_due = min(_INF, *keys)
+                    # A NaN (no bucket) fails every comparison: min() keeps one that comes
+                    # first, never takes one later. So when the first key is NaN (most
+                    # calls with few buckets), one min() from +inf, not min() twice.
+                    low_due = min(keys) if keys[0] <= _INF else min(_INF, *keys)
                     if low_due == _INF:
                         if _INF not in keys:  # none of the agent's buckets is here
                             continue
