@@ -2,7 +2,9 @@
 pickers read a shelf's head keys exactly as indexing them one by one does, for no
 requirement id, one or several, and follow a group's ids when they change (a requirement
 interned since); they are derived state, not stored in a snapshot; and a shelf whose head
-arrays end before an agent's highest id grows them when read."""
+arrays end before an agent's highest id grows them when read; and an agent group behind on
+requirement ids catches up on all of them, also when another group of its skill mask
+caught up on fewer."""
 
 from __future__ import annotations
 
@@ -14,9 +16,19 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.core.model import Channel
+from router.core import decisions as d
+from router.core.events import (
+    AgentLoggedIn,
+    ContactArrived,
+    ContactCompleted,
+    OfferAccepted,
+    PresenceChanged,
+)
+from router.core.model import Channel, ContactSpec, Presence
 from router.core.pool import AgentPool
 from router.core.queue import REGION, WaitingQueue
+from skills import parse_requirement
+from tests.builders import CATALOGUE, agent, engine, service
 from tests.test_engine_speed_kinds import build
 from tests.test_queue import Waiting
 
@@ -70,3 +82,38 @@ def test_a_picker_reading_past_a_shelfs_arrays_grows_them_and_finds_the_head() -
     got = queue.best_for((REGION,), (Channel.VOICE,), reqs, "a1", 0.0, pool.picker(0, reqs))
     assert got == (early, 1)
     assert queue.best_for((REGION,), (Channel.VOICE,), (1, 2, 300), "a1", 0.0) == (late, 2)
+
+
+def test_a_group_behind_on_requirements_catches_up_past_its_masks_older_catch_up() -> None:
+    # Two agents of one skill mask at two sites: two groups. One group catches up on the
+    # requirements interned so far; a requirement interned after that must still reach
+    # the other group when its agent drains the queue.
+    nurse = service("nurse", "nursing")
+    e = engine(
+        [nurse],
+        [
+            agent("a1", "x", {"nursing": 3, "dental": 3}),
+            agent("a2", "y", {"nursing": 3, "dental": 3}),
+        ],
+    )
+    e.apply(0, AgentLoggedIn("a1"))
+    e.apply(0, AgentLoggedIn("a2"))
+    offered = {}
+    for cid in ("c1", "c2"):
+        (offer,) = [
+            x
+            for x in e.apply(1, ContactArrived(ContactSpec(cid, Channel.VOICE, "nurse")))
+            if isinstance(x, d.Offered)
+        ]
+        offered[cid] = offer.agent_id
+        e.apply(1, OfferAccepted(cid, offer.agent_id))
+    by_agent = {a: c for c, a in offered.items()}
+    social = parse_requirement("social", CATALOGUE)
+    e.apply(2, ContactArrived(ContactSpec("c3", Channel.VOICE, "nurse", requirement=social)))
+    # a1's group catches up (its drain weighs the queue), then a1 steps away.
+    e.apply(3, ContactCompleted(by_agent["a1"], "a1"))
+    e.apply(3, PresenceChanged("a1", Presence.NOT_READY))
+    dental = parse_requirement("dental", CATALOGUE)  # interned now, after that catch-up
+    e.apply(4, ContactArrived(ContactSpec("c4", Channel.VOICE, "nurse", requirement=dental)))
+    got = e.apply(5, ContactCompleted(by_agent["a2"], "a2"))
+    assert [(x.contact_id, x.agent_id) for x in got if isinstance(x, d.Offered)] == [("c4", "a2")]

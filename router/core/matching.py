@@ -100,8 +100,19 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     while channels and queue._size:  # ``len(queue)``, without the method call
         pool = engine._pool
         group = pool.groups[a.group]
-        # ``reqs_of``'s answer when the group is caught up (nearly always), inlined.
-        reqs = group.rids if group.checked == len(pool._reqs.compiled) else pool.reqs_of(a.group)
+        # ``reqs_of``'s answer inlined when the group is caught up, or when another group
+        # of its mask caught up since (most drains: requirements keep being interned,
+        # and each then finds most of the thousands of groups behind).
+        known = len(pool._reqs.compiled)
+        if group.checked == known:
+            reqs = group.rids
+        else:
+            shared = pool._by_mask.get(group.mask)
+            if shared is not None and shared[0] == known:
+                group.checked, reqs = shared
+                group.rids = reqs
+            else:
+                reqs = pool.reqs_of(a.group)
         try:  # ``picker``'s cache hit, inlined (a subscript: cheaper than ``get``)
             ids, pick = pool._pickers[a.group]
         except KeyError:
