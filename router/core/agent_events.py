@@ -24,10 +24,18 @@ from router.core.queue import REGION
 from router.core.state import AgentRecord
 from router.core.step_choice import requeue, widen_stranded
 
+# Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
+# off its class costs ~900 instructions, a global ~10).
+_ASSIGNED = ContactState.ASSIGNED
+_AVAILABLE = Presence.AVAILABLE
+_NOT_READY = Presence.NOT_READY
+_OFFERED = ContactState.OFFERED
+_OFFLINE = Presence.OFFLINE
+
 
 def on_logged_in(engine: EngineState, ev: AgentLoggedIn, now: float, out: Decisions) -> None:
     a = engine._agent(ev.agent_id)
-    if ev.presence is Presence.OFFLINE:
+    if ev.presence is _OFFLINE:
         raise InvalidEvent("log in as available or not_ready, not offline")
     if a.logged_in:
         # Logging in again (a second device, a reconnect) only sets the presence.
@@ -49,7 +57,7 @@ def on_logged_out(engine: EngineState, ev: AgentLoggedOut, now: float, out: Deci
     if not a.logged_in:
         return
     contacts = engine._contacts
-    assigned = [cid for cid in a.in_hand if contacts[cid].state is ContactState.ASSIGNED]
+    assigned = [cid for cid in a.in_hand if contacts[cid].state is _ASSIGNED]
     if assigned and not ev.force:
         raise Conflict(
             f"agent {a.id!r} has {len(assigned)} assigned contact(s) in hand "
@@ -59,14 +67,14 @@ def on_logged_out(engine: EngineState, ev: AgentLoggedOut, now: float, out: Deci
     returned = []
     for cid in list(a.in_hand):
         c = contacts[cid]
-        if c.state is ContactState.OFFERED:
+        if c.state is _OFFERED:
             out.append(d.OfferWithdrawn(c.id, a.id, "agent_logged_out"))
         else:
             out.append(d.Requeued(c.id, a.id, "agent_logged_out"))
         release(a, c, now)
         returned.append(c)
     a.logged_in = False
-    a.presence = Presence.OFFLINE
+    a.presence = _OFFLINE
     a.wrapup_until = 0.0
     engine._seen.pop(a.id, None)
     engine._live_timer.pop(a.id, None)
@@ -81,7 +89,7 @@ def on_presence(engine: EngineState, ev: PresenceChanged, now: float, out: Decis
     a = engine._agent(ev.agent_id)
     if not a.logged_in:
         raise Conflict(f"agent {a.id!r} is not logged in")
-    if ev.presence is Presence.OFFLINE:
+    if ev.presence is _OFFLINE:
         raise InvalidEvent("to go offline, log out (AgentLoggedOut)")
     set_presence(engine, a, ev.presence, ev.reason, now, out)
 
@@ -96,14 +104,14 @@ def set_presence(
 ) -> None:
     # Only not-ready keeps a reason: an available agent told it is available (with
     # whatever reason) has nothing changed and keeps its place in the idle order.
-    reason = reason if presence is Presence.NOT_READY else ""
+    reason = reason if presence is _NOT_READY else ""
     if a.presence is presence and a.reason == reason:
         return
     engine._pool.unindex(a)
     a.presence = presence
     a.reason = reason
     a.since = now
-    if presence is Presence.AVAILABLE:
+    if presence is _AVAILABLE:
         renew_if_lapsed(engine, a.id, now)
     drain(engine, a, now, out)
 

@@ -32,23 +32,39 @@ from router.core.state import ContactRecord
 from router.core.step_choice import enter_step, requeue
 from router.core.timers import TimerKind
 
+# Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
+# off its class costs ~900 instructions, a global ~10).
+_ASSIGNED = ContactState.ASSIGNED
+_AVAILABLE = Presence.AVAILABLE
+_AWAY_TIMER = TimerKind.AWAY
+_CALLBACK = Channel.CALLBACK
+_CLOSED = ContactState.CLOSED
+_COOLDOWN_TIMER = TimerKind.COOLDOWN
+_DEADLINE_TIMER = TimerKind.DEADLINE
+_NOT_READY = Presence.NOT_READY
+_OFFERED = ContactState.OFFERED
+_WAITING = ContactState.WAITING
+_WARN_TIMER = TimerKind.WARN
+
 
 def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisions) -> None:
     spec = ev.contact
     if spec.id in engine._contacts:
         raise InvalidEvent(f"contact {spec.id!r} is already open")
-    service = engine._services.get(spec.service)
-    if service is None:
+    try:  # a subscript, not ``get``: cheaper on a hit (``Engine.apply``)
+        service = engine._services[spec.service]
+    except KeyError:
         raise InvalidEvent(
             f"unknown service {spec.service!r}; known: {', '.join(engine._services)}"
-        )
+        ) from None
     urgency_name = spec.urgency or service.default_urgency
-    urgency = service.urgencies.get(urgency_name)
-    if urgency is None:
+    try:
+        urgency = service.urgencies[urgency_name]
+    except KeyError:
         raise InvalidEvent(
             f"unknown urgency {urgency_name!r} for service {service.name!r}; "
             f"known: {', '.join(service.urgencies)}"
-        )
+        ) from None
     catalogue = engine.catalogue
     if spec.language is not None and not catalogue.has_language(spec.language):
         raise InvalidEvent(
@@ -99,9 +115,9 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
     engine._tokens += 1
     c.deadline_token = token = engine._tokens
     if before > 0 and warn_at > now:
-        engine._timers.push(warn_at, TimerKind.WARN, c.id, token)
+        engine._timers.push(warn_at, _WARN_TIMER, c.id, token)
     else:
-        engine._timers.push(max(due, now), TimerKind.DEADLINE, c.id, token)
+        engine._timers.push(max(due, now), _DEADLINE_TIMER, c.id, token)
     enter_step(engine, c, 0, now, out, arriving=True)
 
 
@@ -111,7 +127,7 @@ def on_cancelled(engine: EngineState, ev: ContactCancelled, now: float, out: Dec
 
 def on_abandoned(engine: EngineState, ev: ContactAbandoned, now: float, out: Decisions) -> None:
     c = engine._open_contact(ev.contact_id)
-    if c.channel is Channel.CALLBACK:
+    if c.channel is _CALLBACK:
         # A caller who chose a callback hangs up by design: the request keeps its
         # place and goes on to its attempts. Only the caller's own cancellation
         # (``ContactCancelled``) or the attempts' end closes it.
@@ -124,13 +140,13 @@ def on_away(engine: EngineState, ev: CustomerAway, now: float, out: Decisions) -
     grace = ev.grace_s
     if not 0.0 <= grace < INF:
         raise InvalidEvent(f"grace_s must be a number of seconds >= 0, got {grace!r}")
-    if c.channel is Channel.CALLBACK:
+    if c.channel is _CALLBACK:
         return  # the caller is expected to be away: we call them (see on_abandoned)
     if ev.epoch < c.away_epoch:
         return  # about a connection older than one that came back since
     c.away_epoch = ev.epoch
     c.away_grace = grace
-    if c.state is not ContactState.ASSIGNED and c.away_token == 0:
+    if c.state is not _ASSIGNED and c.away_token == 0:
         arm_away(engine, c, now, out)
 
 
@@ -150,7 +166,7 @@ def arm_away(engine: EngineState, c: ContactRecord, now: float, out: Decisions) 
         leave_unanswered(engine, c.id, "abandoned", now, out)
         return
     c.away_token = token = engine._token()
-    engine._timers.push(now + grace, TimerKind.AWAY, c.id, token)
+    engine._timers.push(now + grace, _AWAY_TIMER, c.id, token)
 
 
 def leave_unanswered(
@@ -158,15 +174,15 @@ def leave_unanswered(
 ) -> None:
     """A contact not with an agent closes with ``outcome``; an offer of it is withdrawn."""
     c = engine._open_contact(contact_id)
-    if c.state is ContactState.ASSIGNED:
+    if c.state is _ASSIGNED:
         raise Conflict(f"contact {contact_id!r} is assigned to {c.agent_id!r}; complete it instead")
     agent = None
-    if c.state is ContactState.OFFERED:
+    if c.state is _OFFERED:
         agent = engine._agents[c.agent_id or ""]
         out.append(d.OfferWithdrawn(c.id, agent.id, outcome))
         engine._pool.unindex(agent)
         release(agent, c, now)
-    elif c.state is ContactState.WAITING:
+    elif c.state is _WAITING:
         engine._queue.remove(c)
     close(engine, c, outcome, out)
     if agent is not None:
@@ -181,7 +197,7 @@ def on_merged(engine: EngineState, ev: ContactMerged, now: float, out: Decisions
 
 def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisions) -> None:
     c = engine._offered_to(ev.contact_id, ev.agent_id)
-    c.state = ContactState.ASSIGNED
+    c.state = _ASSIGNED
     c.away_token = 0  # with an agent, an away person's chat is not abandoned
     out.append(
         d.Assigned(c.id, ev.agent_id, c.service.name, c.spec.preferred_site, c.arrived_at, c.due_at)
@@ -215,12 +231,12 @@ def return_offer(
         if c.cooldowns is None:
             c.cooldowns = {}
         c.cooldowns[a.id] = until
-        engine._timers.push(until, TimerKind.COOLDOWN, c.id, until)
+        engine._timers.push(until, _COOLDOWN_TIMER, c.id, until)
     out.append(d.Requeued(c.id, a.id, reason, until))
-    if not_ready and a.presence is Presence.AVAILABLE:
-        a.presence = Presence.NOT_READY
+    if not_ready and a.presence is _AVAILABLE:
+        a.presence = _NOT_READY
         a.reason = f"offer_{reason}"
-        out.append(d.AgentPresenceSet(a.id, Presence.NOT_READY, a.reason))
+        out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))
     requeue(engine, c, now, out)
     drain(engine, a, now, out)
 
@@ -234,7 +250,7 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     a.load[a.in_hand.pop(c.id)] -= 1
     a.since = now
     # ``close``, inlined (every completion).
-    c.state = ContactState.CLOSED
+    c.state = _CLOSED
     del engine._contacts[c.id]
     out.append(d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel))
     c.agent_id = None

@@ -15,13 +15,23 @@ from __future__ import annotations
 from router.core import decisions as d
 from router.core.capacity import free_channels
 from router.core.engine_state import Decisions, EngineState
-from router.core.model import ContactState, StepKind
+from router.core.model import AgentChoice, ContactState, StepKind
+from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
+
+# Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
+# off its class costs ~900 instructions, a global ~10).
+_CLOSED = ContactState.CLOSED
+_OFFERED = ContactState.OFFERED
+_OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
 
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
 _NO_AGENT_FREE = {kind: d.Trace(kind, "no_agent_free") for kind in StepKind}
+# A rule's name for the trace: ``AgentChoice.value`` is a property, two Python calls on
+# every offer made on arrival.
+_RULE_NAME = {rule: rule.value for rule in AgentChoice}
 
 
 def route(
@@ -32,13 +42,17 @@ def route(
     # With a long queue no agent is available most of the time: then ``choose`` (which
     # returns at once on this test) is not called.
     if pool._avail[c.channel]:
-        agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+        if c.scope is REGION and c.cooldowns is None:
+            # ``choose``'s answer for a step reaching the region, without its call (most
+            # offers on arrival); a scope equal to REGION but not it (loaded) goes there.
+            agent, weighed = pool._choose_region(c.rid, c.channel, c.service.agent_choice)
+        else:
+            agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
     else:
         agent = None
     if agent is not None:
-        offer(
-            engine, c, agent, now, out, d.Trace(c.step_kind, c.service.agent_choice.value, weighed)
-        )
+        trace = d.Trace(c.step_kind, _RULE_NAME[c.service.agent_choice], weighed)
+        offer(engine, c, agent, now, out, trace)
         return
     engine._queue.add(c)
     if arriving:
@@ -59,7 +73,7 @@ def offer(
     reindex = a.avail_entry is not None
     if reindex:
         engine._pool.unindex(a)
-    c.state = ContactState.OFFERED
+    c.state = _OFFERED
     c.agent_id = a.id
     engine._tokens += 1
     c.offer_no = engine._tokens  # a fresh token (_token, inlined: every offer)
@@ -67,12 +81,16 @@ def offer(
     a.load[c.channel] = a.load.get(c.channel, 0) + 1
     a.in_hand[c.id] = c.channel
     a.since = now
-    engine._timers.push(c.offer_expires_at, TimerKind.OFFER_EXPIRY, c.id, c.offer_no)
+    engine._timers.push(c.offer_expires_at, _OFFER_EXPIRY_TIMER, c.id, c.offer_no)
     out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
     if reindex:
-        channels = free_channels(engine, a, now)
-        if channels:  # a one-channel agent is full now: ``index`` would do nothing
-            engine._pool.index(a, channels)
+        # A one-channel agent whose one place this offer took (most agents) has nothing
+        # to index: ``free_channels`` would say so, after a call.
+        items = engine._pool.groups[a.group].cap_items
+        if len(items) != 1 or a.load[items[0][0]] < items[0][1]:
+            channels = free_channels(engine, a, now)
+            if channels:
+                engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
@@ -82,21 +100,42 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     while channels and queue._size:  # ``len(queue)``, without the method call
         pool = engine._pool
         group = pool.groups[a.group]
-        # ``reqs_of``'s answer when the group is caught up (nearly always), inlined.
-        reqs = group.rids if group.checked == len(pool._reqs.compiled) else pool.reqs_of(a.group)
-        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now)
+        # ``reqs_of``'s answer inlined when the group is caught up, or when another group
+        # of its mask caught up since (most drains: requirements keep being interned,
+        # and each then finds most of the thousands of groups behind).
+        known = len(pool._reqs.compiled)
+        if group.checked == known:
+            reqs = group.rids
+        else:
+            shared = pool._by_mask.get(group.mask)
+            if shared is not None and shared[0] == known:
+                group.checked, reqs = shared
+                group.rids = reqs
+            else:
+                reqs = pool.reqs_of(a.group)
+        try:  # ``picker``'s cache hit, inlined (a subscript: cheaper than ``get``)
+            ids, pick = pool._pickers[a.group]
+        except KeyError:
+            ids = None
+        if ids is not reqs:
+            pick = pool.picker(a.group, reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick)
         if c is None:
             break
         queue.remove(c)
         offer(engine, c, a, now, out, d.Trace(c.step_kind, "earliest_due", weighed))
-        channels = free_channels(engine, a, now)
+        items = group.cap_items
+        if len(items) == 1 and a.load[items[0][0]] >= items[0][1]:
+            channels = ()  # its one channel is full (most agents): as ``free_channels`` says
+        else:
+            channels = free_channels(engine, a, now)
     if channels:  # still current: nothing changed since it was computed
         engine._pool.index(a, channels)
 
 
 def close(engine: EngineState, c: ContactRecord, outcome: str, out: Decisions) -> None:
     """The contact is closed with ``outcome`` and forgotten."""
-    c.state = ContactState.CLOSED
+    c.state = _CLOSED
     del engine._contacts[c.id]
     out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel))
     c.agent_id = None

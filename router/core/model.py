@@ -10,6 +10,12 @@ from enum import StrEnum
 from router.core.values import restore, value
 from skills import AgentAbilities, Requirement
 
+# The enums' members as globals on the engine's paths: on CPython 3.11 ``EnumType``
+# defines ``__getattr__``, so every read of a member off its class
+# (``ContactState.OFFERED``) goes through the slow attribute hook, about 900
+# instructions (callgrind), where a module global is about 10. The modules of
+# ``router.core`` bind the members they use to module names (``_OFFERED = ...``) once.
+
 
 class Channel(StrEnum):
     VOICE = "voice"

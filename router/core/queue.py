@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Callable, Sequence
 from math import isnan
 from typing import TYPE_CHECKING, Any
 
@@ -196,13 +197,13 @@ class WaitingQueue:
         reqs: tuple[int, ...],
         agent_id: str,
         now: float,
+        pick: Callable[[array[float]], Sequence[float]] | None = None,
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
         weighed. ``reqs`` holds the requirement ids the agent's mask satisfies, each
-        once."""
+        once; ``pick``, when given, reads a head array at ``reqs`` (``AgentPool.picker``)."""
         if not reqs:
             return None, 0
-        top = max(reqs)
         best: ContactRecord | None = None
         best_due = _INF
         best_seq = _NO_SEQ
@@ -220,14 +221,17 @@ class WaitingQueue:
                 dues = shelf.dues
                 if dues is not None:
                     # The smallest head key of the agent's buckets here, read from the
-                    # flat arrays in C (map, min); only the winner's bucket is touched.
-                    if top >= len(dues):
-                        shelf.cover(top + 1)
+                    # flat arrays in C (a picker, min); only the winner's bucket is touched.
+                    try:
+                        keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
+                    except IndexError:  # an id interned since the arrays last grew (rare)
+                        shelf.cover(max(reqs) + 1)
+                        keys = pick(dues) if pick is not None else list(map(dues.__getitem__, reqs))
                     seqs = shelf.seqs
-                    keys = list(map(dues.__getitem__, reqs))
-                    low_due = min(keys)
-                    if isnan(low_due):  # the first had no bucket (NaN), which min() keeps
-                        low_due = min(_INF, *keys)
+                    # A NaN (no bucket) fails every comparison: min() keeps one that comes
+                    # first, never takes one later. So when the first key is NaN (most
+                    # calls with few buckets), one min() from +inf, not min() twice.
+                    low_due = min(keys) if keys[0] <= _INF else min(_INF, *keys)
                     if low_due == _INF:
                         if _INF not in keys:  # none of the agent's buckets is here
                             continue

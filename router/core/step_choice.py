@@ -26,8 +26,21 @@ from router.core.state import ContactRecord
 from router.core.timers import TimerKind
 from router.core.urgency_map import class_after_move
 
+# Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
+# off its class costs ~900 instructions, a global ~10).
+_ASSIGNED = ContactState.ASSIGNED
+_AWAY_TIMER = TimerKind.AWAY
+_OVERFLOW_STEP = StepKind.OVERFLOW
+_OWN_AGENT_STEP = StepKind.OWN_AGENT
+_OWN_SITE_STEP = StepKind.OWN_SITE
+_OWN_TEAM_STEP = StepKind.OWN_TEAM
+_REGION_STEP = StepKind.REGION
+_RELAXED_STEP = StepKind.RELAXED
+_STEP_TIMER = TimerKind.STEP
+_WAITING = ContactState.WAITING
+
 # Where a contact whose service's steps all fell away waits: the whole region.
-_FALLBACK_STEP = Step(StepKind.REGION)
+_FALLBACK_STEP = Step(_REGION_STEP)
 
 
 def enter_step(
@@ -45,7 +58,7 @@ def enter_step(
     scope: ScopeKey = REGION
     skipped: Sequence[StepKind] = ()
     if index != len(steps) - 1 or (
-        step.kind is not StepKind.REGION and step.kind is not StepKind.RELAXED
+        step.kind is not _REGION_STEP and step.kind is not _RELAXED_STEP
     ):
         # Not the usual arrival (at a service's last step, and it reaches the region:
         # the last step always applies, so there is nothing to search).
@@ -58,7 +71,7 @@ def enter_step(
     c.epoch = engine._tokens  # a fresh token (_token, inlined on the arrival path)
     c.restep = None
     if step.duration_s is not None and index < len(c.service.steps) - 1:
-        engine._timers.push(now + step.duration_s, TimerKind.STEP, c.id, c.epoch)
+        engine._timers.push(now + step.duration_s, _STEP_TIMER, c.id, c.epoch)
     if not arriving:
         out.append(d.Widened(c.id, step.kind, tuple(skipped), d.Trace(step.kind, "widening")))
     route(engine, c, now, out, arriving)
@@ -78,7 +91,7 @@ def _find_step(
             chosen = fallback or (len(steps) - 1, _FALLBACK_STEP, REGION)
             break
         step = steps[index]
-        if step.kind is StepKind.OVERFLOW:
+        if step.kind is _OVERFLOW_STEP:
             target = engine._services.get(step.overflow_to or "")
             if target is None or target.name == c.service.name or target.name in c.visited:
                 skipped.append(step.kind)
@@ -116,11 +129,11 @@ def _find_step(
 def scope_of(kind: StepKind, c: ContactRecord) -> ScopeKey | None:
     """The reach of a step of ``kind`` for ``c``; None when ``c`` has no such preference."""
     spec = c.spec
-    if kind is StepKind.OWN_AGENT:
+    if kind is _OWN_AGENT_STEP:
         return ("agent", spec.preferred_agent) if spec.preferred_agent else None
-    if kind is StepKind.OWN_TEAM:
+    if kind is _OWN_TEAM_STEP:
         return ("team", spec.preferred_team) if spec.preferred_team else None
-    if kind is StepKind.OWN_SITE:
+    if kind is _OWN_SITE_STEP:
         return ("site", spec.preferred_site) if spec.preferred_site else None
     return REGION
 
@@ -128,13 +141,13 @@ def scope_of(kind: StepKind, c: ContactRecord) -> ScopeKey | None:
 def requeue(engine: EngineState, c: ContactRecord, now: float, out: Decisions) -> None:
     """Back to waiting with the same due time and arrival order, at its step (the next
     one if its step's time ran out meanwhile)."""
-    was_assigned = c.state is ContactState.ASSIGNED
-    c.state = ContactState.WAITING
+    was_assigned = c.state is _ASSIGNED
+    c.state = _WAITING
     c.agent_id = None
     if was_assigned and c.away_grace is not None and c.away_token == 0:
         # Its person went away while an agent had it: the grace period starts now.
         c.away_token = token = engine._token()
-        engine._timers.push(now + c.away_grace, TimerKind.AWAY, c.id, token)
+        engine._timers.push(now + c.away_grace, _AWAY_TIMER, c.id, token)
     if c.restep is not None:
         enter_step(engine, c, c.restep, now, out)
     else:

@@ -54,9 +54,16 @@ class WaitingTally:
     def entered(self, c: ContactRecord) -> None:
         # The service's entry: ``_enter``, inlined (every contact entering the queue).
         key = ("service", c.service.name)
-        n = self._count[key] = self._count.get(key, 0) + 1
-        oldest = self._oldest.get(key)
-        if oldest is None:
+        # Subscripts, not ``get``: cheaper when the service has been seen (nearly always).
+        count = self._count
+        try:
+            n = count[key] + 1
+        except KeyError:
+            n = 1
+        count[key] = n
+        try:
+            oldest = self._oldest[key]
+        except KeyError:
             oldest = self._oldest[key] = _Oldest()
         ordered = oldest.ordered
         if not ordered or ordered[-1].arrived_at <= c.arrived_at:
