@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
@@ -530,3 +532,18 @@ def test_only_the_handling_agent_may_reclassify_and_the_due_time_follows_the_new
     ]
     assert (eng.contact("c1").original_urgency, eng.contact("c1").due_at) == ("P5", 1234.0)
     assert eng.contact("c2").original_urgency == "P3"  # never re-classified
+
+
+def test_a_service_change_may_not_turn_a_class_in_use_into_a_redirect() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a", "x", {"nursing": 1})]))
+    assert clock.at(0, arrive("c1", urgency="P3")) == [("queued", "c1", "region")]
+    eng = clock.engine
+    before = eng.service("nurse")
+    redirecting = dataclasses.replace(
+        before, urgencies={**before.urgencies, "P3": UrgencyClass("P3", 0, redirect="112")}
+    )
+    # c1 would wait in a class that is never queued, due at once, ahead of everyone.
+    with pytest.raises(Conflict, match=r"P3, which the new settings drop or turn into a"):
+        eng.apply(1, ServiceUpdated(redirecting))
+    assert eng.service("nurse") == before
+    assert eng.contact("c1").urgency == "P3"

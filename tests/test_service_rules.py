@@ -12,7 +12,7 @@ from router.config.errors import Problems
 from router.config.loader import read_service
 from router.config.shapes import service_entry
 from router.core.model import ServiceSpec, Step, StepKind, UrgencyClass
-from router.core.service_rules import service_problems, urgencies_in_use_removed
+from router.core.service_rules import service_problems, urgencies_in_use_lost
 from skills import Requirement
 
 SPEC = ServiceSpec(
@@ -58,5 +58,14 @@ def test_usable_settings_pass_both() -> None:
 
 
 def test_a_change_may_not_remove_an_urgency_class_in_use() -> None:
-    assert urgencies_in_use_removed(SPEC, ["P3", "P2", "P3"]) == []
-    assert urgencies_in_use_removed(SPEC, ["P4", "P1", "P3"]) == ["P1", "P4"]
+    assert urgencies_in_use_lost(SPEC, ["P3", "P2", "P3"]) == []
+    assert urgencies_in_use_lost(SPEC, ["P4", "P1", "P3"]) == ["P1", "P4"]
+
+
+def test_a_change_may_not_turn_a_class_in_use_into_a_redirect() -> None:
+    # P0 redirects (never queued): contacts in P3 must not find themselves in such a class.
+    redirecting = dataclasses.replace(
+        SPEC, urgencies={**SPEC.urgencies, "P3": UrgencyClass("P3", 0.0, redirect="112")}
+    )
+    assert urgencies_in_use_lost(redirecting, ["P3", "P2"]) == ["P3"]
+    assert urgencies_in_use_lost(SPEC, ["P0"]) == ["P0"]

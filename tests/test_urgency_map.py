@@ -50,3 +50,19 @@ def test_a_redirecting_class_is_never_chosen() -> None:
         steps=mental.steps,
     )
     assert class_after_move(mental, "normal", only_redirect) == "acute"
+
+
+def test_a_class_of_the_same_name_that_redirects_there_is_not_kept() -> None:
+    # Nursing advice's P0 (112) moved into a copy of it whose P3 redirects: a waiting P3
+    # must not keep that name (it would wait in a class that is never queued).
+    advice = service("nursing_advice")
+    redirecting = ServiceSpec(
+        name="y",
+        requirement=advice.requirement,
+        urgencies={**advice.urgencies, "P3": UrgencyClass("P3", 0.0, redirect="116117")},
+        default_urgency="P4",
+        steps=advice.steps,
+    )
+    moved = class_after_move(advice, "P3", redirecting)
+    assert moved != "P3" and redirecting.urgencies[moved].redirect is None
+    assert redirecting.urgencies[moved].target_s <= advice.urgencies["P3"].target_s

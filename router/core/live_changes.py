@@ -13,7 +13,7 @@ from router.core.events import ContactMoved, ManualOffer, ServiceUpdated
 from router.core.matching import offer, route
 from router.core.model import ContactState, place_and_deadline
 from router.core.partner_gates import base_rid
-from router.core.service_rules import service_problems, urgencies_in_use_removed
+from router.core.service_rules import service_problems, urgencies_in_use_lost
 from router.core.step_choice import enter_step
 from router.core.urgency_map import class_after_move
 
@@ -38,11 +38,11 @@ def on_service_updated(engine: EngineState, ev: ServiceUpdated, now: float, out:
         raise InvalidEvent(f"service {svc.name!r}: " + "; ".join(problems))
     engine._reqs.intern(svc.requirement)  # compiles now: unknown names raise here
     keyed = [c for c in engine._contacts.values() if c.due_service == svc.name]
-    missing = urgencies_in_use_removed(svc, (c.urgency for c in keyed))
+    missing = urgencies_in_use_lost(svc, (c.urgency for c in keyed))
     if missing:
         raise Conflict(
             f"open contacts are in urgency class(es) {', '.join(missing)}, "
-            "which the new settings drop"
+            "which the new settings drop or turn into a redirect"
         )
     routed = [c for c in engine._contacts.values() if c.service.name == svc.name]
     engine._services[svc.name] = svc

@@ -79,8 +79,14 @@ def service_problems(svc: ServiceSpec, services: Mapping[str, ServiceSpec]) -> l
     return problems
 
 
-def urgencies_in_use_removed(svc: ServiceSpec, in_use: Iterable[str]) -> list[str]:
+def urgencies_in_use_lost(svc: ServiceSpec, in_use: Iterable[str]) -> list[str]:
     """The urgency classes of open contacts (``in_use``) that the new settings ``svc``
-    no longer have, sorted: such a change is refused (the contacts would have no target),
-    whoever makes it."""
-    return sorted(set(in_use) - set(svc.urgencies))
+    no longer have, or turn into a redirect (a class that is never queued), sorted: such
+    a change is refused, whoever makes it (the contacts would have no target, or wait in
+    a class that sends its callers elsewhere, past its zero target at the front)."""
+    urgencies = svc.urgencies
+    return sorted(
+        name
+        for name in set(in_use)
+        if (found := urgencies.get(name)) is None or found.redirect is not None
+    )

@@ -6,7 +6,7 @@ keeps its due time - its place in the one order - whatever happens here; the cla
 decides its escalation warning from then on and what reports show as its final class.
 
 The rule, so a move never makes a contact less urgent:
-- a class of the same name is kept;
+- a class of the same name is kept, unless it redirects there;
 - otherwise the target's class with the longest target that is not longer than the
   contact's own class's target (the least urgent class at least as urgent);
 - otherwise (its own target is shorter than all of them) the target's most urgent class.
@@ -21,7 +21,8 @@ from router.core.model import ServiceSpec
 
 def class_after_move(source: ServiceSpec, urgency: str, target: ServiceSpec) -> str:
     """The class ``urgency`` (of ``source``) becomes in ``target``."""
-    if urgency in target.urgencies:
+    same = target.urgencies.get(urgency)
+    if same is not None and same.redirect is None:
         return urgency
     own = source.urgencies.get(urgency)
     queued = [u for u in target.urgencies.values() if u.redirect is None]

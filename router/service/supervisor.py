@@ -43,7 +43,7 @@ from router.core.events import (
     ServiceUpdated,
 )
 from router.core.model import AgentSpec, ContactState, Presence, ServiceSpec
-from router.core.service_rules import urgencies_in_use_removed
+from router.core.service_rules import urgencies_in_use_lost
 from router.service.audit import Audit, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
@@ -246,13 +246,13 @@ class SupervisorApi:
         if spec is None:  # pragma: no cover - read_service reported why
             raise ApiError(400, "invalid_input", "not a usable service")
         in_use = (c.urgency for c in self.service.engine.contacts() if c.service == name)
-        dropped = urgencies_in_use_removed(spec, in_use)
+        dropped = urgencies_in_use_lost(spec, in_use)
         if dropped:
             raise ApiError(
                 409,
                 "conflict",
                 f"open contacts are in urgency class(es) {', '.join(dropped)}, "
-                "which the change removes",
+                "which the change removes or turns into a redirect",
             )
         await self.service.runtime.submit(ServiceUpdated(spec, expected=services[name]))
         return web.json_response(service_entry(self.service.engine.service(name)))
