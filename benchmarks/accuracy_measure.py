@@ -168,7 +168,7 @@ def run(workload: Workload) -> Result:
         e = engine.service_estimate(
             service_id, times.of(service_id), times.abandon_share(service_id)
         )
-        return wait_range(e.position - 1, e.servers, e.handle_s, e.abandon_share)
+        return wait_range(e.position - 1, e.servers, e.handle_s, e.abandon_share, e.free, e.reach_s)
 
     def naive_s(service_id: str) -> float | None:
         staff = sum(

@@ -155,15 +155,16 @@ def run(
         service.background.append(("region-check", lambda: _stop_when_refused(service)))
     settle_collector()
 
-    def serving(_banner: str) -> None:
-        # aiohttp calls this once its sites listen: said before, it was said also when
-        # the port was taken and nothing listened.
+    def serving(banner: str) -> None:
+        # aiohttp calls this once its sites listen (said before, it was said also when the
+        # port was taken and nothing listened), naming where they listen: the real port,
+        # also for --port 0.
+        where = banner.partition("Running on ")[2].partition(" ====")[0] or f"{host}:{port}"
         log.info(
-            "serving %s from %s on http://%s:%d (%d agents, %d services, uvloop %s)",
+            "serving %s from %s on %s (%d agents, %d services, uvloop %s)",
             region.name,
             config,
-            f"[{host}]" if ":" in host else host,
-            port,
+            where,
             len(region.agents),
             len(region.services),
             "on" if fast else "off",

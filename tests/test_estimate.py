@@ -4,6 +4,7 @@ abandonment), where the service uses it, and the accuracy harness in virtual tim
 from __future__ import annotations
 
 import math
+import pickle
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from router.core.estimate import (
     wait_range,
 )
 from router.core.events import AgentLoggedIn, ContactArrived
-from router.core.model import Channel, ContactSpec, Presence
+from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
 from router.service.public import service_status
 from router.service.service import Service
 from router.sim import Behaviour, Simulation
@@ -79,6 +80,9 @@ def test_agents_free_now_take_the_first_in_line_at_once() -> None:
     now = wait_range(1, 0.25, 300.0, free=1)
     assert (now.expected_s, now.low_s, now.high_s) == (0.0, 0.0, 60.0)
     assert wait_range(3, 1.0, 300.0, free=3).expected_s == 0.0
+    # Behind a 90 s own-site step the free agent may be out of reach until it ends.
+    behind = wait_range(1, 1.0, 300.0, free=1, reach_s=90.0)
+    assert (behind.low_s, behind.high_s) == (0.0, 120.0)
     # Two free agents, fifth in line: waits as the third would with nobody free.
     fifth, third = wait_range(5, 1.0, 300.0, free=2), wait_range(3, 1.0, 300.0)
     assert (fifth.expected_s, fifth.low_s, fifth.high_s) == (third.expected_s, 660.0, 1140.0)
@@ -231,6 +235,25 @@ def test_a_new_contact_with_an_agent_free_is_told_it_waits_for_nobody() -> None:
     nurse_only = clock.engine.service_estimate("nurse", 300.0, open_services=frozenset({"nurse"}))
     assert nurse_only.servers == 2.0
     assert nurse_only.expected_s == 2 * 300.0 / 2.0
+    # What a waiting contact is told shares agents alike.
+    told = clock.engine.estimate("c2", 300.0, open_services=frozenset({"nurse"}))
+    assert (told.servers, clock.engine.estimate("c2", 300.0).servers) == (2.0, 1.5)
+
+
+def test_a_service_that_never_reaches_the_region_counts_nobody_free() -> None:
+    overflowing = service(
+        "nurse",
+        "nursing",
+        (Step(StepKind.OWN_SITE, 60.0), Step(StepKind.OVERFLOW, overflow_to="other")),
+    )
+    clock = Clock(
+        engine([overflowing, service("other", "nursing")], [agent("a1", "s1", {"nursing": 1})])
+    )
+    clock.at(0, AgentLoggedIn("a1"))
+    public = clock.engine.service_estimate("nurse", 300.0)
+    assert public.free == 0 and public.expected_s == 300.0 / 0.5
+    region_wide = clock.engine.service_estimate("other", 300.0)
+    assert region_wide.free == 1 and region_wide.high_s == 60.0
 
 
 def test_the_service_passes_its_measured_abandonment() -> None:
@@ -365,3 +388,19 @@ def test_the_docs_check_catches_hand_edits_wrong_verdicts_and_stray_verdicts() -
     stray = fresh.replace("## How accurate it is", "## How accurate it is\n\nIt is pessimistic.")
     assert any("'pessimistic' outside" in p for p in accuracy_docs.check(stray))
     assert accuracy_docs.check("# nothing generated\n")[0].startswith("no generated block")
+
+
+def test_the_shares_among_open_services_are_not_kept_in_snapshots() -> None:
+    clock = Clock(
+        engine(
+            [service("nurse", "nursing"), service("dental", "dental")],
+            [agent("a1", "s1", {"nursing": 1, "dental": 1})],
+        )
+    )
+    clock.at(0, AgentLoggedIn("a1", Presence.NOT_READY))
+    open_nurse = frozenset({"nurse"})
+    before = clock.engine.service_estimate("nurse", 300.0, open_services=open_nurse)
+    assert "_open_shares" in vars(clock.engine)  # a cache of what was asked
+    restored = pickle.loads(pickle.dumps(clock.engine))
+    assert "_open_shares" not in vars(restored)
+    assert restored.service_estimate("nurse", 300.0, open_services=open_nurse) == before

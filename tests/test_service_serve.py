@@ -228,6 +228,31 @@ async def test_a_taken_port_is_a_clear_error_not_a_traceback() -> None:
     assert "serving " not in text  # said once it listens: here it never did
 
 
+async def test_port_0_is_served_on_the_port_the_log_names() -> None:
+    # The log used to say the port asked for (0), not the one the socket got.
+    proc = await start("--port", "0")
+    async with running(proc):
+        assert proc.stderr is not None
+        url = None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while url is None and time.monotonic() < deadline:
+            line = await asyncio.wait_for(proc.stderr.readline(), START_TIMEOUT_S)
+            assert line, "the service exited before saying where it serves"
+            message = json.loads(line)["message"]
+            if message.startswith("serving "):
+                url = message.split(" on ", 1)[1].split(" (", 1)[0]
+        assert url is not None and url.startswith("http://127.0.0.1:")
+        assert not url.endswith(":0")
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(f"{url}/healthz") as r,
+        ):
+            assert r.status == 200
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+
+
 @pytest.mark.parametrize("port", ["99999", "65536", "-1", "http"])
 async def test_a_port_number_out_of_range_is_refused_before_anything_starts(port: str) -> None:
     # argparse took 99999 and the socket layer listened on 99999 mod 65536.

@@ -90,7 +90,7 @@ from router.core.events import (
 from router.core.live_changes import on_manual_offer, on_moved, on_service_updated
 from router.core.liveness import liveness_due, on_seen
 from router.core.matching import route
-from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec
+from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec, StepKind
 from router.core.partner_cover import cover_due, start_cover
 from router.core.policy import RoutingPolicy
 from router.core.queue import REGION
@@ -218,13 +218,22 @@ class Engine(EngineState):
     def waiting_count(self) -> int:
         return len(self._queue)
 
-    def estimate(self, contact_id: str, handle_s: float, abandon_share: float = 0.0) -> Estimate:
-        """The published wait estimate for a waiting contact (see ``router.core.estimate``)."""
+    def estimate(
+        self,
+        contact_id: str,
+        handle_s: float,
+        abandon_share: float = 0.0,
+        open_services: frozenset[str] | None = None,
+    ) -> Estimate:
+        """The published wait estimate for a waiting contact (see ``router.core.estimate``);
+        an agent is shared among ``open_services`` only (None: every service), as in
+        ``service_estimate``."""
         c = self._open_contact(contact_id)
         position = self._queue.rank(c) + 1
         # Agents across the region: most waits end after the contact has widened, and
         # counting only its current reach (its own station first) overstated them.
-        servers = self._pool.servers(c.rid, REGION, self._service_share(), c.channel, self._agents)
+        share = self._service_share(open_services)
+        servers = self._pool.servers(c.rid, REGION, share, c.channel, self._agents)
         return wait_range(position, servers, handle_s, abandon_share)
 
     def service_estimate(
@@ -246,8 +255,9 @@ class Engine(EngineState):
         rid = self._reqs.intern(svc.requirement)
         share = self._service_share(open_services)
         servers = self._pool.servers(rid, REGION, share, None, self._agents)
-        free = self._pool.available(rid, REGION, channel)
-        return wait_range(waiting + 1, servers, handle_s, abandon_share, free)
+        reach_s = _reach_wait_s(svc)
+        free = 0 if reach_s is None else self._pool.available(rid, REGION, channel)
+        return wait_range(waiting + 1, servers, handle_s, abandon_share, free, reach_s or 0.0)
 
     def _service_share(self, open_services: frozenset[str] | None = None) -> dict[int, float]:
         """1 / the number of services each agent group can serve, of ``open_services``
@@ -371,3 +381,16 @@ class Engine(EngineState):
         if c is None:
             return None
         return c.state, c.channel, c.service.name, c.arrived_at, c.due_at
+
+
+def _reach_wait_s(svc: ServiceSpec) -> float | None:
+    """How long a new contact of ``svc`` waits before its step reaches the whole region
+    (its narrower steps' durations), or None when none does (it overflows instead)."""
+    waited = 0.0
+    for step in svc.steps:
+        if step.kind is StepKind.REGION or step.kind is StepKind.RELAXED:
+            return waited
+        if step.kind is StepKind.OVERFLOW or step.duration_s is None:
+            return None
+        waited += step.duration_s
+    return None

@@ -81,6 +81,13 @@ class EngineState:
         self._cover_timer: dict[str, float] = {}  # agreement -> its pending change
         self._cover_pending = bool(agreements)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, without caches derived from them (the shares of agents among the
+        services open at some moment): a snapshot holds state, not what a query left."""
+        state = self.__dict__.copy()
+        state.pop("_open_shares", None)
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A snapshot written before the liveness rule (or partner cover) lacks its
         state: it starts empty."""

@@ -28,8 +28,11 @@ twice the actual wait, so it no longer does.)
 For a service as a whole (public status) ``position`` is the number waiting plus one and
 ``servers`` counts every logged-in agent who meets the service's requirement, shared
 among the services open now; the agents available now who meet it (``free``) take the
-first ``free`` contacts in line at once, so a newcomer waits as if ``position - free``
-(and for nobody when that is not above zero: "0–1 min").
+first ``free`` contacts in line, so a newcomer waits as if ``position - free``; when
+that is not above zero it waits at most until its reach is the whole region (the
+service's narrower steps, ``reach_s``): "0–1 min" for a service that reaches the region
+at once, "0–2 min" behind a 90-second own-site step. A service that never reaches the
+region (an overflow instead) counts no agent free.
 
 The answer is a range, ``[0.75, 1.25] × estimate`` rounded out to whole minutes, because
 false precision is a promise nobody can keep. With no server at all the estimate is
@@ -66,6 +69,8 @@ class Estimate:
     high_s: float | None
     abandon_share: float = 0.0
     expected_s: float | None = None  # before rounding to a range
+    free: int = 0  # agents available now who take the first in line (public status)
+    reach_s: float = 0.0  # how long a new contact waits before it reaches the region
 
     @property
     def known(self) -> bool:
@@ -92,20 +97,23 @@ def wait_range(
     handle_s: float,
     abandon_share: float = 0.0,
     free: int = 0,
+    reach_s: float = 0.0,
 ) -> Estimate:
     """The published estimate as a whole-minute range (``low_s``/``high_s`` None when
-    nobody could serve the contact). ``free``: agents available now who could take it;
-    they take the first ``free`` in line at once, so those behind wait only for the rest
-    (a newcomer with a free agent and nobody ahead waits for nobody)."""
+    nobody could serve the contact). ``free``: agents available now who could take it,
+    anywhere in the region; they take the first ``free`` in line, so those behind wait
+    only for the rest. A newcomer they take waits at most until its reach is the whole
+    region (``reach_s``: the service's narrower steps), and for nobody when one is within
+    its first step: ``0`` to ``reach_s`` rounded up to a minute ("0–1 min" at once)."""
     share = min(max(abandon_share, 0.0), 1.0)
     if servers <= 0:
-        return Estimate(position, servers, handle_s, None, None, share)
+        return Estimate(position, servers, handle_s, None, None, share, None, free, reach_s)
     if free >= position:
-        expected = 0.0
-    else:
-        expected = expected_ahead(position - free, share) * handle_s / servers
+        high = float(max(math.ceil(reach_s / 60) * 60, 60))
+        return Estimate(position, servers, handle_s, 0.0, high, share, reach_s / 2, free, reach_s)
+    expected = expected_ahead(position - free, share) * handle_s / servers
     low, high = minutes_range(expected)
-    return Estimate(position, servers, handle_s, low, high, share, expected)
+    return Estimate(position, servers, handle_s, low, high, share, expected, free, reach_s)
 
 
 def minutes_range(expected_s: float) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from router.service.auth import Principal
 from router.service.http import ApiError
-from router.service.public import open_now, service_status
+from router.service.public import service_status
 from router.service.routes import Route
 from router.service.service import Service
 
@@ -119,7 +119,7 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
         return clock if day else f"{moment.day}.{moment.month}. {clock}"
 
     rows = []
-    opened = open_now(service)
+    opened = service.open_services()
     for name in service.region.services:
         status = service_status(service, name, opened)
         title = say("service." + name) if "service." + name in t else html.escape(name)

@@ -47,23 +47,12 @@ def availability(in_hours: bool, staffed: bool) -> str:
     return "answering" if staffed else "open_unstaffed"
 
 
-def open_now(service: Service) -> frozenset[str]:
-    """The services within their phone line's opening hours now."""
-    now = service.runtime.clock()
-    region = service.region
-    return frozenset(
-        name
-        for name in region.services
-        if region.hours_of(name).schedule(Channel.VOICE).is_open(now)
-    )
-
-
 def service_status(
     service: Service, name: str, opened: frozenset[str] | None = None
 ) -> dict[str, Any]:
-    """``opened``: ``open_now(service)``, when the caller asks for several services."""
+    """``opened``: ``service.open_services()``, when the caller asks for several."""
     engine = service.engine
-    opened = open_now(service) if opened is None else opened
+    opened = service.open_services() if opened is None else opened
     # An agent who could also serve closed services counts whole for the open ones.
     estimate = engine.service_estimate(
         name,
@@ -107,7 +96,7 @@ FIELDS = (
 
 def routes(service: Service) -> list[Route]:
     async def all_services(request: web.Request, _: Principal | None) -> web.StreamResponse:
-        opened = open_now(service)
+        opened = service.open_services()
         return web.json_response(
             [service_status(service, name, opened) for name in service.region.services]
         )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from router.config.region import Region
 from router.core.engine import Engine
 from router.core.estimate import Estimate, HandleTimes
+from router.core.model import Channel
 from router.service.agents import AgentHub
 from router.service.auth import TokenStore
 from router.service.notify import NOTIFY_TOKEN, Notifier
@@ -77,6 +78,25 @@ class Service:
         # Every other component, and the wiring of them all to the runtime: set once by
         # the composition root (``router.instance.instance_of``).
         self.instance: Instance | None = None
+        # (region, when, which services were open then): ``open_services``'s last answer.
+        self._open: tuple[Region, float, frozenset[str]] | None = None
+
+    def open_services(self) -> frozenset[str]:
+        """The services within their phone line's opening hours now, on the region's
+        clock. Asked for every wait estimate; hours change by the minute, so the answer
+        is kept for a second of the region's clock."""
+        now = self.runtime.clock()
+        kept = self._open
+        if kept is not None and kept[0] is self.region and 0.0 <= now - kept[1] < 1.0:
+            return kept[2]
+        region = self.region
+        opened = frozenset(
+            name
+            for name in region.services
+            if region.hours_of(name).schedule(Channel.VOICE).is_open(now)
+        )
+        self._open = (region, now, opened)
+        return opened
 
     @property
     def engine(self) -> Engine:
@@ -90,4 +110,6 @@ class Service:
         if service is None:
             service = self.engine.contact(contact_id).service
         times = self.handle_times
-        return self.engine.estimate(contact_id, times.of(service), times.abandon_share(service))
+        return self.engine.estimate(
+            contact_id, times.of(service), times.abandon_share(service), self.open_services()
+        )
