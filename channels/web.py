@@ -25,7 +25,7 @@ from aiohttp import web
 from channels.answers import STATUS
 from channels.refusals import admitted, recording
 from channels.shapes import WebRequestBody, own_of
-from channels.status import StatusBook
+from channels.status import StatusBook, name_of, with_via
 from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
@@ -59,32 +59,35 @@ class WebChannel:
         if topic is not None:
             attributes["topic"] = topic
 
-        def build(cid: str) -> ContactSpec:
-            spec = ContactSpec(
-                id=cid,
-                channel=Channel.WEB,
-                service=service_name,
-                language=language,
-                preferred_agent=own.agent,
-                preferred_team=own.team,
-                preferred_site=own.site,
-                attributes=attributes,
-            )
+        request_spec = ContactSpec(
+            id=PREFIX,  # the id comes from the Idempotency-Key (StatusBook.create)
+            channel=Channel.WEB,
+            service=service_name,
+            language=language,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
+            attributes=with_via(attributes, principal),
+        )
+
+        def admit(spec: ContactSpec) -> ContactSpec:
             return admitted(self.service, spec)
 
         async with recording(self.service):  # closed: 409 closed, recorded
-            return await self.book.create(request.headers, build, "web request")
+            return await self.book.create(request.headers, request_spec, admit, "web request")
 
     async def current(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        return web.json_response(self.book.require(request.match_info["contact_id"], "request"))
+        cid = request.match_info["contact_id"]
+        return web.json_response(self.book.require(cid, "request", name_of(principal)))
 
     async def withdraw(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
         cid = request.match_info["contact_id"]
-        return web.json_response(await self.book.cancel(cid, "withdrawn on the website", "request"))
+        reason, who = "withdrawn on the website", name_of(principal)
+        return web.json_response(await self.book.cancel(cid, reason, "request", who))
 
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)

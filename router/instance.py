@@ -156,6 +156,8 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
             notifier.on_applied,  # callback numbers to call
             contacts.on_applied,  # arrivals indexed by person
             workitems.book.on_applied,  # work items' labels, kept past their close
+            web.book.on_applied,  # what each web request asked, and by which integration
+            callback.book.on_applied,  # ... each callback request (Idempotency-Key retries)
             kept.on_applied,  # arrivals and agents' events into the records
             survey.on_applied,  # the numbers a survey may ask
         ]
