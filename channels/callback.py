@@ -6,12 +6,17 @@ Protocol (integration token with the ``callback`` channel):
 - ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?,
   own_agent?, own_team?}`` →
   ``201 {contact_id, state, position, estimated_wait}``; the contact is ``cb-<uuid>``
-  with the attribute ``number``. The number must be E.164; a hidden number ('hidden',
+  with the attributes ``number`` and ``via`` (the registering integration's name). With
+  an ``Idempotency-Key`` header the contact is ``cb-<key>``: the same request again (from
+  the same integration) answers 200 with it; the key from another integration or with
+  a different request is 409 ``idempotency_key_reused`` and changes nothing
+  (``channels.status.StatusBook.create``). The number must be E.164; a hidden number ('hidden',
   'anonymous', ...) is refused with 400: it cannot be called back, and the caller stays
   in the live queue. The most urgent class (P0) is never queued: ``{"action":
   "redirect", "target": "112", ...}``.
 - ``GET /api/channels/callbacks/{contact_id}`` → the same status; once closed,
-  ``state: "closed"`` with the ``outcome``.
+  ``state: "closed"`` with the ``outcome``. Another integration's request is unknown
+  to the caller (404), also to ``DELETE``.
 - ``DELETE /api/channels/callbacks/{contact_id}`` → the caller cancels their own request
   (outcome ``cancelled``, audited with the integration's name); a retry answers the same
   closed status. ``409 with_agent`` once an agent has accepted it, ``409 closed`` when it
@@ -246,7 +251,9 @@ class CallbackChannel:
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
-                    409: "no_such_window: window_start is not an offered window; or "
+                    409: "idempotency_key_reused: the Idempotency-Key was used by another "
+                    "integration or for a different request; no_such_window: window_start "
+                    "is not an offered window; or "
                     "closed: the service is closed after hours, the error carries opens_at "
                     "(epoch s, null: no opening hours ahead), recorded as a refusal",
                     413: "body too large",

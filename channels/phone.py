@@ -24,7 +24,9 @@ The call may name the caller's own nurse and team (``own_agent``, ``own_team``, 
 ``site``), checked against the roster (the body's shape: ``channels.shapes.CallBody``).
 
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
-instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
+instruction (a retried webhook has no second effect); the ``call_id`` of an open call
+posted with another service, language, urgency, caller, site or own nurse or team is 409
+``call_id_reused``, nothing changed. Hidden and foreign numbers cannot
 turn into callbacks: the answer is 409 with the reason, and the caller stays in the queue.
 """
 

@@ -7,9 +7,13 @@ Protocol (integration token with the ``web`` channel):
   {method: phone|email|sms, value}, site?, topic?, own_agent?, own_team?}`` → ``201
   {contact_id, state, position, estimated_wait}``; the contact is ``web-<uuid>`` in the
   ``web`` channel, and the agent's offer carries the message and the contact preference
-  as attributes.
+  as attributes, with ``via`` (the registering integration's name). An
+  ``Idempotency-Key`` header makes it ``web-<key>``: the same request again answers 200
+  with it; the key from another integration or with a different request is 409
+  ``idempotency_key_reused``.
 - ``GET /api/channels/web/requests/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome`` (remembered for the most recent closures).
+  Another integration's request is unknown to the caller (404), also to ``DELETE``.
 - ``DELETE /api/channels/web/requests/{contact_id}`` → the person withdrew the request
   (outcome ``cancelled``); ``409`` once an agent has it.
 
@@ -104,7 +108,9 @@ class WebChannel:
                 {
                     201: "status of the new request",
                     400: "invalid input",
-                    409: "closed: the service is closed after hours; the error carries "
+                    409: "idempotency_key_reused: the Idempotency-Key was used by another "
+                    "integration or for a different request; closed: the service is closed "
+                    "after hours; the error carries "
                     "opens_at (epoch s, null: no opening hours ahead); recorded as a refusal",
                     413: "body too large",
                 },
