@@ -282,3 +282,21 @@ class StatusBook:
             except UnknownContact:  # closed meanwhile: answer with its outcome
                 pass
         return self.require(contact_id, what, who)
+
+
+def arrivals(*books: StatusBook) -> Callable[[Event, float], None]:
+    """One applied listener for the ``books`` (their ``on_applied``), picked by the
+    contact id's prefix: every listener in the runtime's list costs each applied event
+    something (a phone call's arrival too), so the books share one place in it."""
+    by_prefix = {book.prefix: book for book in books}
+    assert all(p.endswith("-") and p.count("-") == 1 for p in by_prefix), by_prefix
+
+    @handles(ContactArrived)
+    def on_applied(event: Event, now: float) -> None:
+        if isinstance(event, ContactArrived):
+            cid = event.contact.id
+            book = by_prefix.get(cid[: cid.find("-") + 1])
+            if book is not None:
+                book.on_applied(event, now)
+
+    return on_applied
