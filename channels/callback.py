@@ -6,12 +6,17 @@ Protocol (integration token with the ``callback`` channel):
 - ``POST /api/channels/callbacks`` ``{number, service, language?, site?, urgency?,
   own_agent?, own_team?}`` →
   ``201 {contact_id, state, position, estimated_wait}``; the contact is ``cb-<uuid>``
-  with the attribute ``number``. The number must be E.164; a hidden number ('hidden',
+  with the attributes ``number`` and ``via`` (the registering integration's name). With
+  an ``Idempotency-Key`` header the contact is ``cb-<key>``: the same request again (from
+  the same integration) answers 200 with it; the key from another integration or with
+  a different request is 409 ``idempotency_key_reused`` and changes nothing
+  (``channels.status.StatusBook.create``). The number must be E.164; a hidden number ('hidden',
   'anonymous', ...) is refused with 400: it cannot be called back, and the caller stays
   in the live queue. The most urgent class (P0) is never queued: ``{"action":
   "redirect", "target": "112", ...}``.
 - ``GET /api/channels/callbacks/{contact_id}`` → the same status; once closed,
-  ``state: "closed"`` with the ``outcome``.
+  ``state: "closed"`` with the ``outcome``. Another integration's request is unknown
+  to the caller (404), also to ``DELETE``.
 - ``DELETE /api/channels/callbacks/{contact_id}`` → the caller cancels their own request
   (outcome ``cancelled``, audited with the integration's name); a retry answers the same
   closed status. ``409 with_agent`` once an agent has accepted it, ``409 closed`` when it
@@ -38,7 +43,7 @@ from aiohttp import web
 from channels.answers import STATUS, WINDOWS
 from channels.refusals import admitted, recording
 from channels.shapes import CallbackRequestBody, own_of
-from channels.status import StatusBook
+from channels.status import StatusBook, name_of, with_via
 from router.calendar.opening_hours import Schedule
 from router.config.tokens import ApiChannel, Role
 from router.core.errors import Conflict, UnknownContact
@@ -60,13 +65,19 @@ def caller_cancelled(principal: Principal | None) -> str:
 
 
 async def cancel_callback(
-    service: Service, book: StatusBook, contact_id: str, reason: str, what: str
+    service: Service,
+    book: StatusBook,
+    contact_id: str,
+    reason: str,
+    what: str,
+    who: str | None = None,
 ) -> None:
     """The caller withdraws their callback request: it closes ``cancelled``, audited
     with ``reason``. Idempotent: one already closed ``cancelled`` is left as it is.
     Refused (409, nothing changes) once an agent has accepted it, when it closed
     otherwise, or when the contact is not a callback."""
-    book.require(contact_id, what)  # 404 for an unknown (or long closed) one
+    # 404 for an unknown (or long closed) one, and for another integration's than ``who``
+    book.require(contact_id, what, who)
     done = book.finished.get(contact_id)
     if done is None:
         try:
@@ -146,21 +157,24 @@ class CallbackChannel:
         urgency, language = body.urgency, body.language
         own = own_of(self.service, body.own_agent, body.own_team, body.site)
 
-        def build(cid: str) -> ContactSpec:
-            spec = ContactSpec(
-                id=cid,
-                channel=Channel.CALLBACK,
-                service=service_name,
-                urgency=urgency,
-                language=language,
-                preferred_agent=own.agent,
-                preferred_team=own.team,
-                preferred_site=own.site,
-                attributes={"number": number},
-            )
+        request_spec = ContactSpec(
+            id=PREFIX,  # the id comes from the Idempotency-Key (StatusBook.create)
+            channel=Channel.CALLBACK,
+            service=service_name,
+            urgency=urgency,
+            language=language,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
+            attributes=with_via({"number": number}, principal),
+        )
+        if window_start is not None:  # due when its window opens, offered from then on
+            request_spec = replace(request_spec, not_before=window_start, due_at=window_start)
+
+        def admit(spec: ContactSpec) -> ContactSpec:
             if window_start is None:
                 return admitted(self.service, spec)
-            # A window the service offers now: due when it opens, offered from then on.
+            # A window the service offers now (a retry may come after it has begun).
             if window_start not in {start for start, _ in self._windows(service_name)}:
                 raise ApiError(
                     409,
@@ -168,10 +182,10 @@ class CallbackChannel:
                     "window_start must be the start of a window the service offers now "
                     "(GET /api/channels/callbacks/windows?service=...)",
                 )
-            return replace(spec, not_before=window_start, due_at=window_start)
+            return spec
 
         async with recording(self.service):  # closed: 409 closed, recorded
-            return await self.book.create(request.headers, build, "callback request")
+            return await self.book.create(request.headers, request_spec, admit, "callback request")
 
     def _windows(self, service_name: str) -> list[tuple[float, float]]:
         schedule = self.service.region.hours_of(service_name).schedule(Channel.CALLBACK)
@@ -201,13 +215,14 @@ class CallbackChannel:
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
         cid = request.match_info["contact_id"]
-        return web.json_response(self.book.require(cid, "callback request"))
+        return web.json_response(self.book.require(cid, "callback request", name_of(principal)))
 
     async def cancel(self, request: web.Request, principal: Principal | None) -> web.StreamResponse:
         cid = request.match_info["contact_id"]
-        what = "callback request"
-        await cancel_callback(self.service, self.book, cid, caller_cancelled(principal), what)
-        return web.json_response(self.book.require(cid, what))
+        what, who = "callback request", name_of(principal)
+        reason = caller_cancelled(principal)
+        await cancel_callback(self.service, self.book, cid, reason, what, who)
+        return web.json_response(self.book.require(cid, what, who))
 
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
@@ -236,7 +251,9 @@ class CallbackChannel:
                 {
                     201: "status of the new request (or a redirect for the most urgent class)",
                     400: "invalid input, or a hidden number",
-                    409: "no_such_window: window_start is not an offered window; or "
+                    409: "idempotency_key_reused: the Idempotency-Key was used by another "
+                    "integration or for a different request; no_such_window: window_start "
+                    "is not an offered window; or "
                     "closed: the service is closed after hours, the error carries opens_at "
                     "(epoch s, null: no opening hours ahead), recorded as a refusal",
                     413: "body too large",

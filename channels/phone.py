@@ -24,7 +24,9 @@ The call may name the caller's own nurse and team (``own_agent``, ``own_team``, 
 ``site``), checked against the roster (the body's shape: ``channels.shapes.CallBody``).
 
 The contact id is ``phone-<call_id>``; posting the same call again returns its current
-instruction (a retried webhook has no second effect). Hidden and foreign numbers cannot
+instruction (a retried webhook has no second effect); the ``call_id`` of an open call
+posted with another service, language, urgency, caller, site or own nurse or team is 409
+``call_id_reused``, nothing changed. Hidden and foreign numbers cannot
 turn into callbacks: the answer is 409 with the reason, and the caller stays in the queue.
 """
 
@@ -37,7 +39,7 @@ from aiohttp import web
 from channels.admission import CallAgainAt, admit
 from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED
 from channels.callback import caller_cancelled, cancel_callback
-from channels.common import InFlight, callback_refusal
+from channels.common import InFlight, Own, callback_refusal
 from channels.refusals import record
 from channels.shapes import AnsweredBody, CallBody, CallCallbackBody, own_of
 from channels.status import StatusBook, wait_json
@@ -127,6 +129,8 @@ class PhoneChannel:
         if cid in self.arriving:
             await self.arriving.wait(cid)
         if self.book.known(cid):
+            # A retry (only then: a first post pays nothing for the check).
+            self._same_call(call_id, body, own)
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(
             id=cid,
@@ -155,6 +159,39 @@ class PhoneChannel:
         with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
         return json_answer(self._new_call_answer(call_id, admitted), status=201)
+
+    def _same_call(self, call_id: str, body: CallBody, own: Own) -> None:
+        """409 ``call_id_reused`` when a call posted again under a known ``call_id``
+        is not the call it names (another service, language, urgency, caller, site or
+        own nurse or team): a retried webhook has no second effect, and a different
+        call must not be answered with another's instruction. Checked while the call
+        is open, against the contact as it arrived; a closed one keeps only its outcome."""
+        try:
+            first = self.service.engine.contact(PREFIX + call_id).spec
+        except UnknownContact:
+            return
+        ivr = body.ivr
+        differs = [
+            name
+            for name, was, now in (
+                ("ivr.service", first.service, ivr.service),
+                ("ivr.language", first.language, ivr.language),
+                ("ivr.urgency", first.urgency, ivr.urgency),
+                ("caller", first.attributes.get("caller"), body.caller),
+                ("site", first.preferred_site, own.site),
+                ("own_agent", first.preferred_agent, own.agent),
+                ("own_team", first.preferred_team, own.team),
+            )
+            if was != now
+        ]
+        if differs:
+            raise ApiError(
+                409,
+                "call_id_reused",
+                f"call {call_id!r} is already known with another {', '.join(differs)}; "
+                "nothing was changed. A retry must repeat the same call; a new call "
+                "needs a new call_id",
+            )
 
     def _open_call(self, call_id: str) -> ContactView:
         try:
@@ -240,6 +277,8 @@ class PhoneChannel:
                     "play the closed message; recorded as a refusal)",
                     201: "instruction for the new contact",
                     400: "invalid input",
+                    409: "call_id_reused: the call_id names an open call with another "
+                    "service, language, urgency, caller, site or own nurse or team",
                 },
                 tag="phone",
                 schemas={200: INSTRUCTION_OR_CLOSED, 201: INSTRUCTION},

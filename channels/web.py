@@ -7,9 +7,13 @@ Protocol (integration token with the ``web`` channel):
   {method: phone|email|sms, value}, site?, topic?, own_agent?, own_team?}`` → ``201
   {contact_id, state, position, estimated_wait}``; the contact is ``web-<uuid>`` in the
   ``web`` channel, and the agent's offer carries the message and the contact preference
-  as attributes.
+  as attributes, with ``via`` (the registering integration's name). An
+  ``Idempotency-Key`` header makes it ``web-<key>``: the same request again answers 200
+  with it; the key from another integration or with a different request is 409
+  ``idempotency_key_reused``.
 - ``GET /api/channels/web/requests/{contact_id}`` → the same status; once closed,
   ``state: "closed"`` with the ``outcome`` (remembered for the most recent closures).
+  Another integration's request is unknown to the caller (404), also to ``DELETE``.
 - ``DELETE /api/channels/web/requests/{contact_id}`` → the person withdrew the request
   (outcome ``cancelled``); ``409`` once an agent has it.
 
@@ -25,7 +29,7 @@ from aiohttp import web
 from channels.answers import STATUS
 from channels.refusals import admitted, recording
 from channels.shapes import WebRequestBody, own_of
-from channels.status import StatusBook
+from channels.status import StatusBook, name_of, with_via
 from router.config.tokens import ApiChannel, Role
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
@@ -59,32 +63,35 @@ class WebChannel:
         if topic is not None:
             attributes["topic"] = topic
 
-        def build(cid: str) -> ContactSpec:
-            spec = ContactSpec(
-                id=cid,
-                channel=Channel.WEB,
-                service=service_name,
-                language=language,
-                preferred_agent=own.agent,
-                preferred_team=own.team,
-                preferred_site=own.site,
-                attributes=attributes,
-            )
+        request_spec = ContactSpec(
+            id=PREFIX,  # the id comes from the Idempotency-Key (StatusBook.create)
+            channel=Channel.WEB,
+            service=service_name,
+            language=language,
+            preferred_agent=own.agent,
+            preferred_team=own.team,
+            preferred_site=own.site,
+            attributes=with_via(attributes, principal),
+        )
+
+        def admit(spec: ContactSpec) -> ContactSpec:
             return admitted(self.service, spec)
 
         async with recording(self.service):  # closed: 409 closed, recorded
-            return await self.book.create(request.headers, build, "web request")
+            return await self.book.create(request.headers, request_spec, admit, "web request")
 
     async def current(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
-        return web.json_response(self.book.require(request.match_info["contact_id"], "request"))
+        cid = request.match_info["contact_id"]
+        return web.json_response(self.book.require(cid, "request", name_of(principal)))
 
     async def withdraw(
         self, request: web.Request, principal: Principal | None
     ) -> web.StreamResponse:
         cid = request.match_info["contact_id"]
-        return web.json_response(await self.book.cancel(cid, "withdrawn on the website", "request"))
+        reason, who = "withdrawn on the website", name_of(principal)
+        return web.json_response(await self.book.cancel(cid, reason, "request", who))
 
     def routes(self) -> list[Route]:
         integ = (Role.INTEGRATION,)
@@ -101,7 +108,9 @@ class WebChannel:
                 {
                     201: "status of the new request",
                     400: "invalid input",
-                    409: "closed: the service is closed after hours; the error carries "
+                    409: "idempotency_key_reused: the Idempotency-Key was used by another "
+                    "integration or for a different request; closed: the service is closed "
+                    "after hours; the error carries "
                     "opens_at (epoch s, null: no opening hours ahead); recorded as a refusal",
                     413: "body too large",
                 },

@@ -21,6 +21,7 @@ from channels.chat import (
 )
 from channels.chat_channel import ChatChannel
 from channels.phone import PhoneChannel
+from channels.status import arrivals
 from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
 from router.service import (
@@ -155,7 +156,9 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
             hub.on_applied,  # agents' own events (login, presence) to their websockets
             notifier.on_applied,  # callback numbers to call
             contacts.on_applied,  # arrivals indexed by person
-            workitems.book.on_applied,  # work items' labels, kept past their close
+            # Work items' labels, kept past their close; what each web and callback
+            # request asked, and by which integration (Idempotency-Key retries).
+            arrivals(workitems.book, web.book, callback.book),
             kept.on_applied,  # arrivals and agents' events into the records
             survey.on_applied,  # the numbers a survey may ask
         ]

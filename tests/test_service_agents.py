@@ -192,3 +192,31 @@ async def test_an_agent_back_from_a_timed_out_offer_is_offered_the_earliest_call
     # With a cool-down for timeouts, t1 is kept from this nurse for 10 minutes: t2 first.
     assert await time_out_and_come_back("2026-11-24 10:00:52", "2026-11-24 10:01:00") == "phone-t2"
     await ws.close()
+
+
+async def test_a_not_ready_reason_is_bounded_on_rest_and_websocket(
+    aiohttp_client: MakeClient,
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    ws = await login(client, "a001")
+    long = "x" * 3000
+    status, body = await post(
+        client, "/api/agent/presence", "a001", {"presence": "not_ready", "reason": long}
+    )
+    assert status == 400
+    assert body["error"]["problems"] == [
+        {"field": "reason", "reason": "must be at most 200 characters, got 3000"}
+    ]
+    await ws.send({"type": "presence", "presence": "not_ready", "reason": long, "id": 7})
+    error = await ws.next("error")
+    assert (error["id"], error["status"]) == (7, 400) and "reason" in error["message"]
+    assert service.engine.agent("a001").presence.value == "available"
+    reason = "lunch " + "y" * 194  # 200 characters: accepted
+    status, _ = await post(
+        client, "/api/agent/presence", "a001", {"presence": "not_ready", "reason": reason}
+    )
+    assert status == 200
+    view = service.engine.agent("a001")
+    assert (view.presence.value, view.reason) == ("not_ready", reason)
+    await ws.close()

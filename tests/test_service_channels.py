@@ -100,6 +100,7 @@ async def test_a_web_request_waits_with_its_position_and_is_handled_by_the_right
         "contact_method": "email",
         "contact_value": "pat@example.fi",
         "topic": "rebooking",
+        "via": "website",  # the integration that registered it
     }
     r = await client.get(f"{WEB}/{cid}", headers=bearer("website"))
     assert await r.json() == {
@@ -391,8 +392,8 @@ async def test_a_callback_request_is_queued_and_offered_with_its_number(
     agent = await login(client, "a001")
     offer = await agent.next("offer")
     assert offer["contact"]["id"] == cid and offer["contact"]["channel"] == "callback"
-    assert offer["contact"]["attributes"] == {"number": "+358401234567"}
-    r = await client.get(f"{CALLBACKS}/{cid}", headers=bearer("telephony"))
+    assert offer["contact"]["attributes"] == {"number": "+358401234567", "via": "website"}
+    r = await client.get(f"{CALLBACKS}/{cid}", headers=bearer("website"))
     assert (await r.json())["state"] == "offered"
     r = await client.post(
         CALLBACKS, json={**CALLBACK, "urgency": "P0"}, headers=bearer("telephony")

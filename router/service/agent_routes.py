@@ -16,6 +16,7 @@ from router.core.model import (
     CALLBACK_RESULTS,
 )
 from router.service.agent_answers import AGENT, AGENT_STATE, RECLASSIFIED, SEEN
+from router.service.agents import MAX_REASON
 from router.service.auth import Principal
 from router.service.http import ApiError, read_json
 from router.service.routes import Route
@@ -65,7 +66,10 @@ def routes(service: Service) -> list[Route]:
     presence_body = {
         "type": "object",
         "required": ["presence"],
-        "properties": {"presence": presence_enum, "reason": {"type": "string"}},
+        "properties": {
+            "presence": presence_enum,
+            "reason": {"type": "string", "maxLength": MAX_REASON},
+        },
     }
     return [
         Route(

@@ -72,6 +72,9 @@ from router.service.runtime import Stopped, handles
 from router.service.views import agent_json, contact_json
 from router.store import StoreUnavailable
 
+# A not-ready reason is shown to supervisors and in every agent list: a short free text.
+MAX_REASON = 200
+
 if TYPE_CHECKING:
     from router.service.service import Service
 
@@ -312,7 +315,12 @@ class AgentHub:
             presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
             if presence is Presence.OFFLINE:
                 problems.add("presence", "to go offline, log out")
-            return PresenceChanged(agent_id, presence, f.text("reason", ""))
+            reason = f.text("reason", "")
+            if len(reason) > MAX_REASON:
+                problems.add(
+                    f.at("reason"), f"must be at most {MAX_REASON} characters, got {len(reason)}"
+                )
+            return PresenceChanged(agent_id, presence, reason)
         if action == "wrapup_done":
             return WrapUpDone(agent_id)
         contact_id = f.text("contact_id") or ""
