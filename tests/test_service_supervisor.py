@@ -4,6 +4,7 @@ contacts, and watch statistics and alerts over REST and a websocket."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -259,6 +260,11 @@ async def test_forcing_presence_on_an_agent_with_work_in_hand(
     assert problem_fields(error) == {"presence", "force"}
     error = await send(client, "POST", path, {"presence": "available", "reason": "x"}, 400)
     assert problem_fields(error) == {"reason"}
+    # A reason is shown in every agent list: at most 200 characters, as the agent's own.
+    long = {"presence": "not_ready", "reason": "x" * 201, "force": True}
+    error = await send(client, "POST", path, long, 400)
+    assert problem_fields(error) == {"reason"}
+    assert "at most 200 characters, got 201" in json.dumps(error)
     await send(client, "POST", "/api/supervisor/agents/nobody/presence", {}, 404)
     # An offline agent set not ready is logged in, not ready, with the supervisor's reason.
     agent = await send(

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field, ValidationInfo
 from router.config.shapes import FILE_ONLY_SERVICE_KEYS, AgentShape, ServiceShape, json_schema
 from router.core.model import AgentStatus, Channel, Presence
 from router.service.agent_answers import Contact
+from router.service.agents import MAX_REASON
 from router.service.body_shapes import Answer, BodyShape, Text, answer_schema, refuse
 from router.service.openapi import NOT_NULL
 from router.service.routes import Schema
@@ -138,7 +139,11 @@ PRESENCE_BODY: Schema = {
     "required": ["presence"],
     "properties": {
         "presence": {"enum": [p.value for p in Presence]},
-        "reason": {"type": "string", "description": "not_ready only"},
+        "reason": {
+            "type": "string",
+            "maxLength": MAX_REASON,
+            "description": "not_ready only; at most 200 characters",
+        },
         "force": {
             "type": "boolean",
             "description": "needed for not_ready or offline while the agent holds assigned "
