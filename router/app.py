@@ -14,7 +14,7 @@ from aiohttp import WSCloseCode, web
 from router.instance import Instance, instance_of
 from router.service.auth import TokenStore
 from router.service.http import MAX_BODY_BYTES
-from router.service.routes import ROUTES, Route, bind, unmatched_handler
+from router.service.routes import ROUTES, UNMATCHED_PATH, Route, bind, unmatched_handler
 from router.service.service import Service
 
 log = logging.getLogger("yhteys.service")
@@ -45,7 +45,7 @@ def build_app(service: Service | Instance) -> web.Application:
         app.router.add_route(route.method, route.path, handler, name=None)
         if route.method == "GET":  # HEAD answers wherever GET does (aiohttp drops the body)
             app.router.add_route("HEAD", route.path, handler, name=None)
-    app.router.add_route("*", "/{path:.*}", unmatched_handler(), name=None)
+    app.router.add_route("*", UNMATCHED_PATH, unmatched_handler(), name=None)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_websockets)
     return app

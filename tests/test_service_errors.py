@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from router.service.auth import Principal, TokenStore
 from router.service.http import ApiError
-from router.service.routes import Route, bind, unmatched_handler
+from router.service.routes import UNMATCHED_PATH, Route, bind, unmatched_handler
 
 TOKENS = web.AppKey("tokens", TokenStore)
 
@@ -35,7 +35,7 @@ async def served(routes: list[Route]) -> TestClient[Any, Any]:
     app[TOKENS] = TokenStore([])
     for route in routes:
         app.router.add_route(route.method, route.path, bind(route, TOKENS))
-    app.router.add_route("*", "/{path:.*}", unmatched_handler())
+    app.router.add_route("*", UNMATCHED_PATH, unmatched_handler())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     return client
@@ -87,6 +87,11 @@ async def test_what_no_route_takes_is_404_or_405_with_allow() -> None:
             "problems": [],
         }
         r = await client.get("/nothing/here")
+        assert r.status == 404
+        assert (await r.json())["error"]["code"] == "not_found"
+        # A path with a line break in it (%0A): '.' in the last route's pattern stopped at
+        # it, and aiohttp's own plain-text 404 answered.
+        r = await client.get("/nothing%0Ahere/%C2%BA")
         assert r.status == 404
         assert (await r.json())["error"]["code"] == "not_found"
         r = await client.head("/nothing")

@@ -96,6 +96,11 @@ def bind(
     return handle
 
 
+# The last route's path: any path at all, also one with a line break in it (``.`` stops
+# there, and aiohttp's own plain-text 404 answered such a request).
+UNMATCHED_PATH = r"/{path:[\s\S]*}"
+
+
 def unmatched_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The answer to a request no route takes, as aiohttp's router gives it (404, or 405
     with the methods the path takes in ``Allow``) but in the API's error format: the
