@@ -36,7 +36,7 @@ class ChatChannel(CustomerProtocol):
         s = self._agents_chat(contact_id, agent_id)
         if len(text) > MAX_TEXT:
             problems = BodyProblems()
-            problems.add("text", f"must be at most {MAX_TEXT} characters, got {len(text)}")
+            problems.at_most("text", text, MAX_TEXT)
             problems.raise_if_any()
         return await self._say(s, "agent", text)
 

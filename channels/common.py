@@ -86,8 +86,7 @@ class Own:
 def bounded_text(f: Fields, problems: BodyProblems, key: str, max_len: int) -> str | None:
     """A non-empty string of at most ``max_len`` characters (None when absent or bad)."""
     text = f.text(key)
-    if text is not None and len(text) > max_len:
-        problems.add(f.at(key), f"must be at most {max_len} characters, got {len(text)}")
+    if text is not None and not problems.at_most(f.at(key), text, max_len):
         return None
     return text
 

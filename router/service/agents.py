@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from router.config.reader import Fields
 from router.core import decisions as d
 from router.core.errors import RoutingError, UnknownContact
 from router.core.events import (
@@ -81,6 +82,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("yhteys.agents")
 
 ChatSender = Callable[[str, str, str], Awaitable[None]]
+
+
+def presence_reason(f: Fields, problems: BodyProblems) -> str:
+    """A presence change's not-ready reason, the agent's or a supervisor's: a short free
+    text (``MAX_REASON``), "" when not given."""
+    reason = f.text("reason", "")
+    problems.at_most(f.at("reason"), reason, MAX_REASON)
+    return reason
+
 
 # Each action's required keys, and the keys it may have besides ("type" and "id" are
 # every frame's): made once, not on every action.
@@ -315,12 +325,7 @@ class AgentHub:
             presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
             if presence is Presence.OFFLINE:
                 problems.add("presence", "to go offline, log out")
-            reason = f.text("reason", "")
-            if len(reason) > MAX_REASON:
-                problems.add(
-                    f.at("reason"), f"must be at most {MAX_REASON} characters, got {len(reason)}"
-                )
-            return PresenceChanged(agent_id, presence, reason)
+            return PresenceChanged(agent_id, presence, presence_reason(f, problems))
         if action == "wrapup_done":
             return WrapUpDone(agent_id)
         contact_id = f.text("contact_id") or ""

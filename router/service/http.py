@@ -137,6 +137,13 @@ class BodyProblems(Problems):
         if self.pairs:
             raise invalid(self.pairs)
 
+    def at_most(self, path: str, text: str, limit: int) -> bool:
+        """Whether ``text`` has at most ``limit`` characters; a problem at ``path`` when not."""
+        if len(text) <= limit:
+            return True
+        self.add(path, f"must be at most {limit} characters, got {len(text)}")
+        return False
+
     def only_known(self, query: Iterable[str], allowed: Sequence[str]) -> None:
         """A problem for each query parameter not in ``allowed``."""
         for key in query:

@@ -44,7 +44,7 @@ from router.core.events import (
 )
 from router.core.model import AgentSpec, ContactState, Presence, ServiceSpec
 from router.core.service_rules import urgencies_in_use_lost
-from router.service.agents import MAX_REASON
+from router.service.agents import presence_reason
 from router.service.audit import Audit, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
@@ -151,9 +151,7 @@ class SupervisorApi:
         engine.agent(agent_id)  # 404 before reading the body
         f, problems = await read_fields(request, ("presence",), ("reason", "force"))
         presence = f.enum("presence", Presence, "presence", Presence.AVAILABLE)
-        reason = f.text("reason", "")
-        if len(reason) > MAX_REASON:  # the agent's own limit (shown in every agent list)
-            problems.add("reason", f"must be at most {MAX_REASON} characters, got {len(reason)}")
+        reason = presence_reason(f, problems)
         force = f.flag("force", False)
         problems.raise_if_any()
         view = engine.agent(agent_id)
