@@ -265,11 +265,10 @@ class Engine(EngineState):
         groups = self._pool.groups
         if self._share is None or len(self._share) != len(groups):
             self._share = self._shares_over(self._services.keys())
-            self._open_shares: dict[frozenset[str], dict[int, float]] = {}
+            self._open_shares.clear()
         if open_services is None or open_services >= self._services.keys():
             return self._share
-        # Absent from engines restored from snapshots of earlier versions.
-        cache: dict[frozenset[str], dict[int, float]] = self.__dict__.setdefault("_open_shares", {})
+        cache = self._open_shares
         found = cache.get(open_services)
         if found is None:
             if len(cache) >= 64:  # opening hours change a few times a day: kept small

@@ -58,6 +58,9 @@ class EngineState:
         self._tokens = 0
         self._agent_seq = 0
         self._share: dict[int, float] | None = None
+        # The shares among the services open at some moment (``Engine._service_share``):
+        # derived, emptied with ``_share``, never in a snapshot.
+        self._open_shares: dict[frozenset[str], dict[int, float]] = {}
         self._service_base: dict[tuple[str, str | None, str | None], int] = {}
         self._init_liveness()
         self._init_cover()
@@ -92,6 +95,7 @@ class EngineState:
         """A snapshot written before the liveness rule (or partner cover) lacks its
         state: it starts empty."""
         self.__dict__.update(state)
+        self._open_shares = {}
         if "_seen" not in state:
             self._init_liveness()
         if "_cover" not in state:
