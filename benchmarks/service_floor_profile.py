@@ -26,13 +26,12 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.load_region import LoadRegion, write_region
-from benchmarks.service_floor_instructions import LIFECYCLE_AGENTS
+from benchmarks.service_floor_instructions import LIFECYCLE_AGENTS, SLOWED_DRAIN_S
 from benchmarks.service_load import _loop_factory
 from benchmarks.service_load_agents import Agents
 from benchmarks.service_load_calls import surge_lean
 from benchmarks.service_load_processes import HOST, ROOT, ServerProcess, free_port, log
 
-DRAIN_TIMEOUT_S = 60.0  # the agents' completions, several times slower under cProfile
 STARTUP = ("compile", "exec", "marshal.", "_imp.", "set_default_verify_paths", "__build_class__")
 
 # (area, substrings of a function's file name), first match wins.
@@ -127,7 +126,7 @@ async def _surge(server: ServerProcess, region: LoadRegion, calls: int, lifecycl
             figures, actions = await surge_lean(server.port, region.phone_token, "pf", calls, 64)
             log(f"{figures['answered']} answered {dict(actions)} in {figures['elapsed_s']:.1f} s")
             if agents is not None:  # every call, queued ones too, offered and completed
-                await agents.wait_idle(figures["answered"], DRAIN_TIMEOUT_S)
+                await agents.wait_idle(figures["answered"], SLOWED_DRAIN_S)
                 log(f"{agents.closed} completed by the agents")
         finally:
             if agents is not None:
