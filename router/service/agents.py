@@ -111,6 +111,35 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     }.items()
 }
 
+# The keys an accept, decline and complete may have: ``plain_action`` reads these.
+_PLAIN_KEYS: dict[str, frozenset[str]] = {
+    action: frozenset((*ACTION_KEYS[action][0], *ACTION_KEYS[action][1]))
+    for action in ("accept", "decline", "complete")
+}
+
+
+def plain_action(agent_id: str, action: str, body: dict[str, object]) -> Event | None:
+    """The event of a well-formed ``accept``, ``decline`` or ``complete`` (two of them
+    for every contact an agent takes), read in a few look-ups; None for any other
+    action, or for one the general reader (``AgentHub._event``) would find a problem
+    with: that one reads it again and words every problem. The same event either way."""
+    allowed = _PLAIN_KEYS.get(action)
+    if allowed is None or not body.keys() <= allowed:
+        return None
+    contact_id = body.get("contact_id")
+    if type(contact_id) is not str or not contact_id.strip():
+        return None
+    if action == "accept":
+        return OfferAccepted(contact_id, agent_id)
+    if action == "decline":
+        return OfferDeclined(contact_id, agent_id)
+    outcome = body.get("outcome")  # null: not given, as the reader takes it
+    if outcome is None:
+        return ContactCompleted(contact_id, agent_id, "resolved")
+    if type(outcome) is str and outcome in AGENT_OUTCOMES:
+        return ContactCompleted(contact_id, agent_id, outcome)
+    return None
+
 
 class AgentHub:
     def __init__(self, service: Service) -> None:
@@ -259,11 +288,13 @@ class AgentHub:
 
     async def act(self, agent_id: str, action: str, body: dict[str, object]) -> dict[str, Any]:
         """Carries out one agent action (shared by REST and websocket)."""
-        problems = BodyProblems()
-        event = self._event(agent_id, action, body, problems)
-        problems.raise_if_any()
+        event = plain_action(agent_id, action, body)
         if event is None:
-            return {}
+            problems = BodyProblems()
+            event = self._event(agent_id, action, body, problems)
+            problems.raise_if_any()
+            if event is None:
+                return {}
         await self.service.runtime.submit(event)
         if isinstance(event, AgentsSeen):
             return {}
