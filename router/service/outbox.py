@@ -40,17 +40,23 @@ class Outbox:
     def send(self, message: dict[str, Any]) -> None:
         if self.ws.closed or self._overflowed:
             return
-        if len(self._queue) >= MAX_BACKLOG:
+        queue = self._queue
+        if len(queue) >= MAX_BACKLOG:
             # Stop queueing at once: the writer closes the socket when it gets there, and
             # a peer that reads nothing at all fails the websocket pings and is closed.
             self._overflowed = True
             log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
             self._put(None)
             return
-        self._put(_compact(message))
+        queue.append(_compact(message))  # ``_put`` inline: this is every frame's path
+        if self._waiting is not None:  # the writer waits (the first of a turn's frames)
+            self._wake()
 
     def _put(self, text: str | None) -> None:
         self._queue.append(text)
+        self._wake()
+
+    def _wake(self) -> None:
         waiting = self._waiting
         if waiting is not None:
             self._waiting = None
