@@ -42,6 +42,7 @@ from aiohttp import web
 
 from router.config.reader import Fields
 from router.core import decisions as d
+from router.core.engine import Engine
 from router.core.errors import RoutingError, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
@@ -152,6 +153,23 @@ class AgentHub:
         # Called with the agent id when one of its websockets connects, after ``state``:
         # channels resend what a reconnecting agent needs (chat transcripts).
         self.on_connect: list[Callable[[str], None]] = []
+        # Each agent's last ``agent_json``, with the engine and its change count it was
+        # made at (``agent_body``).
+        self._bodies: dict[str, tuple[int, Engine, dict[str, Any]]] = {}
+
+    def agent_body(self, agent_id: str) -> dict[str, Any]:
+        """``agent_json`` of the agent as it is now: made once for every change of the
+        engine and kept until the next, so the frames and answers of one apply (an
+        ``agent`` frame after a close and another after the next offer, the ack after
+        them) share it. Read only: it may be in several frames."""
+        runtime = self.service.runtime
+        engine, changes = runtime.engine, runtime.changes
+        kept = self._bodies.get(agent_id)
+        if kept is not None and kept[0] == changes and kept[1] is engine:
+            return kept[2]
+        body = agent_json(engine.agent(agent_id))
+        self._bodies[agent_id] = (changes, engine, body)
+        return body
 
     def refresh_all(self) -> None:
         """Every connected agent gets its state afresh (after a snapshot was loaded)."""
@@ -234,7 +252,7 @@ class AgentHub:
         if agent_id in self.sessions:
             self.push(
                 agent_id,
-                {"type": "agent", "agent": agent_json(self.service.engine.agent(agent_id))},
+                {"type": "agent", "agent": self.agent_body(agent_id)},
             )
 
     def state_message(self, agent_id: str) -> dict[str, Any]:
@@ -242,7 +260,7 @@ class AgentHub:
         view = engine.agent(agent_id)
         return {
             "type": "state",
-            "agent": agent_json(view),
+            "agent": self.agent_body(agent_id),
             "contacts": [contact_json(engine.contact(cid)) for cid in view.contacts],
         }
 
@@ -303,7 +321,7 @@ class AgentHub:
             # A REST agent's action shows it is there; a websocket is reported from its
             # login on (and by the instance's reports).
             await self.service.runtime.submit(self.sighting((agent_id,), held))
-        answer: dict[str, Any] = {"agent": agent_json(self.service.engine.agent(agent_id))}
+        answer: dict[str, Any] = {"agent": self.agent_body(agent_id)}
         if isinstance(event, ContactReclassified):
             answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
         return answer
