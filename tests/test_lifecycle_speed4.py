@@ -8,13 +8,16 @@ gives, or leaves the body to it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator
+import json
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, cast
 
 import pytest
 from aiohttp import WSMessage, WSMsgType, web
+from aiohttp.test_utils import TestClient
 
 from channels.status import StatusBook, decisions
+from router.app import build_app
 from router.core import decisions as d
 from router.core.engine import Engine
 from router.core.errors import RoutingError
@@ -23,9 +26,10 @@ from router.core.model import Presence
 from router.service.agents import plain_action
 from router.service.http import ApiError, BodyProblems
 from router.service.inbox import Inbox
+from router.service.outbox import compact
 from router.service.service import Service
 from router.service.views import agent_json
-from tests.service_support import make_service, region
+from tests.service_support import bearer, make_service, region
 
 
 class FakeSocket:
@@ -256,3 +260,36 @@ def test_the_quick_reading_gives_the_general_reader_s_event_or_none(
     assert quick is None or quick == general
     if action in ("accept", "decline", "complete"):
         assert quick == general, "a well-formed action is read the quick way"
+
+
+async def test_a_call_s_frames_are_the_compact_json_of_their_messages(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    # The agent frames and the acks splice an agent's JSON text made once into their
+    # own: the bytes must be those of encoding the whole message, in the same order.
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    ws = await client.ws_connect("/api/agent/ws?access_token=demo-agent-a001")
+    texts: list[str] = []
+
+    async def frame() -> dict[str, Any]:
+        text = (await ws.receive(timeout=3)).data
+        texts.append(text)
+        body: dict[str, Any] = json.loads(text)
+        return body
+
+    assert (await frame())["type"] == "state"
+    await ws.send_str('{"type":"login","id":{"n":[1,2.5,"é"]}}')
+    assert [(await frame())["type"] for _ in range(2)] == ["agent", "ack"]
+    call = {"call_id": "k1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
+    await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
+    await ws.send_str('{"type":"accept","contact_id":"phone-k1","id":"é1"}')
+    await ws.send_str('{"type":"complete","contact_id":"phone-k1"}')
+    kinds = [(await frame())["type"] for _ in range(8)]
+    assert kinds == ["offer", "agent", "assigned", "ack", "closed", "agent", "wrapup", "ack"]
+    for text in texts:
+        assert text == compact(json.loads(text))
+    acks = [json.loads(t) for t in texts if t.startswith('{"type":"ack"')]
+    assert [a["id"] for a in acks] == [{"n": [1, 2.5, "é"]}, "é1", None]
+    assert acks[-1]["agent"] == agent_json(service.engine.agent("a001"))
+    await ws.close()

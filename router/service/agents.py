@@ -66,9 +66,10 @@ from router.core.model import (
     ContactState,
     Presence,
 )
+from router.core.state import AgentView
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame
 from router.service.inbox import Inbox
-from router.service.outbox import Outbox
+from router.service.outbox import Outbox, compact
 from router.service.reader_bridge import fields_of
 from router.service.runtime import Stopped, handles
 from router.service.views import agent_json, contact_json
@@ -142,6 +143,30 @@ def plain_action(agent_id: str, action: str, body: dict[str, object]) -> Event |
     return None
 
 
+class _Body:
+    """An agent's view as the hub last showed it: the engine and its change count it
+    was read at, the view, its ``agent_json`` and that as compact JSON text (made when
+    first needed; a frame holding the body is that text spliced in: the same bytes)."""
+
+    __slots__ = ("_text", "body", "changes", "engine", "view")
+
+    def __init__(self, changes: int, engine: Engine, view: AgentView, body: dict[str, Any]):
+        self.changes = changes
+        self.engine = engine
+        self.view = view
+        self.body = body
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = compact(self.body)
+        return self._text
+
+
+_AGENT_ONLY = frozenset(("agent",))  # an action's answer that is the agent alone
+
+
 class AgentHub:
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -153,23 +178,31 @@ class AgentHub:
         # Called with the agent id when one of its websockets connects, after ``state``:
         # channels resend what a reconnecting agent needs (chat transcripts).
         self.on_connect: list[Callable[[str], None]] = []
-        # Each agent's last ``agent_json``, with the engine and its change count it was
-        # made at (``agent_body``).
-        self._bodies: dict[str, tuple[int, Engine, dict[str, Any]]] = {}
+        # Each agent's last view, its ``agent_json`` and that as JSON text (``agent_body``).
+        self._bodies: dict[str, _Body] = {}
 
     def agent_body(self, agent_id: str) -> dict[str, Any]:
-        """``agent_json`` of the agent as it is now: made once for every change of the
-        engine and kept until the next, so the frames and answers of one apply (an
-        ``agent`` frame after a close and another after the next offer, the ack after
-        them) share it. Read only: it may be in several frames."""
+        """``agent_json`` of the agent as it is now, made again only when its view
+        changed: the frames and answers of one view (the ``agent`` frame after an offer
+        and the accept's ack, the frame after a close and the complete's ack) share it.
+        Read only: it may be in several frames."""
+        return self._body(agent_id).body
+
+    def _body(self, agent_id: str) -> _Body:
         runtime = self.service.runtime
         engine, changes = runtime.engine, runtime.changes
         kept = self._bodies.get(agent_id)
-        if kept is not None and kept[0] == changes and kept[1] is engine:
-            return kept[2]
-        body = agent_json(engine.agent(agent_id))
-        self._bodies[agent_id] = (changes, engine, body)
-        return body
+        if kept is not None and kept.engine is engine:
+            if kept.changes == changes:  # no apply since: the engine is as it was
+                return kept
+            view = engine.agent(agent_id)
+            if view == kept.view:  # applies since, none of them to this agent's view
+                kept.changes = changes
+                return kept
+        else:
+            view = engine.agent(agent_id)
+        kept = self._bodies[agent_id] = _Body(changes, engine, view, agent_json(view))
+        return kept
 
     def refresh_all(self) -> None:
         """Every connected agent gets its state afresh (after a snapshot was loaded)."""
@@ -183,6 +216,10 @@ class AgentHub:
     def push(self, agent_id: str, message: dict[str, Any]) -> None:
         for box in self.sessions.get(agent_id, ()):
             box.send(message)
+
+    def _push_text(self, agent_id: str, text: str) -> None:
+        for box in self.sessions.get(agent_id, ()):
+            box.send_text(text)
 
     @handles(
         d.Offered,
@@ -250,10 +287,8 @@ class AgentHub:
 
     def _agent_changed(self, agent_id: str) -> None:
         if agent_id in self.sessions:
-            self.push(
-                agent_id,
-                {"type": "agent", "agent": self.agent_body(agent_id)},
-            )
+            # {"type": "agent", "agent": agent_body}, the body's text made once
+            self._push_text(agent_id, f'{{"type":"agent","agent":{self._body(agent_id).text}}}')
 
     def state_message(self, agent_id: str) -> dict[str, Any]:
         engine = self.service.engine
@@ -461,7 +496,12 @@ class AgentHub:
                 result: dict[str, Any] = {}
             else:
                 result = await self.act(agent_id, kind, body)
-            box.send({"type": "ack", "id": ref, **result})
+            kept = self._bodies.get(agent_id)
+            if kept is not None and result.keys() == _AGENT_ONLY and result["agent"] is kept.body:
+                # {"type": "ack", "id": ref, "agent": body}, the body's text made once
+                box.send_text(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
+            else:
+                box.send({"type": "ack", "id": ref, **result})
         except ApiError as exc:
             box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
         except RoutingError as exc:

@@ -17,8 +17,9 @@ from router.service.http import kept_encoder
 log = logging.getLogger("yhteys.ws")
 
 MAX_BACKLOG = 1000
-# json.dumps(message, separators=(",", ":")), by one encoder made once (``kept_encoder``).
-_compact = kept_encoder(",", ":")
+# json.dumps(message, separators=(",", ":")), by one encoder made once (``kept_encoder``):
+# every frame's text.
+compact = kept_encoder(",", ":")
 
 
 class Outbox:
@@ -38,6 +39,10 @@ class Outbox:
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
     def send(self, message: dict[str, Any]) -> None:
+        self.send_text(compact(message))
+
+    def send_text(self, text: str) -> None:
+        """Queues a frame already encoded: ``compact`` of its message, the same text."""
         if self.ws.closed or self._overflowed:
             return
         queue = self._queue
@@ -48,7 +53,7 @@ class Outbox:
             log.warning("closing %s: %d messages unsent", self.label, MAX_BACKLOG)
             self._put(None)
             return
-        queue.append(_compact(message))  # ``_put`` inline: this is every frame's path
+        queue.append(text)  # ``_put`` inline: this is every frame's path
         if self._waiting is not None:  # the writer waits (the first of a turn's frames)
             self._wake()
 
