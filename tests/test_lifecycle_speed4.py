@@ -293,3 +293,30 @@ async def test_a_call_s_frames_are_the_compact_json_of_their_messages(
     assert [a["id"] for a in acks] == [{"n": [1, 2.5, "é"]}, "é1", None]
     assert acks[-1]["agent"] == agent_json(service.engine.agent("a001"))
     await ws.close()
+
+
+async def test_a_failed_read_ends_the_inbox_and_does_not_leave_it_waiting() -> None:
+    # The task waiting for its turn to read must not wait for ever when the reader's
+    # read fails: the inbox ends and says why.
+    class Breaking(FakeSocket):
+        reads = 0
+
+        async def receive(self) -> WSMessage:
+            self.reads += 1
+            if self.reads == 2:  # the helper's first read, while the first frame waits
+                raise RuntimeError("the transport broke")
+            return await super().receive()
+
+    release = asyncio.Event()
+
+    async def handle(text: str) -> None:
+        await release.wait()
+
+    ws = Breaking()
+    inbox = Inbox(handle, lambda text: None, "test")
+    served = asyncio.create_task(inbox.serve(cast(web.WebSocketResponse, ws)))
+    ws.text("first")
+    await _turns(5)
+    release.set()
+    with pytest.raises(RuntimeError, match="the transport broke"):
+        await asyncio.wait_for(served, 3)

@@ -70,7 +70,14 @@ class Inbox:
         handling, handles it and what queues meanwhile (the other reads), then waits
         for the other to hand it the reading again."""
         while True:
-            text = await self._receive(ws)
+            try:
+                text = await self._receive(ws)
+            except BaseException:
+                # Reading failed (or this task is cancelled): the other, waiting for its
+                # turn to read, would wait for ever; it ends too.
+                self._ended = True
+                self._unpark()
+                raise
             if text is None:  # the end: the other, when waiting, ends too
                 self._unpark()
                 return
