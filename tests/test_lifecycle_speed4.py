@@ -217,6 +217,11 @@ async def test_an_agent_s_view_is_shared_only_until_the_engine_changes() -> None
         runtime.engine = other
         assert hub.agent_body("a001") == agent_json(other.agent("a001"))
         assert hub.agent_body("a001")["status"] == "offline"
+        # Loading a snapshot forgets every view read from the engine it replaced.
+        hub.agent_body("a002")
+        runtime.engine = Engine(region().policy())
+        hub.refresh_all()
+        assert hub._bodies == {}
     finally:
         await runtime.stop()
         await running

@@ -206,6 +206,7 @@ class AgentHub:
 
     def refresh_all(self) -> None:
         """Every connected agent gets its state afresh (after a snapshot was loaded)."""
+        self._bodies.clear()  # read from the engine replaced: none may keep it alive
         for agent_id in list(self.sessions):
             self.push(agent_id, self.state_message(agent_id))
             for hook in self.on_connect:
