@@ -22,6 +22,7 @@ from channels.chat import (
 from channels.chat_channel import ChatChannel
 from channels.phone import PhoneChannel
 from channels.status import arrivals
+from channels.status import decisions as books
 from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
 from router.service import (
@@ -141,11 +142,10 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
             notifier.on_decision,  # callback attempts and survey requests to the SMS hook
             metrics.on_decision,  # counters and histograms for /metrics
             contacts.on_decision,  # one person's open contacts (linked.py)
-            phone.book.on_decision,  # phone contacts' status for the telephony
+            # Phone calls', web requests', work items' and callbacks' status: one entry,
+            # each decision passed to the book of its contact id's prefix.
+            books(phone.book, web.book, workitems.book, callback.book),
             chat.on_decision,  # offers and closes to the customer's chat socket
-            web.book.on_decision,  # web callback requests' status
-            workitems.book.on_decision,  # work items' status
-            callback.book.on_decision,  # callbacks' status
             stats.on_decision,  # the supervisor's live figures and alerts
             kept.on_decision,  # every contact's record (audit.py)
             survey.on_decision,  # who gets asked for feedback (feedback.py)

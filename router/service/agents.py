@@ -42,6 +42,7 @@ from aiohttp import web
 
 from router.config.reader import Fields
 from router.core import decisions as d
+from router.core.engine import Engine
 from router.core.errors import RoutingError, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
@@ -65,9 +66,10 @@ from router.core.model import (
     ContactState,
     Presence,
 )
+from router.core.state import AgentView
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame
 from router.service.inbox import Inbox
-from router.service.outbox import Outbox
+from router.service.outbox import Outbox, compact
 from router.service.reader_bridge import fields_of
 from router.service.runtime import Stopped, handles
 from router.service.views import agent_json, contact_json
@@ -111,6 +113,59 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     }.items()
 }
 
+# The keys an accept, decline and complete may have: ``plain_action`` reads these.
+_PLAIN_KEYS: dict[str, frozenset[str]] = {
+    action: frozenset((*ACTION_KEYS[action][0], *ACTION_KEYS[action][1]))
+    for action in ("accept", "decline", "complete")
+}
+
+
+def plain_action(agent_id: str, action: str, body: dict[str, object]) -> Event | None:
+    """The event of a well-formed ``accept``, ``decline`` or ``complete`` (two of them
+    for every contact an agent takes), read in a few look-ups; None for any other
+    action, or for one the general reader (``AgentHub._event``) would find a problem
+    with: that one reads it again and words every problem. The same event either way."""
+    allowed = _PLAIN_KEYS.get(action)
+    if allowed is None or not body.keys() <= allowed:
+        return None
+    contact_id = body.get("contact_id")
+    if type(contact_id) is not str or not contact_id.strip():
+        return None
+    if action == "accept":
+        return OfferAccepted(contact_id, agent_id)
+    if action == "decline":
+        return OfferDeclined(contact_id, agent_id)
+    outcome = body.get("outcome")  # null: not given, as the reader takes it
+    if outcome is None:
+        return ContactCompleted(contact_id, agent_id, "resolved")
+    if type(outcome) is str and outcome in AGENT_OUTCOMES:
+        return ContactCompleted(contact_id, agent_id, outcome)
+    return None
+
+
+class _Body:
+    """An agent's view as the hub last showed it: the engine and its change count it
+    was read at, the view, its ``agent_json`` and that as compact JSON text (made when
+    first needed; a frame holding the body is that text spliced in: the same bytes)."""
+
+    __slots__ = ("_text", "body", "changes", "engine", "view")
+
+    def __init__(self, changes: int, engine: Engine, view: AgentView, body: dict[str, Any]):
+        self.changes = changes
+        self.engine = engine
+        self.view = view
+        self.body = body
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = compact(self.body)
+        return self._text
+
+
+_AGENT_ONLY = frozenset(("agent",))  # an action's answer that is the agent alone
+
 
 class AgentHub:
     def __init__(self, service: Service) -> None:
@@ -123,9 +178,35 @@ class AgentHub:
         # Called with the agent id when one of its websockets connects, after ``state``:
         # channels resend what a reconnecting agent needs (chat transcripts).
         self.on_connect: list[Callable[[str], None]] = []
+        # Each agent's last view, its ``agent_json`` and that as JSON text (``agent_body``).
+        self._bodies: dict[str, _Body] = {}
+
+    def agent_body(self, agent_id: str) -> dict[str, Any]:
+        """``agent_json`` of the agent as it is now, made again only when its view
+        changed: the frames and answers of one view (the ``agent`` frame after an offer
+        and the accept's ack, the frame after a close and the complete's ack) share it.
+        Read only: it may be in several frames."""
+        return self._body(agent_id).body
+
+    def _body(self, agent_id: str) -> _Body:
+        runtime = self.service.runtime
+        engine, changes = runtime.engine, runtime.changes
+        kept = self._bodies.get(agent_id)
+        if kept is not None and kept.engine is engine:
+            if kept.changes == changes:  # no apply since: the engine is as it was
+                return kept
+            view = engine.agent(agent_id)
+            if view == kept.view:  # applies since, none of them to this agent's view
+                kept.changes = changes
+                return kept
+        else:
+            view = engine.agent(agent_id)
+        kept = self._bodies[agent_id] = _Body(changes, engine, view, agent_json(view))
+        return kept
 
     def refresh_all(self) -> None:
         """Every connected agent gets its state afresh (after a snapshot was loaded)."""
+        self._bodies.clear()  # read from the engine replaced: none may keep it alive
         for agent_id in list(self.sessions):
             self.push(agent_id, self.state_message(agent_id))
             for hook in self.on_connect:
@@ -136,6 +217,10 @@ class AgentHub:
     def push(self, agent_id: str, message: dict[str, Any]) -> None:
         for box in self.sessions.get(agent_id, ()):
             box.send(message)
+
+    def _push_text(self, agent_id: str, text: str) -> None:
+        for box in self.sessions.get(agent_id, ()):
+            box.send_text(text)
 
     @handles(
         d.Offered,
@@ -203,17 +288,15 @@ class AgentHub:
 
     def _agent_changed(self, agent_id: str) -> None:
         if agent_id in self.sessions:
-            self.push(
-                agent_id,
-                {"type": "agent", "agent": agent_json(self.service.engine.agent(agent_id))},
-            )
+            # {"type": "agent", "agent": agent_body}, the body's text made once
+            self._push_text(agent_id, f'{{"type":"agent","agent":{self._body(agent_id).text}}}')
 
     def state_message(self, agent_id: str) -> dict[str, Any]:
         engine = self.service.engine
         view = engine.agent(agent_id)
         return {
             "type": "state",
-            "agent": agent_json(view),
+            "agent": self.agent_body(agent_id),
             "contacts": [contact_json(engine.contact(cid)) for cid in view.contacts],
         }
 
@@ -259,11 +342,13 @@ class AgentHub:
 
     async def act(self, agent_id: str, action: str, body: dict[str, object]) -> dict[str, Any]:
         """Carries out one agent action (shared by REST and websocket)."""
-        problems = BodyProblems()
-        event = self._event(agent_id, action, body, problems)
-        problems.raise_if_any()
+        event = plain_action(agent_id, action, body)
         if event is None:
-            return {}
+            problems = BodyProblems()
+            event = self._event(agent_id, action, body, problems)
+            problems.raise_if_any()
+            if event is None:
+                return {}
         await self.service.runtime.submit(event)
         if isinstance(event, AgentsSeen):
             return {}
@@ -272,7 +357,7 @@ class AgentHub:
             # A REST agent's action shows it is there; a websocket is reported from its
             # login on (and by the instance's reports).
             await self.service.runtime.submit(self.sighting((agent_id,), held))
-        answer: dict[str, Any] = {"agent": agent_json(self.service.engine.agent(agent_id))}
+        answer: dict[str, Any] = {"agent": self.agent_body(agent_id)}
         if isinstance(event, ContactReclassified):
             answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
         return answer
@@ -412,7 +497,12 @@ class AgentHub:
                 result: dict[str, Any] = {}
             else:
                 result = await self.act(agent_id, kind, body)
-            box.send({"type": "ack", "id": ref, **result})
+            kept = self._bodies.get(agent_id)
+            if kept is not None and result.keys() == _AGENT_ONLY and result["agent"] is kept.body:
+                # {"type": "ack", "id": ref, "agent": body}, the body's text made once
+                box.send_text(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
+            else:
+                box.send({"type": "ack", "id": ref, **result})
         except ApiError as exc:
             box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
         except RoutingError as exc:

@@ -121,6 +121,9 @@ class Applier:
     notes: dict[type, NoteHandler]
     latency_observers: list[Callable[[float], None]]
     applied: int
+    # Bumped before every ``engine.apply`` (refused ones too: timers may fire first):
+    # between two bumps the engine's views stay the same (``AgentHub.agent_body``).
+    changes: int = 0
 
     def _apply_event(
         self, event: Event | Note, now: float, future: asyncio.Future[list[Decision]] | None
@@ -133,6 +136,7 @@ class Applier:
             if future is not None and not future.done():
                 future.set_result([])
             return
+        self.changes += 1
         try:
             decisions = self.engine.apply(now, event)
         except RoutingError as exc:
@@ -223,6 +227,7 @@ class Runtime(Protocol):
     refused: asyncio.Event
     instance: str  # this instance's name in the region's log
     applied: int
+    changes: int  # bumped before every engine.apply (``Applier.changes``)
     started: asyncio.Event
 
     @property
@@ -340,6 +345,7 @@ class MemoryRuntime(Applier):
         now = self.clock()
         if due is None or due > now:
             return
+        self.changes += 1
         try:
             decisions = self.engine.apply(now, TimerDue())
         except Exception as exc:  # a bug must not stop the loop: log it, keep serving
