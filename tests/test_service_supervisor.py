@@ -637,3 +637,65 @@ async def test_the_opening_hours_in_force_today_with_their_source(
     assert r.status == 400 and problem_fields(await r.json()) == {"date"}
     r = await client.get("/api/supervisor/services/nope/hours", headers=SUP)
     assert r.status == 404
+
+
+async def test_an_edit_made_on_a_stale_read_is_refused_with_412_and_changes_nothing(
+    served: tuple[Client, Service],
+) -> None:
+    """Two supervisors read the same service and agent; the second to save, with the
+    ETag they read as If-Match, is told it changed meanwhile (412) instead of silently
+    undoing the first one's change. Without If-Match the API applies as before."""
+    client, service = served
+    headers = {"Authorization": SUP["Authorization"]}
+    read = await client.get("/api/supervisor/services/nursing_advice", headers=headers)
+    tag = read.headers["ETag"]
+    again = await client.get("/api/supervisor/services/nursing_advice", headers=headers)
+    # the same state, the same tag (on any instance: there is no counter in it)
+    assert tag.startswith('"') and again.headers["ETag"] == tag
+    first = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "least_occupied"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert first.status == 200 and first.headers["ETag"] != tag
+    spec = service.engine.service("nursing_advice")
+    second = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "highest_proficiency"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert second.status == 412
+    assert (await second.json())["error"]["code"] == "changed_since_read"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert service.engine.service("nursing_advice") is spec  # nothing changed
+    unconditional = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "highest_proficiency"},
+        headers=headers,
+    )
+    assert unconditional.status == 200
+
+    read = await client.get("/api/supervisor/agents/a005", headers=headers)
+    tag = read.headers["ETag"]
+    moved = await client.post(
+        "/api/supervisor/agents/a005/move",
+        json={"team": "jakobstad-nurses"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert moved.status == 200
+    agent = service.engine.agent("a005").spec
+    stale = await client.put(
+        "/api/supervisor/agents/a005",
+        json={**A005, "skills": {"nursing": 3}},
+        headers={**headers, "If-Match": tag},
+    )
+    assert stale.status == 412
+    assert (await stale.json())["error"]["code"] == "changed_since_read"
+    assert service.engine.agent("a005").spec is agent  # still moved, skills kept
+    fresh = await client.put(
+        "/api/supervisor/agents/a005",
+        json={**A005, "team": "jakobstad-nurses", "skills": {"nursing": 3}},
+        headers={**headers, "If-Match": moved.headers["ETag"]},
+    )
+    assert fresh.status == 200
+    assert (await fresh.json())["team"] == "jakobstad-nurses"
