@@ -699,3 +699,52 @@ async def test_an_edit_made_on_a_stale_read_is_refused_with_412_and_changes_noth
     )
     assert fresh.status == 200
     assert (await fresh.json())["team"] == "jakobstad-nurses"
+
+
+async def test_the_list_names_each_waiting_contacts_eligible_agents_in_one_request(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    for agent in ("agent-a001", "agent-a002"):
+        r = await client.post("/api/agent/login", json={}, headers=bearer(agent))
+        assert r.status == 200
+    await send(
+        client,
+        "POST",
+        "/api/supervisor/agents/a001/presence",
+        {"presence": "not_ready", "force": True},
+    )
+    await send(
+        client,
+        "POST",
+        "/api/supervisor/agents/a002/presence",
+        {"presence": "not_ready", "force": True},
+    )
+    await call(client, "e1")
+    await call(client, "e2", language="sv")
+    page = await get(client, "/api/supervisor/contacts?eligible=true")
+    for contact in page["contacts"]:
+        one = await get(client, f"/api/supervisor/contacts/{contact['id']}/eligible")
+        assert contact["eligible"] == one["agents"]
+    assert any(contact["eligible"] for contact in page["contacts"])
+    plain = await get(client, "/api/supervisor/contacts")
+    assert all("eligible" not in contact for contact in plain["contacts"])
+    error = await get(client, "/api/supervisor/contacts?eligible=yes", 400)
+    assert problem_fields(error) == {"eligible"}
+
+
+async def test_the_statistics_name_versions_that_change_only_with_their_tables(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    first = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert (await get(client, "/api/supervisor/stats"))["versions"] == first  # nothing changed
+    await send(client, "POST", "/api/supervisor/agents/a002/presence", {"presence": "available"})
+    second = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert second["agents"] != first["agents"]
+    assert second["contacts"] == first["contacts"]
+    await send(client, "PUT", "/api/supervisor/agents/a005", {**A005, "languages": ["fi", "sv"]})
+    third = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert third["agents"] != second["agents"]  # a configuration change counts too
+    await call(client, "v1")
+    assert (await get(client, "/api/supervisor/stats"))["versions"]["contacts"] != first["contacts"]

@@ -137,6 +137,8 @@ def _response(route: Route, status: int, text: str) -> dict[str, Any]:
 
 # The records read with an ``ETag`` and edited with ``If-Match`` (``router.service.supervisor``):
 # a route lists 412 among its answers when it honours If-Match.
+# An If-Match header: ``*`` or entity tags, comma-separated (RFC 9110 section 13.1.1).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)$'
 ETAG_HEADER: dict[str, Any] = {
     "description": "a hash of the record's editable representation; send it back as "
     "If-Match to refuse the edit (412) if someone changed the record meanwhile",
@@ -150,7 +152,7 @@ IF_MATCH_PARAM: dict[str, Any] = {
     "description": "the ETag read with the record: the edit is refused with 412 "
     "(changed_since_read) and nothing changes when the record changed since; without it "
     "the edit applies unconditionally",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
 }
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -56,16 +57,18 @@ from router.service.agents import presence_reason
 from router.service.audit import Audit, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
+from router.service.openapi import IF_MATCH_PATTERN
 from router.service.routes import Route
 from router.service.service import Service
 from router.service.stats import Stats
 from router.service.supervisor_contacts import SupervisorContacts
 from router.service.supervisor_routes import supervisor_routes
-from router.service.supervisor_views import agent_detail, day_hours, merge_patch
+from router.service.supervisor_views import TableVersions, agent_detail, day_hours, merge_patch
 
 SUPERVISOR_REASON = "supervisor"
 STALE_RETRIES = 3
 CHANGED_SINCE_READ = "changed_since_read"
+IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 def entity_tag(entry: dict[str, Any]) -> str:
@@ -81,6 +84,13 @@ def check_if_match(request: web.Request, current: str, what: str) -> None:
     header = request.headers.get("If-Match")
     if header is None:
         return
+    if not IF_MATCH.match(header.strip()):
+        raise ApiError(
+            400,
+            "invalid_input",
+            "malformed If-Match",
+            [("If-Match", 'expected * or the quoted ETag read with GET, e.g. "3f2a..."')],
+        )
     tags = {tag.strip() for tag in header.split(",")}
     if "*" in tags or current in tags:
         return
@@ -105,6 +115,9 @@ class SupervisorApi:
         # when it is applied, never onto settings another patch is replacing meanwhile.
         self._service_locks: dict[str, asyncio.Lock] = {}
         self.contacts = SupervisorContacts(service, audit)
+        # The console reloads its agents and contacts tables only when these change.
+        self.versions = TableVersions(service)
+        stats.extras.append(lambda: {"versions": self.versions.now()})
 
     @property
     def _languages(self) -> tuple[str, ...]:

@@ -181,7 +181,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "/api/supervisor/contacts",
             api.contacts.list_contacts,
             "Open contacts, waiting ones first in the one priority order "
-            "(query: service, site, state, limit, offset)",
+            "(query: service, site, state, limit, offset, eligible)",
             s,
             tag=tag,
             schemas={200: CONTACTS_PAGE_SCHEMA},
@@ -196,6 +196,12 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                     f"page size (default {DEFAULT_LIMIT})",
                 ),
                 Query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
+                Query(
+                    "eligible",
+                    {"type": "string", "enum": ["true", "false"]},
+                    "true: each waiting contact also names its eligible agents (as "
+                    ".../eligible does, for the whole page in one request)",
+                ),
             ),
         ),
         Route(

@@ -11,8 +11,12 @@ const PRESENCES = ["available", "not_ready", "offline"];
 const CHANNELS = ["voice", "chat", "web", "callback", "workitem"];
 const CHOICES = ["longest_idle", "highest_proficiency", "least_occupied"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
+// The waiting list shows this many rows at first, and this many more on "Show more".
+const PAGE = 50;
 const view = {
-  choices: new Map(), stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [],
+  choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
+  // The versions of the tables as last loaded (the stats push names the current ones).
+  loaded: { agents: null, contacts: null },
   services: [], hours: new Map(), editing: null, editingService: null, effect: null, removing: null, charts: null,
 };
 let session = null;
@@ -90,19 +94,20 @@ function renderAlerts() {
 
 // ------------------------------------------------------------------ the waiting list
 
-async function loadQueue() {
-  const page = await session.request("GET", "/api/supervisor/contacts?limit=50").catch(() => null);
-  if (!page) return;
+/** The waiting list (the rows shown) with each waiting contact's eligible agents, in one
+ * request. ``version``: the contacts' and agents' versions it is loaded at. */
+async function loadQueue(version = null) {
+  // Marked before the answer: a push meanwhile with the same versions asks nothing more.
+  if (version) view.loaded.contacts = version;
+  const page = await session.request("GET", `/api/supervisor/contacts?limit=${view.shown}&eligible=true`).catch(() => null);
+  if (!page) { if (version) view.loaded.contacts = null; return; }
   view.contacts = page.contacts;
-  await Promise.all(view.contacts.filter((c) => c.state === "waiting").map(async (c) => {
-    const e = await session.request("GET", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/eligible`).catch(() => null);
-    if (e) view.eligible.set(c.id, e.agents);
-  }));
+  view.total = page.total;
   renderQueue();
 }
 
 function queueRow(c) {
-  const eligible = view.eligible.get(c.id) || [];
+  const eligible = c.eligible || [];
   const who = c.state === "waiting"
     ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
@@ -134,13 +139,18 @@ function queueRow(c) {
     h("td", {}, tOr("service", c.service)),
     h("td", {}, c.urgency),
     h("td", {}, when(c.due_at)),
-    h("td", {}, duration(Date.now() / 1000 - c.arrived_at)),
+    h("td", { class: "waited", "data-arrived": c.arrived_at }, duration(Date.now() / 1000 - c.arrived_at)),
     h("td", {}, tOr("step", c.step)),
     h("td", {}, who),
     h("td", {}, actions));
 }
 
 function renderQueue() { keepFocus(drawQueue); }
+
+/** The same rows: only their waited times move on (nothing redrawn, nothing asked). */
+function tickWaited() {
+  for (const cell of $("queue").querySelectorAll("td.waited")) cell.textContent = duration(Date.now() / 1000 - Number(cell.dataset.arrived));
+}
 
 // Removing a contact asks first: a dialog with the reason (required), then the request.
 function openRemove(contactId) {
@@ -168,16 +178,26 @@ async function confirmRemove(event) {
 function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
-  $("queue").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.contacts.map(queueRow))));
+  const more = view.total > view.contacts.length;
+  $("queue").replaceChildren(
+    h("p", { id: "queue-count" }, t("queue.count", { shown: view.contacts.length, total: view.total })),
+    h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "queue-heading" },
+      h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
+        h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+        h("tbody", {}, view.contacts.map(queueRow)))),
+    more ? h("button", { type: "button", id: "queue-more", onclick: async () => {
+      view.shown += PAGE;
+      await loadQueue();
+      $("queue-more")?.focus();
+    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length) })) : null);
 }
 
 // ------------------------------------------------------------------ agents
 
-async function loadAgents() {
+async function loadAgents(version = null) {
+  if (version) view.loaded.agents = version;
   const body = await session.request("GET", "/api/supervisor/agents").catch(() => null);
-  if (!body) return;
+  if (!body) { if (version) view.loaded.agents = null; return; }
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
   renderAgents();
@@ -198,7 +218,7 @@ async function showEffect(agentId) {
 function renderEffect() {
   const a = view.agents.find((x) => x.id === view.effect);
   if (!a) return $("agent-effect").replaceChildren();
-  const waiting = view.contacts.filter((c) => c.state === "waiting" && (view.eligible.get(c.id) || []).some((e) => e.id === a.id));
+  const waiting = view.contacts.filter((c) => c.state === "waiting" && (c.eligible || []).some((e) => e.id === a.id));
   const held = view.contacts.filter((c) => c.agent_id === a.id);
   const lines = [];
   if (a.status === "offline") lines.push(t("agent.effect_offline"));
@@ -233,9 +253,10 @@ function renderAgents() { keepFocus(drawAgents); }
 
 function drawAgents() {
   const head = ["col.agent", "col.status", "col.reason", "col.site", "col.team", "col.skills", "col.languages", "col.capacity", "col.actions"];
-  $("agents").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.agents.map(agentRow))));
+  $("agents").replaceChildren(h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "agents-heading" },
+    h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
+      h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, view.agents.map(agentRow)))));
 }
 
 const agentPath = (id) => `/api/supervisor/agents/${encodeURIComponent(id)}`;
@@ -514,9 +535,10 @@ function serviceRow(s) {
 
 function drawServices() {
   const head = ["col.service", "col.requirement", "col.targets", "col.steps", "col.choice", "col.wrapup", "col.callback", "col.hours", "col.actions"];
-  $("service-settings").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.services.map(serviceRow))));
+  $("service-settings").replaceChildren(h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "services-heading" },
+    h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
+      h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, view.services.map(serviceRow)))));
 }
 
 // ------------------------------------------------------------------ audit and reports
@@ -639,7 +661,16 @@ function onMessage(msg) {
   if (msg.type === "stats") {
     view.stats = msg;
     renderStats();
-    if (!$("queue").contains(document.activeElement)) loadQueue();
+    // A table is reloaded only when something in it changed (its version in the push),
+    // and not while the supervisor is working in it (the next push catches up). The
+    // eligible agents in the waiting list change with the agents too.
+    const v = msg.versions;
+    const queueAt = v ? `${v.contacts}/${v.agents}` : null;
+    if (!$("queue").contains(document.activeElement)) {
+      if (!v || queueAt !== view.loaded.contacts) loadQueue(queueAt);
+      else tickWaited();
+    }
+    if ((!v || v.agents !== view.loaded.agents) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
   } else if (msg.type === "alert") {
     view.alerts.unshift({ ...msg, received: Date.now() / 1000 });
     view.alerts.length = Math.min(view.alerts.length, 20);
