@@ -115,6 +115,7 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await page.get_by_role("button", name="Accept").click()
     await expect(page.locator("#callback-number")).to_have_text("+358401112222")
     await page.get_by_role("button", name="Reached").click()
+    await expect(page.locator("#notices")).to_contain_text("Attempt recorded: Reached")
     await expect(page.locator("#attempts")).to_contain_text("Reached")
     await screenshot(page, "agent-callback")
     await page.get_by_role("button", name="Complete").click()
@@ -178,6 +179,8 @@ async def test_the_desktop_says_when_it_is_offline_and_resumes_with_the_pending_
     await page.get_by_role("button", name="Accept").focus()  # by keyboard this time
     await page.keyboard.press("Enter")
     await expect(page.locator("#caller")).to_have_text("+358401234567")
+    # The focus goes on to the call in hand (its first control), not to the page's body.
+    await expect(page.get_by_label("Outcome")).to_be_focused()
 
 
 async def test_the_desktop_speaks_finnish_and_swedish(

@@ -222,7 +222,10 @@ function callbackPanel(c) {
     list.length ? h("ol", { id: "attempts" }, list.map((x) => h("li", {}, `${when(x.at)} — ${tOr("result", x.result)}`))) : h("p", {}, t("callback.none")),
     h("div", { class: "row", role: "group", "aria-label": t("callback.record") },
       RESULTS.map((r) => h("button", { type: "button", id: `result-${r}-${c.id}`, onclick: async () => {
-        if (await act("attempt", { contact_id: c.id, result: r })) state.attempts.delete(c.id);
+        if (await act("attempt", { contact_id: c.id, result: r })) {
+          state.attempts.delete(c.id);
+          notice(t("callback.recorded", { result: tOr("result", r) }));
+        }
       } }, tOr("result", r)))));
 }
 
@@ -256,6 +259,15 @@ function render() {
   if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
   const log = $("transcript");
   if (log) log.scrollTop = log.scrollHeight;
+  focusAccepted();
+}
+
+function focusAccepted() {
+  const id = state.focusOn;
+  if (!id || state.contacts.get(id)?.state !== "assigned" || state.selected !== id) return;
+  state.focusOn = null;
+  const first = $("detail-body").querySelector("select, textarea, input, button");
+  (first || $(`open-${id}`))?.focus();
 }
 
 function tick() {
@@ -280,7 +292,14 @@ $("presence-form").addEventListener("submit", async (event) => {
   if (presence === "not_ready" || state.me?.presence !== "offline") act("presence", presence === "not_ready" ? { presence, reason } : { presence });
 });
 $("presence").addEventListener("change", showReason);
-$("accept").addEventListener("click", () => act("accept", { contact_id: $("accept").dataset.contact }));
+// Accepting disables the button that had the focus: the focus moves on to the accepted
+// contact (its first control) once it is in hand, not to the page's body.
+$("accept").addEventListener("click", async () => {
+  const id = $("accept").dataset.contact;
+  state.focusOn = id;
+  if (!(await act("accept", { contact_id: id }))) { state.focusOn = null; return; }
+  render();
+});
 $("decline").addEventListener("click", () => act("decline", { contact_id: $("decline").dataset.contact }));
 $("wrapup-done").addEventListener("click", () => act("wrapup_done"));
 languageSwitch($("lang"));
