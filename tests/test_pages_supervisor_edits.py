@@ -15,7 +15,7 @@ from router.config.shapes import service_entry
 from router.core.model import AgentChoice
 from tests.pages_support import assert_accessible, browser_context
 from tests.service_support import bearer, make_service
-from tests.test_pages_supervisor import sign_in
+from tests.test_pages_supervisor import post_call, sign_in
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -87,3 +87,32 @@ async def test_an_agent_edit_on_a_stale_copy_does_not_undo_a_move_made_elsewhere
     spec = service.engine.agent("a001").spec
     assert spec.team == "jakobstad-nurses"  # the move stands
     assert dict(spec.abilities.skills)["dental"] == 3
+
+
+async def test_a_move_that_overflows_at_once_says_where_the_contact_ended_up(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    # Nobody can serve mental health, and its steps overflow to nursing advice at once.
+    r = await client.patch(
+        "/api/supervisor/services/mental_health",
+        json={
+            "steps": [
+                {"kind": "own_site", "duration_s": 0},
+                {"kind": "overflow", "overflow_to": "nursing_advice"},
+            ]
+        },
+        headers=SUP,
+    )
+    assert r.status == 200
+    await post_call(client, "mv-1", "nursing_advice")
+    page = await browser_context.new_page()
+    await sign_in(page, client, "/supervisor")
+    await page.get_by_label("Move to service: phone-mv-1").select_option("mental_health")
+    await page.get_by_role("button", name="Move: phone-mv-1", exact=True).click()
+    await expect(page.locator("#notices")).to_have_text(
+        "Moved phone-mv-1 to Mental health and substance use, but nobody there can serve "
+        "it now: it overflowed to Nursing advice."
+    )
+    assert service.engine.contact("phone-mv-1").service == "nursing_advice"

@@ -126,7 +126,14 @@ function queueRow(c) {
       select.addEventListener("change", () => view.choices.set(select.id, select.value));
     }
     actions.push(h("div", { class: "row" }, move, h("button", { type: "button", id: `move-btn-${c.id}`, onclick: async () => {
-      if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: move.value })) loadQueue();
+      const target = move.value;
+      const moved = await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: target });
+      if (!moved) return;
+      // The answer is the contact after the move: a step of the new service may have
+      // taken it on at once (nobody there can serve it, and it overflowed).
+      if (moved.service === target) notice(t("move.done", { contact: c.id, service: tOr("service", target) }));
+      else notice(t("move.overflowed", { contact: c.id, service: tOr("service", target), now: tOr("service", moved.service) }), true);
+      loadQueue();
     } }, `${t("action.move_submit")}: ${c.id}`)));
     actions.push(h("div", { class: "row" }, offer, h("button", { type: "button", id: `offer-btn-${c.id}`, disabled: !offer.options.length, onclick: async () => {
       if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/offer`, { agent_id: offer.value })) loadQueue();
