@@ -200,3 +200,38 @@ async def test_the_desktop_speaks_finnish_and_swedish(
     await expect(page.locator("#who")).to_contain_text("Frånvarande")
     await expect(page.locator("#offer-text")).to_have_text("Inga nya erbjudanden.")
     await assert_accessible(page)
+
+
+async def test_the_agent_is_shown_the_persons_other_open_contacts_and_merges_one(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    # The person asked for a dental callback (nobody logged in can serve it: it waits)...
+    r = await client.post(
+        "/api/channels/callbacks",
+        json={"number": "+358401234567", "service": "oral_health", "language": "fi"},
+        headers=bearer("telephony"),
+    )
+    assert r.status == 201, await r.text()
+    waiting = (await r.json())["contact_id"]
+    page = await browser_context.new_page()
+    await sign_in(page, client, "demo-agent-a001")
+    await set_presence(page, "available")
+    await expect(page.locator("#who")).to_contain_text("Available")
+    # ... and now calls nursing advice from the same number.
+    call = {"call_id": "ln-1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
+    assert r.status == 201
+    await page.get_by_role("button", name="Accept").click()
+    linked = page.locator("#linked")
+    await expect(linked).to_contain_text("The same person as phone-ln-1")
+    await expect(linked).to_contain_text(waiting)
+    await assert_accessible(page)
+    await page.get_by_role("button", name=f"Merge: {waiting}").click()
+    await expect(page.locator("#notices")).to_contain_text(
+        f"{waiting} closed as merged into phone-ln-1."
+    )
+    await expect(linked).to_be_hidden()
+    await expect(page.get_by_role("heading", name="My work")).to_be_focused()
+    assert all(c.id != waiting for c in service.engine.contacts())
