@@ -116,3 +116,28 @@ async def test_a_move_that_overflows_at_once_says_where_the_contact_ended_up(
         "it now: it overflowed to Nursing advice."
     )
     assert service.engine.contact("phone-mv-1").service == "nursing_advice"
+
+
+async def test_the_settings_form_sends_only_what_the_supervisor_changed(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    steps = service_entry(service.engine.service("nursing_advice"))["steps"]
+    steps[0]["duration_s"] = 125  # 2.0833… minutes in the form: 125.00000000000001 back
+    r = await client.patch(
+        "/api/supervisor/services/nursing_advice", json={"steps": steps}, headers=SUP
+    )
+    assert r.status == 200
+    page = await browser_context.new_page()
+    sent: list[Any] = []
+    page.on(
+        "request",
+        lambda q: sent.append(q.post_data_json) if q.method == "PATCH" else None,
+    )
+    await sign_in(page, client, "/supervisor")
+    await page.get_by_role("button", name="Edit settings: Nursing advice").click()
+    await page.locator("#svc-choice").select_option("least_occupied")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.locator("#notices")).to_contain_text("Saved: Nursing advice")
+    assert sent == [{"agent_choice": "least_occupied"}]

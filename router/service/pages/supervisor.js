@@ -435,6 +435,9 @@ function serviceDraft(s) {
   return { choice: $("svc-choice").value, steps, attempts: $("svc-attempts").value, retry: $("svc-retry").value, window: $("svc-window").value };
 }
 
+// Minutes and hours shown as decimals come back with rounding: not a change.
+const differs = (a, b) => Math.abs(a - b) > 1e-6;
+
 /** The merge patch of what the supervisor changed from the settings read: a field left
  * as it was is not sent, so it cannot undo another supervisor's change to it. */
 function servicePatch(s, d) {
@@ -443,11 +446,11 @@ function servicePatch(s, d) {
   // Lists replace whole (RFC 7396): the steps go only when a duration changed, and then
   // as read, with the durations changed.
   const steps = s.steps.map((x, i) => (x.duration_s == null || d.steps[i] === undefined ? x : { ...x, duration_s: Number(d.steps[i]) * 60 }));
-  if (steps.some((x, i) => x.duration_s !== s.steps[i].duration_s)) patch.steps = steps;
+  if (steps.some((x, i) => differs(x.duration_s, s.steps[i].duration_s))) patch.steps = steps;
   const callback = {};
-  if (Number(d.attempts) !== s.callback.attempts) callback.attempts = Number(d.attempts);
-  if (Number(d.retry) * 60 !== s.callback.retry_s) callback.retry_s = Number(d.retry) * 60;
-  if (Number(d.window) * 3600 !== s.callback.window_s) callback.window_s = Number(d.window) * 3600;
+  if (differs(Number(d.attempts), s.callback.attempts)) callback.attempts = Number(d.attempts);
+  if (differs(Number(d.retry) * 60, s.callback.retry_s)) callback.retry_s = Number(d.retry) * 60;
+  if (differs(Number(d.window) * 3600, s.callback.window_s)) callback.window_s = Number(d.window) * 3600;
   if (Object.keys(callback).length) patch.callback = callback;
   return patch;
 }
@@ -456,13 +459,13 @@ function servicePatch(s, d) {
  * over the fresh settings after a 412, so a retry does not undo the other change. */
 function serviceRebase(s, d) {
   const steps = {};
-  s.steps.forEach((x, i) => { if (d.steps[i] !== undefined && Number(d.steps[i]) * 60 !== x.duration_s) steps[i] = d.steps[i]; });
+  s.steps.forEach((x, i) => { if (d.steps[i] !== undefined && differs(Number(d.steps[i]) * 60, x.duration_s)) steps[i] = d.steps[i]; });
   return {
     choice: d.choice !== s.agent_choice ? d.choice : undefined,
     steps,
-    attempts: Number(d.attempts) !== s.callback.attempts ? d.attempts : undefined,
-    retry: Number(d.retry) * 60 !== s.callback.retry_s ? d.retry : undefined,
-    window: Number(d.window) * 3600 !== s.callback.window_s ? d.window : undefined,
+    attempts: differs(Number(d.attempts), s.callback.attempts) ? d.attempts : undefined,
+    retry: differs(Number(d.retry) * 60, s.callback.retry_s) ? d.retry : undefined,
+    window: differs(Number(d.window) * 3600, s.callback.window_s) ? d.window : undefined,
   };
 }
 
