@@ -115,6 +115,7 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await page.get_by_role("button", name="Accept").click()
     await expect(page.locator("#callback-number")).to_have_text("+358401112222")
     await page.get_by_role("button", name="Reached").click()
+    await expect(page.locator("#notices")).to_contain_text("Attempt recorded: Reached")
     await expect(page.locator("#attempts")).to_contain_text("Reached")
     await screenshot(page, "agent-callback")
     await page.get_by_role("button", name="Complete").click()
@@ -178,6 +179,8 @@ async def test_the_desktop_says_when_it_is_offline_and_resumes_with_the_pending_
     await page.get_by_role("button", name="Accept").focus()  # by keyboard this time
     await page.keyboard.press("Enter")
     await expect(page.locator("#caller")).to_have_text("+358401234567")
+    # The focus goes on to the call in hand (its first control), not to the page's body.
+    await expect(page.get_by_label("Outcome")).to_be_focused()
 
 
 async def test_the_desktop_speaks_finnish_and_swedish(
@@ -197,3 +200,38 @@ async def test_the_desktop_speaks_finnish_and_swedish(
     await expect(page.locator("#who")).to_contain_text("Frånvarande")
     await expect(page.locator("#offer-text")).to_have_text("Inga nya erbjudanden.")
     await assert_accessible(page)
+
+
+async def test_the_agent_is_shown_the_persons_other_open_contacts_and_merges_one(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    # The person asked for a dental callback (nobody logged in can serve it: it waits)...
+    r = await client.post(
+        "/api/channels/callbacks",
+        json={"number": "+358401234567", "service": "oral_health", "language": "fi"},
+        headers=bearer("telephony"),
+    )
+    assert r.status == 201, await r.text()
+    waiting = (await r.json())["contact_id"]
+    page = await browser_context.new_page()
+    await sign_in(page, client, "demo-agent-a001")
+    await set_presence(page, "available")
+    await expect(page.locator("#who")).to_contain_text("Available")
+    # ... and now calls nursing advice from the same number.
+    call = {"call_id": "ln-1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
+    assert r.status == 201
+    await page.get_by_role("button", name="Accept").click()
+    linked = page.locator("#linked")
+    await expect(linked).to_contain_text("The same person as phone-ln-1")
+    await expect(linked).to_contain_text(waiting)
+    await assert_accessible(page)
+    await page.get_by_role("button", name=f"Merge: {waiting}").click()
+    await expect(page.locator("#notices")).to_contain_text(
+        f"{waiting} closed as merged into phone-ln-1."
+    )
+    await expect(linked).to_be_hidden()
+    await expect(page.get_by_role("heading", name="My work")).to_be_focused()
+    assert all(c.id != waiting for c in service.engine.contacts())

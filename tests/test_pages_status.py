@@ -79,6 +79,8 @@ async def test_pages_and_assets_carry_their_type_cache_and_an_only_self_policy(
         "/pages/agent.js": "text/javascript",
         "/pages/yhteys.css": "text/css",
         "/pages/labels.json": "application/json",
+        "/favicon.ico": "image/svg+xml",
+        "/pages/icon.svg": "image/svg+xml",
     }
     for path, content_type in expected.items():
         r = await client.get(path)
@@ -93,6 +95,22 @@ async def test_pages_and_assets_carry_their_type_cache_and_an_only_self_policy(
     for bad in ("/pages/../faces.py", "/pages/faces.py", "/pages/nothing.js"):
         r = await client.get(bad)
         assert r.status == 404, bad
+
+
+async def test_no_page_asks_for_anything_that_is_not_there(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    """Not even an icon: every page names one, and /favicon.ico answers for tools that
+    do not read the link."""
+    client = await aiohttp_client(build_app(make_service()))
+    page = await browser_context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    for path in ("/agent", "/supervisor", "/wallboard", "/status"):
+        await page.goto(str(client.make_url(path)), wait_until="networkidle")
+        icon = page.locator('link[rel="icon"]')
+        await expect(icon).to_have_attribute("href", "/pages/icon.svg")
+    assert failed == []
 
 
 async def test_the_status_page_in_a_browser_at_375_px(

@@ -47,6 +47,8 @@ NOT_MEASURABLE: dict[tuple[str, str], str] = {
     ("PATCH /api/supervisor/services/{name}", "positive_data_acceptance"): "cross-field",
     # The body's optional id must be the path's agent id: a rule across path and body.
     ("PUT /api/supervisor/agents/{agent_id}", "positive_data_acceptance"): "id from the path",
+    # If-Match must name the agent's ETag as it is now (read with GET): state.
+    ("POST /api/supervisor/agents/{agent_id}/move", "positive_data_acceptance"): "ETag of now",
     # to >= from, at most 31 days, rows only with format=csv: rules across parameters.
     ("GET /api/supervisor/audit/export", "positive_data_acceptance"): "cross-parameter",
     # to >= from and at most 92 days: a rule across parameters.
@@ -342,6 +344,7 @@ async def test_every_query_parameter_is_declared_with_its_type(client: Client) -
         "state": (False, "string"),
         "limit": (False, "integer"),
         "offset": (False, "integer"),
+        "eligible": (False, "string"),
     }
     assert params("/api/supervisor/audit/export") == {
         "from": (True, "string"),

@@ -637,3 +637,114 @@ async def test_the_opening_hours_in_force_today_with_their_source(
     assert r.status == 400 and problem_fields(await r.json()) == {"date"}
     r = await client.get("/api/supervisor/services/nope/hours", headers=SUP)
     assert r.status == 404
+
+
+async def test_an_edit_made_on_a_stale_read_is_refused_with_412_and_changes_nothing(
+    served: tuple[Client, Service],
+) -> None:
+    """Two supervisors read the same service and agent; the second to save, with the
+    ETag they read as If-Match, is told it changed meanwhile (412) instead of silently
+    undoing the first one's change. Without If-Match the API applies as before."""
+    client, service = served
+    headers = {"Authorization": SUP["Authorization"]}
+    read = await client.get("/api/supervisor/services/nursing_advice", headers=headers)
+    tag = read.headers["ETag"]
+    again = await client.get("/api/supervisor/services/nursing_advice", headers=headers)
+    # the same state, the same tag (on any instance: there is no counter in it)
+    assert tag.startswith('"') and again.headers["ETag"] == tag
+    first = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "least_occupied"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert first.status == 200 and first.headers["ETag"] != tag
+    spec = service.engine.service("nursing_advice")
+    second = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "highest_proficiency"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert second.status == 412
+    assert (await second.json())["error"]["code"] == "changed_since_read"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert service.engine.service("nursing_advice") is spec  # nothing changed
+    unconditional = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"agent_choice": "highest_proficiency"},
+        headers=headers,
+    )
+    assert unconditional.status == 200
+
+    read = await client.get("/api/supervisor/agents/a005", headers=headers)
+    tag = read.headers["ETag"]
+    moved = await client.post(
+        "/api/supervisor/agents/a005/move",
+        json={"team": "jakobstad-nurses"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert moved.status == 200
+    agent = service.engine.agent("a005").spec
+    stale = await client.put(
+        "/api/supervisor/agents/a005",
+        json={**A005, "skills": {"nursing": 3}},
+        headers={**headers, "If-Match": tag},
+    )
+    assert stale.status == 412
+    assert (await stale.json())["error"]["code"] == "changed_since_read"
+    assert service.engine.agent("a005").spec is agent  # still moved, skills kept
+    fresh = await client.put(
+        "/api/supervisor/agents/a005",
+        json={**A005, "team": "jakobstad-nurses", "skills": {"nursing": 3}},
+        headers={**headers, "If-Match": moved.headers["ETag"]},
+    )
+    assert fresh.status == 200
+    assert (await fresh.json())["team"] == "jakobstad-nurses"
+
+
+async def test_the_list_names_each_waiting_contacts_eligible_agents_in_one_request(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    for agent in ("agent-a001", "agent-a002"):
+        r = await client.post("/api/agent/login", json={}, headers=bearer(agent))
+        assert r.status == 200
+    await send(
+        client,
+        "POST",
+        "/api/supervisor/agents/a001/presence",
+        {"presence": "not_ready", "force": True},
+    )
+    await send(
+        client,
+        "POST",
+        "/api/supervisor/agents/a002/presence",
+        {"presence": "not_ready", "force": True},
+    )
+    await call(client, "e1")
+    await call(client, "e2", language="sv")
+    page = await get(client, "/api/supervisor/contacts?eligible=true")
+    for contact in page["contacts"]:
+        one = await get(client, f"/api/supervisor/contacts/{contact['id']}/eligible")
+        assert contact["eligible"] == one["agents"]
+    assert any(contact["eligible"] for contact in page["contacts"])
+    plain = await get(client, "/api/supervisor/contacts")
+    assert all("eligible" not in contact for contact in plain["contacts"])
+    error = await get(client, "/api/supervisor/contacts?eligible=yes", 400)
+    assert problem_fields(error) == {"eligible"}
+
+
+async def test_the_statistics_name_versions_that_change_only_with_their_tables(
+    served: tuple[Client, Service],
+) -> None:
+    client, _ = served
+    first = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert (await get(client, "/api/supervisor/stats"))["versions"] == first  # nothing changed
+    await send(client, "POST", "/api/supervisor/agents/a002/presence", {"presence": "available"})
+    second = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert second["agents"] != first["agents"]
+    assert second["contacts"] == first["contacts"]
+    await send(client, "PUT", "/api/supervisor/agents/a005", {**A005, "languages": ["fi", "sv"]})
+    third = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert third["agents"] != second["agents"]  # a configuration change counts too
+    await call(client, "v1")
+    assert (await get(client, "/api/supervisor/stats"))["versions"]["contacts"] != first["contacts"]

@@ -169,6 +169,7 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{say("status.title")}</title>
+<link rel="icon" href="/pages/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/pages/yhteys.css">
 <script type="module" src="/pages/status.js"></script>
 </head>
@@ -213,6 +214,10 @@ def routes(service: Service) -> list[Route]:
         suffix = name[name.rindex(".") :]
         return web.FileResponse(root / name, headers=headers(TYPES[suffix]))
 
+    async def favicon(request: web.Request, _: Principal | None) -> web.StreamResponse:
+        # Asked for by browsers and tools that do not read the pages' icon link.
+        return web.FileResponse(root / "icon.svg", headers=headers(TYPES[".svg"]))
+
     async def status(request: web.Request, _: Principal | None) -> web.StreamResponse:
         lang = choose_language(request)
         embed = request.query.get("embed") == "1"
@@ -244,6 +249,14 @@ def routes(service: Service) -> list[Route]:
             "query: lang=fi|sv|en, embed=1 for an iframe)",
             tag="pages",
             responses=html_ok,
+        ),
+        Route(
+            "GET",
+            "/favicon.ico",
+            favicon,
+            "The pages' icon (image/svg+xml)",
+            tag="pages",
+            responses={200: "the icon"},
         ),
         Route(
             "GET",

@@ -46,6 +46,8 @@ _REASONS = {
     403: "The token's role or channel may not use this endpoint",
     404: "Not found",
     409: "Conflict with the current state",
+    412: "If-Match names a representation that is no longer current (code changed_since_read); "
+    "nothing was changed",
     413: "Request body too large",
     426: "Upgrade Required: a websocket is reached with GET and 'Upgrade: websocket'",
     503: "The store or the dispatch loop is unavailable (or shutting down); retry later",
@@ -128,7 +130,30 @@ def _response(route: Route, status: int, text: str) -> dict[str, Any]:
         }
     if status == 405:
         body["headers"] = {"Allow": {"description": "the methods allowed", "schema": {}}}
+    if status in (200, 412) and (route.path in ETAG_PATHS or 412 in route.responses):
+        body["headers"] = {"ETag": ETAG_HEADER}
     return body
+
+
+# The records read with an ``ETag`` and edited with ``If-Match`` (``router.service.supervisor``):
+# a route lists 412 among its answers when it honours If-Match.
+# An If-Match header: ``*`` or entity tags, comma-separated (RFC 9110 section 13.1.1).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)$'
+ETAG_HEADER: dict[str, Any] = {
+    "description": "a hash of the record's editable representation; send it back as "
+    "If-Match to refuse the edit (412) if someone changed the record meanwhile",
+    "schema": {"type": "string"},
+}
+ETAG_PATHS = frozenset(("/api/supervisor/agents/{agent_id}", "/api/supervisor/services/{name}"))
+IF_MATCH_PARAM: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "the ETag read with the record: the edit is refused with 412 "
+    "(changed_since_read) and nothing changes when the record changed since; without it "
+    "the edit applies unconditionally",
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+}
 
 
 # A phone number as every channel reads it (``channels.common.E164``); a number to call
@@ -310,6 +335,8 @@ def operation(route: Route, words: dict[str, Any] | None = None) -> dict[str, An
         if query.description:
             param["description"] = query.description
         params.append(param)
+    if 412 in route.responses:
+        params.append(IF_MATCH_PARAM)
     if params:
         op["parameters"] = params
     if route.body is not None:

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -103,6 +104,8 @@ class Stats:
         self._agents_key: tuple[int, int] | None = None
         self._agents: tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]
         self._agents = ({}, {})
+        # More keys for the snapshot, from the supervisor API (its tables' versions).
+        self.extras: list[Callable[[], dict[str, Any]]] = []
 
     def capture(self) -> tuple[Any, ...]:
         return (
@@ -205,7 +208,7 @@ class Stats:
         totals: Counter[AgentStatus] = Counter()
         for statuses in by_site.values():
             totals.update(statuses)
-        return {
+        body: dict[str, Any] = {
             "at": now,
             "day": today.isoformat(),
             "timezone": self.zone.key,
@@ -218,6 +221,9 @@ class Stats:
                 "answered_within_target_today": self.within_total,
             },
         }
+        for extra in self.extras:
+            body.update(extra())
+        return body
 
     def _closing(self, now: float) -> dict[str, float]:
         """Today's closing time of each service with office hours that is open now (the

@@ -17,6 +17,12 @@ the current state does not allow are 409. A refused request changes nothing.
   While the agent holds assigned work, ``not_ready`` and ``offline`` need ``force: true``
   (409 otherwise): not ready keeps the work in hand, offline returns it to the queue in
   its original place.
+- No lost updates: ``GET`` of one agent or one service answers with an ``ETag``, a hash
+  of what a ``PUT``/``PATCH`` edits (the agent's configuration, the service's settings),
+  so every instance gives the same tag for the same state. A ``PUT``/``PATCH`` (and an
+  agent's ``move``) with ``If-Match`` is refused with 412 ``changed_since_read`` and
+  changes nothing when the record is no longer the one read; without ``If-Match`` it
+  applies as before. Answers to the edits carry the new ``ETag``.
 - Contacts (list, move, offer, remove): ``router.service.supervisor_contacts``.
 - Live edits last until the service restarts; the region file is not rewritten.
 
@@ -27,6 +33,9 @@ Both shapes are written once (``router.config.shapes``); the route table is
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -48,15 +57,50 @@ from router.service.agents import presence_reason
 from router.service.audit import Audit, parse_day
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, read_fields, read_json
+from router.service.openapi import IF_MATCH_PATTERN
 from router.service.routes import Route
 from router.service.service import Service
 from router.service.stats import Stats
 from router.service.supervisor_contacts import SupervisorContacts
 from router.service.supervisor_routes import supervisor_routes
-from router.service.supervisor_views import agent_detail, day_hours, merge_patch
+from router.service.supervisor_views import TableVersions, agent_detail, day_hours, merge_patch
 
 SUPERVISOR_REASON = "supervisor"
 STALE_RETRIES = 3
+CHANGED_SINCE_READ = "changed_since_read"
+IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
+def entity_tag(entry: dict[str, Any]) -> str:
+    """A strong ETag of a record's editable representation: the same on every instance
+    for the same state (a hash of its canonical JSON, no counter or clock in it)."""
+    text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def check_if_match(request: web.Request, current: str, what: str) -> None:
+    """Refuses (412 ``changed_since_read``) an edit made against a representation that is
+    no longer ``current``; no ``If-Match`` header means no condition (as before)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    if not IF_MATCH.match(header.strip()):
+        raise ApiError(
+            400,
+            "invalid_input",
+            "malformed If-Match",
+            [("If-Match", 'expected * or the quoted ETag read with GET, e.g. "3f2a..."')],
+        )
+    tags = {tag.strip() for tag in header.split(",")}
+    if "*" in tags or current in tags:
+        return
+    raise ApiError(
+        412,
+        CHANGED_SINCE_READ,
+        f"{what} was changed by someone else since you read it (If-Match {header.strip()}, "
+        f"now {current}); nothing was changed: read it again and redo the change",
+        headers={"ETag": current},
+    )
 
 
 class SupervisorApi:
@@ -71,6 +115,9 @@ class SupervisorApi:
         # when it is applied, never onto settings another patch is replacing meanwhile.
         self._service_locks: dict[str, asyncio.Lock] = {}
         self.contacts = SupervisorContacts(service, audit)
+        # The console reloads its agents and contacts tables only when these change.
+        self.versions = TableVersions(service)
+        stats.extras.append(lambda: {"versions": self.versions.now()})
 
     @property
     def _languages(self) -> tuple[str, ...]:
@@ -90,10 +137,22 @@ class SupervisorApi:
             )
         return name
 
-    def _told_agent(self, agent_id: str) -> dict[str, Any]:
-        """The agent as it is now. Its own websockets, on whichever instance, hear of the
-        change from the applied event (``AgentHub.on_applied``)."""
-        return agent_detail(self.service.engine.agent(agent_id), self._languages)
+    def _told_agent(self, agent_id: str) -> web.StreamResponse:
+        """The agent as it is now, with its ETag. Its own websockets, on whichever
+        instance, hear of the change from the applied event (``AgentHub.on_applied``)."""
+        view = self.service.engine.agent(agent_id)
+        return web.json_response(
+            agent_detail(view, self._languages), headers={"ETag": self._agent_tag(agent_id)}
+        )
+
+    def _agent_tag(self, agent_id: str) -> str:
+        """The ETag of an agent: its configuration (what ``PUT`` replaces), not its live
+        status, so an agent taking a call does not make a supervisor's edit stale."""
+        return entity_tag(agent_entry(self.service.engine.agent(agent_id).spec, self._languages))
+
+    def _service_told(self, name: str) -> web.StreamResponse:
+        entry = service_entry(self.service.engine.service(name))
+        return web.json_response(entry, headers={"ETag": entity_tag(entry)})
 
     # ------------------------------------------------------------ agents
 
@@ -107,8 +166,7 @@ class SupervisorApi:
         )
 
     async def get_agent(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        view = self.service.engine.agent(request.match_info["agent_id"])
-        return web.json_response(agent_detail(view, self._languages))
+        return self._told_agent(request.match_info["agent_id"])
 
     async def put_agent(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         agent_id = request.match_info["agent_id"]
@@ -122,7 +180,7 @@ class SupervisorApi:
             body = {**body, "id": agent_id}
         spec = read_agent(problems, "", body, self.service.region)
         problems.raise_if_any()
-        return await self._update_agent(spec)
+        return await self._update_agent(request, spec)
 
     async def move_agent(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         agent_id = request.match_info["agent_id"]
@@ -137,13 +195,18 @@ class SupervisorApi:
             del entry["site"]  # the new team's site
         spec = read_agent(problems, "", entry, self.service.region)
         problems.raise_if_any()
-        return await self._update_agent(spec)
+        return await self._update_agent(request, spec)
 
-    async def _update_agent(self, spec: AgentSpec | None) -> web.StreamResponse:
+    async def _update_agent(
+        self, request: web.Request, spec: AgentSpec | None
+    ) -> web.StreamResponse:
         if spec is None:  # pragma: no cover - read_agent reported why
             raise ApiError(400, "invalid_input", "not a usable agent")
+        # Checked with no await between it and the submit: on this instance no other
+        # change lands in between.
+        check_if_match(request, self._agent_tag(spec.id), f"agent {spec.id!r}")
         await self.service.runtime.submit(AgentUpdated(spec))
-        return web.json_response(self._told_agent(spec.id))
+        return self._told_agent(spec.id)
 
     async def presence(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         agent_id = request.match_info["agent_id"]
@@ -181,7 +244,7 @@ class SupervisorApi:
                 events = [PresenceChanged(agent_id, presence, reason)]
         for event in events:
             await self.service.runtime.submit(event)
-        return web.json_response(self._told_agent(agent_id))
+        return self._told_agent(agent_id)
 
     # ------------------------------------------------------------ services
 
@@ -191,8 +254,7 @@ class SupervisorApi:
         )
 
     async def get_service(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
-        name = self._service_name(request)
-        return web.json_response(service_entry(self.service.engine.service(name)))
+        return self._service_told(self._service_name(request))
 
     async def service_hours(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         """The opening hours in force on a local day (default today on the region's
@@ -232,15 +294,18 @@ class SupervisorApi:
             # our write: the engine refuses a stale edit and it is redone on the new one.
             for _attempt in range(STALE_RETRIES):
                 try:
-                    return await self._apply_patch(name, patch, problems)
+                    return await self._apply_patch(request, name, patch, problems)
                 except StaleUpdate:
                     continue
             raise ApiError(409, "conflict", f"service {name!r} keeps changing; try again")
 
     async def _apply_patch(
-        self, name: str, patch: dict[str, object], problems: BodyProblems
+        self, request: web.Request, name: str, patch: dict[str, object], problems: BodyProblems
     ) -> web.StreamResponse:
         services = self._services_now()
+        # Against the settings the change is made on (``expected`` below): a change from
+        # another instance landing meanwhile is a StaleUpdate, and the retry sees it here.
+        check_if_match(request, entity_tag(service_entry(services[name])), f"service {name!r}")
         merged = merge_patch(service_entry(services[name]), patch)
         spec = read_service(problems, "", merged, self.service.region, services)
         problems.raise_if_any()
@@ -256,7 +321,7 @@ class SupervisorApi:
                 "which the change removes or turns into a redirect",
             )
         await self.service.runtime.submit(ServiceUpdated(spec, expected=services[name]))
-        return web.json_response(service_entry(self.service.engine.service(name)))
+        return self._service_told(name)
 
     # ------------------------------------------------------------ statistics
 

@@ -25,7 +25,7 @@ from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.service import Service
 from router.service.supervisor_shapes import MoveContactBody, OfferContactBody, RemoveContactBody
-from router.service.supervisor_views import contact_detail
+from router.service.supervisor_views import contact_detail, eligible_agents
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -48,7 +48,7 @@ class SupervisorContacts:
         region = self.service.region
         query = request.query
         problems = BodyProblems()
-        allowed = ("service", "site", "state", "limit", "offset", "access_token")
+        allowed = ("service", "site", "state", "limit", "offset", "eligible", "access_token")
         problems.only_known(query, allowed)
         service = query.get("service")
         if service is not None and service not in region.services:
@@ -70,6 +70,9 @@ class SupervisorContacts:
             )
         limit = _query_int(problems, query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _query_int(problems, query, "offset", 0, 0, None)
+        with_eligible = query.get("eligible", "false")
+        if with_eligible not in ("true", "false"):
+            problems.add("eligible", f"expected true or false, got {with_eligible!r}")
         problems.raise_if_any()
 
         engine = self.service.engine
@@ -93,16 +96,17 @@ class SupervisorContacts:
             if (service is None or view.service == service)
             and (site is None or view.spec.preferred_site == site)
         ]
+        page = chosen[offset : offset + limit]
+        listed = [contact_detail(view, position) for view, position in page]
+        if with_eligible == "true":
+            # The console's "eligible agents" column in the same request, not one per row.
+            waiting = [view for view, _ in page if view.state is ContactState.WAITING]
+            found = eligible_agents(self.service, waiting)
+            for row in listed:
+                if row["id"] in found:
+                    row["eligible"] = found[row["id"]]
         return web.json_response(
-            {
-                "total": len(chosen),
-                "offset": offset,
-                "limit": limit,
-                "contacts": [
-                    contact_detail(view, position)
-                    for view, position in chosen[offset : offset + limit]
-                ],
-            }
+            {"total": len(chosen), "offset": offset, "limit": limit, "contacts": listed}
         )
 
     def _contact_now(self, contact_id: str) -> dict[str, Any]:

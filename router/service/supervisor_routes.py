@@ -70,7 +70,8 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "/api/supervisor/agents/{agent_id}",
             api.put_agent,
             "Replace an agent's configuration (skills, languages, authorisations, "
-            "capacity, team, site); takes effect at once",
+            "capacity, team, site); takes effect at once. With If-Match (the ETag of "
+            "GET): refused with 412 when the agent changed since",
             s,
             body=AGENT_BODY,
             tag=tag,
@@ -80,6 +81,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                 400: "invalid input (every problem)",
                 **denied,
                 404: "unknown agent",
+                412: "If-Match given and the agent's configuration changed since it was read",
             },
         ),
         Route(
@@ -96,6 +98,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                 400: "invalid input (every problem)",
                 **denied,
                 404: "unknown agent",
+                412: "If-Match given and the agent's configuration changed since it was read",
             },
         ),
         Route(
@@ -158,7 +161,8 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "/api/supervisor/services/{name}",
             api.patch_service,
             "Change a service's targets, steps, agent choice, timeouts or flags "
-            "(JSON merge patch); waiting contacts are re-ordered at once",
+            "(JSON merge patch); waiting contacts are re-ordered at once. With If-Match "
+            "(the ETag of GET): refused with 412 when the service changed since",
             s,
             body=SERVICE_PATCH_BODY,
             tag=tag,
@@ -169,6 +173,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                 **denied,
                 404: "unknown service",
                 409: "open contacts are in an urgency class the change removes",
+                412: "If-Match given and the service changed since it was read",
             },
         ),
         Route(
@@ -176,7 +181,7 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
             "/api/supervisor/contacts",
             api.contacts.list_contacts,
             "Open contacts, waiting ones first in the one priority order "
-            "(query: service, site, state, limit, offset)",
+            "(query: service, site, state, limit, offset, eligible)",
             s,
             tag=tag,
             schemas={200: CONTACTS_PAGE_SCHEMA},
@@ -191,6 +196,12 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                     f"page size (default {DEFAULT_LIMIT})",
                 ),
                 Query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
+                Query(
+                    "eligible",
+                    {"type": "string", "enum": ["true", "false"]},
+                    "true: each waiting contact also names its eligible agents (as "
+                    ".../eligible does, for the whole page in one request)",
+                ),
             ),
         ),
         Route(

@@ -242,11 +242,29 @@ class ContactDetail(Contact):
     preferred_agent: str | None
 
 
+class EligibleAgent(Answer):
+    id: str
+    name: str
+    status: AgentStatus
+    site: str
+    team: str
+    free: bool = Field(description="free capacity in the contact's channel now")
+
+
+class ListedContact(ContactDetail):
+    """A contact in the list; with ``?eligible=true`` a waiting one also names the
+    agents it may be offered to (as ``.../eligible`` does, in the same request)."""
+
+    eligible: list[EligibleAgent] | None = Field(
+        default=None, description="with ?eligible=true, for a waiting contact"
+    )
+
+
 class ContactsPage(Answer):
     total: int
     offset: int
     limit: int
-    contacts: list[ContactDetail]
+    contacts: list[ListedContact]
 
 
 class AgentCounts(Answer):
@@ -291,6 +309,15 @@ class Totals(Answer):
     answered_within_target_today: int
 
 
+class Versions(Answer):
+    """Opaque tags of what the console's tables show: each changes when something in its
+    table changes, so the console reloads a table only then
+    (``supervisor_views.TableVersions``). Per instance: compare, never order."""
+
+    agents: str = Field(description="the agents: status, reason, team, site, configuration")
+    contacts: str = Field(description="the open contacts: state, service, step, order, agent")
+
+
 class Stats(Answer):
     """The statistics now (``router.service.stats.Stats.snapshot``)."""
 
@@ -300,15 +327,7 @@ class Stats(Answer):
     services: list[ServiceStats]
     sites: list[SiteStats]
     totals: Totals
-
-
-class EligibleAgent(Answer):
-    id: str
-    name: str
-    status: AgentStatus
-    site: str
-    team: str
-    free: bool = Field(description="free capacity in the contact's channel now")
+    versions: Versions | None = None
 
 
 class Eligible(Answer):

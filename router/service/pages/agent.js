@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const session = new Session("yhteys.agent.token");
 const RESULTS = ["reached", "no_answer", "busy", "invalid_number"];
 const OUTCOMES = ["resolved", "transferred", "unreachable", "redirected", "merged"];
-const state = { me: null, contacts: new Map(), transcripts: new Map(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
+const state = { me: null, contacts: new Map(), linked: new Map(), transcripts: new Map(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
 const pending = new Map();
 let page = null;  // the sign-in form around the socket (signInAround)
 let nextId = 1;
@@ -71,6 +71,11 @@ function onMessage(msg) {
       state.transcripts.set(msg.contact_id, list);
       render(); break;
     }
+    case "linked":
+      // The person's other open contacts, told when the agent is given a contact and when
+      // it completes it: shown with a Merge into the handled one.
+      if (msg.open?.length) state.linked.set(msg.contact_id, msg.open); else state.linked.delete(msg.contact_id);
+      render(); break;
     case "chat.customer_left": notice(t("chat.left")); break;
     case "chat.customer_back": notice(t("chat.back")); break;
     case "ack": case "error": {
@@ -222,7 +227,10 @@ function callbackPanel(c) {
     list.length ? h("ol", { id: "attempts" }, list.map((x) => h("li", {}, `${when(x.at)} — ${tOr("result", x.result)}`))) : h("p", {}, t("callback.none")),
     h("div", { class: "row", role: "group", "aria-label": t("callback.record") },
       RESULTS.map((r) => h("button", { type: "button", id: `result-${r}-${c.id}`, onclick: async () => {
-        if (await act("attempt", { contact_id: c.id, result: r })) state.attempts.delete(c.id);
+        if (await act("attempt", { contact_id: c.id, result: r })) {
+          state.attempts.delete(c.id);
+          notice(t("callback.recorded", { result: tOr("result", r) }));
+        }
       } }, tOr("result", r)))));
 }
 
@@ -230,6 +238,24 @@ function completeForm(c) {
   const select = h("select", { id: `outcome-${c.id}` }, OUTCOMES.map((o) => h("option", { value: o }, tOr("outcome", o))));
   return h("form", { class: "row", onsubmit: (event) => { event.preventDefault(); act("complete", { contact_id: c.id, outcome: select.value }); } },
     h("label", { for: `outcome-${c.id}` }, t("complete.outcome")), select, h("button", { type: "submit", class: "primary" }, t("complete.submit")));
+}
+
+function renderLinked() {
+  const groups = [...state.linked.entries()].filter(([, open]) => open.length);
+  $("linked").classList.toggle("hidden", !groups.length);
+  $("linked-body").replaceChildren(...groups.map(([into, open]) => h("div", { class: "card" },
+    h("p", {}, t("linked.of", { contact: into })),
+    h("ul", {}, open.map((o) => h("li", { class: "row" },
+      h("span", {}, `${summary(o)} — ${tOr("state", o.state)} `, h("code", {}, o.id)),
+      h("button", { type: "button", id: `merge-${o.id}`, onclick: async () => {
+        if (!(await act("merge", { contact_id: o.id, into }))) return;
+        const left = (state.linked.get(into) || []).filter((x) => x.id !== o.id);
+        if (left.length) state.linked.set(into, left); else state.linked.delete(into);
+        render();
+        notice(t("linked.merged", { contact: o.id, into }));
+        const next = $("linked-body").querySelector("button");
+        if (next) next.focus(); else $("work-heading").focus();
+      } }, `${t("linked.merge")}: ${o.id}`)))))));
 }
 
 function renderMe() {
@@ -252,10 +278,20 @@ function render() {
   renderOffer();
   renderWork();
   renderDetail();
+  renderLinked();
   for (const [id, value] of kept) { const el = document.getElementById(id); if (el && "value" in el) el.value = value; }
   if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
   const log = $("transcript");
   if (log) log.scrollTop = log.scrollHeight;
+  focusAccepted();
+}
+
+function focusAccepted() {
+  const id = state.focusOn;
+  if (!id || state.contacts.get(id)?.state !== "assigned" || state.selected !== id) return;
+  state.focusOn = null;
+  const first = $("detail-body").querySelector("select, textarea, input, button");
+  (first || $(`open-${id}`))?.focus();
 }
 
 function tick() {
@@ -280,7 +316,14 @@ $("presence-form").addEventListener("submit", async (event) => {
   if (presence === "not_ready" || state.me?.presence !== "offline") act("presence", presence === "not_ready" ? { presence, reason } : { presence });
 });
 $("presence").addEventListener("change", showReason);
-$("accept").addEventListener("click", () => act("accept", { contact_id: $("accept").dataset.contact }));
+// Accepting disables the button that had the focus: the focus moves on to the accepted
+// contact (its first control) once it is in hand, not to the page's body.
+$("accept").addEventListener("click", async () => {
+  const id = $("accept").dataset.contact;
+  state.focusOn = id;
+  if (!(await act("accept", { contact_id: id }))) { state.focusOn = null; return; }
+  render();
+});
 $("decline").addEventListener("click", () => act("decline", { contact_id: $("decline").dataset.contact }));
 $("wrapup-done").addEventListener("click", () => act("wrapup_done"));
 languageSwitch($("lang"));

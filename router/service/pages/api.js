@@ -19,7 +19,12 @@ export class Session {
   signOut() { this.token = null; sessionStorage.removeItem(this.key); }
 
   async request(method, path, body) {
-    const headers = { Authorization: `Bearer ${this.token}` };
+    return (await this.exchange(method, path, body)).data;
+  }
+
+  /** A request with extra headers (``If-Match``); the answer's body and its ``ETag``. */
+  async exchange(method, path, body, extra = {}) {
+    const headers = { Authorization: `Bearer ${this.token}`, ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
@@ -27,7 +32,7 @@ export class Session {
     const type = response.headers.get("Content-Type") || "";
     const data = type.includes("json") ? await response.json() : await response.text();
     if (!response.ok) throw new ApiFailure(response.status, data);
-    return data;
+    return { data, etag: response.headers.get("ETag") };
   }
 
   async download(path, filename) {

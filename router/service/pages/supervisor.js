@@ -11,14 +11,24 @@ const PRESENCES = ["available", "not_ready", "offline"];
 const CHANNELS = ["voice", "chat", "web", "callback", "workitem"];
 const CHOICES = ["longest_idle", "highest_proficiency", "least_occupied"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
+// The waiting list shows this many rows at first, and this many more on "Show more".
+const PAGE = 50;
 const view = {
-  choices: new Map(), stats: null, alerts: [], contacts: [], eligible: new Map(), agents: [],
+  choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
+  // The versions of the tables as last loaded (the stats push names the current ones).
+  loaded: { agents: null, contacts: null },
   services: [], hours: new Map(), editing: null, editingService: null, effect: null, removing: null, charts: null,
 };
 let session = null;
 
 function notice(text, error = false) {
   $("notices").replaceChildren(h("p", { class: error ? "notice error" : "notice" }, text));
+}
+
+function failed(error) {
+  const problems = (error.body?.error?.problems || []).map((p) => `${p.field}: ${p.reason}`).join("; ");
+  notice(t("app.error", { message: problems || error.message }), true);
+  return null;
 }
 
 async function call(method, path, body) {
@@ -28,10 +38,29 @@ async function call(method, path, body) {
     notice(t("action.done"));
     return result ?? {};
   } catch (error) {
-    const problems = (error.body?.error?.problems || []).map((p) => `${p.field}: ${p.reason}`).join("; ");
-    notice(t("app.error", { message: problems || error.message }), true);
-    return null;
+    return failed(error);
   }
+}
+
+// An edit refused because the record changed since the form read it (412).
+const STALE = Symbol("stale");
+
+/** An edit made against the record as read (``If-Match: tag``): ``{data, etag}``, or
+ * STALE when someone else changed it meanwhile (nothing was changed), or null. */
+async function callTagged(method, path, body, tag) {
+  if (document.body.dataset.online !== "yes") { notice(t("app.refused_offline"), true); return null; }
+  try {
+    const answer = await session.exchange(method, path, body, tag ? { "If-Match": tag } : {});
+    notice(t("action.done"));
+    return answer;
+  } catch (error) {
+    return error.status === 412 ? STALE : failed(error);
+  }
+}
+
+/** The record as it is now, with its ETag (null, with a notice, when it cannot be read). */
+async function readTagged(path) {
+  return session.exchange("GET", path).catch((error) => failed(error));
 }
 
 // ------------------------------------------------------------------ live figures
@@ -65,19 +94,20 @@ function renderAlerts() {
 
 // ------------------------------------------------------------------ the waiting list
 
-async function loadQueue() {
-  const page = await session.request("GET", "/api/supervisor/contacts?limit=50").catch(() => null);
-  if (!page) return;
+/** The waiting list (the rows shown) with each waiting contact's eligible agents, in one
+ * request. ``version``: the contacts' and agents' versions it is loaded at. */
+async function loadQueue(version = null) {
+  // Marked before the answer: a push meanwhile with the same versions asks nothing more.
+  if (version) view.loaded.contacts = version;
+  const page = await session.request("GET", `/api/supervisor/contacts?limit=${view.shown}&eligible=true`).catch(() => null);
+  if (!page) { if (version) view.loaded.contacts = null; return; }
   view.contacts = page.contacts;
-  await Promise.all(view.contacts.filter((c) => c.state === "waiting").map(async (c) => {
-    const e = await session.request("GET", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/eligible`).catch(() => null);
-    if (e) view.eligible.set(c.id, e.agents);
-  }));
+  view.total = page.total;
   renderQueue();
 }
 
 function queueRow(c) {
-  const eligible = view.eligible.get(c.id) || [];
+  const eligible = c.eligible || [];
   const who = c.state === "waiting"
     ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
@@ -96,7 +126,14 @@ function queueRow(c) {
       select.addEventListener("change", () => view.choices.set(select.id, select.value));
     }
     actions.push(h("div", { class: "row" }, move, h("button", { type: "button", id: `move-btn-${c.id}`, onclick: async () => {
-      if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: move.value })) loadQueue();
+      const target = move.value;
+      const moved = await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/move`, { service: target });
+      if (!moved) return;
+      // The answer is the contact after the move: a step of the new service may have
+      // taken it on at once (nobody there can serve it, and it overflowed).
+      if (moved.service === target) notice(t("move.done", { contact: c.id, service: tOr("service", target) }));
+      else notice(t("move.overflowed", { contact: c.id, service: tOr("service", target), now: tOr("service", moved.service) }), true);
+      loadQueue();
     } }, `${t("action.move_submit")}: ${c.id}`)));
     actions.push(h("div", { class: "row" }, offer, h("button", { type: "button", id: `offer-btn-${c.id}`, disabled: !offer.options.length, onclick: async () => {
       if (await call("POST", `/api/supervisor/contacts/${encodeURIComponent(c.id)}/offer`, { agent_id: offer.value })) loadQueue();
@@ -109,13 +146,18 @@ function queueRow(c) {
     h("td", {}, tOr("service", c.service)),
     h("td", {}, c.urgency),
     h("td", {}, when(c.due_at)),
-    h("td", {}, duration(Date.now() / 1000 - c.arrived_at)),
+    h("td", { class: "waited", "data-arrived": c.arrived_at }, duration(Date.now() / 1000 - c.arrived_at)),
     h("td", {}, tOr("step", c.step)),
     h("td", {}, who),
     h("td", {}, actions));
 }
 
 function renderQueue() { keepFocus(drawQueue); }
+
+/** The same rows: only their waited times move on (nothing redrawn, nothing asked). */
+function tickWaited() {
+  for (const cell of $("queue").querySelectorAll("td.waited")) cell.textContent = duration(Date.now() / 1000 - Number(cell.dataset.arrived));
+}
 
 // Removing a contact asks first: a dialog with the reason (required), then the request.
 function openRemove(contactId) {
@@ -143,16 +185,26 @@ async function confirmRemove(event) {
 function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
-  $("queue").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.contacts.map(queueRow))));
+  const more = view.total > view.contacts.length;
+  $("queue").replaceChildren(
+    h("p", { id: "queue-count" }, t("queue.count", { shown: view.contacts.length, total: view.total })),
+    h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "queue-heading" },
+      h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
+        h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+        h("tbody", {}, view.contacts.map(queueRow)))),
+    more ? h("button", { type: "button", id: "queue-more", onclick: async () => {
+      view.shown += PAGE;
+      await loadQueue();
+      $("queue-more")?.focus();
+    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length) })) : null);
 }
 
 // ------------------------------------------------------------------ agents
 
-async function loadAgents() {
+async function loadAgents(version = null) {
+  if (version) view.loaded.agents = version;
   const body = await session.request("GET", "/api/supervisor/agents").catch(() => null);
-  if (!body) return;
+  if (!body) { if (version) view.loaded.agents = null; return; }
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
   renderAgents();
@@ -173,7 +225,7 @@ async function showEffect(agentId) {
 function renderEffect() {
   const a = view.agents.find((x) => x.id === view.effect);
   if (!a) return $("agent-effect").replaceChildren();
-  const waiting = view.contacts.filter((c) => c.state === "waiting" && (view.eligible.get(c.id) || []).some((e) => e.id === a.id));
+  const waiting = view.contacts.filter((c) => c.state === "waiting" && (c.eligible || []).some((e) => e.id === a.id));
   const held = view.contacts.filter((c) => c.agent_id === a.id);
   const lines = [];
   if (a.status === "offline") lines.push(t("agent.effect_offline"));
@@ -196,7 +248,7 @@ function agentRow(a) {
     h("td", {}, a.languages.join(", ")),
     h("td", {}, capacityText(a.capacity)),
     h("td", {},
-      h("button", { type: "button", id: `edit-${a.id}`, onclick: () => { view.editing = a; renderEdit(); } }, `${t("agent.edit")}: ${a.name}`),
+      h("button", { type: "button", id: `edit-${a.id}`, onclick: () => openEdit(a.id) }, `${t("agent.edit")}: ${a.name}`),
       h("div", { class: "row" }, presence, h("button", { type: "button", id: `force-${a.id}`, onclick: async () => {
         const body = { presence: presence.value, force: true };
         if (presence.value === "not_ready") body.reason = "supervisor";
@@ -208,14 +260,67 @@ function renderAgents() { keepFocus(drawAgents); }
 
 function drawAgents() {
   const head = ["col.agent", "col.status", "col.reason", "col.site", "col.team", "col.skills", "col.languages", "col.capacity", "col.actions"];
-  $("agents").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.agents.map(agentRow))));
+  $("agents").replaceChildren(h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "agents-heading" },
+    h("table", {}, h("caption", { class: "visually-hidden" }, t("agents.title")),
+      h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, view.agents.map(agentRow)))));
+}
+
+const agentPath = (id) => `/api/supervisor/agents/${encodeURIComponent(id)}`;
+
+/** Opens the edit form on the agent as it is now (not the table's copy, which another
+ * supervisor's change may have overtaken), keeping its ETag for the save. */
+async function openEdit(agentId) {
+  const fresh = await readTagged(agentPath(agentId));
+  if (!fresh) return;
+  view.editing = { agent: fresh.data, tag: fresh.etag, draft: null, stale: false };
+  $("agent-edit").replaceChildren();
+  renderEdit();
+}
+
+/** What the supervisor has typed in the agent's forms. */
+function agentDraft() {
+  const draft = { skills: $("edit-skills").value, languages: $("edit-languages").value, auth: $("edit-auth").value, capacity: {} };
+  for (const ch of CHANNELS) draft.capacity[ch] = $(`edit-cap-${ch}`).value;
+  draft.team = $("move-team").value;
+  draft.site = $("move-site").value;
+  return draft;
+}
+
+/** Someone else changed the agent since the form read it: nothing was saved. The form
+ * shows the values now in force and keeps the supervisor's edit for another try. */
+async function agentChanged(agentId) {
+  const draft = agentRebase(view.editing.agent, agentDraft());
+  const fresh = await readTagged(agentPath(agentId));
+  if (!fresh) return;
+  view.editing = { agent: fresh.data, tag: fresh.etag, draft, stale: true };
+  $("agent-edit").replaceChildren();
+  renderEdit(false);
+  notice(t("edit.changed_since_read", { name: fresh.data.name }), true);
+  $("edit-now")?.focus();
+  loadAgents();
+}
+
+/** Of a draft, only what the supervisor changed from ``a`` (the rest undefined): kept over
+ * the fresh agent after a 412, so saving again does not undo the other change. */
+function agentRebase(a, d) {
+  const capacity = {};
+  for (const ch of CHANNELS) if (d.capacity[ch] !== String(a.capacity[ch] ?? "")) capacity[ch] = d.capacity[ch];
+  return {
+    skills: d.skills !== skillsText(a.skills) ? d.skills : undefined,
+    languages: d.languages !== a.languages.join(", ") ? d.languages : undefined,
+    auth: d.auth !== a.authorisations.join(", ") ? d.auth : undefined,
+    capacity,
+    team: d.team !== a.team ? d.team : undefined,
+    site: d.site || undefined,
+  };
 }
 
 function renderEdit(focus = true) {
-  const a = view.editing;
-  if (!a) return $("agent-edit").replaceChildren();
+  if (!view.editing) return $("agent-edit").replaceChildren();
+  // A redraw (a language switch) keeps what was typed.
+  if ($("edit-skills")) view.editing.draft = agentDraft();
+  const { agent: a, draft: d } = view.editing;
   const field = (id, label, value) => [h("label", { for: id }, label), h("input", { id, value, size: "40" })];
   const form = h("form", { class: "card", "aria-labelledby": "edit-heading", onsubmit: async (event) => {
     event.preventDefault();
@@ -227,32 +332,40 @@ function renderEdit(focus = true) {
     const list = (id) => $(id).value.split(",").map((s) => s.trim()).filter(Boolean);
     const capacity = {};
     for (const ch of CHANNELS) if ($(`edit-cap-${ch}`).value !== "") capacity[ch] = Number($(`edit-cap-${ch}`).value);
+    // PUT replaces the agent: team and site are the ones just read, not the table's.
     const body = { name: a.name, team: a.team, site: a.site, skills, languages: list("edit-languages"), authorisations: list("edit-auth"), capacity };
-    if (await call("PUT", `/api/supervisor/agents/${encodeURIComponent(a.id)}`, body)) closeEdit(a.id);
+    const answer = await callTagged("PUT", agentPath(a.id), body, view.editing.tag);
+    if (answer === STALE) return agentChanged(a.id);
+    if (answer) closeEdit(a.id);
   } },
   h("h3", { id: "edit-heading" }, t("agent.editing", { name: a.name })),
-  h("div", { class: "row" }, field("edit-skills", t("col.skills"), skillsText(a.skills))),
-  h("div", { class: "row" }, field("edit-languages", t("col.languages"), a.languages.join(", "))),
-  h("div", { class: "row" }, field("edit-auth", "auth", a.authorisations.join(", "))),
+  view.editing.stale ? h("p", { id: "edit-now", class: "notice error", tabindex: "-1" },
+    t("edit.now", { values: `${t("col.skills")}: ${skillsText(a.skills) || "–"}; ${t("col.languages")}: ${a.languages.join(", ") || "–"}; ${t("col.authorisations")}: ${a.authorisations.join(", ") || "–"}; ${t("col.capacity")}: ${capacityText(a.capacity) || "–"}; ${t("col.team")}: ${a.team}; ${t("col.site")}: ${a.site}` })) : null,
+  h("div", { class: "row" }, field("edit-skills", t("col.skills"), d?.skills ?? skillsText(a.skills))),
+  h("div", { class: "row" }, field("edit-languages", t("col.languages"), d?.languages ?? a.languages.join(", "))),
+  h("div", { class: "row" }, field("edit-auth", t("col.authorisations"), d?.auth ?? a.authorisations.join(", "))),
   h("div", { class: "edit-grid" }, CHANNELS.map((ch) => [
     h("label", { for: `edit-cap-${ch}` }, t("agent.capacity", { channel: tOr("channel", ch) })),
-    h("input", { id: `edit-cap-${ch}`, type: "number", min: "0", step: "1", value: a.capacity[ch] ?? "" })])),
+    h("input", { id: `edit-cap-${ch}`, type: "number", min: "0", step: "1", value: d?.capacity[ch] ?? a.capacity[ch] ?? "" })])),
   h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("agent.save")),
     h("button", { type: "button", id: "edit-cancel", onclick: () => closeEdit(null) }, t("agent.cancel"))));
-  const teams = [...new Set(view.agents.map((x) => x.team))].sort();
+  const teams = [...new Set([a.team, ...view.agents.map((x) => x.team)])].sort();
   const sites = [...new Set([...(view.stats?.sites || []).map((x) => x.site), ...view.agents.map((x) => x.site)])].sort();
+  const team = d?.team ?? a.team;
   const move = h("form", { class: "card", "aria-labelledby": "move-heading", onsubmit: async (event) => {
     event.preventDefault();
     const body = { team: $("move-team").value };
     if ($("move-site").value) body.site = $("move-site").value;
-    if (await call("POST", `/api/supervisor/agents/${encodeURIComponent(a.id)}/move`, body)) closeEdit(a.id);
+    const answer = await callTagged("POST", `${agentPath(a.id)}/move`, body, view.editing.tag);
+    if (answer === STALE) return agentChanged(a.id);
+    if (answer) closeEdit(a.id);
   } },
   h("h3", { id: "move-heading" }, t("agent.move_title")),
   h("div", { class: "row" },
     h("label", { for: "move-team" }, t("col.team")),
-    h("select", { id: "move-team" }, teams.map((x) => h("option", { value: x, selected: x === a.team }, x))),
+    h("select", { id: "move-team" }, teams.map((x) => h("option", { value: x, selected: x === team }, x))),
     h("label", { for: "move-site" }, t("col.site")),
-    h("select", { id: "move-site" }, h("option", { value: "" }, t("agent.team_site")), sites.map((x) => h("option", { value: x }, x))),
+    h("select", { id: "move-site" }, h("option", { value: "" }, t("agent.team_site")), sites.map((x) => h("option", { value: x, selected: x === d?.site }, x))),
     h("button", { type: "submit", class: "primary" }, t("agent.move"))));
   $("agent-edit").replaceChildren(form, move);
   if (focus) $("edit-skills").focus();
@@ -260,7 +373,7 @@ function renderEdit(focus = true) {
 
 /** Closes the edit form; after a change shows its effect and gives the focus back. */
 function closeEdit(changedId) {
-  const id = view.editing?.id;
+  const id = view.editing?.agent.id;
   view.editing = null;
   renderEdit();
   if (changedId) showEffect(changedId).then(() => $(`edit-${changedId}`)?.focus());
@@ -298,21 +411,89 @@ function hoursText(name) {
   return parts.join(" · ");
 }
 
+const servicePath = (name) => `/api/supervisor/services/${encodeURIComponent(name)}`;
+
+/** Opens a service's edit form on its settings as they are now, keeping the ETag. */
+async function openServiceEdit(name) {
+  const fresh = await readTagged(servicePath(name));
+  if (!fresh) return;
+  view.editingService = { service: fresh.data, tag: fresh.etag, draft: null, stale: false };
+  $("service-edit").replaceChildren();
+  renderServiceEdit();
+}
+
+function closeServiceEdit() {
+  const name = view.editingService?.service.name;
+  view.editingService = null;
+  renderServiceEdit();
+  if (name) $(`svc-edit-${name}`)?.focus();
+}
+
+function serviceDraft(s) {
+  const steps = {};
+  s.steps.forEach((x, i) => { if ($(`svc-step-${i}`)) steps[i] = $(`svc-step-${i}`).value; });
+  return { choice: $("svc-choice").value, steps, attempts: $("svc-attempts").value, retry: $("svc-retry").value, window: $("svc-window").value };
+}
+
+// Minutes and hours shown as decimals come back with rounding: not a change.
+const differs = (a, b) => Math.abs(a - b) > 1e-6;
+
+/** The merge patch of what the supervisor changed from the settings read: a field left
+ * as it was is not sent, so it cannot undo another supervisor's change to it. */
+function servicePatch(s, d) {
+  const patch = {};
+  if (d.choice !== s.agent_choice) patch.agent_choice = d.choice;
+  // Lists replace whole (RFC 7396): the steps go only when a duration changed, and then
+  // as read, with the durations changed.
+  const steps = s.steps.map((x, i) => (x.duration_s == null || d.steps[i] === undefined ? x : { ...x, duration_s: Number(d.steps[i]) * 60 }));
+  if (steps.some((x, i) => differs(x.duration_s, s.steps[i].duration_s))) patch.steps = steps;
+  const callback = {};
+  if (differs(Number(d.attempts), s.callback.attempts)) callback.attempts = Number(d.attempts);
+  if (differs(Number(d.retry) * 60, s.callback.retry_s)) callback.retry_s = Number(d.retry) * 60;
+  if (differs(Number(d.window) * 3600, s.callback.window_s)) callback.window_s = Number(d.window) * 3600;
+  if (Object.keys(callback).length) patch.callback = callback;
+  return patch;
+}
+
+/** Of a draft, only what the supervisor changed from ``s`` (the rest undefined): kept
+ * over the fresh settings after a 412, so a retry does not undo the other change. */
+function serviceRebase(s, d) {
+  const steps = {};
+  s.steps.forEach((x, i) => { if (d.steps[i] !== undefined && differs(Number(d.steps[i]) * 60, x.duration_s)) steps[i] = d.steps[i]; });
+  return {
+    choice: d.choice !== s.agent_choice ? d.choice : undefined,
+    steps,
+    attempts: differs(Number(d.attempts), s.callback.attempts) ? d.attempts : undefined,
+    retry: differs(Number(d.retry) * 60, s.callback.retry_s) ? d.retry : undefined,
+    window: differs(Number(d.window) * 3600, s.callback.window_s) ? d.window : undefined,
+  };
+}
+
 function renderServiceEdit(focus = true) {
-  const s = view.services.find((x) => x.name === view.editingService);
-  if (!s) return $("service-edit").replaceChildren();
+  if (!view.editingService) return $("service-edit").replaceChildren();
+  if ($("svc-choice")) view.editingService.draft = serviceDraft(view.editingService.service);
+  const { service: s, draft: d } = view.editingService;
   const name = tOr("service", s.name);
   const row = (id, label, input) => [h("label", { for: id }, label), input];
   const number = (id, value, attrs = {}) => h("input", { id, type: "number", min: "0", step: "any", value, ...attrs });
   const form = h("form", { class: "card", "aria-labelledby": "svc-edit-heading", onsubmit: async (event) => {
     event.preventDefault();
-    const steps = s.steps.map((x, i) => (x.duration_s == null ? x : { ...x, duration_s: Number($(`svc-step-${i}`).value) * 60 }));
-    const patch = {
-      agent_choice: $("svc-choice").value,
-      steps,
-      callback: { attempts: Number($("svc-attempts").value), retry_s: Number($("svc-retry").value) * 60, window_s: Number($("svc-window").value) * 3600 },
-    };
-    if (await call("PATCH", `/api/supervisor/services/${encodeURIComponent(s.name)}`, patch)) {
+    const patch = servicePatch(s, serviceDraft(s));
+    if (!Object.keys(patch).length) { closeServiceEdit(); notice(t("svc.unchanged", { service: name })); return; }
+    const answer = await callTagged("PATCH", servicePath(s.name), patch, view.editingService.tag);
+    if (answer === STALE) {
+      const draft = serviceRebase(s, serviceDraft(s));
+      const fresh = await readTagged(servicePath(s.name));
+      if (!fresh) return;
+      view.editingService = { service: fresh.data, tag: fresh.etag, draft, stale: true };
+      $("service-edit").replaceChildren();
+      renderServiceEdit(false);
+      notice(t("edit.changed_since_read", { name }), true);
+      $("svc-now")?.focus();
+      loadServices();
+      return;
+    }
+    if (answer) {
       view.editingService = null;
       renderServiceEdit();
       await loadServices();
@@ -322,18 +503,23 @@ function renderServiceEdit(focus = true) {
     }
   } },
   h("h3", { id: "svc-edit-heading" }, t("svc.editing", { service: name })),
+  view.editingService.stale ? h("p", { id: "svc-now", class: "notice error", tabindex: "-1" },
+    t("edit.now", { values: `${t("col.choice")}: ${tOr("choice", s.agent_choice)}; ${t("col.steps")}: ${stepsText(s)}; ${t("col.callback")}: ${callbackText(s)}` })) : null,
   h("div", { class: "edit-grid" },
-    row("svc-choice", t("col.choice"), h("select", { id: "svc-choice" }, CHOICES.map((c) => h("option", { value: c, selected: c === s.agent_choice }, tOr("choice", c))))),
+    row("svc-choice", t("col.choice"), h("select", { id: "svc-choice" }, CHOICES.map((c) => h("option", { value: c, selected: c === (d?.choice ?? s.agent_choice) }, tOr("choice", c))))),
     s.steps.map((x, i) => (x.duration_s == null ? null
-      : row(`svc-step-${i}`, t("svc.step_duration", { n: i + 1, step: tOr("step", x.kind) }), number(`svc-step-${i}`, x.duration_s / 60)))),
-    row("svc-attempts", t("svc.attempts"), number("svc-attempts", s.callback.attempts, { min: "1", max: "20", step: "1" })),
-    row("svc-retry", t("svc.retry"), number("svc-retry", s.callback.retry_s / 60)),
-    row("svc-window", t("svc.window"), number("svc-window", s.callback.window_s / 3600))),
+      : row(`svc-step-${i}`, t("svc.step_duration", { n: i + 1, step: tOr("step", x.kind) }), number(`svc-step-${i}`, d?.steps[i] ?? x.duration_s / 60)))),
+    row("svc-attempts", t("svc.attempts"), number("svc-attempts", d?.attempts ?? s.callback.attempts, { min: "1", max: "20", step: "1" })),
+    row("svc-retry", t("svc.retry"), number("svc-retry", d?.retry ?? s.callback.retry_s / 60)),
+    row("svc-window", t("svc.window"), number("svc-window", d?.window ?? s.callback.window_s / 3600))),
   h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("svc.save_all")),
-    h("button", { type: "button", onclick: () => { view.editingService = null; renderServiceEdit(); $(`svc-edit-${s.name}`)?.focus(); } }, t("agent.cancel"))));
+    h("button", { type: "button", onclick: closeServiceEdit }, t("agent.cancel"))));
   $("service-edit").replaceChildren(form);
   if (focus) $("svc-choice").focus();
 }
+
+const stepsText = (s) => s.steps.map((x) => `${tOr("step", x.kind)}${x.duration_s != null ? ` ${duration(x.duration_s)}` : ""}${x.overflow_to ? ` → ${tOr("service", x.overflow_to)}` : ""}`).join(" → ");
+const callbackText = (s) => t("svc.callback", { attempts: s.callback.attempts, retry: duration(s.callback.retry_s), window: duration(s.callback.window_s) });
 
 function serviceRow(s) {
   const name = tOr("service", s.name);
@@ -344,12 +530,12 @@ function serviceRow(s) {
     h("th", { scope: "row" }, name),
     h("td", {}, h("code", {}, s.requirement)),
     h("td", {}, Object.entries(s.urgencies).map(([u, x]) => `${u} ${x.redirect ? `→ ${x.redirect}` : duration(x.target_s)}`).join(", ")),
-    h("td", {}, s.steps.map((x) => `${tOr("step", x.kind)}${x.duration_s != null ? ` ${duration(x.duration_s)}` : ""}${x.overflow_to ? ` → ${tOr("service", x.overflow_to)}` : ""}`).join(" → ")),
+    h("td", {}, stepsText(s)),
     h("td", {}, tOr("choice", s.agent_choice)),
     h("td", {}, duration(s.wrapup_s)),
-    h("td", {}, t("svc.callback", { attempts: s.callback.attempts, retry: duration(s.callback.retry_s), window: duration(s.callback.window_s) })),
+    h("td", {}, callbackText(s)),
     h("td", {}, hoursText(s.name)),
-    h("td", {}, h("button", { type: "button", id: `svc-edit-${s.name}`, onclick: () => { view.editingService = s.name; renderServiceEdit(); } }, `${t("svc.edit")}: ${name}`),
+    h("td", {}, h("button", { type: "button", id: `svc-edit-${s.name}`, onclick: () => openServiceEdit(s.name) }, `${t("svc.edit")}: ${name}`),
       h("div", { class: "row" }, urgency, minutes, h("button", { type: "button", id: `target-btn-${s.name}`, onclick: async () => {
       if (minutes.value === "") return;
       const patch = { urgencies: { [urgency.value]: { target_s: Number(minutes.value) * 60 } } };
@@ -359,9 +545,10 @@ function serviceRow(s) {
 
 function drawServices() {
   const head = ["col.service", "col.requirement", "col.targets", "col.steps", "col.choice", "col.wrapup", "col.callback", "col.hours", "col.actions"];
-  $("service-settings").replaceChildren(h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
-    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, view.services.map(serviceRow))));
+  $("service-settings").replaceChildren(h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "services-heading" },
+    h("table", {}, h("caption", { class: "visually-hidden" }, t("svc.title")),
+      h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, view.services.map(serviceRow)))));
 }
 
 // ------------------------------------------------------------------ audit and reports
@@ -484,7 +671,16 @@ function onMessage(msg) {
   if (msg.type === "stats") {
     view.stats = msg;
     renderStats();
-    if (!$("queue").contains(document.activeElement)) loadQueue();
+    // A table is reloaded only when something in it changed (its version in the push),
+    // and not while the supervisor is working in it (the next push catches up). The
+    // eligible agents in the waiting list change with the agents too.
+    const v = msg.versions;
+    const queueAt = v ? `${v.contacts}/${v.agents}` : null;
+    if (!$("queue").contains(document.activeElement)) {
+      if (!v || queueAt !== view.loaded.contacts) loadQueue(queueAt);
+      else tickWaited();
+    }
+    if ((!v || v.agents !== view.loaded.agents) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
   } else if (msg.type === "alert") {
     view.alerts.unshift({ ...msg, received: Date.now() / 1000 });
     view.alerts.length = Math.min(view.alerts.length, 20);
