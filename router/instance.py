@@ -147,6 +147,7 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
             books(phone.book, web.book, workitems.book, callback.book),
             chat.on_decision,  # offers and closes to the customer's chat socket
             stats.on_decision,  # the supervisor's live figures and alerts
+            instance.supervisor.versions.on_decision,  # when the console reloads a table
             kept.on_decision,  # every contact's record (audit.py)
             survey.on_decision,  # who gets asked for feedback (feedback.py)
         ]
@@ -160,6 +161,7 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
             # request asked, and by which integration (Idempotency-Key retries).
             arrivals(workitems.book, web.book, callback.book),
             kept.on_applied,  # arrivals and agents' events into the records
+            instance.supervisor.versions.on_applied,  # ... and agents' own events
             survey.on_applied,  # the numbers a survey may ask
         ]
     )

@@ -748,3 +748,19 @@ async def test_the_statistics_name_versions_that_change_only_with_their_tables(
     assert third["agents"] != second["agents"]  # a configuration change counts too
     await call(client, "v1")
     assert (await get(client, "/api/supervisor/stats"))["versions"]["contacts"] != first["contacts"]
+
+
+async def test_an_agents_own_event_that_offers_a_waiting_contact_changes_the_contacts_version(
+    served: tuple[Client, Service],
+) -> None:
+    """The versions are counted, not read off the tables: an agent's presence change
+    leaves the contacts' version alone only when it moved no contact."""
+    client, service = served
+    await call(client, "w1")  # nobody is available: it waits
+    assert service.engine.contact("phone-w1").state.value == "waiting"
+    before = (await get(client, "/api/supervisor/stats"))["versions"]
+    await send(client, "POST", "/api/supervisor/agents/a005/presence", {"presence": "available"})
+    assert service.engine.contact("phone-w1").agent_id == "a005"  # offered to it at once
+    after = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert after["contacts"] != before["contacts"]
+    assert after["agents"] != before["agents"]

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from router.config.tokens import Role
 from router.core.model import AgentStatus, Channel, ContactState
-from router.core.state import AgentView
+from router.core.state import AgentView, ContactView
 from router.service.agent_answers import ATTEMPTS
 from router.service.audit import Audit
 from router.service.auth import Principal
@@ -32,6 +32,37 @@ from router.service.supervisor_shapes import ELIGIBLE_SCHEMA
 from skills.expression import parse_requirement
 
 MINE = (ContactState.OFFERED, ContactState.ASSIGNED)
+
+
+def eligible_agents(
+    service: Service, contacts: list[ContactView]
+) -> dict[str, list[dict[str, Any]]]:
+    """For each contact, the logged-in agents who meet its requirement now and whether
+    each has room for a supervisor's offer: what ``.../eligible`` answers for one, for a
+    page of them in one pass (the agents' masks read once)."""
+    engine = service.engine
+    catalogue = service.region.catalogue
+    agents = [
+        (agent, engine.agent_mask(agent.id))
+        for agent in engine.agents()
+        if agent.status is not AgentStatus.OFFLINE
+    ]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for view in contacts:
+        compiled = parse_requirement(view.requirement, catalogue).compile(catalogue)
+        found[view.id] = [
+            {
+                "id": agent.id,
+                "name": agent.spec.name,
+                "status": agent.status.value,
+                "site": agent.site,
+                "team": agent.team,
+                "free": _room(service, agent, view.channel),
+            }
+            for agent, mask in agents
+            if compiled.matches(mask)
+        ]
+    return found
 
 
 def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
@@ -49,7 +80,6 @@ def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
 
 
 def routes(service: Service, audit: Audit) -> list[Route]:
-    catalogue = service.region.catalogue
 
     async def attempts(request: web.Request, principal: Principal | None) -> web.StreamResponse:
         if principal is None or principal.agent is None:
@@ -76,24 +106,7 @@ def routes(service: Service, audit: Audit) -> list[Route]:
     async def eligible(request: web.Request, _: Principal | None) -> web.StreamResponse:
         contact_id = request.match_info["contact_id"]
         view = service.engine.contact(contact_id)  # 404 when unknown
-        compiled = parse_requirement(view.requirement, catalogue).compile(catalogue)
-        agents: list[dict[str, Any]] = []
-        for agent in service.engine.agents():
-            if agent.status is AgentStatus.OFFLINE:
-                continue
-            # the engine's mask: with partner agreements it carries the agent's gate
-            if not compiled.matches(service.engine.agent_mask(agent.id)):
-                continue
-            agents.append(
-                {
-                    "id": agent.id,
-                    "name": agent.spec.name,
-                    "status": agent.status.value,
-                    "site": agent.site,
-                    "team": agent.team,
-                    "free": _room(service, agent, view.channel),
-                }
-            )
+        agents = eligible_agents(service, [view])[contact_id]
         return web.json_response(
             {"contact_id": contact_id, "requirement": view.requirement, "agents": agents}
         )

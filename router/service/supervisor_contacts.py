@@ -21,11 +21,12 @@ from router.core.state import ContactView
 from router.service.audit import Audit, Removal
 from router.service.auth import Principal
 from router.service.body_shapes import read_body
+from router.service.desk import eligible_agents
 from router.service.http import ApiError, BodyProblems
 from router.service.logs import mask
 from router.service.service import Service
 from router.service.supervisor_shapes import MoveContactBody, OfferContactBody, RemoveContactBody
-from router.service.supervisor_views import contact_detail, eligible_agents
+from router.service.supervisor_views import contact_detail
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

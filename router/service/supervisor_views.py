@@ -12,12 +12,20 @@ from typing import Any
 
 from router.calendar.opening_hours import Schedule
 from router.config.shapes import agent_entry
-from router.core.model import AgentSpec, AgentStatus
+from router.core import decisions as d
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentsSeen,
+    AgentUpdated,
+    Event,
+    PresenceChanged,
+    WrapUpDone,
+)
 from router.core.state import AgentView, ContactView
-from router.service.desk import _room
+from router.service.runtime import handles
 from router.service.service import Service
 from router.service.views import agent_json, contact_json
-from skills.expression import parse_requirement
 
 
 def agent_detail(view: AgentView, languages: tuple[str, ...]) -> dict[str, Any]:
@@ -71,88 +79,65 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
-def eligible_agents(
-    service: Service, contacts: list[ContactView]
-) -> dict[str, list[dict[str, Any]]]:
-    """For each contact, the logged-in agents who meet its requirement now and whether
-    each has room for a supervisor's offer: what ``.../eligible`` answers for one, for a
-    page of them in one pass (the agents' masks read once)."""
-    engine = service.engine
-    catalogue = service.region.catalogue
-    agents = [
-        (agent, engine.agent_mask(agent.id))
-        for agent in engine.agents()
-        if agent.status is not AgentStatus.OFFLINE
-    ]
-    found: dict[str, list[dict[str, Any]]] = {}
-    for view in contacts:
-        compiled = parse_requirement(view.requirement, catalogue).compile(catalogue)
-        found[view.id] = [
-            {
-                "id": agent.id,
-                "name": agent.spec.name,
-                "status": agent.status.value,
-                "site": agent.site,
-                "team": agent.team,
-                "free": _room(service, agent, view.channel),
-            }
-            for agent, mask in agents
-            if compiled.matches(mask)
-        ]
-    return found
+# An agent's own events, and the decisions that change what the agents table shows
+# (an agent's status, presence, contacts) or only that.
+_AGENT_EVENTS = (
+    PresenceChanged,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentUpdated,
+    WrapUpDone,
+    AgentsSeen,
+)
+_AGENT_DECISIONS = frozenset(
+    (
+        d.Offered,
+        d.Assigned,
+        d.Requeued,
+        d.OfferWithdrawn,
+        d.Closed,
+        d.AgentPresenceSet,
+        d.WrapUpStarted,
+        d.WrapUpEnded,
+    )
+)
+_AGENT_ONLY_DECISIONS = frozenset((d.AgentPresenceSet, d.WrapUpStarted, d.WrapUpEnded))
 
 
 class TableVersions:
     """Tags that change when something the console's agents or contacts table shows
     changes, pushed with the statistics so that an open console reloads a table only
-    then (not on every push). Opaque and per instance: compared, never ordered."""
+    then (not on every push). Opaque and per instance: compared, never ordered.
+
+    Counted as the changes happen, not read off the tables: a push every two seconds
+    per console must not walk every agent and contact on the dispatch loop. Every
+    change of the engine is an apply (``Runtime.changes``, timers included); an apply
+    of an agent's own event that made no decision about a contact leaves the contacts
+    as they were. Whatever else an apply does, the tag may change without the table
+    changing (one reload too many), never the other way round."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        # An agent's configuration counts as changed when its spec is another object;
-        # the old spec is held here, so its identity cannot be reused meanwhile.
-        self._specs: dict[str, tuple[AgentSpec, int]] = {}
-        self._edits = 0
+        self._agents = 0
+        self._quiet = 0  # applies of agents' own events, minus those that moved a contact
 
-    def _spec_version(self, spec: AgentSpec) -> int:
-        known = self._specs.get(spec.id)
-        if known is not None and known[0] is spec:
-            return known[1]
-        self._edits += 1
-        self._specs[spec.id] = (spec, self._edits)
-        return self._edits
+    @handles(*_AGENT_EVENTS)
+    def on_applied(self, event: Event, now: float) -> None:
+        if type(event) is not AgentsSeen:  # a heartbeat shows nowhere
+            self._agents += 1
+        self._quiet += 1
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        if type(decision) in _AGENT_DECISIONS:
+            self._agents += 1
+        if type(decision) not in _AGENT_ONLY_DECISIONS:
+            self._quiet -= 1
 
     def now(self) -> dict[str, str]:
-        engine = self.service.engine
-        agents = tuple(
-            (
-                a.id,
-                a.status,
-                a.presence,
-                a.reason,
-                a.site,
-                a.team,
-                a.contacts,
-                a.wrapup_until,
-                self._spec_version(a.spec),
-            )
-            for a in engine.agents()
-        )
-        contacts = tuple(
-            (
-                c.id,
-                c.state,
-                c.service,
-                c.urgency,
-                c.step,
-                c.due_at,
-                c.target_at,
-                c.seq,
-                c.agent_id,
-                c.requirement,
-                c.attempts,
-                c.hold_until,
-            )
-            for c in engine.contacts()
-        )
-        return {"agents": f"{hash(agents):x}", "contacts": f"{hash(contacts):x}"}
+        runtime = self.service.runtime
+        # the engine's identity: a snapshot loaded replaces every table
+        engine = id(runtime.engine)
+        return {
+            "agents": f"{engine:x}.{self._agents}",
+            "contacts": f"{engine:x}.{runtime.changes - self._quiet}",
+        }
