@@ -1,0 +1,136 @@
+"""What the webhook's cheaper paths must keep: the same ``/metrics``, the same masked
+numbers in the audit, the same principals for the same tokens."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from router.core import decisions as d
+from router.core.model import Channel, StepKind
+from router.service.metrics import DISPATCH_BUCKETS, UNKNOWN, WAIT_BUCKETS, Metrics
+from tests.service_support import make_service
+
+FAMILIES = ("yhteys_decisions", "yhteys_contacts", "yhteys_wait_seconds", "yhteys_dispatch_seconds")
+
+
+class Direct:
+    """The metrics as every decision and dispatch time went straight to prometheus."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.decisions = Counter("yhteys_decisions", "d", ("kind",), registry=registry)
+        self.contacts = Counter(
+            "yhteys_contacts", "c", ("channel", "service", "outcome"), registry=registry
+        )
+        self.wait = Histogram(
+            "yhteys_wait_seconds", "w", ("service",), buckets=WAIT_BUCKETS, registry=registry
+        )
+        self.dispatch = Histogram(
+            "yhteys_dispatch_seconds", "s", buckets=DISPATCH_BUCKETS, registry=registry
+        )
+
+    def on_decision(self, decision: d.Decision, now: float) -> None:
+        self.decisions.labels(type(decision).__name__).inc()
+        if isinstance(decision, d.Closed):
+            channel = decision.channel.value if decision.channel is not None else UNKNOWN
+            self.contacts.labels(channel, decision.service or UNKNOWN, decision.outcome).inc()
+        elif isinstance(decision, d.Assigned):
+            self.wait.labels(decision.service).observe(max(0.0, now - decision.arrived_at))
+
+
+def exported(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], str]:
+    """The samples of ``FAMILIES`` that have been counted, values as exact text (NaN
+    included); ``_created`` times and the children at zero are left out (the metrics
+    resolve every decision kind and service up front)."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    for family in registry.collect():
+        if family.name not in FAMILIES:
+            continue
+        for s in family.samples:
+            if not s.name.endswith("_created"):
+                out[(s.name, tuple(sorted(s.labels.items())))] = repr(s.value)
+    return out
+
+
+def counted(samples: dict[tuple[str, tuple[tuple[str, str], ...]], str]) -> dict[Any, str]:
+    """The series of the children that counted something (a zero child of the metrics
+    is one the direct registry never made)."""
+    seen = {
+        (name.rsplit("_", 1)[0], tuple(kv for kv in labels if kv[0] != "le"))
+        for (name, labels), v in samples.items()
+        if name.endswith(("_total", "_count")) and v != "0.0"
+    }
+    return {
+        k: v
+        for k, v in samples.items()
+        if (k[0].rsplit("_", 1)[0], tuple(kv for kv in k[1] if kv[0] != "le")) in seen
+    }
+
+
+seconds = st.one_of(
+    st.floats(min_value=0.0, max_value=1.0),
+    st.sampled_from([*DISPATCH_BUCKETS, 0.0, math.inf, math.nan, 0.3, 1e-6]),
+)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("queued"), st.sampled_from(["a", "b"])),
+        st.tuples(
+            st.just("closed"),
+            st.sampled_from([None, Channel.VOICE, Channel.CHAT]),
+            st.sampled_from(["", "a", "zz"]),
+            st.sampled_from(["resolved", "abandoned"]),
+        ),
+        st.tuples(st.just("assigned"), st.sampled_from(["a", "zz"]), st.floats(0, 1e5)),
+        st.tuples(st.just("dispatch"), seconds),
+        st.tuples(st.just("scrape")),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations)
+def test_metrics_read_the_same_as_every_count_sent_to_prometheus_at_once(ops: list[Any]) -> None:
+    metrics, direct = Metrics(make_service()), Direct()
+    now = 1_000_000.0
+    for op in ops:
+        now += 1.0
+        decision: d.Decision | None = None
+        if op[0] == "queued":
+            decision = d.Queued("c", op[1], StepKind.REGION, now, d.Trace(StepKind.REGION, "r"))
+        elif op[0] == "closed":
+            decision = d.Closed("c", op[3], None, op[2], op[1])
+        elif op[0] == "assigned":
+            decision = d.Assigned("c", "ag", op[1], None, now - op[2], now)
+        elif op[0] == "dispatch":
+            metrics.observe_dispatch(op[1])
+            direct.dispatch.observe(op[1])
+        else:
+            assert counted(exported(metrics.registry)) == counted(exported(direct.registry))
+        if decision is not None:
+            metrics.on_decision(decision, now)
+            direct.on_decision(decision, now)
+    assert counted(exported(metrics.registry)) == counted(exported(direct.registry))
+    assert counted(exported(metrics.registry)) == counted(exported(metrics.registry))
+
+
+def test_the_exposition_shows_what_was_counted_since_the_last_read() -> None:
+    metrics = Metrics(make_service())
+    metrics.observe_dispatch(0.00003)
+    metrics.on_decision(d.Closed("c", "resolved", None, "a", Channel.VOICE), 5.0)
+    text = generate_latest(metrics.registry).decode()
+    assert 'yhteys_dispatch_seconds_bucket{le="5e-05"} 1.0' in text
+    assert 'yhteys_decisions_total{kind="Closed"} 1.0' in text
+    assert 'yhteys_contacts_total{channel="voice",outcome="resolved",service="a"} 1.0' in text
+    metrics.observe_dispatch(0.00003)
+    metrics.on_decision(d.Closed("c", "resolved", None, "a", Channel.VOICE), 6.0)
+    body, _ = metrics.render(None)
+    assert b"yhteys_dispatch_seconds_count 2.0" in body
+    assert b'yhteys_decisions_total{kind="Closed"} 2.0' in body
+    assert b'yhteys_contacts_total{channel="voice",outcome="resolved",service="a"} 2.0' in body
