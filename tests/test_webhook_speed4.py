@@ -6,13 +6,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
 from router.core import decisions as d
 from router.core.model import Channel, StepKind
+from router.service.audit.record import mask_number
+from router.service.logs import mask, masked_in_full
 from router.service.metrics import DISPATCH_BUCKETS, UNKNOWN, WAIT_BUCKETS, Metrics
 from tests.service_support import make_service
 
@@ -134,3 +137,29 @@ def test_the_exposition_shows_what_was_counted_since_the_last_read() -> None:
     assert b"yhteys_dispatch_seconds_count 2.0" in body
     assert b'yhteys_decisions_total{kind="Closed"} 2.0' in body
     assert b'yhteys_contacts_total{channel="voice",outcome="resolved",service="a"} 2.0' in body
+
+
+# ------------------------------------------------------------------ masking numbers
+
+number_like = st.one_of(
+    st.from_regex(r"\A\+[0-9]{5,17}\Z", fullmatch=True),
+    st.text(alphabet="+0123456789 -٣²\nx", min_size=1, max_size=19),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(number_like)
+@example("+358401234²67")  # a digit to isdigit, not to the logs' patterns
+@example("+٣٥٨٤٠١٢٣٤٥٦٧")  # other digits
+@example("+35840123456\n")
+@example("+358 40 123 45")
+def test_the_audit_masks_a_number_as_the_logs_mask_it(raw: str) -> None:
+    assert mask_number(raw) == mask(raw)
+
+
+@pytest.mark.parametrize("digits", range(7, 16))
+def test_every_length_of_lone_number_keeps_at_least_four_digits_hidden(digits: int) -> None:
+    raw = "+" + "123456789012345"[:digits]
+    masked = mask_number(raw)
+    assert masked == masked_in_full(raw)
+    assert masked.count("*") >= 4 and masked[-2:] == raw[-2:]

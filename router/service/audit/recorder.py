@@ -27,7 +27,7 @@ from router.core.events import (
 )
 from router.core.model import Channel
 from router.service.audit.days import Days, region_zone
-from router.service.audit.record import REFUSED_PREFIX, AuditRecord
+from router.service.audit.record import REFUSED_PREFIX, AuditRecord, mask_number
 from router.service.audit.settings import AuditSettings
 from router.service.audit.store import AuditStore
 from router.service.logs import mask
@@ -171,7 +171,7 @@ class Audit(AuditStore):
         else:  # redirected: never opened
             arrived = spec.arrived_at if spec.arrived_at is not None else now
         raw = spec.attributes.get("number") or spec.attributes.get("caller")
-        number = mask(raw) if raw else None
+        number = mask_number(raw) if raw else None
         record = self._for_update(spec.id)
         if record is None:
             record = AuditRecord(spec.id, now)
@@ -316,7 +316,7 @@ class Audit(AuditStore):
                 raw = self.service.engine.contact(x.contact_id).spec.attributes.get("number")
             except UnknownContact:
                 raw = None
-            number = mask(raw) if raw else None
+            number = mask_number(raw) if raw else None
         change = "callback_registered" if x.new is Channel.CALLBACK else "channel_switched"
         self._add(r, (now, change, None, x.old._value_, x.new._value_, number))
 
