@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
+from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
 from router.core import decisions as d
 from router.core.model import Channel, StepKind
 from router.service.audit.record import mask_number
+from router.service.auth import TokenStore
 from router.service.logs import mask, masked_in_full
 from router.service.metrics import DISPATCH_BUCKETS, UNKNOWN, WAIT_BUCKETS, Metrics
 from tests.service_support import make_service
 
+PHONE = ApiChannel.PHONE
 FAMILIES = ("yhteys_decisions", "yhteys_contacts", "yhteys_wait_seconds", "yhteys_dispatch_seconds")
 
 
@@ -163,3 +166,18 @@ def test_every_length_of_lone_number_keeps_at_least_four_digits_hidden(digits: i
     masked = mask_number(raw)
     assert masked == masked_in_full(raw)
     assert masked.count("*") >= 4 and masked[-2:] == raw[-2:]
+
+
+# ------------------------------------------------------------------ tokens
+
+tokens = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens, tokens)
+def test_a_token_is_known_by_the_hash_the_region_file_holds(token: str, other: str) -> None:
+    spec = TokenSpec("crm", Role.INTEGRATION, hash_token(token), channels=frozenset({PHONE}))
+    store = TokenStore([spec])
+    principal = store.identify(token)
+    assert principal is not None and principal.name == "crm" and principal.channels == {PHONE}
+    assert (store.identify(other) is None) == (other != token)
