@@ -14,7 +14,10 @@ from prometheus_client.exposition import generate_latest
 
 from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
 from router.core import decisions as d
-from router.core.model import Channel, StepKind
+from router.core.events import ContactArrived
+from router.core.model import Channel, ContactSpec, StepKind
+from router.instance import audit_for
+from router.service.audit import MAX_TRAIL
 from router.service.audit.record import mask_number
 from router.service.auth import TokenStore
 from router.service.logs import mask, masked_in_full
@@ -22,6 +25,7 @@ from router.service.metrics import DISPATCH_BUCKETS, UNKNOWN, WAIT_BUCKETS, Metr
 from tests.service_support import make_service
 
 PHONE = ApiChannel.PHONE
+TRACE = d.Trace(StepKind.REGION, "r")
 FAMILIES = ("yhteys_decisions", "yhteys_contacts", "yhteys_wait_seconds", "yhteys_dispatch_seconds")
 
 
@@ -181,3 +185,23 @@ def test_a_token_is_known_by_the_hash_the_region_file_holds(token: str, other: s
     principal = store.identify(token)
     assert principal is not None and principal.name == "crm" and principal.channels == {PHONE}
     assert (store.identify(other) is None) == (other != token)
+
+
+# ------------------------------------------------------------------ the audit's trail cap
+
+
+def test_a_trail_at_its_cap_omits_arrivals_and_queueing_but_keeps_the_close() -> None:
+    service = make_service()
+    audit = audit_for(service)
+    spec = ContactSpec("phone-cap", Channel.VOICE, "nursing_advice", attributes={"caller": "+1"})
+    audit.on_applied(ContactArrived(spec), 10.0)
+    for i in range(MAX_TRAIL + 50):
+        queued = d.Queued("phone-cap", "nursing_advice", StepKind.REGION, 99.0, TRACE)
+        audit.on_decision(queued, 11.0 + i)
+    audit.on_applied(ContactArrived(spec), 500.0)  # the same id again: omitted, counted
+    record = audit.live["phone-cap"]
+    assert len(record.trail) == MAX_TRAIL and record.omitted == 52
+    assert [c[1] for c in record.trail].count("arrived") == 1
+    audit.on_decision(d.Closed("phone-cap", "abandoned", None, "nursing_advice"), 600.0)
+    assert len(record.trail) == MAX_TRAIL + 1 and record.trail[-1][1] == "closed"
+    assert audit.now == 600.0

@@ -97,7 +97,7 @@ class Audit(AuditStore):
     @handles(ContactArrived, ContactCancelled, ContactMerged, AgentUpdated, ContactAbandoned)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
-            self._arrived(event, self._tick(now))
+            self._arrived(event, now if now > self.now else self.now)
         elif isinstance(event, ContactCancelled):
             now = self._tick(now)
             record = self._record(event.contact_id, now)
@@ -156,6 +156,7 @@ class Audit(AuditStore):
         handler(record, decision, now)
 
     def _arrived(self, event: ContactArrived, now: float) -> None:
+        self.now = now  # ``_tick``'s, on every arrival
         spec = event.contact
         engine = self.service.engine
         due: float | None = None
@@ -172,7 +173,9 @@ class Audit(AuditStore):
             arrived = spec.arrived_at if spec.arrived_at is not None else now
         raw = spec.attributes.get("number") or spec.attributes.get("caller")
         number = mask_number(raw) if raw else None
-        record = self._for_update(spec.id)
+        record = self.live.get(spec.id)
+        if record is None and spec.id in self.sealed:
+            record = self._for_update(spec.id)
         if record is None:
             record = AuditRecord(spec.id, now)
             record.arrived_at = arrived
@@ -194,22 +197,23 @@ class Audit(AuditStore):
         record.urgency_now = urgency
         record.due_now = due
         record.was_callback = record.was_callback or spec.channel is Channel.CALLBACK
-        self._add(
-            record,
-            (
-                now,
-                "arrived",
-                None,
-                spec.channel._value_,
-                spec.service,
-                urgency,
-                spec.language,
-                spec.preferred_site,
-                arrived,
-                due,
-                number,
-            ),
+        entry = (
+            now,
+            "arrived",
+            None,
+            spec.channel._value_,
+            spec.service,
+            urgency,
+            spec.language,
+            spec.preferred_site,
+            arrived,
+            due,
+            number,
         )
+        if len(record.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
+            record.trail.append(entry)
+        else:
+            self._add(record, entry)
 
     def _default_urgency(self, service: str) -> str:
         try:
@@ -252,7 +256,11 @@ class Audit(AuditStore):
 
     def _queued(self, r: AuditRecord, x: d.Queued, now: float) -> None:
         r.due_now = x.due_at
-        self._add(r, (now, "queued", None, x.service, x.step._value_, x.due_at))
+        entry = (now, "queued", None, x.service, x.step._value_, x.due_at)
+        if len(r.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
+            r.trail.append(entry)
+        else:
+            self._add(r, entry)
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
         t = x.trace
