@@ -3,15 +3,19 @@ numbers in the audit, the same principals for the same tokens."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import pytest
+from aiohttp import web
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
+from channels.answers import queue_text
+from router.app import build_app
 from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
 from router.core import decisions as d
 from router.core.events import ContactArrived
@@ -22,9 +26,15 @@ from router.service.audit.record import mask_number
 from router.service.auth import TokenStore
 from router.service.logs import mask, masked_in_full
 from router.service.metrics import DISPATCH_BUCKETS, UNKNOWN, WAIT_BUCKETS, Metrics
-from tests.service_support import make_service
+from tests.service_support import bearer, make_service, next_of
 
 PHONE = ApiChannel.PHONE
+CALL = {
+    "call_id": "k1",
+    "caller": "+358401234567",
+    "ivr": {"service": "nursing_advice", "language": "fi"},
+    "site": "vaasa",
+}
 TRACE = d.Trace(StepKind.REGION, "r")
 FAMILIES = ("yhteys_decisions", "yhteys_contacts", "yhteys_wait_seconds", "yhteys_dispatch_seconds")
 
@@ -205,3 +215,57 @@ def test_a_trail_at_its_cap_omits_arrivals_and_queueing_but_keeps_the_close() ->
     audit.on_decision(d.Closed("phone-cap", "abandoned", None, "nursing_advice"), 600.0)
     assert len(record.trail) == MAX_TRAIL + 1 and record.trail[-1][1] == "closed"
     assert audit.now == 600.0
+
+
+# ------------------------------------------------------------------ the queue answer
+
+floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**20))
+waits = st.one_of(
+    st.none(),
+    st.fixed_dictionaries({"min_s": floats, "max_s": floats}),
+    st.fixed_dictionaries({"max_s": floats, "min_s": floats}),  # the keys the other way
+    st.dictionaries(st.sampled_from(["min_s", "max_s", "x"]), floats),
+)
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    texts,
+    st.one_of(st.none(), st.integers(-(10**20), 10**20), st.booleans()),
+    waits,
+    st.one_of(st.none(), texts),
+)
+@example("k1", 1, {"min_s": 60.0, "max_s": 180.0}, "fi")
+@example('a"\\\n\u00e4\U0001f600', 10**30, {"min_s": 0.1, "max_s": 1e300}, None)
+def test_the_queue_answer_is_the_text_the_encoder_writes(
+    call_id: str, position: Any, wait: Any, language: str | None
+) -> None:
+    answer = {
+        "call_id": call_id,
+        "action": "queue",
+        "announcement": {"position": position, "estimated_wait": wait, "language": language},
+    }
+    assert queue_text(call_id, position, wait, language) == json.dumps(answer)
+
+
+async def test_a_queued_calls_answer_is_the_json_response_of_its_instruction(
+    aiohttp_client: Any,
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    # a nurse of the service, logged in not ready: the call waits with an estimate
+    ws = await client.ws_connect("/api/agent/ws?access_token=demo-agent-a005")
+    await next_of(ws, "state")
+    await ws.send_json({"type": "login", "presence": "not_ready"})
+    await next_of(ws, "ack")
+    r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    text = await r.text()
+    answer = json.loads(text)
+    assert r.status == 201 and answer["action"] == "queue"
+    assert answer["announcement"]["estimated_wait"] is not None
+    expected = web.json_response(answer, status=201)
+    assert r.headers["Content-Type"] == expected.headers["Content-Type"]
+    assert text.encode() == expected.body
+    assert int(r.headers["Content-Length"]) == len(text)
+    await ws.close()
