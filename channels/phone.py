@@ -126,7 +126,11 @@ class PhoneChannel:
         body = await read_body(request, CallBody, self.service)
         call_id, caller, service_name = body.call_id, body.caller, body.ivr.service
         urgency, language = body.ivr.urgency, body.ivr.language
-        own = own_of(self.service, body.own_agent, body.own_team, body.site)
+        own = (  # ``own_of``, which without an own nurse takes team and site as given
+            Own(None, body.own_team, body.site)
+            if body.own_agent is None
+            else own_of(self.service, body.own_agent, body.own_team, body.site)
+        )
         cid = PREFIX + call_id
         if cid in self.arriving:
             await self.arriving.wait(cid)

@@ -167,7 +167,8 @@ class BodyProblems(Problems):
 
 async def read_bytes(request: web.Request) -> bytes:
     """The request's body, at most ``MAX_BODY_BYTES`` (else a 413)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    length = request.content_length  # parsed from the header on each read: read once
+    if length is not None and length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     try:
         return await request.read()

@@ -163,7 +163,12 @@ class Audit(AuditStore):
         # The class it came with, not the engine's view of it: an overflow at arrival (a
         # step nobody could serve is skipped at once) has already changed that, and its
         # ``Overflowed`` decision, recorded next, says so.
-        urgency = spec.urgency or self._default_urgency(spec.service)
+        urgency = spec.urgency
+        if not urgency:  # the service's default class
+            try:
+                urgency = engine.service(spec.service).default_urgency
+            except Exception:  # an unknown service never reaches here; be safe in a listener
+                urgency = ""
         # The engine's arrival and deadline, read without a view of the contact (the
         # audit is on every arrival's path).
         glance = engine.contact_glance(spec.id)
@@ -214,12 +219,6 @@ class Audit(AuditStore):
             record.trail.append(entry)
         else:
             self._add(record, entry)
-
-    def _default_urgency(self, service: str) -> str:
-        try:
-            return self.service.engine.service(service).default_urgency
-        except Exception:  # an unknown service never reaches here; be safe in a listener
-            return ""
 
     def _record(self, contact_id: str, now: float) -> AuditRecord:
         """The contact's record; a partial one when the audit did not see it arrive
