@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.admission import CallAgainAt, admit
-from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED
+from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED, queue_text
 from channels.callback import caller_cancelled, cancel_callback
 from channels.common import InFlight, Own, callback_refusal
 from channels.refusals import record
@@ -50,7 +50,7 @@ from router.core.model import Channel, ContactSpec, ContactState
 from router.core.state import ContactView
 from router.service.auth import Principal
 from router.service.body_shapes import read_body, request_schema
-from router.service.http import ApiError, json_answer
+from router.service.http import ApiError, dumps, json_text_answer
 from router.service.routes import Route
 from router.service.service import Service
 
@@ -109,14 +109,16 @@ class PhoneChannel:
             "announcement": {"position": position, "estimated_wait": wait, "language": language},
         }
 
-    def _new_call_answer(self, call_id: str, spec: ContactSpec) -> dict[str, Any]:
-        """The instruction for a call just registered: most wait in the queue, and their
-        answer reads the engine's state, channel and service without a view of the
-        contact (one per webhook); the language is the one it arrived with."""
+    def _new_call_answer(self, call_id: str, spec: ContactSpec) -> str:
+        """The instruction (its JSON) for a call just registered: most wait in the queue,
+        and their answer reads the engine's state, channel and service without a view of
+        the contact (one per webhook), the language the one it arrived with, and is
+        written from its template (``answers.queue_text``)."""
         glance = self.service.engine.contact_glance(PREFIX + call_id)
         if glance is not None and glance[0] is ContactState.WAITING and glance[1] is Channel.VOICE:
-            return self._queue_answer(call_id, glance[2], spec.language)
-        return self.instruction(call_id)
+            position, wait = wait_json(self.service, PREFIX + call_id, glance[2])
+            return queue_text(call_id, position, wait, spec.language)
+        return dumps(self.instruction(call_id))
 
     async def arrived(
         self, request: web.Request, principal: Principal | None
@@ -124,7 +126,11 @@ class PhoneChannel:
         body = await read_body(request, CallBody, self.service)
         call_id, caller, service_name = body.call_id, body.caller, body.ivr.service
         urgency, language = body.ivr.urgency, body.ivr.language
-        own = own_of(self.service, body.own_agent, body.own_team, body.site)
+        own = (  # ``own_of``, which without an own nurse takes team and site as given
+            Own(None, body.own_team, body.site)
+            if body.own_agent is None
+            else own_of(self.service, body.own_agent, body.own_team, body.site)
+        )
         cid = PREFIX + call_id
         if cid in self.arriving:
             await self.arriving.wait(cid)
@@ -158,7 +164,7 @@ class PhoneChannel:
             )
         with self.arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(admitted))
-        return json_answer(self._new_call_answer(call_id, admitted), status=201)
+        return json_text_answer(self._new_call_answer(call_id, admitted), status=201)
 
     def _same_call(self, call_id: str, body: CallBody, own: Own) -> None:
         """409 ``call_id_reused`` when a call posted again under a known ``call_id``

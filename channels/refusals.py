@@ -29,8 +29,8 @@ from typing import Any
 from channels.admission import CallAgainAt, admit
 from router.core.model import ContactSpec
 from router.service.audit import Refusal
+from router.service.audit.record import mask_number
 from router.service.http import ApiError
-from router.service.logs import mask
 from router.service.service import Service
 
 
@@ -83,7 +83,7 @@ def refusal(service: Service, spec: ContactSpec, opens_at: float | None) -> Refu
         urgency=urgency,
         language=spec.language,
         site=spec.preferred_site,
-        number=mask(raw) if raw else None,
+        number=mask_number(raw) if raw else None,
         opens_at=opens_at,
     )
 

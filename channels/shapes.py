@@ -173,10 +173,16 @@ def _one_of(what: str, value: str, names: Collection[str]) -> None:
         raise refuse_text(value, f"unknown {what} {value!r}; expected one of: {', '.join(names)}")
 
 
+# The checks on a webhook's path read the context and test the name in place, calling
+# ``_one_of`` only to refuse: a Python call less per field of every webhook.
+
+
 def _known_service(name: str, info: ValidationInfo) -> str:
-    service = _service(info)
-    if service is not None:
-        _one_of("service", name, service.engine.services())
+    service = info.context
+    if isinstance(service, Service):
+        names = service.engine.services()
+        if name not in names:
+            _one_of("service", name, names)
     else:
         non_blank(name)
     return name
@@ -202,9 +208,11 @@ def _known(what: str, names_of: Callable[[Service], Collection[str]]) -> AfterVa
     without a service in the validation context)."""
 
     def check(value: str, info: ValidationInfo) -> str:
-        service = _service(info)
-        if service is not None:
-            _one_of(what, value, names_of(service))
+        service = info.context
+        if isinstance(service, Service):
+            names = names_of(service)
+            if value not in names:
+                _one_of(what, value, names)
         else:
             non_blank(value)
         return value

@@ -7,14 +7,22 @@ on a websocket, so websockets may pass the token as ``?access_token=``.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
-from router.config.tokens import ApiChannel, Role, TokenSpec, hash_token
+from router.config.tokens import ApiChannel, Role, TokenSpec
 from router.service.http import ApiError
+
+try:  # CPython's own SHA-256: the same digest as OpenSSL's, without making an EVP context
+    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - a build without it
+    _sha256 = hashlib.sha256
+sha256: Callable[[bytes], Any] = _sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,8 @@ class TokenStore:
         return [t.name for t in self._by_hash.values() if t.demo]
 
     def identify(self, token: str) -> Principal | None:
-        digest = hash_token(token)
+        # ``hash_token(token)``, one call less (on every request's path)
+        digest: str = sha256(token.encode()).hexdigest()
         spec = self._by_hash.get(digest)
         # The dict lookup is by the hash of the secret, so timing reveals nothing useful;
         # compare once more in constant time for good measure.
@@ -57,15 +66,23 @@ def presented_token(request: web.Request, allow_query: bool = False) -> str | No
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        token = value.strip()
+        if not token or scheme.lower() != "bearer":
             raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <token>'")
-        return value.strip()
+        return token
     # Only websockets may pass the token in the URL: URLs end up in proxy logs.
     return (request.query.get("access_token") or None) if allow_query else None
 
 
 def authenticate(request: web.Request, tokens: TokenStore, allow_query: bool = False) -> Principal:
-    token = presented_token(request, allow_query)
+    header = request.headers.get("Authorization", "")
+    if header:  # ``presented_token``'s first way, read here: one call less a request
+        scheme, _, value = header.partition(" ")
+        token: str | None = value.strip()
+        if not token or scheme.lower() != "bearer":
+            raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <token>'")
+    else:
+        token = presented_token(request, allow_query)
     if token is None:
         raise ApiError(401, "unauthorized", "a bearer token is required")
     principal = tokens.identify(token)

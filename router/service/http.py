@@ -17,7 +17,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from router.config.errors import Problems
 from router.config.reader import Fields
@@ -69,7 +70,20 @@ dumps = kept_encoder(", ", ": ")
 def json_answer(value: Any, status: int = 200) -> web.Response:
     """``web.json_response(value, status=status)``, encoded by ``dumps``: the answer of a
     route on every webhook's path."""
-    return web.json_response(value, status=status, dumps=dumps)
+    return json_text_answer(dumps(value), status)
+
+
+# The header ``web.json_response`` gives its answer, made once.
+_JSON_HEADERS: CIMultiDict[str] = CIMultiDict(
+    {hdrs.CONTENT_TYPE: "application/json; charset=utf-8"}
+)
+
+
+def json_text_answer(text: str, status: int = 200) -> web.Response:
+    """``web.json_response`` of the value whose JSON is ``text``: the same status, header
+    and bytes, without its ``Response`` checking and writing the content type (about a
+    third of what making the answer costs)."""
+    return web.Response(body=text.encode(), status=status, headers=_JSON_HEADERS)
 
 
 class ApiError(Exception):
@@ -153,7 +167,8 @@ class BodyProblems(Problems):
 
 async def read_bytes(request: web.Request) -> bytes:
     """The request's body, at most ``MAX_BODY_BYTES`` (else a 413)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    length = request.content_length  # parsed from the header on each read: read once
+    if length is not None and length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     try:
         return await request.read()

@@ -74,12 +74,21 @@ def bind(
     """The aiohttp handler for ``route``: authenticates and authorises, then calls it;
     an error is answered in the API's format here (the app has no middleware)."""
 
+    roles, channel = tuple(route.roles), route.channel
+
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             principal: Principal | None = None
-            if route.roles:
+            if roles:
                 principal = authenticate(request, request.app[tokens_key], route.websocket)
-                require(principal, route.roles, route.channel)
+                # ``require``'s checks, asked here first: it is called (to refuse) only
+                # when one fails, not on every request.
+                if principal.role not in roles or (
+                    channel is not None
+                    and principal.role is Role.INTEGRATION
+                    and channel not in principal.channels
+                ):
+                    require(principal, roles, channel)
             if route.websocket and not wants_upgrade(request):
                 raise ApiError(
                     426,

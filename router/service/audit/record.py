@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
+from router.service.logs import mask
+
 # Every outcome a closed contact can have (the engine's and the agents').
 OUTCOMES: tuple[str, ...] = (
     "resolved",
@@ -139,6 +141,29 @@ CONTACT_TIME_COLUMNS = frozenset(
         "feedback_answered_at",
     }
 )
+
+
+# ``mask`` of a lone ``+`` and 7 to 15 ASCII digits (``logs._JUST_A_NUMBER``), which is
+# what nearly every caller's number is: the operator prefix (at most five digits, fewer
+# for short numbers, always four or more hidden) and the last two digits kept, the middle
+# starred. By the text's length: how many digits are kept in front, and the stars.
+_SHAPES: dict[int, tuple[int, str]] = {
+    1 + digits: (min(5, digits - 6), "*" * (digits - min(5, digits - 6) - 2))
+    for digits in range(7, 16)
+}
+
+
+def mask_number(raw: str) -> str:
+    """``logs.mask(raw)``, the same text: a lone number is masked by slicing (a third of
+    what the regular expression and its helper cost, on every arrival the audit
+    records); anything else goes to ``mask``."""
+    shape = _SHAPES.get(len(raw))
+    if shape is not None and raw[0] == "+":
+        digits = raw[1:]
+        if digits.isdigit() and digits.isascii():
+            head, stars = shape
+            return "+" + digits[:head] + stars + digits[-2:]
+    return mask(raw)
 
 
 class AuditRecord:

@@ -27,7 +27,7 @@ from router.core.events import (
 )
 from router.core.model import Channel
 from router.service.audit.days import Days, region_zone
-from router.service.audit.record import REFUSED_PREFIX, AuditRecord
+from router.service.audit.record import REFUSED_PREFIX, AuditRecord, mask_number
 from router.service.audit.settings import AuditSettings
 from router.service.audit.store import AuditStore
 from router.service.logs import mask
@@ -97,7 +97,7 @@ class Audit(AuditStore):
     @handles(ContactArrived, ContactCancelled, ContactMerged, AgentUpdated, ContactAbandoned)
     def on_applied(self, event: Event, now: float) -> None:
         if isinstance(event, ContactArrived):
-            self._arrived(event, self._tick(now))
+            self._arrived(event, now if now > self.now else self.now)
         elif isinstance(event, ContactCancelled):
             now = self._tick(now)
             record = self._record(event.contact_id, now)
@@ -156,13 +156,19 @@ class Audit(AuditStore):
         handler(record, decision, now)
 
     def _arrived(self, event: ContactArrived, now: float) -> None:
+        self.now = now  # ``_tick``'s, on every arrival
         spec = event.contact
         engine = self.service.engine
         due: float | None = None
         # The class it came with, not the engine's view of it: an overflow at arrival (a
         # step nobody could serve is skipped at once) has already changed that, and its
         # ``Overflowed`` decision, recorded next, says so.
-        urgency = spec.urgency or self._default_urgency(spec.service)
+        urgency = spec.urgency
+        if not urgency:  # the service's default class
+            try:
+                urgency = engine.service(spec.service).default_urgency
+            except Exception:  # an unknown service never reaches here; be safe in a listener
+                urgency = ""
         # The engine's arrival and deadline, read without a view of the contact (the
         # audit is on every arrival's path).
         glance = engine.contact_glance(spec.id)
@@ -171,8 +177,10 @@ class Audit(AuditStore):
         else:  # redirected: never opened
             arrived = spec.arrived_at if spec.arrived_at is not None else now
         raw = spec.attributes.get("number") or spec.attributes.get("caller")
-        number = mask(raw) if raw else None
-        record = self._for_update(spec.id)
+        number = mask_number(raw) if raw else None
+        record = self.live.get(spec.id)
+        if record is None and spec.id in self.sealed:
+            record = self._for_update(spec.id)
         if record is None:
             record = AuditRecord(spec.id, now)
             record.arrived_at = arrived
@@ -194,28 +202,23 @@ class Audit(AuditStore):
         record.urgency_now = urgency
         record.due_now = due
         record.was_callback = record.was_callback or spec.channel is Channel.CALLBACK
-        self._add(
-            record,
-            (
-                now,
-                "arrived",
-                None,
-                spec.channel._value_,
-                spec.service,
-                urgency,
-                spec.language,
-                spec.preferred_site,
-                arrived,
-                due,
-                number,
-            ),
+        entry = (
+            now,
+            "arrived",
+            None,
+            spec.channel._value_,
+            spec.service,
+            urgency,
+            spec.language,
+            spec.preferred_site,
+            arrived,
+            due,
+            number,
         )
-
-    def _default_urgency(self, service: str) -> str:
-        try:
-            return self.service.engine.service(service).default_urgency
-        except Exception:  # an unknown service never reaches here; be safe in a listener
-            return ""
+        if len(record.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
+            record.trail.append(entry)
+        else:
+            self._add(record, entry)
 
     def _record(self, contact_id: str, now: float) -> AuditRecord:
         """The contact's record; a partial one when the audit did not see it arrive
@@ -252,7 +255,11 @@ class Audit(AuditStore):
 
     def _queued(self, r: AuditRecord, x: d.Queued, now: float) -> None:
         r.due_now = x.due_at
-        self._add(r, (now, "queued", None, x.service, x.step._value_, x.due_at))
+        entry = (now, "queued", None, x.service, x.step._value_, x.due_at)
+        if len(r.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
+            r.trail.append(entry)
+        else:
+            self._add(r, entry)
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
         t = x.trace
@@ -316,7 +323,7 @@ class Audit(AuditStore):
                 raw = self.service.engine.contact(x.contact_id).spec.attributes.get("number")
             except UnknownContact:
                 raw = None
-            number = mask(raw) if raw else None
+            number = mask_number(raw) if raw else None
         change = "callback_registered" if x.new is Channel.CALLBACK else "channel_switched"
         self._add(r, (now, change, None, x.old._value_, x.new._value_, number))
 

@@ -160,7 +160,7 @@ class AuditStore:
                 break
             self._drop_live(oldest)
         limit = self.settings.max_contacts
-        while self.count >= limit:
+        while len(live) + len(self.sealed) >= limit:  # ``count``, one call less
             # The bound applies to closed records only: an open contact's record is what
             # a supervisor needs while it waits, so it is never dropped for the bound.
             victim = None if segments else self._oldest_closed_live()
