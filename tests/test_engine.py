@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from router.core.errors import Conflict, InvalidEvent, UnknownAgent, UnknownContact
+from router.core.errors import Conflict, InvalidEvent, StaleUpdate, UnknownAgent, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -378,6 +378,20 @@ def test_supervisor_gives_an_agent_swedish_and_it_takes_the_waiting_swedish_call
     assert clock.at(1, arrive("c", language="sv")) == [("queued", "c", "region")]
     bilingual = agent("a", "x", {"nursing": 2}, "fi,sv")
     assert clock.at(2, AgentUpdated(bilingual)) == [("offer", "c", "a")]
+
+
+def test_an_agent_edit_made_against_old_settings_is_refused_and_changes_nothing() -> None:
+    """Two supervisors (on two instances) edit one agent from the same read: the second
+    edit to land names the settings it was made on, which are gone, and is refused."""
+    fi_only = agent("a", "x", {"nursing": 2}, "fi")
+    clock = Clock(engine([service("nurse", "nursing")], [fi_only]))
+    first = agent("a", "x", {"nursing": 3}, "fi")
+    clock.engine.apply(1, AgentUpdated(first, expected=fi_only))
+    with pytest.raises(StaleUpdate):
+        clock.engine.apply(
+            2, AgentUpdated(agent("a", "x", {"nursing": 2}, "fi,sv"), expected=fi_only)
+        )
+    assert clock.engine.agent("a").spec == first
 
 
 def test_supervisor_changes_targets_and_waiting_contacts_reorder() -> None:

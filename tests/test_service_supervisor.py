@@ -764,3 +764,65 @@ async def test_an_agents_own_event_that_offers_a_waiting_contact_changes_the_con
     after = (await get(client, "/api/supervisor/stats"))["versions"]
     assert after["contacts"] != before["contacts"]
     assert after["agents"] != before["agents"]
+
+
+async def test_two_edits_of_one_agent_against_the_same_read_never_both_land(
+    served: tuple[Client, Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The submit is a round trip (a store's, in Redis mode): two edits with one If-Match
+    that are both checked before either lands must not both answer 200, the first
+    silently undone by the second."""
+    client, service = served
+    runtime = service.runtime
+    real = runtime.submit
+
+    async def slow(event: Any) -> Any:
+        await asyncio.sleep(0.01)
+        return await real(event)
+
+    monkeypatch.setattr(runtime, "submit", slow)
+    tag = (await client.get("/api/supervisor/agents/a005", headers=SUP)).headers["ETag"]
+    headers = {**SUP, "If-Match": tag}
+    one, two = await asyncio.gather(
+        client.put(
+            "/api/supervisor/agents/a005", json={**A005, "skills": {"nursing": 3}}, headers=headers
+        ),
+        client.put(
+            "/api/supervisor/agents/a005", json={**A005, "languages": ["fi", "sv"]}, headers=headers
+        ),
+    )
+    assert sorted([one.status, two.status]) == [200, 412]
+    now = await get(client, "/api/supervisor/agents/a005")
+    landed = (
+        {**A005, "skills": {"nursing": 3}}
+        if one.status == 200
+        else {**A005, "languages": ["fi", "sv"]}
+    )
+    assert (now["skills"], now["languages"]) == (landed["skills"], landed["languages"])
+
+
+async def test_a_move_is_made_on_the_settings_in_force_when_it_lands(
+    served: tuple[Client, Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A move rebuilds the agent from its settings: an edit landing while the move is
+    on its way is kept, not undone by a move made from what was read before it."""
+    client, service = served
+    runtime = service.runtime
+    real = runtime.submit
+
+    async def slow(event: Any) -> Any:
+        await asyncio.sleep(0.01)
+        return await real(event)
+
+    monkeypatch.setattr(runtime, "submit", slow)
+    edit, move = await asyncio.gather(
+        client.put(
+            "/api/supervisor/agents/a005", json={**A005, "languages": ["fi", "sv"]}, headers=SUP
+        ),
+        client.post(
+            "/api/supervisor/agents/a005/move", json={"team": "jakobstad-nurses"}, headers=SUP
+        ),
+    )
+    assert (edit.status, move.status) == (200, 200)
+    now = await get(client, "/api/supervisor/agents/a005")
+    assert (now["languages"], now["team"]) == (["fi", "sv"], "jakobstad-nurses")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from router.core import decisions as d
 from router.core.capacity import release
 from router.core.engine_state import Decisions, EngineState, in_order
-from router.core.errors import Conflict, InvalidEvent
+from router.core.errors import Conflict, InvalidEvent, StaleUpdate
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -135,8 +135,10 @@ def on_agent_updated(engine: EngineState, ev: AgentUpdated, now: float, out: Dec
     for ch, n in spec.capacity.items():
         if ch not in CHANNELS or n < 0:
             raise InvalidEvent(f"capacity for {ch!r} must be a channel and >= 0, got {n}")
-    mask = mask_of(engine, spec)
     a = engine._agents.get(spec.id)
+    if ev.expected is not None and (a is None or a.spec != ev.expected):
+        raise StaleUpdate(f"agent {spec.id!r} changed since the edit was made")
+    mask = mask_of(engine, spec)
     if a is None:
         add_agent(engine, spec)
         return

@@ -122,9 +122,12 @@ class WrapUpDone:
 @value
 class AgentUpdated:
     """A supervisor's live change to an agent (skills, languages, authorisations,
-    capacity, site or team), or a new agent added to the roster."""
+    capacity, site or team), or a new agent added to the roster. ``expected``: the
+    settings the change was made against; refused (``StaleUpdate``) when they are no
+    longer the agent's, so concurrent edits never overwrite each other."""
 
     agent: AgentSpec
+    expected: AgentSpec | None = None
 
 
 @value

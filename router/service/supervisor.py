@@ -36,6 +36,7 @@ import asyncio
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -114,6 +115,7 @@ class SupervisorApi:
         # One change per service at a time: a patch is merged onto the settings in force
         # when it is applied, never onto settings another patch is replacing meanwhile.
         self._service_locks: dict[str, asyncio.Lock] = {}
+        self._agent_locks: dict[str, asyncio.Lock] = {}  # the same for each agent
         self.contacts = SupervisorContacts(service, audit)
         # The console reloads its agents and contacts tables only when these change.
         self.versions = TableVersions(service)
@@ -180,33 +182,65 @@ class SupervisorApi:
             body = {**body, "id": agent_id}
         spec = read_agent(problems, "", body, self.service.region)
         problems.raise_if_any()
-        return await self._update_agent(request, spec)
+        if spec is None:  # pragma: no cover - read_agent reported why
+            raise ApiError(400, "invalid_input", "not a usable agent")
+        made = spec
+        # A whole replacement: made against the settings in force only when If-Match
+        # says which (then a change landing meanwhile is refused, never overwritten).
+        guarded = "if-match" in request.headers
+        return await self._update_agent(request, agent_id, lambda: made, guarded)
 
     async def move_agent(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         agent_id = request.match_info["agent_id"]
         self.service.engine.agent(agent_id)  # 404 before reading the body
         f, problems = await read_fields(request, ("team",), ("site",))
-        entry = agent_entry(self.service.engine.agent(agent_id).spec, self._languages)
-        if f.has("team"):
-            entry["team"] = f.raw("team")
-        if f.given("site"):
-            entry["site"] = f.raw("site")
-        else:
-            del entry["site"]  # the new team's site
-        spec = read_agent(problems, "", entry, self.service.region)
         problems.raise_if_any()
-        return await self._update_agent(request, spec)
+
+        def moved() -> AgentSpec:
+            """The agent's settings in force now, in the new team (and site)."""
+            entry = agent_entry(self.service.engine.agent(agent_id).spec, self._languages)
+            if f.has("team"):
+                entry["team"] = f.raw("team")
+            if f.given("site"):
+                entry["site"] = f.raw("site")
+            else:
+                del entry["site"]  # the new team's site
+            checked = BodyProblems()
+            spec = read_agent(checked, "", entry, self.service.region)
+            checked.raise_if_any()
+            if spec is None:  # pragma: no cover - read_agent reported why
+                raise ApiError(400, "invalid_input", "not a usable agent")
+            return spec
+
+        # Made from the settings in force: always against them, so a change landing
+        # meanwhile is redone on, never overwritten by, the move.
+        return await self._update_agent(request, agent_id, moved, True)
 
     async def _update_agent(
-        self, request: web.Request, spec: AgentSpec | None
+        self,
+        request: web.Request,
+        agent_id: str,
+        make: Callable[[], AgentSpec],
+        guarded: bool,
     ) -> web.StreamResponse:
-        if spec is None:  # pragma: no cover - read_agent reported why
-            raise ApiError(400, "invalid_input", "not a usable agent")
-        # Checked with no await between it and the submit: on this instance no other
-        # change lands in between.
-        check_if_match(request, self._agent_tag(spec.id), f"agent {spec.id!r}")
-        await self.service.runtime.submit(AgentUpdated(spec))
-        return self._told_agent(spec.id)
+        """Submits ``make()`` for the agent. ``guarded``: against the settings read
+        here, so that the engine refuses it (``StaleUpdate``) when another change landed
+        between this read and the write — from this instance (the submit only queues
+        it) or, in Redis mode, another — and it is checked and made again on the new
+        settings, or answered 412 when If-Match named the old ones."""
+        async with self._agent_locks.setdefault(agent_id, asyncio.Lock()):
+            for _attempt in range(STALE_RETRIES):
+                now = self.service.engine.agent(agent_id).spec
+                check_if_match(request, self._agent_tag(agent_id), f"agent {agent_id!r}")
+                try:
+                    spec = make()
+                    await self.service.runtime.submit(
+                        AgentUpdated(spec, expected=now if guarded else None)
+                    )
+                except StaleUpdate:
+                    continue
+                return self._told_agent(agent_id)
+        raise ApiError(409, "conflict", f"agent {agent_id!r} keeps changing; try again")
 
     async def presence(self, request: web.Request, _: Principal | None) -> web.StreamResponse:
         agent_id = request.match_info["agent_id"]
