@@ -196,6 +196,7 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
         }
     )
     runtime.resynced.append(hub.refresh_all)  # a loaded snapshot: agents get state afresh
+    runtime.resynced.append(instance.supervisor.versions.on_resynced)  # ... consoles too
     # Between components: what one asks of another.
     hub.merge_check = contacts.check_merge  # may an agent merge these contacts
     hub.chat_sender = chat.agent_says  # an agent's chat message to the customer

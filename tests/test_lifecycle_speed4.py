@@ -297,6 +297,14 @@ async def test_a_call_s_frames_are_the_compact_json_of_their_messages(
     acks = [json.loads(t) for t in texts if t.startswith('{"type":"ack"')]
     assert [a["id"] for a in acks] == [{"n": [1, 2.5, "é"]}, "é1", None]
     assert acks[-1]["agent"] == agent_json(service.engine.agent("a001"))
+    # The spliced texts keep the messages' key order too (a reordering still decodes
+    # to equal JSON, so compare the bytes).
+    last_ack = {"type": "ack", "id": None, "agent": agent_json(service.engine.agent("a001"))}
+    assert texts[-1] == compact(last_ack)
+    for text in texts:
+        if text.startswith('{"type":"agent"'):
+            assert list(json.loads(text)) == ["type", "agent"]
+            assert text == compact({"type": "agent", "agent": json.loads(text)["agent"]})
     await ws.close()
 
 

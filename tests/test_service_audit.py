@@ -935,3 +935,19 @@ async def test_in_redis_mode_every_instance_keeps_the_same_audit(
     c = await aiohttp_client(build(late))
     await until(lambda: audit_for(late).get("phone-m1") is not None, timeout=5)
     assert (await trail(c, "phone-m1")) == record
+
+
+async def test_a_callback_attempt_that_hands_the_callback_back_changes_the_agents_version(
+    served: Served,
+) -> None:
+    """The console reloads its agents table when its version changes: a missed callback
+    attempt frees the agent (its contacts and status change) with no other decision."""
+    client, _, _ = served
+    await act(client, "a002", "login")
+    cb = await callback(client)
+    await take(client, "a002", cb)
+    stats = "/api/supervisor/stats"
+    before = (await request(client, "GET", stats))["versions"]
+    await attempt(client, "a002", cb, "no_answer")
+    after = (await request(client, "GET", stats))["versions"]
+    assert after["agents"] != before["agents"]

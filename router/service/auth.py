@@ -18,10 +18,15 @@ from aiohttp import web
 from router.config.tokens import ApiChannel, Role, TokenSpec
 from router.service.http import ApiError
 
-try:  # CPython's own SHA-256: the same digest as OpenSSL's, without making an EVP context
+# CPython's own SHA-256: the same digest as OpenSSL's, without making an EVP context
+# (the module is ``_sha256`` up to 3.11, ``_sha2`` from 3.12).
+try:
     from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - a build without it
-    _sha256 = hashlib.sha256
+except ImportError:  # pragma: no cover - Python 3.12 or later
+    try:
+        from _sha2 import sha256 as _sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # a build without either
+        _sha256 = hashlib.sha256
 sha256: Callable[[bytes], Any] = _sha256
 
 

@@ -80,7 +80,9 @@ def merge_patch(target: object, patch: object) -> object:
 
 
 # An agent's own events, and the decisions that change what the agents table shows
-# (an agent's status, presence, contacts) or only that.
+# (an agent's status, presence, contacts) or only that. A callback attempt that did not
+# reach the person hands the callback back: the agent's contacts and status change
+# with no other decision.
 _AGENT_EVENTS = (
     PresenceChanged,
     AgentLoggedIn,
@@ -96,6 +98,7 @@ _AGENT_DECISIONS = frozenset(
         d.Requeued,
         d.OfferWithdrawn,
         d.Closed,
+        d.CallbackAttempt,
         d.AgentPresenceSet,
         d.WrapUpStarted,
         d.WrapUpEnded,
@@ -119,6 +122,7 @@ class TableVersions:
     def __init__(self, service: Service) -> None:
         self.service = service
         self._agents = 0
+        self._loads = 0  # snapshots loaded: each replaces both tables
         self._quiet = 0  # applies of agents' own events, minus those that moved a contact
 
     @handles(*_AGENT_EVENTS)
@@ -134,10 +138,8 @@ class TableVersions:
             self._quiet -= 1
 
     def now(self) -> dict[str, str]:
-        runtime = self.service.runtime
-        # the engine's identity: a snapshot loaded replaces every table
-        engine = id(runtime.engine)
-        return {
-            "agents": f"{engine:x}.{self._agents}",
-            "contacts": f"{engine:x}.{runtime.changes - self._quiet}",
-        }
+        loads, changes = self._loads, self.service.runtime.changes
+        return {"agents": f"{loads}.{self._agents}", "contacts": f"{loads}.{changes - self._quiet}"}
+
+    def on_resynced(self) -> None:
+        self._loads += 1
