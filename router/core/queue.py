@@ -159,11 +159,18 @@ class WaitingQueue:
         shelf = by_channel.get(contact.channel)
         if shelf is None:
             shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
-        bucket = shelf.buckets.get(contact.rid)
+        rid = contact.rid
+        bucket = shelf.buckets.get(rid)
         if bucket is None:
-            bucket = shelf.buckets[contact.rid] = Bucket()
+            bucket = shelf.buckets[rid] = Bucket()
         if bucket.add(contact.target_at, contact.seq, contact):
-            shelf.set_head(contact.rid, bucket)
+            dues = shelf.dues
+            if dues is not None and rid < len(dues):
+                # ``set_head``, inlined: the new head is this contact.
+                dues[rid] = contact.target_at
+                shelf.seqs[rid] = contact.seq
+            else:
+                shelf.set_head(rid, bucket)
         contact.entry = bucket
         self._size += 1
         if contact.cooldowns is not None:
@@ -179,16 +186,28 @@ class WaitingQueue:
             return
         if bucket.remove(contact.target_at, contact.seq, contact):
             shelf = self._shelves[contact.scope][contact.channel]
-            if bucket:
-                shelf.set_head(contact.rid, bucket)
+            rid = contact.rid
+            dues = shelf.dues
+            if bucket._len:
+                if dues is not None and rid < len(dues):
+                    # ``set_head``, inlined (most contacts leave from a head).
+                    dues[rid] = bucket._dues[0][0]
+                    shelf.seqs[rid] = bucket._seqs[0][0]
+                else:
+                    shelf.set_head(rid, bucket)
             else:
-                del shelf.buckets[contact.rid]
-                shelf.set_head(contact.rid, None)
+                del shelf.buckets[rid]
+                shelf.set_head(rid, None)
         contact.entry = None
         self._size -= 1
         if contact.cooldowns is not None:
             self._cooling -= 1
-        self.tally.left(contact)
+        # ``WaitingTally.left``, inlined (every contact leaving the queue).
+        count = self.tally._count
+        count[("service", contact.service.name)] -= 1
+        site = contact.spec.preferred_site
+        if site is not None:
+            count[("site", site)] -= 1
 
     def best_for(
         self,

@@ -92,6 +92,7 @@ class WaitingTally:
             self._compact(key)
 
     def left(self, c: ContactRecord) -> None:
+        # Also inlined in ``WaitingQueue.remove``: a change here goes there too.
         self._count[("service", c.service.name)] -= 1
         site = c.spec.preferred_site
         if site is not None:
