@@ -16,9 +16,10 @@ from router.core.events import (
     ContactArrived,
     ContactCompleted,
     OfferAccepted,
+    PresenceChanged,
     TimerDue,
 )
-from router.core.model import Channel, ContactSpec
+from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
 from router.core.partner_gates import _KEPT_BY_IDENTITY
 from skills import parse_requirement
 from tests.builders import CATALOGUE, agent, engine, service
@@ -116,3 +117,20 @@ def test_an_agent_holding_a_contact_comes_after_an_idle_one_whatever_its_idle_ti
     e.apply(2, AgentLoggedIn("a1"))
     (second,) = _offers(e.apply(3, ContactArrived(ContactSpec("c2", Channel.CHAT, "nurse"))))
     assert second.agent_id == "a1"
+
+
+def test_a_contact_waiting_only_at_its_site_is_found_by_an_agent_of_the_site() -> None:
+    # The queue's only shelf is the site's: an agent's drain must look there too.
+    nurse = service(
+        "nurse", "nursing", steps=(Step(StepKind.OWN_SITE, 60.0), Step(StepKind.REGION))
+    )
+    e = engine([nurse], [agent("a1", "x", {"nursing": 3})])
+    e.apply(0, AgentLoggedIn("a1", Presence.NOT_READY))  # logged in: the site step applies
+    spec = ContactSpec("c1", Channel.VOICE, "nurse", preferred_site="x")
+    assert [x.step for x in e.apply(1, ContactArrived(spec)) if isinstance(x, d.Queued)] == [
+        StepKind.OWN_SITE
+    ]
+    assert [
+        (o.contact_id, o.agent_id)
+        for o in _offers(e.apply(2, PresenceChanged("a1", Presence.AVAILABLE)))
+    ] == [("c1", "a1")]

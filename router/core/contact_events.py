@@ -66,7 +66,8 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
             f"known: {', '.join(service.urgencies)}"
         ) from None
     catalogue = engine.catalogue
-    if spec.language is not None and not catalogue.has_language(spec.language):
+    # ``has_language``'s test, inlined (every arrival names a language).
+    if spec.language is not None and spec.language not in catalogue._lang_bit:
         raise InvalidEvent(
             f"unknown language {spec.language!r}; known: {', '.join(catalogue.languages)}"
         )
@@ -196,7 +197,17 @@ def on_merged(engine: EngineState, ev: ContactMerged, now: float, out: Decisions
 
 
 def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisions) -> None:
-    c = engine._offered_to(ev.contact_id, ev.agent_id)
+    try:  # ``_offered_to``'s checks, inlined for the usual case (every accept)
+        c = engine._contacts[ev.contact_id]
+    except KeyError:
+        c = None
+    if (
+        c is None
+        or c.state is not _OFFERED
+        or c.agent_id != ev.agent_id
+        or ev.agent_id not in engine._agents
+    ):
+        c = engine._offered_to(ev.contact_id, ev.agent_id)  # raises
     c.state = _ASSIGNED
     c.away_token = 0  # with an agent, an away person's chat is not abandoned
     out.append(

@@ -52,6 +52,7 @@ class WaitingTally:
         self._oldest: dict[TallyKey, _Oldest] = {}
 
     def entered(self, c: ContactRecord) -> None:
+        # Also inlined in ``WaitingQueue.add``: a change here goes there too.
         # The service's entry: ``_enter``, inlined (every contact entering the queue).
         key = ("service", c.service.name)
         # Subscripts, not ``get``: cheaper when the service has been seen (nearly always).
