@@ -24,8 +24,8 @@ from router.core.events import (
     OfferAccepted,
     OfferDeclined,
 )
-from router.core.matching import close, drain
-from router.core.model import Channel, ContactState, Presence, place_and_deadline
+from router.core.matching import close, drain, route
+from router.core.model import Channel, ContactState, Presence, StepKind, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.scheduled import hold
 from router.core.state import ContactRecord
@@ -43,6 +43,7 @@ _COOLDOWN_TIMER = TimerKind.COOLDOWN
 _DEADLINE_TIMER = TimerKind.DEADLINE
 _NOT_READY = Presence.NOT_READY
 _OFFERED = ContactState.OFFERED
+_REGION_STEP = StepKind.REGION
 _WAITING = ContactState.WAITING
 _WARN_TIMER = TimerKind.WARN
 
@@ -119,6 +120,15 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         engine._timers.push(warn_at, _WARN_TIMER, c.id, token)
     else:
         engine._timers.push(max(due, now), _DEADLINE_TIMER, c.id, token)
+    steps = service.steps
+    if len(steps) == 1 and steps[0].kind is _REGION_STEP and not steps[0].relax_levels:
+        # ``enter_step``'s work for a service of one step reaching the region (most
+        # arrivals), without its call: the record starts at that step (its index,
+        # kind, scope and requirement); it needs a fresh epoch, and no step timer.
+        engine._tokens += 1
+        c.epoch = engine._tokens
+        route(engine, c, now, out, True)
+        return
     enter_step(engine, c, 0, now, out, True)  # arriving (positional: a cheaper call)
 
 

@@ -268,6 +268,15 @@ class WaitingQueue:
                 if shelf is None or not shelf.buckets:
                     continue
                 dues = shelf.dues
+                if (
+                    dues is not None
+                    and 2 * len(shelf.buckets) < len(dues)
+                    and shelf.buckets.keys().isdisjoint(reqs)
+                ):
+                    # Few of the ids have a bucket (a short queue) and none of the
+                    # agent's does: what reading its keys would find (all NaN), without
+                    # the picker and min() over them (most drains then find nothing).
+                    continue
                 if dues is not None:
                     # The smallest head key of the agent's buckets here, read from the
                     # flat arrays in C (a picker, min); only the winner's bucket is touched.
