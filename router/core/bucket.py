@@ -90,11 +90,22 @@ class Bucket:
             seqs = self._seqs[ci]
             i = n = len(dues)
         else:
-            ci = min(lower(self._maxdue, self._maxseq, due, seq), last)
+            # ``lower`` twice, inlined (most arrivals: urgency classes interleave), and
+            # the chunk search skipped when there is one chunk. The key is at most the
+            # last one, so its chunk is at most the last.
+            if last:
+                maxdue = self._maxdue
+                ci = bisect_left(maxdue, due)
+                if maxdue[ci] == due:
+                    ci = bisect_left(self._maxseq, seq, ci, bisect_right(maxdue, due, ci))
+            else:
+                ci = 0
             dues = self._dues[ci]
             seqs = self._seqs[ci]
-            i = lower(dues, seqs, due, seq)
+            i = bisect_left(dues, due)
             n = len(dues)
+            if i < n and dues[i] == due:
+                i = bisect_left(seqs, seq, i, bisect_right(dues, due, i))
         if i == n:
             dues.append(due)
             seqs.append(seq)

@@ -55,6 +55,16 @@ def free_channels(
             b = blocks.get(held)
             if b:
                 blocked = b if blocked is None else blocked | b
+    return _room_in(items, load, blocked)
+
+
+def _room_in(
+    items: tuple[tuple[Channel, int], ...],
+    load: dict[Channel, int],
+    blocked: frozenset[Channel] | None,
+) -> tuple[Channel, ...]:
+    # Its own function: a generator in ``free_channels`` made ``load`` and ``blocked``
+    # closure cells, allocated on every call (every drain), even one that returns early.
     return tuple(
         ch for ch, cap in items if load.get(ch, 0) < cap and (blocked is None or ch not in blocked)
     )

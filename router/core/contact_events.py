@@ -24,8 +24,8 @@ from router.core.events import (
     OfferAccepted,
     OfferDeclined,
 )
-from router.core.matching import close, drain
-from router.core.model import Channel, ContactState, Presence, place_and_deadline
+from router.core.matching import close, drain, route
+from router.core.model import Channel, ContactState, Presence, StepKind, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.scheduled import hold
 from router.core.state import ContactRecord
@@ -43,6 +43,7 @@ _COOLDOWN_TIMER = TimerKind.COOLDOWN
 _DEADLINE_TIMER = TimerKind.DEADLINE
 _NOT_READY = Presence.NOT_READY
 _OFFERED = ContactState.OFFERED
+_REGION_STEP = StepKind.REGION
 _WAITING = ContactState.WAITING
 _WARN_TIMER = TimerKind.WARN
 
@@ -66,7 +67,8 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
             f"known: {', '.join(service.urgencies)}"
         ) from None
     catalogue = engine.catalogue
-    if spec.language is not None and not catalogue.has_language(spec.language):
+    # ``has_language``'s test, inlined (every arrival names a language).
+    if spec.language is not None and spec.language not in catalogue._lang_bit:
         raise InvalidEvent(
             f"unknown language {spec.language!r}; known: {', '.join(catalogue.languages)}"
         )
@@ -118,7 +120,16 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         engine._timers.push(warn_at, _WARN_TIMER, c.id, token)
     else:
         engine._timers.push(max(due, now), _DEADLINE_TIMER, c.id, token)
-    enter_step(engine, c, 0, now, out, arriving=True)
+    steps = service.steps
+    if len(steps) == 1 and steps[0].kind is _REGION_STEP and not steps[0].relax_levels:
+        # ``enter_step``'s work for a service of one step reaching the region (most
+        # arrivals), without its call: the record starts at that step (its index,
+        # kind, scope and requirement); it needs a fresh epoch, and no step timer.
+        engine._tokens += 1
+        c.epoch = engine._tokens
+        route(engine, c, now, out, True)
+        return
+    enter_step(engine, c, 0, now, out, True)  # arriving (positional: a cheaper call)
 
 
 def on_cancelled(engine: EngineState, ev: ContactCancelled, now: float, out: Decisions) -> None:
@@ -196,7 +207,17 @@ def on_merged(engine: EngineState, ev: ContactMerged, now: float, out: Decisions
 
 
 def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisions) -> None:
-    c = engine._offered_to(ev.contact_id, ev.agent_id)
+    try:  # ``_offered_to``'s checks, inlined for the usual case (every accept)
+        c = engine._contacts[ev.contact_id]
+    except KeyError:
+        c = None
+    if (
+        c is None
+        or c.state is not _OFFERED
+        or c.agent_id != ev.agent_id
+        or ev.agent_id not in engine._agents
+    ):
+        c = engine._offered_to(ev.contact_id, ev.agent_id)  # raises
     c.state = _ASSIGNED
     c.away_token = 0  # with an agent, an away person's chat is not abandoned
     out.append(
@@ -242,8 +263,14 @@ def return_offer(
 
 
 def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Decisions) -> None:
-    c = engine._assigned_to(ev.contact_id, ev.agent_id)
-    a = engine._agents[ev.agent_id]
+    agent_id = ev.agent_id
+    try:  # ``_assigned_to``'s checks, inlined for the usual case (every completion)
+        c = engine._contacts[ev.contact_id]
+    except KeyError:
+        c = None
+    if c is None or c.state is not _ASSIGNED or c.agent_id != agent_id:
+        c = engine._assigned_to(ev.contact_id, agent_id)  # raises
+    a = engine._agents[agent_id]
     if a.avail_entry is not None:
         engine._pool.unindex(a)
     # ``release``, inlined (every completion).

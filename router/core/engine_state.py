@@ -58,12 +58,18 @@ class EngineState:
         self._tokens = 0
         self._agent_seq = 0
         self._share: dict[int, float] | None = None
-        # The shares among the services open at some moment (``Engine._service_share``):
-        # derived, emptied with ``_share``, never in a snapshot.
-        self._open_shares: dict[frozenset[str], dict[int, float]] = {}
         self._service_base: dict[tuple[str, str | None, str | None], int] = {}
+        self._init_derived()
         self._init_liveness()
         self._init_cover()
+
+    def _init_derived(self) -> None:
+        # The shares among the services open at some moment (``Engine._service_share``),
+        # and a contact's base requirement id by (id of its requirement object, language,
+        # authorisation) -> (the object, the id) (``partner_gates.base_rid``): derived,
+        # never in a snapshot (object ids mean nothing in another process).
+        self._open_shares: dict[frozenset[str], dict[int, float]] = {}
+        self._base_by_identity: dict[tuple[int, str | None, str | None], tuple[object, int]] = {}
 
     def _init_liveness(self) -> None:
         # agent -> (seen until, how long its last sighting was valid for)
@@ -89,13 +95,14 @@ class EngineState:
         services open at some moment): a snapshot holds state, not what a query left."""
         state = self.__dict__.copy()
         state.pop("_open_shares", None)
+        state.pop("_base_by_identity", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A snapshot written before the liveness rule (or partner cover) lacks its
         state: it starts empty."""
         self.__dict__.update(state)
-        self._open_shares = {}
+        self._init_derived()
         if "_seen" not in state:
             self._init_liveness()
         if "_cover" not in state:

@@ -11,6 +11,8 @@ from router.core.model import AgentSpec, ContactSpec, ServiceSpec
 from router.core.partners import OWN_REGION, partner_authorisation, service_agreements
 from skills import Requirement, Term
 
+_KEPT_BY_IDENTITY = 4096
+
 
 def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> int:
     """The id of the requirement a contact of ``service`` is matched by before any step
@@ -18,12 +20,25 @@ def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> in
     requirement = spec.requirement
     if requirement is not None:
         if not engine.policy.agreements:
-            # ``contact_base``'s cache hit, inlined (no gate to join): every arrival that
-            # names its own requirement takes this path.
+            # No gate to join: ``contact_base``'s answer, looked up by the requirement
+            # object's identity (every arrival that names its own requirement takes this
+            # path, and channels reuse their objects). Hashing a ``Requirement`` runs its
+            # dataclass ``__hash__``, a Python frame called from C (~1,000 instructions);
+            # the entry holds the object, so its id is not reused while it is there.
+            by_id = (id(requirement), spec.language, spec.authorisation)
+            seen = engine._base_by_identity
             try:
-                return engine._reqs._derived[(requirement, spec.language, spec.authorisation)]
+                held, rid = seen[by_id]
             except KeyError:
                 pass
+            else:
+                if held is requirement:
+                    return rid
+            rid = engine._reqs.contact_base(requirement, spec.language, spec.authorisation)
+            if len(seen) >= _KEPT_BY_IDENTITY:
+                seen.clear()  # requirement objects parsed per request: kept bounded
+            seen[by_id] = (requirement, rid)
+            return rid
         return engine._reqs.contact_base(
             gated(engine, requirement, service.name), spec.language, spec.authorisation
         )

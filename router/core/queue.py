@@ -45,18 +45,20 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable, Sequence
+from heapq import heappush
 from math import isnan
 from typing import TYPE_CHECKING, Any
 
 from router.core.bucket import Bucket, from_bytes
 from router.core.model import Channel
-from router.core.tally import WaitingTally
+from router.core.tally import WaitingTally, _Oldest
 
 if TYPE_CHECKING:
     from router.core.state import ContactRecord
 
 ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
+_REGION_ONLY = (REGION,)
 
 _INF = float("inf")
 # A shelf's slot for a requirement id without a bucket: NaN fails every comparison, so
@@ -159,16 +161,46 @@ class WaitingQueue:
         shelf = by_channel.get(contact.channel)
         if shelf is None:
             shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
-        bucket = shelf.buckets.get(contact.rid)
+        rid = contact.rid
+        bucket = shelf.buckets.get(rid)
         if bucket is None:
-            bucket = shelf.buckets[contact.rid] = Bucket()
+            bucket = shelf.buckets[rid] = Bucket()
         if bucket.add(contact.target_at, contact.seq, contact):
-            shelf.set_head(contact.rid, bucket)
+            dues = shelf.dues
+            if dues is not None and rid < len(dues):
+                # ``set_head``, inlined: the new head is this contact.
+                dues[rid] = contact.target_at
+                shelf.seqs[rid] = contact.seq
+            else:
+                shelf.set_head(rid, bucket)
         contact.entry = bucket
         self._size += 1
         if contact.cooldowns is not None:
             self._cooling += 1
-        self.tally.entered(contact)
+        tally = self.tally
+        # ``WaitingTally.entered``'s service entry, inlined (every contact entering the
+        # queue); a site's entry (a contact preferring one) goes through ``_enter``.
+        key = ("service", contact.service.name)
+        count = tally._count
+        try:
+            n = count[key] + 1
+        except KeyError:
+            n = 1
+        count[key] = n
+        try:
+            oldest = tally._oldest[key]
+        except KeyError:
+            oldest = tally._oldest[key] = _Oldest()
+        ordered = oldest.ordered
+        if not ordered or ordered[-1].arrived_at <= contact.arrived_at:
+            ordered.append(contact)
+        else:
+            heappush(oldest.heap, (contact.arrived_at, contact.seq, contact))
+        if len(ordered) + len(oldest.heap) > 2 * n + 1024:
+            tally._compact(key)
+        site = contact.spec.preferred_site
+        if site is not None:
+            tally._enter(("site", site), contact)
 
     def remove(self, contact: ContactRecord) -> None:
         """Takes ``contact`` out of the queue. Its key (``target_at``) and arrival number are
@@ -179,16 +211,28 @@ class WaitingQueue:
             return
         if bucket.remove(contact.target_at, contact.seq, contact):
             shelf = self._shelves[contact.scope][contact.channel]
-            if bucket:
-                shelf.set_head(contact.rid, bucket)
+            rid = contact.rid
+            dues = shelf.dues
+            if bucket._len:
+                if dues is not None and rid < len(dues):
+                    # ``set_head``, inlined (most contacts leave from a head).
+                    dues[rid] = bucket._dues[0][0]
+                    shelf.seqs[rid] = bucket._seqs[0][0]
+                else:
+                    shelf.set_head(rid, bucket)
             else:
-                del shelf.buckets[contact.rid]
-                shelf.set_head(contact.rid, None)
+                del shelf.buckets[rid]
+                shelf.set_head(rid, None)
         contact.entry = None
         self._size -= 1
         if contact.cooldowns is not None:
             self._cooling -= 1
-        self.tally.left(contact)
+        # ``WaitingTally.left``, inlined (every contact leaving the queue).
+        count = self.tally._count
+        count[("service", contact.service.name)] -= 1
+        site = contact.spec.preferred_site
+        if site is not None:
+            count[("site", site)] -= 1
 
     def best_for(
         self,
@@ -210,6 +254,11 @@ class WaitingQueue:
         weighed = 0
         shelves = self._shelves
         cooling = self._cooling
+        if len(shelves) == 1 and scopes and scopes[-1] == REGION and REGION in shelves:
+            # Nothing ever waited for one agent, team or site (most regions, most of
+            # the time): an agent's narrower scopes (before its last, the region) have
+            # no shelf to look up.
+            scopes = _REGION_ONLY
         for scope in scopes:
             by_channel = shelves.get(scope)
             if not by_channel:
@@ -219,6 +268,15 @@ class WaitingQueue:
                 if shelf is None or not shelf.buckets:
                     continue
                 dues = shelf.dues
+                if (
+                    dues is not None
+                    and 2 * len(shelf.buckets) < len(dues)
+                    and shelf.buckets.keys().isdisjoint(reqs)
+                ):
+                    # Few of the ids have a bucket (a short queue) and none of the
+                    # agent's does: what reading its keys would find (all NaN), without
+                    # the picker and min() over them (most drains then find nothing).
+                    continue
                 if dues is not None:
                     # The smallest head key of the agent's buckets here, read from the
                     # flat arrays in C (a picker, min); only the winner's bucket is touched.
@@ -257,8 +315,7 @@ class WaitingQueue:
                         if low_due < best_due or (low_due == best_due and low_seq < best_seq):
                             best, best_due, best_seq = head, low_due, low_seq
                         continue
-                buckets = shelf.buckets
-                eligible = [b for rid in reqs if (b := buckets.get(rid)) is not None]
+                eligible = _buckets_of(shelf.buckets, reqs)
                 weighed += len(eligible)
                 for bucket in eligible:
                     found = _head(bucket, agent_id, now) if cooling else bucket.head
@@ -297,6 +354,12 @@ class WaitingQueue:
         ]
         found.sort(key=lambda c: (c.target_at, c.seq))
         return found
+
+
+def _buckets_of(buckets: dict[int, Bucket], reqs: tuple[int, ...]) -> list[Bucket]:
+    """The buckets at ``reqs``: a function of its own, so that the comprehension's names
+    are not closure cells allocated on every ``best_for`` call."""
+    return [b for rid in reqs if (b := buckets.get(rid)) is not None]
 
 
 def _lowest(
