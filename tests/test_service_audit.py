@@ -951,3 +951,31 @@ async def test_a_callback_attempt_that_hands_the_callback_back_changes_the_agent
     await attempt(client, "a002", cb, "no_answer")
     after = (await request(client, "GET", stats))["versions"]
     assert after["agents"] != before["agents"]
+
+
+async def test_closed_by_names_only_an_agent_who_had_the_contact_in_hand(served: Served) -> None:
+    """A caller who hangs up, or a supervisor who removes a contact, while it is only
+    offered to an agent: the agent never took it, so it did not close it."""
+    client, _, clock = served
+    clock.set("2026-11-24 10:00")
+    await act(client, "a002", "login")
+    await call(client, "h1")  # offered to a002
+    await request(client, "POST", f"{CALLS}/h1/abandoned", "telephony", {})
+    hung_up = await trail(client, "phone-h1")
+    assert (hung_up["outcome"], hung_up["closed_by"], hung_up["answered_by"]) == (
+        "abandoned",
+        None,
+        None,
+    )
+    assert hung_up["trail"][-1]["change"] == "closed"
+    assert hung_up["trail"][-1]["agent_id"] is None
+    await call(client, "h2")  # offered to a002
+    removal = {"reason": "duplicate"}
+    await request(client, "POST", "/api/supervisor/contacts/phone-h2/remove", body=removal)
+    removed = await trail(client, "phone-h2")
+    assert (removed["closed_by"], removed["removed_by"]) == (None, "supervisor")
+    await call(client, "h3")
+    await take(client, "a002", "phone-h3")
+    await complete(client, "a002", "phone-h3")
+    done = await trail(client, "phone-h3")
+    assert (done["closed_by"], done["answered_by"]) == ("a002", "a002")
