@@ -27,6 +27,10 @@ hub listens to applied events (presence, login, logout, a supervisor's edit) as 
 to decisions, and every instance applies the same log.
 
 The routes (REST and the websocket's) are ``router.service.agent_routes``.
+
+Size: the hub's fan-out, the reading of an action (the quick one for accept, decline and
+complete beside the general one that words every problem) and a websocket's session are
+one protocol; the routes live apart.
 """
 
 from __future__ import annotations

@@ -79,18 +79,10 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
-# An agent's own events, and the decisions that change what the agents table shows
-# (an agent's status, presence, contacts) or only that. A callback attempt that did not
+# The decisions that change what the agents table shows (an agent's status, presence,
+# contacts), and those that change only that. A callback attempt that did not
 # reach the person hands the callback back: the agent's contacts and status change
 # with no other decision.
-_AGENT_EVENTS = (
-    PresenceChanged,
-    AgentLoggedIn,
-    AgentLoggedOut,
-    AgentUpdated,
-    WrapUpDone,
-    AgentsSeen,
-)
 _AGENT_DECISIONS = frozenset(
     (
         d.Offered,
@@ -125,9 +117,9 @@ class TableVersions:
         self._loads = 0  # snapshots loaded: each replaces both tables
         self._quiet = 0  # applies of agents' own events, minus those that moved a contact
 
-    @handles(*_AGENT_EVENTS)
+    @handles(PresenceChanged, AgentLoggedIn, AgentLoggedOut, AgentUpdated, WrapUpDone, AgentsSeen)
     def on_applied(self, event: Event, now: float) -> None:
-        if type(event) is not AgentsSeen:  # a heartbeat shows nowhere
+        if not isinstance(event, AgentsSeen):  # a heartbeat shows nowhere
             self._agents += 1
         self._quiet += 1
 
