@@ -13,6 +13,9 @@ const CHOICES = ["longest_idle", "highest_proficiency", "least_occupied"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
 // The waiting list shows this many rows at first, and this many more on "Show more".
 const PAGE = 50;
+// The server names eligible agents for at most this many rows a request
+// (``?eligible=true``): more rows shown are asked for in pieces of this size.
+const ELIGIBLE_ROWS = 100;
 const view = {
   choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
   // The versions of the tables as last loaded (the stats push names the current ones).
@@ -99,17 +102,27 @@ function renderAlerts() {
 async function loadQueue(version = null) {
   // Marked before the answer: a push meanwhile with the same versions asks nothing more.
   if (version) view.loaded.contacts = version;
-  const page = await session.request("GET", `/api/supervisor/contacts?limit=${view.shown}&eligible=true`).catch(() => null);
-  if (!page) { if (version) view.loaded.contacts = null; return; }
-  view.contacts = page.contacts;
-  view.total = page.total;
+  const pieces = [];
+  for (let offset = 0; offset < view.shown; offset += ELIGIBLE_ROWS) {
+    const limit = Math.min(ELIGIBLE_ROWS, view.shown - offset);
+    pieces.push(session.request("GET", `/api/supervisor/contacts?offset=${offset}&limit=${limit}&eligible=true`));
+  }
+  const pages = await Promise.all(pieces).catch(() => null);
+  if (!pages) { if (version) view.loaded.contacts = null; return; }
+  // The pieces are read one after another: a contact that moved up meanwhile would be
+  // in two of them.
+  const seen = new Set();
+  view.contacts = pages.flatMap((p) => p.contacts).filter((c) => !seen.has(c.id) && seen.add(c.id));
+  view.total = pages[0].total;
   renderQueue();
 }
 
 function queueRow(c) {
   const eligible = c.eligible || [];
   const who = c.state === "waiting"
-    ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
+    ? (eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–")
+      // The server names the first few (the free ones first) and counts them all.
+      + ((c.eligible_total ?? 0) > eligible.length ? ` ${t("queue.eligible_more", { n: c.eligible_total - eligible.length })}` : "")
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
   const actions = [h("button", { type: "button", id: `audit-${c.id}`, onclick: () => openAudit(c.id) }, `${t("action.audit")}: ${c.id}`)];
   if (c.state !== "assigned") {
