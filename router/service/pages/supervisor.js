@@ -16,6 +16,8 @@ const PAGE = 50;
 // The server names eligible agents for at most this many rows a request
 // (``?eligible=true``): more rows shown are asked for in pieces of this size.
 const ELIGIBLE_ROWS = 100;
+// The most rows the list shows: the server's largest page (MAX_LIMIT).
+const MOST_ROWS = 1000;
 const view = {
   choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
   // The versions of the tables as last loaded (the stats push names the current ones).
@@ -107,7 +109,8 @@ async function loadQueue(version = null) {
     const limit = Math.min(ELIGIBLE_ROWS, view.shown - offset);
     pieces.push(session.request("GET", `/api/supervisor/contacts?offset=${offset}&limit=${limit}&eligible=true`));
   }
-  const pages = await Promise.all(pieces).catch(() => null);
+  // A reload that fails says so: a list that silently stopped moving would look current.
+  const pages = await Promise.all(pieces).catch((error) => failed(error));
   if (!pages) { if (version) view.loaded.contacts = null; return; }
   // The pieces are read one after another: a contact that moved up meanwhile would be
   // in two of them.
@@ -198,25 +201,26 @@ async function confirmRemove(event) {
 function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
-  const more = view.total > view.contacts.length;
+  const more = view.total > view.contacts.length && view.shown < MOST_ROWS;
+  const count = view.shown >= MOST_ROWS && view.total > view.contacts.length ? "queue.count_most" : "queue.count";
   $("queue").replaceChildren(
-    h("p", { id: "queue-count" }, t("queue.count", { shown: view.contacts.length, total: view.total })),
+    h("p", { id: "queue-count" }, t(count, { shown: view.contacts.length, total: view.total })),
     h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "queue-heading" },
       h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
         h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
         h("tbody", {}, view.contacts.map(queueRow)))),
     more ? h("button", { type: "button", id: "queue-more", onclick: async () => {
-      view.shown += PAGE;
+      view.shown = Math.min(view.shown + PAGE, MOST_ROWS);
       await loadQueue();
       $("queue-more")?.focus();
-    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length) })) : null);
+    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length, MOST_ROWS - view.shown) })) : null);
 }
 
 // ------------------------------------------------------------------ agents
 
 async function loadAgents(version = null) {
   if (version) view.loaded.agents = version;
-  const body = await session.request("GET", "/api/supervisor/agents").catch(() => null);
+  const body = await session.request("GET", "/api/supervisor/agents").catch((error) => failed(error));
   if (!body) { if (version) view.loaded.agents = null; return; }
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
