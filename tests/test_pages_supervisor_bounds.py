@@ -5,6 +5,7 @@ slower answer never overwrites a newer one."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from playwright.async_api import expect
 
 import router.service.supervisor_contacts as contacts
 from router.app import build_app
+from router.instance import stats_for
 from tests.pages_support import browser_context
 from tests.service_support import bearer, make_service
 from tests.test_pages_supervisor import post_call, sign_in
@@ -80,3 +82,46 @@ async def test_a_reload_that_fails_says_so(
     )
     await page.locator("#queue-refresh").click()
     await expect(page.locator("#notices")).to_contain_text("limit: too many")
+
+
+async def test_an_older_slower_answer_never_overwrites_a_newer_one(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    stats_for(service).interval = 3600  # no pushes meanwhile: the reloads are the test's
+    client = await aiohttp_client(build_app(service))
+    await post_call(client, "o1", "oral_health")
+    page = await browser_context.new_page()
+    await sign_in(page, client, "/supervisor")
+    await expect(page.locator('tr[data-contact="phone-o1"]')).to_be_visible()
+    await page.wait_for_load_state("networkidle")
+
+    # The next read of the list is answered as the list is now (o1 only), but slowly.
+    read, release, delivered = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    held: list[Any] = []
+
+    async def hold(route: Any) -> None:
+        if held:
+            await route.continue_()
+            return
+        held.append(route)
+        answer = await route.fetch()
+        read.set()
+        await release.wait()
+        await route.fulfill(response=answer)
+        delivered.set()
+
+    await page.route("**/api/supervisor/contacts?*", hold)
+    await page.locator("#queue-refresh").click()
+    await asyncio.wait_for(read.wait(), 60)  # a safety net, not a timed assertion
+    await post_call(client, "o2", "oral_health")
+    await page.locator("#queue-refresh").click()
+    await expect(page.locator('tr[data-contact="phone-o2"]')).to_be_visible()
+
+    release.set()
+    await asyncio.wait_for(delivered.wait(), 60)
+    # Let the page take the old answer in (a few turns of its event loop).
+    for _ in range(5):
+        await page.evaluate("new Promise((done) => setTimeout(done, 20))")
+    await expect(page.locator("#queue-count")).to_have_text("Showing 2 of 2.")
+    assert await page.locator('tr[data-contact="phone-o2"]').count() == 1

@@ -26,6 +26,30 @@ const view = {
 };
 let session = null;
 
+// Per table, the latest request (its number and the version it was asked at): an older,
+// slower answer is dropped, and only the latest request's answer marks a version loaded.
+const asking = { contacts: { n: 0, version: null }, agents: { n: 0, version: null } };
+
+function ask(table, version) {
+  const latest = asking[table];
+  latest.n += 1;
+  latest.version = version;
+  return latest.n;
+}
+
+/** Whether request ``n`` is still the latest of ``table``; if so it is answered now
+ * (``body`` null: it failed), which marks its version loaded or not. */
+function answered(table, n, body) {
+  const latest = asking[table];
+  if (latest.n !== n) return false;
+  if (latest.version) view.loaded[table] = body ? latest.version : null;
+  latest.version = null;
+  return body != null;
+}
+
+/** Whether ``version`` of ``table`` is loaded or being asked for already. */
+const current = (table, version) => version === view.loaded[table] || version === asking[table].version;
+
 function notice(text, error = false) {
   $("notices").replaceChildren(h("p", { class: error ? "notice error" : "notice" }, text));
 }
@@ -102,16 +126,15 @@ function renderAlerts() {
 /** The waiting list (the rows shown) with each waiting contact's eligible agents, in one
  * request. ``version``: the contacts' and agents' versions it is loaded at. */
 async function loadQueue(version = null) {
-  // Marked before the answer: a push meanwhile with the same versions asks nothing more.
-  if (version) view.loaded.contacts = version;
+  const n = ask("contacts", version);
   const pieces = [];
   for (let offset = 0; offset < view.shown; offset += ELIGIBLE_ROWS) {
     const limit = Math.min(ELIGIBLE_ROWS, view.shown - offset);
     pieces.push(session.request("GET", `/api/supervisor/contacts?offset=${offset}&limit=${limit}&eligible=true`));
   }
   // A reload that fails says so: a list that silently stopped moving would look current.
-  const pages = await Promise.all(pieces).catch((error) => failed(error));
-  if (!pages) { if (version) view.loaded.contacts = null; return; }
+  const pages = await Promise.all(pieces).catch((error) => (asking.contacts.n === n ? failed(error) : null));
+  if (!answered("contacts", n, pages)) return;
   // The pieces are read one after another: a contact that moved up meanwhile would be
   // in two of them.
   const seen = new Set();
@@ -219,9 +242,9 @@ function drawQueue() {
 // ------------------------------------------------------------------ agents
 
 async function loadAgents(version = null) {
-  if (version) view.loaded.agents = version;
-  const body = await session.request("GET", "/api/supervisor/agents").catch((error) => failed(error));
-  if (!body) { if (version) view.loaded.agents = null; return; }
+  const n = ask("agents", version);
+  const body = await session.request("GET", "/api/supervisor/agents").catch((error) => (asking.agents.n === n ? failed(error) : null));
+  if (!answered("agents", n, body)) return;
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
   renderAgents();
@@ -694,10 +717,10 @@ function onMessage(msg) {
     const v = msg.versions;
     const queueAt = v ? `${v.contacts}/${v.agents}` : null;
     if (!$("queue").contains(document.activeElement)) {
-      if (!v || queueAt !== view.loaded.contacts) loadQueue(queueAt);
+      if (!v || !current("contacts", queueAt)) loadQueue(queueAt);
       else tickWaited();
     }
-    if ((!v || v.agents !== view.loaded.agents) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
+    if ((!v || !current("agents", v.agents)) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
   } else if (msg.type === "alert") {
     view.alerts.unshift({ ...msg, received: Date.now() / 1000 });
     view.alerts.length = Math.min(view.alerts.length, 20);
