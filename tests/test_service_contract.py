@@ -53,6 +53,8 @@ NOT_MEASURABLE: dict[tuple[str, str], str] = {
     ("GET /api/supervisor/audit/export", "positive_data_acceptance"): "cross-parameter",
     # to >= from and at most 92 days: a rule across parameters.
     ("GET /api/supervisor/feedback", "positive_data_acceptance"): "cross-parameter",
+    # limit at most 100 with eligible=true (1000 without): a rule across parameters.
+    ("GET /api/supervisor/contacts", "positive_data_acceptance"): "cross-parameter",
     # window_start must be the start of a window offered now (GET .../windows): state.
     ("POST /api/channels/callbacks", "positive_data_acceptance"): "offered windows",
 }

@@ -6,7 +6,9 @@ same person reference (a work item's ``person_ref``). Nothing is blocked by a li
 person may have open contacts with different services at once. When an agent is given
 a contact, and again when it completes it, the agent's websocket gets
 ``linked {contact_id, open: [contact, ...]}`` with the person's other open contacts;
-``GET /api/agent/contacts/{id}/linked`` answers the same. The agent may close any of
+``GET /api/agent/contacts/{id}/linked`` answers the same. When a contact told as linked
+closes (elsewhere, or merged), the agent is told the list again as it is now, an empty
+``open`` when none is left. The agent may close any of
 them as ``merged`` into the one it handled (``merge`` action), or keep them.
 
 The index is derived from the log (accepted arrivals and closings), so every instance
@@ -70,6 +72,10 @@ class LinkedContacts:
         # Recently closed contact id -> its keys (a merge may follow a completion).
         self.closed: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self.handled: dict[str, OrderedDict[str, None]] = {}  # agent -> contacts it had
+        # A linked contact told to an agent here -> (agent, the contact it was linked to):
+        # when it closes elsewhere, the agent is told the list as it is now (empty too),
+        # so no Merge stays on a contact that is gone. Per instance: only sessions here.
+        self.shown: dict[str, set[tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ the index
 
@@ -112,6 +118,7 @@ class LinkedContacts:
                 self.closed.popitem(last=False)
             if decision.agent_id is not None and decision.outcome != "merged":
                 self._tell(decision.agent_id, decision.contact_id)
+            self._retell(decision.contact_id)
 
     def _remember(self, agent_id: str, contact_id: str) -> None:
         handled = self.handled.setdefault(agent_id, OrderedDict())
@@ -145,6 +152,18 @@ class LinkedContacts:
         others = self.linked(contact_id)
         if others:
             hub.push(agent_id, {"type": "linked", "contact_id": contact_id, "open": others})
+            for other in others:
+                self.shown.setdefault(other["id"], set()).add((agent_id, contact_id))
+
+    def _retell(self, closed: str) -> None:
+        """A contact some agents were shown as linked has closed: each is told its list
+        as it is now, an empty one when nothing besides its own is left open."""
+        hub = self.service.agents
+        for agent_id, into in sorted(self.shown.pop(closed, ())):
+            if agent_id in hub.sessions:
+                hub.push(
+                    agent_id, {"type": "linked", "contact_id": into, "open": self.linked(into)}
+                )
 
     # ------------------------------------------------------------ merging
 

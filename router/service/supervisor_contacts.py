@@ -30,6 +30,11 @@ from router.service.supervisor_views import contact_detail
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# ``?eligible=true`` answers for at most this many rows, and names at most this many
+# agents per contact (free ones first; ``eligible_total`` counts them all): the answer is
+# built in one synchronous block of the dispatch loop, so it must stay small at any size.
+ELIGIBLE_MAX_LIMIT = 100
+ELIGIBLE_SHOWN = 20
 OPEN_STATES = (
     ContactState.SCHEDULED,
     ContactState.WAITING,
@@ -74,6 +79,11 @@ class SupervisorContacts:
         with_eligible = query.get("eligible", "false")
         if with_eligible not in ("true", "false"):
             problems.add("eligible", f"expected true or false, got {with_eligible!r}")
+        elif with_eligible == "true" and limit > ELIGIBLE_MAX_LIMIT:
+            problems.add(
+                "limit",
+                f"at most {ELIGIBLE_MAX_LIMIT} with eligible=true, got {limit}; page with offset",
+            )
         problems.raise_if_any()
 
         engine = self.service.engine
@@ -102,10 +112,10 @@ class SupervisorContacts:
         if with_eligible == "true":
             # The console's "eligible agents" column in the same request, not one per row.
             waiting = [view for view, _ in page if view.state is ContactState.WAITING]
-            found = eligible_agents(self.service, waiting)
+            found = eligible_agents(self.service, waiting, ELIGIBLE_SHOWN)
             for row in listed:
                 if row["id"] in found:
-                    row["eligible"] = found[row["id"]]
+                    row["eligible"], row["eligible_total"] = found[row["id"]]
         return web.json_response(
             {"total": len(chosen), "offset": offset, "limit": limit, "contacts": listed}
         )

@@ -200,7 +200,8 @@ def supervisor_routes(api: SupervisorApi) -> list[Route]:
                     "eligible",
                     {"type": "string", "enum": ["true", "false"]},
                     "true: each waiting contact also names its eligible agents (as "
-                    ".../eligible does, for the whole page in one request)",
+                    ".../eligible does, for the whole page in one request; at most 20 "
+                    "each, free ones first, with eligible_total); limit at most 100",
                 ),
             ),
         ),

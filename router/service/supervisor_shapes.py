@@ -252,11 +252,17 @@ class EligibleAgent(Answer):
 
 
 class ListedContact(ContactDetail):
-    """A contact in the list; with ``?eligible=true`` a waiting one also names the
-    agents it may be offered to (as ``.../eligible`` does, in the same request)."""
+    """A contact in the list; with ``?eligible=true`` (at most 100 rows) a waiting one
+    also names the agents it may be offered to, as ``.../eligible`` does, in the same
+    request: at most 20, the free ones first, and how many they are in all."""
 
     eligible: list[EligibleAgent] | None = Field(
-        default=None, description="with ?eligible=true, for a waiting contact"
+        default=None,
+        description="with ?eligible=true, for a waiting contact: at most 20 eligible "
+        "agents, the free ones first",
+    )
+    eligible_total: int | None = Field(
+        default=None, description="with ?eligible=true, how many agents are eligible in all"
     )
 
 

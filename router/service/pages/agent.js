@@ -45,7 +45,11 @@ function applyState(s) {
 function onMessage(msg) {
   if (msg.type !== "ack" && msg.type !== "error") pushes += 1;
   switch (msg.type) {
-    case "state": applyState(msg); break;
+    case "state":
+      // A resync: what was pushed meanwhile may be lost, so each linked list is read again.
+      applyState(msg);
+      for (const into of state.linked.keys()) recheckLinked(into);
+      break;
     case "agent": state.me = msg.agent; render(); break;
     case "offer": state.contacts.set(msg.contact.id, msg.contact); render(); break;
     case "assigned":
@@ -240,6 +244,21 @@ function completeForm(c) {
     h("label", { for: `outcome-${c.id}` }, t("complete.outcome")), select, h("button", { type: "submit", class: "primary" }, t("complete.submit")));
 }
 
+/** The person's other open contacts as they are now (``GET …/linked``): a linked contact
+ * that closed elsewhere loses its Merge button. */
+async function recheckLinked(into) {
+  let open = [];
+  try {
+    open = (await session.request("GET", `/api/agent/contacts/${encodeURIComponent(into)}/linked`)).open || [];
+  } catch (error) {
+    // 404: no longer a contact of this agent's, nothing to merge into; otherwise the
+    // list stays as it was until the next resync.
+    if (error.status !== 404) return;
+  }
+  if (open.length) state.linked.set(into, open); else state.linked.delete(into);
+  render();
+}
+
 function renderLinked() {
   const groups = [...state.linked.entries()].filter(([, open]) => open.length);
   $("linked").classList.toggle("hidden", !groups.length);
@@ -248,11 +267,16 @@ function renderLinked() {
     h("ul", {}, open.map((o) => h("li", { class: "row" },
       h("span", {}, `${summary(o)} — ${tOr("state", o.state)} `, h("code", {}, o.id)),
       h("button", { type: "button", id: `merge-${o.id}`, onclick: async () => {
-        if (!(await act("merge", { contact_id: o.id, into }))) return;
-        const left = (state.linked.get(into) || []).filter((x) => x.id !== o.id);
-        if (left.length) state.linked.set(into, left); else state.linked.delete(into);
-        render();
-        notice(t("linked.merged", { contact: o.id, into }));
+        // Refused (409: it closed elsewhere meanwhile): the list is read again.
+        const merged = await act("merge", { contact_id: o.id, into });
+        if (merged) {
+          const left = (state.linked.get(into) || []).filter((x) => x.id !== o.id);
+          if (left.length) state.linked.set(into, left); else state.linked.delete(into);
+          render();
+          notice(t("linked.merged", { contact: o.id, into }));
+        } else {
+          await recheckLinked(into);
+        }
         const next = $("linked-body").querySelector("button");
         if (next) next.focus(); else $("work-heading").focus();
       } }, `${t("linked.merge")}: ${o.id}`)))))));

@@ -13,6 +13,11 @@ const CHOICES = ["longest_idle", "highest_proficiency", "least_occupied"];
 const FIGURES = ["contacts", "answered", "answered_within_target_pct", "same_day_pct", "wait_avg_s", "wait_p90_s", "abandoned_pct", "callback_attempts_per_contact", "unreachable"];
 // The waiting list shows this many rows at first, and this many more on "Show more".
 const PAGE = 50;
+// The server names eligible agents for at most this many rows a request
+// (``?eligible=true``): more rows shown are asked for in pieces of this size.
+const ELIGIBLE_ROWS = 100;
+// The most rows the list shows: the server's largest page (MAX_LIMIT).
+const MOST_ROWS = 1000;
 const view = {
   choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
   // The versions of the tables as last loaded (the stats push names the current ones).
@@ -20,6 +25,30 @@ const view = {
   services: [], hours: new Map(), editing: null, editingService: null, effect: null, removing: null, charts: null,
 };
 let session = null;
+
+// Per table, the latest request (its number and the version it was asked at): an older,
+// slower answer is dropped, and only the latest request's answer marks a version loaded.
+const asking = { contacts: { n: 0, version: null }, agents: { n: 0, version: null } };
+
+function ask(table, version) {
+  const latest = asking[table];
+  latest.n += 1;
+  latest.version = version;
+  return latest.n;
+}
+
+/** Whether request ``n`` is still the latest of ``table``; if so it is answered now
+ * (``body`` null: it failed), which marks its version loaded or not. */
+function answered(table, n, body) {
+  const latest = asking[table];
+  if (latest.n !== n) return false;
+  if (latest.version) view.loaded[table] = body ? latest.version : null;
+  latest.version = null;
+  return body != null;
+}
+
+/** Whether ``version`` of ``table`` is loaded or being asked for already. */
+const current = (table, version) => version === view.loaded[table] || version === asking[table].version;
 
 function notice(text, error = false) {
   $("notices").replaceChildren(h("p", { class: error ? "notice error" : "notice" }, text));
@@ -97,19 +126,29 @@ function renderAlerts() {
 /** The waiting list (the rows shown) with each waiting contact's eligible agents, in one
  * request. ``version``: the contacts' and agents' versions it is loaded at. */
 async function loadQueue(version = null) {
-  // Marked before the answer: a push meanwhile with the same versions asks nothing more.
-  if (version) view.loaded.contacts = version;
-  const page = await session.request("GET", `/api/supervisor/contacts?limit=${view.shown}&eligible=true`).catch(() => null);
-  if (!page) { if (version) view.loaded.contacts = null; return; }
-  view.contacts = page.contacts;
-  view.total = page.total;
+  const n = ask("contacts", version);
+  const pieces = [];
+  for (let offset = 0; offset < view.shown; offset += ELIGIBLE_ROWS) {
+    const limit = Math.min(ELIGIBLE_ROWS, view.shown - offset);
+    pieces.push(session.request("GET", `/api/supervisor/contacts?offset=${offset}&limit=${limit}&eligible=true`));
+  }
+  // A reload that fails says so: a list that silently stopped moving would look current.
+  const pages = await Promise.all(pieces).catch((error) => (asking.contacts.n === n ? failed(error) : null));
+  if (!answered("contacts", n, pages)) return;
+  // The pieces are read one after another: a contact that moved up meanwhile would be
+  // in two of them.
+  const seen = new Set();
+  view.contacts = pages.flatMap((p) => p.contacts).filter((c) => !seen.has(c.id) && seen.add(c.id));
+  view.total = pages[0].total;
   renderQueue();
 }
 
 function queueRow(c) {
   const eligible = c.eligible || [];
   const who = c.state === "waiting"
-    ? eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–"
+    ? (eligible.map((a) => `${a.name} (${tOr("status", a.status)})`).join(", ") || "–")
+      // The server names the first few (the free ones first) and counts them all.
+      + ((c.eligible_total ?? 0) > eligible.length ? ` ${t("queue.eligible_more", { n: c.eligible_total - eligible.length })}` : "")
     : `${tOr("state", c.state)}: ${c.agent_id || ""}`;
   const actions = [h("button", { type: "button", id: `audit-${c.id}`, onclick: () => openAudit(c.id) }, `${t("action.audit")}: ${c.id}`)];
   if (c.state !== "assigned") {
@@ -185,26 +224,27 @@ async function confirmRemove(event) {
 function drawQueue() {
   if (!view.contacts.length) return $("queue").replaceChildren(h("p", {}, t("queue.empty")));
   const head = ["col.position", "col.contact", "col.channel", "col.service", "col.urgency", "col.due", "col.waited", "col.step", "col.eligible", "col.actions"];
-  const more = view.total > view.contacts.length;
+  const more = view.total > view.contacts.length && view.shown < MOST_ROWS;
+  const count = view.shown >= MOST_ROWS && view.total > view.contacts.length ? "queue.count_most" : "queue.count";
   $("queue").replaceChildren(
-    h("p", { id: "queue-count" }, t("queue.count", { shown: view.contacts.length, total: view.total })),
+    h("p", { id: "queue-count" }, t(count, { shown: view.contacts.length, total: view.total })),
     h("div", { class: "scroll", role: "region", tabindex: "0", "aria-labelledby": "queue-heading" },
       h("table", {}, h("caption", { class: "visually-hidden" }, t("queue.title")),
         h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
         h("tbody", {}, view.contacts.map(queueRow)))),
     more ? h("button", { type: "button", id: "queue-more", onclick: async () => {
-      view.shown += PAGE;
+      view.shown = Math.min(view.shown + PAGE, MOST_ROWS);
       await loadQueue();
       $("queue-more")?.focus();
-    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length) })) : null);
+    } }, t("queue.more", { n: Math.min(PAGE, view.total - view.contacts.length, MOST_ROWS - view.shown) })) : null);
 }
 
 // ------------------------------------------------------------------ agents
 
 async function loadAgents(version = null) {
-  if (version) view.loaded.agents = version;
-  const body = await session.request("GET", "/api/supervisor/agents").catch(() => null);
-  if (!body) { if (version) view.loaded.agents = null; return; }
+  const n = ask("agents", version);
+  const body = await session.request("GET", "/api/supervisor/agents").catch((error) => (asking.agents.n === n ? failed(error) : null));
+  if (!answered("agents", n, body)) return;
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
   renderAgents();
@@ -677,10 +717,10 @@ function onMessage(msg) {
     const v = msg.versions;
     const queueAt = v ? `${v.contacts}/${v.agents}` : null;
     if (!$("queue").contains(document.activeElement)) {
-      if (!v || queueAt !== view.loaded.contacts) loadQueue(queueAt);
+      if (!v || !current("contacts", queueAt)) loadQueue(queueAt);
       else tickWaited();
     }
-    if ((!v || v.agents !== view.loaded.agents) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
+    if ((!v || !current("agents", v.agents)) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
   } else if (msg.type === "alert") {
     view.alerts.unshift({ ...msg, received: Date.now() / 1000 });
     view.alerts.length = Math.min(view.alerts.length, 20);
