@@ -766,14 +766,11 @@ async def test_an_agents_own_event_that_offers_a_waiting_contact_changes_the_con
     assert after["agents"] != before["agents"]
 
 
-async def test_two_edits_of_one_agent_against_the_same_read_never_both_land(
-    served: tuple[Client, Service], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The submit is a round trip (a store's, in Redis mode): two edits with one If-Match
-    that are both checked before either lands must not both answer 200, the first
-    silently undone by the second."""
-    client, service = served
-    runtime = service.runtime
+@pytest.fixture
+def slow_submits(served: tuple[Client, Service], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every submit takes a round trip, as a store's does in Redis mode: edits sent
+    together are both read and checked before either lands."""
+    runtime = served[1].runtime
     real = runtime.submit
 
     async def slow(event: Any) -> Any:
@@ -781,6 +778,15 @@ async def test_two_edits_of_one_agent_against_the_same_read_never_both_land(
         return await real(event)
 
     monkeypatch.setattr(runtime, "submit", slow)
+
+
+async def test_two_edits_of_one_agent_against_the_same_read_never_both_land(
+    served: tuple[Client, Service], slow_submits: None
+) -> None:
+    """The submit is a round trip (a store's, in Redis mode): two edits with one If-Match
+    that are both checked before either lands must not both answer 200, the first
+    silently undone by the second."""
+    client, _ = served
     tag = (await client.get("/api/supervisor/agents/a005", headers=SUP)).headers["ETag"]
     headers = {**SUP, "If-Match": tag}
     one, two = await asyncio.gather(
@@ -802,19 +808,11 @@ async def test_two_edits_of_one_agent_against_the_same_read_never_both_land(
 
 
 async def test_a_move_is_made_on_the_settings_in_force_when_it_lands(
-    served: tuple[Client, Service], monkeypatch: pytest.MonkeyPatch
+    served: tuple[Client, Service], slow_submits: None
 ) -> None:
     """A move rebuilds the agent from its settings: an edit landing while the move is
     on its way is kept, not undone by a move made from what was read before it."""
-    client, service = served
-    runtime = service.runtime
-    real = runtime.submit
-
-    async def slow(event: Any) -> Any:
-        await asyncio.sleep(0.01)
-        return await real(event)
-
-    monkeypatch.setattr(runtime, "submit", slow)
+    client, _ = served
     edit, move = await asyncio.gather(
         client.put(
             "/api/supervisor/agents/a005", json={**A005, "languages": ["fi", "sv"]}, headers=SUP

@@ -45,13 +45,12 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable, Sequence
-from heapq import heappush
 from math import isnan
 from typing import TYPE_CHECKING, Any
 
 from router.core.bucket import Bucket, from_bytes
 from router.core.model import Channel
-from router.core.tally import WaitingTally, _Oldest
+from router.core.tally import WaitingTally
 
 if TYPE_CHECKING:
     from router.core.state import ContactRecord
@@ -177,30 +176,7 @@ class WaitingQueue:
         self._size += 1
         if contact.cooldowns is not None:
             self._cooling += 1
-        tally = self.tally
-        # ``WaitingTally.entered``'s service entry, inlined (every contact entering the
-        # queue); a site's entry (a contact preferring one) goes through ``_enter``.
-        key = ("service", contact.service.name)
-        count = tally._count
-        try:
-            n = count[key] + 1
-        except KeyError:
-            n = 1
-        count[key] = n
-        try:
-            oldest = tally._oldest[key]
-        except KeyError:
-            oldest = tally._oldest[key] = _Oldest()
-        ordered = oldest.ordered
-        if not ordered or ordered[-1].arrived_at <= contact.arrived_at:
-            ordered.append(contact)
-        else:
-            heappush(oldest.heap, (contact.arrived_at, contact.seq, contact))
-        if len(ordered) + len(oldest.heap) > 2 * n + 1024:
-            tally._compact(key)
-        site = contact.spec.preferred_site
-        if site is not None:
-            tally._enter(("site", site), contact)
+        self.tally.entered(contact)
 
     def remove(self, contact: ContactRecord) -> None:
         """Takes ``contact`` out of the queue. Its key (``target_at``) and arrival number are
@@ -227,12 +203,7 @@ class WaitingQueue:
         self._size -= 1
         if contact.cooldowns is not None:
             self._cooling -= 1
-        # ``WaitingTally.left``, inlined (every contact leaving the queue).
-        count = self.tally._count
-        count[("service", contact.service.name)] -= 1
-        site = contact.spec.preferred_site
-        if site is not None:
-            count[("site", site)] -= 1
+        self.tally.left(contact)
 
     def best_for(
         self,

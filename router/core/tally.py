@@ -52,7 +52,6 @@ class WaitingTally:
         self._oldest: dict[TallyKey, _Oldest] = {}
 
     def entered(self, c: ContactRecord) -> None:
-        # Also inlined in ``WaitingQueue.add``: a change here goes there too.
         # The service's entry: ``_enter``, inlined (every contact entering the queue).
         key = ("service", c.service.name)
         # Subscripts, not ``get``: cheaper when the service has been seen (nearly always).
@@ -93,7 +92,6 @@ class WaitingTally:
             self._compact(key)
 
     def left(self, c: ContactRecord) -> None:
-        # Also inlined in ``WaitingQueue.remove``: a change here goes there too.
         self._count[("service", c.service.name)] -= 1
         site = c.spec.preferred_site
         if site is not None:
