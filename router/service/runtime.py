@@ -58,16 +58,16 @@ class _ByKind(Generic[L]):
     __slots__ = ("_by_kind", "_seen")
 
     def __init__(self) -> None:
-        self._seen: tuple[L, ...] = ()
+        self._seen: list[L] = []
         self._by_kind: dict[type, list[L]] = {}
 
     def of(self, listeners: list[L], kind: type) -> list[L]:
-        now_listening = tuple(listeners)
-        if now_listening != self._seen:
-            self._seen, self._by_kind = now_listening, {}
+        # Compared as lists, item by item (by identity first): no tuple made per input.
+        if listeners != self._seen:
+            self._seen, self._by_kind = listeners.copy(), {}
         chosen = self._by_kind.get(kind)
         if chosen is None:
-            chosen = self._by_kind[kind] = [f for f in now_listening if _wants(f, kind)]
+            chosen = self._by_kind[kind] = [f for f in self._seen if _wants(f, kind)]
         return chosen
 
 
