@@ -156,7 +156,7 @@ class AuditStore:
             self._drop_segment(next(iter(segments.values())), early=False)
         while live:  # an open contact keeps its record until it closes
             oldest = next(iter(live.values()))
-            if oldest.first_at >= cutoff or oldest.open:
+            if oldest.first_at >= cutoff or oldest.closed_at is None:  # ``open``, inline
                 break
             self._drop_live(oldest)
         limit = self.settings.max_contacts
