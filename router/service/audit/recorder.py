@@ -181,7 +181,8 @@ class Audit(AuditStore):
             arrived, due = glance[3], glance[4]
         else:  # redirected: never opened
             arrived = spec.arrived_at if spec.arrived_at is not None else now
-        raw = spec.attributes.get("number") or spec.attributes.get("caller")
+        attributes = spec.attributes
+        raw = attributes.get("number") or attributes.get("caller")
         number = mask_number(raw) if raw else None
         record = self.live.get(spec.id)
         if record is None and spec.id in self.sealed:
