@@ -114,10 +114,14 @@ class PhoneChannel:
         and their answer reads the engine's state, channel and service without a view of
         the contact (one per webhook), the language the one it arrived with, and is
         written from its template (``answers.queue_text``)."""
-        glance = self.service.engine.contact_glance(PREFIX + call_id)
+        cid = PREFIX + call_id
+        glance = self.service.runtime.engine.contact_glance(cid)
         if glance is not None and glance[0] is ContactState.WAITING and glance[1] is Channel.VOICE:
-            position, wait = wait_json(self.service, PREFIX + call_id, glance[2])
-            return queue_text(call_id, position, wait, spec.language)
+            # ``wait_json``, inline
+            estimate = self.service.estimate(cid, glance[2])
+            low, high = estimate.low_s, estimate.high_s
+            wait = None if low is None or high is None else {"min_s": low, "max_s": high}
+            return queue_text(call_id, estimate.position, wait, spec.language)
         return dumps(self.instruction(call_id))
 
     async def arrived(
@@ -150,20 +154,18 @@ class PhoneChannel:
             external_ref=call_id,
             attributes={"caller": caller},
         )
+        service, runtime = self.service, self.service.runtime
         admitted = admit(
-            self.service.region,
-            self.service.engine.service(service_name),
-            spec,
-            self.service.runtime.clock(),
+            service.region, runtime.engine.service(service_name), spec, runtime.clock()
         )
         if isinstance(admitted, CallAgainAt):
             # No contact is made; the refusal is recorded (audit, metrics, report).
-            await record(self.service, spec, admitted.at)
+            await record(service, spec, admitted.at)
             return web.json_response(
                 {"call_id": call_id, "action": "closed", "opens_at": admitted.at}
             )
         with self.arriving.registering(cid):
-            await self.service.runtime.submit(ContactArrived(admitted))
+            await runtime.submit(ContactArrived(admitted))
         return json_text_answer(self._new_call_answer(call_id, admitted), status=201)
 
     def _same_call(self, call_id: str, body: CallBody, own: Own) -> None:

@@ -27,7 +27,7 @@ from channels.common import (
     Own,
     callback_refusal,
 )
-from router.core.errors import UnknownAgent
+from router.core.errors import InvalidEvent, UnknownAgent
 from router.service.body_shapes import BodyShape, Text, non_blank, refuse, refuse_text
 from router.service.openapi import PY_SPACE
 from router.service.service import Service
@@ -180,9 +180,11 @@ def _one_of(what: str, value: str, names: Collection[str]) -> None:
 def _known_service(name: str, info: ValidationInfo) -> str:
     service = info.context
     if isinstance(service, Service):
-        names = service.engine.services()
-        if name not in names:
-            _one_of("service", name, names)
+        engine = service.runtime.engine
+        try:  # a look-up by name, not a scan of a fresh list of every service's name
+            engine.service(name)
+        except InvalidEvent:
+            _one_of("service", name, engine.services())
     else:
         non_blank(name)
     return name

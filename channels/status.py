@@ -177,7 +177,11 @@ class StatusBook:
         return self.service.engine.contact_glance(contact_id) is not None
 
     def known(self, contact_id: str) -> bool:
-        return contact_id in self.finished or self.is_open(contact_id)
+        # ``is_open``, inline: asked on every arriving webhook.
+        return (
+            contact_id in self.finished
+            or self.service.runtime.engine.contact_glance(contact_id) is not None
+        )
 
     def status(self, contact_id: str) -> dict[str, Any] | None:
         """The contact's status, or None when it is neither open nor remembered."""

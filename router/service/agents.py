@@ -237,7 +237,7 @@ class AgentHub:
         d.WrapUpEnded,
     )
     def on_decision(self, decision: d.Decision, now: float) -> None:
-        engine = self.service.engine
+        engine = self.service.runtime.engine  # ``service.engine``, without its property
         match decision:
             case d.Offered(contact_id=cid, agent_id=aid, expires_at=exp, trace=trace):
                 if aid in self.sessions:
@@ -361,7 +361,7 @@ class AgentHub:
             # A REST agent's action shows it is there; a websocket is reported from its
             # login on (and by the instance's reports).
             await self.service.runtime.submit(self.sighting((agent_id,), held))
-        answer: dict[str, Any] = {"agent": self.agent_body(agent_id)}
+        answer: dict[str, Any] = {"agent": self._body(agent_id).body}  # ``agent_body``
         if isinstance(event, ContactReclassified):
             answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
         return answer

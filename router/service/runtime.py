@@ -58,16 +58,16 @@ class _ByKind(Generic[L]):
     __slots__ = ("_by_kind", "_seen")
 
     def __init__(self) -> None:
-        self._seen: tuple[L, ...] = ()
+        self._seen: list[L] = []
         self._by_kind: dict[type, list[L]] = {}
 
     def of(self, listeners: list[L], kind: type) -> list[L]:
-        now_listening = tuple(listeners)
-        if now_listening != self._seen:
-            self._seen, self._by_kind = now_listening, {}
+        # Compared as lists, item by item (by identity first): no tuple made per input.
+        if listeners != self._seen:
+            self._seen, self._by_kind = listeners.copy(), {}
         chosen = self._by_kind.get(kind)
         if chosen is None:
-            chosen = self._by_kind[kind] = [f for f in now_listening if _wants(f, kind)]
+            chosen = self._by_kind[kind] = [f for f in self._seen if _wants(f, kind)]
         return chosen
 
 
@@ -155,7 +155,17 @@ class Applier:
                 future.set_exception(exc)
             return
         self.applied += 1
-        for listener in self._applied_listeners_of(type(event)):
+        # ``_applied_listeners_of``, its common case inline (one input, two calls less).
+        kinds = self._event_kinds
+        applied_listeners = self.applied_listeners
+        chosen = (
+            kinds._by_kind.get(type(event))
+            if kinds is not None and applied_listeners == kinds._seen
+            else None
+        )
+        if chosen is None:
+            chosen = self._applied_listeners_of(type(event))
+        for listener in chosen:
             try:
                 listener(event, now)
             except Exception:
@@ -194,8 +204,18 @@ class Applier:
         return kinds.of(self.applied_listeners, kind)
 
     def _publish(self, decisions: list[Decision], now: float) -> None:
+        listeners = self.listeners
         for decision in decisions:
-            for listener in self._listeners_of(type(decision)):
+            # ``_listeners_of``, its common case inline (every decision, two calls less).
+            kinds = self._decision_kinds
+            chosen = (
+                kinds._by_kind.get(type(decision))
+                if kinds is not None and listeners == kinds._seen
+                else None
+            )
+            if chosen is None:
+                chosen = self._listeners_of(type(decision))
+            for listener in chosen:
                 try:
                     listener(decision, now)
                 except Exception:

@@ -49,6 +49,7 @@ from router.core import decisions as d
 from router.core.model import AgentSpec, AgentStatus, Channel
 from router.service.http import ApiError, decode_json
 from router.service.outbox import Outbox
+from router.service.runtime import handles
 from skills import CompiledRequirement, Requirement
 
 if TYPE_CHECKING:
@@ -97,7 +98,6 @@ class Stats:
         self.within: Counter[Key] = Counter()
         self.answered_total = 0
         self.within_total = 0
-        self._seen = 0
         self._short_alerted: set[tuple[date, str]] = set()
         self._masks: dict[str, tuple[AgentSpec, int]] = {}
         self._compiled: dict[Requirement, CompiledRequirement] = {}
@@ -131,8 +131,8 @@ class Stats:
 
     # ------------------------------------------------------------ decisions
 
+    @handles(d.Assigned, d.EscalationWarning, d.DeadlineMissed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
-        self._seen += 1
         if isinstance(decision, d.Assigned):
             self._answered(decision, now)
         elif isinstance(decision, (d.EscalationWarning, d.DeadlineMissed)):
@@ -310,8 +310,10 @@ class Stats:
         self,
     ) -> tuple[dict[int, Counter[AgentStatus]], dict[str, Counter[AgentStatus]]]:
         """Logged-in agents by status, per skill mask and per site; recomputed only when
-        an event was applied or a decision made since."""
-        key = (self.service.runtime.applied, self._seen)
+        an event was applied or a decision made since (every decision comes from an
+        ``engine.apply``, which ``runtime.changes`` counts, timers' and refused ones too)."""
+        runtime = self.service.runtime
+        key = (runtime.applied, runtime.changes)
         if key == self._agents_key:
             return self._agents
         by_mask: dict[int, Counter[AgentStatus]] = {}

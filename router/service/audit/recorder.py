@@ -154,7 +154,8 @@ class Audit(AuditStore):
         handler = self._on.get(type(decision))
         if handler is None:  # the agent's own: presence, wrap-up
             return
-        now = self.now = max(self.now, now)
+        # ``max(self.now, now)``, the same answer without its call
+        now = self.now = now if now > self.now else self.now
         contact_id: str = decision.contact_id  # type: ignore[union-attr]
         record = self.live.get(contact_id) or self._record(contact_id, now)
         handler(record, decision, now)
@@ -162,7 +163,7 @@ class Audit(AuditStore):
     def _arrived(self, event: ContactArrived, now: float) -> None:
         self.now = now  # ``_tick``'s, on every arrival
         spec = event.contact
-        engine = self.service.engine
+        engine = self.service.runtime.engine  # ``service.engine``, one property call less
         due: float | None = None
         # The class it came with, not the engine's view of it: an overflow at arrival (a
         # step nobody could serve is skipped at once) has already changed that, and its
@@ -180,7 +181,8 @@ class Audit(AuditStore):
             arrived, due = glance[3], glance[4]
         else:  # redirected: never opened
             arrived = spec.arrived_at if spec.arrived_at is not None else now
-        raw = spec.attributes.get("number") or spec.attributes.get("caller")
+        attributes = spec.attributes
+        raw = attributes.get("number") or attributes.get("caller")
         number = mask_number(raw) if raw else None
         record = self.live.get(spec.id)
         if record is None and spec.id in self.sealed:

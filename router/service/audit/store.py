@@ -156,7 +156,7 @@ class AuditStore:
             self._drop_segment(next(iter(segments.values())), early=False)
         while live:  # an open contact keeps its record until it closes
             oldest = next(iter(live.values()))
-            if oldest.first_at >= cutoff or oldest.open:
+            if oldest.first_at >= cutoff or oldest.closed_at is None:  # ``open``, inline
                 break
             self._drop_live(oldest)
         limit = self.settings.max_contacts
@@ -190,7 +190,10 @@ class AuditStore:
                 self._drop_live(victim)
                 self.evicted += 1
         live[record.id] = record
-        self.by_day.setdefault(record.day, {})[record.id] = None
+        day = self.by_day.get(record.day)  # no empty dict made for ``setdefault`` each time
+        if day is None:
+            day = self.by_day[record.day] = {}
+        day[record.id] = None
 
     def _oldest_closed_live(self) -> AuditRecord | None:
         """The live record that closed first since the last seal (at most ``seal_every``
