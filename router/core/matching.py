@@ -13,18 +13,27 @@
 from __future__ import annotations
 
 from router.core import decisions as d
-from router.core.capacity import free_channels
+from router.core.capacity import _ONLY, free_channels
 from router.core.engine_state import Decisions, EngineState
-from router.core.model import AgentChoice, ContactState, StepKind
+from router.core.model import AgentChoice, Channel, ContactState, Presence, StepKind
 from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
+_AVAILABLE = Presence.AVAILABLE
 _CLOSED = ContactState.CLOSED
 _OFFERED = ContactState.OFFERED
 _OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
+
+# The hot decisions are built as ``object.__new__`` and then their class's own
+# ``__init__`` called as a plain function: the same fields set by the same code, without
+# the class call's way through C (``type_call``, ``slot_tp_init``) into a fresh
+# evaluation loop, which costs more than the fields on Python 3.11.
+_new = object.__new__
+_init_offered = d.Offered.__init__
+_init_queued = d.Queued.__init__
 
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
@@ -79,9 +88,9 @@ def route(
         return
     engine._queue.add(c)
     if arriving:
-        out.append(
-            d.Queued(c.id, c.service.name, c.step_kind, c.due_at, _NO_AGENT_FREE[c.step_kind])
-        )
+        q = _new(d.Queued)
+        _init_queued(q, c.id, c.service.name, c.step_kind, c.due_at, _NO_AGENT_FREE[c.step_kind])
+        out.append(q)
 
 
 def offer(
@@ -95,7 +104,22 @@ def offer(
     """Reserves capacity on ``a`` for ``c`` (``a`` must be unindexed or is re-indexed)."""
     reindex = a.avail_entry is not None
     if reindex:
-        engine._pool.unindex(a)
+        # ``AgentPool.unindex``, inlined (an arriving contact offered straight to a free
+        # agent: most offers when agents wait for work). The entry stays in the heaps,
+        # stale (``avail_entry`` no longer it).
+        pool = engine._pool
+        gid = a.group
+        kinds = pool._kinds
+        kind = kinds.of_group[gid]
+        for ch in a.avail_channels:
+            kinds.live[ch][kind] -= 1
+            glive = pool._glive[ch]
+            glive[gid] -= 1
+            if not glive[gid]:
+                del pool._avail[ch][gid]
+                kinds.stocked[ch][kind] -= 1
+        a.avail_entry = None
+        a.avail_channels = ()
     c.state = _OFFERED
     c.agent_id = a.id
     engine._tokens += 1
@@ -105,7 +129,9 @@ def offer(
     a.in_hand[c.id] = c.channel
     a.since = now
     engine._timers.push(c.offer_expires_at, _OFFER_EXPIRY_TIMER, c.id, c.offer_no)
-    out.append(d.Offered(c.id, a.id, c.channel, c.offer_expires_at, trace))
+    o = _new(d.Offered)
+    _init_offered(o, c.id, a.id, c.channel, c.offer_expires_at, trace)
+    out.append(o)
     if reindex:
         # A one-channel agent whose one place this offer took (most agents) has nothing
         # to index: ``free_channels`` would say so, after a call.
@@ -119,10 +145,24 @@ def offer(
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
     """Offers ``a`` (unindexed) the earliest-due contacts it can take, then indexes it."""
     queue = engine._queue
-    channels = free_channels(engine, a, now)
+    pool = engine._pool
+    group = pool.groups[a.group]
+    items = group.cap_items
+    channels: tuple[Channel, ...]
+    if (
+        len(items) == 1
+        and not a.in_hand
+        and a.logged_in
+        and a.presence is _AVAILABLE
+        and a.wrapup_until <= now
+    ):
+        # ``free_channels``' answer for an available one-channel agent with nothing in
+        # hand (most completions), without its call: no channel blocked.
+        ch, cap = items[0]
+        channels = _ONLY[ch] if a.load.get(ch, 0) < cap else ()
+    else:
+        channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
-        pool = engine._pool
-        group = pool.groups[a.group]
         # ``reqs_of``'s answer inlined when the group is caught up, or when another group
         # of its mask caught up since (most drains: requirements keep being interned,
         # and each then finds most of the thousands of groups behind).
@@ -152,13 +192,12 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
         except KeyError:
             trace = shared_trace(traces, c.step_kind, "earliest_due", weighed)
         offer(engine, c, a, now, out, trace)
-        items = group.cap_items
         if len(items) == 1 and a.load[items[0][0]] >= items[0][1]:
             channels = ()  # its one channel is full (most agents): as ``free_channels`` says
         else:
             channels = free_channels(engine, a, now)
     if channels:  # still current: nothing changed since it was computed
-        engine._pool.index(a, channels)
+        pool.index(a, channels)
 
 
 def close(engine: EngineState, c: ContactRecord, outcome: str, out: Decisions) -> None:
