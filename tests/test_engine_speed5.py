@@ -1,9 +1,9 @@
 """What the fifth round of per-decision savings (#15 part 1) must keep: a completion's
-drain (its capacity check inlined for a one-channel agent) offers nothing to an agent
-set not ready or wrapping up, and the next contact once it is available again; an
-arriving contact offered straight to a free agent takes that agent out of the available
-ones (the unindex inlined), so the next arrival goes to another; and the decisions built
-without the class call are the same values, field for field, as those built with it."""
+drain offers nothing to an agent set not ready or wrapping up, and the next contact once
+it is available again; an arriving contact offered straight to a free agent takes that
+agent out of the available ones, so the next arrival goes to another; and the decisions
+built without the class call are the same values, field for field, as those built with
+it."""
 
 from __future__ import annotations
 

@@ -13,16 +13,15 @@
 from __future__ import annotations
 
 from router.core import decisions as d
-from router.core.capacity import _ONLY, free_channels
+from router.core.capacity import free_channels
 from router.core.engine_state import Decisions, EngineState
-from router.core.model import AgentChoice, Channel, ContactState, Presence, StepKind
+from router.core.model import AgentChoice, ContactState, StepKind
 from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
-_AVAILABLE = Presence.AVAILABLE
 _CLOSED = ContactState.CLOSED
 _OFFERED = ContactState.OFFERED
 _OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
@@ -104,22 +103,7 @@ def offer(
     """Reserves capacity on ``a`` for ``c`` (``a`` must be unindexed or is re-indexed)."""
     reindex = a.avail_entry is not None
     if reindex:
-        # ``AgentPool.unindex``, inlined (an arriving contact offered straight to a free
-        # agent: most offers when agents wait for work). The entry stays in the heaps,
-        # stale (``avail_entry`` no longer it).
-        pool = engine._pool
-        gid = a.group
-        kinds = pool._kinds
-        kind = kinds.of_group[gid]
-        for ch in a.avail_channels:
-            kinds.live[ch][kind] -= 1
-            glive = pool._glive[ch]
-            glive[gid] -= 1
-            if not glive[gid]:
-                del pool._avail[ch][gid]
-                kinds.stocked[ch][kind] -= 1
-        a.avail_entry = None
-        a.avail_channels = ()
+        engine._pool.unindex(a)
     c.state = _OFFERED
     c.agent_id = a.id
     engine._tokens += 1
@@ -148,20 +132,7 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     pool = engine._pool
     group = pool.groups[a.group]
     items = group.cap_items
-    channels: tuple[Channel, ...]
-    if (
-        len(items) == 1
-        and not a.in_hand
-        and a.logged_in
-        and a.presence is _AVAILABLE
-        and a.wrapup_until <= now
-    ):
-        # ``free_channels``' answer for an available one-channel agent with nothing in
-        # hand (most completions), without its call: no channel blocked.
-        ch, cap = items[0]
-        channels = _ONLY[ch] if a.load.get(ch, 0) < cap else ()
-    else:
-        channels = free_channels(engine, a, now)
+    channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
         # ``reqs_of``'s answer inlined when the group is caught up, or when another group
         # of its mask caught up since (most drains: requirements keep being interned,
