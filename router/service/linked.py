@@ -116,8 +116,15 @@ class LinkedContacts:
             self.closed[decision.contact_id] = keys
             while len(self.closed) > REMEMBER_CLOSED:
                 self.closed.popitem(last=False)
-            if decision.agent_id is not None and decision.outcome != "merged":
-                self._tell(decision.agent_id, decision.contact_id)
+            agent_id = decision.agent_id
+            # Only to an agent who had it in hand: a contact closed while only offered
+            # (a hang-up, a removal) names the offered agent, who may merge nothing into it.
+            if (
+                agent_id is not None
+                and decision.outcome != "merged"
+                and decision.contact_id in self.handled.get(agent_id, ())
+            ):
+                self._tell(agent_id, decision.contact_id)
             self._retell(decision.contact_id)
 
     def _remember(self, agent_id: str, contact_id: str) -> None:
@@ -194,6 +201,9 @@ class LinkedContacts:
                 self.open.setdefault(key, set()).add(cid)
         self.closed = OrderedDict(data["closed"])
         self.handled = {a: OrderedDict.fromkeys(h) for a, h in data["handled"].items()}
+        # Whom this instance told of what: contacts that closed while it was behind never
+        # close here, so what it remembers of them would stay for ever.
+        self.shown = {}
 
 
 def routes(linked: LinkedContacts) -> list[Route]:
