@@ -289,7 +289,9 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     # ``close``, inlined (every completion).
     c.state = _CLOSED
     del engine._contacts[c.id]
-    out.append(d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel))
+    out.append(
+        d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel, True)
+    )
     c.agent_id = None
     wrapup_s = c.service.wrapup_s
     if wrapup_s > 0:

@@ -180,13 +180,17 @@ class Redirected:
 
 @dataclass(slots=True)
 class Closed:
-    """The contact has left the engine with an outcome (resolved, cancelled, abandoned…)."""
+    """The contact has left the engine with an outcome (resolved, cancelled, abandoned…).
+    ``agent_id``: the agent it was offered or assigned to; ``in_hand``: whether that agent
+    had taken it (a caller who hangs up while the phone rings leaves an agent who never
+    did, and who closed nothing)."""
 
     contact_id: str
     outcome: str
     agent_id: str | None = None
     service: str = ""
     channel: Channel | None = None
+    in_hand: bool = False
 
 
 @dataclass(slots=True)

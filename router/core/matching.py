@@ -22,6 +22,7 @@ from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
+_ASSIGNED = ContactState.ASSIGNED
 _CLOSED = ContactState.CLOSED
 _OFFERED = ContactState.OFFERED
 _OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
@@ -173,7 +174,8 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
 
 def close(engine: EngineState, c: ContactRecord, outcome: str, out: Decisions) -> None:
     """The contact is closed with ``outcome`` and forgotten."""
+    in_hand = c.state is _ASSIGNED
     c.state = _CLOSED
     del engine._contacts[c.id]
-    out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel))
+    out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel, in_hand))
     c.agent_id = None

@@ -116,14 +116,10 @@ class LinkedContacts:
             self.closed[decision.contact_id] = keys
             while len(self.closed) > REMEMBER_CLOSED:
                 self.closed.popitem(last=False)
+            # Only to an agent who had it in hand: one it was only offered to (a hang-up,
+            # a removal while the phone rang) may merge nothing into it.
             agent_id = decision.agent_id
-            # Only to an agent who had it in hand: a contact closed while only offered
-            # (a hang-up, a removal) names the offered agent, who may merge nothing into it.
-            if (
-                agent_id is not None
-                and decision.outcome != "merged"
-                and decision.contact_id in self.handled.get(agent_id, ())
-            ):
+            if decision.in_hand and agent_id is not None and decision.outcome != "merged":
                 self._tell(agent_id, decision.contact_id)
             self._retell(decision.contact_id)
 

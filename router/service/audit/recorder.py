@@ -64,10 +64,6 @@ class Audit(AuditStore):
         self.metrics = metrics  # it counts the refusals it records
         self.service = service
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
-        # The contact and agent of the latest offer withdrawn (until it is offered or
-        # taken again): a contact that closes while only offered comes as a withdrawal
-        # then a close naming the agent, who never had it in hand.
-        self._withdrawn_from: tuple[str, str] | None = None
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
             d.Queued: self._queued,
             d.Offered: self._offered,
@@ -268,14 +264,12 @@ class Audit(AuditStore):
             self._add(r, entry)
 
     def _offered(self, r: AuditRecord, x: d.Offered, now: float) -> None:
-        self._withdrawn_from = None
         t = x.trace
         step = t.step._value_ if t.step is not None else None
         change = (now, "offered", x.agent_id, x.channel._value_, step, t.rule, x.expires_at, t.by)
         self._add(r, change)
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
-        self._withdrawn_from = None
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
         if x.service:
             r.service_now = x.service
@@ -305,7 +299,6 @@ class Audit(AuditStore):
 
     def _withdrawn(self, r: AuditRecord, x: d.OfferWithdrawn, now: float) -> None:
         self._add(r, (now, "withdrawn", x.agent_id, x.reason))
-        self._withdrawn_from = (r.id, x.agent_id)
 
     def _widened(self, r: AuditRecord, x: d.Widened, now: float) -> None:
         skipped = ",".join(step._value_ for step in x.skipped) or None
@@ -361,9 +354,7 @@ class Audit(AuditStore):
         self._add(r, (now, "redirected", None, x.urgency, x.target))
 
     def _closed(self, r: AuditRecord, x: d.Closed, now: float) -> None:
-        agent = x.agent_id  # who had it in hand; not an agent only offered it
-        if agent is not None and self._withdrawn_from == (r.id, agent):
-            agent = None
+        agent = x.agent_id if x.in_hand else None  # not an agent only offered it
         r.closed_at, r.outcome, r.closed_by = now, x.outcome, agent
         if x.service:
             r.service_now = x.service
