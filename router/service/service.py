@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from router.config.region import Region
 from router.core.engine import Engine
-from router.core.estimate import DEFAULT_HANDLE_S, Estimate, HandleTimes
+from router.core.estimate import Estimate, HandleTimes
 from router.core.model import Channel
 from router.service.agents import AgentHub
 from router.service.auth import TokenStore
@@ -85,9 +85,7 @@ class Service:
         """The services within their phone line's opening hours now, on the region's
         clock. Asked for every wait estimate; hours change by the minute, so the answer
         is kept for a second of the region's clock."""
-        return self._open_at(self.runtime.clock())
-
-    def _open_at(self, now: float) -> frozenset[str]:
+        now = self.runtime.clock()
         kept = self._open
         if kept is not None and kept[0] is self.region and 0.0 <= now - kept[1] < 1.0:
             return kept[2]
@@ -109,21 +107,10 @@ class Service:
         """The published wait estimate (``router.core.estimate``) for a waiting contact,
         from its service's measured handle times and abandonment. A caller that already
         holds the contact's view passes its ``service``: a second view is not free."""
-        runtime = self.runtime
-        engine = runtime.engine
+        engine = self.runtime.engine
         if service is None:
             service = engine.contact(contact_id).service
-        # ``open_services``'s kept answer and ``HandleTimes.of`` and ``abandon_share``,
-        # read in place: on every waiting caller's answer.
-        kept, now = self._open, runtime.clock()
-        if kept is not None and kept[0] is self.region and 0.0 <= now - kept[1] < 1.0:
-            opened = kept[2]
-        else:
-            opened = self._open_at(now)
         times = self.handle_times
         return engine.estimate(
-            contact_id,
-            times.mean_s.get(service, DEFAULT_HANDLE_S),
-            times.abandon.get(service, 0.0),
-            opened,
+            contact_id, times.of(service), times.abandon_share(service), self.open_services()
         )
