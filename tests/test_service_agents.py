@@ -220,3 +220,42 @@ async def test_a_not_ready_reason_is_bounded_on_rest_and_websocket(
     view = service.engine.agent("a001")
     assert (view.presence.value, view.reason) == ("not_ready", reason)
     await ws.close()
+
+
+async def test_an_agent_a_supervisor_makes_available_without_a_desk_is_judged(
+    aiohttp_client: MakeClient,
+) -> None:
+    # An outside tester logged a010 in from the console; its desk never connected, yet
+    # it stayed available for minutes and a caller was put through to the empty desk.
+    client, service, clock = await served_at(
+        aiohttp_client, "2026-11-24 10:00", settings=Settings(heartbeat_timeout_s=30.0)
+    )
+    r = await client.post(
+        "/api/supervisor/agents/a001/presence",
+        json={"presence": "available", "force": True},
+        headers=bearer("supervisor"),
+    )
+    assert r.status == 200
+    assert service.engine.agent("a001").presence.value == "available"
+    assert service.engine.seen_until("a001") == clock.t + 30
+    clock.t += 30
+    await service.runtime.submit(TimerDue())
+    view = service.engine.agent("a001")
+    assert (view.presence.value, view.reason) == ("not_ready", "no_heartbeat")
+    # An agent whose desk is open is not touched: its open socket is its sighting.
+    ws = await login(client, "a002")
+    await client.post(
+        "/api/supervisor/agents/a002/presence",
+        json={"presence": "not_ready", "force": True},
+        headers=bearer("supervisor"),
+    )
+    r = await client.post(
+        "/api/supervisor/agents/a002/presence",
+        json={"presence": "available"},
+        headers=bearer("supervisor"),
+    )
+    assert r.status == 200
+    clock.t += 300
+    await service.runtime.submit(TimerDue())
+    assert service.engine.agent("a002").presence.value == "available"
+    await ws.close()

@@ -276,6 +276,13 @@ class SupervisorApi:
                     events.append(PresenceChanged(agent_id, presence, reason))
             else:
                 events = [PresenceChanged(agent_id, presence, reason)]
+        if presence is Presence.AVAILABLE and engine.seen_until(agent_id) is None:
+            # An agent whose desk never reported is never judged (the engine's rule, for
+            # clients that do not report), so one made available here would take calls
+            # at an empty desk for good: it gets one sighting's time for its desk to
+            # appear, as an agent whose sighting ran out does (after the login: the
+            # engine passes over a sighting of an agent who is not logged in).
+            events.append(self.service.agents.sighting((agent_id,)))
         for event in events:
             await self.service.runtime.submit(event)
         return self._told_agent(agent_id)
