@@ -1,0 +1,102 @@
+"""The supervisor console in a real browser shows the deadline alerts still standing when
+it opens or reconnects after they were pushed, marks an overdue row of the waiting list
+in words, and drops an alert whose contact is gone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from playwright.async_api import expect
+
+from router.app import build_app
+from tests.pages_support import assert_accessible, browser_context
+from tests.service_support import bearer, make_service
+from tests.test_pages_supervisor import sign_in
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+__all__ = ["browser_context"]
+SUP = bearer("supervisor")
+
+
+async def missed_callback(client: Client) -> str:
+    """An urgent social-services callback nobody can take, its deadline a second away,
+    and waited for until it is missed (pushed to nobody: no console is open)."""
+    r = await client.patch(
+        "/api/supervisor/services/social_services",
+        json={"urgencies": {"urgent": {"target_s": 1}}},
+        headers=SUP,
+    )
+    assert r.status == 200, await r.text()
+    r = await client.post(
+        "/api/channels/callbacks",
+        json={"number": "+358401112222", "service": "social_services", "urgency": "urgent"},
+        headers=bearer("telephony"),
+    )
+    assert r.status == 201, await r.text()
+    cid: str = (await r.json())["contact_id"]
+
+    async def missed() -> None:
+        while True:
+            body = await (await client.get("/api/supervisor/alerts", headers=SUP)).json()
+            if any(a["kind"] == "deadline_missed" for a in body["alerts"]):
+                return
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(missed(), 10)
+    return cid
+
+
+async def test_a_console_opened_after_a_missed_deadline_shows_it_and_the_overdue_row(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    cid = await missed_callback(client)
+
+    page = await browser_context.new_page()
+    await sign_in(page, client, "/supervisor")
+    alerts = page.locator("#alerts")
+    await expect(alerts).to_contain_text(f"Deadline missed: {cid} (Social services)")
+    await expect(alerts).to_contain_text(f"Due soon: {cid} (Social services)")
+    await expect(alerts.locator("li")).to_have_count(2)  # each once, read and pushed alike
+    row = page.locator(f'tr[data-contact="{cid}"]')
+    await expect(row.locator("td.due")).to_contain_text("(overdue)")
+    await assert_accessible(page)
+
+    # Reloaded, the console still shows them (nothing is pushed again).
+    await page.reload()
+    await expect(alerts).to_contain_text(f"Deadline missed: {cid}")
+
+    # The supervisor removes the contact: its alerts go with it.
+    await page.get_by_role("button", name=f"Remove: {cid}").click()
+    await page.locator("#remove-dialog textarea, #remove-dialog input").first.fill("duplicate")
+    await page.locator("#remove-form button[type=submit]").click()
+    await expect(alerts).to_have_text("No alerts.")
+    await expect(row).to_have_count(0)
+
+
+async def test_a_console_that_reconnects_reads_the_alerts_it_missed(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    service = make_service()
+    client = await aiohttp_client(build_app(service))
+    page = await browser_context.new_page()
+    await sign_in(page, client, "/supervisor")
+    alerts = page.locator("#alerts")
+    await expect(alerts).to_have_text("No alerts.")
+    await expect(page.locator("body")).to_have_attribute("data-online", "yes")
+    # The console is cut off (every supervisor socket closed by the server) while the
+    # deadline passes; it reconnects by itself.
+    await page.context.set_offline(True)
+    for box in list(service.websockets):
+        await box.ws.close()
+    await expect(page.locator("body")).to_have_attribute("data-online", "no")
+    cid = await missed_callback(client)
+    # Still cut off: the alerts were pushed to nobody.
+    await expect(page.locator("body")).to_have_attribute("data-online", "no")
+    await page.context.set_offline(False)
+    await expect(alerts).to_contain_text(f"Deadline missed: {cid} (Social services)")
