@@ -1,10 +1,13 @@
-"""The supervisor console in a real browser shows the deadline alerts still standing when
-it opens or reconnects after they were pushed, marks an overdue row of the waiting list
-in words, and drops an alert whose contact is gone."""
+"""Pages in a real browser, as an outside tester found them: the supervisor console shows
+the deadline alerts still standing when it opens or reconnects after they were pushed,
+marks an overdue row of the waiting list in words and drops an alert whose contact is
+gone; the agent page's idle Accept and Decline look idle, a live call's Complete menu
+offers only a live call's outcomes, and times are written as on the status page."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +17,8 @@ from playwright.async_api import expect
 from router.app import build_app
 from tests.pages_support import assert_accessible, browser_context
 from tests.service_support import bearer, make_service
+from tests.test_pages_agent import set_presence
+from tests.test_pages_agent import sign_in as agent_sign_in
 from tests.test_pages_supervisor import sign_in
 
 Client = TestClient[Any, Any]
@@ -100,3 +105,37 @@ async def test_a_console_that_reconnects_reads_the_alerts_it_missed(
     await expect(page.locator("body")).to_have_attribute("data-online", "no")
     await page.context.set_offline(False)
     await expect(alerts).to_contain_text(f"Deadline missed: {cid} (Social services)")
+
+
+# ---------------------------------------------------------------- the agent page's look
+
+
+async def offered(page: Any, client: Client) -> Any:
+    """Aino signed in and available, a phone call offered to her: the Accept button."""
+    await agent_sign_in(page, client, "demo-agent-a001")
+    await set_presence(page, "available")
+    accept = page.get_by_role("button", name="Accept")
+    await expect(accept).to_be_disabled()
+    call = {"call_id": "look-1", "caller": "+358401234567", "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=call, headers=bearer("telephony"))
+    assert r.status == 201
+    await expect(accept).to_be_enabled()
+    return accept
+
+
+async def test_times_are_written_as_on_the_status_page_in_each_language(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    page = await browser_context.new_page()
+    await offered(page, client)
+    # Swedish: the offer's time as on the Swedish status page, "kl. HH:MM".
+    await page.get_by_label("Language").select_option("sv")
+    await expect(page.locator("#offer-bar")).to_contain_text(re.compile(r"kl\. \d\d:\d\d"))
+    status = await (await client.get("/status?lang=sv")).text()
+    assert re.search(r"kl\. \d\d:\d\d", status), status
+    # Finnish: "klo HH.MM" on both.
+    await page.get_by_label("Språk").select_option("fi")
+    await expect(page.locator("#offer-bar")).to_contain_text(re.compile(r"klo \d\d\.\d\d"))
+    status = await (await client.get("/status?lang=fi")).text()
+    assert re.search(r"klo \d\d\.\d\d", status), status

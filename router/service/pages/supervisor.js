@@ -3,7 +3,7 @@
 // presence, and the effect of a change on the next decision), services (targets, steps,
 // agent choice, callback policy, hours today), audit trails, daily reports and charts.
 import { h, keepFocus } from "/pages/api.js";
-import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
+import { clock, duration, hm, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
 import { percent, supervise } from "/pages/live-stats.js";
 
 const $ = (id) => document.getElementById(id);
@@ -475,7 +475,9 @@ async function loadServices() {
 }
 
 function intervalsText(day) {
-  const text = day.intervals.length ? day.intervals.map((i) => `${i.from}–${i.to}`).join(", ") : t("hours.closed");
+  // The server's intervals are "HH:MM": shown in the language's form, as every time is.
+  const local = (text) => hm(...text.split(":").map(Number));
+  const text = day.intervals.length ? day.intervals.map((i) => `${local(i.from)}–${local(i.to)}`).join(", ") : t("hours.closed");
   const why = [tOr("hours.source", day.source), day.holiday].filter(Boolean).join(", ");
   return `${text} (${why})`;
 }
@@ -733,12 +735,12 @@ function renderCharts() {
     h("figcaption", { id: "chart-sl-caption" }, slTitle),
     barChart({
       id: "chart-sl", title: slTitle,
-      summary: lowest ? t("chart.sl.summary", { hours: hours.length, low: pct(lowest.answered_within_target_pct), hour: `${hh(lowest.hour)}:00` }) : t("chart.sl.none"),
+      summary: lowest ? t("chart.sl.summary", { hours: hours.length, low: pct(lowest.answered_within_target_pct), hour: hm(lowest.hour, 0) }) : t("chart.sl.none"),
       labels: c.by_hour.map((r) => (r.hour % 3 === 0 ? hh(r.hour) : "")), values: c.by_hour.map((r) => r.answered_within_target_pct),
       max: 100, axis: t("chart.sl.axis"), tick: (v) => `${v} %`, line: 80, low: (v) => v < 80,
     }),
     chartTable(slTitle, [t("chart.hour"), t("fig.contacts"), t("fig.answered"), t("chart.within"), t("fig.answered_within_target_pct")],
-      c.by_hour.filter((r) => r.contacts).map((r) => [`${hh(r.hour)}:00–${hh(r.hour)}:59`, r.contacts, r.answered, r.answered_within_target, pct(r.answered_within_target_pct)])));
+      c.by_hour.filter((r) => r.contacts).map((r) => [`${hm(r.hour, 0)}–${hm(r.hour, 59)}`, r.contacts, r.answered, r.answered_within_target, pct(r.answered_within_target_pct)])));
   $("charts").replaceChildren(wait, sl);
 }
 
