@@ -110,6 +110,14 @@ async def test_a_console_that_reconnects_reads_the_alerts_it_missed(
 # ---------------------------------------------------------------- the agent page's look
 
 
+async def look(page: Any, selector: str) -> tuple[str, str]:
+    """(background colour, border style) of an element as drawn."""
+    found: list[str] = await page.eval_on_selector(
+        selector, "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderTopStyle]"
+    )
+    return found[0], found[1]
+
+
 async def offered(page: Any, client: Client) -> Any:
     """Aino signed in and available, a phone call offered to her: the Accept button."""
     await agent_sign_in(page, client, "demo-agent-a001")
@@ -121,6 +129,26 @@ async def offered(page: Any, client: Client) -> Any:
     assert r.status == 201
     await expect(accept).to_be_enabled()
     return accept
+
+
+async def test_idle_accept_and_decline_buttons_do_not_look_ready(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    page = await browser_context.new_page()
+    await agent_sign_in(page, client, "demo-agent-a001")
+    await set_presence(page, "available")
+    await expect(page.get_by_role("button", name="Accept")).to_be_disabled()
+    idle = await look(page, "#accept"), await look(page, "#decline")
+    await assert_accessible(page)
+    page = await browser_context.new_page()
+    await offered(page, client)
+    ready = await look(page, "#accept"), await look(page, "#decline")
+    assert ready[0] == ("rgb(23, 105, 47)", "solid")  # the green Accept
+    # Nothing to answer: neither button looks like the one ready to be pressed.
+    assert idle[0] != ready[0] and idle[1] != ready[1]
+    assert idle[0][1] == idle[1][1] == "dashed"
+    await assert_accessible(page)
 
 
 async def test_times_are_written_as_on_the_status_page_in_each_language(
