@@ -167,3 +167,19 @@ async def test_times_are_written_as_on_the_status_page_in_each_language(
     await expect(page.locator("#offer-bar")).to_contain_text(re.compile(r"klo \d\d\.\d\d"))
     status = await (await client.get("/status?lang=fi")).text()
     assert re.search(r"klo \d\d\.\d\d", status), status
+
+
+async def test_a_live_call_s_complete_menu_offers_only_a_live_call_s_outcomes(
+    aiohttp_client: MakeClient, browser_context: Any
+) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    page = await browser_context.new_page()
+    await (await offered(page, client)).click()
+    await expect(page.locator("#caller")).to_have_text("+358401234567")
+    outcomes = (
+        await page.get_by_label("Outcome")
+        .locator("option")
+        .evaluate_all("options => options.map(o => o.value)")
+    )
+    # Not unreachable (a callback's) nor merged (the Merge card's, naming a target).
+    assert outcomes == ["resolved", "transferred", "redirected"]
