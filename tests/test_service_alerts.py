@@ -1,17 +1,22 @@
 """Deadline alerts are state, not only events: ``GET /api/supervisor/alerts`` names the
 alerts still standing, so a console opened after the websocket pushed them still shows
-them; an answered or closed contact's go away. Real HTTP and websockets on a settable
-clock (``served_at``)."""
+them; an answered or closed contact's go away; every instance in Redis mode answers the
+same. Real HTTP and websockets on a settable clock (``served_at``), and two instances on
+one store (memory shared in process, and a real Redis) on the wall clock."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from router.core.events import TimerDue
+from router.service.service import Settings
 from tests.service_support import Socket, bearer, login, served_at
+from tests.test_replica_service import two_instances
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -146,3 +151,44 @@ async def test_only_a_supervisor_reads_the_alerts_and_the_limit_is_checked(
     body = await (await client.get(f"{ALERTS}?limit=2", headers=SUP)).json()
     assert (body["total"], len(body["alerts"])) == (6, 2)  # a warning and a miss each
     assert {a["kind"] for a in body["alerts"]} == {"deadline_missed"}  # the newest
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pair(
+    request: pytest.FixtureRequest, aiohttp_client: MakeClient
+) -> AsyncIterator[tuple[Client, Client]]:
+    async with two_instances(request, aiohttp_client, Settings()) as clients:
+        yield clients
+
+
+async def test_every_instance_in_redis_mode_reads_the_same_standing_alerts(
+    pair: tuple[Client, Client],
+) -> None:
+    a, b = pair
+    r = await a.patch(
+        "/api/supervisor/services/social_services",
+        json={"urgencies": {"urgent": {"target_s": 0.5}}},
+        headers=SUP,
+    )
+    assert r.status == 200
+    cid = await urgent_callback(b)
+
+    async def missed_on(client: Client) -> None:
+        while ("deadline_missed", cid) not in await standing(client):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(asyncio.gather(missed_on(a), missed_on(b)), 5)
+    body_a = await (await a.get(ALERTS, headers=SUP)).json()
+    body_b = await (await b.get(ALERTS, headers=SUP)).json()
+    assert [{**x, "at": 0} for x in body_a["alerts"]] == [{**x, "at": 0} for x in body_b["alerts"]]
+    assert [x["kind"] for x in body_a["alerts"]] == ["deadline_missed", "escalation_warning"]
+
+    # Removed through one instance: gone on both.
+    r = await a.post(f"/api/supervisor/contacts/{cid}/remove", json={"reason": "dup"}, headers=SUP)
+    assert r.status == 200, await r.text()
+
+    async def gone_on(client: Client) -> None:
+        while await standing(client):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(asyncio.gather(gone_on(a), gone_on(b)), 5)
