@@ -11,7 +11,11 @@ the token's sources, else 403):
   so only agents holding ``auth:<source>`` are offered it (the engine enforces this); the
   agent opens ``link``.
   Posting the same ``(source, item_id)`` again answers ``200`` with the same contact, also
-  after it closed (``state: "closed"`` and its ``outcome``). Re-posting never changes the
+  after it closed (``state: "closed"`` and its ``outcome``). While the item is open, a
+  re-post with another service, topic, link, person, phone, language, site or own nurse
+  or team is not a retry but another item under a used id: 409 ``item_id_reused``, the
+  fields that differ in ``problems``, nothing changed (a closed item keeps only its
+  outcome, so it is answered with that). Re-posting never changes the
   item's class: when the posted ``urgency`` differs from the item's, the answer says so in
   ``urgency_unchanged {posted, kept, reason}`` (only the professional handling an item
   may re-classify it: ``POST /api/agent/contacts/{contact_id}/urgency``). The status
@@ -29,11 +33,12 @@ from typing import Any
 from aiohttp import web
 
 from channels.answers import WORK_ITEM_STATUS
-from channels.common import REF, InFlight
+from channels.common import REF, InFlight, Own
 from channels.refusals import admitted, recording
 from channels.shapes import WorkItemBody, own_of
 from channels.status import StatusBook
 from router.config.tokens import ApiChannel, Role
+from router.core.errors import UnknownContact
 from router.core.events import ContactArrived
 from router.core.model import Channel, ContactSpec
 from router.service.auth import Principal
@@ -118,6 +123,7 @@ class WorkItemChannel:
         await self._arriving.wait(cid)
         existing = self.status(source, item_id)
         if existing is not None:
+            self._same_item(cid, body, own)
             kept = existing.get("urgency")
             if kept is not None and kept != urgency:
                 existing["urgency_unchanged"] = {
@@ -150,6 +156,43 @@ class WorkItemChannel:
         with self._arriving.registering(cid):
             await self.service.runtime.submit(ContactArrived(spec))
         return web.json_response(self._require(source, item_id), status=201)
+
+    def _same_item(self, cid: str, body: WorkItemBody, own: Own) -> None:
+        """409 ``item_id_reused`` when an item posted again under a known id differs from
+        the one it names in anything but its urgency (which has its own answer,
+        ``urgency_unchanged``): a retry has no second effect, and a changed item must not
+        be silently answered with the old one's status. Checked while the item is open,
+        against the contact as it arrived; a closed one keeps only its outcome."""
+        try:
+            first = self.service.engine.contact(cid).spec
+        except UnknownContact:
+            return
+        said = first.attributes
+        differs = [
+            (name, f"posted {now!r}, the item has {was!r}")
+            for name, was, now in (
+                ("service", first.service, body.service),
+                ("topic", said.get("topic"), body.topic),
+                ("link", first.link, body.link),
+                ("person_ref", said.get("person_ref"), body.person_ref),
+                ("phone", said.get("phone"), body.phone),
+                ("language", first.language, body.language),
+                ("site", first.preferred_site, own.site),
+                ("own_agent", first.preferred_agent, own.agent),
+                ("own_team", first.preferred_team, own.team),
+            )
+            if was != now
+        ]
+        if differs:
+            item = cid.removeprefix(PREFIX)
+            raise ApiError(
+                409,
+                "item_id_reused",
+                f"work item {item!r} is already known with another "
+                f"{', '.join(name for name, _ in differs)}; nothing was changed. A retry must "
+                "repeat the same item; a changed item needs a new item_id",
+                differs,
+            )
 
     def _path(self, request: web.Request, principal: Principal | None) -> tuple[str, str]:
         source, item_id = request.match_info["source"], request.match_info["item_id"]
@@ -186,7 +229,10 @@ class WorkItemChannel:
                     201: "status of the new item (or a redirect for the most urgent class)",
                     400: "invalid input",
                     403: "the token may not submit this source",
-                    409: "the item id collides with another source's; or closed: the service "
+                    409: "item_id_reused: the open item was posted again with another "
+                    "service, topic, link, person_ref, phone, language, site, own_agent or "
+                    "own_team (problems name them), nothing changed; the item id collides "
+                    "with another source's; or closed: the service "
                     "is closed after hours, the error carries opens_at (epoch s, null: no "
                     "opening hours ahead), recorded as a refusal",
                     413: "body too large",

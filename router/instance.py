@@ -27,6 +27,7 @@ from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
 from router.service import (
     agent_routes,
+    alerts,
     audit,
     charts,
     desk,
@@ -89,6 +90,7 @@ class Instance:
             *self.workitems.routes(),
             *self.callback.routes(),
             *supervisor.routes(self.supervisor),
+            *alerts.routes(service),
             *audit.routes(self.audit),
             *reports.routes(self.reports),
             *charts.routes(self.charts),

@@ -5,7 +5,14 @@ import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when } 
 const $ = (id) => document.getElementById(id);
 const session = new Session("yhteys.agent.token");
 const RESULTS = ["reached", "no_answer", "busy", "invalid_number"];
-const OUTCOMES = ["resolved", "transferred", "unreachable", "redirected", "merged"];
+// The outcomes an agent closes a contact with from the Complete menu. "unreachable" only
+// where the agent reaches out to the person (a callback, a web request's contact back);
+// "merged" only through the Merge card, which names the contact it goes into. The
+// server takes every agent outcome for any contact; the menu offers the ones that mean
+// something for this one.
+const OUTCOMES = ["resolved", "transferred", "redirected"];
+const REACHING_OUT = new Set(["callback", "web"]);
+const outcomesFor = (c) => (REACHING_OUT.has(c.channel) ? [...OUTCOMES, "unreachable"] : OUTCOMES);
 const state = { me: null, contacts: new Map(), linked: new Map(), transcripts: new Map(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
 const pending = new Map();
 let page = null;  // the sign-in form around the socket (signInAround)
@@ -239,7 +246,7 @@ function callbackPanel(c) {
 }
 
 function completeForm(c) {
-  const select = h("select", { id: `outcome-${c.id}` }, OUTCOMES.map((o) => h("option", { value: o }, tOr("outcome", o))));
+  const select = h("select", { id: `outcome-${c.id}` }, outcomesFor(c).map((o) => h("option", { value: o }, tOr("outcome", o))));
   return h("form", { class: "row", onsubmit: (event) => { event.preventDefault(); act("complete", { contact_id: c.id, outcome: select.value }); } },
     h("label", { for: `outcome-${c.id}` }, t("complete.outcome")), select, h("button", { type: "submit", class: "primary" }, t("complete.submit")));
 }

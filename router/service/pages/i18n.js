@@ -1,7 +1,6 @@
 // Labels in Finnish, Swedish and English, the chosen language, and Helsinki times.
 const LANGS = ["fi", "sv", "en"];
 const KEY = "yhteys.lang";
-const LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" };
 export const ZONE = "Europe/Helsinki";
 
 const labels = await (await fetch("/pages/labels.json")).json();
@@ -58,18 +57,36 @@ export function languageSwitch(select) {
   });
 }
 
+// One time format per language on every page, the one the server-rendered status page
+// writes (router/service/faces.py): Finnish "07.50", Swedish and English "07:50", and
+// "7.12. 07:50" on another day. Intl's own sv-FI form is "07.50", so the Swedish agent
+// page said "kl. 07.50" where the status page said "kl. 07:55".
+const TIME_SEPARATOR = { fi: ".", sv: ":", en: ":" };
+const PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: ZONE, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+
+function parts(epoch) {
+  return Object.fromEntries(PARTS.formatToParts(new Date(epoch * 1000)).map((p) => [p.type, p.value]));
+}
+
+/** A time of day in the current language's form: hm(7, 5) is "07.05" in Finnish. */
+export function hm(hour, minute) {
+  const two = (n) => String(n).padStart(2, "0");
+  return `${two(hour)}${TIME_SEPARATOR[lang]}${two(minute)}`;
+}
+
 export function clock(epoch) {
-  return new Intl.DateTimeFormat(LOCALES[lang], { timeZone: ZONE, hour: "2-digit", minute: "2-digit" })
-    .format(new Date(epoch * 1000));
+  const p = parts(epoch);
+  return hm(p.hour, p.minute);
 }
 
 export function when(epoch) {
-  const date = new Date(epoch * 1000);
-  const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(d);
-  if (day(date) === day(new Date())) return clock(epoch);
-  return new Intl.DateTimeFormat(LOCALES[lang], {
-    timeZone: ZONE, day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit",
-  }).format(date);
+  const p = parts(epoch);
+  const now = parts(Date.now() / 1000);
+  const time = hm(p.hour, p.minute);
+  if (p.year === now.year && p.month === now.month && p.day === now.day) return time;
+  return `${Number(p.day)}.${Number(p.month)}. ${time}`;
 }
 
 export function duration(seconds) {

@@ -3,7 +3,7 @@
 // presence, and the effect of a change on the next decision), services (targets, steps,
 // agent choice, callback policy, hours today), audit trails, daily reports and charts.
 import { h, keepFocus } from "/pages/api.js";
-import { clock, duration, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
+import { clock, duration, hm, languageSwitch, onLanguage, t, tOr, translate, when, ZONE } from "/pages/i18n.js";
 import { percent, supervise } from "/pages/live-stats.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,8 +18,10 @@ const PAGE = 50;
 const ELIGIBLE_ROWS = 100;
 // The most rows the list shows: the server's largest page (MAX_LIMIT).
 const MOST_ROWS = 1000;
+// The standing alerts read at start, on reconnect and when the contacts change.
+const ALERTS_SHOWN = 50;
 const view = {
-  choices: new Map(), stats: null, alerts: [], contacts: [], total: 0, shown: PAGE, agents: [],
+  choices: new Map(), stats: null, alerts: [], alertsMore: 0, contacts: [], total: 0, shown: PAGE, agents: [],
   // The versions of the tables as last loaded (the stats push names the current ones).
   loaded: { agents: null, contacts: null },
   services: [], hours: new Map(), editing: null, editingService: null, effect: null, removing: null, charts: null,
@@ -28,7 +30,7 @@ let session = null;
 
 // Per table, the latest request (its number and the version it was asked at): an older,
 // slower answer is dropped, and only the latest request's answer marks a version loaded.
-const asking = { contacts: { n: 0, version: null }, agents: { n: 0, version: null } };
+const asking = { contacts: { n: 0, version: null }, agents: { n: 0, version: null }, alerts: { n: 0, version: null } };
 
 function ask(table, version) {
   const latest = asking[table];
@@ -118,7 +120,34 @@ function alertText(a) {
 }
 
 function renderAlerts() {
-  $("alerts").replaceChildren(...(view.alerts.length ? view.alerts.map((a) => h("li", {}, `${clock(a.received)} — ${alertText(a)}`)) : [h("li", {}, t("alerts.none"))]));
+  const items = view.alerts.map((a) => h("li", {}, `${clock(a.received)} — ${alertText(a)}`));
+  if (view.alertsMore > 0) items.push(h("li", {}, t("alerts.more", { n: view.alertsMore })));
+  $("alerts").replaceChildren(...(items.length ? items : [h("li", {}, t("alerts.none"))]));
+}
+
+// One alert per kind and contact (per service for capacity_short): a push of one the
+// console already shows, or read as standing, is not shown twice.
+const alertKey = (a) => `${a.kind}/${a.contact_id ?? a.service}`;
+
+function showAlerts(alerts) {
+  const seen = new Set();
+  view.alerts = alerts.filter((a) => !seen.has(alertKey(a)) && seen.add(alertKey(a)))
+    .sort((a, b) => b.received - a.received).slice(0, ALERTS_SHOWN);
+}
+
+/** The deadline alerts standing now (``GET /api/supervisor/alerts``): a console opened
+ * or reconnected after they were pushed shows them, and one whose contact was answered
+ * or closed goes. Pushed while the answer was on its way, an alert is kept; so are
+ * capacity alerts (pushed once a day, not read back). */
+async function loadAlerts() {
+  const n = ask("alerts", null);
+  const asked = Date.now() / 1000;
+  const body = await session.request("GET", `/api/supervisor/alerts?limit=${ALERTS_SHOWN}`).catch(failed);
+  if (!answered("alerts", n, body)) return;
+  const kept = view.alerts.filter((a) => a.kind === "capacity_short" || a.pushed >= asked);
+  showAlerts([...body.alerts.map((a) => ({ ...a, received: a.since })), ...kept]);
+  view.alertsMore = body.total - body.alerts.length;
+  renderAlerts();
 }
 
 // ------------------------------------------------------------------ the waiting list
@@ -184,7 +213,7 @@ function queueRow(c) {
     h("td", {}, tOr("channel", c.channel)),
     h("td", {}, tOr("service", c.service)),
     h("td", {}, c.urgency),
-    h("td", {}, when(c.due_at)),
+    h("td", { class: "due", "data-due": c.due_at, "data-open": c.state !== "assigned" ? "yes" : "no" }, dueText(c.due_at, c.state !== "assigned")),
     h("td", { class: "waited", "data-arrived": c.arrived_at }, duration(Date.now() / 1000 - c.arrived_at)),
     h("td", {}, tOr("step", c.step)),
     h("td", {}, who),
@@ -193,9 +222,17 @@ function queueRow(c) {
 
 function renderQueue() { keepFocus(drawQueue); }
 
+/** A contact's due time, and "overdue" in words once it is past (not by colour alone)
+ * while no agent has it. */
+function dueText(dueAt, open) {
+  const overdue = open && Date.now() / 1000 >= dueAt;
+  return overdue ? [when(dueAt), " ", h("strong", { class: "overdue" }, `(${t("queue.overdue")})`)] : when(dueAt);
+}
+
 /** The same rows: only their waited times move on (nothing redrawn, nothing asked). */
 function tickWaited() {
   for (const cell of $("queue").querySelectorAll("td.waited")) cell.textContent = duration(Date.now() / 1000 - Number(cell.dataset.arrived));
+  for (const cell of $("queue").querySelectorAll("td.due")) cell.replaceChildren(...[dueText(Number(cell.dataset.due), cell.dataset.open === "yes")].flat());
 }
 
 // Removing a contact asks first: a dialog with the reason (required), then the request.
@@ -438,7 +475,9 @@ async function loadServices() {
 }
 
 function intervalsText(day) {
-  const text = day.intervals.length ? day.intervals.map((i) => `${i.from}–${i.to}`).join(", ") : t("hours.closed");
+  // The server's intervals are "HH:MM": shown in the language's form, as every time is.
+  const local = (text) => hm(...text.split(":").map(Number));
+  const text = day.intervals.length ? day.intervals.map((i) => `${local(i.from)}–${local(i.to)}`).join(", ") : t("hours.closed");
   const why = [tOr("hours.source", day.source), day.holiday].filter(Boolean).join(", ");
   return `${text} (${why})`;
 }
@@ -696,12 +735,12 @@ function renderCharts() {
     h("figcaption", { id: "chart-sl-caption" }, slTitle),
     barChart({
       id: "chart-sl", title: slTitle,
-      summary: lowest ? t("chart.sl.summary", { hours: hours.length, low: pct(lowest.answered_within_target_pct), hour: `${hh(lowest.hour)}:00` }) : t("chart.sl.none"),
+      summary: lowest ? t("chart.sl.summary", { hours: hours.length, low: pct(lowest.answered_within_target_pct), hour: hm(lowest.hour, 0) }) : t("chart.sl.none"),
       labels: c.by_hour.map((r) => (r.hour % 3 === 0 ? hh(r.hour) : "")), values: c.by_hour.map((r) => r.answered_within_target_pct),
       max: 100, axis: t("chart.sl.axis"), tick: (v) => `${v} %`, line: 80, low: (v) => v < 80,
     }),
     chartTable(slTitle, [t("chart.hour"), t("fig.contacts"), t("fig.answered"), t("chart.within"), t("fig.answered_within_target_pct")],
-      c.by_hour.filter((r) => r.contacts).map((r) => [`${hh(r.hour)}:00–${hh(r.hour)}:59`, r.contacts, r.answered, r.answered_within_target, pct(r.answered_within_target_pct)])));
+      c.by_hour.filter((r) => r.contacts).map((r) => [`${hm(r.hour, 0)}–${hm(r.hour, 59)}`, r.contacts, r.answered, r.answered_within_target, pct(r.answered_within_target_pct)])));
   $("charts").replaceChildren(wait, sl);
 }
 
@@ -716,14 +755,16 @@ function onMessage(msg) {
     // eligible agents in the waiting list change with the agents too.
     const v = msg.versions;
     const queueAt = v ? `${v.contacts}/${v.agents}` : null;
+    // The standing alerts change with the contacts (answered, closed, re-targeted).
+    if (!v || v.contacts !== view.alertsAt) { view.alertsAt = v?.contacts; loadAlerts(); }
     if (!$("queue").contains(document.activeElement)) {
       if (!v || !current("contacts", queueAt)) loadQueue(queueAt);
       else tickWaited();
     }
     if ((!v || !current("agents", v.agents)) && !$("agents").contains(document.activeElement)) loadAgents(v?.agents);
   } else if (msg.type === "alert") {
-    view.alerts.unshift({ ...msg, received: Date.now() / 1000 });
-    view.alerts.length = Math.min(view.alerts.length, 20);
+    const now = Date.now() / 1000;
+    showAlerts([{ ...msg, received: now, pushed: now }, ...view.alerts]);
     renderAlerts();
   }
 }
@@ -755,4 +796,7 @@ session = supervise({
     loadAgents();
   },
   onMessage,
+  // Every (re)connect reads the alerts standing now (with the first push's versions):
+  // pushes missed while away are not sent again.
+  onOnline: (online) => { if (online) view.alertsAt = undefined; },
 });
