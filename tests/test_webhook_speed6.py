@@ -1,0 +1,232 @@
+"""What the webhook's cheaper estimate, audit record and person keys must keep: the same
+wait estimate, the same place in line, the same agent shares, the same audit record and
+the same linked-contact keys as the code they replace (its formulas are written out here
+as the reference)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from router.config import load_region
+from router.core import bucket as bucket_module
+from router.core.bucket import Bucket
+from router.core.estimate import Estimate, expected_ahead, minutes_range, wait_range
+from router.core.events import AgentLoggedIn, ContactArrived
+from router.core.model import Channel, ContactSpec, Presence
+from router.core.queue import REGION
+from router.service.service import Service
+from tests.builders import Clock, agent, engine, service
+
+REGION_FILE = "config/region.yaml"
+
+# ------------------------------------------------------------- the formula, as it was
+
+
+def old_expected_ahead(position: int, abandon_share: float) -> float:
+    share = min(max(abandon_share, 0.0), 1.0)
+    return 1 + max(position - 1, 0) * (1.0 - share)
+
+
+def old_minutes_range(expected_s: float) -> tuple[float, float]:
+    low = math.floor(expected_s * 0.75 / 60) * 60
+    high = math.ceil(expected_s * 1.25 / 60) * 60
+    return float(low), float(max(high, 60))
+
+
+def old_wait_range(
+    position: int,
+    servers: float,
+    handle_s: float,
+    abandon_share: float = 0.0,
+    free: int = 0,
+    reach_s: float = 0.0,
+) -> Estimate:
+    share = min(max(abandon_share, 0.0), 1.0)
+    if servers <= 0:
+        return Estimate(position, servers, handle_s, None, None, share, None, free, reach_s)
+    if free >= position:
+        high = float(max(math.ceil(reach_s / 60) * 60, 60))
+        return Estimate(position, servers, handle_s, 0.0, high, share, reach_s / 2, free, reach_s)
+    expected = old_expected_ahead(position - free, share) * handle_s / servers
+    low, high = old_minutes_range(expected)
+    return Estimate(position, servers, handle_s, low, high, share, expected, free, reach_s)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal and of the same type, NaN equal to NaN and -0.0 told from 0.0."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
+    return type(a) is type(b) and a == b
+
+
+SHARES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, 0.5, -1e-300, 1.0000000000000002]),
+    st.integers(-3, 3),
+)
+
+
+@given(position=st.integers(-5, 10**9), share=SHARES)
+@example(position=1, share=-0.0)
+@example(position=0, share=float("nan"))
+def test_the_contacts_ahead_are_counted_as_before(position: int, share: float) -> None:
+    assert same(expected_ahead(position, share), old_expected_ahead(position, share))
+
+
+@given(st.floats(min_value=-1e15, max_value=1e15))
+@example(0.0)
+@example(-0.0)
+@example(48.0)  # 60 s at the top exactly
+@example(4.5e14)
+def test_a_wait_is_rounded_to_the_same_minutes(expected_s: float) -> None:
+    low, high = minutes_range(expected_s)
+    old_low, old_high = old_minutes_range(expected_s)
+    assert same(low, old_low) and same(high, old_high)
+
+
+@given(st.sampled_from([math.inf, -math.inf, math.nan]))
+def test_a_wait_that_is_no_number_fails_as_it_did(expected_s: float) -> None:
+    with pytest.raises((OverflowError, ValueError)) as new:
+        minutes_range(expected_s)
+    with pytest.raises((OverflowError, ValueError)) as old:
+        old_minutes_range(expected_s)
+    assert type(new.value) is type(old.value)
+
+
+@given(
+    position=st.integers(1, 100_000),
+    servers=st.one_of(st.floats(-1.0, 500.0), st.sampled_from([0.0, 1 / 3, 2.5])),
+    handle_s=st.floats(0.0, 36_000.0),
+    share=SHARES.filter(lambda s: not (isinstance(s, float) and math.isnan(s))),
+    free=st.integers(0, 50),
+    reach_s=st.floats(0.0, 7200.0),
+)
+def test_the_published_range_is_the_one_the_formula_gave(
+    position: int, servers: float, handle_s: float, share: float, free: int, reach_s: float
+) -> None:
+    new = wait_range(position, servers, handle_s, share, free, reach_s)
+    old = old_wait_range(position, servers, handle_s, share, free, reach_s)
+    assert new == old
+    assert all(same(getattr(new, f), getattr(old, f)) for f in Estimate.__dataclass_fields__)
+
+
+# ------------------------------------------------------------------ place in line
+
+
+class Rec:
+    """A stand-in for a contact record: the bucket only keeps it."""
+
+    def __init__(self, n: int) -> None:
+        self.id = f"c{n}"
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), min_size=1, max_size=300))
+def test_the_place_in_line_counts_every_key_ahead(ops: list[tuple[int, bool]]) -> None:
+    """Over many chunks (a small chunk size here), with contacts leaving from anywhere:
+    ``rank`` of every key queued is the number of smaller keys, the last one's too."""
+    saved = bucket_module.LOAD
+    bucket_module.LOAD = 2
+    try:
+        b = Bucket()
+        keys: dict[int, tuple[float, int, Any]] = {}  # a ``Rec`` as a contact record
+        for seq, (due, leave) in enumerate(ops):
+            if leave and keys:
+                gone = sorted(keys)[due % len(keys)]
+                d_, s_, r_ = keys.pop(gone)
+                b.remove(d_, s_, r_)
+            else:
+                keys[seq] = (float(due), seq, Rec(seq))
+                b.add(float(due), seq, keys[seq][2])
+            ordered = sorted((d_, s_) for d_, s_, _ in keys.values())
+            for i, key in enumerate(ordered):
+                assert b.rank(*key) == i
+            assert b.rank(1e9, 10**9) == len(ordered)  # after everyone
+    finally:
+        bucket_module.LOAD = saved
+
+
+def test_a_call_just_queued_is_told_it_is_last_in_line() -> None:
+    clock = Clock(engine([service("nurse", "nursing")], [agent("a1", "s1", {"nursing": 1})]))
+    clock.at(0, AgentLoggedIn("a1", Presence.NOT_READY))
+    for n in range(1, 6):
+        clock.at(n, ContactArrived(ContactSpec(f"c{n}", Channel.VOICE, "nurse", "P3")))
+        assert clock.engine.estimate(f"c{n}", 300.0).position == n
+    # An earlier class goes ahead of them all; those behind it move down one.
+    clock.at(9, ContactArrived(ContactSpec("c9", Channel.VOICE, "nurse", "P1")))
+    assert clock.engine.estimate("c9", 300.0).position == 1
+    assert clock.engine.estimate("c5", 300.0).position == 6
+
+
+# ------------------------------------------------------------------- agent shares
+
+
+def shares_engine() -> Clock:
+    services = [service("nurse", "nursing"), service("dental", "dental"), service("soc", "social")]
+    roster = [
+        agent("a1", "s1", {"nursing": 1}),
+        agent("a2", "s1", {"nursing": 1, "dental": 1}),
+        agent("a3", "s2", {"nursing": 1, "dental": 1, "social": 1}, voice=2),
+        agent("a4", "s2", {"dental": 1}, chat=3),
+        agent("a5", "s3", {"social": 1, "nursing": 1}),
+    ]
+    clock = Clock(engine(services, roster))
+    for n, a in enumerate(roster):
+        clock.at(n, AgentLoggedIn(a.id, Presence.NOT_READY))
+    return clock
+
+
+def old_servers(e: Any, rid: int, weight: dict[int, float], channel: Channel | None) -> float:
+    total: float = sum(
+        g.logged_in * weight.get(g.id, 1.0)
+        for g in e._pool.eligible(rid, REGION).values()
+        if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0)
+    )
+    return total
+
+
+@given(st.sets(st.sampled_from(["nurse", "dental", "soc", "gone"])))
+def test_agents_are_shared_among_the_open_services_as_before(open_names: set[str]) -> None:
+    clock = shares_engine()
+    e = clock.engine
+    opened = frozenset(open_names)
+    names = opened & e._services.keys()
+    expected = e._shares_over(names) if names != e._services.keys() else e._shares_over(e._services)
+    assert e._service_share(opened) == expected
+    assert e._service_share(frozenset(open_names)) == expected  # an equal set, asked again
+    assert e._service_share(None) == e._shares_over(e._services)
+    for name in ("nurse", "dental", "soc"):
+        rid = e._reqs.intern(e._services[name].requirement)
+        for channel in (None, Channel.VOICE, Channel.CHAT):
+            share = e._service_share(opened)
+            got = e._pool.servers(rid, REGION, share, channel, e._agents)
+            want = old_servers(e, rid, share, channel)
+            assert got == want and type(got) is type(want)
+
+
+def test_every_service_open_shares_as_if_all_were_counted() -> None:
+    clock = shares_engine()
+    e = clock.engine
+    every = frozenset(e._services)
+    assert e._service_share(every) == e._service_share(None)
+    assert e._service_share(every | {"closed-long-ago"}) == e._service_share(None)
+
+
+# ----------------------------------------------------------------- open services
+
+
+def test_the_open_services_are_the_same_set_while_nothing_opens_or_closes() -> None:
+    now = [1_000.0]
+    s = Service(load_region(REGION_FILE), clock=lambda: now[0])
+    first = s.open_services()
+    now[0] += 5.0  # asked again after the second it is kept for
+    again = s.open_services()
+    assert again is first  # the engine finds its shares by this set's identity
+    every = frozenset(s.region.services)
+    assert first <= every
