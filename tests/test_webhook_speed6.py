@@ -19,6 +19,7 @@ from router.core.estimate import Estimate, expected_ahead, minutes_range, wait_r
 from router.core.events import AgentLoggedIn, ContactArrived
 from router.core.model import Channel, ContactSpec, Presence
 from router.core.queue import REGION
+from router.service.audit.record import AuditRecord, as_row
 from router.service.service import Service
 from tests.builders import Clock, agent, engine, service
 
@@ -216,6 +217,92 @@ def test_every_service_open_shares_as_if_all_were_counted() -> None:
     every = frozenset(e._services)
     assert e._service_share(every) == e._service_share(None)
     assert e._service_share(every | {"closed-long-ago"}) == e._service_share(None)
+
+
+# ------------------------------------------------------------------ the audit record
+
+
+def old_arrival_record(**f: Any) -> AuditRecord:
+    """``Audit._arrived``'s new record as it was made: blank, then written over."""
+    r = AuditRecord(f["id"], f["now"])
+    r.arrived_at = f["arrived"]
+    r.day = f["day"]
+    r.channel = f["channel"]
+    r.service = f["service"]
+    r.urgency = f["urgency"]
+    r.language = f["language"]
+    r.site = f["site"]
+    r.due_at = f["due"]
+    r.door_due = f["door_due"]
+    r.number = f["number"] or r.number
+    r.channel_now = f["channel"]
+    r.service_now = f["service"]
+    r.urgency_now = f["urgency"]
+    r.due_now = f["due"]
+    r.was_callback = r.was_callback or f["callback"]
+    return r
+
+
+TEXT = st.text(max_size=6)
+MAYBE = st.none() | TEXT
+TIME = st.none() | st.floats(0, 2e9)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": TEXT,
+            "now": st.floats(0, 2e9),
+            "arrived": st.floats(0, 2e9),
+            "day": TEXT,
+            "channel": st.sampled_from([c.value for c in Channel]),
+            "service": TEXT,
+            "urgency": TEXT,
+            "language": MAYBE,
+            "site": MAYBE,
+            "due": TIME,
+            "door_due": TIME,
+            "number": st.none() | st.just("") | TEXT,
+            "callback": st.booleans(),
+        }
+    )
+)
+def test_an_arrivals_record_holds_what_it_held(f: dict[str, Any]) -> None:
+    new = AuditRecord(
+        f["id"],
+        f["now"],
+        f["arrived"],
+        f["day"],
+        f["channel"],
+        f["service"],
+        f["urgency"],
+        f["language"],
+        f["site"],
+        f["due"],
+        f["door_due"],
+        f["number"] or None,
+        f["callback"],
+    )
+    assert as_row(new) == as_row(old_arrival_record(**f))
+
+
+def test_a_record_made_from_two_values_is_blank_as_before() -> None:
+    r = AuditRecord("x", 5.0)
+    assert (r.arrived_at, r.day, r.channel, r.channel_now, r.number, r.due_now) == (
+        5.0,
+        "",
+        "",
+        "",
+        None,
+        None,
+    )
+    assert (r.was_callback, r.partial, r.omitted, r.trail, r.closed_at) == (
+        False,
+        False,
+        0,
+        [],
+        None,
+    )
 
 
 # ----------------------------------------------------------------- open services
