@@ -20,6 +20,7 @@ from router.core.events import AgentLoggedIn, ContactArrived
 from router.core.model import Channel, ContactSpec, Presence
 from router.core.queue import REGION
 from router.service.audit.record import AuditRecord, as_row
+from router.service.linked import _HIDDEN, person_keys
 from router.service.service import Service
 from tests.builders import Clock, agent, engine, service
 
@@ -303,6 +304,38 @@ def test_a_record_made_from_two_values_is_blank_as_before() -> None:
         [],
         None,
     )
+
+
+# ------------------------------------------------------------------- linked people
+
+
+def old_person_keys(spec: ContactSpec) -> tuple[str, ...]:
+    a = spec.attributes
+    keys = []
+    ref = a.get("person_ref")
+    if ref:
+        keys.append("ref:" + ref)
+    number = a.get("number") or a.get("caller") or a.get("phone")
+    if number is None and a.get("contact_method") == "phone":
+        number = a.get("contact_value")
+    if number is not None and number.strip().lower() not in _HIDDEN:
+        keys.append("tel:" + number)
+    return tuple(keys)
+
+
+VALUES = st.one_of(
+    st.sampled_from(["", " ", "+358401234567", "+", " +35840", "Hidden ", "anonymous", "UNKNOWN"]),
+    st.text(max_size=8),
+)
+KEYS = st.sampled_from(
+    ["person_ref", "number", "caller", "phone", "contact_method", "contact_value", "other"]
+)
+
+
+@given(st.dictionaries(KEYS, VALUES | st.just("phone")))
+def test_a_persons_keys_are_the_ones_found_before(attributes: dict[str, str]) -> None:
+    spec = ContactSpec("c1", Channel.VOICE, "nurse", attributes=attributes)
+    assert person_keys(spec) == old_person_keys(spec)
 
 
 # ----------------------------------------------------------------- open services
