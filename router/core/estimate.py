@@ -135,6 +135,11 @@ HandleState = tuple[dict[str, float], dict[str, tuple[str, float]]]
 OutcomeState = tuple[dict[str, float], dict[str, tuple[str, float]], dict[str, float]]
 
 
+# The decisions ``HandleTimes.observe`` learns from; it passes over every other kind, so a
+# listener told only these (as the live service's dispatch loop tells it) misses nothing.
+OBSERVED: tuple[type[d.Decision], ...] = (d.Assigned, d.Closed)
+
+
 class HandleTimes:
     """Per-service exponentially weighted handle times and abandonment shares, fed with
     every decision (the live service's listener, the simulator's loop)."""
