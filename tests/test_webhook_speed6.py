@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from router.app import build_app
 from router.config import load_region
 from router.core import bucket as bucket_module
 from router.core import decisions as d
@@ -38,8 +39,10 @@ from router.service.audit.record import AuditRecord, as_row
 from router.service.linked import _HIDDEN, person_keys
 from router.service.service import Service
 from tests.builders import Clock, agent, engine, service
+from tests.service_support import bearer, make_service
 
 REGION_FILE = "config/region.yaml"
+PHONE_CALLS = "/api/channels/phone/calls"
 
 # ------------------------------------------------------------- the formula, as it was
 
@@ -413,3 +416,36 @@ def test_handle_times_learn_the_same_from_the_kinds_they_are_told() -> None:
             told.observe(x, 1.0)
     assert {type(x) for x in decisions} - set(OBSERVED)  # others were there to skip
     assert told.capture() == every.capture() and every.mean_s and every.abandon
+
+
+# --------------------------------------------------------------------- a phone retry
+
+CALL = {
+    "call_id": "r1",
+    "caller": "+358401234567",
+    "ivr": {"service": "nursing_advice", "language": "fi"},
+    "site": "vaasa",
+    "own_team": "vaasa-nurses",
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"own_agent": "a001"}],
+    ids=["without an own nurse", "with an own nurse"],
+)
+async def test_a_retried_call_is_checked_against_the_own_nurse_team_and_site_it_came_with(
+    aiohttp_client: Any, change: dict[str, str]
+) -> None:
+    client = await aiohttp_client(build_app(make_service()))
+    first = {**CALL, **change}
+    posted = await client.post(PHONE_CALLS, json=first, headers=bearer("telephony"))
+    assert posted.status == 201
+    again = await client.post(PHONE_CALLS, json=first, headers=bearer("telephony"))
+    assert again.status == 200 and (await again.json())["call_id"] == "r1"
+    for other in ({"own_team": "jakobstad-nurses"}, {"site": "korsholm"}, {"own_agent": "a002"}):
+        refused = await client.post(
+            PHONE_CALLS, json={**first, **other}, headers=bearer("telephony")
+        )
+        assert refused.status == 409, await refused.text()
+        assert (await refused.json())["error"]["code"] == "call_id_reused"
