@@ -130,17 +130,19 @@ class PhoneChannel:
         body = await read_body(request, CallBody, self.service)
         call_id, caller, service_name = body.call_id, body.caller, body.ivr.service
         urgency, language = body.ivr.urgency, body.ivr.language
-        own = (  # ``own_of``, which without an own nurse takes team and site as given
-            Own(None, body.own_team, body.site)
-            if body.own_agent is None
-            else own_of(self.service, body.own_agent, body.own_team, body.site)
-        )
+        if body.own_agent is None:
+            # ``own_of``'s answer without an own nurse (team and site as given), kept in
+            # three names: no ``Own`` made on every webhook for a retry's check.
+            own_agent, own_team, own_site = None, body.own_team, body.site
+        else:
+            own = own_of(self.service, body.own_agent, body.own_team, body.site)
+            own_agent, own_team, own_site = own.agent, own.team, own.site
         cid = PREFIX + call_id
         if cid in self.arriving:
             await self.arriving.wait(cid)
         if self.book.known(cid):
             # A retry (only then: a first post pays nothing for the check).
-            self._same_call(call_id, body, own)
+            self._same_call(call_id, body, Own(own_agent, own_team, own_site))
             return web.json_response(self.instruction(call_id))
         spec = ContactSpec(
             id=cid,
@@ -148,9 +150,9 @@ class PhoneChannel:
             service=service_name,
             urgency=urgency,
             language=language,
-            preferred_agent=own.agent,
-            preferred_team=own.team,
-            preferred_site=own.site,
+            preferred_agent=own_agent,
+            preferred_team=own_team,
+            preferred_site=own_site,
             external_ref=call_id,
             attributes={"caller": caller},
         )

@@ -10,6 +10,7 @@ the routes (or the app) again adds no listener and delivers no decision twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from channels.callback import CallbackChannel
 from channels.chat import (
@@ -25,6 +26,7 @@ from channels.status import arrivals
 from channels.status import decisions as books
 from channels.web import WebChannel
 from channels.workitems import WorkItemChannel
+from router.core.estimate import OBSERVED, HandleTimes
 from router.service import (
     agent_routes,
     alerts,
@@ -50,7 +52,7 @@ from router.service.regionfile import reconcile
 from router.service.replicated import ReplicatedRuntime
 from router.service.reports import Reports
 from router.service.routes import Route
-from router.service.runtime import Part
+from router.service.runtime import Part, handles
 from router.service.service import Service
 from router.service.stats import Stats
 from router.service.supervisor import SupervisorApi
@@ -139,7 +141,9 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
     # in it into a snapshot.
     runtime.listeners.extend(
         [
-            times.observe,  # handle times and abandonment, for wait estimates
+            # Handle times and abandonment, for wait estimates: told only the kinds it
+            # learns from (a core method, marked here for the dispatch loop).
+            handles(*OBSERVED)(partial(HandleTimes.observe, times)),
             hub.on_decision,  # offers, assignments, presence to agents' websockets
             notifier.on_decision,  # callback attempts and survey requests to the SMS hook
             metrics.on_decision,  # counters and histograms for /metrics

@@ -187,8 +187,13 @@ class Bucket:
 
     def rank(self, due: float, seq: int) -> int:
         """How many contacts are ahead of the key ``(due, seq)``."""
+        last = len(self._maxdue) - 1
+        if last >= 0 and self._maxseq[last] == seq and self._maxdue[last] == due:
+            # The last contact's own key (a contact just queued, asking its place): no
+            # search, and no count of the chunks before it.
+            return self._len - 1
         ci = lower(self._maxdue, self._maxseq, due, seq)
         if ci >= len(self._dues):
             return self._len
-        ahead = sum(len(d) for d in self._dues[:ci])
+        ahead = sum(map(len, self._dues[:ci]))  # no generator frame per chunk
         return ahead + lower(self._dues[ci], self._seqs[ci], due, seq)

@@ -266,14 +266,21 @@ class Engine(EngineState):
         if self._share is None or len(self._share) != len(groups):
             self._share = self._shares_over(self._services.keys())
             self._open_shares.clear()
-        if open_services is None or open_services >= self._services.keys():
+        if open_services is None:
             return self._share
+        # Looked up first: the set of open services is the same object for a second of
+        # the service's clock, and whether it holds every service is a walk over them
+        # all, asked once per set (on every estimate before).
         cache = self._open_shares
         found = cache.get(open_services)
         if found is None:
             if len(cache) >= 64:  # opening hours change a few times a day: kept small
                 cache.clear()
-            found = cache[open_services] = self._shares_over(open_services & self._services.keys())
+            found = cache[open_services] = (
+                self._share
+                if open_services >= self._services.keys()
+                else self._shares_over(open_services & self._services.keys())
+            )
         return found
 
     def _shares_over(self, names: Iterable[str]) -> dict[int, float]:

@@ -84,11 +84,16 @@ class Estimate:
         return (self.low_s + self.high_s) / 2
 
 
+def _clamped(share: float) -> float:
+    """``min(max(share, 0.0), 1.0)``, the same value (NaN and -0.0 too) without two
+    built-in calls: the estimate is in every queued webhook's answer."""
+    return 0.0 if share < 0.0 else 1.0 if share > 1.0 else share
+
+
 def expected_ahead(position: int, abandon_share: float) -> float:
     """The contacts expected to be served until this one is, itself included:
     ``1 + (position - 1) × (1 - abandonment)``."""
-    share = min(max(abandon_share, 0.0), 1.0)
-    return 1 + max(position - 1, 0) * (1.0 - share)
+    return 1 + (position - 1 if position > 1 else 0) * (1.0 - _clamped(abandon_share))
 
 
 def wait_range(
@@ -105,7 +110,7 @@ def wait_range(
     only for the rest. A newcomer they take waits at most until its reach is the whole
     region (``reach_s``: the service's narrower steps), and for nobody when one is within
     its first step: ``0`` to ``reach_s`` rounded up to a minute ("0–1 min" at once)."""
-    share = min(max(abandon_share, 0.0), 1.0)
+    share = _clamped(abandon_share)
     if servers <= 0:
         return Estimate(position, servers, handle_s, None, None, share, None, free, reach_s)
     if free >= position:
@@ -119,13 +124,20 @@ def wait_range(
 def minutes_range(expected_s: float) -> tuple[float, float]:
     """``[0.75, 1.25] × expected_s`` rounded out to whole minutes, at least a minute wide
     at the top."""
-    low = math.floor(expected_s * LOW / 60) * 60
-    high = math.ceil(expected_s * HIGH / 60) * 60
-    return float(low), float(max(high, 60))
+    # ``float(floor(x) * 60)``: the floor of a float is exact as a float, so multiplying
+    # it by 60.0 rounds the same product once, as ``float`` of the integer product does.
+    low = math.floor(expected_s * LOW / 60) * 60.0
+    high = math.ceil(expected_s * HIGH / 60) * 60.0
+    return low, high if high > 60.0 else 60.0
 
 
 HandleState = tuple[dict[str, float], dict[str, tuple[str, float]]]
 OutcomeState = tuple[dict[str, float], dict[str, tuple[str, float]], dict[str, float]]
+
+
+# The decisions ``HandleTimes.observe`` learns from; it passes over every other kind, so a
+# listener told only these (as the live service's dispatch loop tells it) misses nothing.
+OBSERVED: tuple[type[d.Decision], ...] = (d.Assigned, d.Closed)
 
 
 class HandleTimes:

@@ -308,11 +308,14 @@ class AgentPool:
             if not self._reqs.matches(rid, g.mask) or (channel and not g.caps.get(channel)):
                 return 0.0
             return weight.get(g.id, 1.0)
-        return sum(
-            g.logged_in * weight.get(g.id, 1.0)
-            for g in self.eligible(rid, scope).values()
-            if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0)
-        )
+        # The terms listed, then summed as before (``sum``'s float addition, compensated
+        # on 3.12+, gives the same answer); a loop rather than a generator: no closure
+        # cells for ``weight`` and ``channel`` and no generator frame on every estimate.
+        terms = []
+        for g in self.eligible(rid, scope).values():
+            if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0):
+                terms.append(g.logged_in * weight.get(g.id, 1.0))
+        return sum(terms)
 
     def available(self, rid: int, scope: ScopeKey, channel: Channel) -> int:
         """Agents available now, with room in ``channel``, who meet ``rid`` within a

@@ -52,16 +52,20 @@ _HIDDEN = {"hidden", "anonymous", "unknown", "restricted", ""}
 def person_keys(spec: ContactSpec) -> tuple[str, ...]:
     """Who the contact is from, as far as the channels tell: numbers and references."""
     a = spec.attributes
-    keys = []
-    ref = a.get("person_ref")
-    if ref:
-        keys.append("ref:" + ref)
     number = a.get("number") or a.get("caller") or a.get("phone")
     if number is None and a.get("contact_method") == "phone":
         number = a.get("contact_value")
-    if number is not None and number.strip().lower() not in _HIDDEN:
-        keys.append("tel:" + number)
-    return tuple(keys)
+    # A number in international form (``+``, most calls') is no hidden-caller word: no
+    # stripping and lowering to find that out on every arrival.
+    tel = (
+        "tel:" + number
+        if number is not None and (number[:1] == "+" or number.strip().lower() not in _HIDDEN)
+        else None
+    )
+    ref = a.get("person_ref")
+    if ref:
+        return ("ref:" + ref,) if tel is None else ("ref:" + ref, tel)
+    return () if tel is None else (tel,)
 
 
 class LinkedContacts:
@@ -95,8 +99,13 @@ class LinkedContacts:
         if known:  # a contact's keys once, in the order they came
             keys = tuple(dict.fromkeys((*known, *keys)))
         self.key_of[contact_id] = keys
+        index = self.open
         for key in keys:
-            self.open.setdefault(key, set()).add(contact_id)
+            ids = index.get(key)  # no empty set made for ``setdefault`` each time
+            if ids is None:
+                index[key] = {contact_id}
+            else:
+                ids.add(contact_id)
 
     @handles(d.Assigned, d.Closed)
     def on_decision(self, decision: d.Decision, now: float) -> None:

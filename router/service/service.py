@@ -95,6 +95,10 @@ class Service:
             for name in region.services
             if region.hours_of(name).schedule(Channel.VOICE).is_open(now)
         )
+        if kept is not None and kept[2] == opened:
+            # The same object while the same services are open: the engine keeps its
+            # shares by this set, found by identity, not compared name by name.
+            opened = kept[2]
         self._open = (region, now, opened)
         return opened
 

@@ -205,27 +205,45 @@ class AuditRecord:
         "was_callback",
     )
 
-    def __init__(self, contact_id: str, first_at: float) -> None:
+    def __init__(
+        self,
+        contact_id: str,
+        first_at: float,
+        arrived_at: float | None = None,
+        day: str = "",
+        channel: str = "",
+        service: str = "",
+        urgency: str = "",
+        language: str | None = None,
+        site: str | None = None,
+        due_at: float | None = None,
+        door_due: float | None = None,
+        number: str | None = None,
+        was_callback: bool = False,
+    ) -> None:
+        # A contact seen arriving is recorded with all it arrived with at once (every
+        # arrival makes one: each field set once, not a blank written over); the
+        # ``*_now`` fields start as it arrived.
         self.id = contact_id
         self.first_at = first_at  # when the audit first saw it (orders retention)
-        self.arrived_at = first_at  # the contact's place: an earlier arrival it kept
-        self.day = ""  # local day of arrived_at
-        self.channel = self.channel_now = ""
-        self.service = self.service_now = ""
-        self.urgency = self.urgency_now = ""
-        self.language: str | None = None
-        self.site: str | None = None
-        self.number: str | None = None  # masked
-        self.due_at: float | None = None
-        self.due_now: float | None = None
-        self.door_due: float | None = None  # a due time set at the door (same-day rule)
+        # The contact's place: an earlier arrival it kept (default: when first seen).
+        self.arrived_at = first_at if arrived_at is None else arrived_at
+        self.day = day  # local day of arrived_at
+        self.channel = self.channel_now = channel
+        self.service = self.service_now = service
+        self.urgency = self.urgency_now = urgency
+        self.language = language
+        self.site = site
+        self.number = number  # masked
+        self.due_at = self.due_now = due_at
+        self.door_due = door_due  # a due time set at the door (same-day rule)
         self.assigned_at: float | None = None  # the latest acceptance
         self.assigned_due: float | None = None
         self.answered_at: float | None = None  # the person got through (see reports)
         self.answered_by: str | None = None
         self.answered_due: float | None = None
         self.attempts = 0
-        self.was_callback = False
+        self.was_callback = was_callback
         self.closed_at: float | None = None
         self.outcome: str | None = None
         self.closed_by: str | None = None

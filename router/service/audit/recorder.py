@@ -183,32 +183,38 @@ class Audit(AuditStore):
         record = self.live.get(spec.id)
         if record is None and spec.id in self.sealed:
             record = self._for_update(spec.id)
+        channel = spec.channel._value_
         if record is None:
-            record = AuditRecord(spec.id, now)
-            record.arrived_at = arrived
-            record.day = self.days.of(arrived)
-            record.channel = spec.channel._value_
-            record.service = spec.service
-            record.urgency = urgency
-            record.language = spec.language
-            record.site = spec.preferred_site
-            record.due_at = due
-            # Set at the door: a chosen window, or the same-day rule's deadline.
-            record.door_due = spec.due_at if spec.clock_from is None else due
+            record = AuditRecord(
+                spec.id,
+                now,
+                arrived,
+                self.days.of(arrived),
+                channel,
+                spec.service,
+                urgency,
+                spec.language,
+                spec.preferred_site,
+                due,
+                # Set at the door: a chosen window, or the same-day rule's deadline.
+                spec.due_at if spec.clock_from is None else due,
+                number or None,
+                spec.channel is Channel.CALLBACK,
+            )
             self._insert(record, now)
         else:  # the same id again: the trail goes on, the contact is open again
             record.closed_at = record.outcome = record.closed_by = None
-        record.number = number or record.number
-        record.channel_now = spec.channel._value_
-        record.service_now = spec.service
-        record.urgency_now = urgency
-        record.due_now = due
-        record.was_callback = record.was_callback or spec.channel is Channel.CALLBACK
+            record.number = number or record.number
+            record.channel_now = channel
+            record.service_now = spec.service
+            record.urgency_now = urgency
+            record.due_now = due
+            record.was_callback = record.was_callback or spec.channel is Channel.CALLBACK
         entry = (
             now,
             "arrived",
             None,
-            spec.channel._value_,
+            channel,
             spec.service,
             urgency,
             spec.language,
