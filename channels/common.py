@@ -21,11 +21,14 @@ HIDDEN_NUMBERS = frozenset({"hidden", "anonymous", "unknown", "restricted"})
 REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 REF_REASON = "expected 1-128 letters, digits, '_', '.', ':' or '-'"
 
-HIDDEN_REASON = "a hidden number cannot be called back; the caller stays in the live queue"
+HIDDEN_REASON = "a hidden number cannot be called back"
 # Numbers the service calls back: Finnish ones (Åland's +35818 included). A foreign
 # number costs the region an international call and may not reach anyone it can help.
 CALLABLE_PREFIXES = ("+358",)
-FOREIGN_REASON = "only Finnish numbers (+358) are called back; the caller stays in the live queue"
+FOREIGN_REASON = "only Finnish numbers (+358) are called back"
+# A waiting caller who asked for a callback it cannot have keeps its call (a request made
+# through the callbacks API has no call to keep: its answer says only why).
+STAYS_QUEUED = "; the caller stays in the live queue"
 
 
 def callback_refusal(number: str) -> str | None:

@@ -39,7 +39,7 @@ from aiohttp import web
 from channels.admission import CallAgainAt, admit
 from channels.answers import INSTRUCTION, INSTRUCTION_OR_CLOSED, queue_text
 from channels.callback import caller_cancelled, cancel_callback
-from channels.common import InFlight, Own, callback_refusal
+from channels.common import STAYS_QUEUED, InFlight, Own, callback_refusal
 from channels.refusals import record
 from channels.shapes import AnsweredBody, CallBody, CallCallbackBody, own_of
 from channels.status import StatusBook, wait_json
@@ -221,7 +221,7 @@ class PhoneChannel:
             number = given or view.spec.attributes.get("caller", "")
             reason = callback_refusal(number)
             if reason is not None:
-                raise ApiError(409, "not_callable", reason)
+                raise ApiError(409, "not_callable", reason + STAYS_QUEUED)
             try:
                 await self.service.runtime.submit(
                     ChannelSwitched(cid, Channel.CALLBACK, {"number": number})

@@ -144,10 +144,7 @@ REFUSED: list[tuple[str, str, object, list[tuple[str, str]]]] = [
         "telephony",
         {**CALLBACK, "number": "+4412345678", "window_start": True},
         [
-            (
-                "number",
-                "only Finnish numbers (+358) are called back; the caller stays in the live queue",
-            ),
+            ("number", "only Finnish numbers (+358) are called back"),
             ("window_start", "expected a number, got boolean true"),
         ],
     ),

@@ -67,7 +67,8 @@ async def test_a_caller_who_turns_into_a_callback_is_called_back_in_the_original
     r = await client.post(f"{CALLS}/h/callback", json={}, headers=tel)
     assert r.status == 409 and "hidden number" in (await r.json())["error"]["message"]
     r = await client.post(f"{CALLS}/h/callback", json={"number": "+46701234567"}, headers=tel)
-    assert r.status == 409 and "+358" in (await r.json())["error"]["message"]
+    message = (await r.json())["error"]["message"]
+    assert r.status == 409 and "+358" in message and "stays in the live queue" in message
     assert (await (await client.get(f"{CALLS}/h", headers=tel)).json())["action"] == "queue"
     # The nurse is offered them in arrival order, the callback in its old place.
     agent = await login(client, "a001")
