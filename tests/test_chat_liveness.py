@@ -118,6 +118,17 @@ def test_seen_again_after_a_lapse_the_person_is_back() -> None:
     assert closed(c) == [(160.0, ("closed", "k", "abandoned"))]
 
 
+def test_a_stale_report_after_the_close_of_a_newer_connection_brings_nobody_back() -> None:
+    c = clock()
+    c.at(0, chat("k"), seen("k"))
+    c.advance_to(30.0)  # lapsed: away, abandoned at 90 unless back
+    c.at(40, CustomerAway("k", 60.0, epoch=1))  # the close, said late
+    c.at(50, seen("k"))  # a report made before that close
+    assert c.engine.contact("k").customer_away
+    c.advance_to(90.0)
+    assert closed(c) == [(90.0, ("closed", "k", "abandoned"))]
+
+
 def test_a_socket_closed_normally_then_lapsing_keeps_the_grace_of_the_close() -> None:
     c = clock()
     c.at(0, chat("k"), seen("k"))

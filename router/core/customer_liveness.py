@@ -5,11 +5,11 @@ exactly as a ``CustomerAway(grace_s)`` at that moment (``contact_events.on_away`
 away grace starts, or, with an agent, starts when it leaves the agent's hands. A
 contact never reported is never judged.
 
-A sighting after a lapse shows that some instance holds the person's socket after all (one
-cut off from the store for longer than a sighting, which reports again once it is back):
-the person is back (``contact_events.on_back``), unless they went or came back by their own
-events since. The timers are the agents' (``liveness``): one per key, stale ones passed
-over."""
+A sighting after a lapse shows that some instance holds the person's socket after all
+(one cut off from the store for longer than a sighting, which reports again once it is
+back): the person is back (``contact_events.on_back``), unless events about a newer
+connection of theirs came since (the ``CustomerAway`` / ``CustomerBack`` epochs). The
+timers are the agents' (``liveness``): one per key, stale ones passed over."""
 
 from __future__ import annotations
 
