@@ -306,7 +306,7 @@ class CustomerProtocol(ChatSessions):
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
             return None
         conn = uuid.uuid4().hex
-        # Reported at once (in the same append as the attach): an instance that dies
+        # Reported at once (batched with the attach): an instance that dies
         # before its next report must not leave the chat unjudged.
         await asyncio.gather(
             runtime.submit(ChatAttached(s.id, conn, resumed=False)), self._report((contact_id,))
