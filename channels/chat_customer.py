@@ -29,6 +29,14 @@ if an agent has it, the grace starts if the chat leaves the agent's hands. The i
 holding the socket says so (``CustomerAway`` / ``CustomerBack`` events) and the engine's
 timer on the region's clock decides, so a failover or virtual time changes nothing.
 
+An instance that dies says nothing: in Redis mode each instance also reports the chats
+whose customer's socket it holds (``CustomersSeen``), at the start or resume of a chat and
+then every third of ``heartbeat_timeout_s``, as for agents; a chat not reported for that
+long is taken as its customer gone at that moment (the grace starts), so the chats held
+by a dead instance end like any other. Alone (memory mode) an instance outlives none of
+its sockets and each close says ``CustomerAway`` itself: it reports none, and a chat never
+reported is never judged.
+
 The agent (over the agent websocket, see ``router.service.agents``) gets
 ``chat.transcript {contact_id, messages}`` when the chat is assigned, ``chat.message
 {contact_id, from: "customer", text, at}``, ``chat.customer_left`` and
@@ -69,7 +77,13 @@ from channels.chat_sessions import ChatSessions
 from channels.common import bounded_text, read_language, read_service, read_site
 from channels.refusals import admitted, recording
 from router.core.errors import Conflict, RoutingError, UnknownContact
-from router.core.events import ContactAbandoned, ContactArrived, CustomerAway, CustomerBack
+from router.core.events import (
+    ContactAbandoned,
+    ContactArrived,
+    CustomerAway,
+    CustomerBack,
+    CustomersSeen,
+)
 from router.core.model import Channel, ContactSpec, ContactState
 from router.service.auth import Principal
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame
@@ -180,6 +194,35 @@ class CustomerProtocol(ChatSessions):
         with contextlib.suppress(RoutingError, Stopped, StoreUnavailable):
             await self.service.runtime.submit(CustomerAway(s.contact_id, self.grace_s, s.epoch))
 
+    # ------------------------------------------------------------ liveness
+
+    def held(self) -> tuple[str, ...]:
+        """The chats whose customer holds a websocket on this instance."""
+        return tuple(s.contact_id for s in self.sessions.values() if s.box is not None)
+
+    async def report_sightings(self) -> None:
+        """Runs for the life of the service, telling the region every third of
+        ``heartbeat_timeout_s`` which chats' customers hold a socket here, so that those
+        of an instance that dies lapse with it. It judges nobody: that is the engine's
+        timer, the same on every instance. Alone, nothing is reported (see the module)."""
+        if self.service.store is None:
+            return
+        every_s = self.service.settings.heartbeat_timeout_s / 3
+        while True:
+            await asyncio.sleep(every_s)
+            held = self.held()
+            if held:
+                await self._report(held)
+
+    async def _report(self, contact_ids: tuple[str, ...]) -> None:
+        if self.service.store is None:
+            return
+        timeout = self.service.settings.heartbeat_timeout_s
+        # Nobody is judged while the report cannot be written: with the store away no
+        # instance can write the timer's decision either.
+        with contextlib.suppress(RoutingError, StoreUnavailable, Stopped):
+            await self.service.runtime.submit(CustomersSeen(contact_ids, timeout, self.grace_s))
+
     async def _note_quietly(self, note: Note) -> None:
         try:
             await self.service.runtime.submit(note)
@@ -263,7 +306,11 @@ class CustomerProtocol(ChatSessions):
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
             return None
         conn = uuid.uuid4().hex
-        await runtime.submit(ChatAttached(s.id, conn, resumed=False))
+        # Reported at once (batched with the attach): an instance that dies
+        # before its next report must not leave the chat unjudged.
+        await asyncio.gather(
+            runtime.submit(ChatAttached(s.id, conn, resumed=False)), self._report((contact_id,))
+        )
         if s.id not in self.sessions:  # closed meanwhile (the customer is told below)
             box.send({"type": "closed", "outcome": s.outcome or "abandoned"})
             self._spawn(self._close_box(box, WSCloseCode.OK, "the chat has closed"))
@@ -311,6 +358,11 @@ class CustomerProtocol(ChatSessions):
         conn = s.box_conn or ""
         s.box = s.box_conn = None
         await self.service.runtime.submit(ChatDetached(s.id, conn))  # tells the agent
+        # Gone as when the socket drops: the grace starts if the chat leaves the agent's
+        # hands. Said here, where the socket is let go, or the instance would stop
+        # reporting it and its lapse say so later (in Redis mode only).
+        with contextlib.suppress(RoutingError):
+            await self.service.runtime.submit(CustomerAway(s.contact_id, self.grace_s, s.epoch))
         box.send({"type": "left"})
         self._spawn(self._close_box(box, WSCloseCode.OK, "you left the chat"))
 
@@ -340,7 +392,10 @@ class CustomerProtocol(ChatSessions):
         # Every instance hears of it: an older connection, wherever it is, is replaced.
         await self.service.runtime.submit(ChatAttached(s.id, conn, resumed=True))
         with contextlib.suppress(RoutingError):  # closed meanwhile: told just below
-            await self.service.runtime.submit(CustomerBack(s.contact_id, s.epoch))
+            await asyncio.gather(
+                self.service.runtime.submit(CustomerBack(s.contact_id, s.epoch)),
+                self._report((s.contact_id,)),  # held here now
+            )
         try:
             view = self.service.engine.contact(s.contact_id)
         except UnknownContact:

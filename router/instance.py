@@ -211,6 +211,7 @@ def compose(service: Service, audit_settings: AuditSettings | None = None) -> In
     metrics.registry.register(AuditCollector(kept))  # the audit's size, when scraped
     service.background.append(("notification-hook", notifier.run))
     service.background.append(("chat-grace-upgrade", chat.grace_upgrade))  # old snapshots
+    service.background.append(("chat-sightings", chat.report_sightings))  # Redis mode
     if isinstance(runtime, ReplicatedRuntime):
         # Redis mode: the region file against the stored one, once caught up (regionfile.py).
         apply = service.settings.apply_region_changes

@@ -19,6 +19,7 @@ functions of the engine's state (``router.core.engine_state``):
   (an offer answered or timed out among them), its callback attempts, holds, warning
   and deadline;
 - ``agent_events``, ``liveness``: an agent's events and its sightings;
+- ``customer_liveness``: chat customers' sightings (a lapsed one is a ``CustomerAway``);
 - ``partner_gates``, ``partner_cover``: partner agreements' gates and cover changes;
 - ``live_changes``: supervisors' edits of services, moves and manual offers.
 
@@ -59,6 +60,7 @@ from router.core.contact_events import (
     on_reclassified,
     return_offer,
 )
+from router.core.customer_liveness import customer_liveness_due, on_customers_seen
 from router.core.engine_state import INF, Decisions, EngineState
 from router.core.errors import InvalidEvent, UnknownContact
 from router.core.estimate import Estimate, wait_range
@@ -78,6 +80,7 @@ from router.core.events import (
     ContactReclassified,
     CustomerAway,
     CustomerBack,
+    CustomersSeen,
     Event,
     ManualOffer,
     OfferAccepted,
@@ -106,6 +109,7 @@ _ASSIGNED = ContactState.ASSIGNED
 _AWAY_TIMER = TimerKind.AWAY
 _COOLDOWN_TIMER = TimerKind.COOLDOWN
 _COVER_TIMER = TimerKind.COVER
+_CUSTOMER_LIVENESS_TIMER = TimerKind.CUSTOMER_LIVENESS
 _DEADLINE_TIMER = TimerKind.DEADLINE
 _HOLD_TIMER = TimerKind.HOLD
 _LIVENESS_TIMER = TimerKind.LIVENESS
@@ -318,6 +322,9 @@ class Engine(EngineState):
             if kind is _COVER_TIMER:
                 cover_due(self, ref, at, token, out)
                 continue
+            if kind is _CUSTOMER_LIVENESS_TIMER:  # also forgets a closed contact's sighting
+                customer_liveness_due(self, ref, at, token, out)
+                continue
             c = self._contacts.get(ref)
             if c is None:
                 continue
@@ -362,6 +369,7 @@ class Engine(EngineState):
         CustomerBack: on_back,
         PresenceChanged: on_presence,
         AgentsSeen: on_seen,
+        CustomersSeen: on_customers_seen,
         OfferAccepted: on_accepted,
         OfferDeclined: on_declined,
         ContactCompleted: on_completed,

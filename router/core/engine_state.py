@@ -61,6 +61,7 @@ class EngineState:
         self._service_base: dict[tuple[str, str | None, str | None], int] = {}
         self._init_derived()
         self._init_liveness()
+        self._init_customer_liveness()
         self._init_cover()
 
     def _init_derived(self) -> None:
@@ -76,6 +77,14 @@ class EngineState:
         self._seen: dict[str, tuple[float, float]] = {}
         # agent -> when its one pending LIVENESS timer fires
         self._live_timer: dict[str, float] = {}
+
+    def _init_customer_liveness(self) -> None:
+        # contact -> (seen until, how long its sighting was valid for, its away grace,
+        # its ``seq`` (not a later contact of the same id), the person's epoch when the
+        # sighting lapsed or -1) (``customer_liveness``)
+        self._customers_seen: dict[str, tuple[float, float, float, int, int]] = {}
+        # contact -> when its one pending CUSTOMER_LIVENESS timer fires
+        self._customer_timer: dict[str, float] = {}
 
     def _init_cover(self) -> None:
         agreements = getattr(self.policy, "agreements", None) or {}
@@ -99,12 +108,14 @@ class EngineState:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A snapshot written before the liveness rule (or partner cover) lacks its
+        """A snapshot written before the liveness rules (or partner cover) lacks their
         state: it starts empty."""
         self.__dict__.update(state)
         self._init_derived()
         if "_seen" not in state:
             self._init_liveness()
+        if "_customers_seen" not in state:
+            self._init_customer_liveness()
         if "_cover" not in state:
             self._init_cover()
 

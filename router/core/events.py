@@ -96,6 +96,25 @@ class AgentsSeen:
 
 
 @value
+class CustomersSeen:
+    """The people on these contacts are there (a chat customer's websocket open on some
+    instance) and count as there for ``valid_s`` from now; a contact's latest sighting
+    replaces its earlier ones. A contact not seen again by then is taken as its person
+    gone at that moment: exactly a ``CustomerAway`` with ``grace_s``, so it is abandoned
+    ``grace_s`` later unless they come back (``CustomerBack``, or a sighting again) or an
+    agent has it. This is how a customer whose socket was held by an instance that died
+    is not waited for for ever: nobody is left to say ``CustomerAway``.
+
+    As for agents (``AgentsSeen``), the rule is a timer on the region's clock, judged the
+    same on every instance, in memory mode and in virtual time; a contact never reported
+    is never judged (API clients, simulations)."""
+
+    contact_ids: tuple[str, ...]
+    valid_s: float
+    grace_s: float
+
+
+@value
 class OfferAccepted:
     contact_id: str
     agent_id: str
@@ -220,6 +239,7 @@ Event = (
     | AgentLoggedOut
     | PresenceChanged
     | AgentsSeen
+    | CustomersSeen
     | OfferAccepted
     | OfferDeclined
     | ContactCompleted

@@ -35,11 +35,27 @@ def on_seen(engine: EngineState, ev: AgentsSeen, now: float, out: Decisions) -> 
 
 def mark_seen(engine: EngineState, agent_id: str, until: float, valid: float) -> None:
     engine._seen[agent_id] = (until, valid)
-    # One timer per agent: a sighting only moves the time; the timer, when it fires
-    # early, re-arms at the latest sighting's end (none while a sighting is open-ended).
-    if agent_id not in engine._live_timer and until < INF:
-        engine._live_timer[agent_id] = until
-        engine._timers.push(until, _LIVENESS_TIMER, agent_id, until)
+    arm_sighting_timer(engine, engine._live_timer, _LIVENESS_TIMER, agent_id, until)
+
+
+def arm_sighting_timer(
+    engine: EngineState, pending: dict[str, float], kind: TimerKind, ref: str, until: float
+) -> None:
+    """One timer per sighted key (an agent, a chat customer's contact): a sighting only
+    moves the time; the timer, when it fires early, re-arms at the latest sighting's end
+    (none while a sighting is open-ended). ``pending``: key -> when its timer fires."""
+    if ref not in pending and until < INF:
+        pending[ref] = until
+        engine._timers.push(until, kind, ref, until)
+
+
+def take_sighting_timer(pending: dict[str, float], ref: str, token: float) -> bool:
+    """Whether a fired timer is the key's pending one (it is pending no more); a timer
+    replaced since is passed over."""
+    if pending.get(ref) != token:
+        return False
+    del pending[ref]
+    return True
 
 
 def renew_if_lapsed(engine: EngineState, agent_id: str, now: float) -> None:
@@ -54,17 +70,14 @@ def liveness_due(
     engine: EngineState, agent_id: str, at: float, token: float, out: Decisions
 ) -> None:
     """An agent's ``LIVENESS`` timer fired: not ready unless seen again since."""
-    if engine._live_timer.get(agent_id) != token:
+    if not take_sighting_timer(engine._live_timer, agent_id, token):
         return
-    del engine._live_timer[agent_id]
     a = engine._agents.get(agent_id)
     seen = engine._seen.get(agent_id)
     if a is None or seen is None or not a.logged_in:
         return
     if seen[0] > at:  # seen again since the timer was armed
-        if seen[0] < INF:
-            engine._live_timer[agent_id] = seen[0]
-            engine._timers.push(seen[0], _LIVENESS_TIMER, agent_id, seen[0])
+        arm_sighting_timer(engine, engine._live_timer, _LIVENESS_TIMER, agent_id, seen[0])
     elif a.presence is _AVAILABLE:
         engine._pool.unindex(a)
         a.presence = _NOT_READY

@@ -27,6 +27,7 @@ class TimerKind(IntEnum):
     LIVENESS = 7  # an agent's last sighting runs out (``AgentsSeen``)
     AWAY = 8  # a contact's person has been away for its grace period (``CustomerAway``)
     COVER = 9  # a partner agreement's cover turns on or off (``router.core.partners``)
+    CUSTOMER_LIVENESS = 10  # a chat customer's last sighting runs out (``CustomersSeen``)
 
 
 Timer = tuple[float, int, TimerKind, str, float]
