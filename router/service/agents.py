@@ -504,9 +504,9 @@ class AgentHub:
             kept = self._bodies.get(agent_id)
             if kept is not None and result.keys() == _AGENT_ONLY and result["agent"] is kept.body:
                 # {"type": "ack", "id": ref, "agent": body}, the body's text made once
-                box.send_text(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
+                await box.write(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
             else:
-                box.send({"type": "ack", "id": ref, **result})
+                await box.write(compact({"type": "ack", "id": ref, **result}))
         except ApiError as exc:
             box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
         except RoutingError as exc:
