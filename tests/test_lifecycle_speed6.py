@@ -1,22 +1,27 @@
 """What the call lifecycle's cheaper answers (#15 part 2, round 6) must keep: an action's
 answer, written by the socket's own handler when its writer has nothing queued, reaches
 the client in order with the frames queued before and after it, on a real websocket,
-without waking the writer; and a real agent's answers come after the frames of the
-decisions they made."""
+without waking the writer; a real agent's answers come after the frames of the
+decisions they made; and a frame whose handling fails is logged as before while the
+socket's later frames are handled."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from router.app import build_app
+from router.service.inbox import Inbox
 from router.service.outbox import Outbox
 from tests.service_support import bearer, make_service
+from tests.test_lifecycle_speed4 import FakeSocket
 
 
 async def _frames_of(fill: Callable[[Outbox], Awaitable[None]]) -> list[str]:
@@ -119,3 +124,34 @@ async def test_a_call_s_answers_follow_the_frames_of_their_decisions(
         assert [b["type"] for b in got] == ["wrapup_end", "agent", "ack"]
         assert got[2]["agent"]["status"] == "available"
     await ws.close()
+
+
+async def test_a_frame_that_fails_is_logged_and_the_next_ones_handled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handled: list[str] = []
+
+    async def handle(text: str) -> None:
+        await asyncio.sleep(0)
+        if text == "broken":
+            raise ValueError("no such thing")
+        if text == "gone":
+            raise ConnectionResetError("peer went away")
+        handled.append(text)
+
+    ws = FakeSocket()
+    inbox = Inbox(handle, lambda text: None, "agent x")
+    served = asyncio.create_task(inbox.serve(cast(web.WebSocketResponse, ws)))
+    with caplog.at_level(logging.INFO, logger="yhteys.ws"):
+        for text in ("first", "broken", "second", "gone", "third"):
+            ws.text(text)  # all at once: the later ones queue behind the first
+        for _ in range(20):
+            await asyncio.sleep(0)
+        ws.close()
+        await asyncio.wait_for(served, 3)
+    assert handled == ["first", "second", "third"]
+    failed = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in failed] == ["agent x: a frame could not be handled"]
+    assert failed[0].exc_info is not None and failed[0].exc_info[0] is ValueError
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert said == ["agent x disconnected: peer went away"]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -466,7 +467,7 @@ class AgentHub:
         # Each frame is handled in turn by the inbox's task while this loop reads on:
         # an action waiting for the store must not leave the client's pings unanswered.
         inbox = Inbox(
-            lambda text: self._ws_message(agent_id, box, text),
+            functools.partial(self._ws_message, agent_id, box),  # no frame of its own
             lambda text: box.send(_busy(text)),
             f"agent {agent_id}",
         )
