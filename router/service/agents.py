@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -466,7 +467,7 @@ class AgentHub:
         # Each frame is handled in turn by the inbox's task while this loop reads on:
         # an action waiting for the store must not leave the client's pings unanswered.
         inbox = Inbox(
-            lambda text: self._ws_message(agent_id, box, text),
+            functools.partial(self._ws_message, agent_id, box),  # no frame of its own
             lambda text: box.send(_busy(text)),
             f"agent {agent_id}",
         )
@@ -504,9 +505,9 @@ class AgentHub:
             kept = self._bodies.get(agent_id)
             if kept is not None and result.keys() == _AGENT_ONLY and result["agent"] is kept.body:
                 # {"type": "ack", "id": ref, "agent": body}, the body's text made once
-                box.send_text(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
+                await box.write(f'{{"type":"ack","id":{compact(ref)},"agent":{kept.text}}}')
             else:
-                box.send({"type": "ack", "id": ref, **result})
+                await box.write(compact({"type": "ack", "id": ref, **result}))
         except ApiError as exc:
             box.send({"type": "error", "id": ref, **exc.body()["error"]})  # type: ignore[dict-item]
         except RoutingError as exc:

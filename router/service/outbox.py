@@ -27,7 +27,9 @@ class Outbox:
     queue is a plain deque, and the writer waits on a future of its own only when it is
     empty: an ``asyncio.Queue`` cost about ten times as much per message, and an
     ``asyncio.Event`` set on every message (and cleared and waited on by the writer)
-    several times what a look at ``_waiting`` costs while the writer is busy."""
+    several times what a look at ``_waiting`` costs while the writer is busy. An
+    action's answer, from a task that may wait, is written by that task when nothing is
+    queued (``write``)."""
 
     def __init__(self, ws: web.WebSocketResponse, label: str) -> None:
         self.ws = ws
@@ -56,6 +58,20 @@ class Outbox:
         queue.append(text)  # ``_put`` inline: this is every frame's path
         if self._waiting is not None:  # the writer waits (the first of a turn's frames)
             self._wake()
+
+    async def write(self, text: str) -> None:
+        """Sends a frame from a task that may wait (an action's answer, sent by the
+        socket's own handler): written by the caller at once when nothing is queued and
+        the writer waits for more (the writer is neither woken nor stepped for it: two
+        steps a call's lifecycle), else queued after what is (``send_text``). Either way
+        after every frame queued before it. A frame is in the transport before
+        ``send_str`` may wait for it to drain, so what is queued meanwhile goes after."""
+        if self._waiting is None or self._queue or self.ws.closed or self._overflowed:
+            self.send_text(text)
+            return
+        # As the writer: a socket going away loses the frame, said by the inbox's reader.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_str(text)
 
     def _put(self, text: str | None) -> None:
         self._queue.append(text)
