@@ -259,3 +259,30 @@ async def test_an_agent_a_supervisor_makes_available_without_a_desk_is_judged(
     await service.runtime.submit(TimerDue())
     assert service.engine.agent("a002").presence.value == "available"
     await ws.close()
+
+
+async def test_an_agent_refused_another_agents_contact_learns_nothing_of_it(
+    aiohttp_client: MakeClient,
+) -> None:
+    # An outside tester, as a002, accepted and completed a001's call: the 409 said
+    # "contact 'phone-k1' is assigned with 'a001'", another agent's work.
+    client = await aiohttp_client(build_app(make_service()))
+    ws = await login(client, "a001")
+    await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    offer = await ws.next("offer")
+    cid = offer["contact"]["id"]
+    await login(client, "a002")
+    # Offered to a001, then assigned to it: a002's attempts name neither state nor agent.
+    for state in ("offered", "assigned"):
+        for path in (f"offers/{cid}/accept", f"offers/{cid}/decline", f"contacts/{cid}/complete"):
+            status, body = await post(client, f"/api/agent/{path}", "a002", {})
+            message = body["error"]["message"]
+            assert status == 409, (state, path, body)
+            assert "a001" not in message and f"is {state}" not in message, message
+            assert "not offered or assigned to you" in message
+        if state == "offered":
+            await ws.send({"type": "accept", "contact_id": cid})
+            await ws.next("assigned")
+    # a001's own refusal still says why (its call is assigned, not offered, to it).
+    status, body = await post(client, f"/api/agent/offers/{cid}/accept", "a001", {})
+    assert status == 409 and "assigned" in body["error"]["message"]

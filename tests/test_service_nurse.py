@@ -199,13 +199,19 @@ async def test_the_nurse_handling_a_call_reclassifies_it_and_both_classes_are_ke
     clock.set("2026-11-24 10:05")
     # Only the professional handling it: another agent, or a contact nobody has, is 409.
     r = await reclassify(client, "a002", "phone-r1", "P2")
-    assert r.status == 409 and "only the professional handling" in await r.text()
+    text = await r.text()
+    assert r.status == 409 and "not offered or assigned to you" in text and "a001" not in text
     r = await reclassify(client, "a001", "phone-r2", "P2")
     assert r.status == 409, await r.text()
     r = await reclassify(client, "a001", "phone-r1", "P9")
     assert r.status == 400
     problems = (await r.json())["error"]["problems"]
     assert [p["field"] for p in problems] == ["urgency"] and "P1" in problems[0]["reason"]
+    # A class that redirects (P0: 112) is refused by the engine; the problem names the field.
+    r = await reclassify(client, "a001", "phone-r1", "P0")
+    assert r.status == 400
+    problems = (await r.json())["error"]["problems"]
+    assert [p["field"] for p in problems] == ["urgency"] and "112" in problems[0]["reason"]
     assert service.engine.contact("phone-r1").urgency == "P4"
     # P4 -> P2: due 30 minutes after the original arrival, not after the change.
     r = await reclassify(client, "a001", "phone-r1", "P2")

@@ -48,7 +48,7 @@ from aiohttp import web
 from router.config.reader import Fields
 from router.core import decisions as d
 from router.core.engine import Engine
-from router.core.errors import RoutingError, UnknownContact
+from router.core.errors import Conflict, InvalidEvent, RoutingError, UnknownContact
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -354,7 +354,25 @@ class AgentHub:
             problems.raise_if_any()
             if event is None:
                 return {}
-        await self.service.runtime.submit(event)
+        try:
+            await self.service.runtime.submit(event)
+        except Conflict:
+            contact_id = getattr(event, "contact_id", None)
+            if contact_id is not None and not self._holds(agent_id, contact_id):
+                # The engine's reason names the contact's state and its agent, which are
+                # no business of another agent's.
+                raise ApiError(
+                    409,
+                    "conflict",
+                    f"contact {contact_id!r} is not offered or assigned to you (any more)",
+                ) from None
+            raise
+        except InvalidEvent as exc:
+            if isinstance(event, ContactReclassified):
+                # Its one value is the class (the engine refuses one that redirects):
+                # the problem names the field, as a body check's would.
+                raise ApiError(400, "invalid_input", str(exc), [("urgency", str(exc))]) from None
+            raise
         if isinstance(event, AgentsSeen):
             return {}
         held = bool(self.sessions.get(agent_id))
@@ -366,6 +384,13 @@ class AgentHub:
         if isinstance(event, ContactReclassified):
             answer["contact"] = contact_json(self.service.engine.contact(event.contact_id))
         return answer
+
+    def _holds(self, agent_id: str, contact_id: str) -> bool:
+        """Whether the contact is offered or assigned to the agent now."""
+        try:
+            return self.service.engine.contact(contact_id).agent_id == agent_id
+        except UnknownContact:
+            return False
 
     def _reclassify(
         self, agent_id: str, contact_id: str, urgency: str, problems: BodyProblems
