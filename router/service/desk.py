@@ -20,16 +20,18 @@ from typing import Any
 from aiohttp import web
 
 from router.config.tokens import Role
-from router.core.model import AgentStatus, Channel, ContactState
-from router.core.state import AgentView, ContactView
+from router.core.model import Channel, ContactState
+from router.core.state import ContactView
 from router.service.agent_answers import ATTEMPTS
 from router.service.audit import Audit
 from router.service.auth import Principal
+from router.service.eligible_index import EligibleIndex
 from router.service.http import ApiError
 from router.service.routes import Route
 from router.service.service import Service
 from router.service.supervisor_shapes import ELIGIBLE_SCHEMA
 from skills.expression import parse_requirement
+from skills.requirement import CompiledRequirement
 
 MINE = (ContactState.OFFERED, ContactState.ASSIGNED)
 
@@ -44,67 +46,28 @@ def eligible_agents(
     of contacts must not cost a dict per contact and agent at 20k agents.
 
     Contacts with the same requirement and channel have the same answer, so each such
-    pair is compiled and matched once per call (the agents' masks read once)."""
-    engine = service.engine
+    pair is answered once per call and each requirement compiled once; the agents are
+    read once into an index (``router.service.eligible_index``) that matches a
+    requirement once per skill mask, not once per agent."""
+    if not contacts:
+        return {}
     catalogue = service.region.catalogue
-    agents = [
-        (agent, engine.agent_mask(agent.id))
-        for agent in engine.agents()
-        if agent.status is not AgentStatus.OFFLINE
-    ]
+    index = EligibleIndex(service.engine, service.region.blocks)
+    compiled: dict[str, CompiledRequirement] = {}
     answers: dict[tuple[str, Channel], tuple[list[dict[str, Any]], int]] = {}
     found: dict[str, tuple[list[dict[str, Any]], int]] = {}
     for view in contacts:
         key = (view.requirement, view.channel)
         answer = answers.get(key)
         if answer is None:
-            compiled = parse_requirement(view.requirement, catalogue).compile(catalogue)
-            matching = [agent for agent, mask in agents if compiled.matches(mask)]
-            answer = answers[key] = (_listed(service, matching, view.channel, shown), len(matching))
+            requirement = compiled.get(view.requirement)
+            if requirement is None:
+                requirement = compiled[view.requirement] = parse_requirement(
+                    view.requirement, catalogue
+                ).compile(catalogue)
+            answer = answers[key] = index.answer(requirement, view.channel, shown)
         found[view.id] = answer
     return found
-
-
-def _listed(
-    service: Service, matching: list[AgentView], channel: Channel, shown: int | None
-) -> list[dict[str, Any]]:
-    def entry(agent: AgentView, free: bool) -> dict[str, Any]:
-        return {
-            "id": agent.id,
-            "name": agent.spec.name,
-            "status": agent.status.value,
-            "site": agent.site,
-            "team": agent.team,
-            "free": free,
-        }
-
-    if shown is None:
-        return [entry(agent, _room(service, agent, channel)) for agent in matching]
-    free: list[dict[str, Any]] = []
-    full: list[dict[str, Any]] = []
-    for agent in matching:
-        if len(free) >= shown:
-            break
-        room = _room(service, agent, channel)
-        if room:
-            free.append(entry(agent, True))
-        elif len(full) < shown:
-            full.append(entry(agent, False))
-    return (free + full)[:shown]
-
-
-def _room(service: Service, agent: AgentView, channel: Channel) -> bool:
-    """Whether a supervisor's offer in ``channel`` fits the agent now: capacity left and
-    nothing in hand that blocks the channel (a supervisor overrides not ready and
-    wrap-up, never capacity: the engine's rule for ``ManualOffer``)."""
-    if agent.load.get(channel, 0) >= agent.spec.capacity.get(channel, 0):
-        return False
-    blocks = service.region.blocks
-    for contact_id in agent.contacts:
-        held = service.engine.contact(contact_id).channel
-        if channel in blocks.get(held, frozenset()):
-            return False
-    return True
 
 
 def routes(service: Service, audit: Audit) -> list[Route]:
