@@ -93,7 +93,7 @@ class ContactRecord:
         self.channel = spec.channel
         self.service = service
         self.urgency = urgency
-        # The class it arrived in, once the handling agent has re-classified it.
+        # The class it arrived in, once its class changed (re-classified, moved, overflowed).
         self.original_urgency: str | None = None
         # Its person is away (``CustomerAway``) with this grace period; the token of the
         # pending AWAY timer, 0 when none is armed (it is with an agent, or present).
@@ -235,7 +235,8 @@ class ContactView:
     spec: ContactSpec
     hold_until: float | None = None
     attempts: int = 0
-    # The class it arrived in; differs from ``urgency`` once the handler re-classified it.
+    # The class it arrived in; differs from ``urgency`` once re-classified, or moved or
+    # overflowed into another class.
     original_urgency: str = ""
     # Its person is away (``CustomerAway``) and has not come back (``CustomerBack``).
     customer_away: bool = False

@@ -24,7 +24,7 @@ from router.core.partner_gates import base_rid
 from router.core.queue import REGION, ScopeKey
 from router.core.state import ContactRecord
 from router.core.timers import TimerKind
-from router.core.urgency_map import class_after_move
+from router.core.urgency_map import move_class
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
@@ -97,12 +97,10 @@ def _find_step(
                 skipped.append(step.kind)
                 index += 1
                 continue
-            urgency = class_after_move(c.service, c.urgency, target)
-            changed = urgency if urgency != c.urgency else None
+            changed = move_class(c, target)
             out.append(d.Overflowed(c.id, c.service.name, target.name, changed))
             fallback = None  # the old service's steps no longer apply
             c.due_service = None  # the place was earned in the first service; keep it
-            c.urgency = urgency
             c.visited = (*c.visited, c.service.name)
             c.service = target
             c.base_rid = base_rid(engine, c.spec, target)
