@@ -60,6 +60,7 @@ class ContactRecord:
         "offer_expires_at",
         "offer_no",
         "original_urgency",
+        "overflow_reach",
         "restep",
         "rid",
         "same_day_by",
@@ -137,14 +138,19 @@ class ContactRecord:
         # one more allocation per arrival. A snapshot's tuple may also hold the current
         # service, which the check (``step_choice``) reads the same.
         self.visited: tuple[str, ...] = ()
+        # Who could take it in the services it overflowed from (``step_choice``): the
+        # widest scope and the union of requirements reached there; None until then.
+        self.overflow_reach: tuple[ScopeKey, int] | None = None
         self.attempts = 0  # callback attempts made
         self.hold_until: float | None = None  # while scheduled
         self.hold_token = 0
         self.entered = True  # False while a scheduled arrival has not yet entered a step
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        # A snapshot from before re-classification (or the away rule) lacks those slots.
+        # A snapshot from before re-classification (the away rule, the overflow reach)
+        # lacks those slots.
         self.original_urgency = None
+        self.overflow_reach = None
         self.away_grace = None
         self.away_token = 0
         self.away_epoch = 0
