@@ -24,6 +24,7 @@ from router.core.events import (
 from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
 from router.core.partners import Agreement, gate_authorisations
 from router.core.policy import RoutingPolicy
+from router.store import codec
 from skills import SkillCatalogue
 from tests.builders import CATALOGUE, Clock, agent, engine, service
 from tests.service_support import at, bearer, login, served_at
@@ -123,14 +124,15 @@ def test_the_first_service_counts_as_relaxed_at_the_widest_step_it_reached() -> 
 
 
 def test_a_worker_elsewhere_need_not_wait_out_the_new_services_own_site_step() -> None:
-    # A nurse on a break at the caller's site keeps nursing advice's own-site step from
-    # being skipped; the first service had reached the whole region, so its worker at
-    # another site may take the call at once, not 90 seconds later.
+    # A nurse on a break at the caller's site could serve nursing advice's own-site
+    # step, but the first service had reached the whole region: that narrower step is
+    # passed, and the first service's worker at another site may take the call at once,
+    # not 90 seconds later.
     clock = region(agent("s1_nurse", "s1", {"nursing": 3}), agent("worker", "s2", {"social": 4}))
     clock.at(0, AgentLoggedIn("chat_only"), AgentLoggedIn("s1_nurse", Presence.NOT_READY))
     assert clock.at(0, mental_call()) == [
         ("overflowed", "c", "nurse"),
-        ("queued", "c", "own_site"),
+        ("queued", "c", "region"),
     ]
     assert clock.at(1, AgentLoggedIn("worker")) == [("offer", "c", "worker")]
 
@@ -143,7 +145,7 @@ def test_an_overflow_after_the_wait_keeps_the_first_services_workers_too() -> No
     clock.advance_to(1200)
     assert clock.log[-2:] == [
         (1200.0, ("overflowed", "c", "nurse")),
-        (1200.0, ("widened", "c", "own_site")),
+        (1200.0, ("widened", "c", "region")),
     ]
     assert clock.at(1201, PresenceChanged("worker", Presence.AVAILABLE)) == [
         ("offer", "c", "worker")
@@ -175,6 +177,14 @@ def test_a_supervisors_move_starts_afresh() -> None:
     clock.at(1, ContactMoved("c", "dental"))
     assert clock.engine.contact("c").requirement == "lang:fi & dental"
     assert clock.at(2, AgentLoggedIn("worker")) == []
+
+
+def test_the_reach_an_overflow_kept_survives_a_snapshot() -> None:
+    clock = region(agent("worker", "s2", {"social": 4}))
+    overflowed_at_once(clock)
+    restored = Clock(codec.decode(codec.encode(clock.engine)))
+    restored.now = clock.now
+    assert restored.at(1, AgentLoggedIn("worker")) == [("offer", "c", "worker")]
 
 
 def test_the_union_keeps_each_services_partner_gate() -> None:

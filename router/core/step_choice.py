@@ -13,7 +13,9 @@ An overflow is a widening step like the others, so it never narrows who may take
 contact: it carries its reach in the service it leaves (``overflow_reach``: the widest
 step it reached there, its scope and its requirement as relaxed at that step) into every
 step of the new service, as the union of the two requirements and the wider of the two
-scopes. Without that, a contact whose first service had nobody logged in overflowed at
+scopes (a step of the new service narrower than the carried scope, but the last, is
+passed like one whose preference the contact lacks). Without that, a contact whose first
+service had nobody logged in overflowed at
 once and then never reached the worker of that service who logged in a moment later.
 Each part of the union keeps the contact's language, authorisation and partner gate
 (``partner_gates.base_rid``), so the union never lets in an agent either forbids. What
@@ -125,7 +127,14 @@ def _find_step(
             index = 0
             continue
         own_scope = scope_of(step.kind, c)
-        if own_scope is None:
+        carried = c.overflow_reach
+        if own_scope is None or (
+            carried is not None
+            and index < len(steps) - 1
+            and _WIDTH[own_scope[0]] < _WIDTH[carried[0][0]]
+        ):
+            # No such preference, or narrower than the reach it carries from the service
+            # it overflowed from (reach never narrows: such a step is passed).
             skipped.append(step.kind)
             index += 1
             continue
