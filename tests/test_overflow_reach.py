@@ -152,6 +152,15 @@ def test_an_overflow_after_the_wait_keeps_the_first_services_workers_too() -> No
     ]
 
 
+def test_the_wait_estimate_counts_the_first_services_workers() -> None:
+    clock = region(agent("worker", "s2", {"social": 4}), agent("nurse", "s3", {"nursing": 3}))
+    overflowed_at_once(clock)
+    clock.at(1, AgentLoggedIn("worker", Presence.NOT_READY))
+    assert clock.engine.estimate("c", 300.0).servers == 1.0
+    clock.at(2, AgentLoggedIn("nurse", Presence.NOT_READY))
+    assert clock.engine.estimate("c", 300.0).servers == 2.0
+
+
 def test_a_second_overflow_keeps_the_reach_of_every_service_visited() -> None:
     steps_a = (Step(StepKind.REGION, 60), Step(StepKind.OVERFLOW, overflow_to="B"))
     steps_b = (Step(StepKind.REGION, 60), Step(StepKind.OVERFLOW, overflow_to="C"))
