@@ -15,8 +15,8 @@ step it reached there, its scope and its requirement as relaxed at that step) in
 step of the new service, as the union of the two requirements and the wider of the two
 scopes (a step of the new service narrower than the carried scope, but the last, is
 passed like one whose preference the contact lacks). Without that, a contact whose first
-service had nobody logged in overflowed at
-once and then never reached the worker of that service who logged in a moment later.
+service had nobody logged in overflowed at once and then never reached the worker of
+that service who logged in a moment later.
 Each part of the union keeps the contact's language, authorisation and partner gate
 (``partner_gates.base_rid``), so the union never lets in an agent either forbids. What
 the contact is (its service: statistics, wrap-up, the agent-choice rule, the relax
