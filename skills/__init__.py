@@ -9,7 +9,13 @@ from skills.catalogue import (
     SkillCatalogue,
 )
 from skills.expression import ExpressionError, parse_requirement
-from skills.requirement import CompiledRequirement, Requirement, RequirementError, Term
+from skills.requirement import (
+    CompiledRequirement,
+    Requirement,
+    RequirementError,
+    Term,
+    either,
+)
 
 __all__ = [
     "MAX_LEVEL",
@@ -22,5 +28,6 @@ __all__ = [
     "RequirementError",
     "SkillCatalogue",
     "Term",
+    "either",
     "parse_requirement",
 ]

@@ -145,6 +145,18 @@ class Requirement:
         return " | ".join(parts)
 
 
+def either(first: Requirement, second: Requirement) -> Requirement:
+    """Who meets ``first`` or ``second``: their clauses together, in canonical form.
+
+    Unlike ``Requirement.any_of`` this is not held to ``MAX_CLAUSES``: that limit asks a
+    person to factor what they write, and each of these was written and checked on its
+    own. The engine joins a contact's reach in the services it overflowed from with its
+    new service's (``router.core.step_choice``); refusing there would drop a contact."""
+    if not first.clauses or not second.clauses:
+        return Requirement.anyone()
+    return Requirement(_minimal(set(first.clauses) | set(second.clauses)))
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRequirement:
     """A requirement with one mask per clause, ready for constant-time matching."""

@@ -13,26 +13,68 @@ from router.core.model import (
     AgentSpec,
     AgentStatus,
     Channel,
+    ContactSpec,
     ContactState,
     Presence,
+    ServiceSpec,
     StepKind,
 )
 from router.core.state import AgentView, ContactView
 from skills import Requirement, Term, parse_requirement
 
 
-def expected_requirement(engine: Engine, view: ContactView) -> Requirement:
-    """The requirement a contact should have at its current step, from its specs."""
-    spec = view.spec
+def expected_requirement(
+    engine: Engine, view: ContactView, carried: Requirement | None = None
+) -> Requirement:
+    """The requirement a contact should have at its current step, from its specs, with
+    ``carried``: who could take it in the services it overflowed from (``reach_left``)."""
     service = engine.service(view.service)
+    req = _base(view.spec, service)
+    if view.step is StepKind.RELAXED:
+        levels = next(s.relax_levels for s in service.steps if s.kind is StepKind.RELAXED)
+        req = req.relaxed(levels)
+    return req if carried is None else req.any_of(carried)
+
+
+Scope = tuple[str, str]
+
+
+def reach_left(
+    engine: Engine, spec: ContactSpec, left: str, to: str
+) -> tuple[Requirement, Scope] | None:
+    """Who could take a contact at the widest step it reached in service ``left`` before
+    its steps overflowed it to ``to`` (the last step before that overflow step that
+    applies to it): the requirement with that step's relaxing, and the step's reach.
+    None when no step before applies."""
+    service = engine.service(left)
+    steps = service.steps
+    at = next(i for i, s in enumerate(steps) if s.overflow_to == to)
+    for step in reversed(steps[:at]):
+        if step.kind is StepKind.OVERFLOW:
+            continue
+        scope = {
+            StepKind.OWN_AGENT: ("agent", spec.preferred_agent),
+            StepKind.OWN_TEAM: ("team", spec.preferred_team),
+            StepKind.OWN_SITE: ("site", spec.preferred_site),
+        }.get(step.kind, ("region", ""))
+        if scope[0] != "region" and not scope[1]:
+            continue
+        return _base(spec, service).relaxed(step.relax_levels), (scope[0], scope[1] or "")
+    return None
+
+
+def wider(first: Scope, second: Scope) -> Scope:
+    """The wider of two reaches of one contact (its own agent, team, site, or region)."""
+    order = ["agent", "team", "site", "region"]
+    return first if order.index(first[0]) >= order.index(second[0]) else second
+
+
+def _base(spec: ContactSpec, service: ServiceSpec) -> Requirement:
     req = spec.requirement if spec.requirement is not None else service.requirement
     if spec.language is not None:
         req = req.all_of(Requirement.term(Term("lang", spec.language)))
     if spec.authorisation is not None:
         req = req.all_of(Requirement.term(Term("auth", spec.authorisation)))
-    if view.step is StepKind.RELAXED:
-        levels = next(s.relax_levels for s in service.steps if s.kind is StepKind.RELAXED)
-        req = req.relaxed(levels)
     return req
 
 

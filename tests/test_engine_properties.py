@@ -58,13 +58,15 @@ from router.core.model import (
     UrgencyClass,
 )
 from router.core.policy import RoutingPolicy
-from skills import AgentAbilities, SkillCatalogue, parse_requirement
+from skills import AgentAbilities, Requirement, SkillCatalogue, parse_requirement
 from tests.engine_oracle import (
     check_consistency,
     check_decisions,
     check_no_idle_pair,
     eligible,
     expected_requirement,
+    reach_left,
+    wider,
 )
 
 SKILLS = ("s0", "s1", "s2")
@@ -185,6 +187,9 @@ class Run:
         self.outputs: list[list[d.Decision] | str] = []
         self.open: set[str] = set()
         self.cooled: dict[tuple[str, str], float] = {}
+        # Who could take a contact in the services it overflowed from (the oracle's own
+        # account, from the specs as they were when it overflowed).
+        self.carried: dict[str, tuple[Requirement, tuple[str, str]]] = {}
         self.n = 0
 
     def apply(self, event: Event) -> None:
@@ -239,8 +244,21 @@ class Run:
         for dec in out:
             if isinstance(dec, d.Offered) and dec.trace.rule == "supervisor":
                 note_event(f"manual offer ({self.engine.contact(dec.contact_id).scope[0]} step)")
+            if isinstance(dec, d.Overflowed):
+                cid = dec.contact_id
+                reach = reach_left(
+                    self.engine, self.engine.contact(cid).spec, dec.from_service, dec.to_service
+                )
+                before = self.carried.get(cid)
+                if reach is not None and before is not None:
+                    reach = (before[0].any_of(reach[0]), wider(before[1], reach[1]))
+                if reach is not None:
+                    self.carried[cid] = reach
+            elif isinstance(dec, d.Moved):
+                self.carried.pop(dec.contact_id, None)  # a supervisor's move starts afresh
             if isinstance(dec, d.Closed):
                 self.open.discard(dec.contact_id)
+                self.carried.pop(dec.contact_id, None)
             elif isinstance(dec, (d.Queued, d.Offered)):
                 self.open.add(dec.contact_id)
             elif isinstance(dec, d.Requeued) and dec.cooldown_until is not None:
@@ -257,8 +275,10 @@ class Run:
         check_decisions(e, list(out), held_before)
         check_no_idle_pair(e, self.now, self.cooled)
         for v in e.waiting():
-            assert expected_requirement(e, v) == parse_requirement(v.requirement) or (
-                v.requirement == "*" and not expected_requirement(e, v).clauses
+            carried = self.carried.get(v.id)
+            expected = expected_requirement(e, v, carried[0] if carried else None)
+            assert expected == parse_requirement(v.requirement) or (
+                v.requirement == "*" and not expected.clauses
             )
         # Fairness: for agent drains, nothing earlier-due that it could take stays waiting.
         after_waiting = {v.id: v for v in e.waiting()}

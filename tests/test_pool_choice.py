@@ -49,7 +49,7 @@ from router.core.model import (
 from router.core.policy import RoutingPolicy
 from router.core.state import AgentView, ContactView
 from skills import AgentAbilities, Requirement
-from tests.engine_oracle import expected_requirement, free_channels, in_reach, meets
+from tests.engine_oracle import expected_requirement, free_channels, in_reach, meets, wider
 from tests.test_engine_properties import (
     CATALOGUE,
     LANGS,
@@ -155,6 +155,7 @@ class ChoiceRun(Run):
             self.outputs.append(f"{type(exc).__name__}: {exc}")
             return
         self.outputs.append(out)
+        self.track(out)  # the overflows' reach, for the oracle
         if isinstance(event, ContactArrived):
             try:
                 self.check_choice(event, out, before)
@@ -209,8 +210,11 @@ class ChoiceRun(Run):
             return  # redirected or closed at the door
         view = e.contact(cid)
         reach = reach_of(view)
+        carried = self.carried.get(cid)  # an overflow keeps the reach it had
+        if carried is not None:
+            reach = wider(reach, carried[1])
         assert view.scope == reach, f"{cid} at {view.step} waits in {view.scope}, not {reach}"
-        requirement = expected_requirement(e, view)
+        requirement = expected_requirement(e, view, carried[0] if carried else None)
         candidates = [
             a
             for a in before.values()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from router.core.decisions import Overflowed
 from router.core.engine import Engine
 from router.demo import contact_factory
 from router.store.codec import decode, encode
@@ -19,10 +20,13 @@ from tests.data.make_engine_snapshot import Step, busy_region, record_inputs
 DATA = Path(__file__).with_name("data")
 
 
-def replay(engine: Engine, steps: list[Step]) -> int:
-    """Applies each recorded input; returns how many decisions matched."""
+def replay(engine: Engine, steps: list[Step], until_overflow: bool = False) -> int:
+    """Applies each recorded input; returns how many decisions matched. With
+    ``until_overflow``, stops at the first recorded overflow (a rule changed since)."""
     matched = 0
     for i, (now, event, expected) in enumerate(steps):
+        if until_overflow and any(type(x) is Overflowed for x in expected):
+            break
         if isinstance(expected, tuple) and expected[0] == "refused":
             with pytest.raises(Exception) as caught:
                 engine.apply(now, event)
@@ -60,8 +64,11 @@ def test_a_snapshot_of_the_sorted_list_queue_loads_and_decides_as_its_version_di
         (c.id for c in engine.waiting()),
         key=lambda cid: (engine.contact(cid).due_at, engine.contact(cid).seq),
     )
-    matched = replay(engine, recorded["steps"])
-    assert matched > 1_000
+    # e835b10 narrowed an overflowed contact to its new service's agents; an overflow now
+    # keeps the reach the contact had (tests/test_overflow_reach.py), so from the first
+    # overflow on the decisions differ by design: the same decisions up to there.
+    matched = replay(engine, recorded["steps"], until_overflow=True)
+    assert matched > 150
 
 
 def test_a_snapshot_taken_mid_run_decides_as_the_engine_it_was_taken_from() -> None:

@@ -14,8 +14,8 @@ from router.core.matching import offer, route
 from router.core.model import ContactState, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.service_rules import service_problems, urgencies_in_use_lost
-from router.core.step_choice import enter_step
-from router.core.urgency_map import class_after_move
+from router.core.step_choice import enter_step, step_reach
+from router.core.urgency_map import move_class
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
@@ -79,7 +79,7 @@ def on_service_updated(engine: EngineState, ev: ServiceUpdated, now: float, out:
         else:
             step = svc.steps[c.step_index]
             relax = step.relax_levels if step.kind is c.step_kind else 0
-            c.rid = engine._reqs.relaxed(base, relax)
+            c.rid = step_reach(engine, c, relax, c.scope)[1]
             route(engine, c, now, out, arriving=False)
 
 
@@ -93,13 +93,12 @@ def on_moved(engine: EngineState, ev: ContactMoved, now: float, out: Decisions) 
     if target.name == c.service.name:
         return
     base = base_rid(engine, c.spec, target)
-    urgency = class_after_move(c.service, c.urgency, target)
     engine._queue.remove(c)
-    changed = urgency if urgency != c.urgency else None
+    changed = move_class(c, target)
     out.append(d.Moved(c.id, c.service.name, target.name, ev.by or None, changed))
-    c.urgency = urgency
     c.service = target
     c.visited = ()  # a supervisor's move starts its overflow history afresh
+    c.overflow_reach = None
     c.due_service = None  # it keeps its due time: its place in the one order
     c.base_rid = base
     enter_step(engine, c, 0, now, out)

@@ -3,7 +3,7 @@ queue buckets and agent groups can refer to it cheaply."""
 
 from __future__ import annotations
 
-from skills import CompiledRequirement, Requirement, SkillCatalogue, Term
+from skills import CompiledRequirement, Requirement, SkillCatalogue, Term, either
 
 
 class RequirementTable:
@@ -58,6 +58,21 @@ class RequirementTable:
         derived = self._derived.get(key)
         if derived is None:
             derived = self.intern(self.compiled[rid].requirement.relaxed(levels))
+            self._derived[key] = derived
+        return derived
+
+    def union(self, first: int, second: int) -> int:
+        """The id of who meets either requirement (``skills.either``). Each part keeps
+        its own hard conditions (language, authorisation, partner gate: every clause of
+        a contact's requirement carries them), so the union never admits an agent one of
+        them forbids. Cached, whichever order the two come in."""
+        if first == second:
+            return first
+        key = ("union", first, second) if first < second else ("union", second, first)
+        derived = self._derived.get(key)
+        if derived is None:
+            compiled = self.compiled
+            derived = self.intern(either(compiled[first].requirement, compiled[second].requirement))
             self._derived[key] = derived
         return derived
 

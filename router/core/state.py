@@ -60,6 +60,7 @@ class ContactRecord:
         "offer_expires_at",
         "offer_no",
         "original_urgency",
+        "overflow_reach",
         "restep",
         "rid",
         "same_day_by",
@@ -93,7 +94,7 @@ class ContactRecord:
         self.channel = spec.channel
         self.service = service
         self.urgency = urgency
-        # The class it arrived in, once the handling agent has re-classified it.
+        # The class it arrived in, once its class changed (re-classified, moved, overflowed).
         self.original_urgency: str | None = None
         # Its person is away (``CustomerAway``) with this grace period; the token of the
         # pending AWAY timer, 0 when none is armed (it is with an agent, or present).
@@ -137,14 +138,19 @@ class ContactRecord:
         # one more allocation per arrival. A snapshot's tuple may also hold the current
         # service, which the check (``step_choice``) reads the same.
         self.visited: tuple[str, ...] = ()
+        # Who could take it in the services it overflowed from (``step_choice``): the
+        # widest scope and the union of requirements reached there; None until then.
+        self.overflow_reach: tuple[ScopeKey, int] | None = None
         self.attempts = 0  # callback attempts made
         self.hold_until: float | None = None  # while scheduled
         self.hold_token = 0
         self.entered = True  # False while a scheduled arrival has not yet entered a step
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        # A snapshot from before re-classification (or the away rule) lacks those slots.
+        # A snapshot from before re-classification (the away rule, the overflow reach)
+        # lacks those slots.
         self.original_urgency = None
+        self.overflow_reach = None
         self.away_grace = None
         self.away_token = 0
         self.away_epoch = 0
@@ -235,7 +241,8 @@ class ContactView:
     spec: ContactSpec
     hold_until: float | None = None
     attempts: int = 0
-    # The class it arrived in; differs from ``urgency`` once the handler re-classified it.
+    # The class it arrived in; differs from ``urgency`` once re-classified, or moved or
+    # overflowed into another class.
     original_urgency: str = ""
     # Its person is away (``CustomerAway``) and has not come back (``CustomerBack``).
     customer_away: bool = False

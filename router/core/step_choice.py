@@ -9,6 +9,21 @@ skipped, and an urgency class the new service lacks is mapped
 (``router.core.urgency_map``). Each step's duration is a timer; a contact on offer or
 with an agent when it fires moves on when it comes back (``restep``).
 
+An overflow is a widening step like the others, so it never narrows who may take the
+contact: it carries its reach in the service it leaves (``overflow_reach``: the widest
+step it reached there, its scope and its requirement as relaxed at that step) into every
+step of the new service, as the union of the two requirements and the wider of the two
+scopes (a step of the new service narrower than the carried scope, but the last, is
+passed like one whose preference the contact lacks). Without that, a contact whose first
+service had nobody logged in overflowed at once and then never reached the worker of
+that service who logged in a moment later.
+Each part of the union keeps the contact's language, authorisation and partner gate
+(``partner_gates.base_rid``), so the union never lets in an agent either forbids. What
+the contact is (its service: statistics, wrap-up, the agent-choice rule, the relax
+levels of later steps) is the new service's; only who may take it widens. A second
+overflow adds the second service's reach to the first's; a supervisor's move starts
+afresh.
+
 Once at its step, the contact is offered or queued (``matching.route``).
 """
 
@@ -24,7 +39,7 @@ from router.core.partner_gates import base_rid
 from router.core.queue import REGION, ScopeKey
 from router.core.state import ContactRecord
 from router.core.timers import TimerKind
-from router.core.urgency_map import class_after_move
+from router.core.urgency_map import move_class
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
@@ -55,18 +70,19 @@ def enter_step(
     step that applies), then offers it or queues it."""
     steps = c.service.steps
     step = steps[-1] if steps else _FALLBACK_STEP
-    scope: ScopeKey = REGION
     skipped: Sequence[StepKind] = ()
     if index != len(steps) - 1 or (
         step.kind is not _REGION_STEP and step.kind is not _RELAXED_STEP
     ):
         # Not the usual arrival (at a service's last step, and it reaches the region:
         # the last step always applies, so there is nothing to search).
-        index, step, scope, skipped = _find_step(engine, c, index, out)
+        index, step, scope, rid, skipped = _find_step(engine, c, index, out)
+    else:
+        scope, rid = step_reach(engine, c, step.relax_levels, REGION)
     c.step_index = index
     c.step_kind = step.kind
     c.scope = scope
-    c.rid = engine._reqs.relaxed(c.base_rid, step.relax_levels) if step.relax_levels else c.base_rid
+    c.rid = rid
     engine._tokens += 1
     c.epoch = engine._tokens  # a fresh token (_token, inlined on the arrival path)
     c.restep = None
@@ -79,16 +95,19 @@ def enter_step(
 
 def _find_step(
     engine: EngineState, c: ContactRecord, index: int, out: Decisions
-) -> tuple[int, Step, ScopeKey, Sequence[StepKind]]:
+) -> tuple[int, Step, ScopeKey, int, Sequence[StepKind]]:
     """The step at or after ``index`` that applies (overflowing when a step says so),
-    and the kinds of the steps skipped on the way."""
+    its reach (scope and requirement id), and the kinds of the steps skipped on the way."""
     skipped: list[StepKind] = []
-    fallback: tuple[int, Step, ScopeKey] | None = None
-    chosen: tuple[int, Step, ScopeKey] | None = None
+    fallback: tuple[int, Step, ScopeKey, int] | None = None
+    chosen: tuple[int, Step, ScopeKey, int] | None = None
     while chosen is None:
         steps = c.service.steps
         if index >= len(steps):
-            chosen = fallback or (len(steps) - 1, _FALLBACK_STEP, REGION)
+            if fallback is None:
+                scope, rid = step_reach(engine, c, 0, REGION)
+                fallback = (len(steps) - 1, _FALLBACK_STEP, scope, rid)
+            chosen = fallback
             break
         step = steps[index]
         if step.kind is _OVERFLOW_STEP:
@@ -97,33 +116,80 @@ def _find_step(
                 skipped.append(step.kind)
                 index += 1
                 continue
-            urgency = class_after_move(c.service, c.urgency, target)
-            changed = urgency if urgency != c.urgency else None
+            changed = move_class(c, target)
             out.append(d.Overflowed(c.id, c.service.name, target.name, changed))
             fallback = None  # the old service's steps no longer apply
+            c.overflow_reach = _reach_before(engine, c, index)  # before the service changes
             c.due_service = None  # the place was earned in the first service; keep it
-            c.urgency = urgency
             c.visited = (*c.visited, c.service.name)
             c.service = target
             c.base_rid = base_rid(engine, c.spec, target)
             index = 0
             continue
-        scope = scope_of(step.kind, c)
-        if scope is None:
+        own_scope = scope_of(step.kind, c)
+        carried = c.overflow_reach
+        if own_scope is None or (
+            carried is not None
+            and index < len(steps) - 1
+            and _WIDTH[own_scope[0]] < _WIDTH[carried[0][0]]
+        ):
+            # No such preference, or narrower than the reach it carries from the service
+            # it overflowed from (reach never narrows: such a step is passed).
             skipped.append(step.kind)
             index += 1
             continue
-        candidate = (index, step, scope)
+        scope, rid = step_reach(engine, c, step.relax_levels, own_scope)
+        candidate = (index, step, scope, rid)
         fallback = candidate
         if index < len(steps) - 1 and not engine._pool.servable(
-            engine._reqs.relaxed(c.base_rid, step.relax_levels), scope, c.channel, engine._agents
+            rid, scope, c.channel, engine._agents
         ):
             skipped.append(step.kind)
             index += 1
             continue
         chosen = candidate
-    index, step, scope = chosen
-    return index, step, scope, skipped
+    index, step, scope, rid = chosen
+    return index, step, scope, rid, skipped
+
+
+def step_reach(
+    engine: EngineState, c: ContactRecord, relax_levels: int, scope: ScopeKey
+) -> tuple[ScopeKey, int]:
+    """Who may take ``c`` at a step of its service reaching ``scope`` and relaxing its
+    requirement by ``relax_levels``: that, widened by its reach in the services it
+    overflowed from, if any (the module's docstring says why)."""
+    rid = engine._reqs.relaxed(c.base_rid, relax_levels) if relax_levels else c.base_rid
+    carried = c.overflow_reach
+    if carried is None:
+        return scope, rid
+    carried_scope, carried_rid = carried
+    return _wider(scope, carried_scope), engine._reqs.union(rid, carried_rid)
+
+
+def _reach_before(engine: EngineState, c: ContactRecord, index: int) -> tuple[ScopeKey, int] | None:
+    """``c``'s reach at the widest step of its service before the overflow step at
+    ``index``: the last one that applies to it (it has passed through each on the way,
+    waited out or skipped as nobody logged in could serve it), with what it carried in.
+    None when no step before applies (nothing was reached)."""
+    steps = c.service.steps
+    for i in range(index - 1, -1, -1):
+        step = steps[i]
+        if step.kind is _OVERFLOW_STEP:
+            continue
+        scope = scope_of(step.kind, c)
+        if scope is not None:
+            return step_reach(engine, c, step.relax_levels, scope)
+    return c.overflow_reach
+
+
+# How far each kind of scope reaches, to keep the wider of two. The two scopes joined
+# are the contact's own (its preferred agent, team or site) or the region, so two of a
+# kind are the same scope.
+_WIDTH = {"agent": 0, "team": 1, "site": 2, "region": 3}
+
+
+def _wider(first: ScopeKey, second: ScopeKey) -> ScopeKey:
+    return first if _WIDTH[first[0]] >= _WIDTH[second[0]] else second
 
 
 def scope_of(kind: StepKind, c: ContactRecord) -> ScopeKey | None:

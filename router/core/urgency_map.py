@@ -12,11 +12,19 @@ The rule, so a move never makes a contact less urgent:
 - otherwise (its own target is shorter than all of them) the target's most urgent class.
 Redirecting classes (P0 -> 112) are never chosen: a queued contact is not redirected by
 a move.
+
+The class it arrived in stays on the record (``original_urgency``), through any number
+of moves and overflows: views show it as the class "as it arrived", as the audit does.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from router.core.model import ServiceSpec
+
+if TYPE_CHECKING:
+    from router.core.state import ContactRecord
 
 
 def class_after_move(source: ServiceSpec, urgency: str, target: ServiceSpec) -> str:
@@ -32,3 +40,16 @@ def class_after_move(source: ServiceSpec, urgency: str, target: ServiceSpec) -> 
     if as_urgent:
         return max(as_urgent, key=lambda u: u.target_s).name
     return min(queued, key=lambda u: u.target_s).name
+
+
+def move_class(c: ContactRecord, target: ServiceSpec) -> str | None:
+    """Gives ``c`` (still of its old service) its class in ``target``; answers the new
+    class, or None when it keeps its own. The class it arrived in is kept first, the
+    first time its class changes (a re-classification keeps it the same way)."""
+    urgency = class_after_move(c.service, c.urgency, target)
+    if urgency == c.urgency:
+        return None
+    if c.original_urgency is None:
+        c.original_urgency = c.urgency
+    c.urgency = urgency
+    return urgency
