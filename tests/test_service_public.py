@@ -219,3 +219,52 @@ async def test_with_an_agent_free_and_nobody_waiting_a_caller_is_told_no_wait(
     }
     r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
     assert (await r.json())["action"] == "connect"
+
+
+async def test_a_callers_language_counts_only_the_agents_who_speak_it(
+    served: tuple[Client, Service],
+) -> None:
+    """An outside tester saw /status?lang=sv promise 3-6 min while a Swedish call was told
+    15-25 min: the public figure counted every nurse, the Finnish-only ones too."""
+    client, _ = served
+    path = "/api/public/services/nursing_advice"
+    # Two Finnish-only nurses (a003, a005) and one Swedish-speaking (a004), all busy or
+    # not ready, and callers waiting.
+    sockets = []
+    for agent in ("a003", "a005", "a004"):
+        ws = await agent_ws(client, agent, login=False)
+        await ws.send_json({"type": "login", "presence": "not_ready"})
+        await next_of(ws, "ack")
+        sockets.append(ws)
+    for i in range(4):
+        body = {"call_id": f"w{i}", "caller": CALLER, "ivr": {"service": "nursing_advice"}}
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        assert (await r.json())["action"] == "queue"
+    anyone = await status(client, path)
+    swedish = await status(client, f"{path}?language=sv")
+    finnish = await status(client, f"{path}?language=fi")
+    assert anyone["staffed"] and swedish["staffed"] and finnish["staffed"]
+    # One Swedish speaker of three nurses: the Swedish caller waits longer.
+    assert swedish["estimated_wait"]["max_s"] > anyone["estimated_wait"]["max_s"]
+    assert finnish["estimated_wait"] == anyone["estimated_wait"]  # every nurse speaks Finnish
+    listed = {s["service"]: s for s in await status(client, "/api/public/services?language=sv")}
+    assert listed["nursing_advice"] == swedish
+    # The Swedish speaker logs out: nobody can answer a Swedish caller, everyone else can.
+    await sockets[2].send_json({"type": "logout"})
+    await next_of(sockets[2], "ack")
+    swedish = await status(client, f"{path}?language=sv")
+    assert swedish["staffed"] is False and swedish["estimated_wait"] is None
+    assert (await status(client, path))["staffed"] is True
+    # The status page asks in its own language: unstaffed for its Swedish reader only.
+    rows = {}
+    for lang in ("sv", "fi"):
+        page = await (await client.get(f"/status?lang={lang}")).text()
+        rows[lang] = page.split('data-service="nursing_advice"')[1].split("</tr>")[0]
+    assert "Ingen i tjänst just nu" in rows["sv"]
+    assert "Ei päivystäjää juuri nyt" not in rows["fi"]
+    # An unknown language is refused with the field named.
+    r = await client.get(f"{path}?language=xx", headers=PUBLIC)
+    assert r.status == 400
+    assert [p["field"] for p in (await r.json())["error"]["problems"]] == ["language"]
+    for ws in sockets:
+        await ws.close()

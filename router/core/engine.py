@@ -247,16 +247,23 @@ class Engine(EngineState):
         abandon_share: float = 0.0,
         open_services: frozenset[str] | None = None,
         channel: Channel = Channel.VOICE,
+        language: str | None = None,
     ) -> Estimate:
         """The wait estimate for a new contact of ``service`` arriving now in ``channel``
         (for public status). Agents available now who meet the service's requirement
         take the first contacts at once: with more of them than contacts waiting, the
         newcomer waits for nobody. ``open_services``: the services open now (None: all),
         so that an agent is not counted as a quarter of one for a service because it
-        could also serve three that are closed."""
+        could also serve three that are closed. ``language``: the newcomer's, when
+        known: only agents who speak it can answer (a Swedish caller's wait is not the
+        service's, whose Finnish-speaking agents outnumber the Swedish-speaking)."""
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
-        rid = self._reqs.intern(svc.requirement)
+        rid = (
+            self._reqs.intern(svc.requirement)
+            if language is None
+            else self._reqs.contact_base(svc.requirement, language, None)
+        )
         share = self._service_share(open_services)
         servers = self._pool.servers(rid, REGION, share, None, self._agents)
         reach_s = _reach_wait_s(svc)

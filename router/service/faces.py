@@ -120,8 +120,12 @@ def status_html(service: Service, lang: str, embed: bool) -> str:
 
     rows = []
     opened = service.open_services()
+    # The page's reader is told the wait of a caller in the page's language (a Swedish
+    # caller's wait is not the service's when fewer agents speak Swedish), when the
+    # region answers in it.
+    language = lang if lang in service.region.languages else None
     for name in service.region.services:
-        status = service_status(service, name, opened)
+        status = service_status(service, name, opened, language)
         title = say("service." + name) if "service." + name in t else html.escape(name)
         is_open = bool(status.get("open"))
         state = say("status.open") if is_open else say("status.closed")

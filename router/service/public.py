@@ -36,7 +36,7 @@ from router.core.model import Channel
 from router.service.agent_answers import SERVICE_STATUS, SERVICE_STATUSES
 from router.service.auth import Principal
 from router.service.http import ApiError
-from router.service.routes import Route
+from router.service.routes import Query, Route, choice
 from router.service.service import Service
 
 
@@ -48,9 +48,10 @@ def availability(in_hours: bool, staffed: bool) -> str:
 
 
 def service_status(
-    service: Service, name: str, opened: frozenset[str] | None = None
+    service: Service, name: str, opened: frozenset[str] | None = None, language: str | None = None
 ) -> dict[str, Any]:
-    """``opened``: ``service.open_services()``, when the caller asks for several."""
+    """``opened``: ``service.open_services()``, when the caller asks for several;
+    ``language``: the caller's, when known (only agents who speak it count)."""
     engine = service.engine
     opened = service.open_services() if opened is None else opened
     # An agent who could also serve closed services counts whole for the open ones.
@@ -59,6 +60,7 @@ def service_status(
         service.handle_times.of(name),
         service.handle_times.abandon_share(name),
         opened,
+        language=language,
     )
     waiting, _ = engine.waiting_in("service", name)
     schedule = service.region.hours_of(name).schedule(Channel.VOICE)
@@ -94,20 +96,38 @@ FIELDS = (
 )
 
 
+def caller_language(service: Service, request: web.Request) -> str | None:
+    """``?language=``: the caller's language, one of the region's (None when not given)."""
+    language = request.query.get("language")
+    languages = service.region.languages
+    if language is not None and language not in languages:
+        reason = f"expected one of: {', '.join(languages)}, got {language!r}"
+        raise ApiError(400, "invalid_input", f"language: {reason}", [("language", reason)])
+    return language
+
+
 def routes(service: Service) -> list[Route]:
     async def all_services(request: web.Request, _: Principal | None) -> web.StreamResponse:
+        language = caller_language(service, request)
         opened = service.open_services()
         return web.json_response(
-            [service_status(service, name, opened) for name in service.region.services]
+            [service_status(service, name, opened, language) for name in service.region.services]
         )
 
     async def one_service(request: web.Request, _: Principal | None) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in service.region.services:
             raise ApiError(404, "not_found", f"no service {name!r}")
-        return web.json_response(service_status(service, name))
+        language = caller_language(service, request)
+        return web.json_response(service_status(service, name, language=language))
 
     roles = (Role.PUBLIC, Role.SUPERVISOR)
+    language = Query(
+        "language",
+        choice(service.region.languages),
+        "the caller's language: only agents who speak it count for `staffed` and the "
+        "estimated wait (default: any language the service is answered in)",
+    )
     denied = {401: "no valid token", 403: "not a public or supervisor token"}
     return [
         Route(
@@ -117,8 +137,9 @@ def routes(service: Service) -> list[Route]:
             "Every service: open, staffed, waiting, estimated wait (no personal data)",
             roles,
             tag="public",
-            responses={200: f"status per service: {FIELDS}", **denied},
+            responses={200: f"status per service: {FIELDS}", 400: "unknown language", **denied},
             schemas={200: SERVICE_STATUSES},
+            query=(language,),
         ),
         Route(
             "GET",
@@ -127,7 +148,13 @@ def routes(service: Service) -> list[Route]:
             "One service: open, staffed, waiting, estimated wait (no personal data)",
             roles,
             tag="public",
-            responses={200: f"the service's status: {FIELDS}", **denied, 404: "unknown service"},
+            responses={
+                200: f"the service's status: {FIELDS}",
+                400: "unknown language",
+                **denied,
+                404: "unknown service",
+            },
             schemas={200: SERVICE_STATUS},
+            query=(language,),
         ),
     ]
