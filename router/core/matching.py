@@ -148,13 +148,13 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
                 group.rids = reqs
             else:
                 reqs = pool.reqs_of(a.group)
-        try:  # ``picker``'s cache hit, inlined (a subscript: cheaper than ``get``)
-            ids, pick = pool._pickers[a.group]
+        try:  # ``reader``'s cache hit, inlined (a subscript: cheaper than ``get``)
+            ids, pick, bits = pool._pickers[a.group]
         except KeyError:
             ids = None
         if ids is not reqs:
-            pick = pool.picker(a.group, reqs)
-        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick)
+            pick, bits = pool.reader(a.group, reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, bits)
         if c is None:
             break
         queue.remove(c)
