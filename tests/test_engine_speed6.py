@@ -2,7 +2,9 @@
 the queue with its requirement ids as bits (the head count by one ``&`` and a bit count,
 the shelves' bits of which ids have a bucket) gets the same contact and the same count
 of heads weighed as brute force finds, through adds, removals and takes, and after a
-snapshot round trip (the bits are derived, rebuilt on load, also from an older form)."""
+snapshot round trip (the bits are derived, rebuilt on load, also from an older form); the
+waiting tally, its counts kept with its entries and services found by name, loads a
+snapshot that kept the counts apart and goes on counting."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from hypothesis import strategies as st
 from router.core import bucket as bucket_module
 from router.core.model import Channel
 from router.core.queue import REGION, ScopeKey, WaitingQueue
+from router.core.tally import TallyKey, WaitingTally
 from tests.test_engine_speed_kinds import build
 from tests.test_queue import Waiting, agent, brute, step
+from tests.test_tally import Queued, _Service, _Spec
 
 
 @pytest.fixture(autouse=True)
@@ -114,3 +118,41 @@ def test_a_queue_from_a_snapshot_without_shelves_knows_which_ids_have_a_bucket()
         contacts[0],
         2,
     )
+
+
+def test_a_tally_stored_with_its_counts_apart_loads_with_them_and_keeps_counting() -> None:
+    # The older form: counts in a dict of their own beside the oldest-arrival entries.
+    tally = WaitingTally()
+    contacts = [Queued(10.0 + n, n, _Service("nursing"), _Spec("north")) for n in range(3)]
+    contacts.append(Queued(1.0, 3, _Service("dental"), _Spec(None)))
+    for c in contacts:
+        c.entry = object()
+        tally.entered(c)  # type: ignore[arg-type]
+    keys: list[TallyKey] = [("service", "nursing"), ("service", "dental"), ("site", "north")]
+    entries: Any = tally._oldest
+    counts = {key: entries[key].n for key in keys}
+    old_entries = pickle.loads(pickle.dumps(entries))
+    for entry in old_entries.values():
+        del entry.n  # as the older form had no count in its entries
+    old: Any = WaitingTally.__new__(WaitingTally)
+    old.__setstate__((None, {"_count": counts, "_oldest": old_entries}))
+    assert [(old.count(k), old.oldest_arrival(k)) for k in keys] == [
+        (3, 10.0),
+        (1, 1.0),
+        (3, 10.0),
+    ]
+    by_seq = {c.seq: c for o in old._oldest.values() for c in o.ordered}
+    gone = by_seq[0]
+    gone.entry = None
+    old.left(gone)  # the service's count is found by name: rebuilt on load
+    late = Queued(20.0, 4, _Service("nursing"), _Spec(None))
+    late.entry = object()
+    old.entered(late)
+    assert [(old.count(k), old.oldest_arrival(k)) for k in keys] == [
+        (3, 11.0),
+        (1, 1.0),
+        (2, 11.0),
+    ]
+    restored: Any = pickle.loads(pickle.dumps(old))
+    assert [restored.count(k) for k in keys] == [3, 1, 2]
+    assert "_services" not in restored.__getstate__()[1]  # derived, not stored
