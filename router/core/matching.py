@@ -34,6 +34,7 @@ _OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
 _new = object.__new__
 _init_offered = d.Offered.__init__
 _init_queued = d.Queued.__init__
+_init_closed = d.Closed.__init__
 
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
@@ -177,5 +178,7 @@ def close(engine: EngineState, c: ContactRecord, outcome: str, out: Decisions) -
     in_hand = c.state is _ASSIGNED
     c.state = _CLOSED
     del engine._contacts[c.id]
-    out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel, in_hand))
+    closed = _new(d.Closed)
+    _init_closed(closed, c.id, outcome, c.agent_id, c.service.name, c.channel, in_hand)
+    out.append(closed)
     c.agent_id = None
