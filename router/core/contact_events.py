@@ -51,6 +51,7 @@ _WARN_TIMER = TimerKind.WARN
 _new = object.__new__
 _init_contact = ContactRecord.__init__
 _init_assigned = d.Assigned.__init__
+_init_closed = d.Closed.__init__
 
 
 def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisions) -> None:
@@ -289,9 +290,11 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     # ``close``, inlined (every completion).
     c.state = _CLOSED
     del engine._contacts[c.id]
-    out.append(
-        d.Closed(c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel, True)
+    closed = _new(d.Closed)
+    _init_closed(
+        closed, c.id, ev.outcome or "resolved", c.agent_id, c.service.name, c.channel, True
     )
+    out.append(closed)
     c.agent_id = None
     wrapup_s = c.service.wrapup_s
     if wrapup_s > 0:

@@ -34,6 +34,7 @@ _OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
 _new = object.__new__
 _init_offered = d.Offered.__init__
 _init_queued = d.Queued.__init__
+_init_closed = d.Closed.__init__
 
 # Decisions are values nobody mutates, so a trace that says nothing contact-specific is
 # shared rather than built on every arrival.
@@ -148,13 +149,13 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
                 group.rids = reqs
             else:
                 reqs = pool.reqs_of(a.group)
-        try:  # ``picker``'s cache hit, inlined (a subscript: cheaper than ``get``)
-            ids, pick = pool._pickers[a.group]
+        try:  # ``reader``'s cache hit, inlined (a subscript: cheaper than ``get``)
+            ids, pick, bits = pool._pickers[a.group]
         except KeyError:
             ids = None
         if ids is not reqs:
-            pick = pool.picker(a.group, reqs)
-        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick)
+            pick, bits = pool.reader(a.group, reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, bits)
         if c is None:
             break
         queue.remove(c)
@@ -177,5 +178,7 @@ def close(engine: EngineState, c: ContactRecord, outcome: str, out: Decisions) -
     in_hand = c.state is _ASSIGNED
     c.state = _CLOSED
     del engine._contacts[c.id]
-    out.append(d.Closed(c.id, outcome, c.agent_id, c.service.name, c.channel, in_hand))
+    closed = _new(d.Closed)
+    _init_closed(closed, c.id, outcome, c.agent_id, c.service.name, c.channel, in_hand)
+    out.append(closed)
     c.agent_id = None

@@ -24,15 +24,17 @@ class _Oldest:
     changes its arrival time, and a tuple per contact was one more object for the
     collector, kept (with the record) until the deque's stale entries are dropped."""
 
-    __slots__ = ("heap", "ordered")
+    __slots__ = ("heap", "n", "ordered")
 
-    def __init__(self) -> None:
+    def __init__(self, n: int = 0) -> None:
         self.ordered: deque[ContactRecord] = deque()
         self.heap: list[Entry] = []
+        self.n = n  # how many wait: the key's count, kept here to be found with it
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         slots = state[1]
         self.heap = slots["heap"]
+        self.n = slots.get("n", 0)  # older snapshots kept the counts apart (set on load)
         # A snapshot from before kept ``(arrived_at, seq, contact)`` entries in the deque.
         self.ordered = deque(e[2] if isinstance(e, tuple) else e for e in slots["ordered"])
 
@@ -45,42 +47,60 @@ def _live(key: TallyKey, c: ContactRecord) -> bool:
 
 
 class WaitingTally:
-    __slots__ = ("_count", "_oldest")
+    """Per key, one ``_Oldest`` holding its count and its oldest arrival. The services'
+    entries are also found by name (``_services``, derived, not pickled): a contact
+    entering or leaving the queue then builds and hashes no ``("service", name)`` key
+    (three hashes of a fresh tuple per contact queued, two per contact taken)."""
+
+    __slots__ = ("_oldest", "_services")
 
     def __init__(self) -> None:
-        self._count: dict[TallyKey, int] = {}
         self._oldest: dict[TallyKey, _Oldest] = {}
+        self._services: dict[str, _Oldest] = {}
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {"_oldest": self._oldest}
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        slots = state[1]
+        self._oldest = slots["_oldest"]
+        counts: dict[TallyKey, int] | None = slots.get("_count")
+        if counts is not None:  # an older snapshot: the counts in a dict of their own
+            for key, n in counts.items():
+                self._oldest.setdefault(key, _Oldest()).n = n
+        self._services = {name: o for (kind, name), o in self._oldest.items() if kind == "service"}
 
     def entered(self, c: ContactRecord) -> None:
         # The service's entry: ``_enter``, inlined (every contact entering the queue).
-        key = ("service", c.service.name)
-        # Subscripts, not ``get``: cheaper when the service has been seen (nearly always).
-        count = self._count
+        # A subscript, not ``get``: cheaper when the service has been seen (nearly always).
         try:
-            n = count[key] + 1
+            oldest = self._services[c.service.name]
         except KeyError:
-            n = 1
-        count[key] = n
-        try:
-            oldest = self._oldest[key]
-        except KeyError:
-            oldest = self._oldest[key] = _Oldest()
+            oldest = self._entry(("service", c.service.name))
+        n = oldest.n = oldest.n + 1
         ordered = oldest.ordered
         if not ordered or ordered[-1].arrived_at <= c.arrived_at:
             ordered.append(c)
         else:
             heapq.heappush(oldest.heap, (c.arrived_at, c.seq, c))
         if len(ordered) + len(oldest.heap) > 2 * n + 1024:
-            self._compact(key)
+            self._compact(("service", c.service.name))
         site = c.spec.preferred_site
         if site is not None:
             self._enter(("site", site), c)
 
-    def _enter(self, key: TallyKey, c: ContactRecord) -> None:
-        n = self._count[key] = self._count.get(key, 0) + 1
+    def _entry(self, key: TallyKey) -> _Oldest:
+        """The key's entry, made when it has none."""
         oldest = self._oldest.get(key)
         if oldest is None:
             oldest = self._oldest[key] = _Oldest()
+            if key[0] == "service":
+                self._services[key[1]] = oldest
+        return oldest
+
+    def _enter(self, key: TallyKey, c: ContactRecord) -> None:
+        oldest = self._entry(key)
+        n = oldest.n = oldest.n + 1
         # In arrival order to the deque, out of order to the heap (inline: this runs for
         # every contact entering the queue).
         ordered, heap = oldest.ordered, oldest.heap
@@ -92,13 +112,14 @@ class WaitingTally:
             self._compact(key)
 
     def left(self, c: ContactRecord) -> None:
-        self._count[("service", c.service.name)] -= 1
+        self._services[c.service.name].n -= 1
         site = c.spec.preferred_site
         if site is not None:
-            self._count[("site", site)] -= 1
+            self._oldest[("site", site)].n -= 1
 
     def count(self, key: TallyKey) -> int:
-        return self._count.get(key, 0)
+        oldest = self._oldest.get(key)
+        return 0 if oldest is None else oldest.n
 
     def oldest_arrival(self, key: TallyKey) -> float | None:
         oldest = self._oldest.get(key)
@@ -120,6 +141,8 @@ class WaitingTally:
         for c in (*old.ordered, *(e[2] for e in old.heap)):
             if _live(key, c):
                 live[id(c)] = c
-        fresh = _Oldest()
+        fresh = _Oldest(old.n)
         fresh.ordered.extend(sorted(live.values(), key=lambda c: (c.arrived_at, c.seq)))
         self._oldest[key] = fresh
+        if key[0] == "service":
+            self._services[key[1]] = fresh

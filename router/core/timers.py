@@ -39,7 +39,9 @@ SLOT_S = 1.0  # one second: ``push`` takes a time's slot as ``floor(at)``
 # strings) is untracked by the garbage collector at its first pass, where one holding an
 # enum member stays tracked and is traversed by every later pass that reaches its
 # generation; pending timers are one or two per open contact, 100,000s in a surge.
-_PLAIN = [int(k) for k in TimerKind]
+# (A dict keyed by the member: a list indexed by one takes the interpreter's slow path,
+# an ``IntEnum`` not being an exact ``int``.)
+_PLAIN = {k: int(k) for k in TimerKind}
 _KINDS = list(TimerKind)
 
 
@@ -59,14 +61,17 @@ class TimerQueue:
         return self._count
 
     def push(self, at: float, kind: TimerKind, ref: str, token: float) -> None:
-        self._seq += 1
+        seq = self._seq = self._seq + 1
         self._count += 1
-        timer = (at, self._seq, _PLAIN[kind], ref, token)
+        timer = (at, seq, _PLAIN[kind], ref, token)
         # ``int(at // SLOT_S)`` with one-second slots: ``floor`` is one C call, where the
         # float floor division (``fmod``) and the ``int`` class call cost ~700
         # instructions on every push.
         key = _floor(at)
-        slot = self._slots.get(key)
+        try:  # a subscript, not ``get``: the slot is nearly always there already
+            slot = self._slots[key]
+        except KeyError:
+            slot = None
         if slot is None:
             self._slots[key] = [timer]
             heapq.heappush(self.keys, key)
