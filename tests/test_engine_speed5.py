@@ -79,6 +79,6 @@ def test_decisions_built_without_the_class_call_equal_those_built_with_it() -> N
     assert isinstance(assigned, d.Assigned)
     assert offered == d.Offered("c1", "a1", Channel.VOICE, 21.0, offered.trace)
     assert queued == d.Queued("c2", "nurse", queued.step, queued.due_at, queued.trace)
-    assert assigned == d.Assigned("c1", "a1", "nurse", None, 1.0, assigned.due_at)
+    assert assigned == d.Assigned("c1", "a1", "nurse", None, 1.0, assigned.due_at, Channel.VOICE)
     assert repr(offered).startswith("Offered(contact_id='c1', agent_id='a1'")
     assert e.contact("c2").service == "nurse"

@@ -570,3 +570,60 @@ async def test_a_caller_cancels_their_own_callback_request_once_audited_and_coun
     )
     total = await _daily(client)
     assert (total["cancelled"], total["abandoned"], total["answered"]) == (2, 0, 1)
+
+
+async def _live(client: Client) -> tuple[int, int]:
+    r = await client.get("/api/supervisor/stats", headers=bearer("supervisor"))
+    assert r.status == 200, await r.text()
+    services = (await r.json())["services"]
+    nursing = next(s for s in services if s["service"] == "nursing_advice")
+    return nursing["answered_today"], nursing["answered_within_target_today"]
+
+
+async def test_the_live_answered_figure_counts_a_callback_when_the_person_is_reached(
+    aiohttp_client: MakeClient,
+) -> None:
+    """An outside tester saw the console count a callback answered (100 % within target)
+    the moment a nurse accepted it, though the attempt found nobody and the daily report
+    said 0: both now follow the audit's rule."""
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00")
+    tel = bearer("telephony")
+    for cid in ("c1", "c2"):
+        await client.post(CALLS, json=call(cid, "+358401230010"), headers=tel)
+        await client.post(f"{CALLS}/{cid}/callback", json={}, headers=tel)
+    agent = await login(client, "a001")
+
+    async def take(contact_id: str) -> None:
+        offer = await agent.next("offer")
+        assert offer["contact"]["id"] == contact_id
+        await agent.send({"type": "accept", "contact_id": contact_id})
+        await agent.next("assigned")
+
+    async def attempt(contact_id: str, result: str) -> None:
+        r = await client.post(
+            f"/api/agent/contacts/{contact_id}/attempts",
+            json={"result": result},
+            headers=bearer("agent-a001"),
+        )
+        assert r.status == 200, await r.text()
+
+    # Accepted, and the attempt finds nobody: not answered, live or in the report.
+    await take("phone-c1")
+    assert await _live(client) == (0, 0)
+    await attempt("phone-c1", "no_answer")
+    assert await _live(client) == (0, 0)
+    assert (await _daily(client))["answered"] == 0
+    # The next one is accepted and completed without an attempt reported: answered.
+    await take("phone-c2")
+    await agent.send({"type": "complete", "contact_id": "phone-c2"})
+    await agent.next("closed")
+    assert await _live(client) == (1, 1)
+    # The first again, later: its second attempt reaches the person.
+    await tick(service, clock, 900)
+    await take("phone-c1")
+    await attempt("phone-c1", "reached")
+    assert await _live(client) == (2, 2)
+    await agent.send({"type": "complete", "contact_id": "phone-c1"})
+    await agent.next("closed")
+    assert await _live(client) == (2, 2)  # counted once
+    assert (await _daily(client))["answered"] == 2

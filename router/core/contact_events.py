@@ -231,7 +231,14 @@ def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisio
     c.away_token = 0  # with an agent, an away person's chat is not abandoned
     assigned = _new(d.Assigned)
     _init_assigned(
-        assigned, c.id, ev.agent_id, c.service.name, c.spec.preferred_site, c.arrived_at, c.due_at
+        assigned,
+        c.id,
+        ev.agent_id,
+        c.service.name,
+        c.spec.preferred_site,
+        c.arrived_at,
+        c.due_at,
+        c.channel,
     )
     out.append(assigned)
 

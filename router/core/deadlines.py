@@ -7,6 +7,7 @@ contact whose place comes from a service's targets takes them from ``due_service
 from __future__ import annotations
 
 from router.core.engine_state import EngineState
+from router.core.model import ServiceSpec
 from router.core.state import ContactRecord
 from router.core.timers import TimerKind
 
@@ -16,16 +17,22 @@ _DEADLINE_TIMER = TimerKind.DEADLINE
 _WARN_TIMER = TimerKind.WARN
 
 
+def warn_before(service: ServiceSpec, urgency: str) -> float:
+    """How long before its deadline a contact of class ``urgency`` in ``service`` is
+    warned (0: never): the class's ``warn_before_s``, else the service's
+    ``warn_fraction`` of the class's target."""
+    cls = service.urgencies.get(urgency)
+    if cls is None:
+        return 0.0
+    if cls.warn_before_s is not None:
+        return cls.warn_before_s
+    return cls.target_s * service.warn_fraction
+
+
 def push_deadline_timers(engine: EngineState, c: ContactRecord, now: float) -> None:
     """(Re)arms the escalation warning and the deadline; each fires at most once."""
     service = engine._services.get(c.due_service or "", c.service)
-    urgency = service.urgencies.get(c.urgency)
-    target = urgency.target_s if urgency else 0.0
-    before = (
-        urgency.warn_before_s
-        if urgency is not None and urgency.warn_before_s is not None
-        else target * service.warn_fraction
-    )
+    before = warn_before(service, c.urgency)
     c.warn_at = c.due_at - before
     engine._tokens += 1
     c.deadline_token = token = engine._tokens  # a fresh token (_token, inlined: every arrival)

@@ -50,7 +50,8 @@ class Offered:
 @dataclass(slots=True)
 class Assigned:
     """The agent accepted. Carries what listeners record about the answer (the wait, and
-    whether it met the due time) so none has to look the contact up again."""
+    whether it met the due time, and its channel: a callback is answered only when an
+    attempt reaches the person) so none has to look the contact up again."""
 
     contact_id: str
     agent_id: str
@@ -58,6 +59,7 @@ class Assigned:
     site: str | None = None
     arrived_at: float = 0.0
     due_at: float = 0.0
+    channel: Channel | None = None
 
 
 @dataclass(slots=True)

@@ -12,8 +12,9 @@ An alert stands for an open contact no agent has in hand (the engine raises none
 assigned one): ``escalation_warning`` from ``due_at - warn_before`` on, and
 ``deadline_missed`` too from ``due_at`` on, as the pushes would have told a console open
 all along. ``warn_before`` is the urgency class's ``warn_before_s``, else the service's
-``warn_fraction`` of the class's target (the rule ``router.core.deadlines`` arms the
-warning timer with), for the contact's service and class as they are now.
+``warn_fraction`` of the class's target (``router.core.deadlines.warn_before``, the rule
+the engine arms the warning timer with), for the contact's service and class as they
+are now.
 
 Costs one pass over the open contacts, the same as the console's waiting list that it
 is reloaded with (when the contacts changed), not one per statistics push.
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from router.config.tokens import Role
+from router.core.deadlines import warn_before
 from router.core.model import ContactState, ServiceSpec
 from router.core.state import ContactView
 from router.service.auth import Principal
@@ -60,15 +62,6 @@ class Alerts(Answer):
 
 
 ALERTS_SCHEMA = answer_schema(Alerts)
-
-
-def warn_before(spec: ServiceSpec, urgency: str) -> float:
-    """How long before its deadline a contact of ``urgency`` in service ``spec`` is
-    warned of (0: never)."""
-    cls = spec.urgencies.get(urgency)
-    if cls is None:
-        return 0.0
-    return cls.warn_before_s if cls.warn_before_s is not None else cls.target_s * spec.warn_fraction
 
 
 def _of(view: ContactView, spec: ServiceSpec, now: float) -> list[tuple[str, float]]:

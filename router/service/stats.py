@@ -12,11 +12,14 @@ Per service and per site:
   (``agent.site``). Agents are grouped by skill mask in one pass, so the cost is one pass
   over the logged-in roster plus (distinct masks × services) matches, and it is
   recomputed only after the engine has changed;
-- ``answered_today`` and ``answered_within_target_today``: contacts assigned to an agent
-  today, and those assigned by their due time (``now <= due_at``), keyed by the contact's
-  service and preferred site. "Today" is the calendar day in the region's time zone; the
-  counters start again at zero when the day changes. They count from the service's start
-  (they are not persisted).
+- ``answered_today`` and ``answered_within_target_today``: contacts answered today, and
+  those answered by their due time, keyed by the contact's service and preferred site.
+  *Answered* is the audit's (``docs/audit.md``): a call, chat, web request or work item
+  when an agent accepts it (``now <= due_at`` then); a callback when an attempt reaches
+  the person, or when the agent completes it without reporting one reached (not
+  ``unreachable``), in time by the acceptance of that attempt's call. "Today" is the
+  calendar day in the region's time zone; the counters start again at zero when the day
+  changes. They count from the service's start (they are not persisted).
 
 - ``today`` (services with office hours, while open): ``due_by_closing`` (waiting
   contacts due by today's closing), ``can_answer_by_closing`` (effective logged-in
@@ -98,6 +101,9 @@ class Stats:
         self.within: Counter[Key] = Counter()
         self.answered_total = 0
         self.within_total = 0
+        # callback -> (its keys, accepted by its due time): taken by an agent, and
+        # answered only once an attempt reaches the person (or it is completed so)
+        self._callbacks: dict[str, tuple[list[Key], bool]] = {}
         self._short_alerted: set[tuple[date, str]] = set()
         self._masks: dict[str, tuple[AgentSpec, int]] = {}
         self._compiled: dict[Requirement, CompiledRequirement] = {}
@@ -116,6 +122,7 @@ class Stats:
             Counter(self.within),
             self.answered_total,
             self.within_total,
+            dict(self._callbacks),
         )
 
     def restore(self, data: tuple[Any, ...]) -> None:
@@ -127,14 +134,32 @@ class Stats:
             self.within,
             self.answered_total,
             self.within_total,
-        ) = data
+        ) = data[:7]
+        # A snapshot from before callbacks waited for their attempt has none taken.
+        self._callbacks = dict(data[7]) if len(data) > 7 else {}
 
     # ------------------------------------------------------------ decisions
 
-    @handles(d.Assigned, d.EscalationWarning, d.DeadlineMissed)
+    @handles(d.Assigned, d.CallbackAttempt, d.Closed, d.EscalationWarning, d.DeadlineMissed)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, d.Assigned):
-            self._answered(decision, now)
+            keys: list[Key] = [("service", decision.service)]
+            if decision.site is not None:
+                keys.append(("site", decision.site))
+            in_time = now <= decision.due_at
+            if decision.channel is Channel.CALLBACK:
+                self._callbacks[decision.contact_id] = (keys, in_time)
+            else:
+                self._answered(keys, in_time, now)
+        elif isinstance(decision, d.CallbackAttempt):
+            if decision.result == "reached":
+                taken = self._callbacks.pop(decision.contact_id, None)
+                if taken is not None:
+                    self._answered(*taken, now)
+        elif isinstance(decision, d.Closed):
+            taken = self._callbacks.pop(decision.contact_id, None)
+            if taken is not None and decision.in_hand and decision.outcome != "unreachable":
+                self._answered(*taken, now)  # completed without an attempt reported reached
         elif isinstance(decision, (d.EscalationWarning, d.DeadlineMissed)):
             kind = (
                 "escalation_warning"
@@ -151,12 +176,8 @@ class Stats:
                 }
             )
 
-    def _answered(self, decision: d.Assigned, now: float) -> None:
+    def _answered(self, keys: list[Key], in_time: bool, now: float) -> None:
         self._roll(now)
-        keys: list[Key] = [("service", decision.service)]
-        if decision.site is not None:
-            keys.append(("site", decision.site))
-        in_time = now <= decision.due_at
         self.answered_total += 1
         self.within_total += in_time
         for key in keys:
