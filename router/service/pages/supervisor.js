@@ -170,6 +170,7 @@ async function loadQueue(version = null) {
   view.contacts = pages.flatMap((p) => p.contacts).filter((c) => !seen.has(c.id) && seen.add(c.id));
   view.total = pages[0].total;
   renderQueue();
+  renderEffect();
 }
 
 function queueRow(c) {
@@ -285,6 +286,7 @@ async function loadAgents(version = null) {
   // Logged-in agents first; the offline ones after them (a supervisor may log them in).
   view.agents = [...body.agents].sort((a, b) => (a.status === "offline") - (b.status === "offline"));
   renderAgents();
+  renderEffect();
 }
 
 const skillsText = (skills) => Object.entries(skills).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -292,7 +294,9 @@ const capacityText = (capacity) => CHANNELS.filter((ch) => ch in capacity).map((
 const contactText = (c) => `${c.id} (${tOr("service", c.service)}${c.position ? `, #${c.position}` : ""})`;
 
 /** After a change to an agent: which waiting contacts the agent may now be offered, and
- * what it holds, from the server (the contacts listing and their eligible agents). */
+ * what it holds, from the server (the contacts listing and their eligible agents). The
+ * loaders show it again with every answer: a live update asked for after these two
+ * drops their answers as stale, and only its own answer has the change. */
 async function showEffect(agentId) {
   await Promise.all([loadQueue(), loadAgents()]);
   view.effect = agentId;
