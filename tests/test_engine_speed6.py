@@ -21,7 +21,7 @@ from router.core.model import Channel
 from router.core.queue import REGION, ScopeKey, WaitingQueue
 from router.core.tally import TallyKey, WaitingTally
 from tests.test_engine_speed_kinds import build
-from tests.test_queue import Waiting, agent, brute, step
+from tests.test_queue import Waiting, agent, brute, play, step
 from tests.test_tally import Queued, _Service, _Spec
 
 
@@ -55,35 +55,12 @@ def test_weighing_by_bits_finds_what_brute_force_finds_with_the_same_head_count(
 ) -> None:
     pool, _, _ = build(1, 4)
     queue: Any = WaitingQueue()
-    waiting: list[Waiting] = []
-    seq = 1_000
-    for n, (op, arg) in enumerate(steps):
-        if op == "add":
-            due, scope, channel, rid, declined, old = arg
-            seq += 1
-            c = Waiting(
-                f"c{n}",
-                seq - 999 if old else seq,
-                due,
-                scope,
-                channel,
-                rid,
-                {"a1": 100.0} if declined else None,
-            )
-            queue.add(c)
-            waiting.append(c)
-        elif waiting:
-            if op == "take":
-                scopes, channels, reqs, now = agents[int(arg) % len(agents)]
-                victim, _ = brute(waiting, scopes, channels, reqs, "a1", now)
-                if victim is None:
-                    continue
-            else:
-                victim = waiting[int(arg) % len(waiting)]
-            queue.remove(victim)
-            waiting.remove(victim)
+
+    def check(waiting: list[Waiting]) -> None:
         for a in agents:
             assert _weigh(queue, pool, a) == brute(waiting, *a[:3], "a1", a[3])
+
+    waiting = play(queue, steps, agents, check)
     assert all(present == want for present, want in _bits_of(queue))
 
     copy: Any = pickle.loads(pickle.dumps((queue, waiting)))[0]

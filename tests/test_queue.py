@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,13 +100,18 @@ agent = st.tuples(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(step, max_size=120), st.lists(agent, min_size=1, max_size=6))
-def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds_it(
+Agent = tuple[list[ScopeKey], list[Channel], set[int], float]
+
+
+def play(
+    queue: Any,
     steps: list[tuple[str, Any]],
-    agents: list[tuple[list[ScopeKey], list[Channel], set[int], float]],
-) -> None:
-    queue: Any = WaitingQueue()
+    agents: list[Agent],
+    check: Callable[[list[Waiting]], None],
+) -> list[Waiting]:
+    """Apply random ``steps`` to ``queue``: adds, removals, and takes (what an agent
+    does: the best contact for it, as brute force finds it), calling ``check`` with the
+    contacts waiting after each; returns them, in the order added."""
     waiting: list[Waiting] = []
     seq = 1_000
     for n, (op, arg) in enumerate(steps):
@@ -125,7 +130,7 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
             queue.add(c)
             waiting.append(c)
         elif waiting:
-            if op == "take":  # what an agent does: take the best contact for it
+            if op == "take":
                 scopes, channels, reqs, now = agents[int(arg) % len(agents)]
                 victim, _ = brute(waiting, scopes, channels, reqs, "a1", now)
                 if victim is None:
@@ -134,10 +139,25 @@ def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds
                 victim = waiting[int(arg) % len(waiting)]
             queue.remove(victim)
             waiting.remove(victim)
+        check(waiting)
+    return waiting
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(step, max_size=120), st.lists(agent, min_size=1, max_size=6))
+def test_an_agent_gets_the_earliest_due_contact_it_may_take_as_brute_force_finds_it(
+    steps: list[tuple[str, Any]],
+    agents: list[tuple[list[ScopeKey], list[Channel], set[int], float]],
+) -> None:
+    queue: Any = WaitingQueue()
+
+    def check(waiting: list[Waiting]) -> None:
         assert len(queue) == len(waiting)
         for scopes, channels, reqs, now in agents:
             found = queue.best_for(tuple(scopes), tuple(channels), tuple(reqs), "a1", now)
             assert found == brute(waiting, scopes, channels, reqs, "a1", now)
+
+    waiting = play(queue, steps, agents, check)
     in_order = sorted(waiting, key=lambda c: (c.target_at, c.seq))
     assert queue.in_order() == in_order
     for c in waiting:
