@@ -163,6 +163,25 @@ def check_consistency(engine: Engine, open_ids: set[str]) -> None:
     for a in engine.agents():
         if a.status is AgentStatus.OFFLINE:
             assert not a.contacts
+    check_group_counts(engine)
+
+
+def check_group_counts(engine: Engine) -> None:
+    """Each agent group's counts, kept where agents log in and out, move and change
+    presence, equal a recount from the agents: those logged in, and of them those
+    serving (not set not ready: the wait estimates' servers)."""
+    groups = engine._pool.groups
+    logged_in = [0] * len(groups)
+    ready = [0] * len(groups)
+    for a in engine.agents():
+        if a.status is AgentStatus.OFFLINE:
+            continue
+        gid = engine._agents[a.id].group
+        logged_in[gid] += 1
+        if a.presence is not Presence.NOT_READY:
+            ready[gid] += 1
+    assert [g.logged_in for g in groups] == logged_in
+    assert [g.ready for g in groups] == ready, ([g.ready for g in groups], ready)
 
 
 def check_no_idle_pair(engine: Engine, now: float, cooled: dict[tuple[str, str], float]) -> None:

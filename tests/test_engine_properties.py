@@ -17,6 +17,7 @@ Invariants checked after every event:
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from router.core.errors import RoutingError
 from router.core.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    AgentsSeen,
     AgentUpdated,
     ContactAbandoned,
     ContactArrived,
@@ -62,6 +64,7 @@ from skills import AgentAbilities, Requirement, SkillCatalogue, parse_requiremen
 from tests.engine_oracle import (
     check_consistency,
     check_decisions,
+    check_group_counts,
     check_no_idle_pair,
     eligible,
     expected_requirement,
@@ -172,6 +175,7 @@ OPS = (
     "move",
     "manual",
     "tick",
+    "seen",
     "bogus",
 )
 
@@ -343,6 +347,10 @@ class Run:
         elif op == "presence":
             presence = draw(st.sampled_from([Presence.AVAILABLE, Presence.NOT_READY]))
             self.apply(PresenceChanged(draw(st.sampled_from(agents)), presence, "break"))
+        elif op == "seen":
+            # Sightings that lapse set an available agent not ready (the liveness rule).
+            seen = tuple(sorted(draw(st.sets(st.sampled_from(agents), max_size=3))))
+            self.apply(AgentsSeen(seen, draw(st.sampled_from([10.0, 40.0]))))
         elif op in ("accept", "decline") and offered:
             v = draw(st.sampled_from(offered))
             ev = OfferAccepted if op == "accept" else OfferDeclined
@@ -427,6 +435,13 @@ def run_sequence(data: st.DataObject, length: int) -> Run:
         run.step(data.draw)
     run.now += 2000
     run.apply(TimerDue())
+    # The kept counts survive a snapshot, and one from before they were kept (groups
+    # without ``ready``) has them recounted on load.
+    copy: Engine = pickle.loads(pickle.dumps(run.engine))
+    check_group_counts(copy)
+    for g in copy._pool.groups:
+        del g.ready  # pickled without it, as a group of an older version was
+    check_group_counts(pickle.loads(pickle.dumps(copy)))
     return run
 
 

@@ -247,9 +247,10 @@ def test_estimates_count_only_agents_who_could_take_this_channel_and_step() -> N
             [agent("mine", "s1", {"nursing": 1}), agent("chatter", "s1", {"nursing": 1}, chat=3)],
         )
     )
-    clock.at(
-        0, AgentLoggedIn("mine", Presence.NOT_READY), AgentLoggedIn("chatter", Presence.NOT_READY)
-    )
+    # Both serving (not ready ones are no servers at all): "mine" busy with c0, the
+    # chat-only agent free.
+    clock.at(0, AgentLoggedIn("mine"), AgentLoggedIn("chatter"), call("c0"))
+    clock.at(0, OfferAccepted("c0", "mine"))
     clock.at(1, call("c1", preferred_agent="mine"), call("c2"))
     own = clock.engine.estimate("c1", 300)
     assert (own.position, own.servers, own.known) == (1, 1.0, True)

@@ -25,8 +25,15 @@ from router.core.estimate import (
     HandleTimes,
     wait_range,
 )
-from router.core.events import AgentLoggedIn, ContactArrived
-from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
+from router.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    ContactArrived,
+    ContactCompleted,
+    OfferAccepted,
+    PresenceChanged,
+)
+from router.core.model import AgentStatus, Channel, ContactSpec, Presence, Step, StepKind
 from router.service.public import service_status
 from router.service.service import Service
 from router.sim import Behaviour, Simulation
@@ -204,7 +211,10 @@ def test_a_snapshot_from_before_abandonment_still_loads() -> None:
 
 def test_the_engine_estimate_takes_the_abandonment_share() -> None:
     clock = Clock(engine([service("nurse", "nursing")], [agent("a1", "s1", {"nursing": 1})]))
-    clock.at(0, AgentLoggedIn("a1", Presence.NOT_READY))
+    # a1 busy with c0: serving, so one server, and the rest wait.
+    clock.at(0, AgentLoggedIn("a1"))
+    clock.at(0, ContactArrived(ContactSpec("c0", Channel.VOICE, "nurse")))
+    clock.at(0, OfferAccepted("c0", "a1"))
     for n in range(1, 6):
         clock.at(n, ContactArrived(ContactSpec(f"c{n}", Channel.VOICE, "nurse")))
     plain = clock.engine.estimate("c5", 300.0)
@@ -225,19 +235,20 @@ def test_a_new_contact_with_an_agent_free_is_told_it_waits_for_nobody() -> None:
     clock.at(0, AgentLoggedIn("a1"))
     free = clock.engine.service_estimate("nurse", 300.0)
     assert (free.position, free.expected_s, free.low_s, free.high_s) == (1, 0.0, 0.0, 60.0)
-    # a1 busy, a2 logged in not ready: one waiting, the newcomer second in line. a2 can
-    # serve dental too: half a server for nurse, a whole one while dental is closed.
+    # a1 and a2 busy: one waiting, the newcomer second in line. a2 can serve dental
+    # too: half a server for nurse, a whole one while dental is closed.
     clock.at(1, ContactArrived(ContactSpec("c1", Channel.VOICE, "nurse")))
-    clock.at(2, AgentLoggedIn("a2", Presence.NOT_READY))
+    clock.at(2, AgentLoggedIn("a2"))
     clock.at(3, ContactArrived(ContactSpec("c2", Channel.VOICE, "nurse")))
+    clock.at(4, ContactArrived(ContactSpec("c3", Channel.VOICE, "nurse")))
     both_open = clock.engine.service_estimate("nurse", 300.0)
     assert (both_open.position, both_open.servers) == (2, 1.5)
     nurse_only = clock.engine.service_estimate("nurse", 300.0, open_services=frozenset({"nurse"}))
     assert nurse_only.servers == 2.0
     assert nurse_only.expected_s == 2 * 300.0 / 2.0
     # What a waiting contact is told shares agents alike.
-    told = clock.engine.estimate("c2", 300.0, open_services=frozenset({"nurse"}))
-    assert (told.servers, clock.engine.estimate("c2", 300.0).servers) == (2.0, 1.5)
+    told = clock.engine.estimate("c3", 300.0, open_services=frozenset({"nurse"}))
+    assert (told.servers, clock.engine.estimate("c3", 300.0).servers) == (2.0, 1.5)
 
 
 def test_a_service_that_never_reaches_the_region_counts_nobody_free() -> None:
@@ -256,12 +267,46 @@ def test_a_service_that_never_reaches_the_region_counts_nobody_free() -> None:
     assert region_wide.free == 1 and region_wide.high_s == 60.0
 
 
+def test_agents_not_ready_are_no_servers_and_busy_or_wrapping_up_ones_are() -> None:
+    """An outside tester's find: with half the staff on a break the published wait was
+    half what it should be. An agent not ready (a break, a meeting, or set so by the
+    engine) finishes nobody's contact; one busy or in wrap-up is serving."""
+    nurses = [agent(f"a{n}", "s1", {"nursing": 1}) for n in range(1, 5)]
+    clock = Clock(engine([service("nurse", "nursing", wrapup_s=60.0)], nurses))
+    e = clock.engine
+    for n in range(1, 5):
+        clock.at(0, AgentLoggedIn(f"a{n}", Presence.NOT_READY))
+    for n in range(1, 4):
+        clock.at(1, ContactArrived(ContactSpec(f"c{n}", Channel.VOICE, "nurse")))
+    # Everyone not ready: nobody serving, so no number ("unknown") rather than a short
+    # wait; public status still knows someone who can answer is logged in.
+    told = e.estimate("c3", 300.0)
+    public = e.service_estimate("nurse", 300.0)
+    assert (told.servers, told.known, public.servers, public.known) == (0.0, False, 0.0, False)
+    assert public.staff == 4.0
+    # a1 back and given c1: one server, whatever the other three's presence.
+    clock.at(2, PresenceChanged("a1", Presence.AVAILABLE))
+    clock.at(3, OfferAccepted("c1", "a1"))
+    one = e.estimate("c3", 300.0)
+    assert (one.servers, one.position, one.expected_s) == (1.0, 2, 2 * 300.0)
+    assert e.service_estimate("nurse", 300.0).servers == 1.0
+    # In wrap-up a1 still counts; logging the not-ready three out changes nothing.
+    clock.at(10, ContactCompleted("c1", "a1"))
+    assert e.agent("a1").status is AgentStatus.WRAP_UP
+    assert e.estimate("c3", 300.0) == one
+    for n in (2, 3, 4):
+        clock.at(11, AgentLoggedOut(f"a{n}"))
+    assert e.estimate("c3", 300.0) == one
+    assert e.service_estimate("nurse", 300.0).staff == 1.0
+
+
 def test_the_service_passes_its_measured_abandonment() -> None:
     region = load_region(REGION)
     svc = Service(region)
     eng = svc.engine
-    eng.apply(0.0, AgentLoggedIn("a005", Presence.NOT_READY))  # nursing 2, Finnish only
-    for n in range(1, 4):
+    # a005 (nursing 2, Finnish only, one call at a time) busy with c0: the rest wait.
+    eng.apply(0.0, AgentLoggedIn("a005"))
+    for n in range(4):
         spec = ContactSpec(f"c{n}", Channel.VOICE, "nursing_advice", language="fi")
         eng.apply(float(n), ContactArrived(spec))
     svc.handle_times.restore(({"nursing_advice": 240.0}, {}, {"nursing_advice": 0.5}))

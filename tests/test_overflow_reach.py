@@ -18,6 +18,7 @@ from router.core.events import (
     AgentLoggedIn,
     ContactArrived,
     ContactMoved,
+    OfferDeclined,
     PresenceChanged,
     TimerDue,
 )
@@ -155,9 +156,15 @@ def test_an_overflow_after_the_wait_keeps_the_first_services_workers_too() -> No
 def test_the_wait_estimate_counts_the_first_services_workers() -> None:
     clock = region(agent("worker", "s2", {"social": 4}), agent("nurse", "s3", {"nursing": 3}))
     overflowed_at_once(clock)
+    # Not ready, the worker is no server (it finishes nobody's contact); available, and
+    # kept from "c" only by its cool-down after declining it, it is one.
     clock.at(1, AgentLoggedIn("worker", Presence.NOT_READY))
+    assert clock.engine.estimate("c", 300.0).servers == 0.0
+    assert clock.at(2, PresenceChanged("worker", Presence.AVAILABLE)) == [("offer", "c", "worker")]
+    clock.at(2, OfferDeclined("c", "worker"))
     assert clock.engine.estimate("c", 300.0).servers == 1.0
-    clock.at(2, AgentLoggedIn("nurse", Presence.NOT_READY))
+    assert clock.at(3, AgentLoggedIn("nurse")) == [("offer", "c", "nurse")]
+    clock.at(3, OfferDeclined("c", "nurse"))
     assert clock.engine.estimate("c", 300.0).servers == 2.0
 
 

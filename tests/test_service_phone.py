@@ -72,6 +72,13 @@ async def test_a_waiting_caller_hears_position_and_estimate_then_is_connected(
     served: tuple[Client, Service],
 ) -> None:
     client, _ = served
+    # a002 (nursing 3, one call at a time) takes k0 and is busy: serving, so the waiting
+    # caller is given a wait.
+    busy = await agent_ws(client, "a002")
+    r = await client.post(
+        "/api/channels/phone/calls", json={**CALL, "call_id": "k0"}, headers=bearer("telephony")
+    )
+    assert (await r.json())["agent_id"] == "a002"
     # a005: nursing 2, Finnish only — logs in not ready so the call waits.
     ws = await client.ws_connect("/api/agent/ws?access_token=demo-agent-a005")
     await next_of(ws, "state")
@@ -99,6 +106,41 @@ async def test_a_waiting_caller_hears_position_and_estimate_then_is_connected(
     r = await client.get("/api/channels/phone/calls/k1", headers=bearer("telephony"))
     assert (await r.json())["action"] == "connect"
     await ws.close()
+    await busy.close()
+
+
+async def test_nurses_not_ready_do_not_shorten_the_announced_wait(
+    served: tuple[Client, Service],
+) -> None:
+    """An outside tester's find: with half the staff on a break the announcement promised
+    half the wait. An agent not ready finishes nobody's call, so the caller is told what
+    the nurses serving give (none serving: no number, never a short one)."""
+    client, service = served
+    sockets = []
+    for nurse in ("a003", "a005"):  # nursing, Finnish: both could take the call
+        ws = await agent_ws(client, nurse, login=False)
+        await ws.send_json({"type": "login", "presence": "not_ready"})
+        await next_of(ws, "ack")
+        sockets.append(ws)
+    r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
+    body = await r.json()
+    assert body["action"] == "queue" and body["announcement"]["estimated_wait"] is None
+    # a002 logs in and is offered k1: one nurse serving (busy), and k2 is told her wait.
+    busy = await agent_ws(client, "a002")
+    assert service.engine.contact("phone-k1").agent_id == "a002"
+    r = await client.post(
+        "/api/channels/phone/calls", json={**CALL, "call_id": "k2"}, headers=bearer("telephony")
+    )
+    told = (await r.json())["announcement"]
+    assert told["position"] == 1 and told["estimated_wait"] is not None
+    # The two not ready logging out changes nothing: they were never counted.
+    for ws in sockets:
+        await ws.send_json({"type": "logout"})
+        await next_of(ws, "ack")
+    r = await client.get("/api/channels/phone/calls/k2", headers=bearer("telephony"))
+    assert (await r.json())["announcement"] == told
+    for ws in (*sockets, busy):
+        await ws.close()
 
 
 async def test_the_most_urgent_class_is_redirected_to_112(served: tuple[Client, Service]) -> None:

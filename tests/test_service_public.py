@@ -67,7 +67,12 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
     served: tuple[Client, Service],
 ) -> None:
     client, _ = served
-    # a005 (nursing 2, Finnish) is logged in but not ready, so calls wait.
+    # a002 (nursing 3, one call at a time) is busy with a call, and a005 (nursing 2,
+    # Finnish) is logged in but not ready, so calls wait.
+    busy = await agent_ws(client, "a002")
+    body = {"call_id": "secret-call-0", "caller": CALLER, "ivr": {"service": "nursing_advice"}}
+    r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+    assert (await r.json())["action"] == "connect"
     ws = await agent_ws(client, "a005", login=False)
     await ws.send_json({"type": "login", "presence": "not_ready"})
     await next_of(ws, "ack")
@@ -109,6 +114,43 @@ async def test_public_status_shows_waiting_counts_and_a_wait_range_without_perso
     r = await client.get("/api/public/services/astrology", headers=PUBLIC)
     assert r.status == 404
     await ws.close()
+    await busy.close()
+
+
+async def test_nurses_not_ready_do_not_shorten_the_published_wait(
+    served: tuple[Client, Service],
+) -> None:
+    """An outside tester's find: with half the staff on a break the public status
+    promised half the wait. Agents not ready are someone who can answer (``staffed``)
+    but finish nobody's call, so the wait is what the agents serving give; with none
+    serving it is unknown, never a short one."""
+    client, service = served
+    path = "/api/public/services/nursing_advice"
+    sockets = []
+    for nurse in ("a003", "a004", "a005"):  # nursing, Finnish
+        ws = await agent_ws(client, nurse, login=False)
+        await ws.send_json({"type": "login", "presence": "not_ready"})
+        await next_of(ws, "ack")
+        sockets.append(ws)
+    for i in range(3):
+        body = {"call_id": f"w{i}", "caller": CALLER, "ivr": {"service": "nursing_advice"}}
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        assert (await r.json())["action"] == "queue"
+    nobody = await status(client, path)
+    assert nobody["staffed"] is True and nobody["availability"] == "answering"
+    assert nobody["waiting"] == 3 and nobody["estimated_wait"] is None
+    # a002 logs in and is offered w0: one nurse serving; the wait is hers alone.
+    busy = await agent_ws(client, "a002")
+    assert service.engine.contact("phone-w0").agent_id == "a002"
+    one = await status(client, path)
+    assert one["waiting"] == 2 and one["estimated_wait"] is not None
+    # The three not ready logging out leaves the published wait as it was.
+    for ws in sockets:
+        await ws.send_json({"type": "logout"})
+        await next_of(ws, "ack")
+    assert await status(client, path) == one
+    for ws in (*sockets, busy):
+        await ws.close()
 
 
 async def test_public_status_needs_a_public_or_supervisor_token(
@@ -228,13 +270,14 @@ async def test_a_callers_language_counts_only_the_agents_who_speak_it(
     15-25 min: the public figure counted every nurse, the Finnish-only ones too."""
     client, _ = served
     path = "/api/public/services/nursing_advice"
-    # Two Finnish-only nurses (a003, a005) and one Swedish-speaking (a004), all busy or
-    # not ready, and callers waiting.
+    # Two Finnish-only nurses (a003, a005) and one Swedish-speaking (a004), all busy
+    # (serving: not ready ones are no servers), and callers waiting.
     sockets = []
     for agent in ("a003", "a005", "a004"):
-        ws = await agent_ws(client, agent, login=False)
-        await ws.send_json({"type": "login", "presence": "not_ready"})
-        await next_of(ws, "ack")
+        ws = await agent_ws(client, agent)
+        body = {"call_id": f"b-{agent}", "caller": CALLER, "ivr": {"service": "nursing_advice"}}
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        assert (await r.json())["agent_id"] == agent
         sockets.append(ws)
     for i in range(4):
         body = {"call_id": f"w{i}", "caller": CALLER, "ivr": {"service": "nursing_advice"}}

@@ -203,15 +203,20 @@ def shares_engine() -> Clock:
     ]
     clock = Clock(engine(services, roster))
     for n, a in enumerate(roster):
-        clock.at(n, AgentLoggedIn(a.id, Presence.NOT_READY))
+        # Some serving, some not: the estimate's servers count the first only, its
+        # staff both.
+        clock.at(n, AgentLoggedIn(a.id, Presence.AVAILABLE if n % 2 else Presence.NOT_READY))
     return clock
 
 
-def old_servers(e: Any, rid: int, weight: dict[int, float], channel: Channel | None) -> float:
+def old_servers(
+    e: Any, rid: int, weight: dict[int, float], channel: Channel | None, staff: bool = False
+) -> float:
+    count = "logged_in" if staff else "ready"
     total: float = sum(
-        g.logged_in * weight.get(g.id, 1.0)
+        getattr(g, count) * weight.get(g.id, 1.0)
         for g in e._pool.eligible(rid, REGION).values()
-        if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0)
+        if getattr(g, count) > 0 and (channel is None or g.caps.get(channel, 0) > 0)
     )
     return total
 
@@ -230,9 +235,10 @@ def test_agents_are_shared_among_the_open_services_as_before(open_names: set[str
         rid = e._reqs.intern(e._services[name].requirement)
         for channel in (None, Channel.VOICE, Channel.CHAT):
             share = e._service_share(opened)
-            got = e._pool.servers(rid, REGION, share, channel, e._agents)
-            want = old_servers(e, rid, share, channel)
-            assert got == want and type(got) is type(want)
+            for staff in (False, True):
+                got = e._pool.servers(rid, REGION, share, channel, e._agents, staff)
+                want = old_servers(e, rid, share, channel, staff)
+                assert got == want and type(got) is type(want)
 
 
 def test_every_service_open_shares_as_if_all_were_counted() -> None:

@@ -47,7 +47,10 @@ def on_logged_in(engine: EngineState, ev: AgentLoggedIn, now: float, out: Decisi
     a.presence = ev.presence
     a.reason = ""
     a.since = now
-    engine._pool.groups[a.group].logged_in += 1
+    group = engine._pool.groups[a.group]
+    group.logged_in += 1
+    if ev.presence is not _NOT_READY:
+        group.ready += 1
     engine._pool.roster_changed()
     drain(engine, a, now, out)
 
@@ -73,12 +76,15 @@ def on_logged_out(engine: EngineState, ev: AgentLoggedOut, now: float, out: Deci
             out.append(d.Requeued(c.id, a.id, "agent_logged_out"))
         release(a, c, now)
         returned.append(c)
+    group = engine._pool.groups[a.group]
+    group.logged_in -= 1
+    if a.presence is not _NOT_READY:
+        group.ready -= 1
     a.logged_in = False
     a.presence = _OFFLINE
     a.wrapup_until = 0.0
     engine._seen.pop(a.id, None)
     engine._live_timer.pop(a.id, None)
-    engine._pool.groups[a.group].logged_in -= 1
     engine._pool.roster_changed()
     for c in in_order(returned):
         requeue(engine, c, now, out)
@@ -108,6 +114,9 @@ def set_presence(
     if a.presence is presence and a.reason == reason:
         return
     engine._pool.unindex(a)
+    if (a.presence is _NOT_READY) is not (presence is _NOT_READY):
+        # Into or out of not ready: one server fewer or more for the wait estimates.
+        engine._pool.groups[a.group].ready += 1 if a.presence is _NOT_READY else -1
     a.presence = presence
     a.reason = reason
     a.since = now
@@ -160,6 +169,9 @@ def regroup(
     if a.logged_in:
         pool.groups[old_group].logged_in -= 1
         pool.groups[a.group].logged_in += 1
+        if a.presence is not _NOT_READY:
+            pool.groups[old_group].ready -= 1
+            pool.groups[a.group].ready += 1
         pool.roster_changed()
         drain(engine, a, now, out)
         widen_stranded(engine, old_scopes, now, out)

@@ -273,6 +273,7 @@ def return_offer(
         engine._timers.push(until, _COOLDOWN_TIMER, c.id, until)
     out.append(d.Requeued(c.id, a.id, reason, until))
     if not_ready and a.presence is _AVAILABLE:
+        engine._pool.groups[a.group].ready -= 1  # no longer a server for the estimates
         a.presence = _NOT_READY
         a.reason = f"offer_{reason}"
         out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))

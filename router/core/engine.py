@@ -235,7 +235,8 @@ class Engine(EngineState):
         c = self._open_contact(contact_id)
         position = self._queue.rank(c) + 1
         # Agents across the region: most waits end after the contact has widened, and
-        # counting only its current reach (its own station first) overstated them.
+        # counting only its current reach (its own station first) overstated them. Only
+        # those serving: an agent on a break (not ready) finishes nobody's contact.
         share = self._service_share(open_services)
         servers = self._pool.servers(c.rid, REGION, share, c.channel, self._agents)
         return wait_range(position, servers, handle_s, abandon_share)
@@ -265,10 +266,15 @@ class Engine(EngineState):
             else self._reqs.contact_base(svc.requirement, language, None)
         )
         share = self._service_share(open_services)
-        servers = self._pool.servers(rid, REGION, share, None, self._agents)
+        pool = self._pool
+        servers = pool.servers(rid, REGION, share, None, self._agents)
+        # Everyone logged in, the not ready too: whether anyone can answer at all.
+        staff = pool.servers(rid, REGION, share, None, self._agents, staff=True)
         reach_s = _reach_wait_s(svc)
-        free = 0 if reach_s is None else self._pool.available(rid, REGION, channel)
-        return wait_range(waiting + 1, servers, handle_s, abandon_share, free, reach_s or 0.0)
+        free = 0 if reach_s is None else pool.available(rid, REGION, channel)
+        return wait_range(
+            waiting + 1, servers, handle_s, abandon_share, free, reach_s or 0.0, staff
+        )
 
     def _service_share(self, open_services: frozenset[str] | None = None) -> dict[int, float]:
         """1 / the number of services each agent group can serve, of ``open_services``

@@ -112,6 +112,10 @@ class EngineState:
         state: it starts empty."""
         self.__dict__.update(state)
         self._init_derived()
+        # Each agent group's count of agents serving (the estimates' servers): a
+        # snapshot written before it was kept lacks it, so it is counted again on every
+        # load, from the agents it is kept for.
+        self._pool.recount_ready(self._agents)
         if "_seen" not in state:
             self._init_liveness()
         if "_customers_seen" not in state:

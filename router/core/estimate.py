@@ -11,8 +11,10 @@ For a waiting contact::
   newest outcome, starting from 0, so about the last forty contacts count). Each contact
   ahead is taken to be still there with probability ``1 - abandonment``, so the contacts
   ahead count ``(position - 1) × (1 - abandonment)``; the contact itself counts whole.
-- ``servers``: the logged-in agents in the whole region who could serve it in its
-  channel, each counted as 1/n when it can serve n services (an agent shared by three
+- ``servers``: the agents serving now in the whole region who could serve it in its
+  channel: logged in and not set not ready (available, busy or in wrap-up; an agent on a
+  break finishes nobody's contact, and counting those promised too short a wait), each
+  counted as 1/n when it can serve n services (an agent shared by three
   services is a third of an agent for each). The whole region rather than the current
   reach: most waits end after the contact has widened, and counting only its own
   station's agents overstated them in the accuracy benchmark.
@@ -26,7 +28,7 @@ time, as if all agents finished at once; measured in virtual time that announced
 twice the actual wait, so it no longer does.)
 
 For a service as a whole (public status) ``position`` is the number waiting plus one and
-``servers`` counts every logged-in agent who meets the service's requirement, shared
+``servers`` counts every agent serving now who meets the service's requirement, shared
 among the services open now; the agents available now who meet it (``free``) take the
 first ``free`` contacts in line, so a newcomer waits as if ``position - free``; when
 that is not above zero it waits at most until its reach is the whole region (the
@@ -35,8 +37,9 @@ at once, "0–2 min" behind a 90-second own-site step. A service that never reac
 region (an overflow instead) counts no agent free.
 
 The answer is a range, ``[0.75, 1.25] × estimate`` rounded out to whole minutes, because
-false precision is a promise nobody can keep. With no server at all the estimate is
-``None`` ("unknown"), never a made-up number.
+false precision is a promise nobody can keep. With no server at all (nobody logged in,
+or everyone who could serve not ready) the estimate is ``None`` ("unknown"), never a
+made-up number.
 
 How well this predicts real waits is measured in virtual time by
 ``python -m benchmarks.estimate_accuracy``; the formula and the figures are published in
@@ -71,6 +74,11 @@ class Estimate:
     expected_s: float | None = None  # before rounding to a range
     free: int = 0  # agents available now who take the first in line (public status)
     reach_s: float = 0.0  # how long a new contact waits before it reaches the region
+    # The logged-in agents who meet it whatever their presence, weighted as ``servers``
+    # (``Engine.service_estimate`` only; None elsewhere): someone who can answer, the
+    # not ready too (public status's ``staffed``), where ``servers`` counts only those
+    # serving now.
+    staff: float | None = None
 
     @property
     def known(self) -> bool:
@@ -103,22 +111,26 @@ def wait_range(
     abandon_share: float = 0.0,
     free: int = 0,
     reach_s: float = 0.0,
+    staff: float | None = None,
 ) -> Estimate:
     """The published estimate as a whole-minute range (``low_s``/``high_s`` None when
     nobody could serve the contact). ``free``: agents available now who could take it,
     anywhere in the region; they take the first ``free`` in line, so those behind wait
     only for the rest. A newcomer they take waits at most until its reach is the whole
     region (``reach_s``: the service's narrower steps), and for nobody when one is within
-    its first step: ``0`` to ``reach_s`` rounded up to a minute ("0–1 min" at once)."""
+    its first step: ``0`` to ``reach_s`` rounded up to a minute ("0–1 min" at once).
+    ``staff``: carried into the answer (``Estimate.staff``)."""
     share = _clamped(abandon_share)
     if servers <= 0:
-        return Estimate(position, servers, handle_s, None, None, share, None, free, reach_s)
+        return Estimate(position, servers, handle_s, None, None, share, None, free, reach_s, staff)
     if free >= position:
         high = float(max(math.ceil(reach_s / 60) * 60, 60))
-        return Estimate(position, servers, handle_s, 0.0, high, share, reach_s / 2, free, reach_s)
+        return Estimate(
+            position, servers, handle_s, 0.0, high, share, reach_s / 2, free, reach_s, staff
+        )
     expected = expected_ahead(position - free, share) * handle_s / servers
     low, high = minutes_range(expected)
-    return Estimate(position, servers, handle_s, low, high, share, expected, free, reach_s)
+    return Estimate(position, servers, handle_s, low, high, share, expected, free, reach_s, staff)
 
 
 def minutes_range(expected_s: float) -> tuple[float, float]:

@@ -80,6 +80,7 @@ def liveness_due(
         arm_sighting_timer(engine, engine._live_timer, _LIVENESS_TIMER, agent_id, seen[0])
     elif a.presence is _AVAILABLE:
         engine._pool.unindex(a)
+        engine._pool.groups[a.group].ready -= 1  # no longer a server for the estimates
         a.presence = _NOT_READY
         a.reason = "no_heartbeat"
         a.since = at

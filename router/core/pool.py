@@ -31,7 +31,7 @@ from heapq import heapify, heappop, heappush
 from operator import itemgetter
 from typing import Any
 
-from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel
+from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel, Presence
 from router.core.queue import ScopeKey
 from router.core.requirements import RequirementTable
 from router.core.state import AgentRecord, ContactRecord
@@ -40,6 +40,7 @@ from router.core.state import AgentRecord, ContactRecord
 # off its class costs ~900 instructions, a global ~10).
 _LEAST_OCCUPIED = AgentChoice.LEAST_OCCUPIED
 _LONGEST_IDLE = AgentChoice.LONGEST_IDLE
+_NOT_READY = Presence.NOT_READY
 
 AvailEntry = tuple[int, float, int, AgentRecord]
 # Reads a shelf's head keys at a group's requirement ids (``WaitingQueue.best_for``).
@@ -55,6 +56,7 @@ class AgentGroup:
         "id",
         "logged_in",
         "mask",
+        "ready",
         "rids",
         "site",
         "team",
@@ -69,6 +71,11 @@ class AgentGroup:
         self.cap_items = tuple((ch, caps[ch]) for ch in CHANNELS if ch in caps)
         self.cap_total = max(1, sum(caps.values()))
         self.logged_in = 0
+        # Of those logged in, the ones not set not ready (available, busy or in wrap-up:
+        # serving): the wait estimate's servers. Kept where presence changes, never
+        # recounted per estimate (a region has 20,000 agents; the estimate is on every
+        # queued webhook's answer).
+        self.ready = 0
         self.checked = 0
         # Requirement ids the group meets, ascending (a tuple: the queue indexes it).
         self.rids: tuple[int, ...] = ()
@@ -76,6 +83,9 @@ class AgentGroup:
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         slots = dict(state[1])
         old = slots.pop("reqs", None)  # a snapshot from when the ids were kept as a set
+        # A snapshot from before ``ready`` was kept: recounted from the agents by the
+        # engine on load (``AgentPool.recount_ready``); 0 until then.
+        self.ready = 0
         for name, value in slots.items():
             setattr(self, name, value)
         if old is not None:
@@ -221,6 +231,17 @@ class AgentPool:
             for heap in heaps:
                 heapify(heap)
 
+    def recount_ready(self, agents: dict[str, AgentRecord]) -> None:
+        """Each group's ``ready`` counted from the agents, on loading a snapshot (one
+        written before the count was kept has none): a walk over the roster once per
+        load, as unpickling it is."""
+        groups = self.groups
+        for g in groups:
+            g.ready = 0
+        for a in agents.values():
+            if a.logged_in and a.presence is not _NOT_READY:
+                groups[a.group].ready += 1
+
     def group_for(self, spec: AgentSpec, mask: int) -> int:
         caps = {ch: n for ch in CHANNELS if (n := spec.capacity.get(ch, 0)) > 0}
         key = (mask, spec.site, spec.team, tuple(caps.get(ch, 0) for ch in CHANNELS))
@@ -326,12 +347,16 @@ class AgentPool:
         weight: dict[int, float],
         channel: Channel | None,
         agents: dict[str, AgentRecord],
+        staff: bool = False,
     ) -> float:
-        """Logged-in agents who meet ``rid`` within ``scope`` and have capacity in
-        ``channel`` (any channel when None), each weighted by ``weight[group id]``."""
+        """Agents serving now who meet ``rid`` within ``scope`` and have capacity in
+        ``channel`` (any channel when None), each weighted by ``weight[group id]``:
+        logged in and not set not ready (available, busy or in wrap-up), since an agent
+        on a break finishes nobody's contact. With ``staff``, every logged-in one
+        whatever its presence (someone who can answer: public status's ``staffed``)."""
         if scope[0] == "agent":
             a = agents.get(scope[1])
-            if a is None or not a.logged_in:
+            if a is None or not a.logged_in or (not staff and a.presence is _NOT_READY):
                 return 0.0
             g = self.groups[a.group]
             if not self._reqs.matches(rid, g.mask) or (channel and not g.caps.get(channel)):
@@ -342,8 +367,9 @@ class AgentPool:
         # cells for ``weight`` and ``channel`` and no generator frame on every estimate.
         terms = []
         for g in self.eligible(rid, scope).values():
-            if g.logged_in > 0 and (channel is None or g.caps.get(channel, 0) > 0):
-                terms.append(g.logged_in * weight.get(g.id, 1.0))
+            n = g.logged_in if staff else g.ready
+            if n > 0 and (channel is None or g.caps.get(channel, 0) > 0):
+                terms.append(n * weight.get(g.id, 1.0))
         return sum(terms)
 
     def available(self, rid: int, scope: ScopeKey, channel: Channel) -> int:

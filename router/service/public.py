@@ -19,8 +19,9 @@ open (it takes contacts, which wait) but unstaffed, not closed.
 - ``opens_at`` (epoch seconds): the next opening, only while closed.
 - ``waiting``: contacts waiting for the service now.
 - ``estimated_wait``: ``{"min_s", "max_s"}`` for a contact arriving now, or ``null`` when
-  nobody could serve it or the service is closed (a contact arriving now waits for the
-  opening, ``opens_at``; the status page shows "–" then too); the published formula of
+  nobody who could serve it is serving now (nobody logged in, or all of them not ready:
+  staffed, but no wait to promise) or the service is closed (a contact arriving now waits
+  for the opening, ``opens_at``; the status page shows "–" then too); the published formula of
   :mod:`router.core.estimate` (whole minutes, recomputed per query, from the service's
   measured handle times and abandonment).
 """
@@ -66,9 +67,10 @@ def service_status(
     schedule = service.region.hours_of(name).schedule(Channel.VOICE)
     now = service.runtime.clock()
     in_hours = name in opened
-    # Servers are the logged-in agents who meet the requirement (weighted by how many
-    # services each can serve): above zero exactly when one is logged in.
-    staffed = estimate.servers > 0
+    # Staff are the logged-in agents who meet the requirement, the not ready too
+    # (weighted by how many services each can serve): above zero exactly when one is
+    # logged in. The estimate's servers count only those serving now.
+    staffed = (estimate.staff or 0.0) > 0
     status: dict[str, Any] = {
         "service": name,
         "open": in_hours,
