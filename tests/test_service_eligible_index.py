@@ -13,16 +13,18 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import eligible_naive
-from router.core.errors import RoutingError
+from router.core.errors import Conflict, RoutingError
 from router.core.events import (
     AgentLoggedIn,
     ContactArrived,
     ContactCompleted,
     Event,
+    ManualOffer,
     OfferAccepted,
     PresenceChanged,
 )
@@ -192,3 +194,29 @@ def test_the_cases_reach_busy_and_free_agents_alike() -> None:
     look()
     assert {(Channel.VOICE, True), (Channel.VOICE, False), (Channel.CHAT, True)} <= seen
     assert {ContactState.WAITING, ContactState.ASSIGNED} <= states
+
+
+@given(regions(), st.data())
+def test_free_means_a_supervisors_offer_to_that_agent_is_taken(
+    service: Service, data: st.DataObject
+) -> None:
+    """``free`` is the engine's own judgement of a supervisor's offer: offering the
+    contact to an agent named free succeeds, to one named without room is refused for
+    capacity, whatever the agent's presence or wrap-up."""
+    engine = service.engine
+    waiting = engine.waiting()
+    named = [
+        (view.id, agent)
+        for view in waiting
+        for agent in eligible_agents(service, [view])[view.id][0]
+    ]
+    if not named:
+        return
+    contact_id, agent = data.draw(st.sampled_from(named))
+    offer = ManualOffer(contact_id, agent["id"], by="sup")
+    if agent["free"]:
+        engine.apply(engine.now, offer)
+        assert engine.contact(contact_id).agent_id == agent["id"]
+    else:
+        with pytest.raises(Conflict, match="capacity"):
+            engine.apply(engine.now, offer)

@@ -46,6 +46,7 @@ from router.core.agent_events import (
     on_wrapup_done,
 )
 from router.core.callbacks import on_attempted, on_switched
+from router.core.capacity import free_channels
 from router.core.contact_events import (
     leave_unanswered,
     on_abandoned,
@@ -200,6 +201,19 @@ class Engine(EngineState):
         self._agent(agent_id)
         seen = self._seen.get(agent_id)
         return None if seen is None else seen[0]
+
+    def logged_in_masks(self) -> list[tuple[str, int]]:
+        """(id, skill mask) of every logged-in agent, in the order of ``agents()``: what
+        a supervisor's eligibility question needs of thousands of agents, without a
+        view of each."""
+        groups = self._pool.groups
+        return [(a.id, groups[a.group].mask) for a in self._agents.values() if a.logged_in]
+
+    def supervisor_room(self, agent_id: str) -> tuple[Channel, ...]:
+        """The channels in which a supervisor's offer (``ManualOffer``) fits the agent
+        now, by the rule the offer itself is judged by: not-ready and wrap-up are
+        overridden, capacity and channel blocks never."""
+        return free_channels(self, self._agent(agent_id), self.now, supervisor=True)
 
     def agent_statuses(self) -> list[tuple[AgentStatus, str, int]]:
         """(status, site, skill mask) of every roster agent: the cheap form of

@@ -52,7 +52,7 @@ def eligible_agents(
     if not contacts:
         return {}
     catalogue = service.region.catalogue
-    index = EligibleIndex(service.engine, service.region.blocks)
+    index = EligibleIndex(service.engine)
     compiled: dict[str, CompiledRequirement] = {}
     answers: dict[tuple[str, Channel], tuple[list[dict[str, Any]], int]] = {}
     found: dict[str, tuple[list[dict[str, Any]], int]] = {}

@@ -1,13 +1,14 @@
 """The logged-in agents of one moment, indexed for the supervisor's "eligible agents"
 answers (``router.service.desk.eligible_agents``): grouped by skill mask, so that a
 requirement is matched once per mask (a region has tens or hundreds of distinct masks,
-and thousands of agents), and each agent's room in a channel is worked out at most once
-per index, whatever the number of requirements asked about.
+and thousands of agents), and each agent's room is worked out at most once per index (by
+the engine's own rule for a supervisor's offer), whatever the number of requirements
+asked about.
 
 Matching per agent and requirement cost a page of 100 rows with 50 distinct
 requirements about a million checks at 20,000 busy agents (half a second of the
-dispatch loop); here it is one pass over the roster, one room check per agent and
-channel asked, and one match per mask and requirement.
+dispatch loop); here it is one pass over the roster, one room check per agent named or
+split, and one match per mask and requirement.
 
 An index is built for one request and thrown away: agents' loads change with every
 event, so nothing here is kept between requests.
@@ -15,40 +16,17 @@ event, so nothing here is kept between requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from itertools import chain
 from typing import Any
 
 from router.core.engine import Engine
-from router.core.model import AgentStatus, Channel
-from router.core.state import AgentView
+from router.core.model import Channel
 from skills.requirement import CompiledRequirement
 
-_OFFLINE = AgentStatus.OFFLINE
-_NO_BLOCKS: frozenset[Channel] = frozenset()
 
-
-def has_room(
-    engine: Engine,
-    blocks: Mapping[Channel, frozenset[Channel]],
-    agent: AgentView,
-    channel: Channel,
-) -> bool:
-    """Whether a supervisor's offer in ``channel`` fits the agent now: capacity left and
-    nothing in hand that blocks the channel (a supervisor overrides not ready and
-    wrap-up, never capacity: the engine's rule for ``ManualOffer``)."""
-    if agent.load.get(channel, 0) >= agent.spec.capacity.get(channel, 0):
-        return False
-    for contact_id in agent.contacts:
-        # The contact's channel only: a glance, not a whole view per contact in hand.
-        glance = engine.contact_glance(contact_id)
-        if glance is not None and channel in blocks.get(glance[1], _NO_BLOCKS):
-            return False
-    return True
-
-
-def entry(agent: AgentView, free: bool) -> dict[str, Any]:
+def entry(engine: Engine, agent_id: str, free: bool) -> dict[str, Any]:
     """One named agent, as the answers give it."""
+    agent = engine.agent(agent_id)
     return {
         "id": agent.id,
         "name": agent.spec.name,
@@ -64,29 +42,32 @@ class EligibleIndex:
 
     Positions in that order stand for the agents: the answers name them in it, so the
     agents of several masks are merged by position. Per mask and channel, the agents
-    with room and those without are split once, on first use."""
+    with room for a supervisor's offer and those without are split once, on first use,
+    by the engine's own rule (``Engine.supervisor_room``); only the agents an answer
+    names are read as views."""
 
-    __slots__ = ("_blocks", "_by_mask", "_engine", "_matching", "_split", "_views")
+    __slots__ = ("_by_mask", "_engine", "_ids", "_matching", "_room", "_split")
 
-    def __init__(self, engine: Engine, blocks: Mapping[Channel, frozenset[Channel]]) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._blocks = blocks
-        self._views = [view for view in engine.agents() if view.status is not _OFFLINE]
+        ids: list[str] = []
         by_mask: dict[int, list[int]] = {}
-        agent_mask = engine.agent_mask
-        for position, view in enumerate(self._views):
-            mask = agent_mask(view.id)
+        for position, (agent_id, mask) in enumerate(engine.logged_in_masks()):
+            ids.append(agent_id)
             found = by_mask.get(mask)
             if found is None:
                 by_mask[mask] = [position]
             else:
                 found.append(position)
+        self._ids = ids
         self._by_mask = by_mask
         # clause masks -> the agents' masks meeting them (requirements compiled alike
         # share it)
         self._matching: dict[tuple[int, ...], list[int]] = {}
         # (agent mask, channel) -> (positions with room, positions without), ascending
         self._split: dict[tuple[int, Channel], tuple[list[int], list[int]]] = {}
+        # position -> the channels a supervisor's offer fits in: once per agent
+        self._room: dict[int, tuple[Channel, ...]] = {}
 
     def answer(
         self, compiled: CompiledRequirement, channel: Channel, shown: int | None
@@ -99,16 +80,17 @@ class EligibleIndex:
         by_mask = self._by_mask
         total = sum(len(by_mask[mask]) for mask in masks)
         splits = [self._split_of(mask, channel) for mask in masks]
-        views = self._views
+        engine, ids = self._engine, self._ids
         if shown is None:
             flagged = [(p, True) for free, _ in splits for p in free]
             flagged += [(p, False) for _, full in splits for p in full]
             flagged.sort()
-            return [entry(views[p], free) for p, free in flagged], total
-        named = [entry(views[p], True) for p in _first([free for free, _ in splits], shown)]
+            return [entry(engine, ids[p], free) for p, free in flagged], total
+        free_first = _first([free for free, _ in splits], shown)
+        named = [entry(engine, ids[p], True) for p in free_first]
         if len(named) < shown:
             rest = _first([full for _, full in splits], shown - len(named))
-            named += [entry(views[p], False) for p in rest]
+            named += [entry(engine, ids[p], False) for p in rest]
         return named, total
 
     def _masks_meeting(self, compiled: CompiledRequirement) -> list[int]:
@@ -124,14 +106,16 @@ class EligibleIndex:
         if found is None:
             free: list[int] = []
             full: list[int] = []
-            engine, blocks, views = self._engine, self._blocks, self._views
             for position in self._by_mask[mask]:
-                if has_room(engine, blocks, views[position], channel):
-                    free.append(position)
-                else:
-                    full.append(position)
+                (free if channel in self._room_of(position) else full).append(position)
             found = self._split[key] = (free, full)
         return found
+
+    def _room_of(self, position: int) -> tuple[Channel, ...]:
+        room = self._room.get(position)
+        if room is None:
+            room = self._room[position] = self._engine.supervisor_room(self._ids[position])
+        return room
 
 
 def _first(ascending: list[list[int]], n: int) -> list[int]:
