@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import eligible_naive
@@ -183,6 +183,9 @@ def test_the_cases_reach_busy_and_free_agents_alike() -> None:
     seen: set[tuple[Channel, bool]] = set()
     states: set[ContactState] = set()
 
+    # A fixed draw (derandomized), large enough to reach them all: a random one of the
+    # default profile's 60 examples missed one now and then.
+    @settings(derandomize=True, max_examples=200, database=None)
     @given(regions())
     def look(service: Service) -> None:
         views = list(service.engine.contacts())
