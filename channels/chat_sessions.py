@@ -7,7 +7,7 @@ when their socket's close is heard (``ChatDetached``), or, when nobody heard it 
 instance died, their network dropped), when the engine takes them as gone
 (``CustomerGone``). Either way the engine's view says the customer is away until they
 are back, so whichever comes second says nothing; a resume after either is
-``chat.customer_back``.
+``chat.customer_back``. An agent's desk that connects again is told again (it forgot).
 """
 
 from __future__ import annotations
@@ -229,10 +229,15 @@ class ChatSessions:
         )
 
     def agent_connected(self, agent_id: str) -> None:
-        """A reconnecting agent gets the transcript of every chat it has."""
+        """A reconnecting agent gets the transcript of every chat it has, and is told
+        again of a customer who is gone: a reloaded desk has forgotten it."""
         for s in self.by_contact.values():
             if s.agent_id == agent_id:
                 self._send_transcript(s, agent_id)
+                if (s.conn is None and s.ready) or self._lapsed(s):
+                    self.service.agents.push(
+                        agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+                    )
 
     def _assigned(self, s: ChatSession, agent_id: str) -> None:
         s.agent_id = agent_id
