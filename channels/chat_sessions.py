@@ -1,6 +1,13 @@
 """The chat sessions every instance keeps: changed only by notes and the engine's
 decisions (so in Redis mode every instance has the same), captured in snapshots, and told
 to the customer's socket and the agent by the instance that holds them.
+
+The agent who has a chat is told ``chat.customer_left`` once each time its customer goes:
+when their socket's close is heard (``ChatDetached``), or, when nobody heard it (their
+instance died, their network dropped), when the engine takes them as gone
+(``CustomerGone``). Either way the engine's view says the customer is away until they
+are back, so whichever comes second says nothing; a resume after either is
+``chat.customer_back``. An agent's desk that connects again is told again (it forgot).
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ class ChatSessions:
         s = self.sessions.get(n.session_id)
         if s is None:
             return
-        was_away = s.conn is None
+        was_away = s.conn is None or self._lapsed(s)
         s.conn = n.conn
         s.ready = True
         s.epoch += 1
@@ -89,9 +96,10 @@ class ChatSessions:
         # conn "" : the customer went before the session was ever attached.
         if s is None or (s.conn != n.conn and not (n.conn == "" and s.conn is None)):
             return  # a newer connection holds it already
+        lapsed = self._lapsed(s)
         s.conn = None
         s.ready = True
-        if s.agent_id is not None:
+        if s.agent_id is not None and not lapsed:  # else told when it lapsed
             self.service.agents.push(
                 s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
             )
@@ -151,7 +159,16 @@ class ChatSessions:
 
     # ------------------------------------------------------------ decisions
 
-    @handles(d.Queued, d.Offered, d.Assigned, d.Requeued, d.OfferWithdrawn, d.Redirected, d.Closed)
+    @handles(
+        d.Queued,
+        d.Offered,
+        d.Assigned,
+        d.Requeued,
+        d.OfferWithdrawn,
+        d.Redirected,
+        d.Closed,
+        d.CustomerGone,
+    )
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, _NOT_A_CONTACT_S):
             return
@@ -172,8 +189,26 @@ class ChatSessions:
                 self._tell(s, {"type": "redirect", "target": target})
             case d.Closed(outcome=outcome):
                 self._closed(s, outcome)
+            case d.CustomerGone():
+                # Its connection, wherever it was, is taken as gone (``_lapsed``); if it
+                # had closed, the agent was told then.
+                if s.conn is not None and s.agent_id is not None:
+                    self.service.agents.push(
+                        s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+                    )
             case _:
                 pass
+
+    def _lapsed(self, s: ChatSession) -> bool:
+        """Whether the engine took the customer as gone though no close of their
+        connection ``s.conn`` was heard: their sighting ran out (``CustomerGone``).
+        Every other ``CustomerAway`` follows the ``ChatDetached`` that clears ``conn``."""
+        if s.conn is None:
+            return False
+        try:
+            return self.service.engine.contact(s.contact_id).customer_away
+        except UnknownContact:
+            return False
 
     def _tell(self, s: ChatSession, message: dict[str, Any]) -> None:
         if s.box is not None and s.ready:
@@ -194,10 +229,15 @@ class ChatSessions:
         )
 
     def agent_connected(self, agent_id: str) -> None:
-        """A reconnecting agent gets the transcript of every chat it has."""
+        """A reconnecting agent gets the transcript of every chat it has, and is told
+        again of a customer who is gone: a reloaded desk has forgotten it."""
         for s in self.by_contact.values():
             if s.agent_id == agent_id:
                 self._send_transcript(s, agent_id)
+                if (s.conn is None and s.ready) or self._lapsed(s):
+                    self.service.agents.push(
+                        agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+                    )
 
     def _assigned(self, s: ChatSession, agent_id: str) -> None:
         s.agent_id = agent_id
@@ -205,7 +245,8 @@ class ChatSessions:
         self._send_transcript(s, agent_id)
         if s.conn is not None:
             self._tell(s, {"type": "joined", "agent_name": self._agent_name(agent_id)})
-        elif s.ready:
+        # Gone before the agent took it: unheard (lapsed while waiting), or heard.
+        if (s.conn is None and s.ready) or self._lapsed(s):
             agents.push(agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id})
 
     def _offer_back(self, s: ChatSession, agent_id: str, now: float) -> None:

@@ -51,6 +51,8 @@ def _describe(decision: d.Decision) -> str:
             return f"MISSED     {c:<6} {s} was due {_clock(due)}"
         case d.Closed(contact_id=c, outcome=o, agent_id=a):
             return f"closed     {c:<6} {o}" + (f" by {a}" if a else "")
+        case d.CustomerGone(contact_id=c, agent_id=a):
+            return f"gone       {c:<6} customer not seen" + (f" ({a} has it)" if a else "")
         case d.AgentPresenceSet(agent_id=a, presence=p, reason=r):
             return f"presence   {a} -> {p.value} ({r})"
         case d.WrapUpStarted(agent_id=a, until=u):

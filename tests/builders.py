@@ -84,6 +84,8 @@ def brief(dec: d.Decision) -> tuple[object, ...]:
         return ("widened", dec.contact_id, dec.step.value)
     if isinstance(dec, d.Closed):
         return ("closed", dec.contact_id, dec.outcome)
+    if isinstance(dec, d.CustomerGone):
+        return ("gone", dec.contact_id, dec.agent_id)
     if isinstance(dec, d.Redirected):
         return ("redirected", dec.contact_id, dec.target)
     if isinstance(dec, d.Moved):

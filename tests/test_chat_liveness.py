@@ -167,6 +167,55 @@ def test_with_an_agent_a_lapse_is_kept_until_the_chat_leaves_the_agents_hands() 
     assert closed(c) == [(1060.0, ("closed", "k", "abandoned"))]
 
 
+def gone(c: Clock) -> list[tuple[float, tuple[object, ...]]]:
+    return [(t, x) for t, x in c.log if x[0] == "gone"]
+
+
+def test_a_lapse_says_the_customer_is_gone_once_naming_the_agent_who_has_the_chat() -> None:
+    """Nobody else tells the agent: the socket that would have said so died unheard."""
+    c = clock()
+    c.at(0, chat("k"), chat("j"), seen("k", "j"), AgentLoggedIn("a"))
+    c.at(1, OfferAccepted("k", "a"))
+    c.at(20, seen("j"))
+    c.advance_to(29.9)
+    assert gone(c) == []
+    c.advance_to(1000.0)  # each lapse once, however often the timer looks again
+    assert gone(c) == [(30.0, ("gone", "k", "a")), (50.0, ("gone", "j", None))]
+
+
+def test_a_customer_back_after_a_lapse_and_lapsing_again_is_gone_again() -> None:
+    c = clock()
+    c.at(0, chat("k"), seen("k"), AgentLoggedIn("a"))
+    c.at(1, OfferAccepted("k", "a"))
+    c.at(70, seen("k"))  # back after the lapse at 30
+    c.advance_to(200.0)
+    assert gone(c) == [(30.0, ("gone", "k", "a")), (100.0, ("gone", "k", "a"))]
+
+
+def test_a_customer_whose_socket_closed_is_not_said_gone_again_at_the_lapse() -> None:
+    """The close told the agent already (``chat.customer_left``)."""
+    c = clock()
+    c.at(0, chat("k"), seen("k"), AgentLoggedIn("a"))
+    c.at(1, OfferAccepted("k", "a"))
+    c.at(10, CustomerAway("k", 60.0, epoch=1))
+    c.advance_to(1000.0)
+    assert gone(c) == []
+    assert c.engine.contact("k").customer_away
+
+
+def test_no_grace_abandons_at_the_lapse_with_no_gone_besides() -> None:
+    c = clock()
+    c.at(
+        0,
+        chat("k"),
+        CustomersSeen(("k",), 5.0, 0.0),
+        ContactArrived(ContactSpec("cb", Channel.CALLBACK, "nurse")),
+        seen("cb"),
+    )
+    c.advance_to(1000.0)
+    assert gone(c) == []  # the closed chat's Closed says it; a callback's caller never goes
+
+
 def test_a_scheduled_chat_whose_customer_lapsed_is_abandoned_too() -> None:
     c = clock()
     c.at(0, chat("k", not_before=3600.0), seen("k"))

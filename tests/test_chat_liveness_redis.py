@@ -2,7 +2,8 @@
 chat customer's websocket is held by one of them, which is killed with SIGKILL. Nobody is
 left to say the customer went, yet the chat is abandoned once the dead instance's last
 report of it has run out and the away grace has passed, while a customer whose socket
-the survivor holds keeps waiting.
+the survivor holds keeps waiting; and an agent on the survivor who has such a chat is
+told the customer left, once.
 
 The instances are this file run as a program (``python -m tests.test_chat_liveness_redis
 PORT REDIS_URL``): ``yhteys serve`` with short settings (the heartbeat timeout and the
@@ -162,6 +163,55 @@ async def test_a_chat_held_by_a_killed_instance_is_abandoned_after_its_grace(
         assert not here_ws.closed
         await here_ws.close()
         await ghost_ws.close()
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str, within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        frame = json.loads((await ws.receive(timeout=deadline - time.monotonic())).data)
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_an_agent_on_the_survivor_is_told_once_that_the_killed_instances_customer_left(
+    redis_server: RedisServer,
+) -> None:
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        instances(redis_server.url, 2) as pair,
+    ):
+        for instance in pair:
+            await ready(session, instance)
+        holder, survivor = pair
+        agent_ws = await session.ws_connect(
+            survivor.url + "/api/agent/ws?access_token=demo-agent-a004"
+        )
+        await next_frame(agent_ws, "state", 5)
+        await agent_ws.send_json({"type": "login", "presence": "available", "id": "login"})
+        await next_frame(agent_ws, "ack", 5)
+        chat_ws = await session.ws_connect(
+            holder.url + "/api/channels/chat/ws?access_token=demo-public"
+        )
+        await chat_ws.send_json(START)
+        ghost = json.loads((await chat_ws.receive(timeout=5)).data)["contact_id"]
+        offer = await next_frame(agent_ws, "offer", 5)
+        assert offer["contact"]["id"] == ghost
+        await agent_ws.send_json({"type": "accept", "contact_id": ghost, "id": "in"})
+        await next_frame(agent_ws, "ack", 5)
+
+        holder.proc.send_signal(signal.SIGKILL)  # its sockets just drop; it says nothing
+        await holder.proc.wait()
+        told = await next_frame(agent_ws, "chat.customer_left", ABANDONED_WITHIN_S)
+        assert told == {"type": "chat.customer_left", "contact_id": ghost}
+        with contextlib.suppress(TimeoutError):  # once: nothing more said of it
+            again = await next_frame(agent_ws, "chat.customer_left", HEARTBEAT_S + GRACE_S)
+            pytest.fail(f"told twice: {again}")
+        await agent_ws.close()
+        await chat_ws.close()
 
 
 if __name__ == "__main__":

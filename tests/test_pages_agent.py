@@ -76,7 +76,8 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     # 2. A chat: the customer's messages arrive over the customer websocket.
     chat = await customer(client)
     await chat.send({"type": "start", "service": "nursing_advice", "language": "fi"})
-    chat_id = (await chat.next("session"))["contact_id"]
+    session = await chat.next("session")
+    chat_id = session["contact_id"]
     await expect(bar).to_contain_text("Chat")
     await expect(page.locator("#work")).to_contain_text(chat_id)
     await page.get_by_role("button", name="Accept").click()
@@ -99,6 +100,21 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await expect(page.locator("#transcript")).to_contain_text("Kuinka korkea?")
     await screenshot(page, "agent-chat")
     await assert_accessible(page)
+    # The customer goes: said with the chat, kept over a reload, gone when they are back.
+    gone = page.locator("#chat-gone")
+    await expect(gone).to_be_hidden()
+    await chat.close()
+    await expect(gone).to_have_text("The customer left the chat.")
+    await expect(page.locator("#notices")).to_contain_text("The customer left the chat.")
+    await page.reload()
+    await expect(page.locator("#transcript")).to_contain_text("Kuinka korkea?")
+    await expect(gone).to_have_text("The customer left the chat.")
+    chat = await customer(
+        client, f"&session={session['session_id']}&resume={session['resume_token']}"
+    )
+    await chat.next("resumed")
+    await expect(page.locator("#notices")).to_contain_text("The customer is back.")
+    await expect(gone).to_be_hidden()
     await page.get_by_role("button", name="Complete").click()
     assert (await chat.next("closed"))["outcome"] == "resolved"
     await page.get_by_role("button", name="Done").click()

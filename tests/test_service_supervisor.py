@@ -15,6 +15,7 @@ from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from router.app import build_app
+from router.core.events import CustomersSeen
 from router.instance import stats_for
 from router.service.service import Service, Settings
 from router.service.stats import PUSHER_TASK
@@ -764,6 +765,22 @@ async def test_an_agents_own_event_that_offers_a_waiting_contact_changes_the_con
     after = (await get(client, "/api/supervisor/stats"))["versions"]
     assert after["contacts"] != before["contacts"]
     assert after["agents"] != before["agents"]
+
+
+async def test_a_report_of_the_chat_customers_seen_changes_no_version(
+    served: tuple[Client, Service],
+) -> None:
+    """Each instance reports its chat customers every few seconds in Redis mode: a
+    console's contacts table must not reload on every report, only on what it shows."""
+    client, service = served
+    await call(client, "w1")
+    before = (await get(client, "/api/supervisor/stats"))["versions"]
+    for _ in range(3):
+        await service.runtime.submit(CustomersSeen(("phone-w1", "gone"), 30.0, 60.0))
+    assert (await get(client, "/api/supervisor/stats"))["versions"] == before
+    await call(client, "w2")  # a real change still counts
+    after = (await get(client, "/api/supervisor/stats"))["versions"]
+    assert after["contacts"] != before["contacts"]
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@ counts until ``now + valid_s``; one ``CUSTOMER_LIVENESS`` timer per contact fire
 latest sighting's end (re-arming if a later one came), and the contact is then handled
 exactly as a ``CustomerAway(grace_s)`` at that moment (``contact_events.on_away``): its
 away grace starts, or, with an agent, starts when it leaves the agent's hands. A
-contact never reported is never judged.
+``CustomerGone`` decision says so, unless the person was away already (their socket's
+close said so): the agent who has the chat hears it from nobody else. A contact never
+reported is never judged.
 
 A sighting after a lapse shows that some instance holds the person's socket after all
 (one cut off from the store for longer than a sighting, which reports again once it is
@@ -13,14 +15,17 @@ timers are the agents' (``liveness``): one per key, stale ones passed over."""
 
 from __future__ import annotations
 
+from router.core import decisions as d
 from router.core.contact_events import on_away, on_back
 from router.core.engine_state import INF, Decisions, EngineState
 from router.core.errors import InvalidEvent
 from router.core.events import CustomerAway, CustomerBack, CustomersSeen
 from router.core.liveness import arm_sighting_timer, take_sighting_timer
+from router.core.model import ContactState
 from router.core.timers import TimerKind
 
-# An enum member as a global (``router.core.model`` says why).
+# Enum members as globals (``router.core.model`` says why).
+_ASSIGNED = ContactState.ASSIGNED
 _CUSTOMER_LIVENESS_TIMER = TimerKind.CUSTOMER_LIVENESS
 
 _NOT_LAPSED = -1
@@ -72,10 +77,15 @@ def customer_liveness_due(
     if lapsed == _NOT_LAPSED:
         epoch = c.away_epoch
         seen[contact_id] = (until, valid, grace, seq, epoch)
+        # Away already: the close of their socket said so, and told whoever has the chat.
+        news = c.away_grace is None
         on_away(engine, CustomerAway(contact_id, grace, epoch), at, out)
         if contact_id not in engine._contacts:  # abandoned at once (no grace)
             del seen[contact_id]
             return
+        if news and c.away_grace is not None:  # (a callback's person is never away)
+            agent_id = c.agent_id if c.state is _ASSIGNED else None
+            out.append(d.CustomerGone(contact_id, agent_id))
     # Kept while the contact is open, so that a later sighting finds it lapsed, and
     # looked at again a sighting's time on, to be forgotten once the contact closes.
     arm_sighting_timer(engine, pending, _CUSTOMER_LIVENESS_TIMER, contact_id, at + valid)

@@ -196,6 +196,19 @@ class Closed:
 
 
 @dataclass(slots=True)
+class CustomerGone:
+    """The engine took a chat's person as gone: nobody reported their socket for a
+    sighting's time (``customer_liveness``), so the instance that held it died or lost
+    them without saying so. Made once per lapse, and not when the person was away
+    already (their socket's close said so). ``agent_id``: the agent who has the chat in
+    hand, who has nobody else to hear it from (the away grace starts only if it leaves
+    the agent's hands)."""
+
+    contact_id: str
+    agent_id: str | None = None
+
+
+@dataclass(slots=True)
 class AgentPresenceSet:
     """The engine changed an agent's presence on its own: not ready after a missed
     offer, or (``no_heartbeat``) when the agent was not seen for its sighting's time."""
@@ -242,6 +255,7 @@ Decision = (
     | DeadlineMissed
     | Redirected
     | Closed
+    | CustomerGone
     | AgentPresenceSet
     | WrapUpStarted
     | WrapUpEnded

@@ -18,6 +18,7 @@ from router.core.events import (
     AgentLoggedOut,
     AgentsSeen,
     AgentUpdated,
+    CustomersSeen,
     Event,
     PresenceChanged,
     WrapUpDone,
@@ -107,9 +108,12 @@ class TableVersions:
     Counted as the changes happen, not read off the tables: a push every two seconds
     per console must not walk every agent and contact on the dispatch loop. Every
     change of the engine is an apply (``Runtime.changes``, timers included); an apply
-    of an agent's own event that made no decision about a contact leaves the contacts
-    as they were. Whatever else an apply does, the tag may change without the table
-    changing (one reload too many), never the other way round."""
+    of an agent's own event, or of a report of the chat customers seen
+    (``CustomersSeen``, every few seconds from each instance in Redis mode), that made
+    no decision about a contact leaves the contacts as they were (a customer seen again
+    after a lapse is back, which no table shows). Whatever else an apply does, the tag
+    may change without the table changing (one reload too many), never the other way
+    round."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -117,9 +121,17 @@ class TableVersions:
         self._loads = 0  # snapshots loaded: each replaces both tables
         self._quiet = 0  # applies of agents' own events, minus those that moved a contact
 
-    @handles(PresenceChanged, AgentLoggedIn, AgentLoggedOut, AgentUpdated, WrapUpDone, AgentsSeen)
+    @handles(
+        PresenceChanged,
+        AgentLoggedIn,
+        AgentLoggedOut,
+        AgentUpdated,
+        WrapUpDone,
+        AgentsSeen,
+        CustomersSeen,
+    )
     def on_applied(self, event: Event, now: float) -> None:
-        if not isinstance(event, AgentsSeen):  # a heartbeat shows nowhere
+        if not isinstance(event, (AgentsSeen, CustomersSeen)):  # a heartbeat shows nowhere
             self._agents += 1
         self._quiet += 1
 

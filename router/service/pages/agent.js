@@ -13,7 +13,7 @@ const RESULTS = ["reached", "no_answer", "busy", "invalid_number"];
 const OUTCOMES = ["resolved", "transferred", "redirected"];
 const REACHING_OUT = new Set(["callback", "web"]);
 const outcomesFor = (c) => (REACHING_OUT.has(c.channel) ? [...OUTCOMES, "unreachable"] : OUTCOMES);
-const state = { me: null, contacts: new Map(), linked: new Map(), transcripts: new Map(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
+const state = { me: null, contacts: new Map(), linked: new Map(), transcripts: new Map(), gone: new Set(), attempts: new Map(), selected: sessionStorage.getItem("yhteys.agent.selected"), seenOffers: new Set() };
 const pending = new Map();
 let page = null;  // the sign-in form around the socket (signInAround)
 let nextId = 1;
@@ -71,6 +71,7 @@ function onMessage(msg) {
     case "closed":
       state.contacts.delete(msg.contact_id);
       state.transcripts.delete(msg.contact_id);
+      state.gone.delete(msg.contact_id);
       notice(t("closed.notice", { outcome: tOr("outcome", msg.outcome) }));
       render(); break;
     case "wrapup": if (state.me) state.me.wrapup_until = msg.until; render(); break;
@@ -87,8 +88,10 @@ function onMessage(msg) {
       // it completes it: shown with a Merge into the handled one.
       if (msg.open?.length) state.linked.set(msg.contact_id, msg.open); else state.linked.delete(msg.contact_id);
       render(); break;
-    case "chat.customer_left": notice(t("chat.left")); break;
-    case "chat.customer_back": notice(t("chat.back")); break;
+    // Kept with the chat as well as noticed: with several chats open, the notice alone
+    // does not say whose customer went, and the next notice replaces it.
+    case "chat.customer_left": state.gone.add(msg.contact_id); notice(t("chat.left")); render(); break;
+    case "chat.customer_back": state.gone.delete(msg.contact_id); notice(t("chat.back")); render(); break;
     case "ack": case "error": {
       const resolve = pending.get(msg.id);
       pending.delete(msg.id);
@@ -220,6 +223,7 @@ function chatPanel(c) {
     }
   } }, h("label", { for: `chat-input-${c.id}` }, t("chat.input")), input, h("button", { type: "submit", class: "primary" }, t("chat.send")));
   return h("div", {}, h("h3", {}, t("chat.transcript")),
+    state.gone.has(c.id) ? h("p", { class: "notice", id: "chat-gone" }, t("chat.left")) : null,
     h("div", { class: "transcript", id: "transcript", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": t("chat.transcript") },
       messages.map((m) => h("p", { class: m.from === "agent" ? "from-agent" : "from-customer" },
         h("strong", {}, `${m.from === "agent" ? t("chat.agent") : t("chat.customer")} ${m.at ? clock(m.at) : ""}: `), m.text))),
