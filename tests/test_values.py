@@ -99,7 +99,7 @@ def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
             """
             from router.core.events import OfferAccepted
             from router.core.model import Channel, ContactSpec
-            from router.core.state import ContactView
+            from router.core.state import AgentView, ContactView
 
             spec = ContactSpec("c1", Channel.VOICE, "s")
             spec.language = "fi"
@@ -108,6 +108,9 @@ def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
 
             def move(view: ContactView) -> None:
                 view.urgency = "P1"
+
+            def rename(view: AgentView) -> None:
+                view.reason = "lunch"
             """
         )
     )
@@ -125,3 +128,4 @@ def test_the_type_checker_refuses_to_change_a_value(tmp_path: Path) -> None:
     assert 'Property "language" defined in "ContactSpec" is read-only' in out
     assert 'Property "agent_id" defined in "OfferAccepted" is read-only' in out
     assert 'Property "urgency" defined in "ContactView" is read-only' in out
+    assert 'Property "reason" defined in "AgentView" is read-only' in out
