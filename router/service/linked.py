@@ -133,7 +133,9 @@ class LinkedContacts:
             self._retell(decision.contact_id)
 
     def _remember(self, agent_id: str, contact_id: str) -> None:
-        handled = self.handled.setdefault(agent_id, OrderedDict())
+        handled = self.handled.get(agent_id)  # no empty OrderedDict made for ``setdefault``
+        if handled is None:
+            handled = self.handled[agent_id] = OrderedDict()
         handled[contact_id] = None
         while len(handled) > REMEMBER_HANDLED:
             handled.popitem(last=False)
@@ -145,10 +147,12 @@ class LinkedContacts:
         """The person's other open contacts, as contact JSON."""
         others: set[str] = set()
         for key in self.keys_of(contact_id):
-            ids = self.open.get(key, set())
-            if len(ids) <= SHARED:
+            ids = self.open.get(key)
+            if ids is not None and len(ids) <= SHARED:
                 others |= ids
         others.discard(contact_id)
+        if not others:  # most people have one contact open: nothing to sort or look up
+            return []
         out = []
         for other in heapq.nsmallest(MAX_LINKED, others):
             try:
@@ -170,8 +174,10 @@ class LinkedContacts:
     def _retell(self, closed: str) -> None:
         """A contact some agents were shown as linked has closed: each is told its list
         as it is now, an empty one when nothing besides its own is left open."""
+        if closed not in self.shown:  # told to nobody as linked (most contacts)
+            return
         hub = self.service.agents
-        for agent_id, into in sorted(self.shown.pop(closed, ())):
+        for agent_id, into in sorted(self.shown.pop(closed)):
             if agent_id in hub.sessions:
                 hub.push(
                     agent_id, {"type": "linked", "contact_id": into, "open": self.linked(into)}

@@ -49,6 +49,29 @@ KEPT_PAST_MAX = frozenset(
     {"accepted", "callback_attempt", "cancelled", "removed", "merged", "redirected", "closed"}
 )
 
+# The decisions the audit records, each with the method that records it. The dispatch
+# loop hands ``on_decision`` only these (``RECORDED``): an agent's own decisions
+# (presence, wrap-up, cover) go past it without a call.
+_HANDLERS: dict[type, str] = {
+    d.Queued: "_queued",
+    d.Offered: "_offered",
+    d.Assigned: "_assigned",
+    d.Requeued: "_requeued",
+    d.OfferWithdrawn: "_withdrawn",
+    d.Widened: "_widened",
+    d.Overflowed: "_overflowed",
+    d.Moved: "_moved",
+    d.Switched: "_switched",
+    d.Scheduled: "_scheduled",
+    d.CallbackAttempt: "_attempt",
+    d.Reclassified: "_reclassified",
+    d.EscalationWarning: "_warning",
+    d.DeadlineMissed: "_missed",
+    d.Redirected: "_redirected",
+    d.Closed: "_closed",
+}
+RECORDED: tuple[type, ...] = tuple(_HANDLERS)
+
 
 class Audit(AuditStore):
     """The audit of one service (its listeners, notes and part are registered by the
@@ -65,22 +88,7 @@ class Audit(AuditStore):
         self.service = service
         self._sites: dict[str, str | None] = {}  # agent -> site, from the engine
         self._on: dict[type, Callable[[AuditRecord, Any, float], None]] = {
-            d.Queued: self._queued,
-            d.Offered: self._offered,
-            d.Assigned: self._assigned,
-            d.Requeued: self._requeued,
-            d.OfferWithdrawn: self._withdrawn,
-            d.Widened: self._widened,
-            d.Overflowed: self._overflowed,
-            d.Moved: self._moved,
-            d.Switched: self._switched,
-            d.Scheduled: self._scheduled,
-            d.CallbackAttempt: self._attempt,
-            d.Reclassified: self._reclassified,
-            d.EscalationWarning: self._warning,
-            d.DeadlineMissed: self._missed,
-            d.Redirected: self._redirected,
-            d.Closed: self._closed,
+            kind: getattr(self, name) for kind, name in _HANDLERS.items()
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -146,9 +154,10 @@ class Audit(AuditStore):
             self._seal()
         self.metrics.count_refused(note.channel, note.service)
 
+    @handles(*RECORDED)
     def on_decision(self, decision: d.Decision, now: float) -> None:
         handler = self._on.get(type(decision))
-        if handler is None:  # the agent's own: presence, wrap-up
+        if handler is None:  # a caller past the dispatch loop's choice (tests)
             return
         # ``max(self.now, now)``, the same answer without its call
         now = self.now = now if now > self.now else self.now
@@ -273,7 +282,10 @@ class Audit(AuditStore):
         t = x.trace
         step = t.step._value_ if t.step is not None else None
         change = (now, "offered", x.agent_id, x.channel._value_, step, t.rule, x.expires_at, t.by)
-        self._add(r, change)
+        if len(r.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
+            r.trail.append(change)
+        else:
+            self._add(r, change)
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
@@ -283,11 +295,15 @@ class Audit(AuditStore):
         # when the person is reached (``_attempt``), or completed without attempts.
         if r.answered_at is None and r.channel_now != Channel.CALLBACK._value_:
             r.answered_at, r.answered_by, r.answered_due = now, x.agent_id, x.due_at
-        agent_site = self._site_of(x.agent_id)
-        wait = round(max(0.0, now - r.arrived_at), 3)
-        self._add(
-            r, (now, "accepted", x.agent_id, x.service, agent_site, wait, x.due_at, now <= x.due_at)
-        )
+        sites = self._sites  # ``_site_of``'s cached answer, without its call
+        agent_site = sites[x.agent_id] if x.agent_id in sites else self._site_of(x.agent_id)
+        wait = round(now - r.arrived_at, 3) if now > r.arrived_at else 0.0  # ``max``, inline
+        due = x.due_at
+        entry = (now, "accepted", x.agent_id, x.service, agent_site, wait, due, now <= due)
+        if len(r.trail) < MAX_TRAIL:
+            r.trail.append(entry)
+        else:
+            self._add(r, entry)
 
     def _site_of(self, agent_id: str) -> str | None:
         """The agent's site now (cached until the agent is edited)."""
@@ -373,9 +389,14 @@ class Audit(AuditStore):
             and x.outcome != "unreachable"
         ):  # a callback completed without a reported attempt
             r.answered_at, r.answered_by, r.answered_due = r.assigned_at, agent, r.assigned_due
-        self.pending.pop(r.id, None)
+        if self.pending:  # removals asked for are rare: no call when there are none
+            self.pending.pop(r.id, None)
         channel = x.channel._value_ if x.channel is not None else None
-        self._add(r, (now, "closed", agent, x.outcome, x.service or None, channel))
+        entry = (now, "closed", agent, x.outcome, x.service or None, channel)
+        if len(r.trail) < MAX_TRAIL:
+            r.trail.append(entry)
+        else:
+            self._add(r, entry)
         self.closed.append(r.id)
         if len(self.closed) >= self.settings.seal_every:
             self._seal()

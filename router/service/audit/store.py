@@ -13,11 +13,13 @@ and a snapshot copies the segments' bytes rather than pickling a month of object
 from __future__ import annotations
 
 import logging
+import pickle
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import Any
 
 from router.service.audit.days import DAY_S, Days
@@ -27,14 +29,16 @@ from router.service.audit.record import (
     ID_AT,
     AuditRecord,
     as_row,
+    as_rows,
     from_row,
 )
 from router.service.audit.settings import MAX_CONTACTS_ENV, AuditSettings
-from router.store.codec import decode, encode
+from router.store.codec import PROTOCOL, decode
 
 log = logging.getLogger("yhteys.audit")
 
 PART = "audit"  # the snapshot part
+_ID, _DAY, _FIRST_AT = attrgetter("id"), attrgetter("day"), attrgetter("first_at")
 DECODED_CACHE = 8  # decoded segments kept for reading
 
 
@@ -235,27 +239,27 @@ class AuditStore:
 
     def _seal(self) -> None:
         """Seals the records closed since the last seal into one segment."""
-        number = self._next_segment
-        rows: list[tuple[Any, ...]] = []
-        ids: list[str] = []
-        days: list[str] = []
-        newest = float("-inf")
-        for cid in self.closed:
-            record = self.live.get(cid)
-            if record is None or record.open:  # dropped, or opened again meanwhile
-                continue
-            del self.live[cid]
-            rows.append(as_row(record))
-            ids.append(cid)
-            days.append(record.day)
-            newest = max(newest, record.first_at)
-            self.sealed[cid] = number
+        live, sealed = self.live, self.sealed
+        # The records still to seal (one dropped, or opened again meanwhile, is not),
+        # taken out of the live ones; their rows are then made in one pass (``as_rows``).
+        records = [
+            live.pop(cid)
+            for cid in self.closed
+            if (record := live.get(cid)) is not None and record.closed_at is not None
+        ]
         self.closed = []
-        if not rows:
+        if not records:
             return
+        number = self._next_segment
         self._next_segment += 1
-        blob = zlib.compress(encode(rows), 1)
-        self.segments[number] = Segment(number, newest, tuple(ids), tuple(days), blob)
+        ids = tuple(map(_ID, records))
+        sealed.update(dict.fromkeys(ids, number))
+        # Rows are plain values (tuples of strings, numbers, None and lists of them), for
+        # which the codec's pickler writes the same bytes as ``pickle.dumps``, but through
+        # a file and a copy of its contents; reading them back is the codec's (``rows``).
+        blob = zlib.compress(pickle.dumps(as_rows(records), PROTOCOL), 1)
+        newest = max(map(_FIRST_AT, records))
+        self.segments[number] = Segment(number, newest, ids, tuple(map(_DAY, records)), blob)
 
     def _sealed_records(self, number: int) -> dict[str, AuditRecord]:
         """The current records of a segment, decoded (a few segments are cached)."""
