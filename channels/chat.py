@@ -45,6 +45,10 @@ class ChatSession:
     # How many connections have held the chat: the latest one's number goes with the
     # engine's CustomerAway/CustomerBack, so a late report about an older one is ignored.
     epoch: int = 0
+    # The engine took the customer as gone while connection ``conn`` was still theirs
+    # (``CustomerGone``: no close heard) and the agent was told so: a close heard later
+    # says nothing more; a sighting (``CustomerSeenAgain``) or a resume says they are back.
+    lapsed: bool = False
     # Set only from an older version's snapshot: since when the customer was away.
     away_since: float | None = None
     # This instance's own: the customer's socket when it is connected here.

@@ -41,7 +41,8 @@ The agent (over the agent websocket, see ``router.service.agents``) gets
 ``chat.transcript {contact_id, messages}`` when the chat is assigned, ``chat.message
 {contact_id, from: "customer", text, at}``, ``chat.customer_left`` and
 ``chat.customer_back`` (left: once each time the customer goes, when their socket's
-close is heard or, unheard, when the engine takes them as gone: ``chat_sessions``); it
+close is heard or, unheard, when the engine takes them as gone; back: a resume, or a
+sighting after such a lapse: ``chat_sessions``); it
 sends ``chat.message {contact_id, text}``. REST equivalents
 for agents: ``GET /api/channels/chat/{contact_id}/transcript`` (e.g. after the agent's
 browser reconnected) and ``POST /api/channels/chat/{contact_id}/messages {text}``.

@@ -5,9 +5,10 @@ to the customer's socket and the agent by the instance that holds them.
 The agent who has a chat is told ``chat.customer_left`` once each time its customer goes:
 when their socket's close is heard (``ChatDetached``), or, when nobody heard it (their
 instance died, their network dropped), when the engine takes them as gone
-(``CustomerGone``). Either way the engine's view says the customer is away until they
-are back, so whichever comes second says nothing; a resume after either is
-``chat.customer_back``. An agent's desk that connects again is told again (it forgot).
+(``CustomerGone``; the session keeps ``lapsed`` so that a close heard later says
+nothing more). A resume after either is ``chat.customer_back``, and so is a sighting
+after a lapse (``CustomerSeenAgain``: their instance had only been cut off). An agent's
+desk that connects again is told again of a customer still gone (it forgot).
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class ChatSessions:
         s = self.sessions.get(n.session_id)
         if s is None:
             return
-        was_away = s.conn is None or self._lapsed(s)
+        was_away = s.conn is None or s.lapsed
         s.conn = n.conn
+        s.lapsed = False
         s.ready = True
         s.epoch += 1
         s.away_since = None
@@ -96,7 +98,7 @@ class ChatSessions:
         # conn "" : the customer went before the session was ever attached.
         if s is None or (s.conn != n.conn and not (n.conn == "" and s.conn is None)):
             return  # a newer connection holds it already
-        lapsed = self._lapsed(s)
+        lapsed, s.lapsed = s.lapsed, False
         s.conn = None
         s.ready = True
         if s.agent_id is not None and not lapsed:  # else told when it lapsed
@@ -132,6 +134,7 @@ class ChatSessions:
                 s.redirect,
                 None,  # where an older version kept ``away_since``
                 s.epoch,
+                s.lapsed,
             )
             for s in self.sessions.values()
         ]
@@ -144,6 +147,7 @@ class ChatSessions:
             s = ChatSession(sid, token_digest, cid, list(transcript), conn, agent_id, ready)
             s.outcome, s.redirect = outcome, redirect
             s.epoch = row[10] if len(row) > 10 else 0
+            s.lapsed = row[11] if len(row) > 11 else False
             # An older version timed the grace itself: a customer away at the upgrade is
             # handed to the engine's timer once this instance runs (``grace_upgrade``).
             s.away_since = row[9] if len(row) > 9 and conn is None and agent_id is None else None
@@ -168,6 +172,7 @@ class ChatSessions:
         d.Redirected,
         d.Closed,
         d.CustomerGone,
+        d.CustomerSeenAgain,
     )
     def on_decision(self, decision: d.Decision, now: float) -> None:
         if isinstance(decision, _NOT_A_CONTACT_S):
@@ -190,25 +195,23 @@ class ChatSessions:
             case d.Closed(outcome=outcome):
                 self._closed(s, outcome)
             case d.CustomerGone():
-                # Its connection, wherever it was, is taken as gone (``_lapsed``); if it
-                # had closed, the agent was told then.
-                if s.conn is not None and s.agent_id is not None:
-                    self.service.agents.push(
-                        s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
-                    )
+                # Its connection, wherever it was, is taken as gone; if it had closed,
+                # the agent was told then.
+                if s.conn is not None and not s.lapsed:
+                    s.lapsed = True
+                    if s.agent_id is not None:
+                        self.service.agents.push(
+                            s.agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
+                        )
+            case d.CustomerSeenAgain():
+                if s.lapsed:
+                    s.lapsed = False
+                    if s.agent_id is not None:
+                        self.service.agents.push(
+                            s.agent_id, {"type": "chat.customer_back", "contact_id": s.contact_id}
+                        )
             case _:
                 pass
-
-    def _lapsed(self, s: ChatSession) -> bool:
-        """Whether the engine took the customer as gone though no close of their
-        connection ``s.conn`` was heard: their sighting ran out (``CustomerGone``).
-        Every other ``CustomerAway`` follows the ``ChatDetached`` that clears ``conn``."""
-        if s.conn is None:
-            return False
-        try:
-            return self.service.engine.contact(s.contact_id).customer_away
-        except UnknownContact:
-            return False
 
     def _tell(self, s: ChatSession, message: dict[str, Any]) -> None:
         if s.box is not None and s.ready:
@@ -234,7 +237,7 @@ class ChatSessions:
         for s in self.by_contact.values():
             if s.agent_id == agent_id:
                 self._send_transcript(s, agent_id)
-                if (s.conn is None and s.ready) or self._lapsed(s):
+                if (s.conn is None and s.ready) or s.lapsed:
                     self.service.agents.push(
                         agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id}
                     )
@@ -246,7 +249,7 @@ class ChatSessions:
         if s.conn is not None:
             self._tell(s, {"type": "joined", "agent_name": self._agent_name(agent_id)})
         # Gone before the agent took it: unheard (lapsed while waiting), or heard.
-        if (s.conn is None and s.ready) or self._lapsed(s):
+        if (s.conn is None and s.ready) or s.lapsed:
             agents.push(agent_id, {"type": "chat.customer_left", "contact_id": s.contact_id})
 
     def _offer_back(self, s: ChatSession, agent_id: str, now: float) -> None:

@@ -53,6 +53,8 @@ def _describe(decision: d.Decision) -> str:
             return f"closed     {c:<6} {o}" + (f" by {a}" if a else "")
         case d.CustomerGone(contact_id=c, agent_id=a):
             return f"gone       {c:<6} customer not seen" + (f" ({a} has it)" if a else "")
+        case d.CustomerSeenAgain(contact_id=c, agent_id=a):
+            return f"back       {c:<6} customer seen again" + (f" ({a} has it)" if a else "")
         case d.AgentPresenceSet(agent_id=a, presence=p, reason=r):
             return f"presence   {a} -> {p.value} ({r})"
         case d.WrapUpStarted(agent_id=a, until=u):

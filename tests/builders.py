@@ -86,6 +86,8 @@ def brief(dec: d.Decision) -> tuple[object, ...]:
         return ("closed", dec.contact_id, dec.outcome)
     if isinstance(dec, d.CustomerGone):
         return ("gone", dec.contact_id, dec.agent_id)
+    if isinstance(dec, d.CustomerSeenAgain):
+        return ("seen_again", dec.contact_id, dec.agent_id)
     if isinstance(dec, d.Redirected):
         return ("redirected", dec.contact_id, dec.target)
     if isinstance(dec, d.Moved):

@@ -192,6 +192,18 @@ def test_a_customer_back_after_a_lapse_and_lapsing_again_is_gone_again() -> None
     assert gone(c) == [(30.0, ("gone", "k", "a")), (100.0, ("gone", "k", "a"))]
 
 
+def test_a_customer_seen_again_after_a_lapse_is_said_back_once_to_the_agent_told() -> None:
+    """Whoever heard ``gone`` hears ``seen_again`` when a late report brings the person
+    back; a sighting of someone who never lapsed says nothing."""
+    c = clock()
+    c.at(0, chat("k"), chat("j"), seen("k", "j"), AgentLoggedIn("a"))
+    c.at(1, OfferAccepted("k", "a"))
+    c.at(20, seen("j"))
+    c.at(40, seen("k"), seen("j"))  # k lapsed at 30; j is still in time
+    c.at(41, seen("k"))
+    assert [(t, x) for t, x in c.log if x[0] == "seen_again"] == [(40.0, ("seen_again", "k", "a"))]
+
+
 def test_a_customer_whose_socket_closed_is_not_said_gone_again_at_the_lapse() -> None:
     """The close told the agent already (``chat.customer_left``)."""
     c = clock()

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from channels.chat import ChatAttached
 from router.app import SERVICE, build_app
-from router.core.events import CustomersSeen, TimerDue
+from router.core.events import CustomerBack, CustomersSeen, TimerDue
 from router.instance import channel_of
 from router.service.replicated import ReplicatedRuntime
 from router.service.service import Service, Settings
@@ -239,5 +240,59 @@ async def test_an_agent_who_takes_a_chat_whose_customer_lapsed_meanwhile_is_told
     assert (await agent.next("ack"))["id"] == "in"
     assert left(await agent.quiet(0.3)) == [{"type": "chat.customer_left", "contact_id": cid}]
     await cust.close()  # heard late: nothing more
+    assert left(await agent.quiet(0.3)) == []
+    await agent.close()
+
+
+async def test_a_customer_seen_again_after_a_lapse_is_back_for_the_agent(
+    aiohttp_client: MakeClient,
+) -> None:
+    """The instance holding the customer's socket was only late to report it (cut off
+    from the store for longer than a sighting): the agent told they left hears they are
+    back when it reports again, and a close heard after that is news again."""
+    settings = Settings(heartbeat_timeout_s=NEVER_SILENT_S)
+    client, service, clock = await served_at(aiohttp_client, "2026-11-24 10:00", None, settings)
+    channel_of(service).grace_s = GRACE_S
+    agent, cust, session = await assigned_chat(client)
+    cid = session["contact_id"]
+    start = clock.t
+    await service.runtime.submit(CustomersSeen((cid,), VALID_S, GRACE_S))
+    clock.t = start + VALID_S
+    await service.runtime.submit(TimerDue())
+    assert (await agent.next("chat.customer_left"))["contact_id"] == cid
+    await service.runtime.submit(CustomersSeen((cid,), VALID_S, GRACE_S))
+    assert not service.engine.contact(cid).customer_away
+    assert (await agent.next("chat.customer_back"))["contact_id"] == cid
+    await service.runtime.submit(CustomersSeen((cid,), VALID_S, GRACE_S))  # no news
+    assert left(await agent.quiet(0.3)) == []
+    await cust.close()
+    assert (await agent.next("chat.customer_left"))["contact_id"] == cid
+    await agent.close()
+
+
+async def test_an_agent_who_takes_a_chat_while_its_customer_resumes_is_not_told_they_left(
+    aiohttp_client: MakeClient,
+) -> None:
+    """A resume is two steps (the session's new connection, then the engine told the
+    customer is back): an agent who accepts the chat between them is not told the
+    customer left, whose new connection is already there."""
+    client, service, _ = await served_at(aiohttp_client, "2026-11-24 10:00", None, Settings())
+    chats = channel_of(service)
+    chats.grace_s = 60.0
+    cust = await customer(client)
+    await cust.send(START)
+    session = await cust.next("session")
+    cid = session["contact_id"]
+    await cust.next("queued")
+    await cust.close()
+    await until(lambda: service.engine.contact(cid).customer_away)
+    s = chats.sessions[session["session_id"]]
+    await service.runtime.submit(ChatAttached(s.id, "resumed-conn", resumed=True))
+    agent = await login(client, "a004")
+    assert (await agent.next("offer"))["contact"]["id"] == cid
+    await agent.send({"type": "accept", "contact_id": cid, "id": "in"})
+    assert (await agent.next("ack"))["id"] == "in"
+    await service.runtime.submit(CustomerBack(cid, s.epoch))
+    assert not service.engine.contact(cid).customer_away
     assert left(await agent.quiet(0.3)) == []
     await agent.close()

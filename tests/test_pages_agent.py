@@ -115,6 +115,21 @@ async def test_an_agent_works_a_call_a_chat_a_callback_and_a_work_item(
     await chat.next("resumed")
     await expect(page.locator("#notices")).to_contain_text("The customer is back.")
     await expect(gone).to_be_hidden()
+    # Gone again, then back while the desk's connection is down: the "back" is lost with
+    # it, and the desk's resync on reconnecting clears the mark.
+    await chat.close()
+    await expect(gone).to_have_text("The customer left the chat.")
+    await page.context.set_offline(True)
+    for box in list(service.websockets):  # the desk's socket: the customer's is closed
+        await box.close(1001, "test: network drop")
+    await expect(page.locator("#offline")).to_be_visible()
+    chat = await customer(
+        client, f"&session={session['session_id']}&resume={session['resume_token']}"
+    )
+    await chat.next("resumed")
+    await page.context.set_offline(False)
+    await expect(page.locator("#offline")).to_be_hidden()
+    await expect(gone).to_be_hidden()
     await page.get_by_role("button", name="Complete").click()
     assert (await chat.next("closed"))["outcome"] == "resolved"
     await page.get_by_role("button", name="Done").click()

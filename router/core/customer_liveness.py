@@ -9,8 +9,9 @@ reported is never judged.
 
 A sighting after a lapse shows that some instance holds the person's socket after all
 (one cut off from the store for longer than a sighting, which reports again once it is
-back): the person is back (``contact_events.on_back``), unless events about a newer
-connection of theirs came since (the ``CustomerAway`` / ``CustomerBack`` epochs). The
+back): the person is back (``contact_events.on_back``; a ``CustomerSeenAgain`` decision
+says so when they had been taken as away), unless events about a newer connection of
+theirs came since (the ``CustomerAway`` / ``CustomerBack`` epochs). The
 timers are the agents' (``liveness``): one per key, stale ones passed over."""
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def on_customers_seen(engine: EngineState, ev: CustomersSeen, now: float, out: D
             continue
         last = seen.get(cid)
         if last is not None and last[3] == c.seq and last[4] == c.away_epoch:
+            away = c.away_grace is not None
             on_back(engine, CustomerBack(cid, c.away_epoch), now, out)
+            if away:  # whoever was told they had gone hears they are back
+                agent_id = c.agent_id if c.state is _ASSIGNED else None
+                out.append(d.CustomerSeenAgain(cid, agent_id))
         seen[cid] = (until, valid, grace, c.seq, _NOT_LAPSED)
         arm_sighting_timer(engine, pending, _CUSTOMER_LIVENESS_TIMER, cid, until)
 

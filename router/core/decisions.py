@@ -209,6 +209,16 @@ class CustomerGone:
 
 
 @dataclass(slots=True)
+class CustomerSeenAgain:
+    """A sighting showed a chat's person present after the engine had taken them as
+    gone (``CustomerGone``): the instance holding their socket had only been cut off.
+    ``agent_id``: the agent who has the chat in hand, told they had left."""
+
+    contact_id: str
+    agent_id: str | None = None
+
+
+@dataclass(slots=True)
 class AgentPresenceSet:
     """The engine changed an agent's presence on its own: not ready after a missed
     offer, or (``no_heartbeat``) when the agent was not seen for its sighting's time."""
@@ -256,6 +266,7 @@ Decision = (
     | Redirected
     | Closed
     | CustomerGone
+    | CustomerSeenAgain
     | AgentPresenceSet
     | WrapUpStarted
     | WrapUpEnded

@@ -53,7 +53,10 @@ function onMessage(msg) {
   if (msg.type !== "ack" && msg.type !== "error") pushes += 1;
   switch (msg.type) {
     case "state":
-      // A resync: what was pushed meanwhile may be lost, so each linked list is read again.
+      // A resync: what was pushed meanwhile may be lost, so each linked list is read again,
+      // and customers gone are forgotten (the server tells again those still gone, after
+      // this state; a "back" pushed while the socket was down would be lost).
+      state.gone.clear();
       applyState(msg);
       for (const into of state.linked.keys()) recheckLinked(into);
       break;
@@ -65,6 +68,7 @@ function onMessage(msg) {
       render(); break;
     case "offer_withdrawn":
       state.contacts.delete(msg.contact_id);
+      state.gone.delete(msg.contact_id);
       notice(t("offer.withdrawn", { reason: tOr("reason", msg.reason) }));
       refresh().then(() => { if (state.me?.presence === "not_ready") notice(t("offer.missed"), true); });
       render(); break;
