@@ -127,7 +127,12 @@ async def test_a_waiting_web_request_shows_an_estimate_and_can_be_withdrawn(
     served: tuple[Client, Service],
 ) -> None:
     client, service = served
-    agent = await login(client, "a019", presence="not_ready")
+    # a019 (web capacity 3) is offered the first three and is full: serving, so the
+    # requests after them wait with an estimate (a not-ready agent gives none).
+    agent = await login(client, "a019")
+    for _ in range(3):
+        r = await client.post(WEB, json=WEB_REQUEST, headers=bearer("website"))
+        assert service.engine.contact((await r.json())["contact_id"]).agent_id == "a019"
     first = await (await client.post(WEB, json=WEB_REQUEST, headers=bearer("website"))).json()
     phone_pref = {**WEB_REQUEST, "contact_preference": {"method": "sms", "value": "+358501112222"}}
     r = await client.post(WEB, json=phone_pref, headers=bearer("website"))

@@ -254,11 +254,16 @@ async def test_a_queued_calls_answer_is_the_json_response_of_its_instruction(
 ) -> None:
     service = make_service()
     client = await aiohttp_client(build_app(service))
-    # a nurse of the service, logged in not ready: the call waits with an estimate
+    # a nurse of the service takes a first call and is busy: serving, so the call after
+    # it waits with an estimate (a not-ready nurse gives none)
     ws = await client.ws_connect("/api/agent/ws?access_token=demo-agent-a005")
     await next_of(ws, "state")
-    await ws.send_json({"type": "login", "presence": "not_ready"})
+    await ws.send_json({"type": "login"})
     await next_of(ws, "ack")
+    r = await client.post(
+        "/api/channels/phone/calls", json={**CALL, "call_id": "k0"}, headers=bearer("telephony")
+    )
+    assert (await r.json())["agent_id"] == "a005"
     r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
     text = await r.text()
     answer = json.loads(text)
