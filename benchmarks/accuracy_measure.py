@@ -163,10 +163,11 @@ def run(workload: Workload) -> Result:
     for name in engine.services():
         engine.service_estimate(name, 0.0)  # interns each service's requirement up front
 
-    def service_wide(service_id: str) -> Estimate:
-        # The public status a moment before this contact arrived: it is already counted.
+    def service_wide(service_id: str, channel: Channel) -> Estimate:
+        # The public status a moment before this contact arrived (it is already counted),
+        # asked for the contact's channel: who could take it.
         e = engine.service_estimate(
-            service_id, times.of(service_id), times.abandon_share(service_id)
+            service_id, times.of(service_id), times.abandon_share(service_id), channel=channel
         )
         return wait_range(e.position - 1, e.servers, e.handle_s, e.abandon_share, e.free, e.reach_s)
 
@@ -183,11 +184,12 @@ def run(workload: Workload) -> Result:
     for _, decision in sim.run(until=until + workload.drain_hours * HOUR):
         if isinstance(decision, d.Queued):
             cid, service = decision.contact_id, decision.service
+            channel = engine.contact(cid).channel
             records[cid] = Record(
                 service,
-                engine.contact(cid).channel,
+                channel,
                 sim.estimates[cid],
-                service_wide(service),
+                service_wide(service, channel),
                 naive_s(service),
             )
     by_service = {s: Group() for s in region.services}

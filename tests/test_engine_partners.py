@@ -178,3 +178,20 @@ def test_a_snapshot_from_when_the_cover_plan_was_in_the_core_still_loads(
     assert d2.at(local(2026, 12, 7, 17, 1), call("k1")) == [("offer", "k1", "p1")]
     d2.advance_to(local(2026, 12, 7, 22, 0))
     assert d2.log[-1] == (local(2026, 12, 7, 22, 0), ("cover", "kp", False))
+
+
+def test_a_partner_counts_for_the_services_wait_only_while_its_cover_is_on() -> None:
+    """The public estimate counts whom a new contact could reach: a partner agent out of
+    cover is nobody's server (the caller's own announcement says no wait either), and in
+    cover it serves only the services its agreement names, whole for them."""
+    c = clock()
+    c.at(local(2026, 12, 7, 15, 0), AgentLoggedIn("p1"))
+    before = c.engine.service_estimate("nurse", 300.0)
+    assert (before.servers, before.staff) == (0.0, 0.0)
+    c.advance_to(local(2026, 12, 7, 16, 0))  # cover on
+    during = c.engine.service_estimate("nurse", 300.0)
+    assert (during.servers, during.staff) == (1.0, 1.0)  # not shared with dental
+    dental = c.engine.service_estimate("dental", 300.0)
+    assert (dental.servers, dental.staff) == (0.0, 0.0)
+    c.advance_to(local(2026, 12, 7, 22, 0))  # cover off again
+    assert c.engine.service_estimate("nurse", 300.0).servers == 0.0

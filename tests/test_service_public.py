@@ -311,3 +311,29 @@ async def test_a_callers_language_counts_only_the_agents_who_speak_it(
     assert [p["field"] for p in (await r.json())["error"]["problems"]] == ["language"]
     for ws in sockets:
         await ws.close()
+
+
+async def test_an_agent_who_takes_no_calls_is_nobody_to_answer_a_caller(
+    served: tuple[Client, Service],
+) -> None:
+    """The public status is "how long would I wait if I called now": a nurse who takes
+    chats and work items only (a021) answers no call, so the line is unstaffed and
+    promises no wait, as the queued callers' own announcements say (an outside
+    tester's find: it said "answering, 3–6 min")."""
+    client, _ = served
+    ws = await agent_ws(client, "a021")
+    for n in range(3):
+        body = {
+            "call_id": f"c{n}",
+            "caller": CALLER,
+            "ivr": {"service": "nursing_advice", "language": "fi"},
+        }
+        r = await client.post("/api/channels/phone/calls", json=body, headers=bearer("telephony"))
+        answer = await r.json()
+        assert answer["action"] == "queue"
+        assert answer["announcement"]["estimated_wait"] is None
+    nursing = await status(client, "/api/public/services/nursing_advice")
+    assert nursing["waiting"] == 3
+    assert nursing["staffed"] is False and nursing["availability"] == "open_unstaffed"
+    assert nursing["estimated_wait"] is None
+    await ws.close()

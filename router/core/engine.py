@@ -96,6 +96,7 @@ from router.core.liveness import liveness_due, on_seen
 from router.core.matching import route
 from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec, StepKind
 from router.core.partner_cover import cover_due, start_cover
+from router.core.partner_gates import gated
 from router.core.policy import RoutingPolicy
 from router.core.queue import REGION
 from router.core.scheduled import end_hold
@@ -266,31 +267,35 @@ class Engine(EngineState):
         handle_s: float,
         abandon_share: float = 0.0,
         open_services: frozenset[str] | None = None,
-        channel: Channel = Channel.VOICE,
+        channel: Channel | None = Channel.VOICE,
         language: str | None = None,
     ) -> Estimate:
         """The wait estimate for a new contact of ``service`` arriving now in ``channel``
-        (for public status). Agents available now who meet the service's requirement
-        take the first contacts at once: with more of them than contacts waiting, the
-        newcomer waits for nobody. ``open_services``: the services open now (None: all),
-        so that an agent is not counted as a quarter of one for a service because it
-        could also serve three that are closed. ``language``: the newcomer's, when
-        known: only agents who speak it can answer (a Swedish caller's wait is not the
-        service's, whose Finnish-speaking agents outnumber the Swedish-speaking)."""
+        (for public status: a call, unless asked otherwise), counting the agents who
+        could take it as such a contact is matched: the service's requirement with its
+        partner gate (a partner agent counts only while its cover is on), who take
+        ``channel`` (None: any channel). Agents available now who meet it take the
+        first contacts at once: with more of them than contacts waiting, the newcomer
+        waits for nobody. ``open_services``: the services open now (None: all), so that
+        an agent is not counted as a quarter of one for a service because it could also
+        serve three that are closed. ``language``: the newcomer's, when known: only
+        agents who speak it can answer (a Swedish caller's wait is not the service's,
+        whose Finnish-speaking agents outnumber the Swedish-speaking)."""
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
+        requirement = gated(self, svc.requirement, service)
         rid = (
-            self._reqs.intern(svc.requirement)
+            self._reqs.intern(requirement)
             if language is None
-            else self._reqs.contact_base(svc.requirement, language, None)
+            else self._reqs.contact_base(requirement, language, None)
         )
         share = self._service_share(open_services)
         pool = self._pool
-        servers = pool.servers(rid, REGION, share, None, self._agents)
+        servers = pool.servers(rid, REGION, share, channel, self._agents)
         # Everyone logged in, the not ready too: whether anyone can answer at all.
-        staff = pool.servers(rid, REGION, share, None, self._agents, staff=True)
+        staff = pool.servers(rid, REGION, share, channel, self._agents, staff=True)
         reach_s = _reach_wait_s(svc)
-        free = 0 if reach_s is None else pool.available(rid, REGION, channel)
+        free = 0 if reach_s is None or channel is None else pool.available(rid, REGION, channel)
         return wait_range(
             waiting + 1, servers, handle_s, abandon_share, free, reach_s or 0.0, staff
         )
@@ -320,7 +325,10 @@ class Engine(EngineState):
         return found
 
     def _shares_over(self, names: Iterable[str]) -> dict[int, float]:
-        rids = [self._reqs.intern(self._services[name].requirement) for name in names]
+        # Gated as contacts are: a partner agent shares itself only among the services
+        # its agreement names.
+        services = self._services
+        rids = [self._reqs.intern(gated(self, services[name].requirement, name)) for name in names]
         share: dict[int, float] = {}
         for g in self._pool.groups:
             n = sum(1 for rid in rids if self._reqs.matches(rid, g.mask))

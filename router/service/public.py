@@ -11,8 +11,9 @@ open (it takes contacts, which wait) but unstaffed, not closed.
 - ``open``: within the service's opening hours (its phone line's; always, for a service
   without hours). Earlier versions also required staff for ``open``; that is ``staffed``.
 - ``in_hours``: the same as ``open``, kept for clients written before the change.
-- ``staffed``: at least one logged-in agent (available or not) meets the service's skill
-  requirement, so someone can answer.
+- ``staffed``: at least one logged-in agent (available or not) could take a call of the
+  service now: meets its requirement as a call is matched (a partner agent only while
+  its cover is on) and takes calls, so someone can answer.
 - ``availability``: the two in one word for callers: ``answering`` (open and staffed),
   ``open_unstaffed`` (open, but nobody who could answer is logged in: a contact waits
   until someone is), ``closed`` (outside opening hours, whoever is logged in).

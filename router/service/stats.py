@@ -275,7 +275,7 @@ class Stats:
         handle = self.service.handle_times.of(name)
         # Everyone logged in, the not ready too: over the hours to closing, a break
         # ends (the wait estimate's servers count only those serving now).
-        servers = engine.service_estimate(name, handle).staff or 0.0
+        servers = engine.service_estimate(name, handle, channel=None).staff or 0.0
         can = int(servers * max(0.0, closes - now) / handle) if handle > 0 else 0
         block = {"closes_at": closes, "due_by_closing": due, "can_answer_by_closing": can}
         if due > can and (today, name) not in self._short_alerted:
