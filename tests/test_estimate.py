@@ -148,11 +148,25 @@ def test_handle_times_move_as_contacts_complete() -> None:
     assert times.of("nurse") == DEFAULT_HANDLE_S
     times.observe(assigned("c1"), 0.0)
     times.observe(d.Closed("c1", "resolved", "a1", "nurse"), 100.0)
-    assert times.of("nurse") == 100.0  # the first measurement replaces the default
+    # The first measurement moves the default a step, as any later one moves the mean.
+    first = DEFAULT_HANDLE_S + EWMA_WEIGHT * (100.0 - DEFAULT_HANDLE_S)
+    assert times.of("nurse") == pytest.approx(first)
     times.observe(assigned("c2"), 200.0)
     times.observe(d.Closed("c2", "resolved", "a1", "nurse"), 400.0)
-    assert times.of("nurse") == pytest.approx(100.0 + EWMA_WEIGHT * (200.0 - 100.0))
+    assert times.of("nurse") == pytest.approx(first + EWMA_WEIGHT * (200.0 - first))
     assert times.of("dentist") == DEFAULT_HANDLE_S  # per service
+
+
+def test_one_misdial_first_thing_does_not_make_every_wait_a_minute() -> None:
+    """An outside tester's find: a call completed a second after it was taken, the
+    first of the day, turned the service's handle time from 300 s to 1 s, and every
+    estimate into "0–1 min" for the next ten or so contacts."""
+    times = HandleTimes()
+    times.observe(assigned("c1"), 0.0)
+    times.observe(d.Closed("c1", "resolved", "a1", "nurse"), 1.0)
+    assert times.of("nurse") > 0.75 * DEFAULT_HANDLE_S
+    estimate = wait_range(3, 1.0, times.of("nurse"))
+    assert estimate.low_s is not None and estimate.low_s >= 300.0
 
 
 def test_abandonment_share_moves_with_each_outcome() -> None:
@@ -197,7 +211,8 @@ def test_capture_and_restore_keep_both_measurements() -> None:
     copy.restore(times.capture())
     assert copy.mean_s == times.mean_s and copy.abandon == times.abandon
     copy.observe(d.Closed("c3", "resolved", "a1", "nurse"), 200.0)
-    assert copy.of("nurse") == pytest.approx(120.0 + EWMA_WEIGHT * (60.0 - 120.0))
+    kept = times.of("nurse")
+    assert copy.of("nurse") == pytest.approx(kept + EWMA_WEIGHT * (60.0 - kept))
 
 
 def test_a_snapshot_from_before_abandonment_still_loads() -> None:

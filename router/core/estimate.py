@@ -19,7 +19,7 @@ For a waiting contact::
   reach: most waits end after the contact has widened, and counting only its own
   station's agents overstated them in the accuracy benchmark.
 - ``handle_time``: an exponentially weighted mean (weight 0.2 for the newest) of the
-  service's recent handle times, from offer accepted to completed; 300 s until measured.
+  service's recent handle times, from offer accepted to completed; from 300 s.
 
 Why: every contact waits for those still ahead of it and then for its own turn, and
 ``servers`` agents finish a contact every ``handle_time / servers`` seconds between them
@@ -173,8 +173,11 @@ class HandleTimes:
             if started is not None and decision.outcome != "redirected":
                 service, at = started
                 took = max(0.0, now - at)
-                old = self.mean_s.get(service)
-                self.mean_s[service] = took if old is None else old + EWMA_WEIGHT * (took - old)
+                # Starts from the default, as abandonment starts from 0: one early
+                # misdial completed in a second is not read as "every call takes a
+                # second" (it made every estimate of the service "0–1 min").
+                old = self.mean_s.get(service, DEFAULT_HANDLE_S)
+                self.mean_s[service] = old + EWMA_WEIGHT * (took - old)
 
     def _outcome(self, service: str, left: float) -> None:
         # Starts from 0, so that one early hang-up is not read as "everybody leaves".
