@@ -47,6 +47,7 @@ def on_logged_in(engine: EngineState, ev: AgentLoggedIn, now: float, out: Decisi
     a.presence = ev.presence
     a.reason = ""
     a.since = now
+    a.version += 1
     group = engine._pool.groups[a.group]
     group.logged_in += 1
     if ev.presence is not _NOT_READY:
@@ -83,6 +84,7 @@ def on_logged_out(engine: EngineState, ev: AgentLoggedOut, now: float, out: Deci
     a.logged_in = False
     a.presence = _OFFLINE
     a.wrapup_until = 0.0
+    a.version += 1
     engine._seen.pop(a.id, None)
     engine._live_timer.pop(a.id, None)
     engine._pool.roster_changed()
@@ -120,6 +122,7 @@ def set_presence(
     a.presence = presence
     a.reason = reason
     a.since = now
+    a.version += 1
     if presence is _AVAILABLE:
         renew_if_lapsed(engine, a.id, now)
     drain(engine, a, now, out)
@@ -135,6 +138,7 @@ def end_wrapup(engine: EngineState, a: AgentRecord, now: float, out: Decisions) 
     engine._pool.unindex(a)
     a.wrapup_until = 0.0
     a.since = now
+    a.version += 1
     out.append(d.WrapUpEnded(a.id))
     drain(engine, a, now, out)
 
@@ -164,6 +168,7 @@ def regroup(
     old_scopes = a.scopes
     old_group = a.group
     a.spec = spec
+    a.version += 1
     a.scopes = (("agent", spec.id), ("team", spec.team), ("site", spec.site), REGION)
     a.group = pool.group_for(spec, mask)
     if a.logged_in:

@@ -75,6 +75,7 @@ def release(a: AgentRecord, c: ContactRecord, now: float) -> None:
     ch = a.in_hand.pop(c.id)
     a.load[ch] -= 1
     a.since = now
+    a.version += 1
 
 
 def start_wrapup(engine: EngineState, a: AgentRecord, until: float, out: Decisions) -> None:
@@ -82,5 +83,6 @@ def start_wrapup(engine: EngineState, a: AgentRecord, until: float, out: Decisio
     ``until`` (or later, if a wrap-up already runs that long)."""
     until = max(a.wrapup_until, until)
     a.wrapup_until = until
+    a.version += 1
     engine._timers.push(until, _WRAP_UP_TIMER, a.id, until)
     out.append(d.WrapUpStarted(a.id, until))

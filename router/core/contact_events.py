@@ -276,6 +276,7 @@ def return_offer(
         engine._pool.groups[a.group].ready -= 1  # no longer a server for the estimates
         a.presence = _NOT_READY
         a.reason = f"offer_{reason}"
+        a.version += 1
         out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))
     requeue(engine, c, now, out)
     drain(engine, a, now, out)
@@ -295,6 +296,7 @@ def on_completed(engine: EngineState, ev: ContactCompleted, now: float, out: Dec
     # ``release``, inlined (every completion).
     a.load[a.in_hand.pop(c.id)] -= 1
     a.since = now
+    a.version += 1
     # ``close``, inlined (every completion).
     c.state = _CLOSED
     del engine._contacts[c.id]

@@ -192,6 +192,15 @@ class Engine(EngineState):
             a = self._agent(agent_id)  # raises UnknownAgent
         return agent_view(a, self.now)
 
+    def agent_version(self, agent_id: str) -> int:
+        """A count that changes whenever ``agent(agent_id)`` may: while it is the same,
+        the view is equal to the one read before (``AgentRecord.version``). Only
+        comparable with a count read from this same engine object."""
+        a = self._agents.get(agent_id)
+        if a is None:
+            a = self._agent(agent_id)  # raises
+        return a.version
+
     def agents(self) -> Iterator[AgentView]:
         for a in self._agents.values():
             yield agent_view(a, self.now)

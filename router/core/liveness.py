@@ -84,4 +84,5 @@ def liveness_due(
         a.presence = _NOT_READY
         a.reason = "no_heartbeat"
         a.since = at
+        a.version += 1
         out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))

@@ -114,6 +114,7 @@ def offer(
     a.load[c.channel] = a.load.get(c.channel, 0) + 1
     a.in_hand[c.id] = c.channel
     a.since = now
+    a.version += 1
     engine._timers.push(c.offer_expires_at, _OFFER_EXPIRY_TIMER, c.id, c.offer_no)
     o = _new(d.Offered)
     _init_offered(o, c.id, a.id, c.channel, c.offer_expires_at, trace)

@@ -414,6 +414,7 @@ class AgentPool:
         entry: AvailEntry = (len(agent.in_hand), agent.since, agent.seq, agent)
         agent.avail_entry = entry
         agent.avail_channels = channels
+        agent.version += 1  # ``free_channels`` in the agent's view
         gid = agent.group
         kinds = self._kinds
         kind = kinds.of_group[gid]
@@ -456,6 +457,7 @@ class AgentPool:
                 kinds.stocked[ch][kind] -= 1
         agent.avail_entry = None
         agent.avail_channels = ()
+        agent.version += 1
 
     def choose(
         self,

@@ -183,6 +183,7 @@ class AgentRecord:
         "seq",
         "since",
         "spec",
+        "version",
         "wrapup_until",
     )
 
@@ -201,6 +202,22 @@ class AgentRecord:
         self.avail_channels: tuple[Channel, ...] = ()
         self.avail_entry: tuple[int, float, int, AgentRecord] | None = None
         self.scopes: tuple[ScopeKey, ...] = scopes_of(spec)
+        # Raised by one (``a.version += 1``) wherever a field ``agent_view`` shows may
+        # change: the presence, reason, spec, ``logged_in``, ``wrapup_until``,
+        # ``avail_channels``, ``in_hand`` and ``load``. While it stays the same, so does
+        # the agent's view (``Engine.agent_version``): the service keeps the view it read
+        # instead of reading and comparing it again after every change elsewhere. The
+        # time the view's status also depends on needs no bump: a wrap-up's end is a
+        # timer, fired (``end_wrapup``, a bump) before the engine's clock passes it.
+        # tests/test_agent_version.py holds every bump to that.
+        self.version = 0
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        # A snapshot from before the version lacks it: any start will do, as the
+        # version is only compared with one read from the same engine.
+        self.version = 0
+        for name, item in state[1].items():
+            setattr(self, name, item)
 
     @property
     def load_total(self) -> int:

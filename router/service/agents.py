@@ -71,7 +71,6 @@ from router.core.model import (
     ContactState,
     Presence,
 )
-from router.core.state import AgentView
 from router.service.http import ApiError, BodyProblems, from_routing, parse_frame
 from router.service.inbox import Inbox
 from router.service.outbox import Outbox, compact
@@ -149,16 +148,17 @@ def plain_action(agent_id: str, action: str, body: dict[str, object]) -> Event |
 
 
 class _Body:
-    """An agent's view as the hub last showed it: the engine and its change count it
-    was read at, the view, its ``agent_json`` and that as compact JSON text (made when
-    first needed; a frame holding the body is that text spliced in: the same bytes)."""
+    """An agent's view as the hub last showed it: the engine, its change count and the
+    agent's version (``Engine.agent_version``) it was read at, the view's ``agent_json``
+    and that as compact JSON text (made when first needed; a frame holding the body is
+    that text spliced in: the same bytes)."""
 
-    __slots__ = ("_text", "body", "changes", "engine", "view")
+    __slots__ = ("_text", "body", "changes", "engine", "version")
 
-    def __init__(self, changes: int, engine: Engine, view: AgentView, body: dict[str, Any]):
+    def __init__(self, changes: int, engine: Engine, version: int, body: dict[str, Any]):
         self.changes = changes
         self.engine = engine
-        self.view = view
+        self.version = version
         self.body = body
         self._text: str | None = None
 
@@ -200,13 +200,19 @@ class AgentHub:
         if kept is not None and kept.engine is engine:
             if kept.changes == changes:  # no apply since: the engine is as it was
                 return kept
-            view = engine.agent(agent_id)
-            if view == kept.view:  # applies since, none of them to this agent's view
+            # Applies since: the view is the same while the agent's version is (an
+            # accept, other agents' changes), kept without reading it again. A new
+            # version is a change to the agent (an offer, a close): read afresh, not
+            # compared with the kept view first (equal ones are rare, and make the
+            # same body, byte for byte).
+            version = engine.agent_version(agent_id)
+            if version == kept.version:
                 kept.changes = changes
                 return kept
         else:
-            view = engine.agent(agent_id)
-        kept = self._bodies[agent_id] = _Body(changes, engine, view, agent_json(view))
+            version = engine.agent_version(agent_id)
+        body = agent_json(engine.agent(agent_id))
+        kept = self._bodies[agent_id] = _Body(changes, engine, version, body)
         return kept
 
     def refresh_all(self) -> None:
