@@ -46,16 +46,21 @@ async def pair(
         yield clients
 
 
+async def roles(pair: tuple[Client, Client]) -> tuple[list[Service], int, Service]:
+    """The two instances' services, which one holds the customer (the follower: the
+    survivor, the leader, keeps the region's time), and the other; a 60 s away grace."""
+    services: list[Service] = [c.app[SERVICE] for c in pair]
+    await until(lambda: any(s.runtime.is_leader for s in services), timeout=5)
+    holder = next(i for i, s in enumerate(services) if not s.runtime.is_leader)
+    for s in services:
+        channel_of(s).grace_s = 60.0
+    return services, holder, services[1 - holder]
+
+
 async def test_a_customer_whose_instance_stops_is_away_and_carries_on_when_resumed_elsewhere(
     pair: tuple[Client, Client],
 ) -> None:
-    services: list[Service] = [c.app[SERVICE] for c in pair]
-    await until(lambda: any(s.runtime.is_leader for s in services), timeout=5)
-    # The customer's instance follows: the survivor keeps the region's time.
-    holder = next(i for i, s in enumerate(services) if not s.runtime.is_leader)
-    other = services[1 - holder]
-    for s in services:
-        channel_of(s).grace_s = 60.0
+    services, holder, other = await roles(pair)
     cust = await customer(pair[holder])
     await cust.send(START)
     session = await cust.next("session")
@@ -85,12 +90,7 @@ async def test_an_agent_on_another_instance_is_told_once_when_its_customers_inst
 ) -> None:
     """Nobody hears the customer's socket close: the agent's instance tells it from the
     engine's lapse, which every instance takes alike."""
-    services: list[Service] = [c.app[SERVICE] for c in pair]
-    await until(lambda: any(s.runtime.is_leader for s in services), timeout=5)
-    holder = next(i for i, s in enumerate(services) if not s.runtime.is_leader)
-    other = services[1 - holder]
-    for s in services:
-        channel_of(s).grace_s = 60.0
+    services, holder, other = await roles(pair)
     agent = await login(pair[1 - holder], "a004")
     cust = await customer(pair[holder])
     await cust.send(START)
