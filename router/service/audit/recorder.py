@@ -282,10 +282,7 @@ class Audit(AuditStore):
         t = x.trace
         step = t.step._value_ if t.step is not None else None
         change = (now, "offered", x.agent_id, x.channel._value_, step, t.rule, x.expires_at, t.by)
-        if len(r.trail) < MAX_TRAIL:  # ``_add``'s common case, one call less
-            r.trail.append(change)
-        else:
-            self._add(r, change)
+        self._add(r, change)
 
     def _assigned(self, r: AuditRecord, x: d.Assigned, now: float) -> None:
         r.assigned_at, r.assigned_due, r.due_now = now, x.due_at, x.due_at
@@ -295,15 +292,10 @@ class Audit(AuditStore):
         # when the person is reached (``_attempt``), or completed without attempts.
         if r.answered_at is None and r.channel_now != Channel.CALLBACK._value_:
             r.answered_at, r.answered_by, r.answered_due = now, x.agent_id, x.due_at
-        sites = self._sites  # ``_site_of``'s cached answer, without its call
-        agent_site = sites[x.agent_id] if x.agent_id in sites else self._site_of(x.agent_id)
+        agent_site = self._site_of(x.agent_id)
         wait = round(now - r.arrived_at, 3) if now > r.arrived_at else 0.0  # ``max``, inline
         due = x.due_at
-        entry = (now, "accepted", x.agent_id, x.service, agent_site, wait, due, now <= due)
-        if len(r.trail) < MAX_TRAIL:
-            r.trail.append(entry)
-        else:
-            self._add(r, entry)
+        self._add(r, (now, "accepted", x.agent_id, x.service, agent_site, wait, due, now <= due))
 
     def _site_of(self, agent_id: str) -> str | None:
         """The agent's site now (cached until the agent is edited)."""
@@ -392,11 +384,7 @@ class Audit(AuditStore):
         if self.pending:  # removals asked for are rare: no call when there are none
             self.pending.pop(r.id, None)
         channel = x.channel._value_ if x.channel is not None else None
-        entry = (now, "closed", agent, x.outcome, x.service or None, channel)
-        if len(r.trail) < MAX_TRAIL:
-            r.trail.append(entry)
-        else:
-            self._add(r, entry)
+        self._add(r, (now, "closed", agent, x.outcome, x.service or None, channel))
         self.closed.append(r.id)
         if len(self.closed) >= self.settings.seal_every:
             self._seal()
