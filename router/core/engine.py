@@ -96,7 +96,7 @@ from router.core.liveness import liveness_due, on_seen
 from router.core.matching import route
 from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec, StepKind
 from router.core.partner_cover import cover_due, start_cover
-from router.core.partner_gates import gated
+from router.core.partner_gates import service_rid
 from router.core.policy import RoutingPolicy
 from router.core.queue import REGION
 from router.core.scheduled import end_hold
@@ -292,12 +292,7 @@ class Engine(EngineState):
         whose Finnish-speaking agents outnumber the Swedish-speaking)."""
         svc = self.service(service)
         waiting, _ = self.waiting_in("service", service)
-        requirement = gated(self, svc.requirement, service)
-        rid = (
-            self._reqs.intern(requirement)
-            if language is None
-            else self._reqs.contact_base(requirement, language, None)
-        )
+        rid = service_rid(self, svc, language, None)
         share = self._service_share(open_services)
         pool = self._pool
         servers = pool.servers(rid, REGION, share, channel, self._agents)
@@ -337,7 +332,7 @@ class Engine(EngineState):
         # Gated as contacts are: a partner agent shares itself only among the services
         # its agreement names.
         services = self._services
-        rids = [self._reqs.intern(gated(self, services[name].requirement, name)) for name in names]
+        rids = [service_rid(self, services[name], None, None) for name in names]
         share: dict[int, float] = {}
         for g in self._pool.groups:
             n = sum(1 for rid in rids if self._reqs.matches(rid, g.mask))

@@ -42,14 +42,23 @@ def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> in
         return engine._reqs.contact_base(
             gated(engine, requirement, service.name), spec.language, spec.authorisation
         )
-    # Most contacts take their service's requirement: a cheap key, no hashing of the
-    # requirement itself on every arrival.
-    key = (service.name, spec.language, spec.authorisation)
+    # Most contacts take their service's requirement.
+    return service_rid(engine, service, spec.language, spec.authorisation)
+
+
+def service_rid(
+    engine: EngineState, service: ServiceSpec, language: str | None, authorisation: str | None
+) -> int:
+    """The id of ``service``'s own requirement, gated, with a contact's language and
+    authorisation (None: no such condition): what a contact of the service without a
+    requirement of its own is matched by, and whom the service's wait counts. A cheap
+    key, no building or hashing of the requirement on every arrival or estimate."""
+    key = (service.name, language, authorisation)
     try:  # a subscript, not ``get``: cheaper on the hit (nearly every arrival)
         return engine._service_base[key]
     except KeyError:
         rid = engine._reqs.contact_base(
-            gated(engine, service.requirement, service.name), spec.language, spec.authorisation
+            gated(engine, service.requirement, service.name), language, authorisation
         )
         engine._service_base[key] = rid
         return rid
