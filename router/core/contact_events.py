@@ -24,6 +24,7 @@ from router.core.events import (
     OfferAccepted,
     OfferDeclined,
 )
+from router.core.liveness import set_not_ready_by_engine
 from router.core.matching import close, drain, route
 from router.core.model import Channel, ContactState, Presence, StepKind, place_and_deadline
 from router.core.partner_gates import base_rid
@@ -41,7 +42,6 @@ _CALLBACK = Channel.CALLBACK
 _CLOSED = ContactState.CLOSED
 _COOLDOWN_TIMER = TimerKind.COOLDOWN
 _DEADLINE_TIMER = TimerKind.DEADLINE
-_NOT_READY = Presence.NOT_READY
 _OFFERED = ContactState.OFFERED
 _REGION_STEP = StepKind.REGION
 _WAITING = ContactState.WAITING
@@ -273,11 +273,7 @@ def return_offer(
         engine._timers.push(until, _COOLDOWN_TIMER, c.id, until)
     out.append(d.Requeued(c.id, a.id, reason, until))
     if not_ready and a.presence is _AVAILABLE:
-        engine._pool.groups[a.group].ready -= 1  # no longer a server for the estimates
-        a.presence = _NOT_READY
-        a.reason = f"offer_{reason}"
-        a.version += 1
-        out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))
+        set_not_ready_by_engine(engine, a, f"offer_{reason}", out)
     requeue(engine, c, now, out)
     drain(engine, a, now, out)
 

@@ -11,6 +11,7 @@ from router.core.engine_state import INF, Decisions, EngineState
 from router.core.errors import InvalidEvent
 from router.core.events import AgentsSeen
 from router.core.model import Presence
+from router.core.state import AgentRecord
 from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
@@ -80,9 +81,18 @@ def liveness_due(
         arm_sighting_timer(engine, engine._live_timer, _LIVENESS_TIMER, agent_id, seen[0])
     elif a.presence is _AVAILABLE:
         engine._pool.unindex(a)
-        engine._pool.groups[a.group].ready -= 1  # no longer a server for the estimates
-        a.presence = _NOT_READY
-        a.reason = "no_heartbeat"
         a.since = at
-        a.version += 1
-        out.append(d.AgentPresenceSet(a.id, _NOT_READY, a.reason))
+        set_not_ready_by_engine(engine, a, "no_heartbeat", out)
+
+
+def set_not_ready_by_engine(
+    engine: EngineState, a: AgentRecord, reason: str, out: Decisions
+) -> None:
+    """The engine sets an available agent not ready on its own (a lost desk, a missed
+    offer): one server fewer for the wait estimates, a new version of its view, and an
+    ``AgentPresenceSet`` saying so. The caller takes it out of the available ones."""
+    engine._pool.groups[a.group].ready -= 1
+    a.presence = _NOT_READY
+    a.reason = reason
+    a.version += 1
+    out.append(d.AgentPresenceSet(a.id, _NOT_READY, reason))
