@@ -42,8 +42,9 @@ def withdrawn_reasons() -> set[str]:
 
 
 def presence_reasons() -> set[str]:
-    """An agent's not-ready reasons the engine or the service sets: ``x.reason = "..."``,
-    ``x.reason = f"offer_{reason}"`` for every reason an offer is returned with, and the
+    """An agent's not-ready reasons the engine or the service sets: ``x.reason = "..."``
+    or ``set_not_ready_by_engine(..., "...")``, ``f"offer_{reason}"`` for every reason an
+    offer is returned with, and the
     service's ``*_REASON`` constants (a supervisor's forced not ready)."""
     returned = set()
     prefixes = set()
@@ -54,11 +55,14 @@ def presence_reasons() -> set[str]:
                 arg = node.args[2]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     returned.add(arg.value)
-            if not isinstance(node, ast.Assign) or not any(
+            if isinstance(node, ast.Call) and _name(node.func) == "set_not_ready_by_engine":
+                value = node.args[2]  # the engine's own not ready, with its reason
+            elif isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Attribute) and t.attr == "reason" for t in node.targets
             ):
+                value = node.value
+            else:
                 continue
-            value = node.value
             if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
                 found.add(value.value)
             elif isinstance(value, ast.JoinedStr):
