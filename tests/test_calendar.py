@@ -16,13 +16,14 @@ Calendar facts the tests rely on (Europe/Helsinki):
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from router.calendar import (
@@ -728,16 +729,23 @@ def instants(draw: st.DrawFn) -> float:
 
 
 def oracle_is_open(schedule: Schedule, t: float) -> bool:
-    """Open by reading the wall clock: the local time of day falls in that date's hours."""
-    shown_at = wall(HEL, t)
-    second = (
-        shown_at.hour * 3600 + shown_at.minute * 60 + shown_at.second + shown_at.microsecond / 1e6
-    )
+    """Open by reading the wall clock: the local time of day falls in that date's hours.
+
+    The clock is read at the whole second and the fraction added after: reading it at
+    ``t`` itself rounds to the microsecond, so one float step before midnight would show
+    the next day (hypothesis found 2027-12-31 23:59:59.9999998)."""
+    whole = math.floor(t)
+    shown_at = wall(HEL, whole)
+    second = shown_at.hour * 3600 + shown_at.minute * 60 + shown_at.second + (t - whole)
     hours = schedule.plan(shown_at.date()).hours
     return any(start * 60 <= second < end * 60 for start, end in hours)
 
 
 @given(schedules(), instants())
+@example(  # one float step before the last midnight of 2027, a Friday open all day
+    Schedule(HEL, ((), (), (), (), ((0, 1440),), (), ()), FINNISH_HOLIDAYS, {}),
+    at(2028, 1, 1) - 2.384185791015625e-07,
+)
 def test_is_open_agrees_with_the_wall_clock(schedule: Schedule, t: float) -> None:
     assert schedule.is_open(t) == oracle_is_open(schedule, t), shown(t)
 

@@ -669,6 +669,16 @@ async def test_an_edit_made_on_a_stale_read_is_refused_with_412_and_changes_noth
     assert (await second.json())["error"]["code"] == "changed_since_read"
     assert second.headers["ETag"] == first.headers["ETag"]
     assert service.engine.service("nursing_advice") is spec  # nothing changed
+    # A body wrong whatever the settings in force is told as such: reading again and
+    # resending it would only meet the 400 next.
+    wrong = await client.patch(
+        "/api/supervisor/services/nursing_advice",
+        json={"offer_timeout_s": -5},
+        headers={**headers, "If-Match": tag},
+    )
+    assert wrong.status == 400
+    assert [p["field"] for p in (await wrong.json())["error"]["problems"]] == ["offer_timeout_s"]
+    assert service.engine.service("nursing_advice") is spec
     unconditional = await client.patch(
         "/api/supervisor/services/nursing_advice",
         json={"agent_choice": "highest_proficiency"},

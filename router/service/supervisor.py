@@ -344,12 +344,15 @@ class SupervisorApi:
         self, request: web.Request, name: str, patch: dict[str, object], problems: BodyProblems
     ) -> web.StreamResponse:
         services = self._services_now()
+        entry = service_entry(services[name])
+        merged = merge_patch(entry, patch)
+        spec = read_service(problems, "", merged, self.service.region, services)
+        # A body that is wrong whatever the settings in force is answered as such (400)
+        # before the precondition: a fresh read would not make it right.
+        problems.raise_if_any()
         # Against the settings the change is made on (``expected`` below): a change from
         # another instance landing meanwhile is a StaleUpdate, and the retry sees it here.
-        check_if_match(request, entity_tag(service_entry(services[name])), f"service {name!r}")
-        merged = merge_patch(service_entry(services[name]), patch)
-        spec = read_service(problems, "", merged, self.service.region, services)
-        problems.raise_if_any()
+        check_if_match(request, entity_tag(entry), f"service {name!r}")
         if spec is None:  # pragma: no cover - read_service reported why
             raise ApiError(400, "invalid_input", "not a usable service")
         in_use = (c.urgency for c in self.service.engine.contacts() if c.service == name)
