@@ -122,6 +122,15 @@ class PhoneChannel:
             low, high = estimate.low_s, estimate.high_s
             wait = None if low is None or high is None else {"min_s": low, "max_s": high}
             return queue_text(call_id, estimate.position, wait, spec.language)
+        held = self.service.runtime.engine.holder_glance(cid)
+        if held is not None and held[1] is Channel.VOICE:
+            # ``instruction``'s answer to a call offered (or already taken) as it came in
+            state, agent_id, name = held[0], held[2], held[3]
+            if state is ContactState.OFFERED or state is ContactState.ASSIGNED:
+                action = "connect" if state is ContactState.OFFERED else "connected"
+                return dumps(
+                    {"call_id": call_id, "action": action, "agent_id": agent_id, "agent_name": name}
+                )
         return dumps(self.instruction(call_id))
 
     async def arrived(

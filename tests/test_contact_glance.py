@@ -10,6 +10,7 @@ from router.core.events import (
     ChannelSwitched,
     ContactAbandoned,
     ContactArrived,
+    ContactCompleted,
     OfferAccepted,
 )
 from router.core.model import Channel, ContactSpec, ContactState
@@ -57,3 +58,28 @@ def test_no_glance_of_a_contact_that_is_not_open() -> None:
     assert e.contact_glance("c0") is not None
     clock.at(2.0, ContactAbandoned("c0"))
     assert e.contact_glance("c0") is None
+
+
+def holder_of_view(e: Engine, cid: str) -> tuple[object, ...] | None:
+    view = e.contact(cid)
+    if view.agent_id is None:
+        return None
+    agent = e.agent(view.agent_id)
+    return view.state, view.channel, agent.id, agent.spec.name
+
+
+def test_the_holder_glance_names_the_agent_the_views_name() -> None:
+    clock = desk()
+    e = clock.engine
+    clock.at(5.0, ContactArrived(ContactSpec("c0", Channel.VOICE, "nurse", urgency="P3")))
+    assert e.holder_glance("c0") is None and holder_of_view(e, "c0") is None  # waiting
+    clock.at(10.0, AgentLoggedIn("n1"))
+    offered = e.holder_glance("c0")
+    assert offered is not None and offered[0] is ContactState.OFFERED and offered[2] == "n1"
+    assert offered == holder_of_view(e, "c0")
+    clock.at(11.0, OfferAccepted("c0", "n1"))
+    assigned = e.holder_glance("c0")
+    assert assigned is not None and assigned[0] is ContactState.ASSIGNED
+    assert assigned == holder_of_view(e, "c0")
+    clock.at(12.0, ContactCompleted("c0", "n1"))
+    assert e.holder_glance("c0") is None

@@ -263,7 +263,12 @@ async def test_a_queued_calls_answer_is_the_json_response_of_its_instruction(
     r = await client.post(
         "/api/channels/phone/calls", json={**CALL, "call_id": "k0"}, headers=bearer("telephony")
     )
-    assert (await r.json())["agent_id"] == "a005"
+    connect = await r.text()
+    assert r.status == 201 and json.loads(connect)["agent_id"] == "a005"
+    # the answer of a call offered as it came in, written from the holder's glance, is
+    # the instruction the call's own route gives (from the views), byte for byte
+    again = await client.get("/api/channels/phone/calls/k0", headers=bearer("telephony"))
+    assert json.loads(connect)["action"] == "connect" and await again.text() == connect
     r = await client.post("/api/channels/phone/calls", json=CALL, headers=bearer("telephony"))
     text = await r.text()
     answer = json.loads(text)

@@ -440,6 +440,19 @@ class Engine(EngineState):
             return None
         return c.state, c.channel, c.service.name, c.arrived_at, c.due_at
 
+    def holder_glance(self, contact_id: str) -> tuple[ContactState, Channel, str, str] | None:
+        """An open contact's state and channel, with the id and name of the agent it is
+        offered or assigned to; None when it is not open or no agent holds it. What a
+        phone call's ``connect`` answer says, without a view of the contact and of the
+        agent (most calls are offered as they arrive)."""
+        c = self._contacts.get(contact_id)
+        if c is None or c.agent_id is None:
+            return None
+        a = self._agents.get(c.agent_id)
+        if a is None:
+            return None
+        return c.state, c.channel, a.id, a.spec.name
+
 
 def _reach_wait_s(svc: ServiceSpec) -> float | None:
     """How long a new contact of ``svc`` waits before its step reaches the whole region
