@@ -137,19 +137,11 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     items = group.cap_items
     channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
-        # ``reqs_of``'s answer inlined when the group is caught up, or when another group
-        # of its mask caught up since (most drains: requirements keep being interned,
-        # and each then finds most of the thousands of groups behind).
-        known = len(pool._reqs.compiled)
-        if group.checked == known:
-            reqs = group.rids
-        else:
-            shared = pool._by_mask.get(group.mask)
-            if shared is not None and shared[0] == known:
-                group.checked, reqs = shared
-                group.rids = reqs
-            else:
-                reqs = pool.reqs_of(a.group)
+        # ``reqs_of``, inlined: the ids are shared by the groups of one mask and caught
+        # up for all masks at once when a requirement was interned since.
+        if pool._known != len(pool._reqs.compiled):
+            pool.catch_up()
+        reqs = group.shared.rids
         try:  # ``reader``'s cache hit, inlined (a subscript: cheaper than ``get``)
             ids, pick, bits = pool._pickers[a.group]
         except KeyError:
