@@ -68,33 +68,37 @@ _NO_SEQ = sys.maxsize  # above every arrival number
 
 class Shelf:
     """The buckets of one scope and channel. For shared scopes (the region, a site, a
-    team) the heads' keys are also kept in two flat arrays indexed by requirement id, so
-    an agent weighing its ~10 eligible buckets reads one small, hot array instead of
+    team) the heads' keys are also kept in two flat lists indexed by requirement id, so
+    an agent weighing its ~10 eligible buckets reads one small, hot list instead of
     following pointers into ten buckets whose heads, with 100,000 contacts waiting, are
-    no longer in the CPU's caches."""
+    no longer in the CPU's caches. Lists, not ``array``s: a store into an array parses
+    its argument (``PyArg_Parse``, ~375 instructions, on every head that changes) and a
+    read makes a float object (the picker reads tens per drain); the lists hold one
+    entry per requirement id (hundreds), which stay as hot as an array would."""
 
     __slots__ = ("buckets", "dues", "present", "seqs")
 
     def __init__(self, dense: bool) -> None:
         self.buckets: dict[int, Bucket] = {}
-        self.dues: array[float] | None = array("d") if dense else None
-        self.seqs: array[int] = array("q")
+        self.dues: list[float] | None = [] if dense else None
+        self.seqs: list[int] = []
         # The requirement ids with a bucket, as bits: how many of an agent's ids have a
         # head here is one ``&`` and a bit count (``best_for``), not a test per id.
         # Derived from ``buckets``: not pickled.
         self.present = 0
 
     def __getstate__(self) -> tuple[dict[int, Bucket], str, bytes | None, bytes]:
-        dues = self.dues.tobytes() if self.dues is not None else None
-        return self.buckets, sys.byteorder, dues, self.seqs.tobytes()
+        # Written as the arrays' bytes they always were.
+        dues = array("d", self.dues).tobytes() if self.dues is not None else None
+        return self.buckets, sys.byteorder, dues, array("q", self.seqs).tobytes()
 
     def __setstate__(self, state: tuple[dict[int, Bucket], str, bytes | None, bytes]) -> None:
         self.buckets, order, dues, seqs = state
         self.present = _bits(self.buckets)
         self.dues = None
         if dues is not None:
-            self.dues = from_bytes("d", dues, order)
-        self.seqs = from_bytes("q", seqs, order)
+            self.dues = from_bytes("d", dues, order).tolist()
+        self.seqs = from_bytes("q", seqs, order).tolist()
 
     def cover(self, size: int) -> None:
         """Makes the head arrays at least ``size`` long (the new slots: no bucket)."""
@@ -220,7 +224,7 @@ class WaitingQueue:
         reqs: tuple[int, ...],
         agent_id: str,
         now: float,
-        pick: Callable[[array[float]], Sequence[float]] | None = None,
+        pick: Callable[[list[float]], Sequence[float]] | None = None,
         bits: int | None = None,
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
@@ -361,7 +365,7 @@ def _buckets_of(buckets: dict[int, Bucket], reqs: tuple[int, ...]) -> list[Bucke
 
 
 def _lowest(
-    dues: array[float], seqs: array[int], reqs: tuple[int, ...]
+    dues: list[float], seqs: list[int], reqs: tuple[int, ...]
 ) -> tuple[int, float, int, int]:
     """The requirement id with the smallest head key among ``reqs`` (-1 if none has a
     bucket), that key, and how many of ``reqs`` have a bucket, comparing one by one."""
