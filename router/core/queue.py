@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
-_REGION_ONLY = (REGION,)
 
 _INF = float("inf")
 # A shelf's slot for a requirement id without a bucket: NaN fails every comparison, so
@@ -124,10 +123,13 @@ class Shelf:
 class WaitingQueue:
     """Buckets of waiting contacts, by scope, channel and requirement id."""
 
-    __slots__ = ("_cooling", "_shelves", "_size", "tally")
+    __slots__ = ("_cooling", "_region", "_shelves", "_size", "tally")
 
     def __init__(self) -> None:
         self._shelves: dict[ScopeKey, dict[Channel, Shelf]] = {}
+        # The region's shelves while no other scope has any (``best_for``'s shortcut,
+        # without hashing a scope key per drain); None otherwise. Derived: not pickled.
+        self._region: dict[Channel, Shelf] | None = None
         self._size = 0
         # How many queued contacts have ever been in someone's cool-down: while none
         # are, agents need not look past bucket heads at contacts at all.
@@ -137,8 +139,18 @@ class WaitingQueue:
     def __len__(self) -> int:
         return self._size
 
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_region"}
+
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        slots = state[1]
+        self._set_state(state[1])
+        self._region = self._only_region()
+
+    def _only_region(self) -> dict[Channel, Shelf] | None:
+        shelves = self._shelves
+        return shelves.get(REGION) if len(shelves) == 1 else None
+
+    def _set_state(self, slots: dict[str, Any]) -> None:
         if "_buckets" not in slots:
             for name, value in slots.items():
                 setattr(self, name, value)
@@ -167,6 +179,7 @@ class WaitingQueue:
         by_channel = self._shelves.get(scope)
         if by_channel is None:
             by_channel = self._shelves[scope] = {}
+            self._region = self._only_region()
         shelf = by_channel.get(contact.channel)
         if shelf is None:
             shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
@@ -237,15 +250,17 @@ class WaitingQueue:
         best_due = _INF
         best_seq = _NO_SEQ
         weighed = 0
-        shelves = self._shelves
         cooling = self._cooling
-        if len(shelves) == 1 and scopes and scopes[-1] == REGION and REGION in shelves:
+        region = self._region
+        by_channels: Iterable[dict[Channel, Shelf] | None]
+        if region is not None and scopes and (scopes[-1] is REGION or scopes[-1] == REGION):
             # Nothing ever waited for one agent, team or site (most regions, most of
             # the time): an agent's narrower scopes (before its last, the region) have
             # no shelf to look up.
-            scopes = _REGION_ONLY
-        for scope in scopes:
-            by_channel = shelves.get(scope)
+            by_channels = (region,)
+        else:
+            by_channels = map(self._shelves.get, scopes)
+        for by_channel in by_channels:
             if not by_channel:
                 continue
             for channel in channels:
@@ -284,9 +299,12 @@ class WaitingQueue:
                         # Only heads due at +inf: the exact, slower way.
                         won, low_due, low_seq, heads = _lowest(dues, seqs, reqs)
                     else:
-                        won = reqs[keys.index(low_due)]
+                        i = keys.index(low_due)
+                        won = reqs[i]
                         low_seq = seqs[won]
-                        if keys.count(low_due) > 1:  # a tie on due time: by arrival
+                        # A tie on due time (by arrival) can only be with a later key: a
+                        # scan of those, where ``count`` compared every key again.
+                        if low_due in keys[i + 1 :]:
                             for rid, due in zip(reqs, keys, strict=True):
                                 if due == low_due and seqs[rid] < low_seq:
                                     won, low_seq = rid, seqs[rid]
