@@ -176,10 +176,14 @@ class WaitingQueue:
 
     def add(self, contact: ContactRecord) -> None:
         scope = contact.scope
-        by_channel = self._shelves.get(scope)
+        # The region's shelves without hashing its key (most contacts wait there; a
+        # record's scope is the REGION object itself unless it came from a snapshot).
+        by_channel = self._region if scope is REGION else None
         if by_channel is None:
-            by_channel = self._shelves[scope] = {}
-            self._region = self._only_region()
+            by_channel = self._shelves.get(scope)
+            if by_channel is None:
+                by_channel = self._shelves[scope] = {}
+                self._region = self._only_region()
         shelf = by_channel.get(contact.channel)
         if shelf is None:
             shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
@@ -210,7 +214,10 @@ class WaitingQueue:
         if bucket is None:
             return
         if bucket.remove(contact.target_at, contact.seq, contact):
-            shelf = self._shelves[contact.scope][contact.channel]
+            by_channel = self._region if contact.scope is REGION else None  # as ``add``
+            if by_channel is None:
+                by_channel = self._shelves[contact.scope]
+            shelf = by_channel[contact.channel]
             rid = contact.rid
             dues = shelf.dues
             if bucket._len:

@@ -93,7 +93,7 @@ class TimerQueue:
             self.due_from = self.keys[0] * SLOT_S
             if self._sorted is not None and key < self._sorted:
                 self._release_head()  # an earlier slot now comes first
-        elif key == self._sorted:
+        elif self._sorted is not None and key == self._sorted:  # no int-to-None compare
             # Keep the slot being consumed in order (after what has already fired).
             bisect.insort(slot, timer, lo=self._pos)
         else:
