@@ -16,6 +16,7 @@ from router.core import decisions as d
 from router.core.capacity import free_channels
 from router.core.engine_state import Decisions, EngineState
 from router.core.model import AgentChoice, ContactState, StepKind
+from router.core.pool import picker_of
 from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
@@ -141,14 +142,14 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
         # up for all masks at once when a requirement was interned since.
         if pool._known != len(pool._reqs.compiled):
             pool.catch_up()
-        reqs = group.shared.rids
-        try:  # ``reader``'s cache hit, inlined (a subscript: cheaper than ``get``)
-            ids, pick, bits = pool._pickers[a.group]
-        except KeyError:
-            ids = None
-        if ids is not reqs:
-            pick, bits = pool.reader(a.group, reqs)
-        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, bits)
+        # The ids, their bits and their picker, shared by the groups of the mask (a
+        # picker is made once per mask whose ids changed, not once per group).
+        held = group.shared
+        reqs = held.rids
+        pick = held.pick
+        if pick is None:
+            pick = held.pick = picker_of(reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, held.bits)
         if c is None:
             break
         queue.remove(c)

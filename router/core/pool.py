@@ -52,14 +52,24 @@ class _MaskReqs:
     """The requirement ids one skill mask meets (``rids``, ascending: the queue indexes
     it) among the first ``checked`` interned, one object shared by every group of the
     mask, so catching up on a new requirement is one test per mask (hundreds), not per
-    group (thousands, when sites and teams split them)."""
+    group (thousands, when sites and teams split them). It also holds what
+    ``WaitingQueue.best_for`` reads them with, shared the same way: the ids as bits and
+    their ``Picker`` (None until a drain needs it after the ids changed)."""
 
-    __slots__ = ("checked", "mask", "rids")
+    __slots__ = ("bits", "checked", "mask", "pick", "rids")
 
     def __init__(self, mask: int, checked: int, rids: tuple[int, ...]) -> None:
         self.mask = mask
         self.checked = checked
         self.rids = rids
+        self.bits = _bits(rids)
+        self.pick: Picker | None = None
+
+    def add(self, rid: int) -> None:
+        """``rid``, interned after every id it holds, is met by the mask."""
+        self.rids += (rid,)  # later ids are larger: still ascending
+        self.bits |= 1 << rid
+        self.pick = None
 
 
 class AgentGroup:
@@ -343,11 +353,11 @@ class AgentPool:
                 m = masks_of[0]
                 for holder in holders:
                     if holder.mask & m == m:
-                        holder.rids += (rid,)  # later ids are larger: still ascending
+                        holder.add(rid)
             else:
                 for holder in holders:
                     if _meets(holder.mask, masks_of):
-                        holder.rids += (rid,)
+                        holder.add(rid)
         self._known = known
 
     def picker(self, gid: int, rids: tuple[int, ...]) -> Picker:
@@ -363,18 +373,7 @@ class AgentPool:
         ``&``; both cached per group while its ids are ``rids``."""
         found = self._pickers.get(gid)
         if found is None or found[0] is not rids:
-            pick: Picker
-            if len(rids) > 1:
-                pick = itemgetter(*rids)
-            elif rids:  # ``itemgetter`` of one index answers no tuple, of none fails
-                rid = rids[0]
-                pick = lambda dues: (dues[rid],)  # noqa: E731
-            else:
-                pick = lambda dues: ()  # noqa: E731
-            bits = 0
-            for i in rids:
-                bits |= 1 << i
-            found = self._pickers[gid] = (rids, pick, bits)
+            found = self._pickers[gid] = (rids, picker_of(rids), _bits(rids))
         return found[1], found[2]
 
     def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
@@ -677,4 +676,24 @@ def _catch_up_one(holder: _MaskReqs, compiled: Sequence[CompiledRequirement], kn
     met = [rid for rid in range(holder.checked, known) if _meets(holder.mask, compiled[rid].masks)]
     if met:
         holder.rids += tuple(met)
+        holder.bits = _bits(holder.rids)
+        holder.pick = None
     holder.checked = max(holder.checked, known)
+
+
+def picker_of(rids: tuple[int, ...]) -> Picker:
+    """Reads the keys at ``rids`` out of a shelf's head list in one C call."""
+    if len(rids) > 1:
+        return itemgetter(*rids)
+    if rids:  # ``itemgetter`` of one index answers no tuple, of none fails
+        rid = rids[0]
+        return lambda dues: (dues[rid],)
+    return lambda dues: ()
+
+
+def _bits(ids: tuple[int, ...]) -> int:
+    """``ids`` as a bit set (bit ``i`` for id ``i``)."""
+    found = 0
+    for i in ids:
+        found |= 1 << i
+    return found
