@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from router.core.model import AgentSpec, Channel
-from router.core.pool import AgentPool
+from router.core.pool import AgentPool, picker_of
 from router.core.queue import ScopeKey
 from router.core.requirements import RequirementTable
 from skills import AgentAbilities, parse_requirement
@@ -108,8 +108,15 @@ def test_a_groups_ids_stay_exact_across_new_groups_and_snapshots(
     def met(mask: int, upto: int) -> tuple[int, ...]:
         return tuple(r for r in range(upto) if reqs.compiled[r].matches(mask))
 
+    heads = [float(r) for r in range(len(reqs.compiled))]
     for g in pool.groups:
         assert pool.reqs_of(g.id) == met(g.mask, len(reqs.compiled))
+        # What the drain weighs them with, shared by the mask's groups: the ids as bits
+        # and a picker reading exactly those ids.
+        held = g.shared
+        assert held.bits == sum(1 << r for r in held.rids)
+        pick = held.pick if held.pick is not None else picker_of(held.rids)
+        assert tuple(pick(heads)) == tuple(float(r) for r in held.rids)
     # A snapshot as an older version wrote it: each group with its own catch-up point
     # (what its groups load with, until the pool shares one holder per mask).
     reqs2, pool2 = pickle.loads(pickle.dumps((reqs, pool)))
