@@ -65,6 +65,10 @@ def test_weighing_by_bits_finds_what_brute_force_finds_with_the_same_head_count(
 
     copy: Any = pickle.loads(pickle.dumps((queue, waiting)))[0]
     assert all(present == want for present, want in _bits_of(copy))
+    # The region-only shortcut (round 9) is derived: kept current, rebuilt on load.
+    assert queue._region is queue._only_region()
+    assert copy._region is copy._only_region()
+    assert "_region" not in queue.__getstate__()[1]
     for a in agents:
         got, weighed = _weigh(copy, pool, a)
         best, expected = brute(waiting, *a[:3], "a1", a[3])

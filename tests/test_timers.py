@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import heapq
+import pickle
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.core.timers import TimerKind, TimerQueue
+from router.core.timers import SLOT_S, TimerKind, TimerQueue
 
 Op = tuple[str, float]
 
@@ -47,5 +48,11 @@ def test_the_wheel_fires_in_the_same_order_as_a_heap(ops: list[Op]) -> None:
                     pass  # mirrored above: the wheel's pushes were added to the heap too
         assert wheel.next_at() == (heap[0][0] if heap else None)
         assert len(wheel) == len(heap)
+        # The engine's "anything due?" test: nothing due before the first slot starts.
+        assert wheel.due_from == (wheel.keys[0] * SLOT_S if wheel.keys else float("inf"))
+        assert not heap or wheel.due_from <= heap[0][0]
+        loaded = pickle.loads(pickle.dumps(wheel))
+        assert loaded.due_from == wheel.due_from
+        assert "due_from" not in wheel.__getstate__()[1]  # derived: snapshots as before
     assert fired_wheel == sorted(fired_wheel)
     assert sorted(fired_wheel) == sorted(fired_heap)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def from_bytes(typecode: str, data: bytes, byteorder: str) -> array[Any]:
     return found
 
 
-def lower(dues: array[float], seqs: array[int], due: float, seq: int) -> int:
+def lower(dues: Sequence[float], seqs: Sequence[int], due: float, seq: int) -> int:
     """How many keys in the sorted parallel arrays are less than ``(due, seq)``."""
     i = bisect_left(dues, due)
     if i < len(dues) and dues[i] == due:
@@ -51,9 +51,12 @@ class Bucket:
         self._dues: list[array[float]] = []
         self._seqs: list[array[int]] = []
         self._recs: list[list[ContactRecord]] = []
-        # The last key of each chunk, to find the chunk a key belongs in.
-        self._maxdue: array[float] = array("d")
-        self._maxseq: array[int] = array("q")
+        # The last key of each chunk, to find the chunk a key belongs in. Lists, not
+        # arrays: one entry per chunk (a few), rewritten on most arrivals (each new last
+        # key), where a store into an array parses its argument (``PyArg_Parse``, ~375
+        # instructions) and a read makes a float object. Derived: not pickled.
+        self._maxdue: list[float] = []
+        self._maxseq: list[int] = []
         self._len = 0
 
     def __len__(self) -> int:

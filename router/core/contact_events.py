@@ -125,7 +125,7 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
     c.warn_at = warn_at = due - before
     engine._tokens += 1
     c.deadline_token = token = engine._tokens
-    if before > 0 and warn_at > now:
+    if before > 0.0 and warn_at > now:
         engine._timers.push(warn_at, _WARN_TIMER, c.id, token)
     else:
         engine._timers.push(max(due, now), _DEADLINE_TIMER, c.id, token)

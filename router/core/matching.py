@@ -16,6 +16,7 @@ from router.core import decisions as d
 from router.core.capacity import free_channels
 from router.core.engine_state import Decisions, EngineState
 from router.core.model import AgentChoice, ContactState, StepKind
+from router.core.pool import picker_of
 from router.core.queue import REGION
 from router.core.state import AgentRecord, ContactRecord
 from router.core.timers import TimerKind
@@ -137,26 +138,18 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     items = group.cap_items
     channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
-        # ``reqs_of``'s answer inlined when the group is caught up, or when another group
-        # of its mask caught up since (most drains: requirements keep being interned,
-        # and each then finds most of the thousands of groups behind).
-        known = len(pool._reqs.compiled)
-        if group.checked == known:
-            reqs = group.rids
-        else:
-            shared = pool._by_mask.get(group.mask)
-            if shared is not None and shared[0] == known:
-                group.checked, reqs = shared
-                group.rids = reqs
-            else:
-                reqs = pool.reqs_of(a.group)
-        try:  # ``reader``'s cache hit, inlined (a subscript: cheaper than ``get``)
-            ids, pick, bits = pool._pickers[a.group]
-        except KeyError:
-            ids = None
-        if ids is not reqs:
-            pick, bits = pool.reader(a.group, reqs)
-        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, bits)
+        # ``reqs_of``, inlined: the ids are shared by the groups of one mask and caught
+        # up for all masks at once when a requirement was interned since.
+        if pool._known != len(pool._reqs.compiled):
+            pool.catch_up()
+        # The ids, their bits and their picker, shared by the groups of the mask (a
+        # picker is made once per mask whose ids changed, not once per group).
+        held = group.shared
+        reqs = held.rids
+        pick = held.pick
+        if pick is None:
+            pick = held.pick = picker_of(reqs)
+        c, weighed = queue.best_for(a.scopes, channels, reqs, a.id, now, pick, held.bits)
         if c is None:
             break
         queue.remove(c)

@@ -35,6 +35,7 @@ from router.core.model import CHANNELS, AgentChoice, AgentSpec, Channel, Presenc
 from router.core.queue import ScopeKey
 from router.core.requirements import RequirementTable
 from router.core.state import AgentRecord, ContactRecord
+from skills import CompiledRequirement
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
@@ -45,6 +46,30 @@ _NOT_READY = Presence.NOT_READY
 AvailEntry = tuple[int, float, int, AgentRecord]
 # Reads a shelf's head keys at a group's requirement ids (``WaitingQueue.best_for``).
 Picker = Callable[[Any], Sequence[float]]
+
+
+class _MaskReqs:
+    """The requirement ids one skill mask meets (``rids``, ascending: the queue indexes
+    it) among the first ``checked`` interned, one object shared by every group of the
+    mask, so catching up on a new requirement is one test per mask (hundreds), not per
+    group (thousands, when sites and teams split them). It also holds what
+    ``WaitingQueue.best_for`` reads them with, shared the same way: the ids as bits and
+    their ``Picker`` (None until a drain needs it after the ids changed)."""
+
+    __slots__ = ("bits", "checked", "mask", "pick", "rids")
+
+    def __init__(self, mask: int, checked: int, rids: tuple[int, ...]) -> None:
+        self.mask = mask
+        self.checked = checked
+        self.rids = rids
+        self.bits = _bits(rids)
+        self.pick: Picker | None = None
+
+    def add(self, rid: int) -> None:
+        """``rid``, interned after every id it holds, is met by the mask."""
+        self.rids += (rid,)  # later ids are larger: still ascending
+        self.bits |= 1 << rid
+        self.pick = None
 
 
 class AgentGroup:
@@ -58,6 +83,7 @@ class AgentGroup:
         "mask",
         "ready",
         "rids",
+        "shared",
         "site",
         "team",
     )
@@ -76,9 +102,24 @@ class AgentGroup:
         # recounted per estimate (a region has 20,000 agents; the estimate is on every
         # queued webhook's answer).
         self.ready = 0
+        # ``checked`` and ``rids`` are what a snapshot keeps of the requirement ids the
+        # group meets; while running they are read from ``shared``, kept by the pool for
+        # every group of the mask (``AgentPool.catch_up``).
         self.checked = 0
-        # Requirement ids the group meets, ascending (a tuple: the queue indexes it).
         self.rids: tuple[int, ...] = ()
+        self.shared = _MaskReqs(mask, 0, ())
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # The shared ids written as the group's own, as snapshots always kept them (the
+        # holder is derived: rebuilt on load by ``AgentPool.catch_up``).
+        state = {
+            name: getattr(self, name)
+            for name in self.__slots__
+            if name != "shared" and hasattr(self, name)  # as pickle's own: unset ones left out
+        }
+        state["checked"] = self.shared.checked
+        state["rids"] = self.shared.rids
+        return None, state
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         slots = dict(state[1])
@@ -90,6 +131,8 @@ class AgentGroup:
             setattr(self, name, value)
         if old is not None:
             self.rids = tuple(sorted(old))
+        # Its own holder of what it stored, until the pool shares one per mask.
+        self.shared = _MaskReqs(self.mask, self.checked, self.rids)
 
     def in_scope(self, scope: ScopeKey) -> bool:
         kind, value = scope
@@ -167,11 +210,12 @@ class _Kinds:
 class AgentPool:
     __slots__ = (
         "_avail",
-        "_by_mask",
         "_eligible",
         "_glive",
         "_group_ids",
         "_kinds",
+        "_known",
+        "_masks",
         "_pickers",
         "_reqs",
         "_scores",
@@ -191,14 +235,20 @@ class AgentPool:
         self._glive: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}
         self._scores: dict[tuple[int, int], int] = {}
         self._kinds = _Kinds()
-        # skill mask -> (ids checked, ids met): ``reqs_of``'s catch-up, shared
-        self._by_mask: dict[int, tuple[int, tuple[int, ...]]] = {}
+        # skill mask -> the ids it meets, shared by its groups (``AgentGroup.shared``),
+        # and how many interned ids all of them have been tested against; -1 after a
+        # load, until ``catch_up`` shares them again. Derived.
+        self._masks: dict[int, _MaskReqs] = {}
+        self._known = 0
         # group id -> (its requirement ids, their ``Picker``, the ids as bits): derived,
         # rebuilt on use
         self._pickers: dict[int, tuple[tuple[int, ...], Picker, int]] = {}
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
-        derived = ("_kinds", "_by_mask", "_glive", "_pickers")
+        derived = ("_kinds", "_known", "_masks", "_glive", "_pickers")
+        self.catch_up()  # the groups' ids written current (``AgentGroup.__getstate__``)
+        for holder in self._masks.values():
+            holder.checked = self._known
         state = {name: getattr(self, name) for name in self.__slots__ if name not in derived}
         # Live entries only, in order (as the SortedLists of older versions were).
         state["_avail"] = {
@@ -212,7 +262,8 @@ class AgentPool:
         # group and channel, live entries in order: a valid heap once a list).
         for name, value in state[1].items():
             setattr(self, name, value)
-        self._by_mask = {}
+        self._masks = {}
+        self._known = -1
         self._pickers = {}
         self._glive = {ch: [0] * len(self.groups) for ch in CHANNELS}
         kinds = self._kinds = _Kinds()
@@ -248,7 +299,14 @@ class AgentPool:
         gid = self._group_ids.get(key)
         if gid is None:
             gid = len(self.groups)
-            self.groups.append(AgentGroup(gid, mask, spec.site, spec.team, caps))
+            group = AgentGroup(gid, mask, spec.site, spec.team, caps)
+            self.groups.append(group)
+            self.catch_up()
+            holder = self._masks.get(mask)
+            if holder is None:
+                holder = self._masks[mask] = group.shared
+                _catch_up_one(holder, self._reqs.compiled, self._known)
+            group.shared = holder
             self._group_ids[key] = gid
             self._kinds.add_group(gid, _kind_key(mask, caps))
             for glive in self._glive.values():
@@ -259,34 +317,48 @@ class AgentPool:
     def reqs_of(self, gid: int) -> tuple[int, ...]:
         """Requirement ids the group satisfies, in id order; catches up on ids interned
         since last asked."""
-        group = self.groups[gid]
+        if self._known != len(self._reqs.compiled):
+            self.catch_up()
+        return self.groups[gid].shared.rids
+
+    def catch_up(self) -> None:
+        """Tests the requirements interned since the last call against every skill mask
+        at once, adding each to the ids of the masks that meet it. Requirements keep
+        being interned (a few in 500 cycles of a busy region); caught up lazily, mask by
+        mask as each one's agents drained, every new id cost a pass through this code
+        for most masks, each ~140 bytecodes; here it is one test per mask."""
         compiled = self._reqs.compiled
-        if group.checked < len(compiled):
-            # Groups of one mask meet the same ids: one catch-up per mask (hundreds),
-            # not per group (thousands, when sites and teams split them), as new
-            # requirements keep arriving.
-            mask = group.mask
-            checked, rids = self._by_mask.get(mask, (group.checked, group.rids))
-            if checked < group.checked:
-                checked, rids = group.checked, group.rids
-            if checked < len(compiled):
-                met: list[int] = []
-                for rid in range(checked, len(compiled)):
-                    # ``CompiledRequirement.matches``, inlined.
-                    masks = compiled[rid].masks
-                    if not masks:
-                        met.append(rid)
-                        continue
-                    for m in masks:
-                        if mask & m == m:
-                            met.append(rid)
-                            break
-                checked = len(compiled)
-                rids += tuple(met)  # later ids are larger: still ascending
-                self._by_mask[mask] = (checked, rids)
-            group.checked = checked
-            group.rids = rids
-        return group.rids
+        known = len(compiled)
+        if self._known < 0:
+            # After a load: one holder per mask, the furthest caught up of its groups'
+            # (those of one mask agree on the ids both tested), brought up to date.
+            masks: dict[int, _MaskReqs] = {}
+            for g in self.groups:
+                holder = masks.get(g.mask)
+                if holder is None or holder.checked < g.shared.checked:
+                    masks[g.mask] = g.shared
+            for holder in masks.values():
+                _catch_up_one(holder, compiled, known)
+            for g in self.groups:
+                g.shared = masks[g.mask]
+            self._masks = masks
+            self._known = known
+            return
+        if self._known == known:
+            return
+        holders = list(self._masks.values())
+        for rid in range(self._known, known):
+            masks_of = compiled[rid].masks
+            if len(masks_of) == 1:
+                m = masks_of[0]
+                for holder in holders:
+                    if holder.mask & m == m:
+                        holder.add(rid)
+            else:
+                for holder in holders:
+                    if _meets(holder.mask, masks_of):
+                        holder.add(rid)
+        self._known = known
 
     def picker(self, gid: int, rids: tuple[int, ...]) -> Picker:
         """Reads the head keys at ``rids`` (the group's requirement ids) out of a shelf's
@@ -301,18 +373,7 @@ class AgentPool:
         ``&``; both cached per group while its ids are ``rids``."""
         found = self._pickers.get(gid)
         if found is None or found[0] is not rids:
-            pick: Picker
-            if len(rids) > 1:
-                pick = itemgetter(*rids)
-            elif rids:  # ``itemgetter`` of one index answers no tuple, of none fails
-                rid = rids[0]
-                pick = lambda dues: (dues[rid],)  # noqa: E731
-            else:
-                pick = lambda dues: ()  # noqa: E731
-            bits = 0
-            for i in rids:
-                bits |= 1 << i
-            found = self._pickers[gid] = (rids, pick, bits)
+            found = self._pickers[gid] = (rids, picker_of(rids), _bits(rids))
         return found[1], found[2]
 
     def eligible(self, rid: int, scope: ScopeKey) -> dict[int, AgentGroup]:
@@ -608,3 +669,31 @@ def _first_not_cooled(
         if not contact.cooled_for(entry[3].id, now):
             return entry
     return None
+
+
+def _catch_up_one(holder: _MaskReqs, compiled: Sequence[CompiledRequirement], known: int) -> None:
+    """Tests the ids from ``holder.checked`` up to ``known`` against its mask."""
+    met = [rid for rid in range(holder.checked, known) if _meets(holder.mask, compiled[rid].masks)]
+    if met:
+        holder.rids += tuple(met)
+        holder.bits = _bits(holder.rids)
+        holder.pick = None
+    holder.checked = max(holder.checked, known)
+
+
+def picker_of(rids: tuple[int, ...]) -> Picker:
+    """Reads the keys at ``rids`` out of a shelf's head list in one C call."""
+    if len(rids) > 1:
+        return itemgetter(*rids)
+    if rids:  # ``itemgetter`` of one index answers no tuple, of none fails
+        rid = rids[0]
+        return lambda dues: (dues[rid],)
+    return lambda dues: ()
+
+
+def _bits(ids: tuple[int, ...]) -> int:
+    """``ids`` as a bit set (bit ``i`` for id ``i``)."""
+    found = 0
+    for i in ids:
+        found |= 1 << i
+    return found

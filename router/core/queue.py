@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 ScopeKey = tuple[str, str]
 REGION: ScopeKey = ("region", "")
-_REGION_ONLY = (REGION,)
 
 _INF = float("inf")
 # A shelf's slot for a requirement id without a bucket: NaN fails every comparison, so
@@ -68,33 +67,37 @@ _NO_SEQ = sys.maxsize  # above every arrival number
 
 class Shelf:
     """The buckets of one scope and channel. For shared scopes (the region, a site, a
-    team) the heads' keys are also kept in two flat arrays indexed by requirement id, so
-    an agent weighing its ~10 eligible buckets reads one small, hot array instead of
+    team) the heads' keys are also kept in two flat lists indexed by requirement id, so
+    an agent weighing its ~10 eligible buckets reads one small, hot list instead of
     following pointers into ten buckets whose heads, with 100,000 contacts waiting, are
-    no longer in the CPU's caches."""
+    no longer in the CPU's caches. Lists, not ``array``s: a store into an array parses
+    its argument (``PyArg_Parse``, ~375 instructions, on every head that changes) and a
+    read makes a float object (the picker reads tens per drain); the lists hold one
+    entry per requirement id (hundreds), which stay as hot as an array would."""
 
     __slots__ = ("buckets", "dues", "present", "seqs")
 
     def __init__(self, dense: bool) -> None:
         self.buckets: dict[int, Bucket] = {}
-        self.dues: array[float] | None = array("d") if dense else None
-        self.seqs: array[int] = array("q")
+        self.dues: list[float] | None = [] if dense else None
+        self.seqs: list[int] = []
         # The requirement ids with a bucket, as bits: how many of an agent's ids have a
         # head here is one ``&`` and a bit count (``best_for``), not a test per id.
         # Derived from ``buckets``: not pickled.
         self.present = 0
 
     def __getstate__(self) -> tuple[dict[int, Bucket], str, bytes | None, bytes]:
-        dues = self.dues.tobytes() if self.dues is not None else None
-        return self.buckets, sys.byteorder, dues, self.seqs.tobytes()
+        # Written as the arrays' bytes they always were.
+        dues = array("d", self.dues).tobytes() if self.dues is not None else None
+        return self.buckets, sys.byteorder, dues, array("q", self.seqs).tobytes()
 
     def __setstate__(self, state: tuple[dict[int, Bucket], str, bytes | None, bytes]) -> None:
         self.buckets, order, dues, seqs = state
         self.present = _bits(self.buckets)
         self.dues = None
         if dues is not None:
-            self.dues = from_bytes("d", dues, order)
-        self.seqs = from_bytes("q", seqs, order)
+            self.dues = from_bytes("d", dues, order).tolist()
+        self.seqs = from_bytes("q", seqs, order).tolist()
 
     def cover(self, size: int) -> None:
         """Makes the head arrays at least ``size`` long (the new slots: no bucket)."""
@@ -120,10 +123,13 @@ class Shelf:
 class WaitingQueue:
     """Buckets of waiting contacts, by scope, channel and requirement id."""
 
-    __slots__ = ("_cooling", "_shelves", "_size", "tally")
+    __slots__ = ("_cooling", "_region", "_shelves", "_size", "tally")
 
     def __init__(self) -> None:
         self._shelves: dict[ScopeKey, dict[Channel, Shelf]] = {}
+        # The region's shelves while no other scope has any (``best_for``'s shortcut,
+        # without hashing a scope key per drain); None otherwise. Derived: not pickled.
+        self._region: dict[Channel, Shelf] | None = None
         self._size = 0
         # How many queued contacts have ever been in someone's cool-down: while none
         # are, agents need not look past bucket heads at contacts at all.
@@ -133,8 +139,18 @@ class WaitingQueue:
     def __len__(self) -> int:
         return self._size
 
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_region"}
+
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        slots = state[1]
+        self._set_state(state[1])
+        self._region = self._only_region()
+
+    def _only_region(self) -> dict[Channel, Shelf] | None:
+        shelves = self._shelves
+        return shelves.get(REGION) if len(shelves) == 1 else None
+
+    def _set_state(self, slots: dict[str, Any]) -> None:
         if "_buckets" not in slots:
             for name, value in slots.items():
                 setattr(self, name, value)
@@ -160,9 +176,14 @@ class WaitingQueue:
 
     def add(self, contact: ContactRecord) -> None:
         scope = contact.scope
-        by_channel = self._shelves.get(scope)
+        # The region's shelves without hashing its key (most contacts wait there; a
+        # record's scope is the REGION object itself unless it came from a snapshot).
+        by_channel = self._region if scope is REGION else None
         if by_channel is None:
-            by_channel = self._shelves[scope] = {}
+            by_channel = self._shelves.get(scope)
+            if by_channel is None:
+                by_channel = self._shelves[scope] = {}
+                self._region = self._only_region()
         shelf = by_channel.get(contact.channel)
         if shelf is None:
             shelf = by_channel[contact.channel] = Shelf(dense=scope[0] != "agent")
@@ -193,7 +214,10 @@ class WaitingQueue:
         if bucket is None:
             return
         if bucket.remove(contact.target_at, contact.seq, contact):
-            shelf = self._shelves[contact.scope][contact.channel]
+            by_channel = self._region if contact.scope is REGION else None  # as ``add``
+            if by_channel is None:
+                by_channel = self._shelves[contact.scope]
+            shelf = by_channel[contact.channel]
             rid = contact.rid
             dues = shelf.dues
             if bucket._len:
@@ -220,7 +244,7 @@ class WaitingQueue:
         reqs: tuple[int, ...],
         agent_id: str,
         now: float,
-        pick: Callable[[array[float]], Sequence[float]] | None = None,
+        pick: Callable[[list[float]], Sequence[float]] | None = None,
         bits: int | None = None,
     ) -> tuple[ContactRecord | None, int]:
         """The earliest-due contact an agent may take, and how many bucket heads were
@@ -233,15 +257,17 @@ class WaitingQueue:
         best_due = _INF
         best_seq = _NO_SEQ
         weighed = 0
-        shelves = self._shelves
         cooling = self._cooling
-        if len(shelves) == 1 and scopes and scopes[-1] == REGION and REGION in shelves:
+        region = self._region
+        by_channels: Iterable[dict[Channel, Shelf] | None]
+        if region is not None and scopes and (scopes[-1] is REGION or scopes[-1] == REGION):
             # Nothing ever waited for one agent, team or site (most regions, most of
             # the time): an agent's narrower scopes (before its last, the region) have
             # no shelf to look up.
-            scopes = _REGION_ONLY
-        for scope in scopes:
-            by_channel = shelves.get(scope)
+            by_channels = (region,)
+        else:
+            by_channels = map(self._shelves.get, scopes)
+        for by_channel in by_channels:
             if not by_channel:
                 continue
             for channel in channels:
@@ -280,9 +306,12 @@ class WaitingQueue:
                         # Only heads due at +inf: the exact, slower way.
                         won, low_due, low_seq, heads = _lowest(dues, seqs, reqs)
                     else:
-                        won = reqs[keys.index(low_due)]
+                        i = keys.index(low_due)
+                        won = reqs[i]
                         low_seq = seqs[won]
-                        if keys.count(low_due) > 1:  # a tie on due time: by arrival
+                        # A tie on due time (by arrival) can only be with a later key: a
+                        # scan of those, where ``count`` compared every key again.
+                        if low_due in keys[i + 1 :]:
                             for rid, due in zip(reqs, keys, strict=True):
                                 if due == low_due and seqs[rid] < low_seq:
                                     won, low_seq = rid, seqs[rid]
@@ -361,7 +390,7 @@ def _buckets_of(buckets: dict[int, Bucket], reqs: tuple[int, ...]) -> list[Bucke
 
 
 def _lowest(
-    dues: array[float], seqs: array[int], reqs: tuple[int, ...]
+    dues: list[float], seqs: list[int], reqs: tuple[int, ...]
 ) -> tuple[int, float, int, int]:
     """The requirement id with the smallest head key among ``reqs`` (-1 if none has a
     bucket), that key, and how many of ``reqs`` have a bucket, comparing one by one."""

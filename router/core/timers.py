@@ -14,6 +14,7 @@ import bisect
 import heapq
 from enum import IntEnum
 from math import floor as _floor
+from typing import Any
 
 
 class TimerKind(IntEnum):
@@ -34,6 +35,7 @@ Timer = tuple[float, int, TimerKind, str, float]
 Stored = tuple[float, int, int, str, float]  # a timer as the wheel keeps it
 
 SLOT_S = 1.0  # one second: ``push`` takes a time's slot as ``floor(at)``
+_INF = float("inf")
 
 # Kinds are stored in the wheel as plain ints: a tuple of plain values (floats, ints,
 # strings) is untracked by the garbage collector at its first pass, where one holding an
@@ -46,7 +48,7 @@ _KINDS = list(TimerKind)
 
 
 class TimerQueue:
-    __slots__ = ("_count", "_pos", "_seq", "_slots", "_sorted", "keys")
+    __slots__ = ("_count", "_pos", "_seq", "_slots", "_sorted", "due_from", "keys")
 
     def __init__(self) -> None:
         self._slots: dict[int, list[Stored]] = {}
@@ -56,6 +58,19 @@ class TimerQueue:
         self._pos = 0  # how much of the sorted head slot has fired
         self._seq = 0
         self._count = 0
+        # When the first slot starts (``keys[0] * SLOT_S``; +inf with none): the engine's
+        # "anything due?" test before every event, one float comparison where the int
+        # slot key times the float slot width took the interpreter's generic paths.
+        # Derived: not pickled.
+        self.due_from = _INF
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "due_from"}
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self.due_from = self.keys[0] * SLOT_S if self.keys else _INF
 
     def __len__(self) -> int:
         return self._count
@@ -75,9 +90,10 @@ class TimerQueue:
         if slot is None:
             self._slots[key] = [timer]
             heapq.heappush(self.keys, key)
+            self.due_from = self.keys[0] * SLOT_S
             if self._sorted is not None and key < self._sorted:
                 self._release_head()  # an earlier slot now comes first
-        elif key == self._sorted:
+        elif self._sorted is not None and key == self._sorted:  # no int-to-None compare
             # Keep the slot being consumed in order (after what has already fired).
             bisect.insort(slot, timer, lo=self._pos)
         else:
@@ -117,6 +133,7 @@ class TimerQueue:
         if self._pos == len(slot):
             key = heapq.heappop(self.keys)
             del self._slots[key]
+            self.due_from = self.keys[0] * SLOT_S if self.keys else _INF
             self._sorted = None
             self._pos = 0
         # The member again (the engine compares by identity); also for timers from a
