@@ -142,3 +142,31 @@ def test_a_snapshot_with_segments_of_rows_still_loads_and_reads_the_same() -> No
     copy.restore(audit.capture())
     assert json.loads(json.dumps(recorded(copy))) == golden()
     assert exact(as_rows([copy.get("c9")])) == exact(as_rows([audit.get("c9")]))  # type: ignore[list-item]
+
+
+def test_a_restored_audits_segments_still_go_when_past_the_retention() -> None:
+    """The oldest segment's ``newest`` is kept rather than found on each arrival: kept
+    across a restore, a seal and a drop."""
+    audit = play(500).audit
+    audit.restore(decode(OLD_PART.read_bytes()))
+    first, second = audit.segments.values()
+    assert audit._head_newest == first.newest > second.newest
+    # Past the second segment's retention but not the first's: the oldest segment (the
+    # first) decides, as it did when it was looked up on each arrival; nothing goes.
+    now = first.newest + audit.retention_s
+    audit._insert(closed_call(1, "a001", now), now)
+    assert list(audit.segments) == [first.number, second.number]
+    # Past the first's: both go, and the kept value follows.
+    now += 0.5
+    audit._insert(closed_call(2, "a001", now), now)
+    assert not audit.segments and audit._head_newest == float("inf")
+    # A seal into no segment sets it again; a later one leaves it.
+    audit.closed = ["c1"]
+    audit._seal()
+    (only,) = audit.segments.values()
+    assert audit._head_newest == only.newest
+    later = now + 1.0
+    audit._insert(closed_call(3, "a001", later), later)
+    audit.closed = ["c2", "c3"]
+    audit._seal()
+    assert len(audit.segments) == 2 and audit._head_newest == only.newest

@@ -74,6 +74,10 @@ class AuditStore:
         self.days = days
         self.live: OrderedDict[str, AuditRecord] = OrderedDict()
         self.segments: OrderedDict[int, Segment] = OrderedDict()
+        # The oldest segment's ``newest`` (inf: no segment), kept as segments come and
+        # go, so that an arrival's retention check reads one float instead of finding the
+        # oldest segment.
+        self._head_newest = float("inf")
         self.sealed: dict[str, int] = {}  # contact -> the segment holding its record
         self.superseded: set[tuple[str, int]] = set()  # sealed rows of reopened contacts
         self.closed: list[str] = []  # closed since the last seal, in order
@@ -128,6 +132,7 @@ class AuditStore:
         self.evicted = data["evicted"]
         self.now = data["now"]
         self._next_segment = data["next_segment"]
+        self._head_newest = self._oldest_newest()
 
     @property
     def count(self) -> int:
@@ -157,7 +162,7 @@ class AuditStore:
         size bound, the oldest records (sealed segments first)."""
         cutoff = now - self.retention_s
         segments, live = self.segments, self.live
-        while segments and next(iter(segments.values())).newest < cutoff:
+        while self._head_newest < cutoff:  # the oldest segment's, kept (no segment: inf)
             self._drop_segment(next(iter(segments.values())), early=False)
         while live:  # an open contact keeps its record until it closes
             oldest = next(iter(live.values()))
@@ -229,6 +234,7 @@ class AuditStore:
     def _drop_segment(self, segment: Segment, early: bool) -> None:
         number = segment.number
         del self.segments[number]
+        self._head_newest = self._oldest_newest()
         self._decoded.pop(number, None)
         for cid, day in zip(segment.ids, segment.days, strict=True):
             if self.sealed.get(cid) == number:
@@ -262,7 +268,15 @@ class AuditStore:
         # (``rows``).
         blob = zlib.compress(pickle.dumps(encode_segment(records), PROTOCOL), 1)
         newest = max(map(_FIRST_AT, records))
+        if not self.segments:
+            self._head_newest = newest
         self.segments[number] = Segment(number, newest, ids, tuple(map(_DAY, records)), blob)
+
+    def _oldest_newest(self) -> float:
+        """The oldest segment's ``newest``; inf when there is no segment."""
+        for segment in self.segments.values():
+            return segment.newest
+        return float("inf")
 
     def _sealed_records(self, number: int) -> dict[str, AuditRecord]:
         """The current records of a segment, decoded (a few segments are cached)."""
