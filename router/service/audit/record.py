@@ -2,9 +2,8 @@
 changes (``FIELDS`` names each change's values), the outcomes a contact can close with,
 and the columns of the exports (``docs/audit.md``).
 
-A sealed record (``router.service.audit.store``) is read back as a plain row
-(``as_row`` / ``from_row``): its slots' values, in order. Segments keep their records by
-column (``router.service.audit.segment``); the first segments kept the rows themselves.
+A record is kept as a plain row (``as_row`` / ``from_row``) once it is sealed into a
+segment (``router.service.audit.store``): a row is its slots' values, in order.
 """
 
 from __future__ import annotations

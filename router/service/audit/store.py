@@ -29,10 +29,9 @@ from router.service.audit.record import (
     ID_AT,
     AuditRecord,
     as_row,
+    as_rows,
     from_row,
 )
-from router.service.audit.segment import decode_rows
-from router.service.audit.segment import encode as encode_segment
 from router.service.audit.settings import MAX_CONTACTS_ENV, AuditSettings
 from router.store.codec import PROTOCOL, decode
 
@@ -45,10 +44,10 @@ DECODED_CACHE = 8  # decoded segments kept for reading
 
 @dataclass(slots=True)
 class Segment:
-    """Closed records sealed together: written by column (``segment``) and compressed
-    once, so a month of them costs little memory and a snapshot copies bytes instead of
-    objects. A row is current while ``AuditStore.sealed`` maps its contact to this
-    segment (a contact that opens again under its id goes back to the live records)."""
+    """Closed records sealed together: their rows pickled and compressed once, so a
+    month of them costs little memory and a snapshot copies bytes instead of objects.
+    A row is current while ``AuditStore.sealed`` maps its contact to this segment (a contact
+    that opens again under its id goes back to the live records)."""
 
     number: int
     newest: float  # the latest first_at among its records: past the retention, it goes
@@ -57,8 +56,8 @@ class Segment:
     blob: bytes
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """Its records' rows (``record.as_row``), whichever format it was written in."""
-        return decode_rows(decode(zlib.decompress(self.blob)))
+        rows: list[tuple[Any, ...]] = decode(zlib.decompress(self.blob))
+        return rows
 
 
 class AuditStore:
@@ -97,7 +96,7 @@ class AuditStore:
 
     def capture(self) -> dict[str, Any]:
         return {
-            "version": 2,  # 2: segments may hold their records by column (``segment``)
+            "version": 1,
             "live": [as_row(r) for r in self.live.values()],
             "segments": [
                 (g.number, g.newest, g.ids, g.days, g.blob) for g in self.segments.values()
@@ -248,7 +247,7 @@ class AuditStore:
         """Seals the records closed since the last seal into one segment."""
         live, sealed = self.live, self.sealed
         # The records still to seal (one dropped, or opened again meanwhile, is not),
-        # taken out of the live ones.
+        # taken out of the live ones; their rows are then made in one pass (``as_rows``).
         records = [
             live.pop(cid)
             for cid in self.closed
@@ -261,12 +260,10 @@ class AuditStore:
         self._next_segment += 1
         ids = tuple(map(_ID, records))
         sealed.update(dict.fromkeys(ids, number))
-        # The records by column (``segment``): a third of the bytes their rows were to
-        # compress. The payload is plain values (tuples, strings, bytes, numbers, None),
-        # for which the codec's pickler writes the same bytes as ``pickle.dumps``, but
-        # through a file and a copy of its contents; reading them back is the codec's
-        # (``rows``).
-        blob = zlib.compress(pickle.dumps(encode_segment(records), PROTOCOL), 1)
+        # Rows are plain values (tuples of strings, numbers, None and lists of them), for
+        # which the codec's pickler writes the same bytes as ``pickle.dumps``, but through
+        # a file and a copy of its contents; reading them back is the codec's (``rows``).
+        blob = zlib.compress(pickle.dumps(as_rows(records), PROTOCOL), 1)
         newest = max(map(_FIRST_AT, records))
         if not self.segments:
             self._head_newest = newest
