@@ -73,10 +73,6 @@ class AuditStore:
         self.days = days
         self.live: OrderedDict[str, AuditRecord] = OrderedDict()
         self.segments: OrderedDict[int, Segment] = OrderedDict()
-        # The oldest segment's ``newest`` (inf: no segment), kept as segments come and
-        # go, so that an arrival's retention check reads one float instead of finding the
-        # oldest segment.
-        self._head_newest = float("inf")
         self.sealed: dict[str, int] = {}  # contact -> the segment holding its record
         self.superseded: set[tuple[str, int]] = set()  # sealed rows of reopened contacts
         self.closed: list[str] = []  # closed since the last seal, in order
@@ -131,7 +127,6 @@ class AuditStore:
         self.evicted = data["evicted"]
         self.now = data["now"]
         self._next_segment = data["next_segment"]
-        self._head_newest = self._oldest_newest()
 
     @property
     def count(self) -> int:
@@ -161,7 +156,7 @@ class AuditStore:
         size bound, the oldest records (sealed segments first)."""
         cutoff = now - self.retention_s
         segments, live = self.segments, self.live
-        while self._head_newest < cutoff:  # the oldest segment's, kept (no segment: inf)
+        while segments and next(iter(segments.values())).newest < cutoff:
             self._drop_segment(next(iter(segments.values())), early=False)
         while live:  # an open contact keeps its record until it closes
             oldest = next(iter(live.values()))
@@ -233,7 +228,6 @@ class AuditStore:
     def _drop_segment(self, segment: Segment, early: bool) -> None:
         number = segment.number
         del self.segments[number]
-        self._head_newest = self._oldest_newest()
         self._decoded.pop(number, None)
         for cid, day in zip(segment.ids, segment.days, strict=True):
             if self.sealed.get(cid) == number:
@@ -265,15 +259,7 @@ class AuditStore:
         # a file and a copy of its contents; reading them back is the codec's (``rows``).
         blob = zlib.compress(pickle.dumps(as_rows(records), PROTOCOL), 1)
         newest = max(map(_FIRST_AT, records))
-        if not self.segments:
-            self._head_newest = newest
         self.segments[number] = Segment(number, newest, ids, tuple(map(_DAY, records)), blob)
-
-    def _oldest_newest(self) -> float:
-        """The oldest segment's ``newest``; inf when there is no segment."""
-        for segment in self.segments.values():
-            return segment.newest
-        return float("inf")
 
     def _sealed_records(self, number: int) -> dict[str, AuditRecord]:
         """The current records of a segment, decoded (a few segments are cached)."""
