@@ -41,15 +41,8 @@ def test_the_groups_a_requirement_reaches_are_those_in_scope_meeting_it(
 ) -> None:
     reqs = RequirementTable(CATALOGUE)
     pool = AgentPool(reqs)
-    for n, (skills, lang, team) in enumerate(roster):
-        spec = AgentSpec(
-            id=f"a{n}",
-            name=f"A{n}",
-            site=TEAMS[team],
-            team=team,
-            abilities=AgentAbilities(skills, frozenset({lang})),
-            capacity={Channel.VOICE: 1},
-        )
+    for n, entry in enumerate(roster):
+        spec = _spec(n, *entry)
         pool.group_for(spec, CATALOGUE.agent_mask(spec.abilities))
     seen = []
     for i, text in enumerate(texts):
