@@ -3,7 +3,9 @@
 keep a view without reading and comparing it again after every change elsewhere, so a
 missing bump would leave an agent's desk stale: here random event sequences check it
 after every event and every fired timer, for every agent, with timers fired one by one
-and, as the service does, within the next event's apply; and across a snapshot."""
+and, as the service does, within the next event's apply; and across a snapshot. The
+same runs hold ``Engine.contact_shown`` (the desk's offer and assignment frames, read
+without a view) to every open contact's view."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from router.core.events import (
 from router.core.model import CALLBACK_RESULTS, AgentStatus, Presence
 from router.core.policy import RoutingPolicy
 from router.core.state import AgentView
+from router.service.views import contact_json, shown_json
 from tests.builders import agent, engine, service
 from tests.test_engine_properties import CHANNEL_LIST, URGENCIES, Run, policies
 
@@ -51,6 +54,15 @@ def check_versions(engine: Engine, seen: _Seen, where: str) -> None:
                 f"  before: {kept[1]}\n  now:    {view}"
             )
         seen[view.id] = (version, view)
+
+
+def check_shown(engine: Engine, where: str) -> None:
+    """What the desk's frames show of each open contact, read off its record
+    (``Engine.contact_shown``), is its view's JSON, key for key and value for value."""
+    for view in engine.contacts():
+        shown = shown_json(engine.contact_shown(view.id))
+        assert shown == contact_json(view), f"{where}: contact {view.id}"
+        assert list(shown) == list(contact_json(view))  # the same order: the same bytes
 
 
 class VersionRun(Run):
@@ -74,6 +86,7 @@ class VersionRun(Run):
         super()._apply(event)
         where = f"t={self.now} {event}"
         check_versions(self.engine, self.seen, where)
+        check_shown(self.engine, where)
         if self.twin is not None:
             with contextlib.suppress(RoutingError):
                 self.twin.apply(self.now, event)

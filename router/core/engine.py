@@ -94,7 +94,14 @@ from router.core.events import (
 from router.core.live_changes import on_manual_offer, on_moved, on_service_updated
 from router.core.liveness import liveness_due, on_seen
 from router.core.matching import route
-from router.core.model import AgentStatus, Channel, ContactState, ServiceSpec, StepKind
+from router.core.model import (
+    AgentStatus,
+    Channel,
+    ContactSpec,
+    ContactState,
+    ServiceSpec,
+    StepKind,
+)
 from router.core.partner_cover import cover_due, start_cover
 from router.core.partner_gates import service_rid
 from router.core.policy import RoutingPolicy
@@ -439,6 +446,30 @@ class Engine(EngineState):
             return None
         return c.state, c.channel, c.service.name, c.arrived_at, c.due_at
 
+    def contact_shown(self, contact_id: str) -> ContactShown:
+        """What an agent's desk shows of an open contact (``ContactShown``), read off its
+        record without building its view: an offer's and an assignment's websocket
+        frames, on every call. The same values as ``contact(contact_id)``'s fields."""
+        c = self._contacts.get(contact_id)
+        if c is None:
+            raise UnknownContact(f"no open contact {contact_id!r}")
+        state = c.state
+        urgency = c.urgency
+        return (
+            c.id,
+            c.channel,
+            c.service.name,
+            urgency,
+            c.original_urgency or urgency,
+            state,
+            c.arrived_at,
+            c.due_at,
+            c.step_kind,
+            c.spec,
+            c.agent_id,
+            c.offer_expires_at if state is _OFFERED else None,
+        )
+
     def holder_glance(self, contact_id: str) -> tuple[ContactState, Channel, str, str] | None:
         """An open contact's state and channel, with the id and name of the agent it is
         offered or assigned to; None when it is not open or no agent holds it. What a
@@ -451,6 +482,24 @@ class Engine(EngineState):
         if a is None:
             return None
         return c.state, c.channel, a.id, a.spec.name
+
+
+# ``Engine.contact_shown``: a contact's id, channel, service, urgency, original urgency,
+# state, arrival, deadline, step, spec, agent and offer expiry, as its view has them.
+ContactShown = tuple[
+    str,
+    Channel,
+    str,
+    str,
+    str,
+    ContactState,
+    float,
+    float,
+    StepKind,
+    ContactSpec,
+    "str | None",
+    "float | None",
+]
 
 
 def _reach_wait_s(svc: ServiceSpec) -> float | None:

@@ -76,7 +76,7 @@ from router.service.inbox import Inbox
 from router.service.outbox import Outbox, compact
 from router.service.reader_bridge import fields_of
 from router.service.runtime import Stopped, handles
-from router.service.views import agent_json, contact_json
+from router.service.views import agent_json, contact_json, shown_json
 from router.store import StoreUnavailable
 
 # A not-ready reason is shown to supervisors and in every agent list: a short free text.
@@ -248,12 +248,11 @@ class AgentHub:
         match decision:
             case d.Offered(contact_id=cid, agent_id=aid, expires_at=exp, trace=trace):
                 if aid in self.sessions:
-                    view = engine.contact(cid)
                     self.push(
                         aid,
                         {
                             "type": "offer",
-                            "contact": contact_json(view),
+                            "contact": shown_json(engine.contact_shown(cid)),
                             "expires_at": exp,
                             "trace": str(trace),
                         },
@@ -262,7 +261,7 @@ class AgentHub:
             case d.Assigned(contact_id=cid, agent_id=aid):
                 if aid in self.sessions:
                     self.push(
-                        aid, {"type": "assigned", "contact": contact_json(engine.contact(cid))}
+                        aid, {"type": "assigned", "contact": shown_json(engine.contact_shown(cid))}
                     )
             case d.Requeued(contact_id=cid, agent_id=aid, reason=reason):
                 self.push(aid, {"type": "offer_withdrawn", "contact_id": cid, "reason": reason})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.core.engine import ContactShown
 from router.core.state import AgentView, ContactView
 
 # An enum member's ``_value_`` rather than ``.value``: the same string, read as a plain
@@ -28,6 +29,34 @@ def contact_json(view: ContactView) -> dict[str, Any]:
     }
     if view.offer_expires_at is not None:
         body["offer_expires_at"] = view.offer_expires_at
+    if spec.external_ref is not None:
+        body["external_ref"] = spec.external_ref
+    if spec.link is not None:
+        body["link"] = spec.link
+    if spec.attributes:
+        body["attributes"] = dict(spec.attributes)
+    return body
+
+
+def shown_json(shown: ContactShown) -> dict[str, Any]:
+    """``contact_json`` of the contact ``Engine.contact_shown`` read: the same dict, key
+    for key, without the contact's view (an offer's and an assignment's frames)."""
+    cid, channel, service, urgency, original, state, arrived, due, step, spec, agent, ends = shown
+    body: dict[str, Any] = {
+        "id": cid,
+        "channel": channel._value_,
+        "service": service,
+        "urgency": urgency,
+        "original_urgency": original,
+        "state": state._value_,
+        "arrived_at": arrived,
+        "due_at": due,
+        "step": step._value_,
+        "language": spec.language,
+        "agent_id": agent,
+    }
+    if ends is not None:
+        body["offer_expires_at"] = ends
     if spec.external_ref is not None:
         body["external_ref"] = spec.external_ref
     if spec.link is not None:
