@@ -4,12 +4,13 @@ keep a view without reading and comparing it again after every change elsewhere,
 missing bump would leave an agent's desk stale: here random event sequences check it
 after every event and every fired timer, for every agent, with timers fired one by one
 and, as the service does, within the next event's apply; and across a snapshot. The
-same runs hold ``Engine.contact_shown`` (the desk's offer and assignment frames, read
-without a view) to every open contact's view."""
+same runs hold ``Engine.contact_shown`` and ``Engine.agent_shown`` (the desk's frames,
+read without a view) to every open contact's and agent's view."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import pickle
 from typing import Any
 
@@ -35,7 +36,7 @@ from router.core.events import (
 from router.core.model import CALLBACK_RESULTS, AgentStatus, Presence
 from router.core.policy import RoutingPolicy
 from router.core.state import AgentView
-from router.service.views import contact_json, shown_json
+from router.service.views import agent_json, agent_shown_json, contact_json, shown_json
 from tests.builders import agent, engine, service
 from tests.test_engine_properties import CHANNEL_LIST, URGENCIES, Run, policies
 
@@ -57,12 +58,16 @@ def check_versions(engine: Engine, seen: _Seen, where: str) -> None:
 
 
 def check_shown(engine: Engine, where: str) -> None:
-    """What the desk's frames show of each open contact, read off its record
-    (``Engine.contact_shown``), is its view's JSON, key for key and value for value."""
+    """What the desk's frames show of each open contact and each agent, read off their
+    records (``Engine.contact_shown``, ``Engine.agent_shown``), is their views' JSON, key
+    for key and value for value."""
     for view in engine.contacts():
         shown = shown_json(engine.contact_shown(view.id))
         assert shown == contact_json(view), f"{where}: contact {view.id}"
         assert list(shown) == list(contact_json(view))  # the same order: the same bytes
+    for agent_view in engine.agents():
+        body = agent_shown_json(engine.agent_shown(agent_view.id))
+        assert json.dumps(body) == json.dumps(agent_json(agent_view)), f"{where}: {agent_view.id}"
 
 
 class VersionRun(Run):

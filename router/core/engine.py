@@ -32,7 +32,7 @@ capacity, other than agents in that contact's cool-down.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from router.core import decisions as d
@@ -99,6 +99,7 @@ from router.core.model import (
     Channel,
     ContactSpec,
     ContactState,
+    Presence,
     ServiceSpec,
     StepKind,
 )
@@ -446,6 +447,29 @@ class Engine(EngineState):
             return None
         return c.state, c.channel, c.service.name, c.arrived_at, c.due_at
 
+    def agent_shown(self, agent_id: str) -> AgentShown:
+        """What an agent's desk shows of it (``AgentShown``), read off its record without
+        building its view: the agent frame after each offer and close. The load is the
+        record's own count per channel (channels at 0 included; the view leaves them
+        out) and the contacts its own mapping: read them at once, never keep them."""
+        a = self._agents.get(agent_id)
+        if a is None:
+            a = self._agent(agent_id)  # raises UnknownAgent
+        spec = a.spec
+        return (
+            a.id,
+            spec.name,
+            a.status(self.now),
+            a.presence,
+            a.reason,
+            spec.site,
+            spec.team,
+            a.load,
+            a.avail_channels,
+            a.in_hand,
+            a.wrapup_until,
+        )
+
     def contact_shown(self, contact_id: str) -> ContactShown:
         """What an agent's desk shows of an open contact (``ContactShown``), read off its
         record without building its view: an offer's and an assignment's websocket
@@ -483,6 +507,23 @@ class Engine(EngineState):
             return None
         return c.state, c.channel, a.id, a.spec.name
 
+
+# ``Engine.agent_shown``: an agent's id, name, status, presence, reason, site, team,
+# load per channel, free channels, contacts in hand (ids, in the order taken, to their
+# channels) and end of wrap-up.
+AgentShown = tuple[
+    str,
+    str,
+    AgentStatus,
+    Presence,
+    str,
+    str,
+    str,
+    Mapping[Channel, int],
+    tuple[Channel, ...],
+    Mapping[str, Channel],
+    float,
+]
 
 # ``Engine.contact_shown``: a contact's id, channel, service, urgency, original urgency,
 # state, arrival, deadline, step, spec, agent and offer expiry, as its view has them.

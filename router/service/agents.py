@@ -76,7 +76,7 @@ from router.service.inbox import Inbox
 from router.service.outbox import Outbox, compact
 from router.service.reader_bridge import fields_of
 from router.service.runtime import Stopped, handles
-from router.service.views import agent_json, contact_json, shown_json
+from router.service.views import agent_shown_json, contact_json, shown_json
 from router.store import StoreUnavailable
 
 # A not-ready reason is shown to supervisors and in every agent list: a short free text.
@@ -211,7 +211,7 @@ class AgentHub:
                 return kept
         else:
             version = engine.agent_version(agent_id)
-        body = agent_json(engine.agent(agent_id))
+        body = agent_shown_json(engine.agent_shown(agent_id))
         kept = self._bodies[agent_id] = _Body(changes, engine, version, body)
         return kept
 

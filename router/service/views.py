@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.core.engine import ContactShown
+from router.core.engine import AgentShown, ContactShown
 from router.core.state import AgentView, ContactView
 
 # An enum member's ``_value_`` rather than ``.value``: the same string, read as a plain
@@ -89,4 +89,30 @@ def agent_json(view: AgentView) -> dict[str, Any]:
         "free_channels": free,
         "contacts": list(view.contacts),
         "wrapup_until": view.wrapup_until or None,
+    }
+
+
+def agent_shown_json(shown: AgentShown) -> dict[str, Any]:
+    """``agent_json`` of the agent ``Engine.agent_shown`` read: the same dict, key for
+    key, without the agent's view (the agent frame after every offer and close)."""
+    aid, name, status, presence, reason, site, team, held, free_now, in_hand, wrapup = shown
+    load: dict[str, int] = {}
+    for ch, n in held.items():  # the view leaves the channels at 0 out
+        if n:
+            load[ch._value_] = n
+    free: list[str] = []
+    for ch in free_now:
+        free.append(ch._value_)
+    return {
+        "id": aid,
+        "name": name,
+        "status": status._value_,
+        "presence": presence._value_,
+        "reason": reason,
+        "site": site,
+        "team": team,
+        "load": load,
+        "free_channels": free,
+        "contacts": list(in_hand),
+        "wrapup_until": wrapup or None,
     }
