@@ -32,7 +32,7 @@ capacity, other than agents in that contact's cool-down.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from router.core import decisions as d
@@ -451,7 +451,7 @@ class Engine(EngineState):
         """What an agent's desk shows of it (``AgentShown``), read off its record without
         building its view: the agent frame after each offer and close. The load is the
         record's own count per channel (channels at 0 included; the view leaves them
-        out) and the contacts its own mapping: read them at once, never keep them."""
+        out) and the contacts its own record of them: read them at once, never keep them."""
         a = self._agents.get(agent_id)
         if a is None:
             a = self._agent(agent_id)  # raises UnknownAgent
@@ -509,8 +509,8 @@ class Engine(EngineState):
 
 
 # ``Engine.agent_shown``: an agent's id, name, status, presence, reason, site, team,
-# load per channel, free channels, contacts in hand (ids, in the order taken, to their
-# channels) and end of wrap-up.
+# load per channel, free channels, the ids of the contacts in hand (in the order taken)
+# and end of wrap-up.
 AgentShown = tuple[
     str,
     str,
@@ -521,7 +521,7 @@ AgentShown = tuple[
     str,
     Mapping[Channel, int],
     tuple[Channel, ...],
-    Mapping[str, Channel],
+    Collection[str],
     float,
 ]
 

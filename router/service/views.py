@@ -13,29 +13,22 @@ from router.core.state import AgentView, ContactView
 
 
 def contact_json(view: ContactView) -> dict[str, Any]:
-    spec = view.spec
-    body: dict[str, Any] = {
-        "id": view.id,
-        "channel": view.channel._value_,
-        "service": view.service,
-        "urgency": view.urgency,
-        "original_urgency": view.original_urgency,
-        "state": view.state._value_,
-        "arrived_at": view.arrived_at,
-        "due_at": view.due_at,
-        "step": view.step._value_,
-        "language": spec.language,
-        "agent_id": view.agent_id,
-    }
-    if view.offer_expires_at is not None:
-        body["offer_expires_at"] = view.offer_expires_at
-    if spec.external_ref is not None:
-        body["external_ref"] = spec.external_ref
-    if spec.link is not None:
-        body["link"] = spec.link
-    if spec.attributes:
-        body["attributes"] = dict(spec.attributes)
-    return body
+    return shown_json(
+        (
+            view.id,
+            view.channel,
+            view.service,
+            view.urgency,
+            view.original_urgency,
+            view.state,
+            view.arrived_at,
+            view.due_at,
+            view.step,
+            view.spec,
+            view.agent_id,
+            view.offer_expires_at,
+        )
+    )
 
 
 def shown_json(shown: ContactShown) -> dict[str, Any]:
@@ -67,29 +60,21 @@ def shown_json(shown: ContactShown) -> dict[str, Any]:
 
 
 def agent_json(view: AgentView) -> dict[str, Any]:
-    # Plain loops, not comprehensions: on Python 3.11 each comprehension is a function
-    # made and called, which cost more than the one or two channels it goes over (made
-    # after every change of an agent).
-    load: dict[str, int] = {}
-    if view.load:
-        for ch, n in view.load.items():
-            load[ch._value_] = n
-    free: list[str] = []
-    for ch in view.free_channels:
-        free.append(ch._value_)
-    return {
-        "id": view.id,
-        "name": view.spec.name,
-        "status": view.status._value_,
-        "presence": view.presence._value_,
-        "reason": view.reason,
-        "site": view.site,
-        "team": view.team,
-        "load": load,
-        "free_channels": free,
-        "contacts": list(view.contacts),
-        "wrapup_until": view.wrapup_until or None,
-    }
+    return agent_shown_json(
+        (
+            view.id,
+            view.spec.name,
+            view.status,
+            view.presence,
+            view.reason,
+            view.site,
+            view.team,
+            view.load,
+            view.free_channels,
+            view.contacts,
+            view.wrapup_until,
+        )
+    )
 
 
 def agent_shown_json(shown: AgentShown) -> dict[str, Any]:
