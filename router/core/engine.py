@@ -28,6 +28,10 @@ deadlines, cool-down ends and wrap-up ends before each event is applied.
 
 After every event the invariant holds: no waiting contact has an eligible agent with free
 capacity, other than agents in that contact's cool-down.
+
+Size: the dispatcher and the engine's whole read side in one class (views, estimates and
+the glances and tuples the service's hot paths read instead of views: ``contact_glance``,
+``holder_glance``, ``contact_shown``, ``agent_shown``); the rules are in their modules.
 """
 
 from __future__ import annotations
