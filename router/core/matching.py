@@ -49,8 +49,10 @@ _RULE_NAME = {rule: rule.value for rule in AgentChoice}
 # a decision's cost, on every offer. Candidate counts stay below the number of agent
 # groups or queue buckets; past ``_TRACES_KEPT`` a table starts again.
 _TRACES_KEPT = 4096
-_OFFER_TRACES: dict[tuple[StepKind, AgentChoice], dict[int, d.Trace]] = {
-    (kind, rule): {} for kind in StepKind for rule in AgentChoice
+# Keyed by rule, then step: two lookups by members held, where a ``(step, rule)`` key was
+# a tuple built, hashed and compared on every offer made on arrival.
+_OFFER_TRACES: dict[AgentChoice, dict[StepKind, dict[int, d.Trace]]] = {
+    rule: {kind: {} for kind in StepKind} for rule in AgentChoice
 }
 _DRAIN_TRACES: dict[StepKind, dict[int, d.Trace]] = {kind: {} for kind in StepKind}
 
@@ -81,7 +83,7 @@ def route(
         agent = None
     if agent is not None:
         rule = c.service.agent_choice
-        traces = _OFFER_TRACES[(c.step_kind, rule)]
+        traces = _OFFER_TRACES[rule][c.step_kind]
         try:
             trace = traces[weighed]
         except KeyError:

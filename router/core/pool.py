@@ -191,8 +191,11 @@ class _Kinds:
         self.heaps: dict[Channel, list[list[AvailEntry]]] = {ch: [] for ch in CHANNELS}
         self.live: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # entries indexed
         self.stocked: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # groups not empty
-        # (requirement, channel) -> the kinds meeting it (``_Reach``)
-        self.region: dict[tuple[int, Channel], _Reach] = {}
+        # channel -> requirement -> the kinds meeting it (``_Reach``): two lookups by
+        # keys held (a channel member, a small int), where a ``(rid, channel)`` key was
+        # a tuple built, hashed and compared element by element on every offer made on
+        # arrival.
+        self.region: dict[Channel, dict[int, _Reach]] = {ch: {} for ch in CHANNELS}
 
     def add_group(self, gid: int, key: tuple[object, ...]) -> None:
         kind = self.by_key.get(key)
@@ -203,7 +206,8 @@ class _Kinds:
                 self.heaps[ch].append([])
                 self.live[ch].append(0)
                 self.stocked[ch].append(0)
-            self.region.clear()
+            for reaches in self.region.values():
+                reaches.clear()
         self.of_group.append(kind)
 
 
@@ -583,9 +587,9 @@ class AgentPool:
         has a live head exactly when one of its groups has someone available)."""
         kinds = self._kinds
         try:  # a subscript, not ``get``: cheaper on the hit (nearly every offer on arrival)
-            reach = kinds.region[(rid, channel)]
+            reach = kinds.region[channel][rid]
         except KeyError:
-            reach = kinds.region[(rid, channel)] = _Reach(self._region_heaps(rid, channel))
+            reach = kinds.region[channel][rid] = _Reach(self._region_heaps(rid, channel))
         best: AvailEntry | None = None
         if rule is _LONGEST_IDLE:
             # The rule's key is the entry itself: the walk compares heads and nothing else.
