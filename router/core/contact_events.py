@@ -25,15 +25,7 @@ from router.core.events import (
     OfferDeclined,
 )
 from router.core.liveness import set_not_ready_by_engine
-from router.core.matching import (
-    _NO_AGENT_FREE,
-    _OFFER_TRACES,
-    _RULE_NAME,
-    close,
-    drain,
-    offer,
-    shared_trace,
-)
+from router.core.matching import close, drain, route
 from router.core.model import Channel, ContactState, Presence, StepKind, place_and_deadline
 from router.core.partner_gates import base_rid
 from router.core.scheduled import hold
@@ -60,7 +52,6 @@ _new = object.__new__
 _init_contact = ContactRecord.__init__
 _init_assigned = d.Assigned.__init__
 _init_closed = d.Closed.__init__
-_init_queued = d.Queued.__init__
 
 
 def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisions) -> None:
@@ -145,26 +136,7 @@ def on_arrived(engine: EngineState, ev: ContactArrived, now: float, out: Decisio
         # kind, scope and requirement); it needs a fresh epoch, and no step timer.
         engine._tokens += 1
         c.epoch = engine._tokens
-        # ``route``, inlined for a new record (every such arrival: a frame less): its
-        # scope is ``REGION`` and it has no cool-downs, so the choice is the region's.
-        pool = engine._pool
-        channel = c.channel
-        if pool._avail[channel]:
-            rule = service.agent_choice
-            agent, weighed = pool._choose_region(c.rid, channel, rule)
-            if agent is not None:
-                kind = c.step_kind
-                traces = _OFFER_TRACES[rule][kind]
-                try:
-                    trace = traces[weighed]
-                except KeyError:
-                    trace = shared_trace(traces, kind, _RULE_NAME[rule], weighed)
-                offer(engine, c, agent, now, out, trace)
-                return
-        engine._queue.add(c)
-        q = _new(d.Queued)
-        _init_queued(q, c.id, service.name, c.step_kind, due, _NO_AGENT_FREE[c.step_kind])
-        out.append(q)
+        route(engine, c, now, out, True)
         return
     enter_step(engine, c, 0, now, out, True)  # arriving (positional: a cheaper call)
 
