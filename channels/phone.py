@@ -57,6 +57,13 @@ from router.service.service import Service
 PREFIX = "phone-"
 
 
+def _connect(call_id: str, state: ContactState, agent_id: str, name: str) -> dict[str, Any]:
+    """The instruction for a call an agent holds: ``connect`` while offered, else
+    ``connected``."""
+    action = "connect" if state is ContactState.OFFERED else "connected"
+    return {"call_id": call_id, "action": action, "agent_id": agent_id, "agent_name": name}
+
+
 class PhoneChannel:
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -92,13 +99,7 @@ class PhoneChannel:
         if view.state is ContactState.WAITING:
             return self._queue_answer(call_id, view.service, view.spec.language)
         agent = self.service.engine.agent(view.agent_id or "")
-        action = "connect" if view.state is ContactState.OFFERED else "connected"
-        return {
-            "call_id": call_id,
-            "action": action,
-            "agent_id": agent.id,
-            "agent_name": agent.spec.name,
-        }
+        return _connect(call_id, view.state, agent.id, agent.spec.name)
 
     def _queue_answer(self, call_id: str, service: str, language: str | None) -> dict[str, Any]:
         """The ``queue`` instruction of a waiting call of ``service``."""
@@ -125,12 +126,9 @@ class PhoneChannel:
         held = self.service.runtime.engine.holder_glance(cid)
         if held is not None and held[1] is Channel.VOICE:
             # ``instruction``'s answer to a call offered (or already taken) as it came in
-            state, agent_id, name = held[0], held[2], held[3]
+            state = held[0]
             if state is ContactState.OFFERED or state is ContactState.ASSIGNED:
-                action = "connect" if state is ContactState.OFFERED else "connected"
-                return dumps(
-                    {"call_id": call_id, "action": action, "agent_id": agent_id, "agent_name": name}
-                )
+                return dumps(_connect(call_id, state, held[2], held[3]))
         return dumps(self.instruction(call_id))
 
     async def arrived(
