@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from router.core import tally as tally_module
 from router.core.tally import TallyKey, WaitingTally
 
 SERVICES = ("nursing", "dental")
@@ -118,3 +119,51 @@ def test_a_long_run_of_short_waits_is_compacted_and_keeps_the_oldest_waiting_con
     _leave(tally, late)
     assert tally.oldest_arrival(key) == 5.0
     assert tally.count(("site", "north")) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(op, max_size=150))
+@example(  # a contact re-entering behind a later arrival is in the deque and the heap
+    [
+        ("arrive", (0.0, "nursing", None)),
+        ("arrive", (5.0, "nursing", None)),
+        ("arrive", (10.0, "nursing", None)),
+        ("leave", 1),
+        ("re-enter", 1),
+    ]
+)
+def test_compacting_on_every_entry_keeps_counts_oldest_arrival_and_each_contact_once(
+    ops: list[tuple[str, Any]],
+) -> None:
+    # A slack below any count makes every entry compact, so compaction runs through
+    # departures and re-entries out of arrival order (a contact entered twice).
+    saved = tally_module.COMPACT_SLACK
+    tally_module.COMPACT_SLACK = -1_000_000
+    try:
+        tally = WaitingTally()
+        contacts: list[Queued] = []
+        for kind, arg in ops:
+            entered: Queued | None = None
+            if kind == "arrive":
+                at, service, site = arg
+                entered = Queued(at, len(contacts), _Service(service), _Spec(site))
+                contacts.append(entered)
+                _enter(tally, entered)
+            elif contacts:
+                c = contacts[arg % len(contacts)]
+                if kind == "leave" and c.entry is not None:
+                    _leave(tally, c)
+                elif kind == "re-enter" and c.entry is None:
+                    entered = c
+                    _enter(tally, c)
+            if entered is not None:  # just compacted: each waiting contact held once
+                held: Any = tally._services[entered.service.name]
+                assert len(held.ordered) + len(held.heap) == held.n
+            for key in _keys():
+                assert (tally.count(key), tally.oldest_arrival(key)) == _expected(contacts, key)
+                kept: Any = tally._oldest.get(key)
+                if kept is not None:
+                    arrivals = [c.arrived_at for c in kept.ordered]
+                    assert arrivals == sorted(arrivals)
+    finally:
+        tally_module.COMPACT_SLACK = saved
