@@ -9,8 +9,9 @@ import gc
 import pytest
 
 from benchmarks.dispatch import run
+from benchmarks.dispatch_driver import Recorder
 from benchmarks.dispatch_setup import Floorplan, Settings
-from benchmarks.floor import FloorRun, compare
+from benchmarks.floor import FloorRun, _cost, compare
 from benchmarks.report import FLOOR_CELLS, RETIRED_SPEEDUP, render
 from benchmarks.workload import Shape
 
@@ -81,3 +82,13 @@ def test_the_report_prints_the_floor_ratios_and_retires_the_naive_target() -> No
     assert not any(ln.startswith(("PASS", "MISS")) and ">= 500x" in ln for ln in lines)
     table = lines.index(next(ln for ln in lines if ln.lstrip().startswith("agents  waiting")))
     assert "mean ratio" in next(ln for ln in lines[table:] if "mean ratio" in ln)
+    assert "steady ratio" in next(ln for ln in lines[table:] if "mean ratio" in ln)
+
+
+def test_the_steady_cost_leaves_out_the_slowest_hundredth_of_events_and_adds_gc_back() -> None:
+    # 200 events of 1 us and two preempted ones of 5 ms; one collector pause of 3 ms.
+    rec = Recorder(lat=([1_000] * 150, [5_000_000, 5_000_000], [1_000] * 50), decisions=100)
+    rec.total_ns = sum(sum(kind) for kind in rec.lat)
+    cost = _cost(rec, [3_000_000], preempted=2)
+    assert cost.metric("mean") == pytest.approx(rec.total_ns / 100)
+    assert cost.metric("steady") == pytest.approx((200 * 1_000 + 3_000_000) / 100)
