@@ -37,15 +37,15 @@ from router.core.timers import TimerKind
 # off its class costs ~900 instructions, a global ~10).
 _ASSIGNED = ContactState.ASSIGNED
 _AVAILABLE = Presence.AVAILABLE
-_AWAY_TIMER = TimerKind.AWAY
+_AWAY_TIMER = TimerKind.AWAY.value  # plain int (``TimerQueue.push``)
 _CALLBACK = Channel.CALLBACK
 _CLOSED = ContactState.CLOSED
-_COOLDOWN_TIMER = TimerKind.COOLDOWN
-_DEADLINE_TIMER = TimerKind.DEADLINE
+_COOLDOWN_TIMER = TimerKind.COOLDOWN.value  # plain int (``TimerQueue.push``)
+_DEADLINE_TIMER = TimerKind.DEADLINE.value  # plain int (``TimerQueue.push``)
 _OFFERED = ContactState.OFFERED
 _REGION_STEP = StepKind.REGION
 _WAITING = ContactState.WAITING
-_WARN_TIMER = TimerKind.WARN
+_WARN_TIMER = TimerKind.WARN.value  # plain int (``TimerQueue.push``)
 
 # ``matching`` says why records and decisions are built this way.
 _new = object.__new__

@@ -134,6 +134,7 @@ _STEP_TIMER = TimerKind.STEP
 _WAITING = ContactState.WAITING
 _WARN_TIMER = TimerKind.WARN
 _WRAP_UP_TIMER = TimerKind.WRAP_UP
+_DEADLINE_PLAIN = TimerKind.DEADLINE.value  # what ``TimerQueue.push`` takes: a plain int
 
 
 class Engine(EngineState):
@@ -402,7 +403,7 @@ class Engine(EngineState):
                     c.warned = True
                     if c.state is not _ASSIGNED:
                         out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
-                    self._timers.push(max(c.due_at, at), _DEADLINE_TIMER, c.id, token)
+                    self._timers.push(max(c.due_at, at), _DEADLINE_PLAIN, c.id, token)
             elif kind is _HOLD_TIMER:
                 if c.state is _SCHEDULED and c.hold_token == token:
                     end_hold(self, c, at, out)

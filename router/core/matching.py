@@ -26,7 +26,7 @@ from router.core.timers import TimerKind
 _ASSIGNED = ContactState.ASSIGNED
 _CLOSED = ContactState.CLOSED
 _OFFERED = ContactState.OFFERED
-_OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
+_OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY.value  # plain int (``TimerQueue.push``)
 
 # The hot decisions are built as ``object.__new__`` and then their class's own
 # ``__init__`` called as a plain function: the same fields set by the same code, without
