@@ -44,6 +44,8 @@ _LONGEST_IDLE = AgentChoice.LONGEST_IDLE
 _NOT_READY = Presence.NOT_READY
 
 AvailEntry = tuple[int, float, int, AgentRecord]
+# What a kind's heap may hold beyond twice its live entries before it is compacted.
+_SLACK = 16
 # Reads a shelf's head keys at a group's requirement ids (``WaitingQueue.best_for``).
 Picker = Callable[[Any], Sequence[float]]
 
@@ -182,14 +184,19 @@ class _Kinds:
     (the agent unindexed or re-indexed since) dropped when they reach the head. Derived
     from the groups' lists: never pickled, rebuilt on load."""
 
-    __slots__ = ("by_key", "first", "heaps", "live", "of_group", "region", "stocked")
+    __slots__ = ("by_key", "first", "heaps", "limits", "of_group", "region", "stocked")
 
     def __init__(self) -> None:
         self.by_key: dict[tuple[object, ...], int] = {}
         self.of_group: list[int] = []  # group id -> kind id
         self.first: list[int] = []  # kind id -> its first group (mask, caps: the rank)
         self.heaps: dict[Channel, list[list[AvailEntry]]] = {ch: [] for ch in CHANNELS}
-        self.live: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # entries indexed
+        # A heap's length at which it is compacted next: twice what was left (live) at
+        # its last compaction, plus 16. Set there only, where a count of the live entries
+        # was kept up on every index and unindex; each compaction still follows at least
+        # as many pushes as it keeps entries, and a heap stays below twice the most its
+        # kind had available (plus 16).
+        self.limits: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}
         self.stocked: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # groups not empty
         # channel -> requirement -> the kinds meeting it (``_Reach``): two lookups by
         # keys held (a channel member, a small int), where a ``(rid, channel)`` key was
@@ -204,7 +211,7 @@ class _Kinds:
             self.first.append(gid)
             for ch in CHANNELS:
                 self.heaps[ch].append([])
-                self.live[ch].append(0)
+                self.limits[ch].append(_SLACK)
                 self.stocked[ch].append(0)
             for reaches in self.region.values():
                 reaches.clear()
@@ -280,11 +287,12 @@ class AgentPool:
                 self._glive[ch][gid] = len(lst)
                 kind = kinds.of_group[gid]
                 kinds.heaps[ch][kind].extend(lst)
-                kinds.live[ch][kind] += len(lst)
                 kinds.stocked[ch][kind] += 1
-        for heaps in kinds.heaps.values():
-            for heap in heaps:
+        for ch, heaps in kinds.heaps.items():
+            limits = kinds.limits[ch]
+            for kind, heap in enumerate(heaps):
                 heapify(heap)
+                limits[kind] = 2 * len(heap) + _SLACK
 
     def recount_ready(self, agents: dict[str, AgentRecord]) -> None:
         """Each group's ``ready`` counted from the agents, on loading a snapshot (one
@@ -498,12 +506,11 @@ class AgentPool:
                     _compact(lst)
             heap = kinds.heaps[ch][kind]
             heappush(heap, entry)
-            live = kinds.live[ch]
-            live[kind] += 1
-            if len(heap) > 2 * live[kind] + 16:
-                # Mostly stale (the kind's agents taken by site or team steps or by
-                # draining the queue, never reaching the head): kept bounded.
+            if len(heap) > kinds.limits[ch][kind]:
+                # Stale entries (the kind's agents taken by site or team steps or by
+                # draining the queue, never reaching the head) dropped: kept bounded.
                 _compact(heap)
+                kinds.limits[ch][kind] = 2 * len(heap) + _SLACK
 
     def unindex(self, agent: AgentRecord) -> None:
         entry = agent.avail_entry
@@ -514,7 +521,6 @@ class AgentPool:
         kind = kinds.of_group[gid]
         for ch in agent.avail_channels:
             # The entry stays in the heaps, stale (``avail_entry`` no longer it).
-            kinds.live[ch][kind] -= 1
             glive = self._glive[ch]
             glive[gid] -= 1
             if not glive[gid]:
