@@ -114,7 +114,7 @@ def offer(
     engine._tokens += 1
     c.offer_no = engine._tokens  # a fresh token (_token, inlined: every offer)
     c.offer_expires_at = now + c.service.offer_timeout_s
-    a.load[c.channel] = a.load.get(c.channel, 0) + 1
+    load = a.load[c.channel] = a.load.get(c.channel, 0) + 1
     a.in_hand[c.id] = c.channel
     a.since = now
     a.version += 1
@@ -122,14 +122,13 @@ def offer(
     o = _new(d.Offered)
     _init_offered(o, c.id, a.id, c.channel, c.offer_expires_at, trace)
     out.append(o)
-    if reindex:
-        # A one-channel agent whose one place this offer took (most agents) has nothing
-        # to index: ``free_channels`` would say so, after a call.
-        items = engine._pool.groups[a.group].cap_items
-        if len(items) != 1 or a.load[items[0][0]] < items[0][1]:
-            channels = free_channels(engine, a, now)
-            if channels:
-                engine._pool.index(a, channels)
+    # A one-channel agent whose one place this offer took (most agents) has nothing to
+    # index: ``free_channels`` would say so, after a call. (Its offers are all in that
+    # channel: it is indexed, and offered, only where it has room.)
+    if reindex and load < engine._pool.groups[a.group].full_at:
+        channels = free_channels(engine, a, now)
+        if channels:
+            engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
@@ -137,7 +136,6 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     queue = engine._queue
     pool = engine._pool
     group = pool.groups[a.group]
-    items = group.cap_items
     channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
         # ``reqs_of``, inlined: the ids are shared by the groups of one mask and caught
@@ -161,10 +159,8 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
         except KeyError:
             trace = shared_trace(traces, c.step_kind, "earliest_due", weighed)
         offer(engine, c, a, now, out, trace)
-        if len(items) == 1 and a.load[items[0][0]] >= items[0][1]:
-            channels = ()  # its one channel is full (most agents): as ``free_channels`` says
-        else:
-            channels = free_channels(engine, a, now)
+        # Its one channel full (most agents): as ``free_channels`` says, without the call.
+        channels = () if a.load[c.channel] >= group.full_at else free_channels(engine, a, now)
     if channels:  # still current: nothing changed since it was computed
         pool.index(a, channels)
 

@@ -26,6 +26,7 @@ consistent; split across modules, its invariants would be too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush
 from operator import itemgetter
@@ -80,6 +81,7 @@ class AgentGroup:
         "cap_total",
         "caps",
         "checked",
+        "full_at",
         "id",
         "logged_in",
         "mask",
@@ -98,6 +100,7 @@ class AgentGroup:
         self.caps = caps
         self.cap_items = tuple((ch, caps[ch]) for ch in CHANNELS if ch in caps)
         self.cap_total = max(1, sum(caps.values()))
+        self.full_at = _full_at(self.cap_items)
         self.logged_in = 0
         # Of those logged in, the ones not set not ready (available, busy or in wrap-up:
         # serving): the wait estimate's servers. Kept where presence changes, never
@@ -117,7 +120,8 @@ class AgentGroup:
         state = {
             name: getattr(self, name)
             for name in self.__slots__
-            if name != "shared" and hasattr(self, name)  # as pickle's own: unset ones left out
+            if name not in ("shared", "full_at")  # derived
+            and hasattr(self, name)  # as pickle's own: unset ones left out
         }
         state["checked"] = self.shared.checked
         state["rids"] = self.shared.rids
@@ -133,6 +137,7 @@ class AgentGroup:
             setattr(self, name, value)
         if old is not None:
             self.rids = tuple(sorted(old))
+        self.full_at = _full_at(self.cap_items)
         # Its own holder of what it stored, until the pool shares one per mask.
         self.shared = _MaskReqs(self.mask, self.checked, self.rids)
 
@@ -648,6 +653,13 @@ class AgentPool:
         if score is None:
             score = self._scores[(gid, rid)] = self._reqs.proficiency(rid, self.groups[gid].mask)
         return (-score, load, since, seq)
+
+
+def _full_at(cap_items: tuple[tuple[Channel, int], ...]) -> int:
+    """``AgentGroup.full_at``: the load in its one channel at which an agent of a
+    one-channel group has no room left (its capacity there: most agents), so that an
+    offer knows without ``free_channels``; never (``sys.maxsize``) with more channels."""
+    return cap_items[0][1] if len(cap_items) == 1 else sys.maxsize
 
 
 def _kind_key(mask: int, caps: dict[Channel, int]) -> tuple[object, ...]:
