@@ -73,16 +73,16 @@ def route(
     # With a long queue no agent is available most of the time: then ``choose`` (which
     # returns at once on this test) is not called.
     if pool._avail[c.channel]:
+        rule = c.service.agent_choice
         if c.scope is REGION and c.cooldowns is None:
             # ``choose``'s answer for a step reaching the region, without its call (most
             # offers on arrival); a scope equal to REGION but not it (loaded) goes there.
-            agent, weighed = pool._choose_region(c.rid, c.channel, c.service.agent_choice)
+            agent, weighed = pool._choose_region(c.rid, c.channel, rule)
         else:
-            agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+            agent, weighed = pool.choose(c, rule, engine._agents, now)
     else:
         agent = None
     if agent is not None:
-        rule = c.service.agent_choice
         traces = _OFFER_TRACES[rule][c.step_kind]
         try:
             trace = traces[weighed]
