@@ -111,16 +111,22 @@ def offer(
         engine._pool.unindex(a)
     c.state = _OFFERED
     c.agent_id = a.id
-    engine._tokens += 1
-    c.offer_no = engine._tokens  # a fresh token (_token, inlined: every offer)
-    c.offer_expires_at = now + c.service.offer_timeout_s
-    load = a.load[c.channel] = a.load.get(c.channel, 0) + 1
-    a.in_hand[c.id] = c.channel
+    # A fresh token (``_token``, inlined: every offer).
+    c.offer_no = token = engine._tokens = engine._tokens + 1
+    c.offer_expires_at = expires = now + c.service.offer_timeout_s
+    ch = c.channel
+    loads = a.load
+    try:  # a subscript, not ``get``: a channel once used keeps its entry (0 when free)
+        load = loads[ch] + 1
+    except KeyError:
+        load = 1
+    loads[ch] = load
+    a.in_hand[c.id] = ch
     a.since = now
     a.version += 1
-    engine._timers.push(c.offer_expires_at, _OFFER_EXPIRY_TIMER, c.id, c.offer_no)
+    engine._timers.push(expires, _OFFER_EXPIRY_TIMER, c.id, token)
     o = _new(d.Offered)
-    _init_offered(o, c.id, a.id, c.channel, c.offer_expires_at, trace)
+    _init_offered(o, c.id, a.id, ch, expires, trace)
     out.append(o)
     # A one-channel agent whose one place this offer took (most agents) has nothing to
     # index: ``free_channels`` would say so, after a call. (Its offers are all in that

@@ -169,10 +169,11 @@ class _Reach:
     kinds' counts of groups with someone available (the groups weighed) in one C call,
     not a subscript and an addition per kind in the walk of the heaps."""
 
-    __slots__ = ("heaps", "ids", "pairs", "pick")
+    __slots__ = ("heaps", "ids", "pairs", "pick", "stocked")
 
-    def __init__(self, pairs: list[tuple[list[AvailEntry], int]]) -> None:
+    def __init__(self, pairs: list[tuple[list[AvailEntry], int]], stocked: list[int]) -> None:
         self.pairs = pairs
+        self.stocked = stocked  # the channel's ``_Kinds.stocked`` (the same list, kept up)
         self.heaps = [heap for heap, _ in pairs]
         self.ids = tuple(kind for _, kind in pairs)
         # ``itemgetter`` of one index answers no tuple: one kind is read directly.
@@ -600,7 +601,9 @@ class AgentPool:
         try:  # a subscript, not ``get``: cheaper on the hit (nearly every offer on arrival)
             reach = kinds.region[channel][rid]
         except KeyError:
-            reach = kinds.region[channel][rid] = _Reach(self._region_heaps(rid, channel))
+            reach = kinds.region[channel][rid] = _Reach(
+                self._region_heaps(rid, channel), kinds.stocked[channel]
+            )
         best: AvailEntry | None = None
         if rule is _LONGEST_IDLE:
             # The rule's key is the entry itself: the walk compares heads and nothing else.
@@ -625,7 +628,7 @@ class AgentPool:
                     heappop(heap)
         if best is None:
             return None, 0
-        stocked = kinds.stocked[channel]
+        stocked = reach.stocked
         pick = reach.pick
         if pick is not None:
             return best[3], sum(pick(stocked))
