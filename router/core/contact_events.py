@@ -220,12 +220,10 @@ def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisio
         c = engine._contacts[ev.contact_id]
     except KeyError:
         c = None
-    if (
-        c is None
-        or c.state is not _OFFERED
-        or c.agent_id != ev.agent_id
-        or ev.agent_id not in engine._agents
-    ):
+    # Offered to ``ev.agent_id``, it names an agent on the roster (offers are made to
+    # agents of the roster, and none is ever taken off it), so ``_offered_to``'s test
+    # that the agent exists is left to it on the way to its error.
+    if c is None or c.state is not _OFFERED or c.agent_id != ev.agent_id:
         c = engine._offered_to(ev.contact_id, ev.agent_id)  # raises
     c.state = _ASSIGNED
     c.away_token = 0  # with an agent, an away person's chat is not abandoned
