@@ -108,7 +108,11 @@ def offer(
     """Reserves capacity on ``a`` for ``c`` (``a`` must be unindexed or is re-indexed)."""
     reindex = a.avail_entry is not None
     if reindex:
+        # Which moves its version on (``Engine.agent_version``, compared between
+        # events): the changes below are covered by it, with no second increment.
         engine._pool.unindex(a)
+    else:
+        a.version += 1  # its load, contacts and idle time change below
     c.state = _OFFERED
     c.agent_id = a.id
     # A fresh token (``_token``, inlined: every offer).
@@ -123,7 +127,6 @@ def offer(
     loads[ch] = load
     a.in_hand[c.id] = ch
     a.since = now
-    a.version += 1
     engine._timers.push(expires, _OFFER_EXPIRY_TIMER, c.id, token)
     o = _new(d.Offered)
     _init_offered(o, c.id, a.id, ch, expires, trace)
