@@ -20,7 +20,7 @@ from router.core.events import (
     TimerDue,
 )
 from router.core.model import Channel, ContactSpec, Presence, Step, StepKind
-from router.core.partner_gates import _KEPT_BY_IDENTITY
+from router.core.partner_gates import _KEPT_BY_IDENTITY, base_rid
 from skills import parse_requirement
 from tests.builders import CATALOGUE, agent, engine, service
 
@@ -84,7 +84,7 @@ def test_the_look_up_by_identity_is_bounded_and_not_in_a_snapshot() -> None:
         # A new object per contact, as requests parsed one by one give.
         req = parse_requirement("nursing", CATALOGUE)
         e.apply(i, ContactArrived(ContactSpec(f"c{i}", Channel.VOICE, "nurse", requirement=req)))
-        assert len(e._base_by_identity) <= _KEPT_BY_IDENTITY
+        assert sum(map(len, e._base_by_identity.values())) <= _KEPT_BY_IDENTITY
     restored: Engine = pickle.loads(pickle.dumps(e))
     assert restored._base_by_identity == {}
     assert "_base_by_identity" not in e.__getstate__()
@@ -134,3 +134,15 @@ def test_a_contact_waiting_only_at_its_site_is_found_by_an_agent_of_the_site() -
         (o.contact_id, o.agent_id)
         for o in _offers(e.apply(2, PresenceChanged("a1", Presence.AVAILABLE)))
     ] == [("c1", "a1")]
+
+
+def test_a_requirement_seen_before_with_another_authorisation_gets_its_own() -> None:
+    e = engine([service("nurse", "nursing")], [agent("a1", "x", {"dental": 3})])
+    dental = parse_requirement("dental", CATALOGUE)
+    nurse = e._services["nurse"]
+    for auth in (None, "omaolo", "omaolo", None, "omaolo"):
+        spec = ContactSpec(
+            "c", Channel.VOICE, "nurse", requirement=dental, language="fi", authorisation=auth
+        )
+        assert base_rid(e, spec, nurse) == e._reqs.contact_base(dental, "fi", auth)
+    assert e._reqs.contact_base(dental, "fi", None) != e._reqs.contact_base(dental, "fi", "omaolo")

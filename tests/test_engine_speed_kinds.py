@@ -8,6 +8,7 @@ agents leave behind."""
 from __future__ import annotations
 
 import random
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -193,3 +194,17 @@ def test_stale_entries_do_not_pile_up() -> None:
     for rule in AgentChoice:
         got, weighed = pool._choose_region(rids[0], channel, rule)
         assert got is agents[0] and weighed == 1
+
+
+def test_a_groups_full_at_is_its_one_channels_capacity_and_derived_in_snapshots() -> None:
+    """An offer skips ``free_channels`` for an agent whose one channel it filled: the
+    group's ``full_at`` is that channel's capacity, never reached with more channels, not
+    written into a snapshot and set again on load (also of one written before it)."""
+    pool, _, _ = build(3, 40)
+    for g in pool.groups:
+        (_, cap), *more = g.cap_items
+        assert g.full_at == (cap if not more else sys.maxsize)
+        state = g.__getstate__()[1]
+        assert "full_at" not in state
+        restored = decode(encode(g))
+        assert restored.full_at == g.full_at

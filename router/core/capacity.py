@@ -18,7 +18,7 @@ from router.core.timers import TimerKind
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
 _AVAILABLE = Presence.AVAILABLE
-_WRAP_UP_TIMER = TimerKind.WRAP_UP
+_WRAP_UP_TIMER = TimerKind.WRAP_UP.value  # plain int (``TimerQueue.push``)
 
 # One shared tuple per channel for the common answer: no allocation on every offer and
 # completion, and nothing new for the collector (a tuple holding an enum member stays

@@ -37,15 +37,15 @@ from router.core.timers import TimerKind
 # off its class costs ~900 instructions, a global ~10).
 _ASSIGNED = ContactState.ASSIGNED
 _AVAILABLE = Presence.AVAILABLE
-_AWAY_TIMER = TimerKind.AWAY
+_AWAY_TIMER = TimerKind.AWAY.value  # plain int (``TimerQueue.push``)
 _CALLBACK = Channel.CALLBACK
 _CLOSED = ContactState.CLOSED
-_COOLDOWN_TIMER = TimerKind.COOLDOWN
-_DEADLINE_TIMER = TimerKind.DEADLINE
+_COOLDOWN_TIMER = TimerKind.COOLDOWN.value  # plain int (``TimerQueue.push``)
+_DEADLINE_TIMER = TimerKind.DEADLINE.value  # plain int (``TimerQueue.push``)
 _OFFERED = ContactState.OFFERED
 _REGION_STEP = StepKind.REGION
 _WAITING = ContactState.WAITING
-_WARN_TIMER = TimerKind.WARN
+_WARN_TIMER = TimerKind.WARN.value  # plain int (``TimerQueue.push``)
 
 # ``matching`` says why records and decisions are built this way.
 _new = object.__new__
@@ -220,12 +220,10 @@ def on_accepted(engine: EngineState, ev: OfferAccepted, now: float, out: Decisio
         c = engine._contacts[ev.contact_id]
     except KeyError:
         c = None
-    if (
-        c is None
-        or c.state is not _OFFERED
-        or c.agent_id != ev.agent_id
-        or ev.agent_id not in engine._agents
-    ):
+    # Offered to ``ev.agent_id``, it names an agent on the roster (offers are made to
+    # agents of the roster, and none is ever taken off it), so ``_offered_to``'s test
+    # that the agent exists is left to it on the way to its error.
+    if c is None or c.state is not _OFFERED or c.agent_id != ev.agent_id:
         c = engine._offered_to(ev.contact_id, ev.agent_id)  # raises
     c.state = _ASSIGNED
     c.away_token = 0  # with an agent, an away person's chat is not abandoned

@@ -27,7 +27,7 @@ from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why).
 _ASSIGNED = ContactState.ASSIGNED
-_CUSTOMER_LIVENESS_TIMER = TimerKind.CUSTOMER_LIVENESS
+_CUSTOMER_LIVENESS_TIMER = TimerKind.CUSTOMER_LIVENESS.value  # plain int (``TimerQueue.push``)
 
 _NOT_LAPSED = -1
 

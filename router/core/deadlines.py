@@ -13,8 +13,8 @@ from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
-_DEADLINE_TIMER = TimerKind.DEADLINE
-_WARN_TIMER = TimerKind.WARN
+_DEADLINE_TIMER = TimerKind.DEADLINE.value  # plain int (``TimerQueue.push``)
+_WARN_TIMER = TimerKind.WARN.value  # plain int (``TimerQueue.push``)
 
 
 def warn_before(service: ServiceSpec, urgency: str) -> float:

@@ -134,6 +134,7 @@ _STEP_TIMER = TimerKind.STEP
 _WAITING = ContactState.WAITING
 _WARN_TIMER = TimerKind.WARN
 _WRAP_UP_TIMER = TimerKind.WRAP_UP
+_DEADLINE_PLAIN = TimerKind.DEADLINE.value  # what ``TimerQueue.push`` takes: a plain int
 
 
 class Engine(EngineState):
@@ -149,7 +150,9 @@ class Engine(EngineState):
         the decisions. Time never runs backwards: an earlier ``now`` is taken as the
         latest time seen. A refused event raises a ``RoutingError`` and changes nothing
         (timers due by ``now`` have still fired; their decisions are in ``exc.fired``)."""
-        if self.now < now < INF:  # the usual case: time moved on
+        # The usual case: time moved on. (Two comparisons with ``and``, each specialised
+        # with its jump on 3.11, where the chained form shuffles the stack.)
+        if self.now < now and now < INF:  # noqa: PLR1716 - see above
             self.now = now
         elif -INF < now < INF:
             now = self.now = max(now, self.now)
@@ -402,7 +405,7 @@ class Engine(EngineState):
                     c.warned = True
                     if c.state is not _ASSIGNED:
                         out.append(d.EscalationWarning(c.id, c.service.name, c.due_at))
-                    self._timers.push(max(c.due_at, at), _DEADLINE_TIMER, c.id, token)
+                    self._timers.push(max(c.due_at, at), _DEADLINE_PLAIN, c.id, token)
             elif kind is _HOLD_TIMER:
                 if c.state is _SCHEDULED and c.hold_token == token:
                     end_hold(self, c, at, out)

@@ -66,11 +66,11 @@ class EngineState:
 
     def _init_derived(self) -> None:
         # The shares among the services open at some moment (``Engine._service_share``),
-        # and a contact's base requirement id by (id of its requirement object, language,
-        # authorisation) -> (the object, the id) (``partner_gates.base_rid``): derived,
-        # never in a snapshot (object ids mean nothing in another process).
+        # and a contact's base requirement id by language, then id of its requirement
+        # object -> (the object, the authorisation, the id) (``partner_gates.base_rid``):
+        # derived, never in a snapshot (object ids mean nothing in another process).
         self._open_shares: dict[frozenset[str], dict[int, float]] = {}
-        self._base_by_identity: dict[tuple[int, str | None, str | None], tuple[object, int]] = {}
+        self._base_by_identity: dict[str | None, dict[int, tuple[object, str | None, int]]] = {}
 
     def _init_liveness(self) -> None:
         # agent -> (seen until, how long its last sighting was valid for)

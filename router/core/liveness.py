@@ -17,7 +17,7 @@ from router.core.timers import TimerKind
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
 _AVAILABLE = Presence.AVAILABLE
-_LIVENESS_TIMER = TimerKind.LIVENESS
+_LIVENESS_TIMER = TimerKind.LIVENESS.value  # plain int (``TimerQueue.push``)
 _NOT_READY = Presence.NOT_READY
 
 
@@ -40,7 +40,7 @@ def mark_seen(engine: EngineState, agent_id: str, until: float, valid: float) ->
 
 
 def arm_sighting_timer(
-    engine: EngineState, pending: dict[str, float], kind: TimerKind, ref: str, until: float
+    engine: EngineState, pending: dict[str, float], kind: int, ref: str, until: float
 ) -> None:
     """One timer per sighted key (an agent, a chat customer's contact): a sighting only
     moves the time; the timer, when it fires early, re-arms at the latest sighting's end

@@ -26,7 +26,7 @@ from router.core.timers import TimerKind
 _ASSIGNED = ContactState.ASSIGNED
 _CLOSED = ContactState.CLOSED
 _OFFERED = ContactState.OFFERED
-_OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY
+_OFFER_EXPIRY_TIMER = TimerKind.OFFER_EXPIRY.value  # plain int (``TimerQueue.push``)
 
 # The hot decisions are built as ``object.__new__`` and then their class's own
 # ``__init__`` called as a plain function: the same fields set by the same code, without
@@ -73,16 +73,16 @@ def route(
     # With a long queue no agent is available most of the time: then ``choose`` (which
     # returns at once on this test) is not called.
     if pool._avail[c.channel]:
+        rule = c.service.agent_choice
         if c.scope is REGION and c.cooldowns is None:
             # ``choose``'s answer for a step reaching the region, without its call (most
             # offers on arrival); a scope equal to REGION but not it (loaded) goes there.
-            agent, weighed = pool._choose_region(c.rid, c.channel, c.service.agent_choice)
+            agent, weighed = pool._choose_region(c.rid, c.channel, rule)
         else:
-            agent, weighed = pool.choose(c, c.service.agent_choice, engine._agents, now)
+            agent, weighed = pool.choose(c, rule, engine._agents, now)
     else:
         agent = None
     if agent is not None:
-        rule = c.service.agent_choice
         traces = _OFFER_TRACES[rule][c.step_kind]
         try:
             trace = traces[weighed]
@@ -108,28 +108,36 @@ def offer(
     """Reserves capacity on ``a`` for ``c`` (``a`` must be unindexed or is re-indexed)."""
     reindex = a.avail_entry is not None
     if reindex:
+        # Which moves its version on (``Engine.agent_version``, compared between
+        # events): the changes below are covered by it, with no second increment.
         engine._pool.unindex(a)
+    else:
+        a.version += 1  # its load, contacts and idle time change below
     c.state = _OFFERED
     c.agent_id = a.id
-    engine._tokens += 1
-    c.offer_no = engine._tokens  # a fresh token (_token, inlined: every offer)
-    c.offer_expires_at = now + c.service.offer_timeout_s
-    a.load[c.channel] = a.load.get(c.channel, 0) + 1
-    a.in_hand[c.id] = c.channel
+    # A fresh token (``_token``, inlined: every offer).
+    c.offer_no = token = engine._tokens = engine._tokens + 1
+    c.offer_expires_at = expires = now + c.service.offer_timeout_s
+    ch = c.channel
+    loads = a.load
+    try:  # a subscript, not ``get``: a channel once used keeps its entry (0 when free)
+        load = loads[ch] + 1
+    except KeyError:
+        load = 1
+    loads[ch] = load
+    a.in_hand[c.id] = ch
     a.since = now
-    a.version += 1
-    engine._timers.push(c.offer_expires_at, _OFFER_EXPIRY_TIMER, c.id, c.offer_no)
+    engine._timers.push(expires, _OFFER_EXPIRY_TIMER, c.id, token)
     o = _new(d.Offered)
-    _init_offered(o, c.id, a.id, c.channel, c.offer_expires_at, trace)
+    _init_offered(o, c.id, a.id, ch, expires, trace)
     out.append(o)
-    if reindex:
-        # A one-channel agent whose one place this offer took (most agents) has nothing
-        # to index: ``free_channels`` would say so, after a call.
-        items = engine._pool.groups[a.group].cap_items
-        if len(items) != 1 or a.load[items[0][0]] < items[0][1]:
-            channels = free_channels(engine, a, now)
-            if channels:
-                engine._pool.index(a, channels)
+    # A one-channel agent whose one place this offer took (most agents) has nothing to
+    # index: ``free_channels`` would say so, after a call. (Its offers are all in that
+    # channel: it is indexed, and offered, only where it has room.)
+    if reindex and load < engine._pool.groups[a.group].full_at:
+        channels = free_channels(engine, a, now)
+        if channels:
+            engine._pool.index(a, channels)
 
 
 def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> None:
@@ -137,7 +145,6 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
     queue = engine._queue
     pool = engine._pool
     group = pool.groups[a.group]
-    items = group.cap_items
     channels = free_channels(engine, a, now)
     while channels and queue._size:  # ``len(queue)``, without the method call
         # ``reqs_of``, inlined: the ids are shared by the groups of one mask and caught
@@ -161,10 +168,8 @@ def drain(engine: EngineState, a: AgentRecord, now: float, out: Decisions) -> No
         except KeyError:
             trace = shared_trace(traces, c.step_kind, "earliest_due", weighed)
         offer(engine, c, a, now, out, trace)
-        if len(items) == 1 and a.load[items[0][0]] >= items[0][1]:
-            channels = ()  # its one channel is full (most agents): as ``free_channels`` says
-        else:
-            channels = free_channels(engine, a, now)
+        # Its one channel full (most agents): as ``free_channels`` says, without the call.
+        channels = () if a.load[c.channel] >= group.full_at else free_channels(engine, a, now)
     if channels:  # still current: nothing changed since it was computed
         pool.index(a, channels)
 

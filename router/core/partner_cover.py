@@ -14,7 +14,7 @@ from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
-_COVER_TIMER = TimerKind.COVER
+_COVER_TIMER = TimerKind.COVER.value  # plain int (``TimerQueue.push``)
 
 
 def start_cover(engine: EngineState, now: float, out: Decisions) -> None:

@@ -24,20 +24,27 @@ def base_rid(engine: EngineState, spec: ContactSpec, service: ServiceSpec) -> in
             # object's identity (every arrival that names its own requirement takes this
             # path, and channels reuse their objects). Hashing a ``Requirement`` runs its
             # dataclass ``__hash__``, a Python frame called from C (~1,000 instructions);
-            # the entry holds the object, so its id is not reused while it is there.
-            by_id = (id(requirement), spec.language, spec.authorisation)
+            # the entry holds the object, so its id is not reused while it is there. By
+            # language, then the object's id, its authorisation compared: two look-ups
+            # by keys held, where an ``(id, language, authorisation)`` key was a tuple
+            # built, hashed and compared item by item on every such arrival.
             seen = engine._base_by_identity
+            language = spec.language
+            authorisation = spec.authorisation
             try:
-                held, rid = seen[by_id]
+                held, held_auth, rid = seen[language][id(requirement)]
             except KeyError:
                 pass
             else:
-                if held is requirement:
+                if held is requirement and held_auth == authorisation:
                     return rid
-            rid = engine._reqs.contact_base(requirement, spec.language, spec.authorisation)
-            if len(seen) >= _KEPT_BY_IDENTITY:
+            rid = engine._reqs.contact_base(requirement, language, authorisation)
+            if sum(map(len, seen.values())) >= _KEPT_BY_IDENTITY:
                 seen.clear()  # requirement objects parsed per request: kept bounded
-            seen[by_id] = (requirement, rid)
+            by_object = seen.get(language)
+            if by_object is None:
+                by_object = seen[language] = {}
+            by_object[id(requirement)] = (requirement, authorisation, rid)
             return rid
         return engine._reqs.contact_base(
             gated(engine, requirement, service.name), spec.language, spec.authorisation

@@ -26,6 +26,7 @@ consistent; split across modules, its invariants would be too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush
 from operator import itemgetter
@@ -44,6 +45,8 @@ _LONGEST_IDLE = AgentChoice.LONGEST_IDLE
 _NOT_READY = Presence.NOT_READY
 
 AvailEntry = tuple[int, float, int, AgentRecord]
+# What a kind's heap may hold beyond twice its live entries before it is compacted.
+_SLACK = 16
 # Reads a shelf's head keys at a group's requirement ids (``WaitingQueue.best_for``).
 Picker = Callable[[Any], Sequence[float]]
 
@@ -78,6 +81,7 @@ class AgentGroup:
         "cap_total",
         "caps",
         "checked",
+        "full_at",
         "id",
         "logged_in",
         "mask",
@@ -96,6 +100,7 @@ class AgentGroup:
         self.caps = caps
         self.cap_items = tuple((ch, caps[ch]) for ch in CHANNELS if ch in caps)
         self.cap_total = max(1, sum(caps.values()))
+        self.full_at = _full_at(self.cap_items)
         self.logged_in = 0
         # Of those logged in, the ones not set not ready (available, busy or in wrap-up:
         # serving): the wait estimate's servers. Kept where presence changes, never
@@ -115,7 +120,8 @@ class AgentGroup:
         state = {
             name: getattr(self, name)
             for name in self.__slots__
-            if name != "shared" and hasattr(self, name)  # as pickle's own: unset ones left out
+            if name not in ("shared", "full_at")  # derived
+            and hasattr(self, name)  # as pickle's own: unset ones left out
         }
         state["checked"] = self.shared.checked
         state["rids"] = self.shared.rids
@@ -131,6 +137,7 @@ class AgentGroup:
             setattr(self, name, value)
         if old is not None:
             self.rids = tuple(sorted(old))
+        self.full_at = _full_at(self.cap_items)
         # Its own holder of what it stored, until the pool shares one per mask.
         self.shared = _MaskReqs(self.mask, self.checked, self.rids)
 
@@ -162,10 +169,11 @@ class _Reach:
     kinds' counts of groups with someone available (the groups weighed) in one C call,
     not a subscript and an addition per kind in the walk of the heaps."""
 
-    __slots__ = ("heaps", "ids", "pairs", "pick")
+    __slots__ = ("heaps", "ids", "pairs", "pick", "stocked")
 
-    def __init__(self, pairs: list[tuple[list[AvailEntry], int]]) -> None:
+    def __init__(self, pairs: list[tuple[list[AvailEntry], int]], stocked: list[int]) -> None:
         self.pairs = pairs
+        self.stocked = stocked  # the channel's ``_Kinds.stocked`` (the same list, kept up)
         self.heaps = [heap for heap, _ in pairs]
         self.ids = tuple(kind for _, kind in pairs)
         # ``itemgetter`` of one index answers no tuple: one kind is read directly.
@@ -182,14 +190,19 @@ class _Kinds:
     (the agent unindexed or re-indexed since) dropped when they reach the head. Derived
     from the groups' lists: never pickled, rebuilt on load."""
 
-    __slots__ = ("by_key", "first", "heaps", "live", "of_group", "region", "stocked")
+    __slots__ = ("by_key", "first", "heaps", "limits", "of_group", "region", "stocked")
 
     def __init__(self) -> None:
         self.by_key: dict[tuple[object, ...], int] = {}
         self.of_group: list[int] = []  # group id -> kind id
         self.first: list[int] = []  # kind id -> its first group (mask, caps: the rank)
         self.heaps: dict[Channel, list[list[AvailEntry]]] = {ch: [] for ch in CHANNELS}
-        self.live: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # entries indexed
+        # A heap's length at which it is compacted next: twice what was left (live) at
+        # its last compaction, plus 16. Set there only, where a count of the live entries
+        # was kept up on every index and unindex; each compaction still follows at least
+        # as many pushes as it keeps entries, and a heap stays below twice the most its
+        # kind had available (plus 16).
+        self.limits: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}
         self.stocked: dict[Channel, list[int]] = {ch: [] for ch in CHANNELS}  # groups not empty
         # channel -> requirement -> the kinds meeting it (``_Reach``): two lookups by
         # keys held (a channel member, a small int), where a ``(rid, channel)`` key was
@@ -204,7 +217,7 @@ class _Kinds:
             self.first.append(gid)
             for ch in CHANNELS:
                 self.heaps[ch].append([])
-                self.live[ch].append(0)
+                self.limits[ch].append(_SLACK)
                 self.stocked[ch].append(0)
             for reaches in self.region.values():
                 reaches.clear()
@@ -280,11 +293,12 @@ class AgentPool:
                 self._glive[ch][gid] = len(lst)
                 kind = kinds.of_group[gid]
                 kinds.heaps[ch][kind].extend(lst)
-                kinds.live[ch][kind] += len(lst)
                 kinds.stocked[ch][kind] += 1
-        for heaps in kinds.heaps.values():
-            for heap in heaps:
+        for ch, heaps in kinds.heaps.items():
+            limits = kinds.limits[ch]
+            for kind, heap in enumerate(heaps):
                 heapify(heap)
+                limits[kind] = 2 * len(heap) + _SLACK
 
     def recount_ready(self, agents: dict[str, AgentRecord]) -> None:
         """Each group's ``ready`` counted from the agents, on loading a snapshot (one
@@ -498,12 +512,11 @@ class AgentPool:
                     _compact(lst)
             heap = kinds.heaps[ch][kind]
             heappush(heap, entry)
-            live = kinds.live[ch]
-            live[kind] += 1
-            if len(heap) > 2 * live[kind] + 16:
-                # Mostly stale (the kind's agents taken by site or team steps or by
-                # draining the queue, never reaching the head): kept bounded.
+            if len(heap) > kinds.limits[ch][kind]:
+                # Stale entries (the kind's agents taken by site or team steps or by
+                # draining the queue, never reaching the head) dropped: kept bounded.
                 _compact(heap)
+                kinds.limits[ch][kind] = 2 * len(heap) + _SLACK
 
     def unindex(self, agent: AgentRecord) -> None:
         entry = agent.avail_entry
@@ -514,7 +527,6 @@ class AgentPool:
         kind = kinds.of_group[gid]
         for ch in agent.avail_channels:
             # The entry stays in the heaps, stale (``avail_entry`` no longer it).
-            kinds.live[ch][kind] -= 1
             glive = self._glive[ch]
             glive[gid] -= 1
             if not glive[gid]:
@@ -589,7 +601,9 @@ class AgentPool:
         try:  # a subscript, not ``get``: cheaper on the hit (nearly every offer on arrival)
             reach = kinds.region[channel][rid]
         except KeyError:
-            reach = kinds.region[channel][rid] = _Reach(self._region_heaps(rid, channel))
+            reach = kinds.region[channel][rid] = _Reach(
+                self._region_heaps(rid, channel), kinds.stocked[channel]
+            )
         best: AvailEntry | None = None
         if rule is _LONGEST_IDLE:
             # The rule's key is the entry itself: the walk compares heads and nothing else.
@@ -614,7 +628,7 @@ class AgentPool:
                     heappop(heap)
         if best is None:
             return None, 0
-        stocked = kinds.stocked[channel]
+        stocked = reach.stocked
         pick = reach.pick
         if pick is not None:
             return best[3], sum(pick(stocked))
@@ -642,6 +656,13 @@ class AgentPool:
         if score is None:
             score = self._scores[(gid, rid)] = self._reqs.proficiency(rid, self.groups[gid].mask)
         return (-score, load, since, seq)
+
+
+def _full_at(cap_items: tuple[tuple[Channel, int], ...]) -> int:
+    """``AgentGroup.full_at``: the load in its one channel at which an agent of a
+    one-channel group has no room left (its capacity there: most agents), so that an
+    offer knows without ``free_channels``; never (``sys.maxsize``) with more channels."""
+    return cap_items[0][1] if len(cap_items) == 1 else sys.maxsize
 
 
 def _kind_key(mask: int, caps: dict[Channel, int]) -> tuple[object, ...]:

@@ -14,7 +14,7 @@ from router.core.timers import TimerKind
 
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
-_HOLD_TIMER = TimerKind.HOLD
+_HOLD_TIMER = TimerKind.HOLD.value  # plain int (``TimerQueue.push``)
 _SCHEDULED = ContactState.SCHEDULED
 _WAITING = ContactState.WAITING
 

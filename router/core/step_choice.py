@@ -44,14 +44,14 @@ from router.core.urgency_map import move_class
 # Enum members as globals (``router.core.model`` says why: on Python 3.11 reading one
 # off its class costs ~900 instructions, a global ~10).
 _ASSIGNED = ContactState.ASSIGNED
-_AWAY_TIMER = TimerKind.AWAY
+_AWAY_TIMER = TimerKind.AWAY.value  # plain int (``TimerQueue.push``)
 _OVERFLOW_STEP = StepKind.OVERFLOW
 _OWN_AGENT_STEP = StepKind.OWN_AGENT
 _OWN_SITE_STEP = StepKind.OWN_SITE
 _OWN_TEAM_STEP = StepKind.OWN_TEAM
 _REGION_STEP = StepKind.REGION
 _RELAXED_STEP = StepKind.RELAXED
-_STEP_TIMER = TimerKind.STEP
+_STEP_TIMER = TimerKind.STEP.value  # plain int (``TimerQueue.push``)
 _WAITING = ContactState.WAITING
 
 # Where a contact whose service's steps all fell away waits: the whole region.

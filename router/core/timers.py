@@ -41,14 +41,14 @@ _INF = float("inf")
 # strings) is untracked by the garbage collector at its first pass, where one holding an
 # enum member stays tracked and is traversed by every later pass that reaches its
 # generation; pending timers are one or two per open contact, 100,000s in a surge.
-# (A dict keyed by the member: a list indexed by one takes the interpreter's slow path,
-# an ``IntEnum`` not being an exact ``int``.)
-_PLAIN = {k: int(k) for k in TimerKind}
+# Callers pass the plain int (``TimerKind.X.value``, bound once at import), so ``push``
+# converts nothing: a dict keyed by the member cost ~180 instructions on every push (two
+# per arrival offered). ``pop_due`` gives the member back.
 _KINDS = list(TimerKind)
 
 
 class TimerQueue:
-    __slots__ = ("_count", "_pos", "_seq", "_slots", "_sorted", "due_from", "keys")
+    __slots__ = ("_pos", "_seq", "_slots", "_sorted", "due_from", "keys")
 
     def __init__(self) -> None:
         self._slots: dict[int, list[Stored]] = {}
@@ -57,7 +57,6 @@ class TimerQueue:
         self._sorted: int | None = None  # the head slot, once sorted
         self._pos = 0  # how much of the sorted head slot has fired
         self._seq = 0
-        self._count = 0
         # When the first slot starts (``keys[0] * SLOT_S``; +inf with none): the engine's
         # "anything due?" test before every event, one float comparison where the int
         # slot key times the float slot width took the interpreter's generic paths.
@@ -69,16 +68,20 @@ class TimerQueue:
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         for name, value in state[1].items():
-            setattr(self, name, value)
+            if name != "_count":  # kept by older versions; now counted when asked
+                setattr(self, name, value)
         self.due_from = self.keys[0] * SLOT_S if self.keys else _INF
 
     def __len__(self) -> int:
-        return self._count
+        """Timers pending: counted when asked (by tests and tools), not kept up on every
+        push and pop."""
+        return sum(map(len, self._slots.values())) - self._pos
 
-    def push(self, at: float, kind: TimerKind, ref: str, token: float) -> None:
+    def push(self, at: float, kind: int, ref: str, token: float) -> None:
+        """A timer of ``kind`` (a ``TimerKind``'s plain int value: see ``_KINDS``) for
+        ``ref`` at ``at``."""
         seq = self._seq = self._seq + 1
-        self._count += 1
-        timer = (at, seq, _PLAIN[kind], ref, token)
+        timer = (at, seq, kind, ref, token)
         # ``int(at // SLOT_S)`` with one-second slots: ``floor`` is one C call, where the
         # float floor division (``fmod``) and the ``int`` class call cost ~700
         # instructions on every push.
@@ -129,7 +132,6 @@ class TimerQueue:
             return None
         at, seq, kind, ref, token = slot[self._pos]
         self._pos += 1
-        self._count -= 1
         if self._pos == len(slot):
             key = heapq.heappop(self.keys)
             del self._slots[key]
