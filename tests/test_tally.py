@@ -63,6 +63,24 @@ def _leave(tally: WaitingTally, c: Queued) -> None:
     tally.left(c)  # type: ignore[arg-type]
 
 
+def _step(tally: WaitingTally, contacts: list[Queued], kind: str, arg: Any) -> Queued | None:
+    """Applies one generated operation; the contact that entered the queue, if one did."""
+    if kind == "arrive":
+        at, service, site = arg
+        c = Queued(at, len(contacts), _Service(service), _Spec(site))
+        contacts.append(c)
+        _enter(tally, c)
+        return c
+    if contacts:
+        c = contacts[int(arg) % len(contacts)]
+        if kind == "leave" and c.entry is not None:
+            _leave(tally, c)
+        elif kind == "re-enter" and c.entry is None:
+            _enter(tally, c)  # back in the queue with its original arrival time
+            return c
+    return None
+
+
 op = st.one_of(
     st.tuples(
         st.just("arrive"),
@@ -83,17 +101,7 @@ def test_counts_and_oldest_arrival_match_the_queued_contacts(ops: list[tuple[str
     tally = WaitingTally()
     contacts: list[Queued] = []
     for kind, arg in ops:
-        if kind == "arrive":
-            at, service, site = arg
-            c = Queued(at, len(contacts), _Service(service), _Spec(site))
-            contacts.append(c)
-            _enter(tally, c)
-        elif contacts:
-            c = contacts[arg % len(contacts)]
-            if kind == "leave" and c.entry is not None:
-                _leave(tally, c)
-            elif kind == "re-enter" and c.entry is None:
-                _enter(tally, c)  # back in the queue with its original arrival time
+        _step(tally, contacts, kind, arg)
         for key in _keys():
             assert (tally.count(key), tally.oldest_arrival(key)) == _expected(contacts, key)
 
@@ -143,19 +151,7 @@ def test_compacting_on_every_entry_keeps_counts_oldest_arrival_and_each_contact_
         tally = WaitingTally()
         contacts: list[Queued] = []
         for kind, arg in ops:
-            entered: Queued | None = None
-            if kind == "arrive":
-                at, service, site = arg
-                entered = Queued(at, len(contacts), _Service(service), _Spec(site))
-                contacts.append(entered)
-                _enter(tally, entered)
-            elif contacts:
-                c = contacts[arg % len(contacts)]
-                if kind == "leave" and c.entry is not None:
-                    _leave(tally, c)
-                elif kind == "re-enter" and c.entry is None:
-                    entered = c
-                    _enter(tally, c)
+            entered = _step(tally, contacts, kind, arg)
             if entered is not None:  # just compacted: each waiting contact held once
                 held: Any = tally._services[entered.service.name]
                 assert len(held.ordered) + len(held.heap) == held.n
